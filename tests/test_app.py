@@ -1,0 +1,66 @@
+"""The app factory and configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transit import create_app
+from transit.config import load_settings, secret_key_from
+
+
+def test_factory_uses_test_config(app, database_url):
+    assert app.testing
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == database_url
+
+
+def test_settings_from_environment(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("TRANSIT_DATABASE_URL", "postgresql+psycopg://u:p@127.0.0.1/transit")
+    monkeypatch.setenv("TRANSIT_MODEL_DIR", str(tmp_path / "m"))
+    monkeypatch.setenv("TRANSIT_MIN_CONNECTION_MINUTES", "20")
+    settings = load_settings(tmp_path)
+    assert settings.database_url == "postgresql+psycopg://u:p@127.0.0.1/transit"
+    assert settings.model_dir == tmp_path / "m"
+    assert settings.min_connection_minutes == 20
+
+
+def test_default_database_is_sqlite_in_instance(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("TRANSIT_DATABASE_URL", raising=False)
+    settings = load_settings(tmp_path)
+    assert settings.database_url == "sqlite:///" + str(tmp_path / "transit.sqlite3")
+
+
+def test_secret_key_generated_once_and_private(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("TRANSIT_SECRET_KEY", raising=False)
+    first = secret_key_from(tmp_path)
+    second = secret_key_from(tmp_path)
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_bad_integer_setting_is_named(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("TRANSIT_MIN_CONNECTION_MINUTES", "soon")
+    try:
+        load_settings(tmp_path)
+    except ValueError as error:
+        assert "TRANSIT_MIN_CONNECTION_MINUTES" in str(error)
+    else:
+        raise AssertionError("bad setting accepted")
+
+
+def test_core_does_not_import_flask():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, transit.models, transit.db, transit.timetable.feed, transit.config;"
+        "import transit.routing, transit.timetable, transit.forecast;"
+        "assert 'flask' not in sys.modules, 'core imported flask'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_app_module_exposes_app():
+    import app as app_module
+
+    assert app_module.app.name == "transit"
+    assert create_app is not None

@@ -1,0 +1,11 @@
+"""Registers the ``flask`` commands of every concern on the app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from transit.commands import demo
+
+    app.cli.add_command(demo.seed_demo)

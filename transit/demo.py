@@ -1,0 +1,1 @@
+"""Demo network generator (being written)."""

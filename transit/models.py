@@ -1,0 +1,404 @@
+"""The timetable database: SQLAlchemy 2.0 typed models on a plain declarative base.
+
+The base has no Flask in it, so importers, the routing snapshot and the forecasts can work
+on an ordinary ``sqlalchemy.orm.Session``; the web layer binds the same metadata through
+Flask-SQLAlchemy.
+
+Conventions (see docs/data-model.md):
+- Stop times are seconds after midnight of the service day, in the local time of the stop's
+  city. They may pass 86,400 (24:00) for overnight and multi-day runs.
+- Fares are integer cents (hundredths of the service's currency): sums stay exact.
+- Trip-history timestamps are naive UTC datetimes; local times are derived with the city's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ALL_DAYS = 0b1111111  # bit 0 = Monday ... bit 6 = Sunday
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Mode(enum.StrEnum):
+    """How a service travels. GTFS route types map onto these."""
+
+    TRAIN = "train"
+    FLIGHT = "flight"
+    BUS = "bus"
+    COACH = "coach"
+    FERRY = "ferry"
+    TRAM = "tram"
+    SUBWAY = "subway"
+    CABLE = "cable"
+    OTHER = "other"
+
+
+MODE_VALUES = tuple(m.value for m in Mode)
+
+
+class City(Base):
+    """A city, station or airport: a place where journeys start, end or change."""
+
+    __tablename__ = "cities"
+    __table_args__ = (
+        CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude"),
+        CheckConstraint(
+            "longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="longitude"
+        ),
+        CheckConstraint(
+            "min_connection_seconds IS NULL OR min_connection_seconds >= 0", name="min_connection"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # None: use the global default (TRANSIT_MIN_CONNECTION_MINUTES).
+    min_connection_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    stops: Mapped[list[Stop]] = relationship(back_populates="city", passive_deletes="all")
+
+    def __repr__(self) -> str:
+        return f"<City {self.name}>"
+
+
+class Transfer(Base):
+    """A walking transfer between two different cities/stations (GTFS transfers.txt)."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        UniqueConstraint("from_city_id", "to_city_id"),
+        CheckConstraint("min_seconds >= 0", name="min_seconds"),
+        CheckConstraint("from_city_id <> to_city_id", name="distinct_cities"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    to_city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    min_seconds: Mapped[int] = mapped_column(Integer)
+
+    from_city: Mapped[City] = relationship(foreign_keys=[from_city_id])
+    to_city: Mapped[City] = relationship(foreign_keys=[to_city_id])
+
+
+class Service(Base):
+    """A service as travellers know it: a number, an operator and a mode.
+
+    One number may run several timetable variants (days, seasons, GTFS trips). ``route``
+    tells apart services that share operator and number but are different products (a
+    flight number flown on two city pairs); it is empty for most services.
+    """
+
+    __tablename__ = "services"
+    __table_args__ = (
+        UniqueConstraint("operator", "number", "route"),
+        CheckConstraint(
+            "mode IN (" + ", ".join(f"'{m}'" for m in MODE_VALUES) + ")", name="mode"
+        ),
+        Index("ix_services_number", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    operator: Mapped[str] = mapped_column(String(200), default="")
+    route: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str | None] = mapped_column(String(300))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+
+    timetables: Mapped[list[Timetable]] = relationship(
+        back_populates="service",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Timetable.id",
+    )
+    fares: Mapped[list[ServiceFare]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Service {self.mode} {self.number}>"
+
+
+class Calendar(Base):
+    """Days of operation: a weekly pattern within validity dates, plus added/removed dates.
+
+    A single-date service is a calendar whose start and end are that date. Calendars are
+    shared by the timetables that run on the same days (as GTFS service_ids are).
+    """
+
+    __tablename__ = "calendars"
+    __table_args__ = (
+        CheckConstraint("weekdays >= 0 AND weekdays <= 127", name="weekdays"),
+        CheckConstraint(
+            "start_date IS NULL OR end_date IS NULL OR start_date <= end_date", name="date_order"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    weekdays: Mapped[int] = mapped_column(Integer, default=ALL_DAYS)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)  # None: since ever
+    end_date: Mapped[dt.date | None] = mapped_column(Date)  # None: until further notice
+
+    exceptions: Mapped[list[CalendarDate]] = relationship(
+        back_populates="calendar",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="CalendarDate.date",
+    )
+
+    def runs_on(self, day: dt.date) -> bool:
+        """True when a service on this calendar has a service day starting on ``day``."""
+        for exception in self.exceptions:
+            if exception.date == day:
+                return exception.added
+        if self.start_date is not None and day < self.start_date:
+            return False
+        if self.end_date is not None and day > self.end_date:
+            return False
+        return bool(self.weekdays >> day.weekday() & 1)
+
+
+class CalendarDate(Base):
+    """A date added to (``added``) or removed from a calendar's pattern."""
+
+    __tablename__ = "calendar_dates"
+    __table_args__ = (UniqueConstraint("calendar_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    added: Mapped[bool] = mapped_column(Boolean)
+
+    calendar: Mapped[Calendar] = relationship(back_populates="exceptions")
+
+
+class Timetable(Base):
+    """One timetable variant of a service (a GTFS trip): its calendar and its stops."""
+
+    __tablename__ = "timetables"
+    __table_args__ = (UniqueConstraint("service_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    # Identifies the variant within its service (GTFS trip_id; "1", "2"... otherwise).
+    code: Mapped[str] = mapped_column(String(200))
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id", ondelete="RESTRICT"))
+    headsign: Mapped[str | None] = mapped_column(String(300))
+
+    service: Mapped[Service] = relationship(back_populates="timetables")
+    calendar: Mapped[Calendar] = relationship()
+    stops: Mapped[list[Stop]] = relationship(
+        back_populates="timetable",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Stop.sequence",
+    )
+
+    __mapper_args__ = {"confirm_deleted_rows": False}
+
+
+class Stop(Base):
+    """A call of a timetable variant at a city, in travel order.
+
+    ``arrival``/``departure`` are seconds after the service day's midnight, local to the
+    stop's city; the first stop has no arrival and the last no departure. ``fare_cents`` is
+    the price of the leg from the previous stop to this one (additive fares).
+    """
+
+    __tablename__ = "stops"
+    __table_args__ = (
+        UniqueConstraint("timetable_id", "sequence"),
+        CheckConstraint("sequence >= 0", name="sequence"),
+        CheckConstraint("arrival IS NULL OR arrival >= 0", name="arrival"),
+        CheckConstraint("departure IS NULL OR departure >= 0", name="departure"),
+        CheckConstraint(
+            "arrival IS NULL OR departure IS NULL OR arrival <= departure", name="dwell"
+        ),
+        CheckConstraint("arrival IS NOT NULL OR departure IS NOT NULL", name="has_time"),
+        CheckConstraint("fare_cents IS NULL OR fare_cents >= 0", name="fare"),
+        Index("ix_stops_city_id", "city_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timetable_id: Mapped[int] = mapped_column(ForeignKey("timetables.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    # RESTRICT: a city cannot vanish from under a timetable; delete its services first.
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="RESTRICT"))
+    arrival: Mapped[int | None] = mapped_column(Integer)
+    departure: Mapped[int | None] = mapped_column(Integer)
+    fare_cents: Mapped[int | None] = mapped_column(Integer)
+    boarding: Mapped[bool] = mapped_column(Boolean, default=True)
+    alighting: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    timetable: Mapped[Timetable] = relationship(back_populates="stops")
+    city: Mapped[City] = relationship(back_populates="stops")
+
+
+class ServiceFare(Base):
+    """An origin-destination price (zone fare) that overrides the additive leg fares."""
+
+    __tablename__ = "service_fares"
+    __table_args__ = (
+        UniqueConstraint("service_id", "origin_id", "destination_id"),
+        CheckConstraint("fare_cents >= 0", name="fare"),
+        CheckConstraint("origin_id <> destination_id", name="distinct_cities"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    origin_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    destination_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    fare_cents: Mapped[int] = mapped_column(Integer)
+
+    service: Mapped[Service] = relationship(back_populates="fares")
+    origin: Mapped[City] = relationship(foreign_keys=[origin_id])
+    destination: Mapped[City] = relationship(foreign_keys=[destination_id])
+
+
+class TripRecord(Base):
+    """One past run of a service between two cities, as it really happened.
+
+    Times are naive UTC. ``actual_*`` is None where unknown (and always for cancelled runs
+    that never left).
+    """
+
+    __tablename__ = "trip_records"
+    __table_args__ = (
+        UniqueConstraint("service_id", "origin_id", "scheduled_departure"),
+        CheckConstraint("scheduled_arrival >= scheduled_departure", name="scheduled_order"),
+        Index("ix_trip_records_service_date", "service_id", "service_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    origin_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    destination_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    scheduled_departure: Mapped[dt.datetime] = mapped_column(DateTime)
+    scheduled_arrival: Mapped[dt.datetime] = mapped_column(DateTime)
+    actual_departure: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    actual_arrival: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(64), default="")
+
+    service: Mapped[Service] = relationship()
+    origin: Mapped[City] = relationship(foreign_keys=[origin_id])
+    destination: Mapped[City] = relationship(foreign_keys=[destination_id])
+    stops: Mapped[list[TripRecordStop]] = relationship(
+        back_populates="trip",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="TripRecordStop.sequence",
+    )
+
+
+class TripRecordStop(Base):
+    """Actual times of a past run at an intermediate stop, where they are known."""
+
+    __tablename__ = "trip_record_stops"
+    __table_args__ = (UniqueConstraint("trip_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trip_records.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    scheduled_arrival: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    scheduled_departure: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    actual_arrival: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    actual_departure: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    trip: Mapped[TripRecord] = relationship(back_populates="stops")
+    city: Mapped[City] = relationship()
+
+
+class User(Base):
+    """An administrator. Only a salted hash of the password is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class AuditEntry(Base):
+    """Who changed what, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class DataVersion(Base):
+    """A single row whose counter goes up with every timetable change.
+
+    Routing snapshots (one per worker process) compare it to know when to rebuild.
+    """
+
+    __tablename__ = "data_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())

@@ -1,0 +1,165 @@
+"""The in-memory timetable every importer produces and every exporter reads.
+
+Parsers (GTFS, the classic formats, the CSV bundle, the demo generator) build a ``Feed``;
+``transit.timetable.loader`` writes one into the database in a single transaction, and the
+routing snapshot can be built from one directly. Plain dataclasses, no database, no Flask.
+
+Times follow the database conventions: seconds after the service day's midnight, local to
+the stop's city, possibly past 86,400. Fares are integer cents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from transit.models import ALL_DAYS
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in an input file, located precisely enough to fix it."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.field:
+            where += f", field {self.field}"
+        return f"{where}: {self.message}"
+
+
+class ImportFailed(Exception):
+    """Raised with every problem found; nothing has been written."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        count = len(problems)
+        head = "\n".join(str(p) for p in problems[:20])
+        more = f"\n... and {count - 20} more" if count > 20 else ""
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} found:\n{head}{more}")
+
+
+class ProblemList:
+    """Collects problems while a parser goes on, so a file's errors are all reported."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, file: str, line: int | None, field: str | None, message: str) -> None:
+        self.items.append(Problem(file, line, field, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ImportFailed(self.items)
+
+
+@dataclass
+class FeedCity:
+    name: str
+    code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str = "Asia/Shanghai"
+    min_connection_seconds: int | None = None
+
+
+@dataclass
+class FeedCalendar:
+    """Weekly pattern (bit 0 = Monday) within optional dates, plus exceptions."""
+
+    weekdays: int = ALL_DAYS
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    added: set[dt.date] = field(default_factory=set)
+    removed: set[dt.date] = field(default_factory=set)
+    name: str | None = None
+
+    @classmethod
+    def single_day(cls, day: dt.date) -> FeedCalendar:
+        return cls(weekdays=ALL_DAYS, start_date=day, end_date=day, name=day.isoformat())
+
+    def runs_on(self, day: dt.date) -> bool:
+        if day in self.removed:
+            return False
+        if day in self.added:
+            return True
+        if self.start_date is not None and day < self.start_date:
+            return False
+        if self.end_date is not None and day > self.end_date:
+            return False
+        return bool(self.weekdays >> day.weekday() & 1)
+
+
+@dataclass
+class FeedStop:
+    city: str  # key into Feed.cities
+    arrival: int | None
+    departure: int | None
+    fare_cents: int | None = None  # price of the leg from the previous stop
+    boarding: bool = True
+    alighting: bool = True
+
+
+@dataclass
+class FeedTimetable:
+    code: str
+    calendar: str  # key into Feed.calendars
+    stops: list[FeedStop]
+    headsign: str | None = None
+
+
+@dataclass
+class FeedService:
+    number: str
+    mode: str
+    operator: str = ""
+    route: str = ""
+    name: str | None = None
+    currency: str = "CNY"
+    timetables: list[FeedTimetable] = field(default_factory=list)
+    # Origin-destination prices (city keys) overriding the additive leg fares.
+    fares: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.operator, self.number, self.route)
+
+
+@dataclass
+class FeedTransfer:
+    from_city: str
+    to_city: str
+    min_seconds: int
+
+
+@dataclass
+class Feed:
+    """A whole timetable. City and calendar keys are the source's own identifiers."""
+
+    source: str
+    cities: dict[str, FeedCity] = field(default_factory=dict)
+    calendars: dict[str, FeedCalendar] = field(default_factory=dict)
+    services: list[FeedService] = field(default_factory=list)
+    transfers: list[FeedTransfer] = field(default_factory=list)
+
+    def counts(self) -> dict[str, object]:
+        modes: dict[str, int] = {}
+        for service in self.services:
+            modes[service.mode] = modes.get(service.mode, 0) + 1
+        timetables = sum(len(s.timetables) for s in self.services)
+        stops = sum(len(t.stops) for s in self.services for t in s.timetables)
+        return {
+            "cities": len(self.cities),
+            "services": dict(sorted(modes.items())),
+            "timetables": timetables,
+            "stops": stops,
+        }
