@@ -1,0 +1,270 @@
+"""The loader: counts, identical re-imports skipped, conflicts refused, dry runs harmless."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from transit.db import data_version
+from transit.models import (
+    Calendar,
+    CalendarDate,
+    City,
+    Service,
+    ServiceFare,
+    Stop,
+    Timetable,
+    Transfer,
+)
+from transit.timetable.feed import (
+    Feed,
+    FeedCalendar,
+    FeedCity,
+    FeedService,
+    FeedStop,
+    FeedTimetable,
+    FeedTransfer,
+    ImportFailed,
+)
+from transit.timetable.loader import load_feed
+
+TABLES = (City, Transfer, Service, Calendar, CalendarDate, Timetable, Stop, ServiceFare)
+
+
+def small_feed() -> Feed:
+    feed = Feed(source="test feed")
+    feed.cities = {
+        "BJ": FeedCity("Beijing", code="BJS", latitude=39.9, longitude=116.4, min_connection_seconds=600),
+        "SH": FeedCity("Shanghai", code="SHA"),
+        "NJ": FeedCity("Nanjing"),
+        "SHH": FeedCity("Shanghai Hongqiao"),
+    }
+    feed.calendars = {
+        "daily": FeedCalendar(),
+        "weekdays": FeedCalendar(
+            weekdays=0b0011111,
+            start_date=dt.date(2024, 1, 1),
+            end_date=dt.date(2024, 12, 31),
+            added={dt.date(2024, 1, 6)},
+            removed={dt.date(2024, 1, 1)},
+        ),
+    }
+    g1 = FeedService(
+        number="G1",
+        mode="train",
+        operator="CR",
+        timetables=[
+            FeedTimetable(
+                "1",
+                "daily",
+                [
+                    FeedStop("BJ", None, 7 * 3600),
+                    FeedStop("NJ", 10 * 3600, 10 * 3600 + 120, fare_cents=40000, alighting=False),
+                    FeedStop("SH", 12 * 3600, None, fare_cents=15350),
+                ],
+                headsign="Shanghai",
+            ),
+            FeedTimetable(
+                "2",
+                "weekdays",
+                [FeedStop("BJ", None, 23 * 3600), FeedStop("SH", 25 * 3600 + 30, None)],
+            ),
+        ],
+        fares={("BJ", "SH"): 55300},
+    )
+    mu = FeedService(
+        number="MU5101",
+        mode="flight",
+        operator="China Eastern",
+        currency="CNY",
+        timetables=[
+            FeedTimetable("1", "daily", [FeedStop("BJ", None, 8 * 3600), FeedStop("SH", 10 * 3600, None)])
+        ],
+    )
+    feed.services = [g1, mu]
+    feed.transfers = [FeedTransfer("SH", "SHH", 1800)]
+    return feed
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in TABLES}
+
+
+def test_load_counts_and_rows(session: Session) -> None:
+    before = data_version(session)
+    report = load_feed(session, small_feed())
+    session.commit()
+    assert report.counts == {
+        "cities": 4,
+        "services": {"flight": 1, "train": 1},
+        "timetables": 3,
+        "stops": 7,
+        "calendars": 2,
+        "fares": 1,
+        "transfers": 1,
+    }
+    assert report.skipped == [] and report.conflicts == []
+    assert "Added 4 cities" in str(report)
+    assert table_counts(session) == {
+        "cities": 4, "transfers": 1, "services": 2, "calendars": 2, "calendar_dates": 2,
+        "timetables": 3, "stops": 7, "service_fares": 1,
+    }
+    assert data_version(session) == before + 1
+
+    g1 = session.scalars(select(Service).where(Service.number == "G1")).one()
+    assert (g1.operator, g1.mode, g1.route, g1.currency) == ("CR", "train", "", "CNY")
+    first = g1.timetables[0]
+    assert first.code == "1" and first.headsign == "Shanghai"
+    assert [(s.sequence, s.city.name, s.arrival, s.departure, s.fare_cents, s.boarding, s.alighting)
+            for s in first.stops] == [
+        (0, "Beijing", None, 25200, None, True, True),
+        (1, "Nanjing", 36000, 36120, 40000, True, False),
+        (2, "Shanghai", 43200, None, 15350, True, True),
+    ]
+    night = g1.timetables[1]
+    assert night.stops[-1].arrival == 90030
+    calendar = night.calendar
+    assert (calendar.weekdays, calendar.start_date, calendar.end_date) == (
+        0b0011111, dt.date(2024, 1, 1), dt.date(2024, 12, 31)
+    )
+    assert [(e.date, e.added) for e in calendar.exceptions] == [
+        (dt.date(2024, 1, 1), False), (dt.date(2024, 1, 6), True)
+    ]
+    assert calendar.runs_on(dt.date(2024, 1, 6)) and not calendar.runs_on(dt.date(2024, 1, 1))
+    fare = session.scalars(select(ServiceFare)).one()
+    assert (fare.origin.name, fare.destination.name, fare.fare_cents) == ("Beijing", "Shanghai", 55300)
+    transfer = session.scalars(select(Transfer)).one()
+    assert (transfer.from_city.name, transfer.to_city.name, transfer.min_seconds) == (
+        "Shanghai", "Shanghai Hongqiao", 1800
+    )
+    beijing = session.scalars(select(City).where(City.name == "Beijing")).one()
+    assert (beijing.code, beijing.latitude, beijing.min_connection_seconds) == ("BJS", 39.9, 600)
+
+
+def test_identical_reimport_is_skipped(session: Session) -> None:
+    load_feed(session, small_feed())
+    session.commit()
+    counts = table_counts(session)
+    version = data_version(session)
+    report = load_feed(session, small_feed())
+    session.commit()
+    assert report.counts["timetables"] == 0 and report.counts["cities"] == 0
+    assert report.counts["services"] == {}
+    assert len(report.skipped) == 5  # three timetables, one fare, one transfer
+    assert "Skipped 5 identical" in str(report)
+    assert table_counts(session) == counts
+    assert data_version(session) == version  # nothing written, nothing for routing to reload
+
+
+def test_new_variant_of_known_service_is_added(session: Session) -> None:
+    load_feed(session, small_feed())
+    session.commit()
+    feed = small_feed()
+    feed.services[1].timetables.append(
+        FeedTimetable("2", "weekdays", [FeedStop("SH", None, 3600), FeedStop("BJ", 9000, None)])
+    )
+    report = load_feed(session, feed)
+    session.commit()
+    assert report.counts["timetables"] == 1 and report.counts["services"] == {}
+    mu = session.scalars(select(Service).where(Service.number == "MU5101")).one()
+    assert [t.code for t in mu.timetables] == ["1", "2"]
+
+
+def test_conflicting_timetable_fails_and_changes_nothing(session: Session) -> None:
+    load_feed(session, small_feed())
+    session.commit()
+    counts = table_counts(session)
+    version = data_version(session)
+    feed = small_feed()
+    feed.services[0].timetables[0].stops[2].arrival = 12 * 3600 + 60  # G1 arrives a minute later
+    feed.services[1].fares[("BJ", "SH")] = 100  # a new fare: would be written if not refused
+    feed.cities["GZ"] = FeedCity("Guangzhou")
+    with pytest.raises(ImportFailed) as failure:
+        load_feed(session, feed)
+    session.rollback()
+    messages = [p.message for p in failure.value.problems]
+    assert any("timetable '1' already exists" in m and "G1" in m for m in messages), messages
+    assert table_counts(session) == counts
+    assert data_version(session) == version
+
+
+def test_conflicting_fare_and_transfer_are_problems(session: Session) -> None:
+    load_feed(session, small_feed())
+    session.commit()
+    feed = small_feed()
+    feed.services[0].fares[("BJ", "SH")] = 60000
+    feed.transfers[0].min_seconds = 900
+    with pytest.raises(ImportFailed) as failure:
+        load_feed(session, feed)
+    fields = sorted(p.field or "" for p in failure.value.problems)
+    assert fields == ["fare", "transfer"]
+
+
+def test_dry_run_writes_nothing(session: Session) -> None:
+    report = load_feed(session, small_feed(), dry_run=True)
+    session.commit()
+    assert report.counts["timetables"] == 3 and report.dry_run
+    assert str(report).startswith("test feed: Would add 4 cities")
+    assert all(n == 0 for n in table_counts(session).values())
+    assert data_version(session) == 0
+
+
+def test_invalid_feed_lists_every_problem(session: Session) -> None:
+    feed = small_feed()
+    g1 = feed.services[0]
+    g1.timetables[0].stops[1].city = "XX"
+    g1.timetables[0].stops[2].fare_cents = -5
+    g1.timetables[1].calendar = "never"
+    g1.timetables[1].stops[1].arrival = 3600  # before the 23:00 departure
+    feed.services[1].mode = "rocket"
+    feed.cities["BJ"].latitude = 123.0
+    with pytest.raises(ImportFailed) as failure:
+        load_feed(session, feed)
+    text = str(failure.value)
+    for needle in ("unknown city 'XX'", "negative fare", "unknown calendar 'never'",
+                   "arrives before the previous", "unknown mode 'rocket'", "latitude 123.0"):
+        assert needle in text
+    assert all(p.file == "test feed" for p in failure.value.problems)
+    session.rollback()
+    assert all(n == 0 for n in table_counts(session).values())
+
+
+def test_city_code_taken_by_another_city(session: Session) -> None:
+    load_feed(session, small_feed())
+    session.commit()
+    feed = Feed(source="other")
+    feed.cities = {"X": FeedCity("Peking", code="BJS"), "Y": FeedCity("Tianjin")}
+    feed.calendars = {"d": FeedCalendar()}
+    feed.services = [
+        FeedService("C1", "train", timetables=[
+            FeedTimetable("1", "d", [FeedStop("X", None, 0), FeedStop("Y", 1800, None)])
+        ])
+    ]
+    with pytest.raises(ImportFailed, match="already belongs to 'Beijing'"):
+        load_feed(session, feed)
+
+
+def test_existing_city_in_another_time_zone_is_refused(session: Session) -> None:
+    load_feed(session, small_feed())
+    session.commit()
+    feed = small_feed()
+    feed.cities["NJ"].timezone = "Europe/Paris"
+    with pytest.raises(ImportFailed, match="Nanjing"):
+        load_feed(session, feed)
+
+
+def test_known_city_gets_missing_connection_time(session: Session) -> None:
+    load_feed(session, small_feed())
+    session.commit()
+    feed = small_feed()
+    feed.cities["NJ"].min_connection_seconds = 300
+    feed.cities["BJ"].min_connection_seconds = 900
+    report = load_feed(session, feed)
+    session.commit()
+    nanjing = session.scalars(select(City).where(City.name == "Nanjing")).one()
+    beijing = session.scalars(select(City).where(City.name == "Beijing")).one()
+    assert nanjing.min_connection_seconds == 300 and beijing.min_connection_seconds == 600
+    assert report.conflicts == ["city 'Beijing': connection time 600 s kept, not 900 s"]
