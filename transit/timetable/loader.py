@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from transit.db import mark_timetable_changed
 from transit.models import (
@@ -98,6 +98,12 @@ class LoadReport:
             if len(self.conflicts) > 20:
                 lines.append(f"  ... and {len(self.conflicts) - 20} more")
         return "\n".join(lines)
+
+
+def _table(model: Any) -> Table:
+    """The Core table of a model: Core INSERTs skip the ORM's per-row bookkeeping."""
+    table: Table = model.__table__
+    return table
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -407,13 +413,12 @@ def load_feed(
             fare_rows.append((service, feed.cities[origin].name, feed.cities[destination].name, cents))
     existing_fares: dict[tuple[int, str, str], int] = {}
     if service_ids and fare_rows:
-        origin = City.__table__.alias("origin")
-        destination = City.__table__.alias("destination")
+        start, end = aliased(City), aliased(City)
         for chunk in _chunks(service_ids):
             for row in session.execute(
-                select(ServiceFare.service_id, origin.c.name, destination.c.name, ServiceFare.fare_cents)
-                .join(origin, origin.c.id == ServiceFare.origin_id)
-                .join(destination, destination.c.id == ServiceFare.destination_id)
+                select(ServiceFare.service_id, start.name, end.name, ServiceFare.fare_cents)
+                .join(start, start.id == ServiceFare.origin_id)
+                .join(end, end.id == ServiceFare.destination_id)
                 .where(ServiceFare.service_id.in_(chunk))
             ):
                 existing_fares[(row[0], row[1], row[2])] = row[3]
@@ -439,13 +444,12 @@ def load_feed(
     existing_transfers: dict[tuple[str, str], int] = {}
     known_ids = [row.id for row in existing_cities.values()]
     if transfer_pairs and known_ids:
-        a_city = City.__table__.alias("a_city")
-        b_city = City.__table__.alias("b_city")
+        a_city, b_city = aliased(City), aliased(City)
         for chunk in _chunks(known_ids):
             for row in session.execute(
-                select(a_city.c.name, b_city.c.name, Transfer.min_seconds)
-                .join(a_city, a_city.c.id == Transfer.from_city_id)
-                .join(b_city, b_city.c.id == Transfer.to_city_id)
+                select(a_city.name, b_city.name, Transfer.min_seconds)
+                .join(a_city, a_city.id == Transfer.from_city_id)
+                .join(b_city, b_city.id == Transfer.to_city_id)
                 .where(Transfer.from_city_id.in_(chunk))
             ):
                 existing_transfers[(row[0], row[1])] = row[2]
@@ -576,7 +580,7 @@ def _write(
 ) -> None:
     mark_timetable_changed(session)
     city_id: dict[str, int] = {name: row.id for name, row in existing_cities.items()}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": name,
             "code": by_name[name].code or None,
@@ -591,7 +595,7 @@ def _write(
     bar.update(len(rows))
     for known_id, seconds in city_updates.items():
         session.execute(
-            City.__table__.update().where(City.id == known_id).values(min_connection_seconds=seconds)
+            update(City).where(City.id == known_id).values(min_connection_seconds=seconds)
         )
     key_city = {key: city_id[city.name] for key, city in feed.cities.items()}
 
@@ -658,12 +662,12 @@ def _write(
     ]
     # Core INSERT of plain dicts: one executemany, no ORM bookkeeping per row.
     for chunk in _chunks(stop_rows, 20_000):
-        session.execute(insert(Stop.__table__), list(chunk))
+        session.execute(insert(_table(Stop)), list(chunk))
         bar.update(len(chunk))
 
     if new_fares:
         session.execute(
-            insert(ServiceFare.__table__),
+            insert(_table(ServiceFare)),
             [
                 {
                     "service_id": service_id[service.key],
@@ -677,7 +681,7 @@ def _write(
         bar.update(len(new_fares))
     if new_transfers:
         session.execute(
-            insert(Transfer.__table__),
+            insert(_table(Transfer)),
             [
                 {"from_city_id": city_id[a], "to_city_id": city_id[b], "min_seconds": seconds}
                 for a, b, seconds in new_transfers
