@@ -9,3 +9,4 @@ def register_commands(app: Flask) -> None:
     from transit.commands import demo
 
     app.cli.add_command(demo.seed_demo)
+    app.cli.add_command(__import__("transit.commands.users", fromlist=["users"]).users)
