@@ -1,0 +1,851 @@
+"""GTFS Schedule feeds (https://gtfs.org/schedule/reference/) into a ``Feed``.
+
+How GTFS maps onto the timetable model:
+
+- Stops are grouped into one city (station) by ``parent_station``; stops without a parent
+  station are grouped by identical ``stop_name``. A city is named by its station's name;
+  two different stations sharing a name get their stop id appended, as "125 St (225)".
+  Only stations that some trip calls at become cities.
+- Each trip is a timetable variant (code = ``trip_id``) of a service numbered by
+  ``trip_short_name``, else by the trip id, run by the route's agency, with the route's
+  short name (else long name, else id) as ``route``; the mode comes from ``route_type``
+  (basic and extended types).
+- ``calendar.txt`` and ``calendar_dates.txt`` become calendars exactly: a weekly pattern
+  between two dates plus added and removed dates. A service id that is only in
+  ``calendar_dates.txt`` runs on its added dates alone.
+- Times stay seconds after the service day's midnight, past 24:00 where the feed says so.
+  GTFS times are in the agency's zone; a stop whose ``stop_timezone`` differs gets its times
+  converted to its own zone (offsets taken on the calendar's first day). Stops without
+  times (non-timepoints) are interpolated evenly between their timed neighbours.
+- ``pickup_type``/``drop_off_type`` 1 (none) make a stop not for boarding/alighting.
+- Zone fares (``fare_attributes.txt`` + ``fare_rules.txt``) become origin-destination prices
+  of each service between the cities it serves, in order: the cheapest matching rule.
+- ``transfers.txt`` ``min_transfer_time`` within one station sets the station's minimum
+  connection time (the longest given); between stations it is a walking transfer.
+
+Every problem (missing file or column, bad value, unknown reference, undecodable bytes) is
+collected with its file, line and field, and ``ImportFailed`` lists them all at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from transit.models import Mode
+from transit.timetable.feed import (
+    Feed,
+    FeedCalendar,
+    FeedCity,
+    FeedService,
+    FeedStop,
+    FeedTimetable,
+    FeedTransfer,
+    ProblemList,
+)
+
+REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
+REQUIRED_COLUMNS = {
+    "agency.txt": ("agency_name", "agency_timezone"),
+    "stops.txt": ("stop_id",),
+    "routes.txt": ("route_id", "route_type"),
+    "trips.txt": ("route_id", "service_id", "trip_id"),
+    "stop_times.txt": ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"),
+    "calendar.txt": (
+        "service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+        "sunday", "start_date", "end_date",
+    ),
+    "calendar_dates.txt": ("service_id", "date", "exception_type"),
+    "fare_attributes.txt": ("fare_id", "price", "currency_type"),
+    "fare_rules.txt": ("fare_id",),
+    "transfers.txt": ("from_stop_id", "to_stop_id"),
+}
+WEEKDAY_COLUMNS = REQUIRED_COLUMNS["calendar.txt"][1:8]
+
+# Basic route types, then extended ones by their hundreds
+# (https://developers.google.com/transit/gtfs/reference/extended-route-types).
+BASIC_ROUTE_TYPES = {
+    0: Mode.TRAM, 1: Mode.SUBWAY, 2: Mode.TRAIN, 3: Mode.BUS, 4: Mode.FERRY,
+    5: Mode.CABLE, 6: Mode.CABLE, 7: Mode.CABLE, 11: Mode.BUS, 12: Mode.TRAIN,
+}
+EXTENDED_ROUTE_TYPES = {
+    1: Mode.TRAIN, 2: Mode.COACH, 3: Mode.TRAIN, 4: Mode.SUBWAY, 5: Mode.SUBWAY,
+    6: Mode.SUBWAY, 7: Mode.BUS, 8: Mode.BUS, 9: Mode.TRAM, 10: Mode.FERRY,
+    11: Mode.FLIGHT, 12: Mode.FERRY, 13: Mode.CABLE, 14: Mode.CABLE, 15: Mode.OTHER,
+    16: Mode.OTHER, 17: Mode.OTHER,
+}
+
+
+def mode_for_route_type(route_type: int) -> Mode | None:
+    """The mode of a GTFS ``route_type`` (basic or extended), None when unknown."""
+    if route_type in BASIC_ROUTE_TYPES:
+        return BASIC_ROUTE_TYPES[route_type]
+    if 100 <= route_type < 1800:
+        return EXTENDED_ROUTE_TYPES.get(route_type // 100)
+    return None
+
+
+@dataclass
+class _Table:
+    """One GTFS file: its header and rows, each with the line it started on."""
+
+    name: str
+    columns: dict[str, int]
+    rows: list[tuple[int, list[str]]]
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+
+class _Source:
+    """Reads the files of a GTFS zip or folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        self.members: dict[str, str] = {}
+        if path.is_file():
+            self.zip = zipfile.ZipFile(path)
+            for info in self.zip.infolist():
+                if not info.is_dir():
+                    # Feeds zipped with their folder keep the files one level down.
+                    self.members.setdefault(info.filename.rsplit("/", 1)[-1], info.filename)
+        else:
+            for child in path.iterdir():
+                if child.is_file():
+                    self.members[child.name] = child.name
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.members
+
+    def read(self, name: str) -> bytes:
+        if self.zip is not None:
+            return self.zip.read(self.members[name])
+        return (self.path / self.members[name]).read_bytes()
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+
+@dataclass
+class _Station:
+    key: str
+    name: str
+    stop_id: str
+    latitude: float | None
+    longitude: float | None
+    timezone: str | None
+    members: list[str] = field(default_factory=list)
+
+
+class _Parser:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems = ProblemList()
+        self.feed = Feed(source=path.name)
+        # Trips refused in trips.txt: their stop times are not reported again.
+        self.rejected_trips: set[str] = set()
+        self.rejected_routes: set[str] = set()
+
+    # --- reading files ------------------------------------------------------------------
+    def table(self, source: _Source, name: str, required: bool) -> _Table | None:
+        if name not in source:
+            if required:
+                self.problems.add(name, None, None, "required file is missing from the feed")
+            return None
+        data = source.read(name)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            self.problems.add(
+                name, line, None,
+                f"bytes that are not UTF-8 (at byte {error.start}); GTFS files must be UTF-8",
+            )
+            text = data.decode("utf-8-sig", errors="replace")
+        if "\x00" in text:
+            self.problems.add(name, None, None, "the file contains NUL bytes: not a text file")
+            text = text.replace("\x00", "")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = next(reader)
+        except StopIteration:
+            header = []
+        except csv.Error as error:
+            self.problems.add(name, 1, None, f"unreadable header: {error}")
+            return None
+        columns = {column.strip(): i for i, column in enumerate(header)}
+        missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in columns]
+        for column in missing:
+            self.problems.add(name, 1, column, "required column is missing")
+        rows: list[tuple[int, list[str]]] = []
+        width = len(header)
+        line = 2
+        try:
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    if len(row) < width:
+                        row = row + [""] * (width - len(row))
+                    rows.append((line, row))
+                line = reader.line_num + 1
+        except csv.Error as error:
+            self.problems.add(name, reader.line_num, None, f"malformed CSV: {error}")
+        if missing:
+            return None
+        return _Table(name, columns, rows)
+
+    # --- small value parsers, each reporting its own problem --------------------------
+    def integer(self, table: str, line: int, column: str, text: str, default: int | None = None) -> int | None:
+        text = text.strip()
+        if not text:
+            if default is None:
+                self.problems.add(table, line, column, "a value is required")
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            self.problems.add(table, line, column, f"{text!r} is not a whole number")
+            return None
+
+    def date(self, table: str, line: int, column: str, text: str) -> dt.date | None:
+        text = text.strip()
+        try:
+            return dt.datetime.strptime(text, "%Y%m%d").date()
+        except ValueError:
+            self.problems.add(table, line, column, f"{text!r} is not a date written YYYYMMDD")
+            return None
+
+    def coordinate(self, table: str, line: int, column: str, text: str, bound: float) -> float | None:
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            self.problems.add(table, line, column, f"{text!r} is not a number")
+            return None
+        if not -bound <= value <= bound:
+            self.problems.add(table, line, column, f"{value} is out of range")
+            return None
+        return value
+
+    def zone(self, table: str, line: int, column: str, text: str) -> str | None:
+        text = text.strip()
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problems.add(table, line, column, f"{text!r} is not a known time zone")
+            return None
+        return text
+
+    # --- the feed -----------------------------------------------------------------------
+    def parse(self) -> Feed:
+        if not self.path.exists():
+            self.problems.add(self.path.name, None, None, "no such file or folder")
+            self.problems.raise_if_any()
+        try:
+            source = _Source(self.path)
+        except zipfile.BadZipFile:
+            self.problems.add(self.path.name, None, None, "not a zip file nor a GTFS folder")
+            self.problems.raise_if_any()
+            raise  # unreachable: keeps type checkers sure ``source`` is bound
+        try:
+            tables = {
+                name: self.table(source, name, name in REQUIRED_FILES)
+                for name in (*REQUIRED_FILES, "calendar.txt", "calendar_dates.txt",
+                             "fare_attributes.txt", "fare_rules.txt", "transfers.txt")
+            }
+        finally:
+            source.close()
+        if "calendar.txt" not in source and "calendar_dates.txt" not in source:
+            self.problems.add(
+                "calendar.txt", None, None,
+                "required file is missing (a feed needs calendar.txt or calendar_dates.txt)",
+            )
+        agencies, default_zone = self.agencies(tables["agency.txt"])
+        stations, stop_station, stop_zone = self.stops(tables["stops.txt"])
+        routes = self.routes(tables["routes.txt"], agencies)
+        calendars = self.calendars(tables["calendar.txt"], tables["calendar_dates.txt"])
+        self.feed.calendars = calendars
+        trips = self.trips(tables["trips.txt"], routes, calendars)
+        self.stop_times(tables["stop_times.txt"], trips, stop_station)
+        prices = self.fare_prices(tables["fare_attributes.txt"], tables["fare_rules.txt"])
+        self.problems.raise_if_any()
+        currencies = sorted({currency for _, currency in prices.values()})
+        # Without fares a feed says nothing of its currency; with several, the first.
+        currency = currencies[0] if currencies else ""
+        self.build(trips, routes, stations, stop_station, stop_zone, default_zone, currency)
+        self.fares(tables["fare_rules.txt"], prices, routes, trips)
+        self.transfers(tables["transfers.txt"], stop_station)
+        self.problems.raise_if_any()
+        return self.feed
+
+    def agencies(self, table: _Table | None) -> tuple[dict[str, tuple[str, str]], str]:
+        """agency_id -> (name, zone), and the feed's zone (all agencies share one)."""
+        agencies: dict[str, tuple[str, str]] = {}
+        zones: set[str] = set()
+        if table is None:
+            return agencies, "UTC"
+        has_id = table.has("agency_id")
+        name_i, zone_i = table.columns["agency_name"], table.columns["agency_timezone"]
+        for line, row in table.rows:
+            name = row[name_i].strip()
+            if not name:
+                self.problems.add(table.name, line, "agency_name", "a value is required")
+            zone = self.zone(table.name, line, "agency_timezone", row[zone_i])
+            agency_id = row[table.columns["agency_id"]].strip() if has_id else ""
+            if agency_id in agencies:
+                self.problems.add(table.name, line, "agency_id", f"agency {agency_id!r} is given twice")
+            if zone:
+                zones.add(zone)
+                agencies[agency_id] = (name, zone)
+        if not table.rows:
+            self.problems.add(table.name, None, None, "the feed has no agency")
+        if len(table.rows) > 1 and not has_id:
+            self.problems.add(table.name, 1, "agency_id", "required when a feed has several agencies")
+        if len(zones) > 1:
+            self.problems.add(
+                table.name, None, "agency_timezone",
+                f"agencies of one feed must share a time zone, found {', '.join(sorted(zones))}",
+            )
+        return agencies, min(zones) if zones else "UTC"
+
+    def stops(
+        self, table: _Table | None
+    ) -> tuple[dict[str, _Station], dict[str, str], dict[str, str]]:
+        """Stations by key, stop_id -> station key, stop_id -> fare zone."""
+        stations: dict[str, _Station] = {}
+        stop_station: dict[str, str] = {}
+        stop_zone: dict[str, str] = {}
+        if table is None:
+            return stations, stop_station, stop_zone
+        c = table.columns
+        rows: dict[str, tuple[int, list[str]]] = {}
+        for line, row in table.rows:
+            stop_id = row[c["stop_id"]].strip()
+            if not stop_id:
+                self.problems.add(table.name, line, "stop_id", "a value is required")
+            elif stop_id in rows:
+                self.problems.add(table.name, line, "stop_id", f"stop {stop_id!r} is given twice")
+            else:
+                rows[stop_id] = (line, row)
+
+        def get(row: list[str], column: str) -> str:
+            return row[c[column]].strip() if column in c else ""
+
+        def root(stop_id: str) -> str:
+            seen = {stop_id}
+            while True:
+                line, row = rows[stop_id]
+                parent = get(row, "parent_station")
+                if not parent:
+                    return stop_id
+                if parent not in rows:
+                    self.problems.add(table.name, line, "parent_station", f"unknown stop {parent!r}")
+                    return stop_id
+                if parent in seen:
+                    self.problems.add(table.name, line, "parent_station", "parent stations form a loop")
+                    return stop_id
+                seen.add(parent)
+                stop_id = parent
+
+        for stop_id, (line, row) in rows.items():
+            location_type = get(row, "location_type") or "0"
+            if location_type not in ("0", "1", "2", "3", "4"):
+                self.problems.add(table.name, line, "location_type", f"{location_type!r} is not 0 to 4")
+                continue
+            zone_id = get(row, "zone_id")
+            if zone_id:
+                stop_zone[stop_id] = zone_id
+            top = root(stop_id)
+            top_line, top_row = rows[top]
+            name = get(top_row, "stop_name")
+            if not name:
+                if location_type in ("0", "1", "2"):
+                    self.problems.add(table.name, top_line, "stop_name", "a value is required")
+                continue
+            top_type = get(top_row, "location_type") or "0"
+            # A real station keeps its identity; loose stops sharing a name are one place.
+            key = top if top_type == "1" else "name:" + name
+            station = stations.get(key)
+            if station is None:
+                zone_text = get(top_row, "stop_timezone")
+                zone = self.zone(table.name, top_line, "stop_timezone", zone_text) if zone_text else None
+                station = stations[key] = _Station(
+                    key, name, top,
+                    self.coordinate(table.name, top_line, "stop_lat", get(top_row, "stop_lat"), 90),
+                    self.coordinate(table.name, top_line, "stop_lon", get(top_row, "stop_lon"), 180),
+                    zone,
+                )
+            if station.timezone is None and get(row, "stop_timezone"):
+                station.timezone = self.zone(table.name, line, "stop_timezone", get(row, "stop_timezone"))
+            station.members.append(stop_id)
+            stop_station[stop_id] = key
+        return stations, stop_station, stop_zone
+
+    def routes(
+        self, table: _Table | None, agencies: dict[str, tuple[str, str]]
+    ) -> dict[str, tuple[str, str, str, str | None]]:
+        """route_id -> (operator, route, mode, long name)."""
+        routes: dict[str, tuple[str, str, str, str | None]] = {}
+        if table is None:
+            return routes
+        c = table.columns
+        only_agency = next(iter(agencies.values()))[0] if len(agencies) == 1 else None
+        for line, row in table.rows:
+            route_id = row[c["route_id"]].strip()
+            if not route_id:
+                self.problems.add(table.name, line, "route_id", "a value is required")
+                continue
+            if route_id in routes:
+                self.problems.add(table.name, line, "route_id", f"route {route_id!r} is given twice")
+            # Until the row proves good: trips on a refused route are not reported again.
+            self.rejected_routes.add(route_id)
+            agency_id = row[c["agency_id"]].strip() if "agency_id" in c else ""
+            if agency_id in agencies:
+                operator = agencies[agency_id][0]
+            elif only_agency is not None and not agency_id:
+                operator = only_agency
+            else:
+                self.problems.add(table.name, line, "agency_id", f"unknown agency {agency_id!r}")
+                continue
+            route_type = self.integer(table.name, line, "route_type", row[c["route_type"]])
+            if route_type is None:
+                continue
+            mode = mode_for_route_type(route_type)
+            if mode is None:
+                self.problems.add(table.name, line, "route_type", f"unknown route type {route_type}")
+                continue
+            short = row[c["route_short_name"]].strip() if "route_short_name" in c else ""
+            long = row[c["route_long_name"]].strip() if "route_long_name" in c else ""
+            routes[route_id] = (operator, short or long or route_id, mode.value, long or None)
+            self.rejected_routes.discard(route_id)
+        return routes
+
+    def calendars(
+        self, calendar: _Table | None, dates: _Table | None
+    ) -> dict[str, FeedCalendar]:
+        calendars: dict[str, FeedCalendar] = {}
+        if calendar is not None:
+            c = calendar.columns
+            for line, row in calendar.rows:
+                service_id = row[c["service_id"]].strip()
+                if service_id in calendars:
+                    self.problems.add(calendar.name, line, "service_id", f"service {service_id!r} is given twice")
+                    continue
+                weekdays = 0
+                for bit, column in enumerate(WEEKDAY_COLUMNS):
+                    value = row[c[column]].strip()
+                    if value not in ("0", "1"):
+                        self.problems.add(calendar.name, line, column, f"{value!r} is neither 0 nor 1")
+                    elif value == "1":
+                        weekdays |= 1 << bit
+                start = self.date(calendar.name, line, "start_date", row[c["start_date"]])
+                end = self.date(calendar.name, line, "end_date", row[c["end_date"]])
+                if start and end and end < start:
+                    self.problems.add(calendar.name, line, "end_date", "the service ends before it starts")
+                calendars[service_id] = FeedCalendar(weekdays, start, end, name=service_id)
+        if dates is not None:
+            c = dates.columns
+            seen: set[tuple[str, dt.date]] = set()
+            for line, row in dates.rows:
+                service_id = row[c["service_id"]].strip()
+                day = self.date(dates.name, line, "date", row[c["date"]])
+                kind = row[c["exception_type"]].strip()
+                if kind not in ("1", "2"):
+                    self.problems.add(dates.name, line, "exception_type", f"{kind!r} is neither 1 (added) nor 2 (removed)")
+                    continue
+                if day is None:
+                    continue
+                if (service_id, day) in seen:
+                    self.problems.add(dates.name, line, "date", f"{day} is given twice for service {service_id!r}")
+                    continue
+                seen.add((service_id, day))
+                entry = calendars.get(service_id)
+                if entry is None:
+                    # Only in calendar_dates.txt: runs on its added dates alone.
+                    entry = calendars[service_id] = FeedCalendar(0, None, None, name=service_id)
+                (entry.added if kind == "1" else entry.removed).add(day)
+        return calendars
+
+    def trips(
+        self,
+        table: _Table | None,
+        routes: dict[str, tuple[str, str, str, str | None]],
+        calendars: dict[str, FeedCalendar],
+    ) -> dict[str, _Trip]:
+        trips: dict[str, _Trip] = {}
+        if table is None:
+            return trips
+        c = table.columns
+        short_i = c.get("trip_short_name")
+        headsign_i = c.get("trip_headsign")
+        for line, row in table.rows:
+            trip_id = row[c["trip_id"]].strip()
+            if not trip_id:
+                self.problems.add(table.name, line, "trip_id", "a value is required")
+                continue
+            if trip_id in trips:
+                self.problems.add(table.name, line, "trip_id", f"trip {trip_id!r} is given twice")
+                continue
+            route_id = row[c["route_id"]].strip()
+            service_id = row[c["service_id"]].strip()
+            if route_id not in routes:
+                if route_id not in self.rejected_routes:
+                    self.problems.add(table.name, line, "route_id", f"unknown route {route_id!r}")
+                self.rejected_trips.add(trip_id)
+                continue
+            if service_id not in calendars:
+                self.rejected_trips.add(trip_id)
+                self.problems.add(
+                    table.name, line, "service_id",
+                    f"service {service_id!r} is in neither calendar.txt nor calendar_dates.txt",
+                )
+                continue
+            short = row[short_i].strip() if short_i is not None else ""
+            headsign = row[headsign_i].strip() if headsign_i is not None else ""
+            trips[trip_id] = _Trip(trip_id, line, route_id, service_id, short or trip_id, headsign or None)
+        return trips
+
+    def stop_times(self, table: _Table | None, trips: dict[str, _Trip], stop_station: dict[str, str]) -> None:
+        if table is None:
+            return
+        name = table.name
+        c = table.columns
+        trip_i, stop_i, seq_i = c["trip_id"], c["stop_id"], c["stop_sequence"]
+        arr_i, dep_i = c["arrival_time"], c["departure_time"]
+        pickup_i, drop_i = c.get("pickup_type"), c.get("drop_off_type")
+        times: dict[str, int | None] = {"": None}
+        for line, row in table.rows:
+            trip = trips.get(row[trip_i].strip())
+            if trip is None and row[trip_i].strip() not in self.rejected_trips:
+                self.problems.add(name, line, "trip_id", f"unknown trip {row[trip_i].strip()!r}")
+                continue
+            # The rows of a refused trip are still checked, so that all problems show.
+            stop_id = row[stop_i].strip()
+            if stop_id not in stop_station:
+                self.problems.add(name, line, "stop_id", f"unknown stop {stop_id!r}")
+                continue
+            try:
+                sequence = int(row[seq_i])
+            except ValueError:
+                self.problems.add(name, line, "stop_sequence", f"{row[seq_i]!r} is not a whole number")
+                continue
+            arrival_text, departure_text = row[arr_i], row[dep_i]
+            try:
+                arrival = times[arrival_text]
+            except KeyError:
+                arrival = times[arrival_text] = _seconds(arrival_text)
+                if arrival is None:
+                    del times[arrival_text]
+                    self.problems.add(name, line, "arrival_time", f"{arrival_text.strip()!r} is not a time written H:MM:SS")
+                    continue
+            try:
+                departure = times[departure_text]
+            except KeyError:
+                departure = times[departure_text] = _seconds(departure_text)
+                if departure is None:
+                    del times[departure_text]
+                    self.problems.add(name, line, "departure_time", f"{departure_text.strip()!r} is not a time written H:MM:SS")
+                    continue
+            if arrival is None:
+                arrival = departure
+            elif departure is None:
+                departure = arrival
+            if arrival is not None and departure is not None and departure < arrival:
+                self.problems.add(name, line, "departure_time", "departure before arrival")
+            boarding = pickup_i is None or row[pickup_i].strip() != "1"
+            alighting = drop_i is None or row[drop_i].strip() != "1"
+            if trip is not None:
+                trip.calls.append((sequence, line, stop_id, arrival, departure, boarding, alighting))
+        for trip in trips.values():
+            self.check_trip(name, trip)
+
+    def check_trip(self, name: str, trip: _Trip) -> None:
+        calls = trip.calls
+        calls.sort()
+        if len(calls) < 2:
+            self.problems.add("trips.txt", trip.line, "trip_id", f"trip {trip.trip_id!r} has fewer than two stop times")
+            return
+        for previous, call in zip(calls, calls[1:], strict=False):
+            if call[0] == previous[0]:
+                self.problems.add(name, call[1], "stop_sequence", f"stop_sequence {call[0]} is given twice in trip {trip.trip_id!r}")
+        if calls[0][3] is None or calls[-1][3] is None:
+            where = calls[0] if calls[0][3] is None else calls[-1]
+            self.problems.add(name, where[1], "arrival_time", "the first and last stops of a trip need times")
+            return
+        # Non-timepoints: spread evenly between the timed stops around them.
+        index = 0
+        while index < len(calls):
+            if calls[index][3] is not None:
+                index += 1
+                continue
+            end = index
+            while calls[end][3] is None:
+                end += 1
+            before = calls[index - 1][4]
+            after = calls[end][3]
+            assert before is not None and after is not None
+            gap = end - index + 1
+            for k in range(index, end):
+                guess = before + (after - before) * (k - index + 1) // gap
+                calls[k] = (*calls[k][:3], guess, guess, *calls[k][5:])
+            index = end
+        last_departure = -1
+        for call in calls:
+            arrival, departure = call[3], call[4]
+            assert arrival is not None and departure is not None
+            if arrival < last_departure:
+                self.problems.add(name, call[1], "arrival_time", f"arrives before the trip left the previous stop (trip {trip.trip_id!r})")
+            last_departure = departure
+
+    def build(
+        self,
+        trips: dict[str, _Trip],
+        routes: dict[str, tuple[str, str, str, str | None]],
+        stations: dict[str, _Station],
+        stop_station: dict[str, str],
+        stop_zone: dict[str, str],
+        default_zone: str,
+        currency: str,
+    ) -> None:
+        """Cities, services and timetables once every row has been read without problems."""
+        used: dict[str, _Station] = {}
+        for trip in trips.values():
+            for call in trip.calls:
+                key = stop_station[call[2]]
+                used.setdefault(key, stations[key])
+        names: dict[str, int] = {}
+        for station in used.values():
+            names[station.name] = names.get(station.name, 0) + 1
+        for key, station in sorted(used.items(), key=lambda item: item[1].name):
+            name = station.name if names[station.name] == 1 else f"{station.name} ({station.stop_id})"
+            self.feed.cities[key] = FeedCity(
+                name=name,
+                latitude=station.latitude,
+                longitude=station.longitude,
+                timezone=station.timezone or default_zone,
+            )
+
+        services: dict[tuple[str, str, str], FeedService] = {}
+        for trip in trips.values():
+            operator, route, mode, long_name = routes[trip.route_id]
+            service_key = (operator, trip.number, route)
+            service = services.get(service_key)
+            if service is None:
+                service = services[service_key] = FeedService(
+                    number=trip.number, mode=mode, operator=operator, route=route,
+                    name=long_name, currency=currency,
+                )
+            elif service.mode != mode:
+                self.problems.add("trips.txt", trip.line, "route_id", f"service {trip.number} runs on routes of two modes")
+            stops: list[FeedStop] = []
+            zones: list[str] = []
+            calendar = self.feed.calendars[trip.service_id]
+            for call in trip.calls:
+                city = stop_station[call[2]]
+                arrival, departure = call[3], call[4]
+                shift = _shift(self.feed.cities[city].timezone, default_zone, calendar)
+                if shift:
+                    arrival, departure = _shifted(arrival, shift), _shifted(departure, shift)
+                if stops and stops[-1].city == city:
+                    # Two platforms of one station in a row: one call at the station.
+                    stops[-1].departure = departure
+                    stops[-1].boarding = stops[-1].boarding or call[5]
+                    stops[-1].alighting = stops[-1].alighting or call[6]
+                    continue
+                stops.append(FeedStop(city, arrival, departure, None, call[5], call[6]))
+                zones.append(stop_zone.get(call[2], ""))
+            if len(stops) < 2:
+                self.problems.add("trips.txt", trip.line, "trip_id", f"trip {trip.trip_id!r} calls at one station only")
+                continue
+            stops[0].arrival = None
+            stops[-1].departure = None
+            trip.cities = [s.city for s in stops]
+            trip.zones = zones
+            trip.service = service
+            service.timetables.append(FeedTimetable(trip.trip_id, trip.service_id, stops, trip.headsign))
+        self.feed.services = list(services.values())
+        unused = set(self.feed.calendars) - {t.service_id for t in trips.values()}
+        for service_id in unused:
+            del self.feed.calendars[service_id]
+
+    def fare_prices(
+        self, attributes: _Table | None, rules: _Table | None
+    ) -> dict[str, tuple[int, str]]:
+        """fare_id -> (cents, currency)."""
+        prices: dict[str, tuple[int, str]] = {}
+        if attributes is None:
+            if rules is not None and rules.rows:
+                self.problems.add("fare_attributes.txt", None, None, "required with fare_rules.txt")
+            return prices
+        c = attributes.columns
+        for line, row in attributes.rows:
+            fare_id = row[c["fare_id"]].strip()
+            text = row[c["price"]].strip()
+            try:
+                price = Decimal(text)
+            except InvalidOperation:
+                self.problems.add(attributes.name, line, "price", f"{text!r} is not a price")
+                continue
+            if not price.is_finite() or price < 0:
+                self.problems.add(attributes.name, line, "price", f"{text!r} is not a price of zero or more")
+                continue
+            currency = row[c["currency_type"]].strip().upper()
+            if len(currency) != 3 or not currency.isalpha():
+                self.problems.add(attributes.name, line, "currency_type", f"{currency!r} is not an ISO 4217 code")
+                continue
+            prices[fare_id] = (int((price * 100).to_integral_value()), currency)
+        return prices
+
+    def fares(
+        self,
+        rules: _Table | None,
+        prices: dict[str, tuple[int, str]],
+        routes: dict[str, tuple[str, str, str, str | None]],
+        trips: dict[str, _Trip],
+    ) -> None:
+        if rules is None or not prices:
+            return
+        matching: dict[tuple[str, str, str], int] = {}
+        c = rules.columns
+
+        def get(row: list[str], column: str) -> str:
+            return row[c[column]].strip() if column in c else ""
+
+        for line, row in rules.rows:
+            fare_id = get(row, "fare_id")
+            if fare_id not in prices:
+                self.problems.add(rules.name, line, "fare_id", f"unknown fare {fare_id!r}")
+                continue
+            if get(row, "contains_id"):
+                continue  # zones passed through: not expressible as an origin-destination price
+            route_id = get(row, "route_id")
+            if route_id and route_id not in routes:
+                self.problems.add(rules.name, line, "route_id", f"unknown route {route_id!r}")
+                continue
+            key = (route_id, get(row, "origin_id"), get(row, "destination_id"))
+            cents = prices[fare_id][0]
+            matching[key] = min(cents, matching.get(key, cents))
+        if not matching:
+            return
+        for trip in trips.values():
+            if trip.service is None:
+                continue
+            fares = trip.service.fares
+            for i, origin in enumerate(trip.cities):
+                for j in range(i + 1, len(trip.cities)):
+                    destination = trip.cities[j]
+                    if origin == destination:
+                        continue
+                    # An empty route, origin or destination in a rule matches any.
+                    candidates = [
+                        matching.get((route, a, b))
+                        for route in {trip.route_id, ""}
+                        for a in {trip.zones[i], ""}
+                        for b in {trip.zones[j], ""}
+                    ]
+                    found = [cents for cents in candidates if cents is not None]
+                    if found:
+                        best = min(found)
+                        old = fares.get((origin, destination))
+                        fares[(origin, destination)] = best if old is None else min(old, best)
+
+    def transfers(self, table: _Table | None, stop_station: dict[str, str]) -> None:
+        if table is None:
+            return
+        c = table.columns
+        walks: dict[tuple[str, str], int] = {}
+        for line, row in table.rows:
+            kind = row[c["transfer_type"]].strip() if "transfer_type" in c else ""
+            if kind not in ("", "0", "1", "2", "3", "4", "5"):
+                self.problems.add(table.name, line, "transfer_type", f"{kind!r} is not 0 to 5")
+                continue
+            ends = []
+            for column in ("from_stop_id", "to_stop_id"):
+                stop_id = row[c[column]].strip()
+                if stop_id and stop_id not in stop_station:
+                    self.problems.add(table.name, line, column, f"unknown stop {stop_id!r}")
+                ends.append(stop_station.get(stop_id))
+            text = row[c["min_transfer_time"]].strip() if "min_transfer_time" in c else ""
+            if kind != "2" or not text:
+                continue  # only a minimum time is a connection time
+            seconds = self.integer(table.name, line, "min_transfer_time", text)
+            if seconds is None:
+                continue
+            if seconds < 0:
+                self.problems.add(table.name, line, "min_transfer_time", "a time cannot be negative")
+                continue
+            a, b = ends
+            if a is None or b is None or a not in self.feed.cities or b not in self.feed.cities:
+                continue  # a station no trip calls at
+            if a == b:
+                city = self.feed.cities[a]
+                city.min_connection_seconds = max(seconds, city.min_connection_seconds or 0)
+            else:
+                walks[(a, b)] = max(seconds, walks.get((a, b), 0))
+        self.feed.transfers = [FeedTransfer(a, b, s) for (a, b), s in walks.items()]
+
+
+@dataclass
+class _Trip:
+    trip_id: str
+    line: int
+    route_id: str
+    service_id: str
+    number: str
+    headsign: str | None
+    # (stop_sequence, line, stop_id, arrival, departure, boarding, alighting)
+    calls: list[tuple[int, int, str, int | None, int | None, bool, bool]] = field(default_factory=list)
+    cities: list[str] = field(default_factory=list)  # city keys after merging platforms
+    zones: list[str] = field(default_factory=list)  # fare zone of each of those calls
+    service: FeedService | None = None
+
+
+def _seconds(text: str) -> int | None:
+    """'25:43:00' -> 92580; None when it is not a time."""
+    parts = text.strip().split(":")
+    if len(parts) != 3:
+        return None
+    try:
+        hours, minutes, seconds = (int(p) for p in parts)
+    except ValueError:
+        return None
+    if hours < 0 or not 0 <= minutes < 60 or not 0 <= seconds < 60:
+        return None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _shift(city_zone: str, feed_zone: str, calendar: FeedCalendar) -> int:
+    """Seconds to add to a time in the agency's zone to get the city's local time."""
+    if city_zone == feed_zone:
+        return 0
+    day = calendar.start_date or min(calendar.added, default=dt.date(2000, 1, 1))
+    return _offset(city_zone, day) - _offset(feed_zone, day)
+
+
+@lru_cache(maxsize=1024)
+def _offset(zone: str, day: dt.date) -> int:
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZoneInfo(zone))
+    offset = noon.utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _shifted(value: int | None, shift: int) -> int | None:
+    return None if value is None else value + shift
+
+
+def parse_gtfs(path: Path) -> Feed:
+    """Read a GTFS feed (a zip file or a folder of .txt files) into a ``Feed``.
+
+    Raises ``ImportFailed`` listing every problem found, each with file, line and field.
+    """
+    return _Parser(Path(path)).parse()
