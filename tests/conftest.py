@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from transit.db import make_engine
@@ -29,9 +30,23 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# Set by scripts/with-postgres: the suite then runs on a fresh PostgreSQL database per test.
+POSTGRES_ADMIN_URL = os.environ.get("TRANSIT_TEST_POSTGRES_URL")
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return "sqlite:///" + str(tmp_path / "test.sqlite3")
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not POSTGRES_ADMIN_URL:
+        yield "sqlite:///" + str(tmp_path / "test.sqlite3")
+        return
+    name = "test_" + uuid.uuid4().hex[:16]
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

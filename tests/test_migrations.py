@@ -9,10 +9,11 @@ from sqlalchemy import create_engine, inspect, text
 from transit.models import Base
 
 
-def test_upgrade_empty_database_matches_models(tmp_path):
+def test_upgrade_and_downgrade_on_an_empty_database(database_url):
+    """On SQLite or, under scripts/with-postgres, on PostgreSQL."""
     from transit import create_app
 
-    url = "sqlite:///" + str(tmp_path / "fresh.sqlite3")
+    url = database_url
 
     fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
     result = fresh.test_cli_runner().invoke(args=["db", "upgrade"])
@@ -28,3 +29,7 @@ def test_upgrade_empty_database_matches_models(tmp_path):
     assert result.exit_code == 0, result.output
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+    from transit.web.extensions import db
+
+    with fresh.app_context():
+        db.engine.dispose()
