@@ -45,8 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
 
     from transit.cli import register_commands
-    from transit.web import pages
+    from transit.web import i18n, pages
 
+    i18n.init_app(app)
     app.register_blueprint(pages.bp)
     register_commands(app)
     return app

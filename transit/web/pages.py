@@ -1,17 +1,342 @@
-"""Public pages: cities, departure boards, services."""
+"""Public pages: the route query, city list, city departure boards, service timetables.
+
+Thin: read the request, ask ``timetable_views``/``journey_views`` and the routing engine,
+render a template. Bad input gets a page that says what is wrong, never a 500.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import select
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from transit.models import City
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+)
+from flask_babel import gettext
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from transit.models import City, Service, Timetable
+from transit.web import journey_views as jv
+from transit.web import timetable_views as tv
 from transit.web.extensions import db
 
 bp = Blueprint("pages", __name__)
 
+# Below this many cities the suggestion list is written into the page (works without
+# JavaScript); above it the browser asks /cities/suggest as the traveller types.
+INLINE_SUGGESTIONS = 600
+
+
+def _zone(name: str | None) -> dt.tzinfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def _now(zone_name: str | None) -> dt.datetime:
+    zone = zone_name or tv.usual_timezone(db.session)
+    return dt.datetime.now(_zone(zone)).replace(microsecond=0)
+
+
+def _find_city(text: str) -> tuple[str, str] | None:
+    """A city by exact name, else by name ignoring case, else by code."""
+    row = db.session.execute(select(City.name, City.timezone).where(City.name == text)).first()
+    if row is None:
+        row = db.session.execute(
+            select(City.name, City.timezone).where(func.lower(City.name) == text.lower()).limit(2)
+        ).first()
+    if row is None:
+        row = db.session.execute(
+            select(City.name, City.timezone).where(func.lower(City.code) == text.lower())
+        ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _inline_city_names() -> list[str]:
+    count = db.session.scalar(select(func.count()).select_from(City)) or 0
+    if count > INLINE_SUGGESTIONS:
+        return []
+    return list(db.session.scalars(select(City.name).order_by(City.name)))
+
+
+def _error_text(error: jv.Message) -> str:
+    msgid, params = error
+    return gettext(msgid, **params)
+
+
+def _parse_day(raw: str | None, zone_name: str | None) -> dt.date:
+    if not raw:
+        return dt.datetime.now(_zone(zone_name)).date()
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description=gettext("The date must be written as YYYY-MM-DD."))
+
+
+def _parse_page(raw: str | None) -> int:
+    if not raw:
+        return 1
+    try:
+        page = int(raw)
+    except ValueError:
+        abort(400, description=gettext("The page must be a whole number."))
+    if page < 1:
+        abort(400, description=gettext("The page must be a whole number."))
+    return page
+
+
+def _parse_mode(raw: str | None, known: list[str]) -> str | None:
+    if not raw:
+        return None
+    if raw not in known:
+        abort(400, description=gettext("Unknown mode: %(mode)s.", mode=raw))
+    return raw
+
+
+# --- Route query --------------------------------------------------------------------------
+
+
+def _form_context(form: jv.RouteForm, modes: list[str]) -> dict[str, Any]:
+    return {
+        "form": form,
+        "modes": modes,
+        "criteria": jv.CRITERIA,
+        "errors": {name: _error_text(e) for name, e in form.errors.items()},
+        "city_names": _inline_city_names(),
+    }
+
 
 @bp.get("/")
 def index() -> str:
-    cities = db.session.scalars(select(City).order_by(City.name)).all()
-    return render_template("cities.html", cities=cities)
+    modes = tv.modes_in_use(db.session)
+    form = jv.default_form(_now(None), modes)
+    return render_template("index.html", **_form_context(form, modes))
+
+
+@bp.get("/routes")
+def routes() -> tuple[str, int] | str:
+    modes = tv.modes_in_use(db.session)
+    form = jv.parse_route_form(
+        request.args,
+        request.args.getlist,
+        known_modes=modes,
+        find_city=_find_city,
+        now=_now,
+    )
+    context = _form_context(form, modes)
+    if form.errors:
+        return render_template("routes.html", **context, searched=False), 400
+    outcome = _plan(form)
+    if outcome.get("field_error"):
+        name, text = outcome["field_error"]
+        context["errors"][name] = text
+        return render_template("routes.html", **context, searched=False), 400
+    return render_template("routes.html", **context, searched=True, **outcome)
+
+
+def _plan(form: jv.RouteForm) -> dict[str, Any]:
+    """Ask the routing engine; turn its result into cards and its refusals into field errors."""
+    from transit import routing
+    from transit.routing.cache import snapshot_for
+
+    default_minutes = int(current_app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
+    snapshot = snapshot_for(db.session, default_minutes)
+    try:
+        result = routing.plan(snapshot, routing.Query(**form.query_kwargs()))
+    except routing.UnknownCity as error:
+        name = getattr(error, "name", None) or (error.args[0] if error.args else "")
+        field = "to" if name == form.destination else "from"
+        return {"field_error": (field, gettext("No city called “%(name)s”.", name=name))}
+    except routing.QueryError as error:
+        field = getattr(error, "field", None) or (error.args[0] if error.args else "from")
+        message = getattr(error, "message", None) or str(error)
+        return {"field_error": (_form_field(str(field)), message)}
+    data = result.to_json()
+    service_ids = [
+        [_leg_service_id(leg) for leg in itinerary.legs] for itinerary in result.itineraries
+    ]
+    all_ids = {sid for ids in service_ids for sid in ids if sid is not None}
+    currencies = dict(
+        db.session.execute(select(Service.id, Service.currency).where(Service.id.in_(all_ids))).all()
+    ) if all_ids else {}
+    assert form.when is not None
+    cards = jv.itinerary_cards(
+        data,
+        form.when.date(),
+        service_ids=service_ids,
+        currencies=currencies,
+        default_currency=_usual_currency(),
+        compare=form.criterion == "options",
+    )
+    places = _places({name for card in cards for leg in card.legs for name in (leg.origin, leg.destination)})
+    maps = [
+        tv.journey_map(
+            places, [(leg.origin, leg.destination, leg.mode, leg.service) for leg in card.legs]
+        )
+        for card in cards
+    ]
+    return {
+        "cards": cards,
+        "maps": maps,
+        "message": data.get("message") or "",
+        "api_args": form.api_args(),
+    }
+
+
+_QUERY_FIELDS = {
+    "origin": "from",
+    "from": "from",
+    "destination": "to",
+    "to": "to",
+    "depart": "time",
+    "arrive_by": "time",
+    "date": "date",
+    "time": "time",
+    "criterion": "criterion",
+    "modes": "modes",
+    "min_connection": "min_connection",
+    "min_connection_minutes": "min_connection",
+    "window_hours": "window_hours",
+    "max_transfers": "max_transfers",
+}
+
+
+def _form_field(engine_field: str) -> str:
+    return _QUERY_FIELDS.get(engine_field, "from")
+
+
+def _leg_service_id(leg: Any) -> int | None:
+    for attribute in ("service_id",):
+        value = getattr(leg, attribute, None)
+        if isinstance(value, int):
+            return value
+    service = getattr(leg, "service", None)
+    value = getattr(service, "id", None) if service is not None else None
+    return value if isinstance(value, int) else None
+
+
+def _usual_currency() -> str:
+    row = db.session.execute(
+        select(Service.currency, func.count()).group_by(Service.currency).order_by(func.count().desc())
+    ).first()
+    return row[0] if row else "CNY"
+
+
+def _places(names: set[str]) -> dict[str, tuple[float, float]]:
+    if not names:
+        return {}
+    rows = db.session.execute(
+        select(City.name, City.latitude, City.longitude).where(City.name.in_(sorted(names)))
+    )
+    return {name: (lat, lon) for name, lat, lon in rows if lat is not None and lon is not None}
+
+
+# --- Cities -------------------------------------------------------------------------------
+
+
+@bp.get("/cities")
+def cities() -> str:
+    modes = tv.modes_in_use(db.session)
+    zones = tv.timezones_in_use(db.session)
+    mode = _parse_mode(request.args.get("mode"), modes)
+    zone = request.args.get("timezone") or None
+    if zone is not None and zone not in zones:
+        abort(400, description=gettext("Unknown time zone: %(zone)s.", zone=zone))
+    listing = tv.city_list(
+        db.session,
+        search=request.args.get("q", ""),
+        mode=mode,
+        timezone=zone,
+        page=_parse_page(request.args.get("page")),
+    )
+    return render_template(
+        "cities.html", listing=listing, modes=modes, zones=zones, mode=mode, zone=zone,
+        q=request.args.get("q", ""),
+    )
+
+
+@bp.get("/cities/suggest")
+def suggest() -> Response:
+    """City names matching what the traveller typed, for the origin/destination boxes."""
+    return jsonify(tv.suggest_cities(db.session, request.args.get("q", "")))
+
+
+@bp.get("/cities/<int:city_id>")
+def city(city_id: int) -> str:
+    place = db.session.get(City, city_id)
+    if place is None:
+        abort(404)
+    day = _parse_day(request.args.get("date"), place.timezone)
+    modes = tv.modes_at_city(db.session, city_id)
+    mode = _parse_mode(request.args.get("mode"), tv.modes_in_use(db.session))
+    chosen = [mode] if mode else None
+    departures = tv.city_board(db.session, city_id, day, "departures", chosen)
+    arrivals = tv.city_board(db.session, city_id, day, "arrivals", chosen)
+    return render_template(
+        "city.html",
+        city=place,
+        day=day,
+        previous_day=day - dt.timedelta(days=1),
+        next_day=day + dt.timedelta(days=1),
+        modes=modes,
+        mode=mode,
+        departures=departures,
+        arrivals=arrivals,
+    )
+
+
+# --- Services -----------------------------------------------------------------------------
+
+VARIANTS_PER_PAGE = 20
+
+
+@bp.get("/services/<int:service_id>")
+def service(service_id: int) -> str:
+    page = _parse_page(request.args.get("page"))
+    focus = request.args.get("variant")
+    if focus:
+        if not focus.isdigit():
+            abort(400, description=gettext("The timetable variant must be a number."))
+        # Open the page that holds the variant a board or a result linked to.
+        before = db.session.scalar(
+            select(func.count())
+            .select_from(Timetable)
+            .where(Timetable.service_id == service_id, Timetable.id < int(focus))
+        ) or 0
+        page = before // VARIANTS_PER_PAGE + 1
+    view = tv.service_view(db.session, service_id, page=page, per_page=VARIANTS_PER_PAGE)
+    if view is None:
+        abort(404)
+    return render_template("service.html", view=view, service=view.service, focus=focus)
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response | tuple[str, int]:
+    """Friendly pages for browsers; RFC 9457 problem details under /api/."""
+    code = error.code or 500
+    if request.path.startswith("/api/"):
+        response = jsonify(
+            {"type": "about:blank", "title": error.name, "status": code, "detail": error.description}
+        )
+        response.status_code = code
+        response.content_type = "application/problem+json"
+        return response
+    return render_template("error.html", code=code, error=error), code
+
+
+@bp.app_errorhandler(500)
+def server_error(error: Exception) -> tuple[str, int]:
+    db.session.rollback()
+    return render_template("error.html", code=500, error=None), 500

@@ -1,0 +1,48 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // Swap origin and destination.
+  var swap = document.getElementById("swap");
+  if (swap) {
+    swap.addEventListener("click", function () {
+      var from = document.getElementById("from");
+      var to = document.getElementById("to");
+      var kept = from.value;
+      from.value = to.value;
+      to.value = kept;
+    });
+  }
+
+  // City suggestions from the server when the page did not carry the whole list.
+  var list = document.getElementById("city-names");
+  if (!list || list.options.length > 0) {
+    return;
+  }
+  var timer = null;
+  var last = "";
+  function fill(names) {
+    list.textContent = "";
+    names.forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = name;
+      list.appendChild(option);
+    });
+  }
+  document.querySelectorAll("input[data-suggest]").forEach(function (input) {
+    input.addEventListener("input", function () {
+      var text = input.value.trim();
+      if (text === last || text.length < 1) {
+        return;
+      }
+      last = text;
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        fetch("/cities/suggest?q=" + encodeURIComponent(text), { headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(fill)
+          .catch(function () { /* suggestions are a convenience only */ });
+      }, 150);
+    });
+  });
+})();

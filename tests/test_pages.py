@@ -1,0 +1,594 @@
+"""Public pages through the Flask test client, on small networks built in each test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from transit.models import (
+    Calendar,
+    CalendarDate,
+    City,
+    Service,
+    ServiceFare,
+    Stop,
+    Timetable,
+)
+from transit.web import journey_views as jv
+from transit.web import timetable_views as tv
+from transit.web.extensions import db
+
+H = 3600
+MONDAY = dt.date(2025, 3, 3)
+
+
+def build_network(session: Session) -> dict[str, int]:
+    """Three cities, a weekday overnight train with exceptions, a daily flight, a zone fare."""
+    beijing = City(name="北京", code="BJP", latitude=39.9, longitude=116.4)
+    nanjing = City(name="南京", code="NJH", latitude=32.06, longitude=118.8)
+    shanghai = City(name="上海", code="SHH", latitude=31.23, longitude=121.47)
+    lonely = City(name="Nowhere", timezone="Europe/Paris")
+    weekdays = Calendar(
+        name="weekdays",
+        weekdays=0b0011111,
+        start_date=dt.date(2025, 1, 1),
+        end_date=dt.date(2025, 12, 31),
+    )
+    weekdays.exceptions = [
+        CalendarDate(date=dt.date(2025, 3, 4), added=False),  # a Tuesday off
+        CalendarDate(date=dt.date(2025, 3, 8), added=True),  # a Saturday on
+    ]
+    daily = Calendar(name="daily")
+    train = Service(number="Z9", mode="train", operator="CR", name="Night train")
+    night = Timetable(code="1", calendar=weekdays, service=train, headsign="上海")
+    night.stops = [
+        Stop(sequence=0, city=beijing, departure=22 * H),
+        Stop(sequence=1, city=nanjing, arrival=25 * H, departure=25 * H + 120, fare_cents=30000),
+        Stop(sequence=2, city=shanghai, arrival=27 * H, fare_cents=10050),
+    ]
+    flight = Service(number="MU5101", mode="flight", operator="China Eastern")
+    hop = Timetable(code="1", calendar=daily, service=flight)
+    hop.stops = [
+        Stop(sequence=0, city=beijing, departure=8 * H),
+        Stop(sequence=1, city=shanghai, arrival=10 * H + 15 * 60, fare_cents=120000),
+    ]
+    train.fares = [ServiceFare(origin=beijing, destination=shanghai, fare_cents=35000)]
+    session.add_all([beijing, nanjing, shanghai, lonely, train, flight])
+    session.commit()
+    return {
+        "beijing": beijing.id,
+        "nanjing": nanjing.id,
+        "shanghai": shanghai.id,
+        "lonely": lonely.id,
+        "train": train.id,
+        "flight": flight.id,
+        "night": night.id,
+    }
+
+
+@pytest.fixture
+def network(app) -> dict[str, int]:
+    with app.app_context():
+        return build_network(db.session)
+
+
+def page(client, url: str, status: int = 200, **kwargs) -> str:
+    response = client.get(url, **kwargs)
+    assert response.status_code == status, (url, response.status_code)
+    return response.get_data(as_text=True)
+
+
+class Controls(HTMLParser):
+    """Collects form controls and the labels that name them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.label_for: set[str] = set()
+        self.in_label = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "label":
+            self.in_label += 1
+            if attributes.get("for"):
+                self.label_for.add(str(attributes["for"]))
+        elif tag in ("input", "select", "textarea") and attributes.get("type") != "hidden":
+            attributes["wrapped"] = "yes" if self.in_label else None
+            self.controls.append(attributes)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.in_label -= 1
+
+
+def assert_every_control_labelled(html: str) -> None:
+    parser = Controls()
+    parser.feed(html)
+    assert parser.controls
+    for control in parser.controls:
+        labelled = control.get("wrapped") or control.get("id") in parser.label_for
+        assert labelled or control.get("aria-label"), control
+
+
+# --- Layout, language ---------------------------------------------------------------------
+
+
+def test_home_form_defaults_and_labels(client, network):
+    html = page(client, "/")
+    assert 'name="from"' in html and 'name="to"' in html
+    assert re.search(r'name="date" type="date" value="\d{4}-\d\d-\d\d"', html)
+    assert re.search(r'name="time" type="time" value="\d\d:\d\d"', html)
+    # Modes present in the data, all ticked by default; the four criteria.
+    assert 'value="train" checked' in html and 'value="flight" checked' in html
+    for criterion in ("fastest", "cheapest", "transfers", "options"):
+        assert f'<option value="{criterion}"' in html
+    assert 'id="swap"' in html
+    # Small networks carry their city list for suggestions.
+    assert '<option value="上海">' in html
+    assert_every_control_labelled(html)
+
+
+def test_language_from_browser_then_switch_remembered(client, network):
+    assert "查询路线" in page(client, "/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "Find a route" in page(client, "/", headers={"Accept-Language": "en-US"})
+    html = page(client, "/cities?lang=zh", headers={"Accept-Language": "en-US"})
+    assert 'lang="zh-Hans"' in html and "城市" in html
+    # The cookie keeps the choice on the next page, whatever the browser prefers.
+    assert "出发" in page(client, f"/cities/{network['beijing']}", headers={"Accept-Language": "en"})
+    assert "Departures" in page(client, f"/cities/{network['beijing']}?lang=en")
+    # City names stay as stored in both languages.
+    assert "北京" in page(client, "/cities?lang=en")
+
+
+def test_language_switch_keeps_the_query(client, network):
+    html = page(client, f"/cities/{network['beijing']}?date=2025-03-03&mode=train")
+    assert f'href="/cities/{network["beijing"]}?date=2025-03-03&amp;mode=train&amp;lang=zh"' in html
+
+
+def test_chinese_catalog_is_complete_and_compiled():
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[1]
+    method_map = [("transit/web/**.py", "python"), ("templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None}
+    used = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(root), method_map=method_map, keywords=keywords
+    ):
+        used.add(message[0] if isinstance(message, tuple) else message)
+    with open(root / "translations/zh/LC_MESSAGES/messages.po", "rb") as handle:
+        po = read_po(handle)
+    with open(root / "translations/zh/LC_MESSAGES/messages.mo", "rb") as handle:
+        mo = read_mo(handle)
+    def first(value: str | tuple | list) -> str:
+        return value if isinstance(value, str) else value[0]
+
+    def forms(value: str | tuple | list) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    translated = {}
+    for message in po:
+        if message.id:
+            assert first(message.string), f"untranslated: {first(message.id)!r}"
+            translated[first(message.id)] = forms(message.string)
+    missing = sorted(used - set(translated))
+    assert not missing, f"add these to the Chinese catalog: {missing}"
+    for message in mo:
+        if message.id:
+            key = first(message.id)
+            assert translated.get(key) == forms(message.string), f".mo is stale for {key!r}"
+    assert len([m for m in mo if m.id]) == len(translated), ".mo is stale: run pybabel compile"
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+
+def test_unknown_ids_give_the_404_page(client, network):
+    for url in ("/cities/99999", "/services/99999", "/no/such/page"):
+        html = page(client, url, 404)
+        assert "Not found" in html and "<nav" in html
+
+
+def test_bad_parameters_give_a_friendly_400(client, network):
+    city = network["beijing"]
+    for url in (
+        f"/cities/{city}?date=tomorrow",
+        f"/cities/{city}?date=2025-02-30",
+        f"/cities/{city}?mode=rocket",
+        "/cities?page=zero",
+        "/cities?page=-1",
+        "/cities?mode=rocket",
+        "/cities?timezone=Mars/Olympus",
+        f"/services/{network['train']}?page=x",
+        f"/services/{network['train']}?variant=first",
+    ):
+        html = page(client, url, 400)
+        assert "That request was not understood" in html
+
+
+# --- Cities -------------------------------------------------------------------------------
+
+
+def test_city_list_search_and_filters(client, network):
+    html = page(client, "/cities")
+    assert all(name in html for name in ("北京", "南京", "上海", "Nowhere"))
+    assert "4 cities" in html
+    html = page(client, "/cities?q=shh")
+    assert "上海" in html and "北京" not in html
+    html = page(client, "/cities?mode=flight")
+    assert "北京" in html and "上海" in html and "南京" not in html
+    html = page(client, "/cities?timezone=Europe/Paris")
+    assert "Nowhere" in html and "北京" not in html
+    assert "No city matches" in page(client, "/cities?q=zzz")
+
+
+def test_city_list_pages(app, client):
+    with app.app_context():
+        db.session.add_all([City(name=f"City {i:03d}") for i in range(130)])
+        db.session.commit()
+    first = page(client, "/cities")
+    assert "City 000" in first and "City 100" not in first and "Page 1 of 2" in first
+    second = page(client, "/cities?page=2")
+    assert "City 100" in second and "City 000" not in second
+    # A page past the end shows the last one.
+    assert "City 129" in page(client, "/cities?page=9")
+
+
+def test_suggestions_put_prefix_matches_first(app, client):
+    with app.app_context():
+        db.session.add_all([City(name=n) for n in ("Shanghai", "Hangzhou", "Shenzhen", "Xian")])
+        db.session.commit()
+    assert client.get("/cities/suggest?q=sh").get_json() == ["Shanghai", "Shenzhen"]
+    assert client.get("/cities/suggest?q=an").get_json() == ["Xian", "Hangzhou", "Shanghai"]
+    assert client.get("/cities/suggest?q=").get_json() == []
+
+
+def test_board_departures_and_arrivals(client, network):
+    html = page(client, f"/cities/{network['beijing']}?date=2025-03-03")
+    assert "Z9" in html and "MU5101" in html
+    assert "22:00" in html and "08:00" in html
+    assert f'href="/services/{network["train"]}?variant={network["night"]}#variant-{network["night"]}"' in html
+
+
+def test_board_uses_calendar_exceptions(client, network):
+    beijing = network["beijing"]
+    tuesday_off = page(client, f"/cities/{beijing}?date=2025-03-04")
+    assert "MU5101" in tuesday_off and "Z9" not in tuesday_off
+    assert "Z9" in page(client, f"/cities/{beijing}?date=2025-03-08")  # added Saturday
+    assert "Z9" not in page(client, f"/cities/{beijing}?date=2025-03-09")  # plain Sunday
+    assert "Z9" not in page(client, f"/cities/{beijing}?date=2026-01-05")  # after validity
+
+
+def test_board_shows_after_midnight_calls_of_yesterdays_service(client, network):
+    nanjing = network["nanjing"]
+    # Monday's train reaches Nanjing at 01:00 on Tuesday, although Tuesday itself is off.
+    tuesday = page(client, f"/cities/{nanjing}?date=2025-03-04")
+    assert "01:00" in tuesday and "01:02" in tuesday and "left 1 day before" in tuesday
+    # Wednesday's board: Tuesday's run was cancelled, so nothing.
+    assert "Z9" not in page(client, f"/cities/{nanjing}?date=2025-03-05")
+    # Sunday: the added Saturday run calls after midnight.
+    assert "Z9" in page(client, f"/cities/{nanjing}?date=2025-03-09")
+    # Monday: Sunday has no run.
+    assert "Z9" not in page(client, f"/cities/{nanjing}?date=2025-03-03")
+
+
+def test_board_mode_filter_and_terminus(client, network):
+    beijing = network["beijing"]
+    html = page(client, f"/cities/{beijing}?date=2025-03-03&mode=flight")
+    assert "MU5101" in html and "Z9" not in html
+    shanghai = page(client, f"/cities/{network['shanghai']}?date=2025-03-04")
+    # Arrivals name where the run came from.
+    assert re.search(r"MU5101.*?北京", shanghai, re.S)
+    assert "No departures on this date." in shanghai
+
+
+def test_board_query_count_does_not_grow_with_rows(app):
+    """One set of queries per board, however many runs call there (no N+1)."""
+    with app.app_context():
+        session = db.session
+        hub = City(name="Hub")
+        ends = [City(name=f"End {i}") for i in range(40)]
+        calendars = [Calendar(weekdays=0b1111111) for _ in range(10)]
+        for i, end in enumerate(ends):
+            service = Service(number=f"S{i}", mode="bus")
+            for k in range(3):
+                timetable = Timetable(code=str(k), calendar=calendars[(i + k) % 10], service=service)
+                timetable.stops = [
+                    Stop(sequence=0, city=hub, departure=(6 + k) * H + i * 60),
+                    Stop(sequence=1, city=end, arrival=(7 + k) * H + i * 60, fare_cents=500),
+                ]
+            session.add(service)
+        session.commit()
+        calendars[0].exceptions.append(CalendarDate(date=MONDAY, added=False))
+        session.commit()
+        statements: list[str] = []
+
+        def count(*_args) -> None:
+            statements.append("x")
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            rows = tv.city_board(session, hub.id, MONDAY)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert len(rows) == 120 - 12  # the 12 runs on calendar 0 are off that day
+        assert len(statements) <= 5
+        assert {row.other_city for row in rows} == {e.name for e in ends}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    runs=st.lists(
+        st.tuples(
+            st.integers(0, 127),  # weekdays
+            st.integers(0, 3 * 86400 - 1),  # time at the city
+            st.sets(st.integers(-4, 4), max_size=3),  # exception days around the board date
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    offset=st.integers(0, 6),
+)
+def test_board_matches_a_calendar_walk(engine, runs, offset):
+    """Each call appears on the board exactly when its service day runs and the call falls on the date."""
+    day = MONDAY + dt.timedelta(days=offset)
+    with Session(engine) as session:
+        for table in reversed(db.metadata.sorted_tables):
+            session.execute(table.delete())
+        here, there = City(name="Here"), City(name="There")
+        expected = []
+        for i, (weekdays, seconds, exceptions, added) in enumerate(runs):
+            calendar = Calendar(weekdays=weekdays)
+            calendar.exceptions = [
+                CalendarDate(date=day + dt.timedelta(days=d), added=added) for d in exceptions
+            ]
+            service = Service(number=f"R{i}", mode="train")
+            timetable = Timetable(code="1", calendar=calendar, service=service)
+            timetable.stops = [
+                Stop(sequence=0, city=there, departure=0),
+                Stop(sequence=1, city=here, arrival=seconds, departure=seconds),
+                Stop(sequence=2, city=there, arrival=seconds + 60),
+            ]
+            session.add(service)
+            session.flush()
+            # Reference: walk service days back from the date and add the call's offset.
+            for back in range(4):
+                start = day - dt.timedelta(days=back)
+                when = dt.datetime.combine(start, dt.time()) + dt.timedelta(seconds=seconds)
+                if when.date() == day and calendar.runs_on(start):
+                    expected.append((f"R{i}", when.hour * 3600 + when.minute * 60 + when.second))
+        session.commit()
+        board = tv.city_board(session, here.id, day)
+        assert sorted((r.number, r.time) for r in board) == sorted(expected)
+
+
+# --- Services -----------------------------------------------------------------------------
+
+
+def test_service_page_stops_times_fares_and_days(client, network):
+    html = page(client, f"/services/{network['train']}")
+    assert "Z9" in html and "Night train" in html and "CR" in html
+    # Stops in order with times past midnight marked.
+    stops = html[html.index('<table class="stops">') :]
+    assert stops.index("北京") < stops.index("南京") < stops.index("上海")
+    assert re.search(r"01:00<span class=\"day-mark\">\+1 day</span>", html)
+    assert re.search(r"03:00<span class=\"day-mark\">\+1 day</span>", html)
+    # Leg fares and the running total.
+    assert "¥300.00" in html and "¥100.50" in html and "¥400.50" in html
+    # Days of operation in words, with the validity dates and exceptions.
+    assert "Mon–Fri" in html
+    assert "Wednesday, 1 January 2025" in html and "Wednesday, 31 December 2025" in html
+    assert re.search(r"Also runs on:.*8 Mar 2025", html, re.S)
+    assert re.search(r"Does not run on:.*4 Mar 2025", html, re.S)
+    # Origin-destination price.
+    assert "Origin–destination prices" in html and "¥350.00" in html
+    zh = page(client, f"/services/{network['train']}?lang=zh")
+    assert "周一至周五" in zh and "+1 天" in zh
+
+
+def test_service_page_daily_and_currency(client, network):
+    html = page(client, f"/services/{network['flight']}")
+    assert "Daily" in html and "¥1,200.00" in html and "2 h 15 min" in html
+
+
+def test_service_variants_are_paged_and_a_linked_variant_opens_its_page(app, client):
+    with app.app_context():
+        a, b = City(name="A"), City(name="B")
+        calendar = Calendar(weekdays=0b1000001)
+        service = Service(number="L1", mode="subway", currency="USD")
+        for k in range(45):
+            timetable = Timetable(code=f"trip-{k:02d}", calendar=calendar, service=service)
+            timetable.stops = [
+                Stop(sequence=0, city=a, departure=5 * H + k * 600),
+                Stop(sequence=1, city=b, arrival=5 * H + k * 600 + 900, fare_cents=290),
+            ]
+        db.session.add(service)
+        db.session.commit()
+        ids = [t.id for t in service.timetables]
+        sid = service.id
+    first = page(client, f"/services/{sid}")
+    assert "trip-00" in first and "trip-20" not in first and "Page 1 of 3" in first
+    assert "Mon, Sun" in first and "US$2.90" in first
+    linked = page(client, f"/services/{sid}?variant={ids[44]}")
+    assert "trip-44" in linked and "Page 3 of 3" in linked
+    assert f'class="variant card focused" id="variant-{ids[44]}"' in linked
+
+
+# --- Route query form (validation happens before the engine is asked) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "text"),
+    [
+        ("from=&to=上海", "from", "Enter a city."),
+        ("from=Atlantis&to=上海", "from", "No city called “Atlantis”."),
+        ("from=北京&to=Atlantis", "to", "No city called “Atlantis”."),
+        ("from=北京&to=北京", "to", "Origin and destination are the same city."),
+        ("from=北京&to=bjp", "to", "Origin and destination are the same city."),
+        ("from=北京&to=上海&date=2025-13-01", "date", "Enter a date as YYYY-MM-DD."),
+        ("from=北京&to=上海&time=25:99", "time", "Enter a time as HH:MM."),
+        ("from=北京&to=上海&depart=soon", "time", "Enter the date and time as YYYY-MM-DDTHH:MM."),
+        (
+            "from=北京&to=上海&depart=2025-03-03T08:00&arrive_by=2025-03-03T18:00",
+            "time",
+            "Give a departure or an arrival time, not both.",
+        ),
+        ("from=北京&to=上海&criterion=scenic", "criterion", "Choose fastest, cheapest"),
+        ("from=北京&to=上海&modes=rocket", "modes", "Unknown mode: rocket."),
+        ("from=北京&to=上海&min_connection=abc", "min_connection", "Enter a whole number."),
+        ("from=北京&to=上海&min_connection=-5", "min_connection", "from 0 to 1440"),
+        ("from=北京&to=上海&max_transfers=99", "max_transfers", "from 0 to 20"),
+        ("from=北京&to=上海&window_hours=lots", "window_hours", "Enter a number of hours."),
+        ("from=北京&to=上海&window_hours=0", "window_hours", "Enter between 1 and 168 hours."),
+    ],
+)
+def test_route_form_errors_beside_the_field(client, network, query, field, text):
+    html = page(client, "/routes?" + query, 400)
+    match = re.search(rf'<p class="field-error" id="{field}-error" role="alert">([^<]*)</p>', html)
+    assert match, html
+    assert text in match.group(1)
+    assert f'aria-describedby="{field}-error"' in html
+
+
+def test_route_form_errors_in_chinese_keep_the_values(client, network):
+    html = page(client, "/routes?from=北京&to=Atlantis&criterion=cheapest&lang=zh", 400)
+    assert "没有名为“Atlantis”的城市。" in html
+    assert 'value="北京"' in html and 'value="Atlantis"' in html
+    assert '<option value="cheapest" selected>' in html
+
+
+def test_route_form_parsing_reads_api_and_form_names():
+    zones = {"北京": "Asia/Shanghai", "Paris": "Europe/Paris"}
+
+    def find(text: str) -> tuple[str, str] | None:
+        return (text, zones[text]) if text in zones else None
+
+    def now(zone: str | None) -> dt.datetime:
+        return dt.datetime(2025, 3, 3, 9, 30)
+
+    class Args(dict):
+        def getlist(self, name: str) -> list[str]:
+            value = self.get(name)
+            return value if isinstance(value, list) else ([value] if value else [])
+
+    def parse(**args) -> jv.RouteForm:
+        a = Args(args)
+        return jv.parse_route_form(
+            a, a.getlist, known_modes=["train", "flight", "bus"], find_city=find, now=now
+        )
+
+    form = parse(**{"from": "北京", "to": "Paris", "arrive_by": "2025-03-04T18:00+01:00",
+                    "modes": "flight,train", "min_connection": "20", "criterion": "options"})
+    assert not form.errors
+    kwargs = form.query_kwargs()
+    assert kwargs["depart"] is None and kwargs["modes"] == frozenset({"train", "flight"})
+    # An aware time is converted to the origin city's clock.
+    assert kwargs["arrive_by"].isoformat() == "2025-03-05T01:00:00+08:00"
+    assert kwargs["min_connection_minutes"] == 20 and kwargs["criterion"] == "options"
+    assert form.api_args()["arrive_by"] == "2025-03-05T01:00:00+08:00"
+
+    form = parse(**{"from": "北京", "to": "Paris", "date": "2025-03-10", "time": "07:05",
+                    "modes": ["train", "bus"]})
+    assert form.query_kwargs()["depart"].isoformat() == "2025-03-10T07:05:00+08:00"
+    assert form.modes == ["train", "bus"]
+
+    form = parse(**{"from": "北京", "to": "Paris"})
+    assert form.query_kwargs()["depart"].isoformat() == "2025-03-03T09:30:00+08:00"
+    assert form.query_kwargs()["modes"] == frozenset({"train", "flight", "bus"})
+
+
+# --- Itinerary cards and the map ----------------------------------------------------------
+
+
+def sample_result() -> dict:
+    return {
+        "itineraries": [
+            {
+                "departure": "2025-03-03T22:00:00+08:00",
+                "arrival": "2025-03-04T09:30:00+08:00",
+                "duration_minutes": 690,
+                "fare": 450.0,
+                "transfers": 1,
+                "legs": [
+                    {"service": "Z9", "mode": "train", "from": "北京", "to": "南京",
+                     "departure": "2025-03-03T22:00:00+08:00",
+                     "arrival": "2025-03-04T01:00:00+08:00", "fare": 300.0},
+                    {"service": "G7", "mode": "train", "from": "南京", "to": "上海",
+                     "departure": "2025-03-04T08:00:00+08:00",
+                     "arrival": "2025-03-04T09:30:00+08:00", "fare": 150.0},
+                ],
+            },
+            {
+                "departure": "2025-03-04T08:00:00+08:00",
+                "arrival": "2025-03-04T10:15:00+08:00",
+                "duration_minutes": 135,
+                "fare": 1200.0,
+                "transfers": 0,
+                "legs": [
+                    {"service": "MU5101", "mode": "flight", "from": "北京", "to": "上海",
+                     "departure": "2025-03-04T08:00:00+08:00",
+                     "arrival": "2025-03-04T10:15:00+08:00", "fare": 1200.0},
+                ],
+            },
+        ],
+        "message": "",
+    }
+
+
+def test_itinerary_cards_mark_days_waits_and_trades():
+    cards = jv.itinerary_cards(
+        sample_result(), dt.date(2025, 3, 3), service_ids=[[7, 8], [9]], compare=True
+    )
+    overnight, flight = cards
+    assert [leg.arrival_days for leg in overnight.legs] == [1, 1]
+    assert overnight.departure_days == 0 and overnight.arrival_days == 1
+    assert [(w.city, w.minutes) for w in overnight.waits] == [("南京", 420)]
+    assert [kind for kind, _ in overnight.steps()] == ["leg", "transfer", "leg"]
+    assert overnight.legs[0].service_id == 7 and overnight.legs[0].minutes == 180
+    assert overnight.badges == ["cheapest"]
+    assert ("slower", 555) in overnight.trades and ("more_transfers", 1) in overnight.trades
+    assert set(flight.badges) == {"fastest", "transfers"}
+    assert flight.trades == [("dearer", 750.0)]
+
+
+def test_journey_map_places_cities_by_coordinates():
+    places = {"北京": (39.9, 116.4), "南京": (32.06, 118.8), "上海": (31.23, 121.47)}
+    drawn = tv.journey_map(
+        places, [("北京", "南京", "train", "Z9"), ("南京", "上海", "train", "G7")]
+    )
+    assert drawn is not None and len(drawn.legs) == 2
+    at = {p.name: (p.x, p.y) for p in drawn.points}
+    assert at["上海"][0] > at["南京"][0] > at["北京"][0]  # east is right
+    assert at["北京"][1] < at["南京"][1]  # north is up
+    for x, y in at.values():
+        assert 0 <= x <= drawn.width and 0 <= y <= drawn.height
+    # Legs join up: each starts where the previous ended.
+    assert (drawn.legs[0].x2, drawn.legs[0].y2) == (drawn.legs[1].x1, drawn.legs[1].y1)
+    assert tv.journey_map(places, [("北京", "Atlantis", "train", "X")]) is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(-60, 70), st.floats(-179, 179)), min_size=2, max_size=6, unique=True
+    )
+)
+def test_journey_map_always_fits_the_box(coordinates):
+    places = {f"c{i}": c for i, c in enumerate(coordinates)}
+    names = list(places)
+    legs = [(a, b, "train", "x") for a, b in zip(names, names[1:], strict=False)]
+    drawn = tv.journey_map(places, legs)
+    assert drawn is not None and len(drawn.legs) == len(legs)
+    for point in drawn.points:
+        assert -0.1 <= point.x <= drawn.width + 0.1 and -0.1 <= point.y <= drawn.height + 0.1

@@ -1,0 +1,202 @@
+"""Interface language (Chinese or English) and the formatting helpers the pages share.
+
+The language comes from ``?lang=`` (remembered in a cookie), else the cookie, else the
+browser's Accept-Language. City and service names are shown as stored, never translated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from babel.dates import format_date, get_day_names
+from babel.numbers import format_currency
+from flask import Flask, Response, request
+from flask_babel import Babel, get_locale, gettext, ngettext
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "en"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+
+babel = Babel()
+
+
+def select_language() -> str:
+    """The interface language for this request: ``?lang=``, cookie, then Accept-Language."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    remembered = request.cookies.get(COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
+    return request.accept_languages.best_match(list(LANGUAGES), DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+
+
+def _remember_language(response: Response) -> Response:
+    asked = request.args.get("lang")
+    if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
+        response.set_cookie(COOKIE, asked, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True)
+    return response
+
+
+def language() -> str:
+    """The current interface language code (``zh`` or ``en``)."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def html_lang() -> str:
+    return "zh-Hans" if language() == "zh" else "en"
+
+
+def url_with(**changes: Any) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+    args += [(k, str(v)) for k, v in changes.items() if v is not None]
+    query = urlencode(args)
+    return request.path + ("?" + query if query else "")
+
+
+def clock(seconds: int | None) -> str:
+    """Seconds after a service day's midnight as HH:MM (HH:MM:SS when seconds matter), wrapped to one day."""
+    if seconds is None:
+        return ""
+    within = seconds % 86400
+    hours, rest = divmod(within, 3600)
+    minutes, secs = divmod(rest, 60)
+    if secs:
+        return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def day_mark(days: int) -> str:
+    """The "+1 day" mark for a time that falls ``days`` after the reference day."""
+    if days == 0:
+        return ""
+    if days > 0:
+        return ngettext("+%(num)d day", "+%(num)d days", days)
+    return ngettext("%(num)d day", "%(num)d days", days)
+
+
+def duration(minutes: int | float | None) -> str:
+    """A duration in words: "2 h 05 min"."""
+    if minutes is None:
+        return ""
+    total = int(round(minutes))
+    hours, mins = divmod(total, 60)
+    if hours and mins:
+        return gettext("%(h)d h %(m)02d min", h=hours, m=mins)
+    if hours:
+        return gettext("%(h)d h", h=hours)
+    return gettext("%(m)d min", m=mins)
+
+
+def money(amount: float | int | None, currency: str = "CNY") -> str:
+    """An amount in currency units, formatted for the interface language."""
+    if amount is None:
+        return "—"
+    return format_currency(amount, currency or "CNY", locale=_babel_locale())
+
+
+def cents(amount: int | None, currency: str = "CNY") -> str:
+    """Integer cents formatted as money."""
+    return "—" if amount is None else money(amount / 100, currency)
+
+
+def long_date(day: dt.date | None) -> str:
+    if day is None:
+        return ""
+    return format_date(day, format="full", locale=_babel_locale())
+
+
+def short_date(day: dt.date | None) -> str:
+    if day is None:
+        return ""
+    return format_date(day, format="medium", locale=_babel_locale())
+
+
+def _babel_locale() -> str:
+    return "zh_Hans_CN" if language() == "zh" else "en_GB"
+
+
+def weekdays_in_words(bits: int) -> str:
+    """A weekly pattern (bit 0 = Monday) in words: "Daily", "Mon–Fri", "Mon, Wed, Fri"."""
+    if bits & 0b1111111 == 0b1111111:
+        return gettext("Daily")
+    if bits & 0b1111111 == 0:
+        return gettext("No regular days")
+    names = get_day_names("abbreviated", locale=_babel_locale())
+    days = [d for d in range(7) if bits >> d & 1]
+    # Consecutive days read better as a span: Mon–Fri rather than five names.
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(gettext("%(first)s–%(last)s", first=names[run[0]], last=names[run[-1]]))
+        else:
+            parts.extend(names[d] for d in run)
+    return ("、" if language() == "zh" else ", ").join(parts)
+
+
+MODE_LABELS = {
+    "train": "Train",
+    "flight": "Flight",
+    "bus": "Bus",
+    "coach": "Coach",
+    "ferry": "Ferry",
+    "tram": "Tram",
+    "subway": "Subway",
+    "cable": "Cable car",
+    "other": "Other",
+}
+
+
+def mode_label(mode: str) -> str:
+    """A mode's name in the interface language."""
+    label = MODE_LABELS.get(mode)
+    return gettext(label) if label else mode
+
+
+def _mode_names_for_extraction() -> None:  # pragma: no cover - only read by pybabel
+    gettext("Train")
+    gettext("Flight")
+    gettext("Bus")
+    gettext("Coach")
+    gettext("Ferry")
+    gettext("Tram")
+    gettext("Subway")
+    gettext("Cable car")
+    gettext("Other")
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel and the template helpers to ``app``."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    babel.init_app(app, locale_selector=select_language)
+    app.after_request(_remember_language)
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES,
+        language=language,
+        html_lang=html_lang,
+        url_with=url_with,
+        mode_label=mode_label,
+    )
+    app.jinja_env.filters.update(
+        clock=clock,
+        day_mark=day_mark,
+        duration=duration,
+        money=money,
+        cents=cents,
+        long_date=long_date,
+        short_date=short_date,
+        weekdays_in_words=weekdays_in_words,
+    )

@@ -1,0 +1,372 @@
+"""The route query form and the itinerary cards: parse what the browser sent, shape results.
+
+No Flask here either: the page module hands in the request's arguments and the engine's
+result, and renders what comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CRITERIA = ("fastest", "cheapest", "transfers", "options")
+TIME_KINDS = ("depart", "arrive_by")
+
+# An English msgid and its parameters: the page translates it (pybabel finds the msgids
+# through the ``N_`` marker below).
+Message = tuple[str, dict[str, Any]]
+
+
+def N_(msgid: str) -> str:
+    """Marks a message for extraction; translated later, where the language is known."""
+    return msgid
+
+
+@dataclass
+class RouteForm:
+    """What the query form shows and what the engine is asked, after validation."""
+
+    origin: str = ""
+    destination: str = ""
+    date: str = ""
+    time: str = ""
+    time_kind: str = "depart"
+    criterion: str = "fastest"
+    modes: list[str] = field(default_factory=list)
+    min_connection: str = ""
+    window_hours: str = ""
+    max_transfers: str = ""
+    errors: dict[str, Message] = field(default_factory=dict)
+    # Parsed values (valid only when ``errors`` is empty).
+    when: dt.datetime | None = None
+    min_connection_minutes: int | None = None
+    window: float | None = None
+    transfers_cap: int | None = None
+
+    @property
+    def submitted(self) -> bool:
+        return bool(self.origin or self.destination)
+
+    def fail(self, field_name: str, msgid: str, /, **params: Any) -> None:
+        """Keep the first problem found for a field."""
+        self.errors.setdefault(field_name, (msgid, params))
+
+    def query_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``transit.routing.Query``."""
+        kwargs: dict[str, Any] = {
+            "origin": self.origin,
+            "destination": self.destination,
+            "depart": self.when if self.time_kind == "depart" else None,
+            "arrive_by": self.when if self.time_kind == "arrive_by" else None,
+            "criterion": self.criterion,
+            "modes": frozenset(self.modes) if self.modes else None,
+            "min_connection_minutes": self.min_connection_minutes,
+            "max_transfers": self.transfers_cap,
+        }
+        if self.window is not None:
+            kwargs["window_hours"] = self.window
+        return kwargs
+
+    def api_args(self) -> dict[str, str]:
+        """The same query in the API's parameter names (for links and the JSON twin)."""
+        args = {"from": self.origin, "to": self.destination, "criterion": self.criterion}
+        if self.when is not None:
+            args[self.time_kind] = self.when.isoformat()
+        if self.modes:
+            args["modes"] = ",".join(self.modes)
+        for name, value in (
+            ("min_connection", self.min_connection),
+            ("window_hours", self.window_hours),
+            ("max_transfers", self.max_transfers),
+        ):
+            if value:
+                args[name] = value
+        return args
+
+
+def _zone(name: str | None) -> dt.tzinfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def default_form(now: dt.datetime, modes: Sequence[str]) -> RouteForm:
+    """An empty form: leaving now, every mode, fastest."""
+    return RouteForm(
+        date=now.date().isoformat(),
+        time=now.strftime("%H:%M"),
+        modes=list(modes),
+    )
+
+
+def parse_route_form(
+    args: Mapping[str, Any],
+    getlist: Callable[[str], list[str]],
+    *,
+    known_modes: Sequence[str],
+    find_city: Callable[[str], tuple[str, str] | None],
+    now: Callable[[str | None], dt.datetime],
+) -> RouteForm:
+    """Read the query from request arguments; every problem is kept against its field.
+
+    Accepts the API's names (``from``, ``to``, ``depart`` or ``arrive_by`` as ISO 8601,
+    ``criterion``, ``modes`` comma-separated or repeated, ``min_connection``,
+    ``window_hours``, ``max_transfers``) and the form's ``date``/``time``/``time_kind``.
+    ``find_city(text)`` gives a city's stored name and time zone (None when unknown) and
+    ``now(zone)`` the current time there.
+    """
+    form = RouteForm(
+        origin=str(args.get("from", "")).strip(),
+        destination=str(args.get("to", "")).strip(),
+        criterion=str(args.get("criterion", "fastest") or "fastest"),
+        min_connection=str(args.get("min_connection", "")).strip(),
+        window_hours=str(args.get("window_hours", "")).strip(),
+        max_transfers=str(args.get("max_transfers", "")).strip(),
+    )
+    zone_name = None
+    for name, text in (("from", form.origin), ("to", form.destination)):
+        if not text:
+            form.fail(name, N_("Enter a city."))
+            continue
+        found = find_city(text)
+        if found is None:
+            form.fail(name, N_("No city called “%(name)s”."), name=text)
+            continue
+        if name == "from":
+            form.origin, zone_name = found
+        else:
+            form.destination = found[0]
+    if form.origin and form.origin == form.destination:
+        form.fail("to", N_("Origin and destination are the same city."))
+    if form.criterion not in CRITERIA:
+        form.fail("criterion", N_("Choose fastest, cheapest, fewest transfers or all options."))
+        form.criterion = "fastest"
+
+    modes: list[str] = []
+    for raw in getlist("modes"):
+        modes.extend(m.strip() for m in str(raw).split(",") if m.strip())
+    unknown = [m for m in modes if m not in known_modes]
+    if unknown:
+        form.fail("modes", N_("Unknown mode: %(modes)s."), modes=", ".join(unknown))
+    form.modes = [m for m in known_modes if m in modes] if modes else list(known_modes)
+    if modes and not form.modes:
+        form.modes = list(known_modes)
+
+    zone = _zone(zone_name)
+    _read_time(form, args, zone, now(zone_name))
+    form.min_connection_minutes = _whole(form, "min_connection", form.min_connection, 0, 24 * 60)
+    transfers = _whole(form, "max_transfers", form.max_transfers, 0, 20)
+    form.transfers_cap = transfers
+    if form.window_hours:
+        try:
+            window = float(form.window_hours)
+        except ValueError:
+            form.fail("window_hours", N_("Enter a number of hours."))
+        else:
+            if not 1 <= window <= 168:
+                form.fail("window_hours", N_("Enter between 1 and 168 hours."))
+            else:
+                form.window = window
+    return form
+
+
+def _read_time(form: RouteForm, args: Mapping[str, Any], zone: dt.tzinfo, now: dt.datetime) -> None:
+    iso_depart = str(args.get("depart", "") or "").strip()
+    iso_arrive = str(args.get("arrive_by", "") or "").strip()
+    if iso_depart and iso_arrive:
+        form.fail("time", N_("Give a departure or an arrival time, not both."))
+        return
+    if iso_depart or iso_arrive:
+        form.time_kind = "depart" if iso_depart else "arrive_by"
+        try:
+            when = dt.datetime.fromisoformat(iso_depart or iso_arrive)
+        except ValueError:
+            form.fail("time", N_("Enter the date and time as YYYY-MM-DDTHH:MM."))
+            return
+        # Naive times are local to the origin city, as a traveller reads them.
+        when = when.replace(tzinfo=zone) if when.tzinfo is None else when.astimezone(zone)
+        form.when = when
+        form.date, form.time = when.date().isoformat(), when.strftime("%H:%M")
+        return
+    kind = str(args.get("time_kind", "depart") or "depart")
+    if kind not in TIME_KINDS:
+        form.fail("time", N_("Choose leave at or arrive by."))
+        kind = "depart"
+    form.time_kind = kind
+    form.date = str(args.get("date", "") or "").strip()
+    form.time = str(args.get("time", "") or "").strip()
+    try:
+        day = dt.date.fromisoformat(form.date) if form.date else now.date()
+    except ValueError:
+        form.fail("date", N_("Enter a date as YYYY-MM-DD."))
+        return
+    try:
+        clock = dt.time.fromisoformat(form.time) if form.time else now.time().replace(microsecond=0)
+    except ValueError:
+        form.fail("time", N_("Enter a time as HH:MM."))
+        return
+    form.when = dt.datetime.combine(day, clock.replace(tzinfo=None), tzinfo=zone)
+    form.date, form.time = day.isoformat(), form.when.strftime("%H:%M")
+
+
+def _whole(form: RouteForm, name: str, raw: str, low: int, high: int) -> int | None:
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        form.fail(name, N_("Enter a whole number."))
+        return None
+    if not low <= value <= high:
+        form.fail(name, N_("Enter a number from %(low)d to %(high)d."), low=low, high=high)
+        return None
+    return value
+
+
+# --- Itinerary cards ----------------------------------------------------------------------
+
+
+@dataclass
+class LegCard:
+    service: str
+    service_id: int | None
+    mode: str
+    origin: str
+    destination: str
+    departure: dt.datetime
+    arrival: dt.datetime
+    departure_days: int
+    arrival_days: int
+    fare: float | None
+    currency: str
+
+    @property
+    def minutes(self) -> int:
+        return int((self.arrival - self.departure).total_seconds() // 60)
+
+
+@dataclass
+class TransferCard:
+    city: str
+    to_city: str  # differs from ``city`` when the transfer is a walk between stations
+    minutes: int
+
+
+@dataclass
+class ItineraryCard:
+    departure: dt.datetime
+    arrival: dt.datetime
+    departure_days: int
+    arrival_days: int
+    duration_minutes: int
+    fare: float | None
+    currency: str
+    transfers: int
+    legs: list[LegCard]
+    waits: list[TransferCard]
+    badges: list[str] = field(default_factory=list)  # "fastest", "cheapest", "transfers"
+    # (kind, amount) pairs, kind in "slower", "dearer", "more_transfers"
+    trades: list[tuple[str, float]] = field(default_factory=list)
+
+    def steps(self) -> list[tuple[str, LegCard | TransferCard]]:
+        """Legs with the transfer between each pair, in travel order."""
+        out: list[tuple[str, LegCard | TransferCard]] = []
+        for i, leg in enumerate(self.legs):
+            if i:
+                out.append(("transfer", self.waits[i - 1]))
+            out.append(("leg", leg))
+        return out
+
+
+def _when(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def itinerary_cards(
+    result_json: Mapping[str, Any],
+    reference_day: dt.date,
+    service_ids: Sequence[Sequence[int | None]] | None = None,
+    currencies: Mapping[int, str] | None = None,
+    default_currency: str = "CNY",
+    compare: bool = False,
+) -> list[ItineraryCard]:
+    """Cards from the engine's JSON result (``RouteResult.to_json()``).
+
+    ``reference_day`` is the query's local date: "+1 day" marks count from it.
+    ``service_ids[i][j]`` links leg j of itinerary i to its service page. With ``compare``,
+    each card says what it is best at and what it gives up against the best of the others.
+    """
+    cards: list[ItineraryCard] = []
+    for i, itinerary in enumerate(result_json.get("itineraries", [])):
+        ids = list(service_ids[i]) if service_ids and i < len(service_ids) else []
+        legs = []
+        for j, leg in enumerate(itinerary["legs"]):
+            sid = ids[j] if j < len(ids) else None
+            departure, arrival = _when(leg["departure"]), _when(leg["arrival"])
+            legs.append(
+                LegCard(
+                    service=str(leg["service"]),
+                    service_id=sid,
+                    mode=str(leg["mode"]),
+                    origin=str(leg["from"]),
+                    destination=str(leg["to"]),
+                    departure=departure,
+                    arrival=arrival,
+                    departure_days=(departure.date() - reference_day).days,
+                    arrival_days=(arrival.date() - reference_day).days,
+                    fare=leg.get("fare"),
+                    currency=(currencies or {}).get(sid or -1, default_currency),
+                )
+            )
+        waits = [
+            TransferCard(
+                city=before.destination,
+                to_city=after.origin,
+                minutes=int((after.departure - before.arrival).total_seconds() // 60),
+            )
+            for before, after in zip(legs, legs[1:], strict=False)
+        ]
+        departure, arrival = _when(itinerary["departure"]), _when(itinerary["arrival"])
+        leg_currencies = {leg.currency for leg in legs}
+        cards.append(
+            ItineraryCard(
+                departure=departure,
+                arrival=arrival,
+                departure_days=(departure.date() - reference_day).days,
+                arrival_days=(arrival.date() - reference_day).days,
+                duration_minutes=int(itinerary["duration_minutes"]),
+                fare=itinerary.get("fare"),
+                currency=leg_currencies.pop() if len(leg_currencies) == 1 else default_currency,
+                transfers=int(itinerary["transfers"]),
+                legs=legs,
+                waits=waits,
+            )
+        )
+    if compare and len(cards) > 1:
+        _compare(cards)
+    return cards
+
+
+def _compare(cards: list[ItineraryCard]) -> None:
+    fastest = min(c.duration_minutes for c in cards)
+    fares = [c.fare for c in cards if c.fare is not None]
+    cheapest = min(fares) if fares else None
+    fewest = min(c.transfers for c in cards)
+    for card in cards:
+        if card.duration_minutes == fastest:
+            card.badges.append("fastest")
+        else:
+            card.trades.append(("slower", card.duration_minutes - fastest))
+        if cheapest is not None and card.fare is not None:
+            if card.fare <= cheapest:
+                card.badges.append("cheapest")
+            else:
+                card.trades.append(("dearer", round(card.fare - cheapest, 2)))
+        if card.transfers == fewest:
+            card.badges.append("transfers")
+        else:
+            card.trades.append(("more_transfers", card.transfers - fewest))

@@ -1,0 +1,524 @@
+"""What the timetable pages show, read from the database in a few set-based queries.
+
+Plain SQLAlchemy on a session (no Flask), so the board and service views can be tested and
+timed on their own. Large feeds (the NYC feed has 86k stops and millions of stop times) are
+the reason every view here fetches rows in bulk and never walks relationships row by row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from transit.models import Calendar, CalendarDate, City, Service, ServiceFare, Stop, Timetable
+
+DAY = 86400
+# SQLite accepts 32,766 bound parameters; smaller chunks keep every IN list well inside it.
+CHUNK = 900
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+@dataclass(frozen=True)
+class CalendarDays:
+    """A calendar's days of operation, detached from the session."""
+
+    weekdays: int
+    start_date: dt.date | None
+    end_date: dt.date | None
+    added: tuple[dt.date, ...] = ()
+    removed: tuple[dt.date, ...] = ()
+
+    def runs_on(self, day: dt.date) -> bool:
+        """Same rule as ``Calendar.runs_on``: exceptions first, then dates, then weekdays."""
+        if day in self.added:
+            return True
+        if day in self.removed:
+            return False
+        if self.start_date is not None and day < self.start_date:
+            return False
+        if self.end_date is not None and day > self.end_date:
+            return False
+        return bool(self.weekdays >> day.weekday() & 1)
+
+
+def load_calendars(
+    session: Session, calendar_ids: Iterable[int], only_dates: Iterable[dt.date] | None = None
+) -> dict[int, CalendarDays]:
+    """Calendars by id with their exceptions (restricted to ``only_dates`` when given)."""
+    ids = sorted(set(calendar_ids))
+    rows: dict[int, tuple[int, dt.date | None, dt.date | None]] = {}
+    added: dict[int, list[dt.date]] = defaultdict(list)
+    removed: dict[int, list[dt.date]] = defaultdict(list)
+    dates = sorted(set(only_dates)) if only_dates is not None else None
+    for chunk in _chunks(ids):
+        for cid, weekdays, start, end in session.execute(
+            select(Calendar.id, Calendar.weekdays, Calendar.start_date, Calendar.end_date).where(
+                Calendar.id.in_(chunk)
+            )
+        ):
+            rows[cid] = (weekdays, start, end)
+        stmt = select(CalendarDate.calendar_id, CalendarDate.date, CalendarDate.added).where(
+            CalendarDate.calendar_id.in_(chunk)
+        )
+        if dates is not None:
+            stmt = stmt.where(CalendarDate.date.in_(dates))
+        for cid, day, is_added in session.execute(stmt.order_by(CalendarDate.date)):
+            (added if is_added else removed)[cid].append(day)
+    return {
+        cid: CalendarDays(w, s, e, tuple(added.get(cid, ())), tuple(removed.get(cid, ())))
+        for cid, (w, s, e) in rows.items()
+    }
+
+
+# --- City boards --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One departure or arrival at a city on the board's date."""
+
+    time: int  # seconds after midnight of the board's date, local to the city
+    service_id: int
+    number: str
+    mode: str
+    operator: str
+    service_name: str | None
+    headsign: str | None
+    timetable_id: int
+    other_city_id: int | None  # where it goes (departures) or comes from (arrivals)
+    other_city: str | None
+    started_days_before: int  # 1: the service day began the day before (after-midnight call)
+
+
+def city_board(
+    session: Session,
+    city_id: int,
+    day: dt.date,
+    kind: str = "departures",
+    modes: Iterable[str] | None = None,
+) -> list[BoardRow]:
+    """Departures (or arrivals) at a city whose local time falls on ``day``, in time order.
+
+    A call at time ``t`` of the service day ``s`` happens on ``s + t // 86400``: calls after
+    midnight of a service that started the day before belong to this board, and the
+    calendar is asked about the service day, not the calendar day of the call.
+    """
+    departures = kind == "departures"
+    time_col = Stop.departure if departures else Stop.arrival
+    allowed = Stop.boarding if departures else Stop.alighting
+    stmt = (
+        select(
+            Stop.timetable_id,
+            time_col,
+            Timetable.calendar_id,
+            Timetable.headsign,
+            Service.id,
+            Service.number,
+            Service.mode,
+            Service.operator,
+            Service.name,
+        )
+        .join(Timetable, Timetable.id == Stop.timetable_id)
+        .join(Service, Service.id == Timetable.service_id)
+        .where(Stop.city_id == city_id, time_col.is_not(None), allowed.is_(True))
+    )
+    mode_list = sorted(set(modes or ()))
+    if mode_list:
+        stmt = stmt.where(Service.mode.in_(mode_list))
+    calls = session.execute(stmt).all()
+    if not calls:
+        return []
+    longest = max(row[1] for row in calls) // DAY
+    candidate_days = [day - dt.timedelta(days=k) for k in range(longest + 1)]
+    calendars = load_calendars(session, {row[2] for row in calls}, candidate_days)
+
+    kept = []
+    for tid, seconds, cal_id, headsign, sid, number, mode, operator, name in calls:
+        before = seconds // DAY
+        calendar = calendars.get(cal_id)
+        if calendar is None or not calendar.runs_on(day - dt.timedelta(days=before)):
+            continue
+        kept.append((seconds - before * DAY, tid, headsign, sid, number, mode, operator, name, before))
+
+    ends = terminal_cities(session, [row[1] for row in kept], last=departures)
+    rows = [
+        BoardRow(
+            time=t,
+            service_id=sid,
+            number=number,
+            mode=mode,
+            operator=operator,
+            service_name=name,
+            headsign=headsign,
+            timetable_id=tid,
+            other_city_id=ends.get(tid, (None, None))[0],
+            other_city=ends.get(tid, (None, None))[1],
+            started_days_before=before,
+        )
+        for t, tid, headsign, sid, number, mode, operator, name, before in kept
+    ]
+    rows.sort(key=lambda r: (r.time, r.number, r.timetable_id))
+    return rows
+
+
+def terminal_cities(
+    session: Session, timetable_ids: Sequence[int], last: bool = True
+) -> dict[int, tuple[int, str]]:
+    """The last (or first) city of each timetable variant: ``{timetable_id: (city_id, name)}``."""
+    ids = sorted(set(timetable_ids))
+    result: dict[int, tuple[int, str]] = {}
+    edge = func.max(Stop.sequence) if last else func.min(Stop.sequence)
+    for chunk in _chunks(ids):
+        ends = (
+            select(Stop.timetable_id.label("tid"), edge.label("seq"))
+            .where(Stop.timetable_id.in_(chunk))
+            .group_by(Stop.timetable_id)
+            .subquery()
+        )
+        at_end = aliased(Stop)
+        stmt = (
+            select(at_end.timetable_id, City.id, City.name)
+            .join(ends, and_(ends.c.tid == at_end.timetable_id, ends.c.seq == at_end.sequence))
+            .join(City, City.id == at_end.city_id)
+        )
+        for tid, cid, cname in session.execute(stmt):
+            result[tid] = (cid, cname)
+    return result
+
+
+def modes_in_use(session: Session) -> list[str]:
+    """The modes of the services in the database, most common first."""
+    rows = session.execute(
+        select(Service.mode, func.count()).group_by(Service.mode).order_by(func.count().desc())
+    ).all()
+    return [mode for mode, _ in rows]
+
+
+def modes_at_city(session: Session, city_id: int) -> list[str]:
+    """The modes of the services calling at a city."""
+    stmt = (
+        select(Service.mode)
+        .distinct()
+        .join(Timetable, Timetable.service_id == Service.id)
+        .join(Stop, Stop.timetable_id == Timetable.id)
+        .where(Stop.city_id == city_id)
+    )
+    return sorted(session.scalars(stmt).all())
+
+
+# --- City list ----------------------------------------------------------------------------
+
+
+@dataclass
+class CityPage:
+    cities: list[City]
+    total: int
+    page: int
+    pages: int
+
+
+def city_list(
+    session: Session,
+    search: str = "",
+    mode: str | None = None,
+    timezone: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> CityPage:
+    """One page of cities matching a name/code search, a mode served and a time zone."""
+    stmt: Select = select(City)
+    term = search.strip()
+    if term:
+        like = f"%{term.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(City.name.ilike(like), City.code.ilike(like)))
+    if mode:
+        served = (
+            select(Stop.id)
+            .join(Timetable, Timetable.id == Stop.timetable_id)
+            .join(Service, Service.id == Timetable.service_id)
+            .where(Stop.city_id == City.id, Service.mode == mode)
+        )
+        stmt = stmt.where(exists(served))
+    if timezone:
+        stmt = stmt.where(City.timezone == timezone)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    cities = list(
+        session.scalars(stmt.order_by(City.name).offset((page - 1) * per_page).limit(per_page))
+    )
+    return CityPage(cities, total, page, pages)
+
+
+def timezones_in_use(session: Session) -> list[str]:
+    return list(session.scalars(select(City.timezone).distinct().order_by(City.timezone)))
+
+
+def usual_timezone(session: Session, fallback: str = "Asia/Shanghai") -> str:
+    """The time zone most cities are in: the default for "now" before a city is chosen."""
+    row = session.execute(
+        select(City.timezone, func.count()).group_by(City.timezone).order_by(func.count().desc())
+    ).first()
+    return row[0] if row else fallback
+
+
+def suggest_cities(session: Session, text: str, limit: int = 15) -> list[str]:
+    """City names for an origin/destination box: names starting with ``text`` first."""
+    term = text.strip().replace("%", "").replace("_", "")
+    if not term:
+        return []
+    starts = list(
+        session.scalars(
+            select(City.name)
+            .where(or_(City.name.ilike(term + "%"), City.code.ilike(term + "%")))
+            .order_by(func.length(City.name), City.name)
+            .limit(limit)
+        )
+    )
+    if len(starts) < limit:
+        more = session.scalars(
+            select(City.name)
+            .where(City.name.ilike("%" + term + "%"), City.name.not_in(starts))
+            .order_by(func.length(City.name), City.name)
+            .limit(limit - len(starts))
+        )
+        starts.extend(more)
+    return starts
+
+
+# --- Service page -------------------------------------------------------------------------
+
+
+@dataclass
+class StopRow:
+    sequence: int
+    city_id: int
+    city: str
+    arrival: int | None
+    departure: int | None
+    leg_fare_cents: int | None  # from the previous stop
+    fare_from_origin_cents: int | None  # sum of leg fares from the first stop
+    boarding: bool
+    alighting: bool
+
+    @property
+    def arrival_days(self) -> int:
+        return 0 if self.arrival is None else self.arrival // DAY
+
+    @property
+    def departure_days(self) -> int:
+        return 0 if self.departure is None else self.departure // DAY
+
+
+@dataclass
+class VariantView:
+    id: int
+    code: str
+    headsign: str | None
+    calendar: CalendarDays
+    calendar_name: str | None
+    stops: list[StopRow] = field(default_factory=list)
+
+    @property
+    def travel_seconds(self) -> int | None:
+        first = self.stops[0].departure if self.stops else None
+        last = self.stops[-1].arrival if self.stops else None
+        if first is None or last is None:
+            return None
+        return last - first
+
+
+@dataclass
+class OdFare:
+    origin_id: int
+    origin: str
+    destination_id: int
+    destination: str
+    fare_cents: int
+
+
+@dataclass
+class ServiceView:
+    service: Service
+    variant_count: int
+    variants: list[VariantView]
+    page: int
+    pages: int
+    od_fares: list[OdFare]
+    od_fare_count: int
+
+
+def service_view(
+    session: Session,
+    service_id: int,
+    page: int = 1,
+    per_page: int = 20,
+    od_fare_limit: int = 500,
+) -> ServiceView | None:
+    """A service with one page of its timetable variants, their stops and its fares."""
+    service = session.get(Service, service_id)
+    if service is None:
+        return None
+    count = session.scalar(
+        select(func.count()).select_from(Timetable).where(Timetable.service_id == service_id)
+    ) or 0
+    pages = max(1, math.ceil(count / per_page))
+    page = min(max(page, 1), pages)
+    variant_rows = session.execute(
+        select(Timetable.id, Timetable.code, Timetable.headsign, Timetable.calendar_id, Calendar.name)
+        .join(Calendar, Calendar.id == Timetable.calendar_id)
+        .where(Timetable.service_id == service_id)
+        .order_by(Timetable.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    calendars = load_calendars(session, [row[3] for row in variant_rows])
+    variants = {
+        tid: VariantView(tid, code, headsign, calendars[cal_id], cal_name)
+        for tid, code, headsign, cal_id, cal_name in variant_rows
+    }
+    if variants:
+        stop_rows = session.execute(
+            select(
+                Stop.timetable_id,
+                Stop.sequence,
+                City.id,
+                City.name,
+                Stop.arrival,
+                Stop.departure,
+                Stop.fare_cents,
+                Stop.boarding,
+                Stop.alighting,
+            )
+            .join(City, City.id == Stop.city_id)
+            .where(Stop.timetable_id.in_(list(variants)))
+            .order_by(Stop.timetable_id, Stop.sequence)
+        )
+        running: dict[int, int | None] = {}
+        for tid, seq, cid, cname, arr, dep, fare, board, alight in stop_rows:
+            variant = variants[tid]
+            if not variant.stops:
+                total: int | None = 0
+            else:
+                before = running[tid]
+                total = None if before is None or fare is None else before + fare
+            running[tid] = total
+            variant.stops.append(StopRow(seq, cid, cname, arr, dep, fare, total, board, alight))
+    origin = aliased(City)
+    destination = aliased(City)
+    od_count = session.scalar(
+        select(func.count()).select_from(ServiceFare).where(ServiceFare.service_id == service_id)
+    ) or 0
+    od_fares = [
+        OdFare(oid, oname, did, dname, cents)
+        for oid, oname, did, dname, cents in session.execute(
+            select(origin.id, origin.name, destination.id, destination.name, ServiceFare.fare_cents)
+            .join(origin, origin.id == ServiceFare.origin_id)
+            .join(destination, destination.id == ServiceFare.destination_id)
+            .where(ServiceFare.service_id == service_id)
+            .order_by(origin.name, destination.name)
+            .limit(od_fare_limit)
+        )
+    ]
+    return ServiceView(
+        service=service,
+        variant_count=count,
+        variants=list(variants.values()),
+        page=page,
+        pages=pages,
+        od_fares=od_fares,
+        od_fare_count=od_count,
+    )
+
+
+# --- Journey map --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    name: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class MapLeg:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    mode: str
+    label: str
+
+
+@dataclass
+class JourneyMap:
+    width: int
+    height: int
+    points: list[MapPoint]
+    legs: list[MapLeg]
+
+
+def journey_map(
+    places: dict[str, tuple[float, float]],
+    legs: Sequence[tuple[str, str, str, str]],
+    width: int = 360,
+    height: int = 240,
+    margin: float = 28.0,
+) -> JourneyMap | None:
+    """Place cities by latitude/longitude on an SVG and draw each leg as a segment.
+
+    ``places`` maps city names to (latitude, longitude); ``legs`` are (from, to, mode,
+    label). An equirectangular projection scaled by cos(mean latitude) keeps shapes right
+    for a country-sized area; the whole journey is fitted into the box. None when a city of
+    the journey has no coordinates.
+    """
+    names = []
+    for origin, dest, _mode, _label in legs:
+        for name in (origin, dest):
+            if name not in places:
+                return None
+            if name not in names:
+                names.append(name)
+    if not names:
+        return None
+    lats = [places[n][0] for n in names]
+    lons = [places[n][1] for n in names]
+    squash = math.cos(math.radians(sum(lats) / len(lats)))
+    xs = [lon * squash for lon in lons]
+    ys = [-lat for lat in lats]
+    span_x = max(xs) - min(xs)
+    span_y = max(ys) - min(ys)
+    usable_w = width - 2 * margin
+    usable_h = height - 2 * margin
+    scale = min(
+        usable_w / span_x if span_x > 0 else math.inf,
+        usable_h / span_y if span_y > 0 else math.inf,
+    )
+    if math.isinf(scale):
+        scale = 1.0
+    off_x = margin + (usable_w - span_x * scale) / 2
+    off_y = margin + (usable_h - span_y * scale) / 2
+
+    def place(name: str) -> tuple[float, float]:
+        lat, lon = places[name]
+        return (
+            round(off_x + (lon * squash - min(xs)) * scale, 1),
+            round(off_y + (-lat - min(ys)) * scale, 1),
+        )
+
+    points = [MapPoint(n, *place(n)) for n in names]
+    drawn = [
+        MapLeg(*place(origin), *place(dest), mode, label) for origin, dest, mode, label in legs
+    ]
+    return JourneyMap(width, height, points, drawn)
