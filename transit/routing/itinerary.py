@@ -1,0 +1,142 @@
+"""Found journeys as travellers read them: legs, waits and totals, in local times."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from transit.routing.engine import Leg
+from transit.routing.snapshot import Snapshot
+
+
+def local_time(seconds: int, zone: str) -> dt.datetime:
+    """An absolute instant (Unix seconds) as an aware datetime in ``zone``."""
+    return dt.datetime.fromtimestamp(seconds, tz=ZoneInfo(zone))
+
+
+@dataclass(frozen=True)
+class ItineraryLeg:
+    """One ride: a service from one city to another, with its own fare."""
+
+    service: str
+    mode: str
+    operator: str
+    origin: str
+    destination: str
+    departure: dt.datetime
+    arrival: dt.datetime
+    fare_cents: int
+    currency: str
+    timetable: str
+
+    @property
+    def duration_minutes(self) -> int:
+        # Timestamps, not datetime subtraction: one zone's wall clocks skip at DST changes.
+        return int(self.arrival.timestamp() - self.departure.timestamp()) // 60
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "mode": self.mode,
+            "from": self.origin,
+            "to": self.destination,
+            "departure": self.departure.isoformat(timespec="seconds"),
+            "arrival": self.arrival.isoformat(timespec="seconds"),
+            "fare": self.fare_cents / 100,
+        }
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The time between two rides at a transfer; ``walk_to`` is set for a walking transfer."""
+
+    city: str
+    minutes: int
+    walk_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Itinerary:
+    """A journey with its totals (docs/routing.md, "A journey")."""
+
+    legs: tuple[ItineraryLeg, ...]
+    waits: tuple[Wait, ...]
+    departure: dt.datetime
+    arrival: dt.datetime
+    fare_cents: int
+    transfers: int
+
+    @property
+    def duration_minutes(self) -> int:
+        # Timestamps, not datetime subtraction: one zone's wall clocks skip at DST changes.
+        return int(self.arrival.timestamp() - self.departure.timestamp()) // 60
+
+    @property
+    def departure_seconds(self) -> int:
+        return int(self.departure.timestamp())
+
+    @property
+    def arrival_seconds(self) -> int:
+        return int(self.arrival.timestamp())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "departure": self.departure.isoformat(timespec="seconds"),
+            "arrival": self.arrival.isoformat(timespec="seconds"),
+            "duration_minutes": self.duration_minutes,
+            "fare": self.fare_cents / 100,
+            "transfers": self.transfers,
+            "legs": [leg.to_json() for leg in self.legs],
+        }
+
+
+@dataclass
+class RouteResult:
+    """What ``plan`` answers: journeys (best first) and, when there are none, why."""
+
+    itineraries: list[Itinerary] = field(default_factory=list)
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "itineraries": [it.to_json() for it in self.itineraries],
+            "message": self.message,
+        }
+
+
+def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
+    """Turn the engine's rides into an itinerary; fares and transfers come from the legs."""
+    out: list[ItineraryLeg] = []
+    for leg in legs:
+        service = int(snapshot.trip_service[leg.trip])
+        origin = int(snapshot.stop_city[leg.board_row])
+        destination = int(snapshot.stop_city[leg.alight_row])
+        out.append(
+            ItineraryLeg(
+                service=snapshot.service_number[service],
+                mode=snapshot.service_mode[service],
+                operator=snapshot.service_operator[service],
+                origin=snapshot.city_names[origin],
+                destination=snapshot.city_names[destination],
+                departure=local_time(leg.departure, snapshot.city_zone[origin]),
+                arrival=local_time(leg.arrival, snapshot.city_zone[destination]),
+                fare_cents=snapshot.ride_fare(leg.trip, leg.board_row, leg.alight_row),
+                currency=snapshot.service_currency[service],
+                timetable=snapshot.trip_code[leg.trip],
+            )
+        )
+    waits = []
+    for before, after in zip(out, out[1:], strict=False):
+        minutes = int(after.departure.timestamp() - before.arrival.timestamp()) // 60
+        walk = after.origin if after.origin != before.destination else None
+        waits.append(Wait(before.destination, minutes, walk))
+    return Itinerary(
+        legs=tuple(out),
+        waits=tuple(waits),
+        departure=out[0].departure,
+        arrival=out[-1].arrival,
+        fare_cents=sum(leg.fare_cents for leg in out),
+        transfers=len(out) - 1,
+    )

@@ -1,0 +1,143 @@
+"""``plan``: check a query, run the searches its criterion needs, build itineraries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from transit.routing.engine import Search, earliest_arrival, leaves_origin, legs_of, pareto_scan
+from transit.routing.itinerary import Itinerary, RouteResult, build_itinerary, local_time
+from transit.routing.query import Query, UnknownCity
+from transit.routing.snapshot import Snapshot
+
+
+def instant(value: dt.datetime, zone: str) -> int:
+    """Unix seconds of ``value``; a naive datetime is read as local time in ``zone``."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone))
+    return int(value.timestamp())
+
+
+def _lowest_arrival(s: Search) -> int | None:
+    if s.max_rides is None:
+        return earliest_arrival(s)
+    found = pareto_scan(s, lambda t, f, b: (t,), use_fare=False, use_rides=True)
+    return found[0][0] if found else None
+
+
+def _search(s: Search, opposite: Search, criterion: str) -> list[tuple[Search, Any]]:
+    """Target labels for the criterion, best first, each with the search that found it."""
+    if criterion == "fastest":
+        arrival = _lowest_arrival(s)
+        if arrival is None:
+            return []
+        # The latest departure that still arrives then: the same scan, backwards in time.
+        back = _lowest_arrival(replace(opposite, start=-arrival, end=-s.start))
+        assert back is not None, "a journey found forwards exists backwards"
+        narrow = replace(s, start=-back, end=arrival)
+        found = pareto_scan(narrow, lambda t, f, b: (b, f), use_fare=True, use_rides=True)
+        return [(narrow, label) for label in found]
+    if criterion == "cheapest":
+        found = pareto_scan(
+            s, lambda t, f, b: (f, t), use_fare=True, use_rides=s.max_rides is not None
+        )
+    elif criterion == "transfers":
+        found = pareto_scan(s, lambda t, f, b: (b, t), use_fare=False, use_rides=True)
+    else:
+        found = pareto_scan(s, None, use_fare=True, use_rides=True)
+        found.sort(key=lambda label: (label[0], label[1], label[2]))
+    return [(s, label) for label in found]
+
+
+def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> RouteResult:
+    """Answer ``query`` on ``snapshot`` following docs/routing.md.
+
+    Raises ``UnknownCity`` for a city name the snapshot does not know and ``QueryError`` for
+    an unusable field. An empty result carries a message saying why.
+    """
+    query.check()
+    origin = snapshot.city_index.get(query.origin)
+    if origin is None:
+        raise UnknownCity(query.origin)
+    destination = snapshot.city_index.get(query.destination)
+    if destination is None:
+        raise UnknownCity(query.destination)
+    window = int(round(query.window_hours * 3600))
+    arrive_by = query.arrive_by is not None
+    if query.arrive_by is not None:
+        deadline = instant(query.arrive_by, snapshot.city_zone[destination])
+        low, high = deadline - window, deadline
+        view, other = snapshot.backward, snapshot.forward
+        v_origin, v_target, v_start, v_end = destination, origin, -deadline, -low
+    else:
+        when = query.depart or now or dt.datetime.now(dt.UTC)
+        start = instant(when, snapshot.city_zone[origin])
+        low, high = start, start + window
+        view, other = snapshot.forward, snapshot.backward
+        v_origin, v_target, v_start, v_end = origin, destination, start, high
+    first, days = snapshot.day_span(low, high)
+    mct = snapshot.min_connection(query.min_connection_minutes)
+    trip_ok = snapshot.trip_modes(query.modes)
+    max_rides = None if query.max_transfers is None else query.max_transfers + 1
+    s = Search(
+        snapshot, view, snapshot.timeline(view, first, days), v_origin, v_target, v_start,
+        v_end, mct, trip_ok, max_rides,
+    )
+    opposite = Search(
+        snapshot, other, snapshot.timeline(other, first, days), v_target, v_origin, -v_end,
+        -v_start, mct, trip_ok, max_rides,
+    )
+    found = _search(s, opposite, query.criterion)
+    itineraries: list[Itinerary] = [
+        build_itinerary(snapshot, legs_of(search, label)) for search, label in found
+    ]
+    if itineraries:
+        return RouteResult(itineraries, "")
+    return RouteResult([], _why_empty(snapshot, query, s, opposite, low, high, arrive_by))
+
+
+def _why_empty(
+    snapshot: Snapshot,
+    query: Query,
+    s: Search,
+    opposite: Search,
+    low: int,
+    high: int,
+    arrive_by: bool,
+) -> str:
+    origin_zone = snapshot.city_zone[snapshot.city_index[query.origin]]
+    dest_zone = snapshot.city_zone[snapshot.city_index[query.destination]]
+    fmt = "%Y-%m-%d %H:%M"
+    start_text = local_time(low, origin_zone).strftime(fmt)
+    end_text = local_time(high, dest_zone).strftime(fmt)
+    if s.trip_ok is not None:
+        unfiltered = replace(s, trip_ok=None)
+        if _search(unfiltered, replace(opposite, trip_ok=None), query.criterion):
+            modes = ", ".join(sorted(query.modes or ()))
+            return (
+                f"No journey from {query.origin} to {query.destination} uses only {modes}: "
+                "the mode filter removed every journey."
+            )
+    plain = replace(s, trip_ok=None)
+    if not leaves_origin(plain):
+        if arrive_by:
+            return (
+                f"No service reaches {query.destination} between "
+                f"{local_time(low, dest_zone).strftime(fmt)} and {end_text} (local time)."
+            )
+        return (
+            f"No service leaves {query.origin} between {start_text} and "
+            f"{local_time(high, origin_zone).strftime(fmt)} (local time)."
+        )
+    hours = f"{query.window_hours:g}"
+    limit = ""
+    if query.max_transfers is not None:
+        limit = f" with at most {query.max_transfers} transfer" + (
+            "s" if query.max_transfers != 1 else ""
+        )
+    return (
+        f"{query.destination} cannot be reached from {query.origin} within the "
+        f"{hours}-hour window{limit}."
+    )

@@ -1,0 +1,78 @@
+"""What a traveller asks: from where, to where, when, and what "best" means."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from transit.models import MODE_VALUES
+
+CRITERIA = ("fastest", "cheapest", "transfers", "options")
+MAX_WINDOW_HOURS = 14 * 24
+
+
+class QueryError(ValueError):
+    """A query field has a value the router cannot use."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class UnknownCity(LookupError):
+    """No city has this name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"unknown city: {name!r}")
+
+    def __str__(self) -> str:
+        return f"unknown city: {self.name!r}"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A journey question (docs/routing.md). Naive datetimes are local to their city."""
+
+    origin: str
+    destination: str
+    depart: dt.datetime | None = None
+    arrive_by: dt.datetime | None = None
+    criterion: str = "fastest"
+    modes: frozenset[str] | None = None
+    min_connection_minutes: int | None = None
+    window_hours: float = 48
+    max_transfers: int | None = None
+
+    def check(self) -> None:
+        """Raise ``QueryError`` naming the first field with an unusable value."""
+        if not self.origin:
+            raise QueryError("origin", "give a city to start from")
+        if not self.destination:
+            raise QueryError("destination", "give a city to go to")
+        if self.origin == self.destination:
+            raise QueryError("destination", "the destination is the origin")
+        if self.depart is not None and self.arrive_by is not None:
+            raise QueryError("arrive_by", "give a departure time or an arrival deadline, not both")
+        if self.criterion not in CRITERIA:
+            raise QueryError(
+                "criterion", f"{self.criterion!r} is not one of {', '.join(CRITERIA)}"
+            )
+        if self.modes is not None:
+            if not self.modes:
+                raise QueryError("modes", "choose at least one mode")
+            unknown = sorted(set(self.modes) - set(MODE_VALUES))
+            if unknown:
+                raise QueryError(
+                    "modes",
+                    f"unknown mode {', '.join(unknown)} (known: {', '.join(MODE_VALUES)})",
+                )
+        if self.min_connection_minutes is not None and self.min_connection_minutes < 0:
+            raise QueryError("min_connection_minutes", "must be 0 or more")
+        if not 0 < self.window_hours <= MAX_WINDOW_HOURS:
+            raise QueryError(
+                "window_hours", f"must be more than 0 and at most {MAX_WINDOW_HOURS} (14 days)"
+            )
+        if self.max_transfers is not None and self.max_transfers < 0:
+            raise QueryError("max_transfers", "must be 0 or more")

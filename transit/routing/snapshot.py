@@ -1,0 +1,487 @@
+"""An immutable, compact copy of the timetable that the router searches.
+
+Built once from the database (a handful of bulk ``SELECT``s, no ORM objects) or straight from
+an importer's ``Feed``, then queried many times. Everything the search touches is a numpy
+array indexed by city, service, timetable ("trip" inside the engine), stop row or connection
+(a ride between two consecutive stops of a timetable).
+
+Times follow docs/routing.md: a stop time ``t`` on service date ``D`` is the instant
+``D 12:00 local - 12 h + t`` in the stop's city's zone. ``expand`` turns the connections of
+the timetables running on a range of service dates into absolute times (Unix seconds),
+sorted by departure; the few latest expansions are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from transit.config import DEFAULT_MIN_CONNECTION_MINUTES
+from transit.models import (
+    Calendar,
+    CalendarDate,
+    City,
+    Service,
+    ServiceFare,
+    Stop,
+    Timetable,
+    Transfer,
+)
+from transit.timetable.feed import Feed
+
+EPOCH_DATE = dt.date(1970, 1, 1)
+# A zone's UTC offset is within +-14 h: service-date arithmetic allows that much slack.
+MAX_ZONE_OFFSET = 14 * 3600
+
+
+@lru_cache(maxsize=16384)
+def service_day_start(day: dt.date, zone: str) -> int:
+    """Unix seconds of service date ``day``'s reference midnight in ``zone`` (noon - 12 h)."""
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZoneInfo(zone))
+    return int(noon.timestamp()) - 43200
+
+
+@dataclass(frozen=True)
+class CalendarRule:
+    """A calendar's rule: weekly pattern (bit 0 = Monday) within dates, plus exceptions."""
+
+    weekdays: int
+    start: dt.date | None
+    end: dt.date | None
+    added: frozenset[dt.date]
+    removed: frozenset[dt.date]
+
+    def runs_on(self, day: dt.date) -> bool:
+        if day in self.removed:
+            return False
+        if day in self.added:
+            return True
+        if self.start is not None and day < self.start:
+            return False
+        if self.end is not None and day > self.end:
+            return False
+        return bool(self.weekdays >> day.weekday() & 1)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The connections running in a range of service dates, in absolute time.
+
+    Sorted by departure (then arrival). ``conn`` indexes the snapshot's static connection
+    arrays; ``run`` identifies the run (timetable on one service date).
+    """
+
+    dep: np.ndarray  # int64 Unix seconds (negated arrivals for the reversed timeline)
+    arr: np.ndarray
+    conn: np.ndarray  # int64 connection index
+    run: np.ndarray  # int64: day offset * number of timetables + timetable
+
+
+@dataclass(frozen=True)
+class Direction:
+    """Static connection attributes seen forwards, or backwards for arrive-by searches."""
+
+    reverse: bool
+    from_city: np.ndarray
+    to_city: np.ndarray
+    from_pos: np.ndarray  # stop row where a ride on this connection boards (in this direction)
+    to_pos: np.ndarray
+    flags: np.ndarray  # bit 0: may board at from_pos, bit 1: may alight at to_pos
+    cum: np.ndarray  # cumulative leg fares per stop row, negated when reversed
+    walks: dict[int, tuple[tuple[int, int], ...]]
+
+
+class _Builder:
+    """Collects rows from any source, then packs them into arrays."""
+
+    def __init__(self) -> None:
+        self.city_names: list[str] = []
+        self.city_zones: list[str] = []
+        self.city_mct: list[int] = []
+        self.city_index: dict[object, int] = {}
+        self.calendars: list[CalendarRule] = []
+        self.calendar_index: dict[object, int] = {}
+        self.services: list[tuple[str, str, str, str, str]] = []  # number, mode, operator, route, currency
+        self.service_index: dict[object, int] = {}
+        self.od: dict[int, dict[tuple[int, int], int]] = {}
+        self.trip_service: list[int] = []
+        self.trip_calendar: list[int] = []
+        self.trip_code: list[str] = []
+        self.trip_len: list[int] = []
+        self.stop_city: list[int] = []
+        self.stop_arr: list[int] = []
+        self.stop_dep: list[int] = []
+        self.stop_fare: list[int] = []
+        self.stop_board: list[bool] = []
+        self.stop_alight: list[bool] = []
+        self.walks: list[tuple[int, int, int]] = []
+
+    def city(self, key: object, name: str, zone: str, mct: int | None) -> None:
+        self.city_index[key] = len(self.city_names)
+        self.city_names.append(name)
+        self.city_zones.append(zone or "UTC")
+        self.city_mct.append(-1 if mct is None else int(mct))
+
+    def stop(
+        self,
+        city: int,
+        arrival: int | None,
+        departure: int | None,
+        fare: int | None,
+        board: bool,
+        alight: bool,
+    ) -> None:
+        # A stop with one time uses it for both: the schema only requires one of them.
+        arr = departure if arrival is None else arrival
+        dep = arrival if departure is None else departure
+        self.stop_city.append(city)
+        self.stop_arr.append(int(arr if arr is not None else 0))
+        self.stop_dep.append(int(dep if dep is not None else 0))
+        self.stop_fare.append(int(fare or 0))
+        self.stop_board.append(bool(board))
+        self.stop_alight.append(bool(alight))
+
+
+class Snapshot:
+    """The whole timetable, frozen, in arrays (see the module docstring)."""
+
+    def __init__(self, b: _Builder, default_min_connection_minutes: int, source: str) -> None:
+        self.source = source
+        self.default_min_connection_seconds = int(default_min_connection_minutes) * 60
+        self.city_names: tuple[str, ...] = tuple(b.city_names)
+        self.city_index: dict[str, int] = {n: i for i, n in enumerate(self.city_names)}
+        self.city_zone: tuple[str, ...] = tuple(b.city_zones)
+        self.city_mct = np.array(b.city_mct, dtype=np.int64)
+        self.zones: tuple[str, ...] = tuple(sorted(set(self.city_zone)))
+        zone_id = {z: i for i, z in enumerate(self.zones)}
+        self.city_zone_id = np.array([zone_id[z] for z in self.city_zone], dtype=np.int64)
+        self.calendars: tuple[CalendarRule, ...] = tuple(b.calendars)
+        self.service_number = tuple(s[0] for s in b.services)
+        self.service_mode = tuple(s[1] for s in b.services)
+        self.service_operator = tuple(s[2] for s in b.services)
+        self.service_route = tuple(s[3] for s in b.services)
+        self.service_currency = tuple(s[4] for s in b.services)
+        # Zone fares, per service: (origin city, destination city) -> cents.
+        self.service_od: tuple[dict[tuple[int, int], int] | None, ...] = tuple(
+            b.od.get(i) or None for i in range(len(b.services))
+        )
+        self.trip_service = np.array(b.trip_service, dtype=np.int64)
+        self.trip_calendar = np.array(b.trip_calendar, dtype=np.int64)
+        self.trip_code: tuple[str, ...] = tuple(b.trip_code)
+        self.trip_len = np.array(b.trip_len, dtype=np.int64)
+        self.trip_first = np.zeros(len(b.trip_len), dtype=np.int64)
+        if len(b.trip_len):
+            self.trip_first[1:] = np.cumsum(self.trip_len)[:-1]
+        self.trip_has_od = np.array(
+            [self.service_od[s] is not None for s in b.trip_service], dtype=bool
+        )
+        self.stop_city = np.array(b.stop_city, dtype=np.int64)
+        self.stop_arr = np.array(b.stop_arr, dtype=np.int64)
+        self.stop_dep = np.array(b.stop_dep, dtype=np.int64)
+        self.stop_fare = np.array(b.stop_fare, dtype=np.int64)
+        self.stop_board = np.array(b.stop_board, dtype=bool)
+        self.stop_alight = np.array(b.stop_alight, dtype=bool)
+        n_stops = len(b.stop_city)
+        stop_trip = np.repeat(np.arange(len(b.trip_len), dtype=np.int64), self.trip_len)
+        self.stop_trip = stop_trip
+        # Cumulative leg fares within each timetable: fare(i, j) = cum[j] - cum[i].
+        cum = np.cumsum(self.stop_fare)
+        if n_stops:
+            cum = cum - np.repeat(cum[self.trip_first], self.trip_len)
+        self.stop_cum = cum.astype(np.int64)
+        # Connections: every pair of consecutive stops of one timetable.
+        if n_stops > 1:
+            same = stop_trip[1:] == stop_trip[:-1]
+            first = np.nonzero(same)[0].astype(np.int64)
+        else:
+            first = np.zeros(0, dtype=np.int64)
+        self.conn_from = first
+        self.conn_to = first + 1
+        self.conn_trip = stop_trip[first] if n_stops else first
+        self.conn_dep_local = self.stop_dep[first]
+        self.conn_arr_local = self.stop_arr[first + 1]
+        self.max_stop_time = int(max(self.stop_arr.max(initial=0), self.stop_dep.max(initial=0)))
+        walks: dict[int, list[tuple[int, int]]] = {}
+        back: dict[int, list[tuple[int, int]]] = {}
+        for a, c, secs in b.walks:
+            walks.setdefault(a, []).append((c, secs))
+            back.setdefault(c, []).append((a, secs))
+        self.walks = {k: tuple(v) for k, v in walks.items()}
+        flags_fwd = (self.stop_board[self.conn_from].astype(np.int8)) | (
+            self.stop_alight[self.conn_to].astype(np.int8) << 1
+        )
+        flags_rev = (self.stop_alight[self.conn_to].astype(np.int8)) | (
+            self.stop_board[self.conn_from].astype(np.int8) << 1
+        )
+        self.forward = Direction(
+            False,
+            self.stop_city[self.conn_from],
+            self.stop_city[self.conn_to],
+            self.conn_from,
+            self.conn_to,
+            flags_fwd,
+            self.stop_cum,
+            self.walks,
+        )
+        self.backward = Direction(
+            True,
+            self.stop_city[self.conn_to],
+            self.stop_city[self.conn_from],
+            self.conn_to,
+            self.conn_from,
+            flags_rev,
+            -self.stop_cum,
+            {k: tuple(v) for k, v in back.items()},
+        )
+        self._lock = threading.Lock()
+        self._timelines: OrderedDict[tuple[bool, dt.date, int], Timeline] = OrderedDict()
+        self._running: dict[dt.date, np.ndarray] = {}
+        self._lists: dict[str, list[Any]] = {}
+
+    def as_list(self, name: str) -> list[Any]:
+        """A derived array as a Python list, made once (the scans index it element by element)."""
+        cached = self._lists.get(name)
+        if cached is None:
+            if name == "stop_city":
+                cached = self.stop_city.tolist()
+            elif name == "cum_forward":
+                cached = self.stop_cum.tolist()
+            elif name == "cum_backward":
+                cached = (-self.stop_cum).tolist()
+            elif name == "trip_od":
+                cached = [self.service_od[i] for i in self.trip_service.tolist()]
+            else:
+                raise KeyError(name)
+            self._lists[name] = cached
+        return cached
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def from_feed(
+        cls, feed: Feed, default_min_connection_minutes: int = DEFAULT_MIN_CONNECTION_MINUTES
+    ) -> Snapshot:
+        """Build a snapshot straight from an importer's feed (no database)."""
+        b = _Builder()
+        for key, city in feed.cities.items():
+            b.city(key, city.name, city.timezone, city.min_connection_seconds)
+        for key, cal in feed.calendars.items():
+            b.calendar_index[key] = len(b.calendars)
+            b.calendars.append(
+                CalendarRule(
+                    cal.weekdays,
+                    cal.start_date,
+                    cal.end_date,
+                    frozenset(cal.added - cal.removed),
+                    frozenset(cal.removed),
+                )
+            )
+        for service in feed.services:
+            sid = len(b.services)
+            b.services.append(
+                (service.number, service.mode, service.operator, service.route, service.currency)
+            )
+            if service.fares:
+                b.od[sid] = {
+                    (b.city_index[o], b.city_index[d]): int(c) for (o, d), c in service.fares.items()
+                }
+            for tt in service.timetables:
+                b.trip_service.append(sid)
+                b.trip_calendar.append(b.calendar_index[tt.calendar])
+                b.trip_code.append(tt.code)
+                b.trip_len.append(len(tt.stops))
+                for st in tt.stops:
+                    b.stop(
+                        b.city_index[st.city],
+                        st.arrival,
+                        st.departure,
+                        st.fare_cents,
+                        st.boarding,
+                        st.alighting,
+                    )
+        for tr in feed.transfers:
+            b.walks.append((b.city_index[tr.from_city], b.city_index[tr.to_city], tr.min_seconds))
+        return cls(b, default_min_connection_minutes, feed.source)
+
+    @classmethod
+    def from_session(
+        cls,
+        session: Session,
+        default_min_connection_minutes: int = DEFAULT_MIN_CONNECTION_MINUTES,
+    ) -> Snapshot:
+        """Build a snapshot from the database with bulk ``SELECT``s (no ORM objects)."""
+        b = _Builder()
+        run = session.execute
+        for cid, name, zone, mct in run(
+            select(City.id, City.name, City.timezone, City.min_connection_seconds).order_by(City.id)
+        ):
+            b.city(cid, name, zone, mct)
+        exceptions: dict[int, tuple[set[dt.date], set[dt.date]]] = {}
+        for cal_id, day, added in run(
+            select(CalendarDate.calendar_id, CalendarDate.date, CalendarDate.added)
+        ):
+            pair = exceptions.setdefault(cal_id, (set(), set()))
+            (pair[0] if added else pair[1]).add(day)
+        for cal_id, weekdays, start, end in run(
+            select(Calendar.id, Calendar.weekdays, Calendar.start_date, Calendar.end_date)
+        ):
+            added, removed = exceptions.get(cal_id, (set(), set()))
+            b.calendar_index[cal_id] = len(b.calendars)
+            b.calendars.append(
+                CalendarRule(weekdays, start, end, frozenset(added), frozenset(removed))
+            )
+        for sid, number, mode, operator, route, currency in run(
+            select(
+                Service.id, Service.number, Service.mode, Service.operator, Service.route,
+                Service.currency,
+            ).order_by(Service.id)
+        ):
+            b.service_index[sid] = len(b.services)
+            b.services.append((number, mode, operator or "", route or "", currency or ""))
+        for sid, origin, destination, cents in run(
+            select(
+                ServiceFare.service_id, ServiceFare.origin_id, ServiceFare.destination_id,
+                ServiceFare.fare_cents,
+            )
+        ):
+            b.od.setdefault(b.service_index[sid], {})[
+                (b.city_index[origin], b.city_index[destination])
+            ] = int(cents)
+        trip_index: dict[int, int] = {}
+        for tid, sid, code, cal_id in run(
+            select(Timetable.id, Timetable.service_id, Timetable.code, Timetable.calendar_id)
+            .order_by(Timetable.id)
+        ):
+            trip_index[tid] = len(b.trip_service)
+            b.trip_service.append(b.service_index[sid])
+            b.trip_calendar.append(b.calendar_index[cal_id])
+            b.trip_code.append(code)
+            b.trip_len.append(0)
+        rows = run(
+            select(
+                Stop.timetable_id, Stop.city_id, Stop.arrival, Stop.departure, Stop.fare_cents,
+                Stop.boarding, Stop.alighting,
+            ).order_by(Stop.timetable_id, Stop.sequence)
+        ).all()
+        city_index = b.city_index
+        trip_len = b.trip_len
+        for tid, cid, arrival, departure, fare, board, alight in rows:
+            trip_len[trip_index[tid]] += 1
+            b.stop(city_index[cid], arrival, departure, fare, board, alight)
+        for a, c, secs in run(
+            select(Transfer.from_city_id, Transfer.to_city_id, Transfer.min_seconds)
+        ):
+            b.walks.append((city_index[a], city_index[c], int(secs)))
+        return cls(b, default_min_connection_minutes, "database")
+
+    # -- queries on the data ----------------------------------------------------------------
+
+    @property
+    def connection_count(self) -> int:
+        return len(self.conn_from)
+
+    def min_connection(self, override_minutes: int | None) -> list[int]:
+        """Minimum connection seconds per city: the override, else the city's, else default."""
+        if override_minutes is not None:
+            return [int(override_minutes) * 60] * len(self.city_names)
+        mct = np.where(self.city_mct >= 0, self.city_mct, self.default_min_connection_seconds)
+        return [int(x) for x in mct]
+
+    def running(self, day: dt.date) -> np.ndarray:
+        """Boolean mask over timetables: which run on service date ``day``."""
+        mask = self._running.get(day)
+        if mask is None:
+            cal = np.array([c.runs_on(day) for c in self.calendars], dtype=bool)
+            mask = cal[self.trip_calendar] if len(self.trip_calendar) else np.zeros(0, bool)
+            self._running[day] = mask
+        return mask
+
+    def day_span(self, start: int, end: int) -> tuple[dt.date, int]:
+        """First service date and number of dates whose runs may touch [start, end]."""
+        first = _utc_date(start - self.max_stop_time - MAX_ZONE_OFFSET) - dt.timedelta(days=1)
+        last = _utc_date(end + MAX_ZONE_OFFSET) + dt.timedelta(days=1)
+        # Round the length up so that queries starting on the same date share one timeline.
+        days = (last - first).days + 1
+        return first, days + (-days % 4)
+
+    def timeline(self, direction: Direction, first: dt.date, days: int) -> Timeline:
+        """Connections of the runs on ``days`` service dates from ``first``, sorted (cached)."""
+        key = (direction.reverse, first, days)
+        with self._lock:
+            cached = self._timelines.get(key)
+            if cached is not None:
+                self._timelines.move_to_end(key)
+                return cached
+        built = self._build_timeline(direction, first, days)
+        with self._lock:
+            self._timelines[key] = built
+            while len(self._timelines) > 4:
+                self._timelines.popitem(last=False)
+        return built
+
+    def _build_timeline(self, direction: Direction, first: dt.date, days: int) -> Timeline:
+        n_trips = len(self.trip_len)
+        parts_dep, parts_arr, parts_conn, parts_run = [], [], [], []
+        zone_from = self.city_zone_id[self.stop_city[self.conn_from]]
+        zone_to = self.city_zone_id[self.stop_city[self.conn_to]]
+        for i in range(days):
+            day = first + dt.timedelta(days=i)
+            mask = self.running(day)
+            if not mask.any():
+                continue
+            idx = np.nonzero(mask[self.conn_trip])[0]
+            base = np.array([service_day_start(day, z) for z in self.zones], dtype=np.int64)
+            dep = self.conn_dep_local[idx] + base[zone_from[idx]]
+            arr = self.conn_arr_local[idx] + base[zone_to[idx]]
+            parts_dep.append(dep)
+            parts_arr.append(arr)
+            parts_conn.append(idx)
+            parts_run.append(self.conn_trip[idx] + i * n_trips)
+        if not parts_dep:
+            empty = np.zeros(0, dtype=np.int64)
+            return Timeline(empty, empty, empty, empty)
+        dep = np.concatenate(parts_dep)
+        arr = np.concatenate(parts_arr)
+        conn = np.concatenate(parts_conn)
+        run = np.concatenate(parts_run)
+        if direction.reverse:
+            dep, arr = -arr, -dep
+            # Reversed, a run's stops are met last-to-first: the later stop row goes first.
+            order = np.lexsort((-conn, arr, dep))
+        else:
+            order = np.lexsort((conn, arr, dep))
+        return Timeline(dep[order], arr[order], conn[order], run[order])
+
+    def ride_fare(self, trip: int, board_row: int, alight_row: int) -> int:
+        """Cents for riding timetable ``trip`` from stop row ``board_row`` to ``alight_row``."""
+        od = self.service_od[int(self.trip_service[trip])]
+        if od is not None:
+            key = (int(self.stop_city[board_row]), int(self.stop_city[alight_row]))
+            if key in od:
+                return od[key]
+        return int(self.stop_cum[alight_row] - self.stop_cum[board_row])
+
+    def trip_modes(self, modes: Iterable[str] | None) -> list[bool] | None:
+        """Per timetable: may it be used under this mode filter (None: no filter)."""
+        if modes is None:
+            return None
+        allowed = set(modes)
+        ok_service = [m in allowed for m in self.service_mode]
+        return [ok_service[s] for s in self.trip_service.tolist()]
+
+    def modes(self) -> set[str]:
+        return set(self.service_mode)
+
+
+def _utc_date(seconds: int) -> dt.date:
+    return EPOCH_DATE + dt.timedelta(days=seconds // 86400)
