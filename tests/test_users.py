@@ -52,7 +52,9 @@ def test_create_refuses_weak_password_and_duplicates(app, runner):
     assert result.exit_code != 0 and "at least 8" in result.output
     assert _users(app) == {}
     runner.invoke(args=["users", "create", "ada", "--password-stdin"], input="long enough\n")
-    again = runner.invoke(args=["users", "create", "ada", "--password-stdin"], input="long enough\n")
+    again = runner.invoke(
+        args=["users", "create", "ada", "--password-stdin"], input="long enough\n"
+    )
     assert again.exit_code != 0 and "already exists" in again.output
 
 

@@ -25,7 +25,6 @@ TOKEN_PREFIX = "trt_"
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$")
 
 
-
 @cache
 def _dummy_hash() -> str:
     # Checked when the user does not exist, so a wrong name costs as long as a wrong

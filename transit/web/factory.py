@@ -49,5 +49,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     i18n.init_app(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(__import__("transit.web.api", fromlist=["bp"]).bp)  # /api/v1
     register_commands(app)
     return app

@@ -1,0 +1,237 @@
+"""RFC 9457 problem details: every API error is ``application/problem+json``.
+
+A problem has ``type`` (a link to its description in the API documentation), ``title``,
+``status``, ``detail`` and, for input errors, ``errors``: one item per field with what is
+wrong. Routing failures (unknown path, wrong method) are answered here too, before Flask's
+HTML error pages, so nothing under ``/api/`` ever answers HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Blueprint, Response, request
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from transit.web.extensions import db
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
+DOCS_PATH = "/api/v1/docs"
+
+log = logging.getLogger(__name__)
+
+# Problem types: slug -> (title, what it means). Each is described on the docs page.
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "bad-request": (
+        "Bad request",
+        "The request could not be read: malformed JSON, a wrong content type or a query "
+        "parameter of the wrong type. `errors` names each parameter.",
+    ),
+    "validation-error": (
+        "Invalid input",
+        "The request was read but its content is not acceptable: a missing or out-of-range "
+        "field, an unknown city, times out of order. `errors` names each field.",
+    ),
+    "unauthorized": (
+        "Authentication required",
+        "Writes need `Authorization: Bearer <token>` with a token from "
+        "`flask users token NAME`; the token was missing or is not valid.",
+    ),
+    "forbidden": ("Not allowed", "The token is valid but its user is not an administrator."),
+    "not-found": ("Not found", "No such resource (or no such path in the API)."),
+    "method-not-allowed": (
+        "Method not allowed",
+        "The path exists but not with this method; the `Allow` header lists those it has.",
+    ),
+    "conflict": (
+        "Conflict",
+        "The change would break the timetable's integrity: a duplicate name or code, a city or "
+        "calendar still in use. `detail` says which, and what to do.",
+    ),
+    "import-failed": (
+        "Import failed",
+        "The uploaded file has problems; nothing was written. `errors` lists each one with "
+        "its file, line and field.",
+    ),
+    "payload-too-large": ("Payload too large", "The upload is larger than the server accepts."),
+    "unsupported-media-type": (
+        "Unsupported media type",
+        "Send JSON bodies as `application/json` and uploads as `multipart/form-data`.",
+    ),
+    "internal-error": (
+        "Internal error",
+        "Something failed on the server; nothing was changed. The event was logged.",
+    ),
+}
+
+_STATUS_TYPES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    500: "internal-error",
+}
+
+
+def _slug_for(status: int) -> str:
+    return _STATUS_TYPES.get(status, "internal-error" if status >= 500 else "bad-request")
+
+
+def problem_type_uri(slug: str) -> str:
+    """The URI reference of a problem type: its anchor on the documentation page."""
+    return f"{DOCS_PATH}#problem-{slug}"
+
+
+def field_error(field: str, message: str, location: str = "body") -> dict[str, str]:
+    """One item of a problem's ``errors`` list."""
+    return {"field": field, "location": location, "message": message}
+
+
+class ApiProblem(Exception):
+    """Raised anywhere in an API view to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        errors: Iterable[Mapping[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug or _slug_for(status)
+        self.errors = [dict(e) for e in errors] if errors is not None else None
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+    def response(self) -> Response:
+        return problem_response(
+            self.status,
+            self.detail,
+            slug=self.slug,
+            errors=self.errors,
+            headers=self.headers,
+            extra=self.extra,
+        )
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    """A complete ``application/problem+json`` response."""
+    slug = slug or _slug_for(status)
+    title = PROBLEM_TYPES[slug][0]
+    body: dict[str, Any] = {
+        "type": problem_type_uri(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra or {})
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE
+    )
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _loc_to_field(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(request)"
+
+
+def validation_errors(error: ValidationError, location: str) -> list[dict[str, str]]:
+    """Pydantic's errors as problem ``errors`` items: the field and what is wrong with it."""
+    items = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item.get("loc", ()))
+        message = str(item.get("msg", "invalid"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        items.append(field_error(_loc_to_field(loc), message, location))
+    return items
+
+
+def _is_api_request() -> bool:
+    return request.path == API_PREFIX.rstrip("/") or request.path.startswith(API_PREFIX)
+
+
+def _routing_problem() -> Response | None:
+    """Answer unknown paths and wrong methods under /api/ with problems, not HTML."""
+    exception = request.routing_exception
+    if exception is None or not _is_api_request():
+        return None
+    if isinstance(exception, MethodNotAllowed):
+        allowed = sorted(exception.valid_methods or [])
+        return problem_response(
+            405,
+            f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    if isinstance(exception, HTTPException) and exception.code == 404:
+        return problem_response(
+            404, f"There is no {request.path} in the API; see {DOCS_PATH} for what there is."
+        )
+    # Redirects for a missing trailing slash and the like keep their own behaviour.
+    return None
+
+
+def _http_problem(error: HTTPException) -> Response:
+    status = error.code or 500
+    headers: dict[str, str] = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    detail = error.description or "Error."
+    return problem_response(status, detail, headers=headers)
+
+
+def _integrity(error: IntegrityError) -> Response:
+    # The views check constraints first; this catches what only the database could see.
+    db.session.rollback()
+    return problem_response(409, f"The change conflicts with existing data: {error.orig}")
+
+
+def _unexpected(error: Exception) -> Response:
+    db.session.rollback()
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return problem_response(500, "The server failed to answer this request; nothing was changed.")
+
+
+def install(bp: Blueprint) -> None:
+    """Attach the problem handlers to the API blueprint (and its routing errors to the app)."""
+    bp.register_error_handler(ApiProblem, lambda e: e.response())
+    bp.register_error_handler(HTTPException, _http_problem)
+    bp.register_error_handler(IntegrityError, _integrity)
+    bp.register_error_handler(Exception, _unexpected)
+    bp.before_app_request(_routing_problem)

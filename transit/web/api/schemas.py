@@ -1,0 +1,744 @@
+"""Pydantic models of the REST API: what requests may carry and what responses contain.
+
+The same models validate input and produce the OpenAPI document's schemas, so the two
+never drift. Conventions: stop times are written ``"HH:MM"`` or ``"HH:MM:SS"`` in the
+stop city's local time with ``"+1"`` (``"+2"``...) for the days after the service day, or as
+whole seconds after the service day's midnight; fares are integer cents; cities in request
+bodies are named by their id (a number) or their exact name (a string).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from transit.models import ALL_DAYS, Mode
+
+MAX_SECONDS = 7 * 86400  # a run longer than a week is a typing mistake
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME_RE = re.compile(r"^\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*(?:\+\s*(\d+))?\s*$")
+
+
+# --- times ---------------------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> int:
+    """Seconds after the service day's midnight from ``"HH:MM[:SS][+N]"`` or whole seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or seconds")
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str):
+        match = _TIME_RE.match(value)
+        if not match:
+            raise ValueError(
+                f"{value!r} is not a time: write 'HH:MM' or 'HH:MM:SS', with '+1' for the next day"
+            )
+        hours, minutes, secs, days = match.groups()
+        seconds = int(hours) * 3600 + int(minutes) * 60 + int(secs or 0) + int(days or 0) * 86400
+    else:
+        raise ValueError("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or seconds")
+    if seconds < 0:
+        raise ValueError("a time cannot be negative")
+    if seconds > MAX_SECONDS:
+        raise ValueError("a time must fall within 7 days of the service day's midnight")
+    return seconds
+
+
+def format_time(seconds: int | None) -> str | None:
+    """``"HH:MM"`` (``"HH:MM:SS"`` when seconds matter) with ``"+N"`` past midnight."""
+    if seconds is None:
+        return None
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+    return text + (f"+{days}" if days else "")
+
+
+TimeValue = Annotated[
+    int,
+    BeforeValidator(parse_time),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_SECONDS},
+                {"type": "string", "pattern": _TIME_RE.pattern, "examples": ["07:05", "01:10+1"]},
+            ],
+            "description": "'HH:MM[:SS]' local time with '+N' for following days, or seconds",
+        },
+        mode="validation",
+    ),
+]
+
+
+# --- calendars in words ----------------------------------------------------------------------
+
+_DAY_WORDS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+def weekday_names(mask: int) -> list[str]:
+    """``["mon", ...]`` for a weekday bit mask (bit 0 = Monday)."""
+    return [name for bit, name in enumerate(WEEKDAY_NAMES) if mask >> bit & 1]
+
+
+def weekday_mask(names: list[str]) -> int:
+    """The bit mask (bit 0 = Monday) of a list of day names."""
+    return sum(1 << WEEKDAY_NAMES.index(name) for name in set(names))
+
+
+def _days_in_words(mask: int) -> str:
+    if mask == ALL_DAYS:
+        return "Every day"
+    if mask == 0:
+        return "No regular days"
+    bits = [bit for bit in range(7) if mask >> bit & 1]
+    # A run of three or more consecutive days reads better as a range.
+    if len(bits) >= 3 and bits == list(range(bits[0], bits[-1] + 1)):
+        return f"{_DAY_WORDS[bits[0]]} to {_DAY_WORDS[bits[-1]]}"
+    words = [_DAY_WORDS[bit] for bit in bits]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _date_words(day: dt.date) -> str:
+    return f"{day.day} {day:%b} {day.year}"
+
+
+def describe_calendar(
+    mask: int,
+    start: dt.date | None,
+    end: dt.date | None,
+    added: list[dt.date],
+    removed: list[dt.date],
+) -> str:
+    """Days of operation in plain English, e.g. "Mondays to Fridays from 1 Mar 2026; not on 1 May 2026"."""
+    if start is not None and start == end:
+        runs = bool(mask >> start.weekday() & 1) and start not in removed
+        extra = sorted(set(added) - {start})
+        days = ([start] if runs else []) + extra
+        if not days:
+            return "Never runs"
+        return "Only on " + ", ".join(_date_words(d) for d in sorted(days))
+    if mask == 0:
+        if not added:
+            return "Never runs"
+        return "Only on " + ", ".join(_date_words(d) for d in sorted(added))
+    text = _days_in_words(mask)
+    if start and end:
+        text += f" from {_date_words(start)} to {_date_words(end)}"
+    elif start:
+        text += f" from {_date_words(start)}"
+    elif end:
+        text += f" until {_date_words(end)}"
+    if added:
+        text += "; also on " + ", ".join(_date_words(d) for d in sorted(added))
+    if removed:
+        text += "; not on " + ", ".join(_date_words(d) for d in sorted(removed))
+    return text
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+
+def _strip_or_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Shanghai'") from None
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptionalText = Annotated[
+    str | None, BeforeValidator(_strip_or_none), Field(default=None, max_length=300)
+]
+CityCode = Annotated[
+    str | None,
+    BeforeValidator(_strip_or_none),
+    Field(default=None, max_length=32, pattern=r"^[^\s]+$"),
+]
+TimeZone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_check_timezone),
+]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Cents = Annotated[int, Field(ge=0, le=100_000_000, description="integer cents")]
+
+
+def _city_ref(value: Any) -> int | str:
+    # One validator instead of a union, so errors name the field and not a union branch.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a city is its id (a number) or its exact name (a string)")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value or len(value) > 200:
+            raise ValueError("a city name has 1 to 200 characters")
+    elif value < 1:
+        raise ValueError("a city id is a positive number")
+    return value
+
+
+CityRefIn = Annotated[
+    int | str,
+    PlainValidator(_city_ref),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "minLength": 1, "maxLength": 200},
+            ],
+            "description": "a city's id (number) or exact name (string)",
+            "examples": [1, "Beijing"],
+        }
+    ),
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Links(BaseModel):
+    self: str
+
+
+class CityRef(BaseModel):
+    id: int
+    name: str
+
+
+# --- cities ---------------------------------------------------------------------------------
+
+
+class CityCreate(_In):
+    """A new city, station or airport."""
+
+    name: Name
+    code: CityCode = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    timezone: TimeZone = "Asia/Shanghai"
+    min_connection_seconds: Annotated[int, Field(ge=0, le=86400)] | None = Field(
+        default=None, description="own minimum connection time; null uses the global default"
+    )
+
+
+class CityUpdate(_In):
+    """Fields to change on a city; fields left out keep their value."""
+
+    name: Name | None = None
+    code: CityCode = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    timezone: TimeZone | None = None
+    min_connection_seconds: Annotated[int, Field(ge=0, le=86400)] | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> CityUpdate:
+        for field in ("name", "timezone"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class CityLinks(Links):
+    services: str
+
+
+class CityOut(BaseModel):
+    id: int
+    name: str
+    code: str | None
+    latitude: float | None
+    longitude: float | None
+    timezone: str
+    min_connection_seconds: int | None
+    service_count: int = Field(description="services with a timetable calling here")
+    links: CityLinks
+
+
+# --- calendars ------------------------------------------------------------------------------
+
+
+class CalendarCreate(_In):
+    """Days of operation: weekdays within optional validity dates, plus added/removed dates."""
+
+    name: OptionalText = None
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAY_NAMES))
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    added: list[dt.date] = Field(default_factory=list, max_length=2000)
+    removed: list[dt.date] = Field(default_factory=list, max_length=2000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarCreate:
+        _check_calendar(self.start_date, self.end_date, self.added, self.removed)
+        return self
+
+
+def _check_calendar(
+    start: dt.date | None, end: dt.date | None, added: list[dt.date], removed: list[dt.date]
+) -> None:
+    if start is not None and end is not None and start > end:
+        raise ValueError("start_date must not be after end_date")
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise ValueError(
+            "a date cannot be both added and removed: " + ", ".join(d.isoformat() for d in both)
+        )
+
+
+class CalendarUpdate(_In):
+    """Fields to change on a calendar; fields left out keep their value."""
+
+    name: OptionalText = None
+    weekdays: list[Weekday] | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    added: list[dt.date] | None = Field(default=None, max_length=2000)
+    removed: list[dt.date] | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _not_null(self) -> CalendarUpdate:
+        for field in ("weekdays", "added", "removed"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null (send [] for none)")
+        return self
+
+
+class CalendarOut(BaseModel):
+    id: int
+    name: str | None
+    weekdays: list[Weekday]
+    start_date: dt.date | None
+    end_date: dt.date | None
+    added: list[dt.date]
+    removed: list[dt.date]
+    description: str = Field(description="the days of operation in words")
+    timetable_count: int = Field(description="timetable variants running on this calendar")
+    links: Links
+
+
+# --- timetables and stops -------------------------------------------------------------------
+
+
+class StopIn(_In):
+    """A call at a city. The first stop needs a departure, the last an arrival."""
+
+    city: CityRefIn
+    arrival: TimeValue | None = None
+    departure: TimeValue | None = None
+    fare_cents: Cents | None = Field(
+        default=None, description="price of the leg from the previous stop, in cents"
+    )
+    boarding: bool = True
+    alighting: bool = True
+
+    @model_validator(mode="after")
+    def _times(self) -> StopIn:
+        if self.arrival is None and self.departure is None:
+            raise ValueError("a stop needs an arrival or a departure time")
+        if (
+            self.arrival is not None
+            and self.departure is not None
+            and self.arrival > self.departure
+        ):
+            raise ValueError(
+                f"arrival {format_time(self.arrival)} is after departure {format_time(self.departure)}"
+            )
+        return self
+
+
+class TimetableCreate(_In):
+    """A timetable variant: its days (an existing calendar or a new one) and its stops."""
+
+    code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = Field(default=None, description="identifies the variant in its service; default 1, 2...")
+    headsign: OptionalText = None
+    calendar_id: int | None = None
+    calendar: CalendarCreate | None = None
+    stops: list[StopIn] = Field(min_length=2, max_length=500)
+
+    @model_validator(mode="after")
+    def _check(self) -> TimetableCreate:
+        if (self.calendar_id is None) == (self.calendar is None):
+            raise ValueError(
+                "give either calendar_id (an existing calendar) or calendar (a new one)"
+            )
+        return self
+
+    @field_validator("stops")
+    @classmethod
+    def _stop_order(cls, stops: list[StopIn]) -> list[StopIn]:
+        check_stop_order(stops)
+        return stops
+
+
+def check_stop_order(stops: list[StopIn]) -> None:
+    """Times must never go back along the stops; ends must have the times travellers use."""
+    if stops[0].departure is None:
+        raise ValueError("stops[0]: the first stop needs a departure time")
+    if stops[-1].arrival is None:
+        raise ValueError(f"stops[{len(stops) - 1}]: the last stop needs an arrival time")
+    if stops[0].fare_cents:
+        raise ValueError("stops[0]: the first stop has no leg before it, so no fare")
+    previous: int | None = None
+    for index, stop in enumerate(stops):
+        arrival = stop.arrival if stop.arrival is not None else stop.departure
+        departure = stop.departure if stop.departure is not None else stop.arrival
+        assert arrival is not None and departure is not None
+        if previous is not None and arrival < previous:
+            raise ValueError(
+                f"stops[{index}]: arrival {format_time(arrival)} is before the previous "
+                f"departure {format_time(previous)} (stops out of order? add '+1' after midnight)"
+            )
+        if index and stop.city == stops[index - 1].city:
+            raise ValueError(f"stops[{index}]: the same city twice in a row")
+        previous = departure
+
+
+class StopOut(BaseModel):
+    sequence: int
+    city: CityRef
+    arrival: str | None = Field(description="'HH:MM', '+N' for following days")
+    departure: str | None
+    arrival_seconds: int | None = Field(description="seconds after the service day's midnight")
+    departure_seconds: int | None
+    fare_cents: int | None
+    boarding: bool
+    alighting: bool
+
+
+class TimetableOut(BaseModel):
+    id: int
+    code: str
+    headsign: str | None
+    calendar: CalendarOut
+    stops: list[StopOut]
+    links: Links
+
+
+# --- fares ----------------------------------------------------------------------------------
+
+
+class FareIn(_In):
+    """An origin-destination price of a service, overriding its leg fares."""
+
+    origin: CityRefIn
+    destination: CityRefIn
+    fare_cents: Cents
+
+    @model_validator(mode="after")
+    def _distinct(self) -> FareIn:
+        if self.origin == self.destination:
+            raise ValueError("origin and destination must be different cities")
+        return self
+
+
+class FaresReplace(_In):
+    """The complete list of origin-destination prices of a service."""
+
+    fares: list[FareIn] = Field(max_length=10000)
+
+
+class FareOut(BaseModel):
+    id: int
+    origin: CityRef
+    destination: CityRef
+    fare_cents: int
+    fare: float = Field(description="in currency units")
+    currency: str
+
+
+class FareList(BaseModel):
+    fares: list[FareOut]
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+class ServiceCreate(_In):
+    """A service with, optionally, its timetable variants and origin-destination fares."""
+
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    mode: Mode
+    operator: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    route: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
+        default="", description="tells apart products sharing operator and number"
+    )
+    name: OptionalText = None
+    currency: Currency = "CNY"
+    timetables: list[TimetableCreate] = Field(default_factory=list, max_length=200)
+    fares: list[FareIn] = Field(default_factory=list, max_length=10000)
+
+
+class ServiceUpdate(_In):
+    """Fields to change on a service; fields left out keep their value."""
+
+    number: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
+    mode: Mode | None = None
+    operator: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    route: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    name: OptionalText = None
+    currency: Currency | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> ServiceUpdate:
+        for field in ("number", "mode", "operator", "route", "currency"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class ServiceLinks(Links):
+    timetables: str
+    fares: str
+
+
+class ServiceSummary(BaseModel):
+    id: int
+    number: str
+    mode: Mode
+    operator: str
+    route: str
+    name: str | None
+    currency: str
+    origin: CityRef | None = Field(description="first stop of the first timetable variant")
+    destination: CityRef | None = Field(description="last stop of the first timetable variant")
+    timetable_count: int
+    links: ServiceLinks
+
+
+class ServiceDetail(ServiceSummary):
+    timetables: list[TimetableOut]
+    fares: list[FareOut]
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+class PageLinks(BaseModel):
+    self: str
+    first: str
+    next: str | None
+    prev: str | None
+
+
+class _Page(BaseModel):
+    total: int = Field(description="items matching the filters, on all pages")
+    limit: int
+    offset: int
+    links: PageLinks
+
+
+class CityPage(_Page):
+    items: list[CityOut]
+
+
+class ServicePage(_Page):
+    items: list[ServiceSummary]
+
+
+class CalendarPage(_Page):
+    items: list[CalendarOut]
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+class PageQuery(_Query):
+    limit: int = Field(default=50, ge=1, le=500, description="items per page")
+    offset: int = Field(default=0, ge=0, le=10_000_000, description="items to skip")
+
+
+class CityListQuery(PageQuery):
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="part of the name or code (any case)"
+    )
+    mode: Mode | None = Field(default=None, description="only cities served by this mode")
+    operator: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="only cities served by this operator (exact name)"
+    )
+
+
+class ServiceListQuery(PageQuery):
+    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="part of the number, name or operator (any case)"
+    )
+    number: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="exact service number"
+    )
+    mode: Mode | None = None
+    operator: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="exact operator name"
+    )
+    city: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="only services calling at this city (name, code or id)"
+    )
+
+
+class CalendarListQuery(PageQuery):
+    pass
+
+
+class CascadeQuery(_Query):
+    cascade: bool = Field(
+        default=False, description="also delete the services that call at the city"
+    )
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+Criterion = Literal["fastest", "cheapest", "transfers", "options"]
+
+
+class RouteQuery(_Query):
+    """A route consultation: the same parameters as ``flask route``."""
+
+    origin: Name = Field(alias="from", description="origin city name")
+    destination: Name = Field(alias="to", description="destination city name")
+    depart: dt.datetime | None = Field(
+        default=None,
+        description="leave at or after (ISO 8601; without offset: local time of the origin)",
+    )
+    arrive_by: dt.datetime | None = Field(
+        default=None,
+        description="arrive at or before (ISO 8601; without offset: local time of the destination)",
+    )
+    criterion: Criterion = "fastest"
+    modes: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None, description="comma-separated modes, e.g. 'train,flight'; default all"
+    )
+    min_connection: int | None = Field(
+        default=None, ge=0, le=1440, description="minimum connection time in minutes"
+    )
+    window_hours: float = Field(default=48, gt=0, le=168, allow_inf_nan=False)
+    max_transfers: int | None = Field(default=None, ge=0, le=10)
+
+    @field_validator("modes")
+    @classmethod
+    def _modes(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        names = [m.strip().lower() for m in value.split(",") if m.strip()]
+        unknown = [m for m in names if m not in {mode.value for mode in Mode}]
+        if unknown or not names:
+            raise ValueError(
+                f"unknown mode {', '.join(unknown) or '(empty)'}; use "
+                + ", ".join(m.value for m in Mode)
+            )
+        return ",".join(names)
+
+    @model_validator(mode="after")
+    def _check(self) -> RouteQuery:
+        if self.depart is not None and self.arrive_by is not None:
+            raise ValueError("give depart or arrive_by, not both")
+        if self.origin.casefold() == self.destination.casefold():
+            raise ValueError("from and to are the same city")
+        return self
+
+    def mode_set(self) -> frozenset[str] | None:
+        return frozenset(self.modes.split(",")) if self.modes else None
+
+
+class LegOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    service: str
+    mode: str
+    origin: str = Field(alias="from")
+    destination: str = Field(alias="to")
+    departure: str = Field(description="ISO 8601 with UTC offset")
+    arrival: str
+    fare: float = Field(description="in currency units")
+
+
+class ItineraryOut(BaseModel):
+    departure: str
+    arrival: str
+    duration_minutes: int
+    fare: float = Field(description="in currency units, all legs together")
+    transfers: int
+    legs: list[LegOut]
+
+
+class RouteResultOut(BaseModel):
+    itineraries: list[ItineraryOut]
+    message: str = Field(description="in plain words, e.g. why there is no route")
+
+
+# --- imports --------------------------------------------------------------------------------
+
+ImportFormat = Literal["gtfs", "zemdalk", "17bugs", "nenieco", "csv"]
+
+
+class ImportForm(_Query):
+    """Form fields sent with the uploaded file."""
+
+    format: ImportFormat | None = Field(default=None, description="detected when left out")
+    encoding: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        default=None, description="text encoding of the classic formats; detected when left out"
+    )
+    dry_run: bool = Field(default=False, description="check and report, write nothing")
+
+
+class ImportResult(BaseModel):
+    source: str
+    format: str
+    dry_run: bool
+    committed: bool
+    counts: dict[str, Any]
+    skipped: list[str]
+    conflicts: list[str]
+    report: str
+
+
+# --- problems -------------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="the field, parameter or file position at fault")
+    location: Literal["body", "query", "path", "header", "form", "file"]
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
