@@ -10,3 +10,4 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(demo.seed_demo)
     app.cli.add_command(__import__("transit.commands.users", fromlist=["users"]).users)
+    app.cli.add_command(__import__("transit.commands.history", fromlist=["history"]).history)
