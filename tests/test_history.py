@@ -523,3 +523,13 @@ def test_cli_import_bhmtrains(app, runner, tmp_path: Path, shared_data: Path) ->
     result = runner.invoke(args=["history", "import-bhmtrains", str(tmp_path / "missing.csv")])
     assert result.exit_code != 0
     assert "is not a file" in result.output
+
+
+def test_the_documented_example_reads(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "history-format.md").read_text("utf-8")
+    example = doc.split("```csv\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.csv").write_text(example, encoding="utf-8")
+    [trip] = read_history_csv(tmp_path / "example.csv")
+    assert trip.cancelled and trip.actual_arrival is None
+    assert [(s.sequence, s.city, s.actual_arrival) for s in trip.stops] == [
+        (1, BHM, utc(2016, 12, 1, 6, 18))]
