@@ -617,7 +617,7 @@ def _write(
         calendar = feed.calendars[key]
         rows.append(
             {
-                "name": calendar.name if calendar.name is not None else key[: _LIMITS["calendar name"]],
+                "name": calendar.name,
                 "weekdays": calendar.weekdays,
                 "start_date": calendar.start_date,
                 "end_date": calendar.end_date,

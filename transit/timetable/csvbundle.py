@@ -1,0 +1,604 @@
+"""The CSV bundle: the project's own exchange format, a folder of UTF-8 CSV files.
+
+``write_bundle`` writes the whole timetable database (and its trip history) into a folder;
+``read_bundle`` reads one back into a ``Feed`` that loads to the same timetable, field for
+field. The files and their columns are documented in docs/formats.md and in ``FILES`` below.
+
+Conventions: times are ``H:MM:SS`` after the service day's midnight, local to the stop's
+city, hours past 24 allowed; fares are amounts in the service's currency with at most two
+decimals; dates are ``YYYY-MM-DD``; weekdays are seven 0/1 digits from Monday to Sunday;
+booleans are ``1``/``0``. Cities are named, services identified by (operator, number,
+route), timetables by their service and code, calendars by the ``calendar`` key of
+calendars.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from transit.models import (
+    MODE_VALUES,
+    Calendar,
+    CalendarDate,
+    City,
+    Service,
+    ServiceFare,
+    Stop,
+    Timetable,
+    Transfer,
+)
+from transit.timetable.feed import (
+    Feed,
+    FeedCalendar,
+    FeedCity,
+    FeedService,
+    FeedStop,
+    FeedTimetable,
+    FeedTransfer,
+    ImportFailed,
+    Problem,
+    ProblemList,
+)
+from transit.timetable.history import HistoryTrip, read_history_csv, write_history_csv
+
+SERVICE = ("operator", "number", "route")
+# file -> (columns, required columns). Optional columns may be left out of the header.
+FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "cities.csv": (
+        ("name", "code", "latitude", "longitude", "timezone", "min_connection_seconds"),
+        ("name", "timezone"),
+    ),
+    "calendars.csv": (
+        ("calendar", "name", "weekdays", "start_date", "end_date"),
+        ("calendar", "weekdays"),
+    ),
+    "calendar_dates.csv": (("calendar", "date", "added"), ("calendar", "date", "added")),
+    "services.csv": (
+        (*SERVICE, "mode", "name", "currency"),
+        ("number", "mode"),
+    ),
+    "timetables.csv": (
+        (*SERVICE, "code", "calendar", "headsign"),
+        ("number", "code", "calendar"),
+    ),
+    "stops.csv": (
+        (*SERVICE, "code", "sequence", "city", "arrival", "departure", "fare", "boarding", "alighting"),
+        ("number", "code", "sequence", "city"),
+    ),
+    "fares.csv": ((*SERVICE, "origin", "destination", "fare"), ("number", "origin", "destination", "fare")),
+    "transfers.csv": (("from_city", "to_city", "min_seconds"), ("from_city", "to_city", "min_seconds")),
+}
+REQUIRED_FILES = ("cities.csv", "calendars.csv", "services.csv", "timetables.csv", "stops.csv")
+HISTORY_FILE = "trips.csv"
+DAYS = "weekdays"
+
+
+def is_bundle(folder: Path) -> bool:
+    """True when ``folder`` looks like a CSV bundle (it has the bundle's stop file)."""
+    folder = Path(folder)
+    return folder.is_dir() and (folder / "stops.csv").is_file() and (folder / "cities.csv").is_file()
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _time(value: int | None) -> str:
+    if value is None:
+        return ""
+    return f"{value // 3600}:{value // 60 % 60:02d}:{value % 60:02d}"
+
+
+def _money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _number(value: float | int | None) -> str:
+    return "" if value is None else repr(value)
+
+
+class _Writer:
+    def __init__(self, folder: Path, name: str) -> None:
+        self.handle = open(folder / name, "w", encoding="utf-8", newline="")
+        self.csv = csv.writer(self.handle, lineterminator="\n")
+        self.csv.writerow(FILES[name][0])
+
+    def __enter__(self) -> Any:  # the csv writer type has no public name
+        return self.csv
+
+    def __exit__(self, *_exc: object) -> None:
+        self.handle.close()
+
+
+def write_bundle(session: Session, folder: Path) -> dict[str, int]:
+    """Write the database's timetable and trip history as a CSV bundle into ``folder``.
+
+    Returns the number of rows written per file. ``read_bundle`` reads it back.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+
+    with _Writer(folder, "cities.csv") as out:
+        rows = session.execute(
+            select(City.name, City.code, City.latitude, City.longitude, City.timezone,
+                   City.min_connection_seconds).order_by(City.name)
+        ).all()
+        for name, code, lat, lon, zone, connection in rows:
+            out.writerow([name, code or "", _number(lat), _number(lon), zone, _number(connection)])
+        written["cities.csv"] = len(rows)
+
+    with _Writer(folder, "calendars.csv") as out:
+        calendars = session.execute(
+            select(Calendar.id, Calendar.name, Calendar.weekdays, Calendar.start_date, Calendar.end_date)
+            .order_by(Calendar.id)
+        ).all()
+        for calendar_id, label, weekdays, first, last in calendars:
+            pattern = "".join("1" if weekdays >> bit & 1 else "0" for bit in range(7))
+            out.writerow([calendar_id, label if label is not None else "", pattern,
+                          first.isoformat() if first else "", last.isoformat() if last else ""])
+        written["calendars.csv"] = len(calendars)
+
+    with _Writer(folder, "calendar_dates.csv") as out:
+        dates = session.execute(
+            select(CalendarDate.calendar_id, CalendarDate.date, CalendarDate.added)
+            .order_by(CalendarDate.calendar_id, CalendarDate.date)
+        ).all()
+        for calendar_id, day, added in dates:
+            out.writerow([calendar_id, day.isoformat(), "1" if added else "0"])
+        written["calendar_dates.csv"] = len(dates)
+
+    order = (Service.operator, Service.number, Service.route)
+    with _Writer(folder, "services.csv") as out:
+        services = session.execute(
+            select(Service.operator, Service.number, Service.route, Service.mode, Service.name,
+                   Service.currency).order_by(*order)
+        ).all()
+        for operator, number, route, mode, title, currency in services:
+            out.writerow([operator, number, route, mode, title if title is not None else "", currency])
+        written["services.csv"] = len(services)
+
+    with _Writer(folder, "timetables.csv") as out:
+        timetables = session.execute(
+            select(Service.operator, Service.number, Service.route, Timetable.code,
+                   Timetable.calendar_id, Timetable.headsign)
+            .join(Service, Service.id == Timetable.service_id)
+            .order_by(*order, Timetable.id)
+        ).all()
+        for operator, number, route, code, calendar_id, headsign in timetables:
+            out.writerow([operator, number, route, code, calendar_id, headsign if headsign is not None else ""])
+        written["timetables.csv"] = len(timetables)
+
+    with _Writer(folder, "stops.csv") as out:
+        count = 0
+        for row in session.execute(
+            select(Service.operator, Service.number, Service.route, Timetable.code, Stop.sequence,
+                   City.name, Stop.arrival, Stop.departure, Stop.fare_cents, Stop.boarding,
+                   Stop.alighting)
+            .join(Timetable, Timetable.id == Stop.timetable_id)
+            .join(Service, Service.id == Timetable.service_id)
+            .join(City, City.id == Stop.city_id)
+            .order_by(*order, Timetable.id, Stop.sequence)
+        ):
+            operator, number, route, code, sequence, city, arrival, departure, fare, board, alight = row
+            out.writerow([operator, number, route, code, sequence, city, _time(arrival),
+                          _time(departure), _money(fare), "1" if board else "0", "1" if alight else "0"])
+            count += 1
+        written["stops.csv"] = count
+
+    with _Writer(folder, "fares.csv") as out:
+        origin, destination = aliased(City), aliased(City)
+        fares = session.execute(
+            select(Service.operator, Service.number, Service.route, origin.name, destination.name,
+                   ServiceFare.fare_cents)
+            .join(Service, Service.id == ServiceFare.service_id)
+            .join(origin, origin.id == ServiceFare.origin_id)
+            .join(destination, destination.id == ServiceFare.destination_id)
+            .order_by(*order, origin.name, destination.name)
+        ).all()
+        for operator, number, route, a, b, cents in fares:
+            out.writerow([operator, number, route, a, b, _money(cents)])
+        written["fares.csv"] = len(fares)
+
+    with _Writer(folder, "transfers.csv") as out:
+        walk_from, walk_to = aliased(City), aliased(City)
+        transfers = session.execute(
+            select(walk_from.name, walk_to.name, Transfer.min_seconds)
+            .join(walk_from, walk_from.id == Transfer.from_city_id)
+            .join(walk_to, walk_to.id == Transfer.to_city_id)
+            .order_by(walk_from.name, walk_to.name)
+        ).all()
+        for a, b, seconds in transfers:
+            out.writerow([a, b, seconds])
+        written["transfers.csv"] = len(transfers)
+
+    written[HISTORY_FILE] = write_history_csv(session, folder / HISTORY_FILE)
+    return written
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+class _Rows:
+    """The rows of one bundle file as dicts, each with its line number."""
+
+    def __init__(self, folder: Path, name: str, problems: ProblemList) -> None:
+        self.name = name
+        self.problems = problems
+        self.ok = False
+        self.rows: list[tuple[int, dict[str, str]]] = []
+        path = folder / name
+        if not path.is_file():
+            if name in REQUIRED_FILES:
+                problems.add(name, None, None, "required file is missing from the bundle")
+            return
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            problems.add(name, line, None, f"bytes that are not UTF-8 (at byte {error.start})")
+            return
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = [column.strip() for column in next(reader, [])]
+        except csv.Error as error:
+            problems.add(name, 1, None, f"unreadable header: {error}")
+            return
+        columns, required = FILES[name]
+        missing = [c for c in required if c not in header]
+        for column in missing:
+            problems.add(name, 1, column, "required column is missing")
+        unknown = [c for c in header if c not in columns]
+        for column in unknown:
+            problems.add(name, 1, column, "unknown column")
+        if missing or unknown:
+            return
+        line = 2
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    if len(row) > len(header):
+                        problems.add(name, line, None, f"{len(row)} values for {len(header)} columns")
+                    values = dict(zip(header, row, strict=False))
+                    self.rows.append((line, {c: values.get(c, "") for c in columns}))
+                line = reader.line_num + 1
+        except csv.Error as error:
+            problems.add(name, reader.line_num, None, f"malformed CSV: {error}")
+        self.ok = True
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        return iter(self.rows)
+
+
+class _Reader:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems = ProblemList()
+        self.feed = Feed(source=folder.name)
+
+    def add(self, file: str, line: int, field: str, message: str) -> None:
+        self.problems.add(file, line, field, message)
+
+    def integer(self, file: str, line: int, field: str, text: str, *, minimum: int | None = 0) -> int | None:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            self.add(file, line, field, f"{text.strip()!r} is not a whole number")
+            return None
+        if minimum is not None and value < minimum:
+            self.add(file, line, field, f"{value} is below {minimum}")
+            return None
+        return value
+
+    def real(self, file: str, line: int, field: str, text: str, bound: float) -> float | None:
+        if not text.strip():
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            self.add(file, line, field, f"{text.strip()!r} is not a number")
+            return None
+        if not -bound <= value <= bound:
+            self.add(file, line, field, f"{value} is out of range")
+            return None
+        return value
+
+    def date(self, file: str, line: int, field: str, text: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(text.strip())
+        except ValueError:
+            self.add(file, line, field, f"{text.strip()!r} is not a date written YYYY-MM-DD")
+            return None
+
+    def time(self, file: str, line: int, field: str, text: str) -> tuple[bool, int | None]:
+        text = text.strip()
+        if not text:
+            return True, None
+        parts = text.split(":")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            hours, minutes, seconds = (int(p) for p in parts)
+            if minutes < 60 and seconds < 60:
+                return True, hours * 3600 + minutes * 60 + seconds
+        self.add(file, line, field, f"{text!r} is not a time written H:MM:SS")
+        return False, None
+
+    def money(self, file: str, line: int, field: str, text: str) -> tuple[bool, int | None]:
+        text = text.strip()
+        if not text:
+            return True, None
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite():
+            self.add(file, line, field, f"{text!r} is not an amount")
+            return False, None
+        if amount < 0:
+            self.add(file, line, field, f"a fare cannot be negative ({text})")
+            return False, None
+        cents = amount * 100
+        if cents != cents.to_integral_value():
+            self.add(file, line, field, f"{text} has more than two decimals")
+            return False, None
+        return True, int(cents)
+
+    def flag(self, file: str, line: int, field: str, text: str, default: bool) -> bool:
+        text = text.strip().lower()
+        if not text:
+            return default
+        if text in ("1", "true", "yes"):
+            return True
+        if text in ("0", "false", "no"):
+            return False
+        self.add(file, line, field, f"{text!r} is neither 1 nor 0")
+        return default
+
+    def read(self) -> Feed:
+        folder = self.folder
+        if not folder.is_dir():
+            raise ImportFailed([Problem(folder.name, None, None, "a CSV bundle is a folder")])
+        files = {name: _Rows(folder, name, self.problems) for name in FILES}
+        self.cities(files["cities.csv"])
+        self.calendars(files["calendars.csv"], files["calendar_dates.csv"])
+        services = self.services(files["services.csv"])
+        timetables = self.timetables(files["timetables.csv"], services)
+        self.stops(files["stops.csv"], timetables)
+        self.fares(files["fares.csv"], services)
+        self.transfers(files["transfers.csv"])
+        for (key, code), timetable in timetables.items():
+            # Counted only on clean stop rows: a refused row would be reported twice.
+            if not self.problems and len(timetable.stops) < 2:
+                self.add("timetables.csv", self.timetable_lines[(key, code)], "code",
+                         f"timetable {code!r} has fewer than two rows in stops.csv")
+        self.problems.raise_if_any()
+        return self.feed
+
+    def cities(self, rows: _Rows) -> None:
+        for line, row in rows:
+            name = row["name"].strip()
+            if not name:
+                self.add(rows.name, line, "name", "a value is required")
+                continue
+            if name in self.feed.cities:
+                self.add(rows.name, line, "name", f"city {name!r} is given twice")
+                continue
+            zone = row["timezone"].strip()
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.add(rows.name, line, "timezone", f"{zone!r} is not a known time zone")
+                continue
+            connection = row["min_connection_seconds"].strip()
+            self.feed.cities[name] = FeedCity(
+                name=name,
+                code=row["code"].strip() or None,
+                latitude=self.real(rows.name, line, "latitude", row["latitude"], 90),
+                longitude=self.real(rows.name, line, "longitude", row["longitude"], 180),
+                timezone=zone,
+                min_connection_seconds=(
+                    self.integer(rows.name, line, "min_connection_seconds", connection) if connection else None
+                ),
+            )
+
+    def calendars(self, rows: _Rows, dates: _Rows) -> None:
+        for line, row in rows:
+            key = row["calendar"].strip()
+            if not key:
+                self.add(rows.name, line, "calendar", "a value is required")
+                continue
+            if key in self.feed.calendars:
+                self.add(rows.name, line, "calendar", f"calendar {key!r} is given twice")
+                continue
+            pattern = row["weekdays"].strip()
+            if len(pattern) != 7 or set(pattern) - {"0", "1"}:
+                self.add(rows.name, line, "weekdays", f"{pattern!r} is not seven 0/1 digits, Monday first")
+                continue
+            weekdays = sum(1 << bit for bit, c in enumerate(pattern) if c == "1")
+            start = self.date(rows.name, line, "start_date", row["start_date"]) if row["start_date"].strip() else None
+            end = self.date(rows.name, line, "end_date", row["end_date"]) if row["end_date"].strip() else None
+            if start and end and end < start:
+                self.add(rows.name, line, "end_date", "the calendar ends before it starts")
+            self.feed.calendars[key] = FeedCalendar(weekdays, start, end, name=row["name"] or None)
+        seen: set[tuple[str, dt.date]] = set()
+        for line, row in dates:
+            key = row["calendar"].strip()
+            calendar = self.feed.calendars.get(key)
+            if calendar is None:
+                self.add(dates.name, line, "calendar", f"unknown calendar {key!r}")
+                continue
+            day = self.date(dates.name, line, "date", row["date"])
+            added = self.flag(dates.name, line, "added", row["added"], True)
+            if day is None:
+                continue
+            if (key, day) in seen:
+                self.add(dates.name, line, "date", f"{day} is given twice for calendar {key!r}")
+                continue
+            seen.add((key, day))
+            (calendar.added if added else calendar.removed).add(day)
+
+    def services(self, rows: _Rows) -> dict[tuple[str, str, str], FeedService]:
+        services: dict[tuple[str, str, str], FeedService] = {}
+        for line, row in rows:
+            key = (row["operator"], row["number"], row["route"])
+            if not key[1].strip():
+                self.add(rows.name, line, "number", "a value is required")
+                continue
+            if key in services:
+                self.add(rows.name, line, "number", f"service {key[1]!r} is given twice")
+                continue
+            mode = row["mode"].strip()
+            if mode not in MODE_VALUES:
+                self.add(rows.name, line, "mode", f"{mode!r} is not one of {', '.join(MODE_VALUES)}")
+                continue
+            services[key] = FeedService(
+                number=key[1], mode=mode, operator=key[0], route=key[2],
+                name=row["name"] or None, currency=row["currency"].strip(),
+            )
+        self.feed.services = list(services.values())
+        return services
+
+    def timetables(
+        self, rows: _Rows, services: dict[tuple[str, str, str], FeedService]
+    ) -> dict[tuple[tuple[str, str, str], str], FeedTimetable]:
+        timetables: dict[tuple[tuple[str, str, str], str], FeedTimetable] = {}
+        self.timetable_lines: dict[tuple[tuple[str, str, str], str], int] = {}
+        for line, row in rows:
+            key = (row["operator"], row["number"], row["route"])
+            service = services.get(key)
+            if service is None:
+                self.add(rows.name, line, "number", f"unknown service {_describe(key)}")
+                continue
+            code = row["code"]
+            if (key, code) in timetables:
+                self.add(rows.name, line, "code", f"timetable {code!r} of {_describe(key)} is given twice")
+                continue
+            calendar = row["calendar"].strip()
+            if calendar not in self.feed.calendars:
+                self.add(rows.name, line, "calendar", f"unknown calendar {calendar!r}")
+                continue
+            timetable = FeedTimetable(code, calendar, [], row["headsign"] or None)
+            service.timetables.append(timetable)
+            timetables[(key, code)] = timetable
+            self.timetable_lines[(key, code)] = line
+        return timetables
+
+    def stops(
+        self, rows: _Rows, timetables: dict[tuple[tuple[str, str, str], str], FeedTimetable]
+    ) -> None:
+        name = rows.name
+        calls: dict[tuple[tuple[str, str, str], str], list[tuple[int, int, FeedStop]]] = {}
+        for line, row in rows:
+            key = ((row["operator"], row["number"], row["route"]), row["code"])
+            if key not in timetables:
+                self.add(name, line, "code", f"unknown timetable {key[1]!r} of {_describe(key[0])}")
+                continue
+            sequence = self.integer(name, line, "sequence", row["sequence"])
+            city = row["city"].strip()
+            if city not in self.feed.cities:
+                self.add(name, line, "city", f"unknown city {city!r}")
+            ok_a, arrival = self.time(name, line, "arrival", row["arrival"])
+            ok_d, departure = self.time(name, line, "departure", row["departure"])
+            ok_f, fare = self.money(name, line, "fare", row["fare"])
+            if ok_a and ok_d and arrival is None and departure is None:
+                self.add(name, line, "arrival", "a stop needs an arrival or a departure time")
+                continue
+            if arrival is not None and departure is not None and departure < arrival:
+                self.add(name, line, "departure", "departure before arrival (add 24:00:00 past midnight)")
+            boarding = self.flag(name, line, "boarding", row["boarding"], True)
+            alighting = self.flag(name, line, "alighting", row["alighting"], True)
+            if sequence is None or not (ok_a and ok_d and ok_f):
+                continue
+            stop = FeedStop(city, arrival, departure, fare, boarding, alighting)
+            calls.setdefault(key, []).append((sequence, line, stop))
+        for key, entries in calls.items():
+            entries.sort(key=lambda entry: entry[0])
+            previous: int | None = None
+            last_sequence: int | None = None
+            for sequence, line, stop in entries:
+                if sequence == last_sequence:
+                    self.add(name, line, "sequence", f"sequence {sequence} is given twice in timetable {key[1]!r}")
+                last_sequence = sequence
+                first = stop.arrival if stop.arrival is not None else stop.departure
+                if previous is not None and first is not None and first < previous:
+                    self.add(name, line, "arrival", "arrives before the previous stop's departure (add 24:00:00 past midnight)")
+                previous = stop.departure if stop.departure is not None else stop.arrival
+                timetables[key].stops.append(stop)
+
+    def fares(self, rows: _Rows, services: dict[tuple[str, str, str], FeedService]) -> None:
+        for line, row in rows:
+            key = (row["operator"], row["number"], row["route"])
+            service = services.get(key)
+            if service is None:
+                self.add(rows.name, line, "number", f"unknown service {_describe(key)}")
+                continue
+            ends = (row["origin"].strip(), row["destination"].strip())
+            bad = False
+            for field, city in zip(("origin", "destination"), ends, strict=True):
+                if city not in self.feed.cities:
+                    self.add(rows.name, line, field, f"unknown city {city!r}")
+                    bad = True
+            ok, cents = self.money(rows.name, line, "fare", row["fare"])
+            if bad or not ok:
+                continue
+            if cents is None:
+                self.add(rows.name, line, "fare", "a value is required")
+            elif ends[0] == ends[1]:
+                self.add(rows.name, line, "destination", "a fare needs two different cities")
+            elif ends in service.fares:
+                self.add(rows.name, line, "origin", f"fare {ends[0]} -> {ends[1]} is given twice")
+            else:
+                service.fares[ends] = cents
+
+    def transfers(self, rows: _Rows) -> None:
+        seen: set[tuple[str, str]] = set()
+        for line, row in rows:
+            ends = (row["from_city"].strip(), row["to_city"].strip())
+            bad = False
+            for field, city in zip(("from_city", "to_city"), ends, strict=True):
+                if city not in self.feed.cities:
+                    self.add(rows.name, line, field, f"unknown city {city!r}")
+                    bad = True
+            seconds = self.integer(rows.name, line, "min_seconds", row["min_seconds"])
+            if bad or seconds is None:
+                continue
+            if ends[0] == ends[1]:
+                self.add(rows.name, line, "to_city", "a transfer needs two different cities")
+            elif ends in seen:
+                self.add(rows.name, line, "from_city", f"transfer {ends[0]} -> {ends[1]} is given twice")
+            else:
+                seen.add(ends)
+                self.feed.transfers.append(FeedTransfer(ends[0], ends[1], seconds))
+
+
+def _describe(key: tuple[str, str, str]) -> str:
+    operator, number, route = key
+    text = f"{operator} {number}".strip()
+    return f"{text} ({route})" if route else text
+
+
+def read_bundle(folder: Path) -> Feed:
+    """Read a CSV bundle folder into a ``Feed`` (its trip history aside: see ``read_bundle_history``).
+
+    Raises ``ImportFailed`` listing every problem, each with file, line and column.
+    """
+    return _Reader(Path(folder)).read()
+
+
+def read_bundle_history(folder: Path) -> list[HistoryTrip]:
+    """The past trips of a bundle's trips.csv (an empty list when the bundle has none)."""
+    path = Path(folder) / HISTORY_FILE
+    if not path.is_file():
+        return []
+    return read_history_csv(path)
