@@ -406,3 +406,37 @@ def test_17bugs_damaged_lines_keep_positions(shared_data: Path, tmp_path: Path) 
         ("train.txt", 148, "FROM"),
         ("train.txt", 177, "TO"),
     }
+
+
+CORRUPTIONS = {
+    "hour": lambda f: f[:3] + [f"{24 + int(f[3][:2]) % 70}:{f[3][-2:]}"] + f[4:],
+    "minute": lambda f: f[:4] + [f"{f[4][:2]}:{60 + int(f[4][-2:]) % 40}"] + f[5:],
+    "duration": lambda f: f[:5] + [str(int(f[5]) + 1)] + f[6:],
+    "fare": lambda f: f[:6] + ["元" + f[6]],
+    "negative fare": lambda f: f[:6] + ["-" + f[6]],
+    "missing field": lambda f: f[:6],
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(row, min_size=1, max_size=12),
+    pick=st.integers(0, 100),
+    corruption=st.sampled_from(sorted(CORRUPTIONS)),
+)
+def test_a_corrupted_zemdalk_line_is_the_one_reported(rows, pick: int, corruption: str) -> None:
+    rows = [r for r in rows if r[0] != r[1]] or [("北京", "郑州", 314, 546, 16300, 1, True)]
+    lines = []
+    for index, (origin, destination, dep, travel, cents, _pad, _spaced) in enumerate(rows):
+        arr = (dep + travel) % 1440
+        fields = [f"T{index:06d}", origin, destination, f"{dep // 60:02d}:{dep % 60:02d}",
+                  f"{arr // 60:02d}:{arr % 60:02d}", str(travel), f"{cents / 100:.2f}"]
+        lines.append(fields)
+    bad = pick % len(lines)
+    lines[bad] = CORRUPTIONS[corruption](lines[bad])
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "FlightTable.txt").write_text(
+            "\n".join("  ".join(fields) for fields in lines) + "\n", encoding="gbk")
+        with pytest.raises(ImportFailed) as error:
+            parse_zemdalk(Path(folder))
+    assert {(p.file, p.line) for p in error.value.problems} == {("FlightTable.txt", bad + 1)}
