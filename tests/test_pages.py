@@ -548,15 +548,15 @@ def sample_result() -> dict:
 
 
 def test_itinerary_cards_mark_days_waits_and_trades():
-    cards = jv.itinerary_cards(
-        sample_result(), dt.date(2025, 3, 3), service_ids=[[7, 8], [9]], compare=True
-    )
+    links = [[jv.LegLink(7, 70, "CNY"), jv.LegLink(8, 80, "CNY")], [jv.LegLink(9, 90, "CNY")]]
+    cards = jv.itinerary_cards(sample_result(), dt.date(2025, 3, 3), links=links, compare=True)
     overnight, flight = cards
     assert [leg.arrival_days for leg in overnight.legs] == [1, 1]
     assert overnight.departure_days == 0 and overnight.arrival_days == 1
     assert [(w.city, w.minutes) for w in overnight.waits] == [("南京", 420)]
     assert [kind for kind, _ in overnight.steps()] == ["leg", "transfer", "leg"]
-    assert overnight.legs[0].service_id == 7 and overnight.legs[0].minutes == 180
+    assert overnight.legs[0].service_id == 7 and overnight.legs[0].timetable_id == 70
+    assert overnight.legs[0].minutes == 180
     assert overnight.badges == ["cheapest"]
     assert ("slower", 555) in overnight.trades and ("more_transfers", 1) in overnight.trades
     assert set(flight.badges) == {"fastest", "transfers"}
@@ -592,3 +592,4 @@ def test_journey_map_always_fits_the_box(coordinates):
     assert drawn is not None and len(drawn.legs) == len(legs)
     for point in drawn.points:
         assert -0.1 <= point.x <= drawn.width + 0.1 and -0.1 <= point.y <= drawn.height + 0.1
+

@@ -98,7 +98,9 @@ def money(amount: float | int | None, currency: str = "CNY") -> str:
     """An amount in currency units, formatted for the interface language."""
     if amount is None:
         return "—"
-    return format_currency(amount, currency or "CNY", locale=_babel_locale())
+    text = format_currency(amount, currency or "CNY", locale=_babel_locale())
+    # English locales write "CN¥" to tell yuan from yen; on a Chinese network "¥" is clear.
+    return text.replace("CN¥", "¥")
 
 
 def cents(amount: int | None, currency: str = "CNY") -> str:

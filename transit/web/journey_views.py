@@ -230,10 +230,20 @@ def _whole(form: RouteForm, name: str, raw: str, low: int, high: int) -> int | N
 # --- Itinerary cards ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LegLink:
+    """Where a leg's service page is, and the currency its fare is in."""
+
+    service_id: int | None = None
+    timetable_id: int | None = None
+    currency: str | None = None
+
+
 @dataclass
 class LegCard:
     service: str
     service_id: int | None
+    timetable_id: int | None
     mode: str
     origin: str
     destination: str
@@ -246,7 +256,8 @@ class LegCard:
 
     @property
     def minutes(self) -> int:
-        return int((self.arrival - self.departure).total_seconds() // 60)
+        # Timestamps, not wall clocks: the two ends may be in different time zones.
+        return int(self.arrival.timestamp() - self.departure.timestamp()) // 60
 
 
 @dataclass
@@ -289,28 +300,29 @@ def _when(text: str) -> dt.datetime:
 def itinerary_cards(
     result_json: Mapping[str, Any],
     reference_day: dt.date,
-    service_ids: Sequence[Sequence[int | None]] | None = None,
-    currencies: Mapping[int, str] | None = None,
+    links: Sequence[Sequence[LegLink]] | None = None,
     default_currency: str = "CNY",
     compare: bool = False,
 ) -> list[ItineraryCard]:
     """Cards from the engine's JSON result (``RouteResult.to_json()``).
 
     ``reference_day`` is the query's local date: "+1 day" marks count from it.
-    ``service_ids[i][j]`` links leg j of itinerary i to its service page. With ``compare``,
-    each card says what it is best at and what it gives up against the best of the others.
+    ``links[i][j]`` gives leg j of itinerary i its service page and currency. With
+    ``compare``, each card says what it is best at and what it gives up against the best of
+    the others.
     """
     cards: list[ItineraryCard] = []
     for i, itinerary in enumerate(result_json.get("itineraries", [])):
-        ids = list(service_ids[i]) if service_ids and i < len(service_ids) else []
+        found = list(links[i]) if links and i < len(links) else []
         legs = []
         for j, leg in enumerate(itinerary["legs"]):
-            sid = ids[j] if j < len(ids) else None
+            link = found[j] if j < len(found) else LegLink()
             departure, arrival = _when(leg["departure"]), _when(leg["arrival"])
             legs.append(
                 LegCard(
                     service=str(leg["service"]),
-                    service_id=sid,
+                    service_id=link.service_id,
+                    timetable_id=link.timetable_id,
                     mode=str(leg["mode"]),
                     origin=str(leg["from"]),
                     destination=str(leg["to"]),
@@ -319,14 +331,14 @@ def itinerary_cards(
                     departure_days=(departure.date() - reference_day).days,
                     arrival_days=(arrival.date() - reference_day).days,
                     fare=leg.get("fare"),
-                    currency=(currencies or {}).get(sid or -1, default_currency),
+                    currency=link.currency or default_currency,
                 )
             )
         waits = [
             TransferCard(
                 city=before.destination,
                 to_city=after.origin,
-                minutes=int((after.departure - before.arrival).total_seconds() // 60),
+                minutes=int(after.departure.timestamp() - before.arrival.timestamp()) // 60,
             )
             for before, after in zip(legs, legs[1:], strict=False)
         ]

@@ -153,75 +153,67 @@ def _plan(form: jv.RouteForm) -> dict[str, Any]:
     try:
         result = routing.plan(snapshot, routing.Query(**form.query_kwargs()))
     except routing.UnknownCity as error:
-        name = getattr(error, "name", None) or (error.args[0] if error.args else "")
-        field = "to" if name == form.destination else "from"
-        return {"field_error": (field, gettext("No city called “%(name)s”.", name=name))}
+        field = "to" if error.name == form.destination else "from"
+        return {"field_error": (field, gettext("No city called “%(name)s”.", name=error.name))}
     except routing.QueryError as error:
-        field = getattr(error, "field", None) or (error.args[0] if error.args else "from")
-        message = getattr(error, "message", None) or str(error)
-        return {"field_error": (_form_field(str(field)), message)}
+        return {"field_error": (_QUERY_FIELDS.get(error.field, "from"), error.message)}
     data = result.to_json()
-    service_ids = [
-        [_leg_service_id(leg) for leg in itinerary.legs] for itinerary in result.itineraries
-    ]
-    all_ids = {sid for ids in service_ids for sid in ids if sid is not None}
-    currencies = dict(
-        db.session.execute(select(Service.id, Service.currency).where(Service.id.in_(all_ids))).all()
-    ) if all_ids else {}
+    links = _leg_links(result.itineraries)
     assert form.when is not None
     cards = jv.itinerary_cards(
         data,
         form.when.date(),
-        service_ids=service_ids,
-        currencies=currencies,
+        links=links,
         default_currency=_usual_currency(),
         compare=form.criterion == "options",
     )
-    places = _places({name for card in cards for leg in card.legs for name in (leg.origin, leg.destination)})
+    places = _places({n for card in cards for leg in card.legs for n in (leg.origin, leg.destination)})
     maps = [
         tv.journey_map(
             places, [(leg.origin, leg.destination, leg.mode, leg.service) for leg in card.legs]
         )
         for card in cards
     ]
-    return {
-        "cards": cards,
-        "maps": maps,
-        "message": data.get("message") or "",
-        "api_args": form.api_args(),
-    }
+    return {"cards": cards, "maps": maps, "message": data.get("message") or ""}
 
 
 _QUERY_FIELDS = {
     "origin": "from",
-    "from": "from",
     "destination": "to",
-    "to": "to",
     "depart": "time",
     "arrive_by": "time",
-    "date": "date",
-    "time": "time",
     "criterion": "criterion",
     "modes": "modes",
-    "min_connection": "min_connection",
     "min_connection_minutes": "min_connection",
     "window_hours": "window_hours",
     "max_transfers": "max_transfers",
 }
 
 
-def _form_field(engine_field: str) -> str:
-    return _QUERY_FIELDS.get(engine_field, "from")
+def _leg_links(itineraries: list[Any]) -> list[list[jv.LegLink]]:
+    """Service and timetable ids for every leg, found in one query.
 
-
-def _leg_service_id(leg: Any) -> int | None:
-    for attribute in ("service_id",):
-        value = getattr(leg, attribute, None)
-        if isinstance(value, int):
-            return value
-    service = getattr(leg, "service", None)
-    value = getattr(service, "id", None) if service is not None else None
-    return value if isinstance(value, int) else None
+    A leg names its service by operator and number and its variant by code, as travellers
+    and the snapshot know them.
+    """
+    numbers = {leg.service for itinerary in itineraries for leg in itinerary.legs}
+    found: dict[tuple[str, str, str], tuple[int, int]] = {}
+    if numbers:
+        rows = db.session.execute(
+            select(Service.operator, Service.number, Timetable.code, Service.id, Timetable.id)
+            .join(Timetable, Timetable.service_id == Service.id)
+            .where(Service.number.in_(sorted(numbers)))
+        )
+        for operator, number, code, sid, tid in rows:
+            found.setdefault((operator, number, code), (sid, tid))
+    links = []
+    for itinerary in itineraries:
+        row = []
+        for leg in itinerary.legs:
+            sid, tid = found.get((leg.operator, leg.service, leg.timetable), (None, None))
+            row.append(jv.LegLink(sid, tid, leg.currency))
+        links.append(row)
+    return links
 
 
 def _usual_currency() -> str:
