@@ -524,20 +524,25 @@ class _Parser:
         arr_i, dep_i = c["arrival_time"], c["departure_time"]
         pickup_i, drop_i = c.get("pickup_type"), c.get("drop_off_type")
         times: dict[str, int | None] = {"": None}
+        # Trips with a refused row: their remaining rows are not judged as a whole.
+        damaged: set[str] = set()
         for line, row in table.rows:
-            trip = trips.get(row[trip_i].strip())
-            if trip is None and row[trip_i].strip() not in self.rejected_trips:
+            trip_key = row[trip_i].strip()
+            trip = trips.get(trip_key)
+            if trip is None and trip_key not in self.rejected_trips:
                 self.problems.add(name, line, "trip_id", f"unknown trip {row[trip_i].strip()!r}")
                 continue
             # The rows of a refused trip are still checked, so that all problems show.
             stop_id = row[stop_i].strip()
             if stop_id not in stop_station:
                 self.problems.add(name, line, "stop_id", f"unknown stop {stop_id!r}")
+                damaged.add(trip_key)
                 continue
             try:
                 sequence = int(row[seq_i])
             except ValueError:
                 self.problems.add(name, line, "stop_sequence", f"{row[seq_i]!r} is not a whole number")
+                damaged.add(trip_key)
                 continue
             arrival_text, departure_text = row[arr_i], row[dep_i]
             try:
@@ -547,6 +552,7 @@ class _Parser:
                 if arrival is None:
                     del times[arrival_text]
                     self.problems.add(name, line, "arrival_time", f"{arrival_text.strip()!r} is not a time written H:MM:SS")
+                    damaged.add(trip_key)
                     continue
             try:
                 departure = times[departure_text]
@@ -555,6 +561,7 @@ class _Parser:
                 if departure is None:
                     del times[departure_text]
                     self.problems.add(name, line, "departure_time", f"{departure_text.strip()!r} is not a time written H:MM:SS")
+                    damaged.add(trip_key)
                     continue
             if arrival is None:
                 arrival = departure
@@ -562,12 +569,14 @@ class _Parser:
                 departure = arrival
             if arrival is not None and departure is not None and departure < arrival:
                 self.problems.add(name, line, "departure_time", "departure before arrival")
+                damaged.add(trip_key)
             boarding = pickup_i is None or row[pickup_i].strip() != "1"
             alighting = drop_i is None or row[drop_i].strip() != "1"
             if trip is not None:
                 trip.calls.append((sequence, line, stop_id, arrival, departure, boarding, alighting))
         for trip in trips.values():
-            self.check_trip(name, trip)
+            if trip.trip_id not in damaged:
+                self.check_trip(name, trip)
 
     def check_trip(self, name: str, trip: _Trip) -> None:
         calls = trip.calls
