@@ -15,8 +15,15 @@ from transit.web.extensions import db
 @with_appcontext
 def seed_demo(seed: int | None, if_empty: bool) -> None:
     """Load the demo network (cities, trains, flights, trip history)."""
-    from transit.demo import seed_demo_network
+    from transit.demo import DemoAlreadyLoaded, seed_demo_network
+    from transit.timetable.feed import ImportFailed
 
     seed = current_app.config["TRANSIT_DEMO_SEED"] if seed is None else seed
-    report = seed_demo_network(db.session, seed=seed, only_if_empty=if_empty, progress=True)
+    session = db.session()  # the request-scoped Session itself, as the core expects
+    try:
+        report = seed_demo_network(session, seed=seed, only_if_empty=if_empty, progress=True)
+    except (DemoAlreadyLoaded, ImportFailed) as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from error
+    session.commit()
     click.echo(report)
