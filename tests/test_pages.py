@@ -593,3 +593,38 @@ def test_journey_map_always_fits_the_box(coordinates):
     for point in drawn.points:
         assert -0.1 <= point.x <= drawn.width + 0.1 and -0.1 <= point.y <= drawn.height + 0.1
 
+
+
+# --- The demo network ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo(app) -> None:
+    from transit.demo import build_demo_feed
+    from transit.timetable.loader import load_feed
+
+    with app.app_context():
+        load_feed(db.session, build_demo_feed(1))
+        db.session.commit()
+
+
+def test_pages_render_with_the_demo_network(app, client, demo):
+    from sqlalchemy import func, select
+
+    with app.app_context():
+        cities = db.session.execute(select(City.id, City.name).order_by(City.id)).all()
+        services = db.session.scalars(select(Service.id).order_by(Service.id)).all()
+        overnight = db.session.scalar(
+            select(Timetable.service_id).join(Stop).where(Stop.arrival >= 86400).limit(1)
+        )
+        calendar_start = db.session.scalar(select(func.min(Calendar.start_date)))
+    day = (calendar_start or dt.date.today()).isoformat()
+    assert len(cities) >= 40
+    listing = page(client, "/cities")
+    assert all(name in listing for _, name in cities[:40])
+    boards = [page(client, f"/cities/{cid}?date={day}") for cid, _ in cities[:10]]
+    assert sum(html.count('<tr>') for html in boards) > 20
+    for sid in services[:: max(1, len(services) // 25)]:
+        assert "table class=\"stops\"" in page(client, f"/services/{sid}")
+    assert overnight is not None and "+1 day" in page(client, f"/services/{overnight}")
+    assert "北京" in page(client, "/", headers={"Accept-Language": "zh"})
