@@ -1141,11 +1141,8 @@ def build_fares(
                 )
             )
         seen.add((origin.id, destination.id))
-        built.append(
-            ServiceFare(
-                service=service, origin=origin, destination=destination, fare_cents=fare.fare_cents
-            )
-        )
+        # Not attached yet: the caller adds them once the old fares are gone.
+        built.append(ServiceFare(origin=origin, destination=destination, fare_cents=fare.fare_cents))
     resolve.errors.extend(errors)
     resolve.raise_if_any()
     return built
@@ -1183,7 +1180,7 @@ def create_service() -> Response:
     codes: set[str] = set()
     for i, timetable in enumerate(data.timetables):
         build_timetable(service, timetable, f"timetables[{i}].", resolve, codes)
-    build_fares(service, data.fares, "fares", resolve)
+    service.fares = build_fares(service, data.fares, "fares", resolve)
     flush()
     audit(user, "create", "service", service.id, f"created service {service_label(service)}")
     commit()
@@ -1516,12 +1513,12 @@ def create_fare(service_id: int) -> Response:
         None,
     )
     if existing is not None:
-        db.session.expunge(fare)
         raise ApiProblem(
             409,
             f"There is already a fare from {fare.origin.name} to {fare.destination.name} "
             f"(id {existing.id}); change it with PUT on the fares list.",
         )
+    service.fares.append(fare)
     flush()
     audit(
         user,

@@ -172,12 +172,11 @@ def _check_timezone(value: str) -> str:
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionalText = Annotated[
-    str | None, BeforeValidator(_strip_or_none), Field(default=None, max_length=300)
+    Annotated[str, StringConstraints(max_length=300)] | None, BeforeValidator(_strip_or_none)
 ]
 CityCode = Annotated[
-    str | None,
+    Annotated[str, StringConstraints(max_length=32, pattern=r"^[^\s]+$")] | None,
     BeforeValidator(_strip_or_none),
-    Field(default=None, max_length=32, pattern=r"^[^\s]+$"),
 ]
 TimeZone = Annotated[
     str,

@@ -1,0 +1,577 @@
+"""Writes over HTTP: authentication, validation, conflicts, transactions, audit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from transit.models import AuditEntry, Calendar, City, Service, ServiceFare, Stop, Timetable
+from transit.web.extensions import db
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+OVERNIGHT = {
+    "number": "Z9",
+    "mode": "train",
+    "operator": "China Railway",
+    "name": "Sleeper",
+    "timetables": [
+        {
+            "code": "A",
+            "calendar": {"weekdays": ["fri", "sat"], "removed": ["2026-05-01"]},
+            "stops": [
+                {"city": "Beijing", "departure": "22:30"},
+                {
+                    "city": "Nanjing",
+                    "arrival": "05:10+1",
+                    "departure": "05:20+1",
+                    "fare_cents": 25000,
+                },
+                {"city": "Shanghai", "arrival": 30 * 3600, "fare_cents": 9000},
+            ],
+        }
+    ],
+    "fares": [{"origin": "Beijing", "destination": "Shanghai", "fare_cents": 31000}],
+}
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+WRITES = [
+    ("POST", "/api/v1/cities"),
+    ("PATCH", "/api/v1/cities/1"),
+    ("DELETE", "/api/v1/cities/1"),
+    ("POST", "/api/v1/services"),
+    ("PATCH", "/api/v1/services/1"),
+    ("DELETE", "/api/v1/services/1"),
+    ("POST", "/api/v1/services/1/timetables"),
+    ("PUT", "/api/v1/services/1/timetables/1"),
+    ("DELETE", "/api/v1/services/1/timetables/1"),
+    ("PUT", "/api/v1/services/1/fares"),
+    ("POST", "/api/v1/services/1/fares"),
+    ("DELETE", "/api/v1/services/1/fares/1"),
+    ("POST", "/api/v1/calendars"),
+    ("PATCH", "/api/v1/calendars/1"),
+    ("DELETE", "/api/v1/calendars/1"),
+    ("POST", "/api/v1/imports"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_every_write_needs_a_token(api, network, reader_token, method, path):
+    reply = api.request(method, path, json_body={})
+    reply.problem(401)
+    assert reply.headers["WWW-Authenticate"].startswith('Bearer realm="transit"')
+    bad = api.request(method, path, json_body={}, token="trt_not-a-real-token")
+    bad.problem(401)
+    assert 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
+    api.request(
+        method, path, json_body={}, headers={"Authorization": "Basic YWRtaW46eA=="}
+    ).problem(401)
+    api.request(method, path, json_body={}, token=reader_token).problem(403)
+
+
+def test_nothing_changes_without_admin(app, api, network, reader_token):
+    before = _count(app, City)
+    api.post("/api/v1/cities", {"name": "Wuhan"}).problem(401)
+    api.post("/api/v1/cities", {"name": "Wuhan"}, token=reader_token).problem(403)
+    api.delete(
+        f"/api/v1/cities/{network.cities['Nanjing']}?cascade=true", token=reader_token
+    ).problem(403)
+    assert _count(app, City) == before
+
+
+# --- cities ---------------------------------------------------------------------------------
+
+
+def test_city_lifecycle(app, admin):
+    created = admin.post(
+        "/api/v1/cities",
+        {
+            "name": " Wuhan ",
+            "code": "WHN",
+            "latitude": 30.6,
+            "longitude": 114.3,
+            "timezone": "Asia/Shanghai",
+        },
+    )
+    assert created.status == 201, created.body
+    city = created.json
+    assert city["name"] == "Wuhan" and city["service_count"] == 0
+    assert created.headers["Location"] == f"/api/v1/cities/{city['id']}"
+    assert admin.get(created.headers["Location"]).json["code"] == "WHN"
+
+    changed = admin.patch(
+        f"/api/v1/cities/{city['id']}", {"min_connection_seconds": 1200, "code": None}
+    )
+    assert changed.status == 200, changed.body
+    assert changed.json["min_connection_seconds"] == 1200 and changed.json["code"] is None
+    assert changed.json["latitude"] == 30.6  # untouched
+
+    assert admin.delete(f"/api/v1/cities/{city['id']}").status == 204
+    admin.get(f"/api/v1/cities/{city['id']}").problem(404)
+    admin.delete(f"/api/v1/cities/{city['id']}").problem(404)
+    with app.app_context():
+        actions = [
+            (a.action, a.entity, a.username)
+            for a in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+    assert actions == [
+        ("create", "city", "admin"),
+        ("update", "city", "admin"),
+        ("delete", "city", "admin"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "Wuhan", "latitude": 91}, "latitude"),
+        ({"name": "Wuhan", "longitude": "east"}, "longitude"),
+        ({"name": "Wuhan", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"name": "Wuhan", "min_connection_seconds": -5}, "min_connection_seconds"),
+        ({"name": "Wuhan", "code": "W H"}, "code"),
+        ({"name": "Wuhan", "population": 11}, "population"),
+    ],
+)
+def test_invalid_city_is_422_naming_the_field(app, admin, body, field):
+    problem = admin.post("/api/v1/cities", body).problem(422)
+    assert field in [e["field"] for e in problem["errors"]], problem
+    assert all(e["location"] == "body" and e["message"] for e in problem["errors"])
+    assert _count(app, City) == 0
+
+
+def test_duplicate_city_is_409(admin, network):
+    problem = admin.post("/api/v1/cities", {"name": "Beijing"}).problem(409)
+    assert (
+        problem["errors"][0]["field"] == "name"
+        and "already exists" in problem["errors"][0]["message"]
+    )
+    problem = admin.post("/api/v1/cities", {"name": "Peking", "code": "BJP"}).problem(409)
+    assert problem["errors"][0]["field"] == "code" and "Beijing" in problem["errors"][0]["message"]
+    rename = admin.patch(f"/api/v1/cities/{network.cities['Nanjing']}", {"name": "Shanghai"})
+    assert rename.problem(409)["errors"][0]["field"] == "name"
+    same = admin.patch(
+        f"/api/v1/cities/{network.cities['Nanjing']}", {"name": "Nanjing", "code": "NJH"}
+    )
+    assert same.status == 200
+    admin.patch(f"/api/v1/cities/{network.cities['Nanjing']}", {"name": None}).problem(422)
+
+
+def test_body_must_be_json(admin):
+    reply = admin.request(
+        "POST",
+        "/api/v1/cities",
+        body=b"name=Wuhan",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    reply.problem(415)
+    admin.request(
+        "POST", "/api/v1/cities", body=b"{not json", headers={"Content-Type": "application/json"}
+    ).problem(400)
+    admin.request(
+        "POST", "/api/v1/cities", body=b"", headers={"Content-Type": "application/json"}
+    ).problem(400)
+    admin.post("/api/v1/cities", ["a", "list"]).problem(422)
+
+
+def test_city_in_use_is_409_naming_services_then_cascade(app, admin, network):
+    nanjing = network.cities["Nanjing"]
+    problem = admin.delete(f"/api/v1/cities/{nanjing}").problem(409)
+    assert "train T1 (China Railway)" in problem["detail"] and "cascade=true" in problem["detail"]
+    assert problem["services"] == [
+        {"id": network.services["T1"], "label": "train T1 (China Railway)"}
+    ]
+    assert _count(app, City) == 4
+    admin.delete(f"/api/v1/cities/{nanjing}?cascade=maybe").problem(400)
+    assert admin.delete(f"/api/v1/cities/{nanjing}?cascade=true").status == 204
+    with app.app_context():
+        assert db.session.get(City, nanjing) is None
+        assert db.session.get(Service, network.services["T1"]) is None
+        assert db.session.get(Service, network.services["MU5101"]) is not None
+        assert db.session.scalar(select(func.count()).select_from(ServiceFare)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Timetable)) == 1
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+def test_create_overnight_service_with_variants_and_fares(app, admin, network):
+    created = admin.post("/api/v1/services", OVERNIGHT)
+    assert created.status == 201, created.body
+    service = created.json
+    assert created.headers["Location"] == f"/api/v1/services/{service['id']}"
+    (variant,) = service["timetables"]
+    assert variant["code"] == "A"
+    assert [s["arrival_seconds"] for s in variant["stops"]] == [None, 29 * 3600 + 600, 30 * 3600]
+    assert variant["stops"][2]["arrival"] == "06:00+1"
+    assert variant["calendar"]["description"] == "Fridays and Saturdays; not on 1 May 2026"
+    assert service["fares"][0]["fare_cents"] == 31000
+    assert service["origin"]["name"] == "Beijing" and service["destination"]["name"] == "Shanghai"
+    listed = admin.get("/api/v1/services?city=Nanjing").json
+    assert sorted(s["number"] for s in listed["items"]) == ["T1", "Z9"]
+
+
+def test_service_without_variants_and_defaults(admin):
+    created = admin.post("/api/v1/services", {"number": "G1", "mode": "train"})
+    assert created.status == 201, created.body
+    service = created.json
+    assert (
+        service["timetables"] == [] and service["currency"] == "CNY" and service["operator"] == ""
+    )
+    assert service["origin"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"mode": "rocket"}, "mode"),
+        ({"currency": "yuan"}, "currency"),
+        ({"number": ""}, "number"),
+        (
+            {
+                "timetables": [
+                    {"calendar_id": 1, "stops": [{"city": "Beijing", "departure": "10:00"}]}
+                ]
+            },
+            "timetables[0].stops",
+        ),
+    ],
+)
+def test_invalid_service_is_422(app, admin, network, change, field):
+    problem = admin.post("/api/v1/services", {**OVERNIGHT, **change}).problem(422)
+    assert field in [e["field"] for e in problem["errors"]], problem["errors"]
+    assert _count(app, Service) == 2
+
+
+def _with_stops(stops, **extra):
+    timetable = {**OVERNIGHT["timetables"][0], "stops": stops, **extra}
+    return {**OVERNIGHT, "timetables": [timetable], "fares": []}
+
+
+@pytest.mark.parametrize(
+    ("stops", "message"),
+    [
+        (
+            [{"city": "Beijing", "departure": "22:30"}, {"city": "Shanghai", "arrival": "06:00"}],
+            "before the previous departure",
+        ),
+        (
+            [
+                {"city": "Beijing", "departure": "08:00"},
+                {"city": "Nanjing", "arrival": "10:00", "departure": "09:50"},
+                {"city": "Shanghai", "arrival": "12:00"},
+            ],
+            "after departure",
+        ),
+        (
+            [{"city": "Beijing", "arrival": "08:00"}, {"city": "Shanghai", "arrival": "09:00"}],
+            "first stop needs a departure",
+        ),
+        (
+            [{"city": "Beijing", "departure": "08:00"}, {"city": "Shanghai", "departure": "09:00"}],
+            "last stop needs an arrival",
+        ),
+        (
+            [{"city": "Beijing", "departure": "8h"}, {"city": "Shanghai", "arrival": "09:00"}],
+            "not a time",
+        ),
+        (
+            [{"city": "Beijing", "departure": "08:61"}, {"city": "Shanghai", "arrival": "09:00"}],
+            "not a time",
+        ),
+        (
+            [{"city": "Beijing", "departure": -60}, {"city": "Shanghai", "arrival": "09:00"}],
+            "negative",
+        ),
+        (
+            [
+                {"city": "Beijing", "departure": "08:00"},
+                {"city": "Shanghai", "arrival": "09:00", "fare_cents": -1},
+            ],
+            "greater than or equal to 0",
+        ),
+        (
+            [{"city": "Beijing", "departure": "08:00"}, {"city": "Beijing", "arrival": "09:00"}],
+            "same city twice",
+        ),
+        (
+            [{"city": "Beijing"}, {"city": "Shanghai", "arrival": "09:00"}],
+            "needs an arrival or a departure",
+        ),
+        (
+            [{"city": "Beijing", "departure": "08:00"}, {"city": True, "arrival": "09:00"}],
+            "a city is its id",
+        ),
+    ],
+)
+def test_bad_stops_are_422(app, admin, network, stops, message):
+    problem = admin.post("/api/v1/services", _with_stops(stops)).problem(422)
+    assert any(message in e["message"] for e in problem["errors"]), problem["errors"]
+    assert all(e["field"].startswith("timetables[0]") for e in problem["errors"]), problem["errors"]
+    assert _count(app, Service) == 2 and _count(app, Calendar) == 3
+
+
+def test_unknown_cities_are_422_and_nothing_is_written(app, admin, network):
+    body = {
+        **OVERNIGHT,
+        "timetables": [
+            OVERNIGHT["timetables"][0],
+            {
+                "calendar_id": network.calendars["daily"],
+                "stops": [
+                    {"city": "Atlantis", "departure": "08:00"},
+                    {"city": 99999, "arrival": "09:00"},
+                ],
+            },
+        ],
+    }
+    problem = admin.post("/api/v1/services", body).problem(422)
+    fields = {e["field"]: e["message"] for e in problem["errors"]}
+    assert fields == {
+        "timetables[1].stops[0].city": "no city with name 'Atlantis'",
+        "timetables[1].stops[1].city": "no city with id 99999",
+    }
+    assert _count(app, Service) == 2 and _count(app, Timetable) == 3 and _count(app, Calendar) == 3
+    bad_calendar = _with_stops(OVERNIGHT["timetables"][0]["stops"], calendar=None, calendar_id=4242)
+    problem = admin.post("/api/v1/services", bad_calendar).problem(422)
+    assert problem["errors"][0]["field"] == "timetables[0].calendar_id"
+    both = _with_stops(OVERNIGHT["timetables"][0]["stops"], calendar_id=1)
+    admin.post("/api/v1/services", both).problem(422)
+
+
+def test_fares_must_be_between_stops_of_the_service(app, admin, network):
+    body = {
+        **OVERNIGHT,
+        "fares": [{"origin": "Beijing", "destination": "Xi'an", "fare_cents": 100}],
+    }
+    problem = admin.post("/api/v1/services", body).problem(422)
+    assert problem["errors"] == [
+        {
+            "field": "fares[0].destination",
+            "location": "body",
+            "message": "Xi'an is not a stop of this service",
+        }
+    ]
+    twice = {**OVERNIGHT, "fares": OVERNIGHT["fares"] * 2}
+    assert (
+        "second fare" in admin.post("/api/v1/services", twice).problem(422)["errors"][0]["message"]
+    )
+    same = {
+        **OVERNIGHT,
+        "fares": [{"origin": "Beijing", "destination": "Beijing", "fare_cents": 1}],
+    }
+    admin.post("/api/v1/services", same).problem(422)
+    assert _count(app, Service) == 2
+
+
+def test_duplicate_service_is_409(admin, network):
+    problem = admin.post(
+        "/api/v1/services", {"number": "T1", "mode": "train", "operator": "China Railway"}
+    ).problem(409)
+    assert "already exists" in problem["detail"]
+    other_route = admin.post(
+        "/api/v1/services",
+        {"number": "T1", "mode": "train", "operator": "China Railway", "route": "south"},
+    )
+    assert other_route.status == 201
+    clash = admin.patch(f"/api/v1/services/{other_route.json['id']}", {"route": ""})
+    clash.problem(409)
+
+
+def test_update_and_delete_service(app, admin, network):
+    sid = network.services["MU5101"]
+    changed = admin.patch(
+        f"/api/v1/services/{sid}", {"number": "MU5102", "mode": "flight", "name": "Morning"}
+    )
+    assert changed.status == 200, changed.body
+    assert changed.json["number"] == "MU5102" and changed.json["name"] == "Morning"
+    assert changed.json["timetables"][0]["code"] == "1"
+    admin.patch(f"/api/v1/services/{sid}", {"mode": None}).problem(422)
+    admin.patch("/api/v1/services/4242", {"name": "x"}).problem(404)
+    assert admin.delete(f"/api/v1/services/{sid}").status == 204
+    admin.get(f"/api/v1/services/{sid}").problem(404)
+    assert _count(app, Timetable) == 2  # its variant went with it
+    assert _count(app, Calendar) == 3  # calendars stay for others
+
+
+# --- timetable variants ----------------------------------------------------------------------
+
+
+def test_timetable_variant_lifecycle(app, admin, network):
+    sid = network.services["MU5101"]
+    body = {
+        "calendar_id": network.calendars["weekdays"],
+        "headsign": "Xi'an",
+        "stops": [
+            {"city": "Beijing", "departure": "18:00"},
+            {"city": network.cities["Xi'an"], "arrival": "20:05"},
+        ],
+    }
+    created = admin.post(f"/api/v1/services/{sid}/timetables", body)
+    assert created.status == 201, created.body
+    variant = created.json
+    assert variant["code"] == "2" and variant["calendar"]["name"] == "weekdays"
+    assert created.headers["Location"] == variant["links"]["self"]
+    admin.post(f"/api/v1/services/{sid}/timetables", {**body, "code": "1"}).problem(409)
+
+    replaced = admin.put(
+        variant["links"]["self"],
+        {
+            "calendar": {"weekdays": ["sun"], "start_date": "2026-03-01"},
+            "stops": [
+                {"city": "Beijing", "departure": "23:50"},
+                {"city": "Xi'an", "arrival": "01:55+1", "fare_cents": 70000},
+            ],
+        },
+    )
+    assert replaced.status == 200, replaced.body
+    assert replaced.json["code"] == "2"
+    assert replaced.json["stops"][1]["arrival"] == "01:55+1"
+    assert replaced.json["calendar"]["description"] == "Sundays from 1 Mar 2026"
+    admin.put(variant["links"]["self"], {**body, "code": "1"}).problem(409)
+    admin.put(f"/api/v1/services/{sid}/timetables/999", body).problem(404)
+
+    assert admin.delete(variant["links"]["self"]).status == 204
+    admin.get(variant["links"]["self"]).problem(404)
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Stop).where(Stop.timetable_id == variant["id"])
+            )
+            == 0
+        )
+
+
+def test_removing_a_stop_that_fares_use_is_409(app, admin, network):
+    sid, tid = network.services["T1"], network.timetables["day"]
+    night = network.timetables["night"]
+    # Shanghai is still reached by the night variant: fine.
+    ok = admin.put(
+        f"/api/v1/services/{sid}/timetables/{tid}",
+        {
+            "calendar_id": network.calendars["daily"],
+            "stops": [
+                {"city": "Beijing", "departure": "08:00"},
+                {"city": "Nanjing", "arrival": "11:00"},
+            ],
+        },
+    )
+    assert ok.status == 200, ok.body
+    problem = admin.delete(f"/api/v1/services/{sid}/timetables/{night}").problem(409)
+    assert "Beijing-Shanghai" in problem["detail"]
+    assert admin.get(f"/api/v1/services/{sid}/timetables/{night}").status == 200
+
+
+# --- fares ----------------------------------------------------------------------------------
+
+
+def test_fares(app, admin, network):
+    sid = network.services["T1"]
+    replaced = admin.put(
+        f"/api/v1/services/{sid}/fares",
+        {
+            "fares": [
+                {"origin": "Beijing", "destination": "Nanjing", "fare_cents": 20000},
+                {
+                    "origin": network.cities["Nanjing"],
+                    "destination": "Shanghai",
+                    "fare_cents": 8000,
+                },
+            ]
+        },
+    )
+    assert replaced.status == 200, replaced.body
+    assert [(f["origin"]["name"], f["destination"]["name"]) for f in replaced.json["fares"]] == [
+        ("Beijing", "Nanjing"),
+        ("Nanjing", "Shanghai"),
+    ]
+    added = admin.post(
+        f"/api/v1/services/{sid}/fares",
+        {"origin": "Shanghai", "destination": "Beijing", "fare_cents": 39900},
+    )
+    assert added.status == 201, added.body
+    assert added.json["fare"] == 399.0
+    admin.post(
+        f"/api/v1/services/{sid}/fares",
+        {"origin": "Shanghai", "destination": "Beijing", "fare_cents": 1},
+    ).problem(409)
+    admin.post(
+        f"/api/v1/services/{sid}/fares",
+        {"origin": "Shanghai", "destination": "Beijing", "fare_cents": -1},
+    ).problem(422)
+    admin.post(
+        f"/api/v1/services/{sid}/fares",
+        {"origin": "Shanghai", "destination": "Xi'an", "fare_cents": 1},
+    ).problem(422)
+    assert admin.delete(f"/api/v1/services/{sid}/fares/{added.json['id']}").status == 204
+    admin.delete(f"/api/v1/services/{sid}/fares/{added.json['id']}").problem(404)
+    admin.delete(
+        f"/api/v1/services/{network.services['MU5101']}/fares/{replaced.json['fares'][0]['id']}"
+    ).problem(404)
+    assert len(admin.get(f"/api/v1/services/{sid}/fares").json["fares"]) == 2
+    assert admin.put(f"/api/v1/services/{sid}/fares", {"fares": []}).json == {"fares": []}
+    assert _count(app, ServiceFare) == 0
+
+
+# --- calendars ------------------------------------------------------------------------------
+
+
+def test_calendar_lifecycle(app, admin, network):
+    created = admin.post(
+        "/api/v1/calendars",
+        {
+            "name": "summer",
+            "weekdays": ["sat", "sun"],
+            "start_date": "2026-06-01",
+            "end_date": "2026-08-31",
+            "added": ["2026-06-03"],
+        },
+    )
+    assert created.status == 201, created.body
+    calendar = created.json
+    assert (
+        calendar["description"]
+        == "Saturdays and Sundays from 1 Jun 2026 to 31 Aug 2026; also on 3 Jun 2026"
+    )
+    changed = admin.patch(
+        calendar["links"]["self"],
+        {"end_date": "2026-09-30", "added": [], "removed": ["2026-07-04"]},
+    )
+    assert changed.status == 200, changed.body
+    assert changed.json["added"] == [] and changed.json["removed"] == ["2026-07-04"]
+    assert changed.json["start_date"] == "2026-06-01"
+    admin.patch(calendar["links"]["self"], {"end_date": "2026-01-01"}).problem(422)
+    admin.patch(calendar["links"]["self"], {"added": ["2026-07-04"]}).problem(422)
+    admin.patch(calendar["links"]["self"], {"weekdays": ["someday"]}).problem(422)
+    admin.post("/api/v1/calendars", {"start_date": "2026-02-01", "end_date": "2026-01-01"}).problem(
+        422
+    )
+    admin.post("/api/v1/calendars", {"start_date": "2026-02-30"}).problem(422)
+    assert admin.delete(calendar["links"]["self"]).status == 204
+    admin.delete(calendar["links"]["self"]).problem(404)
+
+
+def test_calendar_in_use_is_409(app, admin, network):
+    problem = admin.delete(f"/api/v1/calendars/{network.calendars['daily']}").problem(409)
+    assert "T1" in problem["detail"] and "MU5101" in problem["detail"]
+    assert _count(app, Calendar) == 3
+
+
+def test_data_version_moves_with_writes(app, admin, network):
+    from transit.db import data_version
+
+    with app.app_context():
+        before = data_version(db.session)
+    admin.patch(f"/api/v1/cities/{network.cities['Nanjing']}", {"latitude": 32.0})
+    with app.app_context():
+        assert data_version(db.session) > before
