@@ -73,6 +73,9 @@ def test_counts(feed: Feed) -> None:
     assert all(re.fullmatch(r"[A-Z0-9]{2}\d{4}", s.number) for s in flights(feed))
     assert {s.operator for s in flights(feed)} >= {"中国国际航空", "中国东方航空", "中国南方航空"}
     assert len({s.key for s in feed.services}) == len(feed.services)
+    # The busiest trunk route is flown both ways, several times a day.
+    names = Counter(s.name for s in flights(feed))
+    assert names["北京—上海"] >= 2 and names["上海—北京"] >= 2
 
 
 def test_cities_are_real_chinese_cities(feed: Feed) -> None:

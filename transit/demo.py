@@ -67,7 +67,7 @@ from transit.timetable.loader import load_feed
 TIMEZONE = "Asia/Shanghai"
 HISTORY_DAYS = 90
 _CITY = {city.key: city for city in CITIES}
-_DAY = 86_400
+TRUNK_WEIGHT = 64  # product of two airports' weights: Beijing-Shanghai is 100
 
 
 class DemoAlreadyLoaded(Exception):
@@ -435,10 +435,13 @@ def _flights(rng: random.Random) -> list[FeedService]:
         for b in airports[n + 1 :]
         if great_circle_km(a, b) >= FLIGHT_MIN_KM
     ]
-    # Weighted sampling without replacement (Efraimidis-Spirakis): busy airports pair often.
-    keys = [rng.random() ** (1 / (a.air * b.air)) for a, b in candidates]
-    order = sorted(range(len(candidates)), key=lambda i: (-keys[i], i))
-    chosen = [candidates[i] for i in order[:FLIGHT_ROUTE_PAIRS]]
+    # The trunk routes between the big hubs are always flown; the rest are drawn by weighted
+    # sampling without replacement (Efraimidis-Spirakis), so busy airports pair often.
+    trunk = [pair for pair in candidates if pair[0].air * pair[1].air >= TRUNK_WEIGHT]
+    others = [pair for pair in candidates if pair[0].air * pair[1].air < TRUNK_WEIGHT]
+    keys = [rng.random() ** (1 / (a.air * b.air)) for a, b in others]
+    order = sorted(range(len(others)), key=lambda i: (-keys[i], i))
+    chosen = trunk + [others[i] for i in order[: max(0, FLIGHT_ROUTE_PAIRS - len(trunk))]]
     chosen.sort(key=lambda pair: -(pair[0].air * pair[1].air))
 
     homes: dict[str, list[int]] = {}
@@ -449,10 +452,12 @@ def _flights(rng: random.Random) -> list[FeedService]:
     services: list[FeedService] = []
     for a, b in chosen:
         weight = a.air * b.air
-        frequencies = 3 if weight >= 64 else 2 if weight >= 30 else 1
-        for _ in range(frequencies):
+        frequencies = 3 if weight >= TRUNK_WEIGHT else 2 if weight >= 30 else 1
+        for frequency in range(frequencies):
             choices = homes.get(a.key, []) + homes.get(b.key, []) or [0, 1, 2]
-            code, operator, _, home = AIRLINES[rng.choice(choices)]
+            # The bigger airport's home carrier flies the first frequency (CA1501 to Shanghai).
+            pick = choices[0] if frequency == 0 else rng.choice(choices)
+            code, operator, _, home = AIRLINES[pick]
             origin, destination = (a, b) if a.key in home or b.key not in home else (b, a)
             number = counters[code]
             counters[code] += 2 + 2 * rng.randint(0, 2)
@@ -793,7 +798,8 @@ def seed_demo_network(
         )
     if loaded is not None:
         raise DemoAlreadyLoaded(
-            f"The database already holds the demo network of {loaded}; "
+            f"The database already holds the demo network of seed "
+            f"{loaded.removeprefix(DEMO_SOURCE_PREFIX)}; "
             f"seed {seed} would clash with it. Start from an empty database to change seeds."
         )
     feed = build_demo_feed(seed)

@@ -498,7 +498,7 @@ AIRLINES: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
     ("8L", "祥鹏航空", 9901, ("kunming", "lijiang")),
 )
 FLIGHT_MIN_KM = 600.0
-FLIGHT_ROUTE_PAIRS = 85
+FLIGHT_ROUTE_PAIRS = 70
 FLIGHT_FARE_PER_KM = (0.6, 0.9)
 CRUISE_BLOCK_KMH = 750.0
 # How much worse than average each airport's departures run (congestion, weather).
