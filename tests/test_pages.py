@@ -451,7 +451,7 @@ def test_service_variants_are_paged_and_a_linked_variant_opens_its_page(app, cli
         ("from=北京&to=上海&min_connection=-5", "min_connection", "from 0 to 1440"),
         ("from=北京&to=上海&max_transfers=99", "max_transfers", "from 0 to 20"),
         ("from=北京&to=上海&window_hours=lots", "window_hours", "Enter a number of hours."),
-        ("from=北京&to=上海&window_hours=0", "window_hours", "Enter between 1 and 168 hours."),
+        ("from=北京&to=上海&window_hours=0", "window_hours", "from 1 to 336"),
     ],
 )
 def test_route_form_errors_beside_the_field(client, network, query, field, text):
@@ -628,3 +628,8 @@ def test_pages_render_with_the_demo_network(app, client, demo):
         assert "table class=\"stops\"" in page(client, f"/services/{sid}")
     assert overnight is not None and "+1 day" in page(client, f"/services/{overnight}")
     assert "北京" in page(client, "/", headers={"Accept-Language": "zh"})
+
+
+def test_routes_without_a_question_shows_the_empty_form(client, network):
+    html = page(client, "/routes")
+    assert 'name="from"' in html and "field-error" not in html

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CRITERIA = ("fastest", "cheapest", "transfers", "options")
 TIME_KINDS = ("depart", "arrive_by")
+MAX_WINDOW_HOURS = 14 * 24  # as far ahead as the routing engine searches
 
 # An English msgid and its parameters: the page translates it (pybabel finds the msgids
 # through the ``N_`` marker below).
@@ -167,8 +168,13 @@ def parse_route_form(
         except ValueError:
             form.fail("window_hours", N_("Enter a number of hours."))
         else:
-            if not 1 <= window <= 168:
-                form.fail("window_hours", N_("Enter between 1 and 168 hours."))
+            if not 1 <= window <= MAX_WINDOW_HOURS:
+                form.fail(
+                    "window_hours",
+                    N_("Enter a number from %(low)d to %(high)d."),
+                    low=1,
+                    high=MAX_WINDOW_HOURS,
+                )
             else:
                 form.window = window
     return form

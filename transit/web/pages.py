@@ -124,6 +124,8 @@ def index() -> str:
 
 @bp.get("/routes")
 def routes() -> tuple[str, int] | str:
+    if not request.args or set(request.args) == {"lang"}:
+        return index()  # nothing asked yet: the empty form, not a page of errors
     modes = tv.modes_in_use(db.session)
     form = jv.parse_route_form(
         request.args,
