@@ -17,8 +17,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -80,6 +81,7 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 REQUIRED_FILES = ("cities.csv", "calendars.csv", "services.csv", "timetables.csv", "stops.csv")
 HISTORY_FILE = "trips.csv"
+_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 DAYS = "weekdays"
 
 
@@ -292,11 +294,12 @@ class _Reader:
         self.problems.add(file, line, field, message)
 
     def integer(self, file: str, line: int, field: str, text: str, *, minimum: int | None = 0) -> int | None:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            self.add(file, line, field, f"{text.strip()!r} is not a whole number")
+        text = text.strip()
+        digits = text[1:] if text.startswith("-") else text
+        if not digits.isdecimal():
+            self.add(file, line, field, f"{text!r} is not a whole number")
             return None
+        value = int(text)
         if minimum is not None and value < minimum:
             self.add(file, line, field, f"{value} is below {minimum}")
             return None
@@ -327,7 +330,7 @@ class _Reader:
         if not text:
             return True, None
         parts = text.split(":")
-        if len(parts) == 3 and all(p.isdigit() for p in parts):
+        if len(parts) == 3 and all(p.isdecimal() for p in parts):
             hours, minutes, seconds = (int(p) for p in parts)
             if minutes < 60 and seconds < 60:
                 return True, hours * 3600 + minutes * 60 + seconds
@@ -338,11 +341,9 @@ class _Reader:
         text = text.strip()
         if not text:
             return True, None
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            amount = Decimal("NaN")
-        if not amount.is_finite():
+        # Plain decimals only: Decimal() alone would also take "1_000", "1e3" or "Infinity".
+        amount = Decimal(text) if _AMOUNT.fullmatch(text) else None
+        if amount is None:
             self.add(file, line, field, f"{text!r} is not an amount")
             return False, None
         if amount < 0:

@@ -209,11 +209,11 @@ class _Parser:
             if default is None:
                 self.problems.add(table, line, column, "a value is required")
             return default
-        try:
-            return int(text)
-        except ValueError:
+        negative = text.startswith("-")
+        if not text.lstrip("-").isdecimal() or text.count("-") > 1:
             self.problems.add(table, line, column, f"{text!r} is not a whole number")
             return None
+        return -int(text[1:]) if negative else int(text)
 
     def date(self, table: str, line: int, column: str, text: str) -> dt.date | None:
         text = text.strip()
@@ -538,12 +538,12 @@ class _Parser:
                 self.problems.add(name, line, "stop_id", f"unknown stop {stop_id!r}")
                 damaged.add(trip_key)
                 continue
-            try:
-                sequence = int(row[seq_i])
-            except ValueError:
-                self.problems.add(name, line, "stop_sequence", f"{row[seq_i]!r} is not a whole number")
+            sequence_text = row[seq_i].strip()
+            if not sequence_text.isdecimal():
+                self.problems.add(name, line, "stop_sequence", f"{sequence_text!r} is not a whole number of zero or more")
                 damaged.add(trip_key)
                 continue
+            sequence = int(sequence_text)
             arrival_text, departure_text = row[arr_i], row[dep_i]
             try:
                 arrival = times[arrival_text]
@@ -822,13 +822,11 @@ class _Trip:
 def _seconds(text: str) -> int | None:
     """'25:43:00' -> 92580; None when it is not a time."""
     parts = text.strip().split(":")
-    if len(parts) != 3:
+    # Digits only: int() alone would also take signs, spaces and underscores.
+    if len(parts) != 3 or not all(p.isdecimal() for p in parts):
         return None
-    try:
-        hours, minutes, seconds = (int(p) for p in parts)
-    except ValueError:
-        return None
-    if hours < 0 or not 0 <= minutes < 60 or not 0 <= seconds < 60:
+    hours, minutes, seconds = (int(p) for p in parts)
+    if minutes >= 60 or seconds >= 60:
         return None
     return hours * 3600 + minutes * 60 + seconds
 
