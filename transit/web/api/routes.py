@@ -1593,6 +1593,7 @@ def _unpacked_root(folder: Path) -> Path:
 
 def _prepare_upload(saved: Path, work: Path, fmt: str | None) -> Path:
     """The path to parse: the file itself, or the folder a zip of a folder unpacks to."""
+    from transit.timetable.feed import ImportFailed
     from transit.timetable.formats import detect_format
 
     if not zipfile.is_zipfile(saved):
@@ -1603,8 +1604,8 @@ def _prepare_upload(saved: Path, work: Path, fmt: str | None) -> Path:
         try:
             if detect_format(saved) == "gtfs":
                 return saved
-        except (ValueError, OSError):
-            pass
+        except (ImportFailed, ValueError, OSError):
+            pass  # not GTFS: perhaps a zip of a classic or CSV folder
     folder = work / "unpacked"
     folder.mkdir()
     try:
