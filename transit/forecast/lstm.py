@@ -386,7 +386,7 @@ def save_checkpoint(
             "val_loss": result.val_loss,
             "device": result.device,
             "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),
         },
         "metrics": metrics,
         "data_version": data_version,
