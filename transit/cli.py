@@ -12,3 +12,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(__import__("transit.commands.users", fromlist=["users"]).users)
     app.cli.add_command(__import__("transit.commands.history", fromlist=["history"]).history)
     app.cli.add_command(__import__("transit.commands.timetable", fromlist=["timetable"]).timetable)
+    app.cli.add_command(__import__("transit.commands.forecast", fromlist=["forecast"]).forecast)
+    app.cli.add_command(__import__("transit.commands.route", fromlist=["route"]).route)
