@@ -115,7 +115,7 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
             "in": "path",
             "required": True,
             "description": text,
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": schemas.MAX_ID},
         }
         for name, text in op.path_params.items()
     ]

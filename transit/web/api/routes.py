@@ -9,6 +9,7 @@ audit entry.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -65,7 +66,17 @@ def endpoint(
         operation = Operation(method=method, path=path, operation_id=view.__name__, **details)
         openapi.register(operation)
         rule = re.sub(r"\{(\w+)\}", r"<int:\1>", path)
-        bp.add_url_rule(rule, view.__name__, view, methods=[method])
+
+        @functools.wraps(view)
+        def checked(**ids: int) -> Response:
+            for name, value in ids.items():
+                if value > s.MAX_ID:  # no such row, and too large for the database to compare
+                    if operation.auth:
+                        require_admin()
+                    raise ApiProblem(404, f"There is no {name.removesuffix('_id')} {value}.")
+            return view(**ids)
+
+        bp.add_url_rule(rule, view.__name__, checked, methods=[method])
         return view
 
     return decorate
@@ -243,9 +254,7 @@ def page_links(query: s.PageQuery, total: int) -> s.PageLinks:
     params = {k: v for k, v in request.args.items() if k not in ("offset",)}
 
     def link(offset: int) -> str:
-        return (
-            request.path + "?" + urlencode({**params, "offset": offset, "limit": query.limit})
-        )
+        return request.path + "?" + urlencode({**params, "offset": offset, "limit": query.limit})
 
     following = query.offset + query.limit
     previous = max(0, query.offset - query.limit)
@@ -964,7 +973,7 @@ def _services_statement(query: s.ServiceListQuery) -> Select[Any]:
 
 def _find_city_param(value: str) -> City:
     city = None
-    if value.isdigit():
+    if value.isdigit() and int(value) <= s.MAX_ID:
         city = db.session.get(City, int(value))
     if city is None:
         city = db.session.scalar(select(City).where(City.name == value))
@@ -1142,7 +1151,9 @@ def build_fares(
             )
         seen.add((origin.id, destination.id))
         # Not attached yet: the caller adds them once the old fares are gone.
-        built.append(ServiceFare(origin=origin, destination=destination, fare_cents=fare.fare_cents))
+        built.append(
+            ServiceFare(origin=origin, destination=destination, fare_cents=fare.fare_cents)
+        )
     resolve.errors.extend(errors)
     resolve.raise_if_any()
     return built

@@ -29,6 +29,7 @@ from pydantic import (
 
 from transit.models import ALL_DAYS, Mode
 
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
 MAX_SECONDS = 7 * 86400  # a run longer than a week is a typing mistake
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RE = re.compile(r"^\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*(?:\+\s*(\d+))?\s*$")
@@ -174,8 +175,16 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 OptionalText = Annotated[
     Annotated[str, StringConstraints(max_length=300)] | None, BeforeValidator(_strip_or_none)
 ]
+
+
+def _check_code(value: str) -> str:
+    if any(ch.isspace() for ch in value):
+        raise ValueError("a code has no spaces (e.g. 'PEK', 'BJP')")
+    return value
+
+
 CityCode = Annotated[
-    Annotated[str, StringConstraints(max_length=32, pattern=r"^[^\s]+$")] | None,
+    Annotated[str, StringConstraints(max_length=32), AfterValidator(_check_code)] | None,
     BeforeValidator(_strip_or_none),
 ]
 TimeZone = Annotated[
@@ -196,8 +205,8 @@ def _city_ref(value: Any) -> int | str:
         value = value.strip()
         if not value or len(value) > 200:
             raise ValueError("a city name has 1 to 200 characters")
-    elif value < 1:
-        raise ValueError("a city id is a positive number")
+    elif not 1 <= value <= MAX_ID:
+        raise ValueError(f"a city id is a number from 1 to {MAX_ID}")
     return value
 
 
@@ -207,7 +216,7 @@ CityRefIn = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "integer", "minimum": 1},
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 {"type": "string", "minLength": 1, "maxLength": 200},
             ],
             "description": "a city's id (number) or exact name (string)",
@@ -382,7 +391,7 @@ class TimetableCreate(_In):
         | None
     ) = Field(default=None, description="identifies the variant in its service; default 1, 2...")
     headsign: OptionalText = None
-    calendar_id: int | None = None
+    calendar_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     calendar: CalendarCreate | None = None
     stops: list[StopIn] = Field(min_length=2, max_length=500)
 
