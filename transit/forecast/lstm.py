@@ -38,11 +38,11 @@ class TrainConfig:
     head: int = 128
     embed: int = 8
     layers: int = 1
-    dropout: float = 0.1
-    lr: float = 2e-3
+    dropout: float = 0.2
+    lr: float = 1e-3
     weight_decay: float = 1e-5
-    batch_size: int = 512
-    max_epochs: int = 30
+    batch_size: int = 1024
+    max_epochs: int = 12
     patience: int = 3
     seed: int = 0
     max_train_rows: int | None = None  # a tiny CI run trains on a sample
