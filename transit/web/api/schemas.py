@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from transit.models import ALL_DAYS, Mode
+from transit.routing.query import MAX_WINDOW_HOURS
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
 MAX_SECONDS = 7 * 86400  # a run longer than a week is a typing mistake
@@ -651,7 +652,13 @@ class RouteQuery(_Query):
     min_connection: int | None = Field(
         default=None, ge=0, le=1440, description="minimum connection time in minutes"
     )
-    window_hours: float = Field(default=48, gt=0, le=168, allow_inf_nan=False)
+    window_hours: float = Field(
+        default=48,
+        gt=0,
+        le=MAX_WINDOW_HOURS,
+        allow_inf_nan=False,
+        description="how far ahead (or back, with arrive_by) to search",
+    )
     max_transfers: int | None = Field(default=None, ge=0, le=10)
 
     @field_validator("modes")

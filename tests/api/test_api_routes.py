@@ -1,0 +1,178 @@
+"""GET /api/v1/routes over HTTP: the engine's answer, its errors, and caching."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+
+from transit.routing import Query, Snapshot, plan
+from transit.web.extensions import db
+
+MONDAY_MORNING = "2026-03-02T07:30:00"
+
+
+def _routes(api, **params):
+    return api.get("/api/v1/routes?" + urlencode(params))
+
+
+def _engine_answer(app, **query):
+    with app.app_context():
+        snapshot = Snapshot.from_session(db.session, app.config["TRANSIT_MIN_CONNECTION_MINUTES"])
+        return plan(snapshot, Query(**query)).to_json()
+
+
+def _cli_answer(runner, *args):
+    result = runner.invoke(args=["route", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.mark.parametrize("criterion", ["fastest", "cheapest", "transfers", "options"])
+def test_route_is_what_flask_route_json_prints(api, runner, network, criterion):
+    reply = _routes(
+        api,
+        **{"from": "Beijing", "to": "Shanghai", "depart": MONDAY_MORNING, "criterion": criterion},
+    )
+    assert reply.status == 200, reply.body
+    assert reply.content_type == "application/json"
+    body = reply.json
+    cli = _cli_answer(
+        runner, "Beijing", "Shanghai", "--depart", MONDAY_MORNING, "--criterion", criterion
+    )
+    assert body == cli
+    assert set(body) == {"itineraries", "message"}
+    first = body["itineraries"][0]
+    assert set(first) == {"departure", "arrival", "duration_minutes", "fare", "transfers", "legs"}
+    leg = first["legs"][0]
+    assert set(leg) == {"service", "mode", "from", "to", "departure", "arrival", "fare"}
+    assert leg["from"] == "Beijing" and leg["service"] == "T1"
+    assert first["departure"].startswith("2026-03-02T08:00:00+08:00")
+
+
+def test_route_parameters_reach_the_engine(app, api, runner, network):
+    import datetime as dt
+
+    params = {
+        "from": "Beijing",
+        "to": "Shanghai",
+        "arrive_by": "2026-03-03T08:00:00+08:00",
+        "modes": "train",
+        "min_connection": "20",
+        "window_hours": "24",
+        "max_transfers": "0",
+    }
+    reply = _routes(api, **params)
+    assert reply.status == 200, reply.body
+    expected = _engine_answer(
+        app,
+        origin="Beijing",
+        destination="Shanghai",
+        arrive_by=dt.datetime.fromisoformat(params["arrive_by"]),
+        modes=frozenset({"train"}),
+        min_connection_minutes=20,
+        window_hours=24,
+        max_transfers=0,
+    )
+    assert reply.json == expected
+    cli = _cli_answer(
+        runner,
+        "Beijing",
+        "Shanghai",
+        "--arrive-by",
+        params["arrive_by"],
+        "--modes",
+        "train",
+        "--min-connection",
+        "20",
+        "--window-hours",
+        "24",
+        "--max-transfers",
+        "0",
+    )
+    assert reply.json == cli
+    flights_only = _routes(
+        api, **{"from": "Beijing", "to": "Shanghai", "depart": MONDAY_MORNING, "modes": "flight"}
+    )
+    assert flights_only.status == 200
+    assert flights_only.json["itineraries"] == [] and flights_only.json["message"]
+
+
+def test_route_without_time_leaves_now(api, network):
+    reply = _routes(api, **{"from": "Beijing", "to": "Xi'an"})
+    assert reply.status == 200, reply.body
+    assert reply.json["itineraries"][0]["legs"][0]["service"] == "MU5101"
+    assert "ETag" in reply.headers and "Last-Modified" not in reply.headers
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"to": "Shanghai"}, "from"),
+        ({"from": "Beijing"}, "to"),
+        ({"from": "Beijing", "to": "Shanghai", "depart": "tomorrow"}, "depart"),
+        ({"from": "Beijing", "to": "Shanghai", "depart": "2026-02-30T10:00"}, "depart"),
+        ({"from": "Beijing", "to": "Shanghai", "arrive_by": "25:00"}, "arrive_by"),
+        ({"from": "Beijing", "to": "Shanghai", "criterion": "best"}, "criterion"),
+        ({"from": "Beijing", "to": "Shanghai", "modes": "boat"}, "modes"),
+        ({"from": "Beijing", "to": "Shanghai", "modes": ","}, "modes"),
+        ({"from": "Beijing", "to": "Shanghai", "min_connection": "-1"}, "min_connection"),
+        ({"from": "Beijing", "to": "Shanghai", "min_connection": "soon"}, "min_connection"),
+        ({"from": "Beijing", "to": "Shanghai", "window_hours": "0"}, "window_hours"),
+        ({"from": "Beijing", "to": "Shanghai", "window_hours": "nan"}, "window_hours"),
+        ({"from": "Beijing", "to": "Shanghai", "max_transfers": "-1"}, "max_transfers"),
+        ({"from": "Beijing", "to": "Shanghai", "via": "Nanjing"}, "via"),
+    ],
+)
+def test_bad_route_parameters_are_400(api, network, params, field):
+    problem = _routes(api, **params).problem(400)
+    assert field in [e["field"] for e in problem["errors"]], problem["errors"]
+
+
+def test_same_city_and_both_times_are_400(api, network):
+    problem = _routes(api, **{"from": "Beijing", "to": "beijing"}).problem(400)
+    assert "same city" in problem["errors"][0]["message"]
+    both = {
+        "from": "Beijing",
+        "to": "Shanghai",
+        "depart": MONDAY_MORNING,
+        "arrive_by": MONDAY_MORNING,
+    }
+    assert "not both" in _routes(api, **both).problem(400)["errors"][0]["message"]
+
+
+def test_unknown_city_is_422_naming_the_parameter(api, network):
+    problem = _routes(api, **{"from": "Atlantis", "to": "Shanghai"}).problem(422)
+    assert problem["errors"] == [
+        {"field": "from", "location": "query", "message": "no city called 'Atlantis'"}
+    ]
+    problem = _routes(api, **{"from": "Beijing", "to": "El Dorado"}).problem(422)
+    assert problem["errors"][0]["field"] == "to"
+
+
+def test_route_caching_follows_the_timetable(api, network, admin_token):
+    params = {"from": "Beijing", "to": "Shanghai", "depart": MONDAY_MORNING}
+    first = _routes(api, **params)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    path = "/api/v1/routes?" + urlencode(params)
+    assert api.get(path, headers={"If-None-Match": etag}).status == 304
+    assert api.get(path, headers={"If-Modified-Since": modified}).status == 304
+    # A faster train added through the API is used by the very next query.
+    sleeper = {
+        "number": "G7",
+        "mode": "train",
+        "timetables": [
+            {
+                "calendar": {},
+                "stops": [
+                    {"city": "Beijing", "departure": "08:10"},
+                    {"city": "Shanghai", "arrival": "12:40", "fare_cents": 60000},
+                ],
+            }
+        ],
+    }
+    assert api.post("/api/v1/services", sleeper, token=admin_token).status == 201
+    fresh = api.get(path, headers={"If-None-Match": etag})
+    assert fresh.status == 200 and fresh.headers["ETag"] != etag
+    assert fresh.json["itineraries"][0]["legs"][0]["service"] == "G7"
