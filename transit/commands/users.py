@@ -42,7 +42,7 @@ def create(name: str, password_stdin: bool, admin: bool) -> None:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = auth.create_user(db.session, name, password, is_admin=admin)
+        user = auth.create_user(db.session(), name, password, is_admin=admin)
     except auth.UserError as error:
         _fail(error)
         return
@@ -62,7 +62,7 @@ def password(name: str, password_stdin: bool) -> None:
     else:
         new = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
-        auth.set_password(db.session, name, new)
+        auth.set_password(db.session(), name, new)
     except auth.UserError as error:
         _fail(error)
         return
@@ -76,7 +76,7 @@ def password(name: str, password_stdin: bool) -> None:
 def token(name: str) -> None:
     """Issue a new API bearer token for NAME and print it (it is shown only once)."""
     try:
-        value = auth.issue_token(db.session, name)
+        value = auth.issue_token(db.session(), name)
     except auth.UserError as error:
         _fail(error)
         return
@@ -95,7 +95,7 @@ def token(name: str) -> None:
 def revoke(name: str) -> None:
     """Revoke every API token of NAME."""
     try:
-        count = auth.revoke_tokens(db.session, name)
+        count = auth.revoke_tokens(db.session(), name)
     except auth.UserError as error:
         _fail(error)
         return
@@ -107,7 +107,7 @@ def revoke(name: str) -> None:
 @with_appcontext
 def list_() -> None:
     """List users: name, role, tokens, creation date."""
-    people = auth.list_users(db.session)
+    people = auth.list_users(db.session())
     if not people:
         click.echo("No users yet: create one with 'flask users create NAME'.")
         return
@@ -131,7 +131,7 @@ def delete(name: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Delete user {name} and all its tokens?", abort=True)
     try:
-        auth.delete_user(db.session, name)
+        auth.delete_user(db.session(), name)
     except auth.UserError as error:
         _fail(error)
         return

@@ -148,7 +148,7 @@ def require_admin() -> User:
             "The Authorization header must be 'Bearer <token>'.",
             headers=_challenge("invalid_request", "use the Bearer scheme"),
         )
-    user = auth.user_for_token(db.session, token.strip())
+    user = auth.user_for_token(db.session(), token.strip())
     if user is None:
         raise ApiProblem(
             401,
@@ -211,7 +211,7 @@ class Validators:
     """ETag and Last-Modified of a timetable read, from the data version."""
 
     def __init__(self, extra: str = "", use_last_modified: bool = True):
-        version = data_version(db.session)
+        version = data_version(db.session())
         changed = db.session.scalar(select(DataVersion.changed_at).where(DataVersion.id == 1))
         key = f"{request.path}?{sorted(request.args.items(multi=True))}|{extra}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -1101,6 +1101,7 @@ def build_timetable(
         timetable.stops.clear()
         flush()  # old stops go first: (timetable, sequence) is unique
         timetable.code = code
+    assert calendar is not None  # an unknown calendar_id was raised above
     timetable.headsign = data.headsign
     timetable.calendar = calendar
     timetable.stops = [
@@ -1678,7 +1679,7 @@ def import_file() -> Response:
 
             fmt = form.format or detect_format(path)
             feed = parse_timetable(path, fmt, form.encoding)
-            report = load_feed(db.session, feed, dry_run=form.dry_run)
+            report = load_feed(db.session(), feed, dry_run=form.dry_run)
         except ImportFailed as error:
             db.session.rollback()
             raise ApiProblem(
@@ -1758,7 +1759,7 @@ def find_routes() -> Response:
 
     def build() -> Response:
         default_minutes = int(current_app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
-        snapshot = snapshot_for(db.session, default_minutes)
+        snapshot = snapshot_for(db.session(), default_minutes)
         try:
             result = plan(
                 snapshot,

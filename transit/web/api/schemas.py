@@ -226,6 +226,12 @@ CityRefIn = Annotated[
     ),
 ]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _every_day() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -299,7 +305,7 @@ class CalendarCreate(_In):
     """Days of operation: weekdays within optional validity dates, plus added/removed dates."""
 
     name: OptionalText = None
-    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAY_NAMES))
+    weekdays: list[Weekday] = Field(default_factory=_every_day)
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     added: list[dt.date] = Field(default_factory=list, max_length=2000)
