@@ -628,8 +628,73 @@ def test_pages_render_with_the_demo_network(app, client, demo):
         assert "table class=\"stops\"" in page(client, f"/services/{sid}")
     assert overnight is not None and "+1 day" in page(client, f"/services/{overnight}")
     assert "北京" in page(client, "/", headers={"Accept-Language": "zh"})
+    html = page(client, f"/routes?from=北京&to=广州&date={day}&time=08:00&criterion=options")
+    assert cards_of(html) and "No route found." not in html
 
 
 def test_routes_without_a_question_shows_the_empty_form(client, network):
     html = page(client, "/routes")
     assert 'name="from"' in html and "field-error" not in html
+
+
+# --- Route results through the engine -----------------------------------------------------
+
+
+def cards_of(html: str) -> list[str]:
+    return re.findall(r'<article class="card itinerary".*?</article>', html, re.S)
+
+
+def test_fastest_route_card(client, network):
+    html = page(client, "/routes?from=北京&to=上海&date=2025-03-03&time=07:00&criterion=fastest")
+    cards = cards_of(html)
+    assert cards and "MU5101" in cards[0]
+    first = cards[0]
+    assert "08:00" in first and "10:15" in first and "2 h 15 min" in first and "¥1,200.00" in first
+    assert 'data-legs="1"' in first and first.count('<line class="leg') == 1
+    # The form shows what was asked.
+    assert 'value="北京"' in html and 'value="2025-03-03"' in html and 'value="07:00"' in html
+    assert '<option value="fastest" selected>' in html
+
+
+def test_cheapest_route_uses_the_zone_fare_and_marks_the_next_day(client, network):
+    html = page(client, "/routes?from=北京&to=上海&depart=2025-03-03T07:00&criterion=cheapest")
+    first = cards_of(html)[0]
+    assert "Z9" in first and "¥350.00" in first
+    assert re.search(r'03:00</time><span class="day-mark">\+1 day</span>', first)
+    link = f'/services/{network["train"]}?variant={network["night"]}#variant-{network["night"]}'
+    assert f'href="{link}"' in first
+    assert "Z9" in page(client, link.split("#")[0])
+
+
+def test_options_compare_and_transfers_show_waits(client, network):
+    html = page(client, "/routes?from=北京&to=上海&date=2025-03-03&time=07:00&criterion=options")
+    assert 'class="cards side-by-side"' in html
+    cards = cards_of(html)
+    assert len(cards) >= 2
+    assert any("badge-fastest" in c for c in cards) and any("badge-cheapest" in c for c in cards)
+    assert "longer than the fastest" in html and "more than the cheapest" in html
+    for card in cards:
+        legs = int(re.search(r'data-legs="(\d+)"', card).group(1))
+        assert card.count('<line class="leg') == legs == card.count('class="step leg-step"')
+
+
+def test_mode_filter_and_arrive_by(client, network):
+    html = page(client, "/routes?from=北京&to=上海&date=2025-03-03&time=07:00&criterion=cheapest&modes=flight")
+    assert "MU5101" in cards_of(html)[0]
+    assert 'value="train" checked' not in html and 'value="flight" checked' in html
+    html = page(client, "/routes?from=北京&to=上海&arrive_by=2025-03-04T12:00&criterion=fastest")
+    assert 'value="arrive_by" checked' in html
+    assert cards_of(html)
+
+
+def test_no_route_says_why(client, network):
+    html = page(client, "/routes?from=北京&to=Nowhere&date=2025-03-03&time=07:00")
+    assert "No route found." in html
+    assert re.search(r'<p class="reason">[^<]+</p>', html)
+    assert not cards_of(html)
+
+
+def test_route_results_in_chinese(client, network):
+    html = page(client, "/routes?from=北京&to=上海&date=2025-03-03&time=07:00&criterion=cheapest&lang=zh")
+    first = cards_of(html)[0]
+    assert "历时" in first and "+1 天" in first and "¥350.00" in first

@@ -7,6 +7,8 @@ render a template. Bad input gets a page that says what is wrong, never a 500.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +25,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
+from transit.db import data_version
 from transit.models import City, Service, Timetable
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
@@ -61,11 +64,41 @@ def _find_city(text: str) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
-def _inline_city_names() -> list[str]:
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What every form shows about the network, read once per data version."""
+
+    modes: list[str]
+    city_names: list[str]  # empty when too many to carry in the page
+    currency: str
+
+
+_facts: dict[str, tuple[int, NetworkFacts]] = {}
+_facts_lock = threading.Lock()
+
+
+def network_facts() -> NetworkFacts:
+    """Modes, suggestion names and usual currency, cached until the timetable changes."""
+    key = str(db.engine.url)
+    version = data_version(db.session)
+    held = _facts.get(key)
+    if held is not None and held[0] == version:
+        return held[1]
     count = db.session.scalar(select(func.count()).select_from(City)) or 0
-    if count > INLINE_SUGGESTIONS:
-        return []
-    return list(db.session.scalars(select(City.name).order_by(City.name)))
+    names = (
+        list(db.session.scalars(select(City.name).order_by(City.name)))
+        if count <= INLINE_SUGGESTIONS
+        else []
+    )
+    row = db.session.execute(
+        select(Service.currency, func.count())
+        .group_by(Service.currency)
+        .order_by(func.count().desc())
+    ).first()
+    facts = NetworkFacts(tv.modes_in_use(db.session), names, row[0] if row else "CNY")
+    with _facts_lock:
+        _facts[key] = (version, facts)
+    return facts
 
 
 def _error_text(error: jv.Message) -> str:
@@ -105,39 +138,39 @@ def _parse_mode(raw: str | None, known: list[str]) -> str | None:
 # --- Route query --------------------------------------------------------------------------
 
 
-def _form_context(form: jv.RouteForm, modes: list[str]) -> dict[str, Any]:
+def _form_context(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     return {
         "form": form,
-        "modes": modes,
+        "modes": facts.modes,
         "criteria": jv.CRITERIA,
         "errors": {name: _error_text(e) for name, e in form.errors.items()},
-        "city_names": _inline_city_names(),
+        "city_names": facts.city_names,
     }
 
 
 @bp.get("/")
 def index() -> str:
-    modes = tv.modes_in_use(db.session)
-    form = jv.default_form(_now(None), modes)
-    return render_template("index.html", **_form_context(form, modes))
+    facts = network_facts()
+    form = jv.default_form(_now(None), facts.modes)
+    return render_template("index.html", **_form_context(form, facts))
 
 
 @bp.get("/routes")
 def routes() -> tuple[str, int] | str:
     if not request.args or set(request.args) == {"lang"}:
         return index()  # nothing asked yet: the empty form, not a page of errors
-    modes = tv.modes_in_use(db.session)
+    facts = network_facts()
     form = jv.parse_route_form(
         request.args,
         request.args.getlist,
-        known_modes=modes,
+        known_modes=facts.modes,
         find_city=_find_city,
         now=_now,
     )
-    context = _form_context(form, modes)
+    context = _form_context(form, facts)
     if form.errors:
         return render_template("routes.html", **context, searched=False), 400
-    outcome = _plan(form)
+    outcome = _plan(form, facts)
     if outcome.get("field_error"):
         name, text = outcome["field_error"]
         context["errors"][name] = text
@@ -145,7 +178,7 @@ def routes() -> tuple[str, int] | str:
     return render_template("routes.html", **context, searched=True, **outcome)
 
 
-def _plan(form: jv.RouteForm) -> dict[str, Any]:
+def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     """Ask the routing engine; turn its result into cards and its refusals into field errors."""
     from transit import routing
     from transit.routing.cache import snapshot_for
@@ -166,7 +199,7 @@ def _plan(form: jv.RouteForm) -> dict[str, Any]:
         data,
         form.when.date(),
         links=links,
-        default_currency=_usual_currency(),
+        default_currency=facts.currency,
         compare=form.criterion == "options",
     )
     places = _places({n for card in cards for leg in card.legs for n in (leg.origin, leg.destination)})
@@ -218,13 +251,6 @@ def _leg_links(itineraries: list[Any]) -> list[list[jv.LegLink]]:
     return links
 
 
-def _usual_currency() -> str:
-    row = db.session.execute(
-        select(Service.currency, func.count()).group_by(Service.currency).order_by(func.count().desc())
-    ).first()
-    return row[0] if row else "CNY"
-
-
 def _places(names: set[str]) -> dict[str, tuple[float, float]]:
     if not names:
         return {}
@@ -239,7 +265,7 @@ def _places(names: set[str]) -> dict[str, tuple[float, float]]:
 
 @bp.get("/cities")
 def cities() -> str:
-    modes = tv.modes_in_use(db.session)
+    modes = network_facts().modes
     zones = tv.timezones_in_use(db.session)
     mode = _parse_mode(request.args.get("mode"), modes)
     zone = request.args.get("timezone") or None
@@ -271,7 +297,7 @@ def city(city_id: int) -> str:
         abort(404)
     day = _parse_day(request.args.get("date"), place.timezone)
     modes = tv.modes_at_city(db.session, city_id)
-    mode = _parse_mode(request.args.get("mode"), tv.modes_in_use(db.session))
+    mode = _parse_mode(request.args.get("mode"), network_facts().modes)
     chosen = [mode] if mode else None
     departures = tv.city_board(db.session, city_id, day, "departures", chosen)
     arrivals = tv.city_board(db.session, city_id, day, "arrivals", chosen)

@@ -1,0 +1,115 @@
+"""Route queries in Debian's chromium: each criterion, links to services, language, the map."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TRAVEL_DAY = dt.date(2025, 3, 3)  # the Monday the live server's network runs on
+
+
+def ask(page: Page, criterion: str, origin: str = "北京", destination: str = "上海") -> None:
+    """Fill the home form as a traveller would and submit it."""
+    page.goto("/")
+    page.get_by_label("From").fill(origin)
+    page.get_by_label("To", exact=True).fill(destination)
+    page.get_by_label("Date", exact=True).fill(TRAVEL_DAY.isoformat())
+    page.get_by_label("Time", exact=True).fill("06:30")
+    page.get_by_label("Best by").select_option(criterion)
+    page.get_by_role("button", name="Find routes").click()
+    page.wait_for_url(re.compile(r"/routes\?"))
+
+
+def legs_of_first_card(page: Page) -> list[str]:
+    card = page.locator("article.itinerary").first
+    return card.locator(".leg-service .service-link").all_inner_texts()
+
+
+def assert_one_line_per_leg(page: Page) -> None:
+    cards = page.locator("article.itinerary")
+    assert cards.count() > 0
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        legs = int(card.get_attribute("data-legs") or 0)
+        assert legs == card.locator("ol.steps li.leg-step").count()
+        assert card.locator("svg.map line.leg").count() == legs
+
+
+@pytest.mark.parametrize(
+    ("criterion", "expected"),
+    [("fastest", ["MU5101"]), ("cheapest", ["K51", "T7"]), ("transfers", ["MU5101"])],
+)
+def test_each_criterion_finds_its_route(page: Page, criterion: str, expected: list[str], screenshots: Path):
+    ask(page, criterion)
+    assert legs_of_first_card(page) == expected
+    assert_one_line_per_leg(page)
+    # The form keeps what was asked.
+    expect(page.get_by_label("From")).to_have_value("北京")
+    expect(page.get_by_label("To", exact=True)).to_have_value("上海")
+    expect(page.get_by_label("Best by")).to_have_value(criterion)
+    expect(page.get_by_label("Time", exact=True)).to_have_value("06:30")
+    page.screenshot(path=str(screenshots / f"routes-{criterion}-desktop.png"), full_page=True)
+
+
+def test_all_options_side_by_side_with_trades(page: Page, screenshots: Path):
+    ask(page, "options")
+    cards = page.locator(".cards.side-by-side article.itinerary")
+    assert cards.count() >= 3
+    texts = cards.all_inner_texts()
+    assert any("Fastest" in t for t in texts) and any("Cheapest" in t for t in texts)
+    assert any("more than the cheapest" in t for t in texts)
+    assert any("longer than the fastest" in t for t in texts)
+    # The overnight train arrives the next day and says so.
+    overnight = cards.filter(has_text="Z9")
+    expect(overnight.locator(".day-mark").first).to_have_text("+1 day")
+    # Options sit side by side on a desktop screen.
+    first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+    assert first and second and abs(first["y"] - second["y"]) < 2 and second["x"] > first["x"]
+    assert_one_line_per_leg(page)
+    page.screenshot(path=str(screenshots / "routes-options-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(screenshots / "routes-options-phone.png"), full_page=True)
+
+
+def test_transfer_wait_is_shown(page: Page):
+    ask(page, "cheapest")
+    transfer = page.locator("article.itinerary").first.locator("li.transfer-step")
+    expect(transfer).to_have_text(re.compile(r"Change at 济南: 1 h wait"))
+
+
+def test_result_links_to_the_service_page(page: Page, screenshots: Path):
+    ask(page, "fastest")
+    page.locator("article.itinerary").first.get_by_role("link", name="MU5101").click()
+    page.wait_for_url(re.compile(r"/services/\d+"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("MU5101")
+    expect(page.locator("table.stops tbody tr")).to_have_count(2)
+    expect(page.locator(".days-of-operation")).to_contain_text("Daily")
+    page.screenshot(path=str(screenshots / "service-from-result-desktop.png"), full_page=True)
+
+
+def test_switch_language_and_back(page: Page, screenshots: Path):
+    page.goto("/")
+    expect(page.locator("h1")).to_have_text("Find a route")
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("h1")).to_have_text("查询路线")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    # The choice is remembered while browsing on, and applies to results.
+    page.get_by_label("出发地", exact=True).fill("北京")
+    page.get_by_label("目的地", exact=True).fill("上海")
+    page.get_by_label("日期", exact=True).fill(TRAVEL_DAY.isoformat())
+    page.get_by_label("时间", exact=True).fill("06:30")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("article.itinerary").first).to_contain_text("历时")
+    page.screenshot(path=str(screenshots / "routes-zh-desktop.png"), full_page=True)
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("article.itinerary").first).to_contain_text("Duration")
+
