@@ -575,3 +575,23 @@ def test_data_version_moves_with_writes(app, admin, network):
     admin.patch(f"/api/v1/cities/{network.cities['Nanjing']}", {"latitude": 32.0})
     with app.app_context():
         assert data_version(db.session) > before
+
+
+def test_bearer_writes_need_no_csrf_token(app, admin_token):
+    """Page forms carry CSRF tokens; API writes, authenticated by bearer tokens only, do not."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from transit import create_app
+    from transit.web.extensions import db as database
+
+    config = {**app.config, "WTF_CSRF_ENABLED": True}
+    fresh = create_app(config)
+    if "csrf" not in fresh.extensions:
+        CSRFProtect(fresh)
+    assert fresh.extensions["csrf"] is not None
+    client = fresh.test_client()
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    reply = client.post("/api/v1/cities", json={"name": "Wuhan"}, headers=headers)
+    assert reply.status_code == 201, reply.data
+    with fresh.app_context():
+        database.engine.dispose()

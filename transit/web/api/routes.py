@@ -51,6 +51,20 @@ from transit.web.extensions import db
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 problems.install(bp)
 
+
+def _exempt_from_csrf(app: Any) -> None:
+    # API writes are authenticated by bearer tokens, never by cookies, so a cross-site form
+    # cannot forge one: the session-cookie CSRF check of the pages does not apply here.
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(bp)
+
+
+# At registration when CSRF protection is already set up, else before the first request
+# (this hook then runs before the CSRF check, which was registered after it).
+bp.record_once(lambda state: _exempt_from_csrf(state.app))
+bp.before_app_request(lambda: _exempt_from_csrf(current_app))
+
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 8 * 1024 * 1024
