@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
@@ -38,6 +39,11 @@ bp = Blueprint("pages", __name__)
 INLINE_SUGGESTIONS = 600
 
 
+def _session() -> Session:
+    """The request's session itself (the view helpers take a plain ``Session``)."""
+    return db.session()
+
+
 def _zone(name: str | None) -> dt.tzinfo:
     try:
         return ZoneInfo(name or "UTC")
@@ -46,7 +52,7 @@ def _zone(name: str | None) -> dt.tzinfo:
 
 
 def _now(zone_name: str | None) -> dt.datetime:
-    zone = zone_name or tv.usual_timezone(db.session)
+    zone = zone_name or tv.usual_timezone(_session())
     return dt.datetime.now(_zone(zone)).replace(microsecond=0)
 
 
@@ -80,7 +86,7 @@ _facts_lock = threading.Lock()
 def network_facts() -> NetworkFacts:
     """Modes, suggestion names and usual currency, cached until the timetable changes."""
     key = str(db.engine.url)
-    version = data_version(db.session)
+    version = data_version(_session())
     held = _facts.get(key)
     if held is not None and held[0] == version:
         return held[1]
@@ -95,7 +101,7 @@ def network_facts() -> NetworkFacts:
         .group_by(Service.currency)
         .order_by(func.count().desc())
     ).first()
-    facts = NetworkFacts(tv.modes_in_use(db.session), names, row[0] if row else "CNY")
+    facts = NetworkFacts(tv.modes_in_use(_session()), names, row[0] if row else "CNY")
     with _facts_lock:
         _facts[key] = (version, facts)
     return facts
@@ -184,7 +190,7 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     from transit.routing.cache import snapshot_for
 
     default_minutes = int(current_app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
-    snapshot = snapshot_for(db.session, default_minutes)
+    snapshot = snapshot_for(_session(), default_minutes)
     try:
         result = routing.plan(snapshot, routing.Query(**form.query_kwargs()))
     except routing.UnknownCity as error:
@@ -232,15 +238,15 @@ def _leg_links(itineraries: list[Any]) -> list[list[jv.LegLink]]:
     and the snapshot know them.
     """
     numbers = {leg.service for itinerary in itineraries for leg in itinerary.legs}
-    found: dict[tuple[str, str, str], tuple[int, int]] = {}
+    found: dict[tuple[str, str, str], tuple[int | None, int | None]] = {}
     if numbers:
         rows = db.session.execute(
             select(Service.operator, Service.number, Timetable.code, Service.id, Timetable.id)
             .join(Timetable, Timetable.service_id == Service.id)
             .where(Service.number.in_(sorted(numbers)))
         )
-        for operator, number, code, sid, tid in rows:
-            found.setdefault((operator, number, code), (sid, tid))
+        for operator, number, code, service_id, timetable_id in rows:
+            found.setdefault((operator, number, code), (service_id, timetable_id))
     links = []
     for itinerary in itineraries:
         row = []
@@ -266,13 +272,13 @@ def _places(names: set[str]) -> dict[str, tuple[float, float]]:
 @bp.get("/cities")
 def cities() -> str:
     modes = network_facts().modes
-    zones = tv.timezones_in_use(db.session)
+    zones = tv.timezones_in_use(_session())
     mode = _parse_mode(request.args.get("mode"), modes)
     zone = request.args.get("timezone") or None
     if zone is not None and zone not in zones:
         abort(400, description=gettext("Unknown time zone: %(zone)s.", zone=zone))
     listing = tv.city_list(
-        db.session,
+        _session(),
         search=request.args.get("q", ""),
         mode=mode,
         timezone=zone,
@@ -287,7 +293,7 @@ def cities() -> str:
 @bp.get("/cities/suggest")
 def suggest() -> Response:
     """City names matching what the traveller typed, for the origin/destination boxes."""
-    return jsonify(tv.suggest_cities(db.session, request.args.get("q", "")))
+    return jsonify(tv.suggest_cities(_session(), request.args.get("q", "")))
 
 
 @bp.get("/cities/<int:city_id>")
@@ -296,11 +302,11 @@ def city(city_id: int) -> str:
     if place is None:
         abort(404)
     day = _parse_day(request.args.get("date"), place.timezone)
-    modes = tv.modes_at_city(db.session, city_id)
+    modes = tv.modes_at_city(_session(), city_id)
     mode = _parse_mode(request.args.get("mode"), network_facts().modes)
     chosen = [mode] if mode else None
-    departures = tv.city_board(db.session, city_id, day, "departures", chosen)
-    arrivals = tv.city_board(db.session, city_id, day, "arrivals", chosen)
+    departures = tv.city_board(_session(), city_id, day, "departures", chosen)
+    arrivals = tv.city_board(_session(), city_id, day, "arrivals", chosen)
     return render_template(
         "city.html",
         city=place,
@@ -333,7 +339,7 @@ def service(service_id: int) -> str:
             .where(Timetable.service_id == service_id, Timetable.id < int(focus))
         ) or 0
         page = before // VARIANTS_PER_PAGE + 1
-    view = tv.service_view(db.session, service_id, page=page, per_page=VARIANTS_PER_PAGE)
+    view = tv.service_view(_session(), service_id, page=page, per_page=VARIANTS_PER_PAGE)
     if view is None:
         abort(404)
     return render_template("service.html", view=view, service=view.service, focus=focus)

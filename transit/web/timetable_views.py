@@ -135,7 +135,11 @@ def city_board(
     mode_list = sorted(set(modes or ()))
     if mode_list:
         stmt = stmt.where(Service.mode.in_(mode_list))
-    calls = session.execute(stmt).all()
+    calls = [
+        (tid, seconds, cal_id, headsign, sid, number, mode, operator, name)
+        for tid, seconds, cal_id, headsign, sid, number, mode, operator, name in session.execute(stmt)
+        if seconds is not None
+    ]
     if not calls:
         return []
     longest = max(row[1] for row in calls) // DAY
