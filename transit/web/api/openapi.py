@@ -279,12 +279,18 @@ def _free_schema(media_type: str) -> dict[str, Any]:
 def problem_type_list() -> list[dict[str, str]]:
     """Each problem type with its anchor, for the documentation page."""
     return [
-        {"slug": slug, "uri": problem_type_uri(slug), "title": title, "text": text}
+        {"slug": slug, "uri": problem_type_uri(slug), "title": title, "text": inline_code(text)}
         for slug, (title, text) in PROBLEM_TYPES.items()
     ]
 
 
 # --- the documentation page -------------------------------------------------------------------
+
+
+def inline_code(text: str) -> Markup:
+    """Escape ``text`` and show its `backticked` parts as code (the descriptions' Markdown)."""
+    parts = str(escape(text)).split("`")
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
 
 
 def _ref_name(ref: str) -> str:
@@ -340,7 +346,7 @@ def _properties(schema: dict[str, Any]) -> list[dict[str, Any]]:
                 "name": name,
                 "type": schema_type(prop),
                 "required": name in required,
-                "description": prop.get("description", ""),
+                "description": inline_code(prop.get("description", "")),
                 "default": None if default is None else json.dumps(default),
             }
         )
@@ -369,7 +375,7 @@ def docs_context(document: dict[str, Any]) -> dict[str, Any]:
                 responses.append(
                     {
                         "code": code,
-                        "description": response["description"],
+                        "description": inline_code(response["description"]),
                         "media": ", ".join(content),
                         "type": Markup(" ").join(
                             schema_type(c["schema"]) for c in content.values()
@@ -382,7 +388,7 @@ def docs_context(document: dict[str, Any]) -> dict[str, Any]:
                     "method": method.upper(),
                     "path": path,
                     "summary": op["summary"],
-                    "description": op["description"],
+                    "description": inline_code(op["description"]),
                     "auth": "security" in op,
                     "parameters": [
                         {
@@ -390,7 +396,7 @@ def docs_context(document: dict[str, Any]) -> dict[str, Any]:
                             "in": p["in"],
                             "required": p.get("required", False),
                             "type": schema_type(p["schema"]),
-                            "description": p.get("description", ""),
+                            "description": inline_code(p.get("description", "")),
                             "default": None
                             if p["schema"].get("default") is None
                             else json.dumps(p["schema"]["default"]),
@@ -404,7 +410,7 @@ def docs_context(document: dict[str, Any]) -> dict[str, Any]:
     schemas = [
         {
             "name": name,
-            "description": schema.get("description", ""),
+            "description": inline_code(schema.get("description", "")),
             "type": None if "properties" in schema else schema_type(schema),
             "fields": _properties(schema),
         }
@@ -412,6 +418,7 @@ def docs_context(document: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "info": document["info"],
+        "overview": [inline_code(p) for p in document["info"]["description"].split("\n\n")],
         "openapi_version": document["openapi"],
         "tags": [dict(tag, operations=by_tag[tag["name"]]) for tag in document["tags"]],
         "schemas": schemas,
