@@ -10,6 +10,7 @@ read last to first) for "arrive by", so one piece of code serves both.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 from transit.routing.snapshot import Direction, Snapshot, Timeline
 
 INF = 1 << 62
+_RIDE_CAP = 32
 _FIRST_CHUNK = 512
 _MAX_CHUNK = 16384
 
@@ -144,13 +146,16 @@ def pareto_scan(
     found: list[tuple[int, int, int, Any]] = []
     stop_at = INF  # options: a found (arrival, fare 0, one ride) beats everything later
 
+    # Options: the found labels that arrive by the scan time, as the lowest fare per number of
+    # rides or fewer. Whatever is built from now on arrives later, so those labels suffice
+    # to reject it (the ones still to arrive are checked when a label reaches the target).
+    lowest = [INF] * (_RIDE_CAP + 1)
+    arriving: list[tuple[int, int, int]] = []
+
     def dominated_by_found(t: int, f: int, b: int) -> bool:
         if key is not None:
             return best_key is not None and key(t, f, b) >= best_key
-        for a2, f2, b2, _ in found:
-            if a2 <= t and f2 <= f and b2 <= b:
-                return True
-        return False
+        return lowest[b if b < _RIDE_CAP else _RIDE_CAP] <= f
 
     stop_city = snap.as_list("stop_city") if use_fare else []
 
@@ -168,8 +173,14 @@ def pareto_scan(
             if key is not None:
                 if best_key is not None and key(d, 0, 1) >= best_key:
                     return [best] if best is not None else []
-            elif d >= stop_at:
-                return found
+            else:
+                if d >= stop_at:
+                    return found
+                while arriving and arriving[0][0] <= d:
+                    _, f0, b0 = heapq.heappop(arriving)
+                    for i in range(min(b0, _RIDE_CAP), _RIDE_CAP + 1):
+                        if lowest[i] > f0:
+                            lowest[i] = f0
             tls = trips.get(x)
             if fl & 1 and (trip_ok is None or trip_ok[trip]):
                 bag = bags.get(fr)
@@ -223,8 +234,9 @@ def pareto_scan(
                             best_key = kk
                             best = (a, f, b, (tl_, k))
                         continue
-                    if dominated_by_found(a, f, b):
+                    if any(g[0] <= a and g[1] <= f and g[2] <= b for g in found):
                         continue
+                    heapq.heappush(arriving, (a, f, b))
                     found[:] = [
                         g for g in found if not (a <= g[0] and f <= g[1] and b <= g[2])
                     ]

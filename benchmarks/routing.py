@@ -1,0 +1,231 @@
+"""Routing benchmark: the engine against the networkx reference, same queries, same run.
+
+Feeds: the New York subway and Seattle-area GTFS feeds from ../shared/data/gtfs/, and the
+synthetic national networks at 1x and 10x (about 100,000 and 1,000,000 connections a day).
+For each feed: random origin/destination/departure-time queries on a weekday; per criterion
+the engine's p50/p95 and the reference's p50 (graph build plus search: the reference builds
+its time-expanded graph for every query), and their ratio. The reference answers the first
+``--reference-queries`` queries (fewer on national-10x) and its answers are checked against
+the engine's. Also: the snapshot build time (for New York, from a SQLite database too).
+
+    .venv/bin/python benchmarks/routing.py [--feeds nyc,seattle,national-1x,national-10x]
+        [--queries 40] [--reference-queries 10] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy.orm import Session  # noqa: E402
+
+from transit.db import make_engine  # noqa: E402
+from transit.models import Base  # noqa: E402
+from transit.routing import CRITERIA, Query, Snapshot, plan  # noqa: E402
+from transit.routing.reference import ReferenceGraph  # noqa: E402
+from transit.routing.synthetic import national_feed  # noqa: E402
+from transit.timetable.feed import Feed  # noqa: E402
+
+GTFS = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtfs"
+FEEDS = {
+    # name: (source, weekday for the queries, window hours)
+    "nyc": ("nyc_subway_gtfs_2024-12.zip", dt.date(2025, 1, 8), 48.0),
+    "seattle": ("seattle_area_gtfs_2017-11-16.zip", dt.date(2017, 11, 22), 48.0),
+    "national-1x": (1, dt.date(2025, 3, 5), 24.0),
+    "national-10x": (10, dt.date(2025, 3, 5), 24.0),
+}
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def load(name: str) -> tuple[Feed, dict[str, float]]:
+    source = FEEDS[name][0]
+    started = time.perf_counter()
+    if isinstance(source, int):
+        feed = national_feed(source)
+    else:
+        from transit.timetable.gtfs import parse_gtfs
+
+        feed = parse_gtfs(GTFS / source)
+    return feed, {"parse_s": round(time.perf_counter() - started, 2)}
+
+
+def snapshot_from_database(feed: Feed) -> float:
+    """Seconds to build the snapshot from a SQLite database holding ``feed``."""
+    from transit.timetable.loader import load_feed
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine("sqlite:///" + str(Path(folder) / "bench.sqlite3"))
+        Base.metadata.create_all(engine)
+        with Session(engine) as session:
+            load_feed(session, feed)
+            session.commit()
+            started = time.perf_counter()
+            Snapshot.from_session(session, 15)
+            seconds = time.perf_counter() - started
+        engine.dispose()
+    return seconds
+
+
+def queries(snap: Snapshot, day: dt.date, window: float, count: int, seed: int) -> list[Query]:
+    served = sorted({int(c) for c in snap.stop_city.tolist()})
+    names = [snap.city_names[c] for c in served]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        origin, destination = rng.sample(names, 2)
+        when = dt.datetime.combine(day, dt.time()) + dt.timedelta(
+            minutes=rng.randrange(5 * 60, 22 * 60)
+        )
+        out.append(Query(origin, destination, depart=when, window_hours=window))
+    return out
+
+
+def _objective(criterion: str, values: list[tuple[int | None, int | None, int, int]]) -> Any:
+    if criterion == "fastest":
+        return values
+    if criterion == "cheapest":
+        return [(f, a) for _, a, f, _ in values]
+    if criterion == "transfers":
+        return [(t, a) for _, a, _, t in values]
+    return sorted((a, f, t) for _, a, f, t in values)
+
+
+def bench_feed(name: str, n_queries: int, n_reference: int, seed: int) -> dict[str, Any]:
+    feed, info = load(name)
+    started = time.perf_counter()
+    snap = Snapshot.from_feed(feed, 15)
+    info["snapshot_from_feed_s"] = round(time.perf_counter() - started, 2)
+    info["connections"] = snap.connection_count
+    if name == "nyc":
+        info["snapshot_from_database_s"] = round(snapshot_from_database(feed), 2)
+    _, day, window = FEEDS[name]
+    info["connections_on_query_day"] = int(snap.running(day)[snap.conn_trip].sum())
+    asked = queries(snap, day, window, n_queries, seed)
+    for query in asked[:3]:  # warm the timeline cache (built once per run of service dates)
+        plan(snap, query)
+    engine_s: dict[str, list[float]] = {c: [] for c in CRITERIA}
+    answers: dict[str, list[Any]] = {c: [] for c in CRITERIA}
+    found = 0
+    for query in asked:
+        for criterion in CRITERIA:
+            q = Query(**{**query.__dict__, "criterion": criterion})
+            started = time.perf_counter()
+            result = plan(snap, q)
+            engine_s[criterion].append(time.perf_counter() - started)
+            answers[criterion].append(
+                [(i.departure_seconds, i.arrival_seconds, i.fare_cents, i.transfers)
+                 for i in result.itineraries]
+            )
+            found += bool(result.itineraries) and criterion == "fastest"
+    reference_s: dict[str, list[float]] = {c: [] for c in CRITERIA}
+    mismatches = 0
+    for index, query in enumerate(asked[:n_reference]):
+        started = time.perf_counter()
+        graph = ReferenceGraph(snap, query)
+        build = time.perf_counter() - started
+        for criterion in CRITERIA:
+            started = time.perf_counter()
+            method = {
+                "fastest": graph.fastest,
+                "cheapest": graph.cheapest,
+                "transfers": graph.fewest_transfers,
+                "options": graph.options,
+            }[criterion]
+            out = method()
+            reference_s[criterion].append(build + time.perf_counter() - started)
+            outcomes = out if isinstance(out, list) else ([out] if out is not None else [])
+            mine = _objective(criterion, answers[criterion][index])
+            theirs = _objective(
+                criterion, [(o.departure, o.arrival, o.fare, o.transfers) for o in outcomes]
+            )
+            mismatches += mine != theirs
+        del graph
+    figures: dict[str, Any] = {}
+    for criterion in CRITERIA:
+        e = engine_s[criterion]
+        r = reference_s[criterion]
+        engine_p50 = statistics.median(e)
+        reference_p50 = statistics.median(r) if r else None
+        figures[criterion] = {
+            "engine_p50_ms": _ms(engine_p50),
+            "engine_p95_ms": _ms(_p(e, 0.95)),
+            "reference_p50_ms": _ms(reference_p50) if reference_p50 is not None else None,
+            "ratio": round(reference_p50 / engine_p50, 1) if reference_p50 else None,
+        }
+    info.update(
+        queries=n_queries,
+        reference_queries=min(n_reference, n_queries),
+        window_hours=window,
+        journeys_found=found,
+        reference_mismatches=mismatches,
+    )
+    figures["_info"] = info
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", default="nyc,seattle,national-1x,national-10x")
+    parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument("--reference-queries", type=int, default=10)
+    parser.add_argument("--queries-10x", type=int, default=10)
+    parser.add_argument("--reference-queries-10x", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    for name in args.feeds.split(","):
+        big = name == "national-10x"
+        n = args.queries_10x if big else args.queries
+        m = args.reference_queries_10x if big else args.reference_queries
+        print(f"== {name}: {n} queries, reference on {min(n, m)}", flush=True)
+        figures = bench_feed(name, n, m, args.seed)
+        info = figures.pop("_info")
+        print("   " + ", ".join(f"{k} {v}" for k, v in info.items()))
+        print(f"   {'criterion':<10} {'engine p50':>11} {'p95':>9} {'reference p50':>14} {'ratio':>7}")
+        for criterion, f in figures.items():
+            ref = f"{f['reference_p50_ms']:.1f}" if f["reference_p50_ms"] is not None else "-"
+            ratio = f"{f['ratio']:.1f}x" if f["ratio"] is not None else "-"
+            print(
+                f"   {criterion:<10} {f['engine_p50_ms']:>9.1f}ms {f['engine_p95_ms']:>7.1f}ms"
+                f" {ref:>12}ms {ratio:>7}",
+                flush=True,
+            )
+        results[name] = figures
+        results.setdefault("_info", {})[name] = info
+    if "national-1x" in results and "national-10x" in results:
+        scaling = {
+            c: round(
+                results["national-10x"][c]["engine_p50_ms"]
+                / results["national-1x"][c]["engine_p50_ms"],
+                1,
+            )
+            for c in CRITERIA
+        }
+        print("national 10x / 1x engine p50:", scaling)
+        results["_info"]["scaling_10x_over_1x"] = scaling
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
