@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import http.client
 import json
 import threading
@@ -15,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from transit import auth
-from transit.models import ALL_DAYS, Calendar, City, Service, ServiceFare, Stop, Timetable
+from transit.models import ALL_DAYS, Calendar, City, Service, ServiceFare, Stop, Timetable, User
 from transit.web.extensions import db
 
 PROBLEM = "application/problem+json"
@@ -122,7 +123,10 @@ class Api:
 @pytest.fixture
 def api(app) -> Iterator[Api]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="api-test-server", daemon=True)
+    # A short poll interval: shutdown waits for the next poll (0.5 s by default).
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="api-test-server", daemon=True
+    )
     thread.start()
     try:
         yield Api("127.0.0.1", server.port)
@@ -132,22 +136,29 @@ def api(app) -> Iterator[Api]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def admin_token(app) -> str:
+@functools.cache
+def _password_hash() -> str:
+    # scrypt is slow on purpose: hash once for every test's users (auth is tested elsewhere).
+    return auth.hash_password("a test password")
+
+
+def _user_with_token(app, name: str, is_admin: bool) -> str:
     with app.app_context():
-        auth.create_user(db.session, "admin", "admin password")
-        token = auth.issue_token(db.session, "admin")
+        db.session.add(User(username=name, password_hash=_password_hash(), is_admin=is_admin))
+        db.session.flush()
+        token = auth.issue_token(db.session(), name)
         db.session.commit()
     return token
+
+
+@pytest.fixture
+def admin_token(app) -> str:
+    return _user_with_token(app, "admin", True)
 
 
 @pytest.fixture
 def reader_token(app) -> str:
-    with app.app_context():
-        auth.create_user(db.session, "reader", "reader password", is_admin=False)
-        token = auth.issue_token(db.session, "reader")
-        db.session.commit()
-    return token
+    return _user_with_token(app, "reader", False)
 
 
 @pytest.fixture
