@@ -119,7 +119,7 @@ def route(
         window_hours=window_hours,
         max_transfers=max_transfers,
     )
-    snapshot = snapshot_for(db.session, int(current_app.config["TRANSIT_MIN_CONNECTION_MINUTES"]))
+    snapshot = snapshot_for(db.session(), int(current_app.config["TRANSIT_MIN_CONNECTION_MINUTES"]))
     try:
         result = plan(snapshot, query)
     except UnknownCity as error:

@@ -116,7 +116,8 @@ def earliest_arrival(s: Search) -> int | None:
 
 # A stop label: (ready, fare, rides, parent); parent is None at the origin, else
 # (trip label, timeline index of the alighting connection).
-# A trip label: (value, rides, boarding row, stop label, timeline index of boarding).
+# A trip label: (value, rides as a criterion, boarding row, stop label, timeline index of
+# boarding, rides counted).
 # value is the fare before boarding minus the cumulative fare at the boarding row (additive
 # fares, so values compare across boarding stops) or the fare before boarding (zone fares).
 
@@ -140,7 +141,7 @@ def pareto_scan(
     cumv = snap.as_list("cum_backward" if reverse else "cum_forward") if use_fare else None
     od_of_trip = snap.as_list("trip_od") if use_fare else None
     bags: dict[int, list[tuple[int, int, int, Any]]] = {s.origin: [(s.start, 0, 0, None)]}
-    trips: dict[int, list[tuple[int, int, int, Any, int]]] = {}
+    trips: dict[int, list[tuple[int, int, int, Any, int, int]]] = {}
     best_key: tuple[int, ...] | None = None
     best: tuple[int, int, int, Any] | None = None
     found: list[tuple[int, int, int, Any]] = []

@@ -327,11 +327,11 @@ class Snapshot:
         ):
             b.city(cid, name, zone, mct)
         exceptions: dict[int, tuple[set[dt.date], set[dt.date]]] = {}
-        for cal_id, day, added in run(
+        for cal_id, day, is_added in run(
             select(CalendarDate.calendar_id, CalendarDate.date, CalendarDate.added)
         ):
             pair = exceptions.setdefault(cal_id, (set(), set()))
-            (pair[0] if added else pair[1]).add(day)
+            (pair[0] if is_added else pair[1]).add(day)
         for cal_id, weekdays, start, end in run(
             select(Calendar.id, Calendar.weekdays, Calendar.start_date, Calendar.end_date)
         ):
