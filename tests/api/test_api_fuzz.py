@@ -158,3 +158,26 @@ def test_sql_injection_strings_change_nothing(app, api, network, admin_token):
         reply.problem(409 if " " not in attack else 422)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(City)) == 4
+
+
+def test_nul_characters_are_refused_by_name(api, network, admin_token):
+    """PostgreSQL cannot store NUL; the API refuses it as input, naming the field."""
+    problem = api.post("/api/v1/cities", {"name": "Wu\x00han"}, token=admin_token).problem(422)
+    assert problem["errors"][0]["field"] == "name" and "NUL" in problem["errors"][0]["message"]
+    problem = api.get("/api/v1/cities?" + urlencode({"q": "a\x00"})).problem(400)
+    assert problem["errors"][0]["field"] == "q"
+    body = {
+        "number": "X1",
+        "mode": "train",
+        "timetables": [
+            {
+                "calendar": {},
+                "stops": [
+                    {"city": "Beijing", "departure": "08:00"},
+                    {"city": "Shang\x00hai", "arrival": "09:00"},
+                ],
+            }
+        ],
+    }
+    problem = api.post("/api/v1/services", body, token=admin_token).problem(422)
+    assert problem["errors"][0]["field"] == "timetables[0].stops[1].city"

@@ -550,12 +550,17 @@ def test_calendar_lifecycle(app, admin, network):
     assert changed.status == 200, changed.body
     assert changed.json["added"] == [] and changed.json["removed"] == ["2026-07-04"]
     assert changed.json["start_date"] == "2026-06-01"
-    admin.patch(calendar["links"]["self"], {"end_date": "2026-01-01"}).problem(422)
-    admin.patch(calendar["links"]["self"], {"added": ["2026-07-04"]}).problem(422)
-    admin.patch(calendar["links"]["self"], {"weekdays": ["someday"]}).problem(422)
-    admin.post("/api/v1/calendars", {"start_date": "2026-02-01", "end_date": "2026-01-01"}).problem(
-        422
+    problem = admin.patch(calendar["links"]["self"], {"end_date": "2026-01-01"}).problem(422)
+    assert problem["errors"][0]["field"] == "end_date"
+    problem = admin.patch(calendar["links"]["self"], {"added": ["2026-07-04"]}).problem(422)
+    assert (
+        problem["errors"][0]["field"] == "removed"
+        and "2026-07-04" in problem["errors"][0]["message"]
     )
+    admin.patch(calendar["links"]["self"], {"weekdays": ["someday"]}).problem(422)
+    backwards = {"start_date": "2026-02-01", "end_date": "2026-01-01"}
+    problem = admin.post("/api/v1/calendars", backwards).problem(422)
+    assert problem["errors"][0]["field"] == "end_date"
     admin.post("/api/v1/calendars", {"start_date": "2026-02-30"}).problem(422)
     assert admin.delete(calendar["links"]["self"]).status == 204
     admin.delete(calendar["links"]["self"]).problem(404)

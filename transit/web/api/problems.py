@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -179,8 +180,22 @@ def validation_errors(error: ValidationError, location: str) -> list[dict[str, s
         message = str(item.get("msg", "invalid"))
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        items.append(field_error(_loc_to_field(loc), message, location))
+        field = _loc_to_field(loc)
+        # Model-level checks name the field they mean as "field: message".
+        named = _NAMED.match(message)
+        if named:
+            part, message = named.groups()
+            last = str(loc[-1]) if loc else ""
+            if last and part.startswith(last + "["):
+                parent = _loc_to_field(loc[:-1]) if len(loc) > 1 else ""
+                field = f"{parent}.{part}" if parent else part
+            else:
+                field = part if field == "(request)" else f"{field}.{part}"
+        items.append(field_error(field, message, location))
     return items
+
+
+_NAMED = re.compile(r"^([A-Za-z_][\w.]*(?:\[\d+\])?): (.+)$", re.S)
 
 
 def _is_api_request() -> bool:

@@ -895,8 +895,9 @@ def update_calendar(calendar_id: int) -> Response:
     try:
         s._check_calendar(start, end, added, removed)
     except ValueError as error:
+        field, _, message = str(error).partition(": ")
         raise ApiProblem(
-            422, "The calendar would be inconsistent.", errors=[field_error("(body)", str(error))]
+            422, "The calendar would be inconsistent.", errors=[field_error(field, message)]
         ) from None
     if "name" in fields:
         calendar.name = data.name

@@ -235,8 +235,20 @@ def _every_day() -> list[Weekday]:
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
+def _refuse_nul(data: Any) -> Any:
+    """No NUL characters in text: PostgreSQL cannot store them, and no name contains one."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                raise ValueError(f"{key}: text may not contain NUL characters")
+    return data
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    _no_nul = model_validator(mode="before")(_refuse_nul)
 
 
 class Links(BaseModel):
@@ -321,11 +333,12 @@ def _check_calendar(
     start: dt.date | None, end: dt.date | None, added: list[dt.date], removed: list[dt.date]
 ) -> None:
     if start is not None and end is not None and start > end:
-        raise ValueError("start_date must not be after end_date")
+        raise ValueError("end_date: the validity ends before it starts (start_date)")
     both = sorted(set(added) & set(removed))
     if both:
         raise ValueError(
-            "a date cannot be both added and removed: " + ", ".join(d.isoformat() for d in both)
+            "removed: a date cannot be both added and removed: "
+            + ", ".join(d.isoformat() for d in both)
         )
 
 
@@ -590,6 +603,8 @@ class CalendarPage(_Page):
 
 class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    _no_nul = model_validator(mode="before")(_refuse_nul)
 
 
 class PageQuery(_Query):
