@@ -1,10 +1,11 @@
 """Seeded synthetic national networks for the routing benchmark.
 
-A country of cities scattered over a 4,000 km square; train lines walk between neighbouring
-cities (stopping services with additive per-kilometre fares, some with zone fares) and run in
-both directions through the day; flights link the largest cities with one-leg fares. At scale
-1 a weekday has about 100,000 connections, at scale 10 about 1,000,000 (ten times the
-cities, lines and flights). Same seed, same network.
+A country of cities scattered over a 4,000 km square; train lines walk between nearby cities
+(at least 100 km apart: stopping services with additive per-kilometre fares, some with zone
+fares) and run in both directions through the day; flights link the largest cities with
+one-leg fares. At scale 1 a weekday has about 100,000 connections, at scale 10 about
+1,000,000: ten times the cities, lines and flights in the same country, so journeys keep
+their length while the network gets ten times denser. Same seed, same network.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
     feed.calendars["daily"] = FeedCalendar()
     feed.calendars["weekdays"] = FeedCalendar(weekdays=WEEKDAYS)
     n_cities = 300 * scale
-    side = 4000.0 * math.sqrt(scale)  # same density of cities at every scale
+    side = 4000.0
+    min_hop = 100.0  # km: lines keep long hops however dense the cities
     places = []
     for i in range(n_cities):
         x, y = rng.uniform(0, side), rng.uniform(0, side)
@@ -57,7 +59,10 @@ def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
                 for j in grid.get((gx + dx, gy + dy), ()):
                     if j in visited:
                         continue
-                    d = math.dist(places[i], places[j]) * rng.uniform(0.8, 1.6)
+                    d = math.dist(places[i], places[j])
+                    if d < min_hop:
+                        continue
+                    d *= rng.uniform(0.8, 1.6)
                     if d < best_d:
                         best, best_d = j, d
         return best
