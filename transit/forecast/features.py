@@ -18,6 +18,7 @@ rewrites every fact known after the cut-off at random and checks the features do
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -103,7 +104,9 @@ class _Grouped:
         self.span = span
         self.keys = self.group.astype(np.int64) * span + (self.time - t0)
 
-    def search(self, group: np.ndarray, time: np.ndarray, side: str) -> np.ndarray:
+    def search(
+        self, group: np.ndarray, time: np.ndarray, side: Literal["left", "right"]
+    ) -> np.ndarray:
         """Position in sorted order of ``time`` within ``group`` (side as np.searchsorted)."""
         clipped = np.clip(time - self.t0, -1, self.span - 2)
         return np.searchsorted(self.keys, group.astype(np.int64) * self.span + clipped, side=side)

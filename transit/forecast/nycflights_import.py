@@ -125,8 +125,8 @@ def build_nycflights13(
                 service_date=day,
                 origin=names[flight.origin],
                 destination=names[flight.dest],
-                scheduled_departure=_naive_utc(flight.sched_dep),
-                scheduled_arrival=_naive_utc(flight.sched_arr),
+                scheduled_departure=_utc(flight.sched_dep),
+                scheduled_arrival=_utc(flight.sched_arr),
                 actual_departure=_naive_utc(flight.act_dep),
                 actual_arrival=_naive_utc(flight.act_arr),
                 cancelled=flight.cancelled,
@@ -167,10 +167,12 @@ def build_nycflights13(
     return feed, runs, len(flights)
 
 
-def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
+def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    return None if moment is None else _utc(moment)
 
 
 def import_nycflights13(
