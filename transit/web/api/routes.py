@@ -9,540 +9,66 @@ audit entry.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
 import json
-import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlencode
+from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select, distinct, func, or_, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from flask import Response, current_app, render_template, request, url_for
+from pydantic import ValidationError
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.utils import secure_filename
 
-from transit import auth
-from transit.db import data_version
 from transit.models import (
-    AuditEntry,
     Calendar,
     CalendarDate,
     City,
-    DataVersion,
     Service,
     ServiceFare,
     Stop,
     Timetable,
-    User,
 )
-from transit.web.api import openapi, problems
+from transit.web.api import openapi
 from transit.web.api import schemas as s
-from transit.web.api.openapi import Operation
 from transit.web.api.problems import ApiProblem, field_error, validation_errors
+from transit.web.api.serialize import (
+    calendar_out,
+    city_out,
+    fare_out,
+    load_service,
+    service_counts,
+    service_detail,
+    service_summaries,
+    timetable_counts,
+    timetable_out,
+)
+from transit.web.api.support import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    MAX_UNZIPPED_BYTES,
+    CityResolver,
+    audit,
+    commit,
+    conditional_read,
+    endpoint,
+    flush,
+    get_or_404,
+    json_response,
+    link_headers,
+    name_list,
+    no_content,
+    page_links,
+    paged,
+    parse_body,
+    parse_query,
+    require_admin,
+    service_label,
+)
 from transit.web.extensions import db
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-problems.install(bp)
-
-
-def _exempt_from_csrf(app: Any) -> None:
-    # API writes are authenticated by bearer tokens, never by cookies, so a cross-site form
-    # cannot forge one: the session-cookie CSRF check of the pages does not apply here.
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:
-        csrf.exempt(bp)
-
-
-# At registration when CSRF protection is already set up, else before the first request
-# (this hook then runs before the CSRF check, which was registered after it).
-bp.record_once(lambda state: _exempt_from_csrf(state.app))
-bp.before_app_request(lambda: _exempt_from_csrf(current_app))
-
-M = TypeVar("M", bound=BaseModel)
-DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-MAX_JSON_BYTES = 8 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
-
-
-def endpoint(
-    method: str, path: str, **details: Any
-) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Declare a view: its Flask rule and its entry in the OpenAPI document, together."""
-
-    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
-        operation = Operation(method=method, path=path, operation_id=view.__name__, **details)
-        openapi.register(operation)
-        rule = re.sub(r"\{(\w+)\}", r"<int:\1>", path)
-
-        @functools.wraps(view)
-        def checked(**ids: int) -> Response:
-            for name, value in ids.items():
-                if value > s.MAX_ID:  # no such row, and too large for the database to compare
-                    if operation.auth:
-                        require_admin()
-                    raise ApiProblem(404, f"There is no {name.removesuffix('_id')} {value}.")
-            return view(**ids)
-
-        bp.add_url_rule(rule, view.__name__, checked, methods=[method])
-        return view
-
-    return decorate
-
-
-# --- request parsing -------------------------------------------------------------------------
-
-
-def parse_query(model: type[M]) -> M:
-    """The query string validated by ``model``; 400 naming each bad parameter."""
-    repeated = [key for key in request.args if len(request.args.getlist(key)) > 1]
-    if repeated:
-        raise ApiProblem(
-            400,
-            "Each parameter may be given once.",
-            errors=[field_error(k, "given more than once", "query") for k in repeated],
-        )
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as error:
-        raise ApiProblem(
-            400, "Some query parameters are invalid.", errors=validation_errors(error, "query")
-        ) from None
-
-
-def parse_body(model: type[M]) -> M:
-    """The JSON body validated by ``model``: 415 if not JSON, 400 if unreadable, 422 if invalid."""
-    if not request.is_json:
-        raise ApiProblem(415, "Send the body as JSON with 'Content-Type: application/json'.")
-    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        raise ApiProblem(413, f"A JSON body may have at most {MAX_JSON_BYTES} bytes.")
-    data = request.get_data(cache=True)
-    try:
-        return model.model_validate_json(data)
-    except ValidationError as error:
-        if any(item["type"] == "json_invalid" for item in error.errors()):
-            raise ApiProblem(400, "The body is not valid JSON.") from None
-        raise ApiProblem(
-            422, "The body is invalid.", errors=validation_errors(error, "body")
-        ) from None
-
-
-# --- authentication --------------------------------------------------------------------------
-
-
-def _challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
-    value = 'Bearer realm="transit"'
-    if error:
-        value += f', error="{error}"'
-    if description:
-        value += f', error_description="{description}"'
-    return {"WWW-Authenticate": value}
-
-
-def require_admin() -> User:
-    """The administrator whose bearer token came with the request; 401 or 403 otherwise."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
-        raise ApiProblem(
-            401,
-            "This request changes data: send 'Authorization: Bearer <token>' with a token from "
-            "'flask --app app users token NAME'.",
-            headers=_challenge(),
-        )
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiProblem(
-            401,
-            "The Authorization header must be 'Bearer <token>'.",
-            headers=_challenge("invalid_request", "use the Bearer scheme"),
-        )
-    user = auth.user_for_token(db.session(), token.strip())
-    if user is None:
-        raise ApiProblem(
-            401,
-            "The bearer token is not valid (revoked, or never issued).",
-            headers=_challenge("invalid_token", "unknown token"),
-        )
-    if not user.is_admin:
-        raise ApiProblem(403, f"User {user.username} is not an administrator.")
-    return user
-
-
-def audit(user: User, action: str, entity: str, entity_id: int | None, summary: str) -> None:
-    db.session.add(
-        AuditEntry(
-            username=user.username,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            summary=summary[:2000],
-        )
-    )
-
-
-def commit() -> None:
-    """Commit the request's transaction; a constraint the checks missed answers 409."""
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise ApiProblem(409, f"The change conflicts with existing data: {error.orig}") from None
-
-
-def flush() -> None:
-    try:
-        db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise ApiProblem(409, f"The change conflicts with existing data: {error.orig}") from None
-
-
-# --- responses and caching -------------------------------------------------------------------
-
-
-def json_response(
-    model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    response = Response(
-        model.model_dump_json(by_alias=True), status=status, mimetype="application/json"
-    )
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def no_content() -> Response:
-    return Response(status=204)
-
-
-class Validators:
-    """ETag and Last-Modified of a timetable read, from the data version."""
-
-    def __init__(self, extra: str = "", use_last_modified: bool = True):
-        version = data_version(db.session())
-        changed = db.session.scalar(select(DataVersion.changed_at).where(DataVersion.id == 1))
-        key = f"{request.path}?{sorted(request.args.items(multi=True))}|{extra}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        self.etag = f"{version}-{digest}"
-        self.last_modified: dt.datetime | None = None
-        if use_last_modified and changed is not None:
-            self.last_modified = changed.replace(microsecond=0, tzinfo=dt.UTC)
-
-    def not_modified(self) -> Response | None:
-        """A 304 answer when the client's copy is current (RFC 9110 section 13.2.2)."""
-        if request.if_none_match:
-            fresh = request.if_none_match.contains_weak(self.etag) or request.if_none_match.star_tag
-        elif request.if_modified_since is not None and self.last_modified is not None:
-            fresh = self.last_modified <= request.if_modified_since
-        else:
-            fresh = False
-        if not fresh:
-            return None
-        return self.apply(Response(status=304))
-
-    def apply(self, response: Response) -> Response:
-        response.set_etag(self.etag, weak=True)
-        if self.last_modified is not None:
-            response.last_modified = self.last_modified
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-
-def conditional_read(
-    build: Callable[[], Response], extra: str = "", use_last_modified: bool = True
-) -> Response:
-    validators = Validators(extra, use_last_modified)
-    cached = validators.not_modified()
-    if cached is not None:
-        return cached
-    return validators.apply(build())
-
-
-def page_links(query: s.PageQuery, total: int) -> s.PageLinks:
-    params = {k: v for k, v in request.args.items() if k not in ("offset",)}
-
-    def link(offset: int) -> str:
-        return request.path + "?" + urlencode({**params, "offset": offset, "limit": query.limit})
-
-    following = query.offset + query.limit
-    previous = max(0, query.offset - query.limit)
-    return s.PageLinks(
-        self=link(query.offset),
-        first=link(0),
-        next=link(following) if following < total else None,
-        prev=link(previous) if query.offset > 0 else None,
-    )
-
-
-def paged(statement: Select[Any], query: s.PageQuery) -> tuple[list[Any], int]:
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = list(db.session.scalars(statement.limit(query.limit).offset(query.offset)))
-    return rows, int(total or 0)
-
-
-def link_headers(links: s.PageLinks) -> dict[str, str]:
-    parts = [f'<{links.first}>; rel="first"']
-    if links.next:
-        parts.append(f'<{links.next}>; rel="next"')
-    if links.prev:
-        parts.append(f'<{links.prev}>; rel="prev"')
-    return {"Link": ", ".join(parts)}
-
-
-# --- lookups ---------------------------------------------------------------------------------
-
-
-def get_or_404(model: type[Any], ident: int, what: str) -> Any:
-    entity = db.session.get(model, ident)
-    if entity is None:
-        raise ApiProblem(404, f"There is no {what} {ident}.")
-    return entity
-
-
-class CityResolver:
-    """Turns city references (id or exact name) into cities, collecting every unknown one."""
-
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-        self._cache: dict[int | str, City | None] = {}
-
-    def __call__(self, ref: int | str, field: str) -> City | None:
-        if ref not in self._cache:
-            if isinstance(ref, int):
-                self._cache[ref] = db.session.get(City, ref)
-            else:
-                self._cache[ref] = db.session.scalar(select(City).where(City.name == ref))
-        city = self._cache[ref]
-        if city is None:
-            kind = "id" if isinstance(ref, int) else "name"
-            self.errors.append(field_error(field, f"no city with {kind} {ref!r}"))
-        return city
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ApiProblem(422, "Some cities are unknown.", errors=self.errors)
-
-
-def _names(items: Sequence[str], limit: int = 10) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
-def service_label(service: Service) -> str:
-    parts = [service.mode, service.number]
-    if service.operator:
-        parts.append(f"({service.operator})")
-    if service.route:
-        parts.append(f"[{service.route}]")
-    return " ".join(parts)
-
-
-# --- serialisation ---------------------------------------------------------------------------
-
-
-def _city_ref(city: City) -> s.CityRef:
-    return s.CityRef(id=city.id, name=city.name)
-
-
-def _service_counts(city_ids: Iterable[int]) -> dict[int, int]:
-    ids = list(city_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Stop.city_id, func.count(distinct(Timetable.service_id)))
-        .join(Timetable, Stop.timetable_id == Timetable.id)
-        .where(Stop.city_id.in_(ids))
-        .group_by(Stop.city_id)
-    )
-    return {city_id: count for city_id, count in rows}
-
-
-def city_out(city: City, service_count: int) -> s.CityOut:
-    return s.CityOut(
-        id=city.id,
-        name=city.name,
-        code=city.code,
-        latitude=city.latitude,
-        longitude=city.longitude,
-        timezone=city.timezone,
-        min_connection_seconds=city.min_connection_seconds,
-        service_count=service_count,
-        links=s.CityLinks(
-            self=url_for("api.get_city", city_id=city.id),
-            services=url_for("api.list_services", city=str(city.id)),
-        ),
-    )
-
-
-def _timetable_counts(calendar_ids: Iterable[int]) -> dict[int, int]:
-    ids = list(set(calendar_ids))
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Timetable.calendar_id, func.count())
-        .where(Timetable.calendar_id.in_(ids))
-        .group_by(Timetable.calendar_id)
-    )
-    return {calendar_id: count for calendar_id, count in rows}
-
-
-def calendar_out(calendar: Calendar, timetable_count: int) -> s.CalendarOut:
-    added = [e.date for e in calendar.exceptions if e.added]
-    removed = [e.date for e in calendar.exceptions if not e.added]
-    return s.CalendarOut(
-        id=calendar.id,
-        name=calendar.name,
-        weekdays=s.weekday_names(calendar.weekdays),  # type: ignore[arg-type]
-        start_date=calendar.start_date,
-        end_date=calendar.end_date,
-        added=added,
-        removed=removed,
-        description=s.describe_calendar(
-            calendar.weekdays, calendar.start_date, calendar.end_date, added, removed
-        ),
-        timetable_count=timetable_count,
-        links=s.Links(self=url_for("api.get_calendar", calendar_id=calendar.id)),
-    )
-
-
-def timetable_out(timetable: Timetable, counts: dict[int, int]) -> s.TimetableOut:
-    return s.TimetableOut(
-        id=timetable.id,
-        code=timetable.code,
-        headsign=timetable.headsign,
-        calendar=calendar_out(timetable.calendar, counts.get(timetable.calendar_id, 0)),
-        stops=[
-            s.StopOut(
-                sequence=stop.sequence,
-                city=_city_ref(stop.city),
-                arrival=s.format_time(stop.arrival),
-                departure=s.format_time(stop.departure),
-                arrival_seconds=stop.arrival,
-                departure_seconds=stop.departure,
-                fare_cents=stop.fare_cents,
-                boarding=stop.boarding,
-                alighting=stop.alighting,
-            )
-            for stop in timetable.stops
-        ],
-        links=s.Links(
-            self=url_for(
-                "api.get_timetable", service_id=timetable.service_id, timetable_id=timetable.id
-            )
-        ),
-    )
-
-
-def fare_out(fare: ServiceFare, currency: str) -> s.FareOut:
-    return s.FareOut(
-        id=fare.id,
-        origin=_city_ref(fare.origin),
-        destination=_city_ref(fare.destination),
-        fare_cents=fare.fare_cents,
-        fare=fare.fare_cents / 100,
-        currency=currency,
-    )
-
-
-def _service_links(service_id: int) -> s.ServiceLinks:
-    return s.ServiceLinks(
-        self=url_for("api.get_service", service_id=service_id),
-        timetables=url_for("api.create_timetable", service_id=service_id),
-        fares=url_for("api.get_fares", service_id=service_id),
-    )
-
-
-def service_summaries(services: Sequence[Service]) -> list[s.ServiceSummary]:
-    """Summaries for a page of services in a few queries (ends of the first variant)."""
-    ids = [service.id for service in services]
-    first: dict[int, int] = {}
-    counts: dict[int, int] = {}
-    if ids:
-        for service_id, first_id, count in db.session.execute(
-            select(Timetable.service_id, func.min(Timetable.id), func.count())
-            .where(Timetable.service_id.in_(ids))
-            .group_by(Timetable.service_id)
-        ):
-            first[service_id] = first_id
-            counts[service_id] = count
-    ends: dict[int, tuple[s.CityRef | None, s.CityRef | None]] = {}
-    if first:
-        bounds = (
-            select(
-                Stop.timetable_id,
-                func.min(Stop.sequence).label("lo"),
-                func.max(Stop.sequence).label("hi"),
-            )
-            .where(Stop.timetable_id.in_(list(first.values())))
-            .group_by(Stop.timetable_id)
-            .subquery()
-        )
-        rows = db.session.execute(
-            select(Stop.timetable_id, Stop.sequence, bounds.c.lo, City.id, City.name)
-            .join(bounds, Stop.timetable_id == bounds.c.timetable_id)
-            .join(City, Stop.city_id == City.id)
-            .where(or_(Stop.sequence == bounds.c.lo, Stop.sequence == bounds.c.hi))
-        )
-        by_timetable: dict[int, dict[str, s.CityRef]] = {}
-        for timetable_id, sequence, lo, city_id, name in rows:
-            end = "origin" if sequence == lo else "destination"
-            by_timetable.setdefault(timetable_id, {})[end] = s.CityRef(id=city_id, name=name)
-        for service_id, timetable_id in first.items():
-            found = by_timetable.get(timetable_id, {})
-            ends[service_id] = (found.get("origin"), found.get("destination"))
-    return [
-        s.ServiceSummary(
-            id=service.id,
-            number=service.number,
-            mode=service.mode,  # type: ignore[arg-type]
-            operator=service.operator,
-            route=service.route,
-            name=service.name,
-            currency=service.currency,
-            origin=ends.get(service.id, (None, None))[0],
-            destination=ends.get(service.id, (None, None))[1],
-            timetable_count=counts.get(service.id, 0),
-            links=_service_links(service.id),
-        )
-        for service in services
-    ]
-
-
-def load_service(service_id: int) -> Service:
-    service = db.session.scalar(
-        select(Service)
-        .where(Service.id == service_id)
-        .options(
-            selectinload(Service.timetables).selectinload(Timetable.stops).joinedload(Stop.city),
-            selectinload(Service.timetables)
-            .joinedload(Timetable.calendar)
-            .selectinload(Calendar.exceptions),
-            selectinload(Service.fares).joinedload(ServiceFare.origin),
-            selectinload(Service.fares).joinedload(ServiceFare.destination),
-        )
-        .execution_options(populate_existing=True)
-    )
-    if service is None:
-        raise ApiProblem(404, f"There is no service {service_id}.")
-    return service
-
-
-def service_detail(service: Service) -> s.ServiceDetail:
-    summary = service_summaries([service])[0]
-    counts = _timetable_counts(t.calendar_id for t in service.timetables)
-    fares = sorted(service.fares, key=lambda f: (f.origin.name, f.destination.name))
-    return s.ServiceDetail(
-        **summary.model_dump(),
-        timetables=[timetable_out(t, counts) for t in service.timetables],
-        fares=[fare_out(f, service.currency) for f in fares],
-    )
-
 
 # --- cities ----------------------------------------------------------------------------------
 
@@ -585,7 +111,7 @@ def list_cities() -> Response:
 
     def build() -> Response:
         cities, total = paged(_cities_statement(query), query)
-        counts = _service_counts(c.id for c in cities)
+        counts = service_counts(c.id for c in cities)
         links = page_links(query, total)
         page = s.CityPage(
             items=[city_out(c, counts.get(c.id, 0)) for c in cities],
@@ -612,7 +138,7 @@ def list_cities() -> Response:
 def get_city(city_id: int) -> Response:
     def build() -> Response:
         city = get_or_404(City, city_id, "city")
-        return json_response(city_out(city, _service_counts([city.id]).get(city.id, 0)))
+        return json_response(city_out(city, service_counts([city.id]).get(city.id, 0)))
 
     return conditional_read(build)
 
@@ -690,7 +216,7 @@ def update_city(city_id: int) -> Response:
         f"changed {', '.join(sorted(changes)) or 'nothing'} of {city.name}",
     )
     commit()
-    return json_response(city_out(city, _service_counts([city.id]).get(city.id, 0)))
+    return json_response(city_out(city, service_counts([city.id]).get(city.id, 0)))
 
 
 def _services_calling_at(city_id: int) -> list[Service]:
@@ -736,7 +262,7 @@ def delete_city(city_id: int) -> Response:
         raise ApiProblem(
             409,
             f"{city.name} is still called at by {len(services)} service"
-            f"{'s' if len(services) != 1 else ''}: {_names(labels)}. Delete or change them "
+            f"{'s' if len(services) != 1 else ''}: {name_list(labels)}. Delete or change them "
             "first, or repeat with cascade=true to delete them too.",
             extra={"services": [{"id": x.id, "label": service_label(x)} for x in services]},
         )
@@ -748,7 +274,7 @@ def delete_city(city_id: int) -> Response:
     flush()
     summary = f"deleted city {name}"
     if services:
-        summary += " and services " + _names([service_label(x) for x in services], 50)
+        summary += " and services " + name_list([service_label(x) for x in services], 50)
     audit(user, "delete", "city", city_id, summary)
     commit()
     return no_content()
@@ -777,7 +303,7 @@ def list_calendars() -> Response:
     def build() -> Response:
         statement = select(Calendar).options(_calendar_options()).order_by(Calendar.id)
         calendars, total = paged(statement, query)
-        counts = _timetable_counts(c.id for c in calendars)
+        counts = timetable_counts(c.id for c in calendars)
         links = page_links(query, total)
         page = s.CalendarPage(
             items=[calendar_out(c, counts.get(c.id, 0)) for c in calendars],
@@ -805,7 +331,7 @@ def get_calendar(calendar_id: int) -> Response:
     def build() -> Response:
         calendar = get_or_404(Calendar, calendar_id, "calendar")
         return json_response(
-            calendar_out(calendar, _timetable_counts([calendar.id]).get(calendar.id, 0))
+            calendar_out(calendar, timetable_counts([calendar.id]).get(calendar.id, 0))
         )
 
     return conditional_read(build)
@@ -912,7 +438,7 @@ def update_calendar(calendar_id: int) -> Response:
     )
     commit()
     return json_response(
-        calendar_out(calendar, _timetable_counts([calendar.id]).get(calendar.id, 0))
+        calendar_out(calendar, timetable_counts([calendar.id]).get(calendar.id, 0))
     )
 
 
@@ -944,7 +470,7 @@ def delete_calendar(calendar_id: int) -> Response:
         labels = [f"{service_label(service)} variant {code}" for service, code in users]
         raise ApiProblem(
             409,
-            f"Calendar {calendar.id} is used by {_names(labels)}; give them another calendar first.",
+            f"Calendar {calendar.id} is used by {name_list(labels)}; give them another calendar first.",
         )
     db.session.delete(calendar)
     flush()
@@ -1306,7 +832,7 @@ def _timetable_response(
     timetable: Timetable, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     timetable = _timetable_of(timetable.service_id, timetable.id)
-    counts = _timetable_counts([timetable.calendar_id])
+    counts = timetable_counts([timetable.calendar_id])
     return json_response(timetable_out(timetable, counts), status, headers)
 
 
@@ -1421,7 +947,7 @@ def _check_fares_still_served(service: Service) -> None:
         db.session.rollback()
         raise ApiProblem(
             409,
-            f"The service would no longer call where its fares {_names(labels)} apply; "
+            f"The service would no longer call where its fares {name_list(labels)} apply; "
             "change or delete those fares first.",
         )
 

@@ -1,0 +1,330 @@
+"""What every API view shares.
+
+The blueprint, the ``endpoint`` declaration (Flask rule and OpenAPI entry together),
+request parsing, bearer authentication, transactions and audit, conditional responses
+(ETag/Last-Modified) and pagination.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from transit import auth
+from transit.db import data_version
+from transit.models import (
+    AuditEntry,
+    City,
+    DataVersion,
+    Service,
+    User,
+)
+from transit.web.api import openapi, problems
+from transit.web.api import schemas as s
+from transit.web.api.openapi import Operation
+from transit.web.api.problems import ApiProblem, field_error, validation_errors
+from transit.web.extensions import db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+problems.install(bp)
+
+
+def _exempt_from_csrf(app: Any) -> None:
+    # API writes are authenticated by bearer tokens, never by cookies, so a cross-site form
+    # cannot forge one: the session-cookie CSRF check of the pages does not apply here.
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(bp)
+
+
+# At registration when CSRF protection is already set up, else before the first request
+# (this hook then runs before the CSRF check, which was registered after it).
+bp.record_once(lambda state: _exempt_from_csrf(state.app))
+bp.before_app_request(lambda: _exempt_from_csrf(current_app))
+
+M = TypeVar("M", bound=BaseModel)
+DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+MAX_JSON_BYTES = 8 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+
+
+def endpoint(
+    method: str, path: str, **details: Any
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Declare a view: its Flask rule and its entry in the OpenAPI document, together."""
+
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        operation = Operation(method=method, path=path, operation_id=view.__name__, **details)
+        openapi.register(operation)
+        rule = re.sub(r"\{(\w+)\}", r"<int:\1>", path)
+
+        @functools.wraps(view)
+        def checked(**ids: int) -> Response:
+            for name, value in ids.items():
+                if value > s.MAX_ID:  # no such row, and too large for the database to compare
+                    if operation.auth:
+                        require_admin()
+                    raise ApiProblem(404, f"There is no {name.removesuffix('_id')} {value}.")
+            return view(**ids)
+
+        bp.add_url_rule(rule, view.__name__, checked, methods=[method])
+        return view
+
+    return decorate
+
+
+# --- request parsing -------------------------------------------------------------------------
+
+
+def parse_query(model: type[M]) -> M:
+    """The query string validated by ``model``; 400 naming each bad parameter."""
+    repeated = [key for key in request.args if len(request.args.getlist(key)) > 1]
+    if repeated:
+        raise ApiProblem(
+            400,
+            "Each parameter may be given once.",
+            errors=[field_error(k, "given more than once", "query") for k in repeated],
+        )
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        raise ApiProblem(
+            400, "Some query parameters are invalid.", errors=validation_errors(error, "query")
+        ) from None
+
+
+def parse_body(model: type[M]) -> M:
+    """The JSON body validated by ``model``: 415 if not JSON, 400 if unreadable, 422 if invalid."""
+    if not request.is_json:
+        raise ApiProblem(415, "Send the body as JSON with 'Content-Type: application/json'.")
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise ApiProblem(413, f"A JSON body may have at most {MAX_JSON_BYTES} bytes.")
+    data = request.get_data(cache=True)
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise ApiProblem(400, "The body is not valid JSON.") from None
+        raise ApiProblem(
+            422, "The body is invalid.", errors=validation_errors(error, "body")
+        ) from None
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+def _challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
+    value = 'Bearer realm="transit"'
+    if error:
+        value += f', error="{error}"'
+    if description:
+        value += f', error_description="{description}"'
+    return {"WWW-Authenticate": value}
+
+
+def require_admin() -> User:
+    """The administrator whose bearer token came with the request; 401 or 403 otherwise."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise ApiProblem(
+            401,
+            "This request changes data: send 'Authorization: Bearer <token>' with a token from "
+            "'flask --app app users token NAME'.",
+            headers=_challenge(),
+        )
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(
+            401,
+            "The Authorization header must be 'Bearer <token>'.",
+            headers=_challenge("invalid_request", "use the Bearer scheme"),
+        )
+    user = auth.user_for_token(db.session(), token.strip())
+    if user is None:
+        raise ApiProblem(
+            401,
+            "The bearer token is not valid (revoked, or never issued).",
+            headers=_challenge("invalid_token", "unknown token"),
+        )
+    if not user.is_admin:
+        raise ApiProblem(403, f"User {user.username} is not an administrator.")
+    return user
+
+
+def audit(user: User, action: str, entity: str, entity_id: int | None, summary: str) -> None:
+    db.session.add(
+        AuditEntry(
+            username=user.username,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            summary=summary[:2000],
+        )
+    )
+
+
+def commit() -> None:
+    """Commit the request's transaction; a constraint the checks missed answers 409."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ApiProblem(409, f"The change conflicts with existing data: {error.orig}") from None
+
+
+def flush() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ApiProblem(409, f"The change conflicts with existing data: {error.orig}") from None
+
+
+# --- responses and caching -------------------------------------------------------------------
+
+
+def json_response(
+    model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    response = Response(
+        model.model_dump_json(by_alias=True), status=status, mimetype="application/json"
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def no_content() -> Response:
+    return Response(status=204)
+
+
+class Validators:
+    """ETag and Last-Modified of a timetable read, from the data version."""
+
+    def __init__(self, extra: str = "", use_last_modified: bool = True):
+        version = data_version(db.session())
+        changed = db.session.scalar(select(DataVersion.changed_at).where(DataVersion.id == 1))
+        key = f"{request.path}?{sorted(request.args.items(multi=True))}|{extra}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self.etag = f"{version}-{digest}"
+        self.last_modified: dt.datetime | None = None
+        if use_last_modified and changed is not None:
+            self.last_modified = changed.replace(microsecond=0, tzinfo=dt.UTC)
+
+    def not_modified(self) -> Response | None:
+        """A 304 answer when the client's copy is current (RFC 9110 section 13.2.2)."""
+        if request.if_none_match:
+            fresh = request.if_none_match.contains_weak(self.etag) or request.if_none_match.star_tag
+        elif request.if_modified_since is not None and self.last_modified is not None:
+            fresh = self.last_modified <= request.if_modified_since
+        else:
+            fresh = False
+        if not fresh:
+            return None
+        return self.apply(Response(status=304))
+
+    def apply(self, response: Response) -> Response:
+        response.set_etag(self.etag, weak=True)
+        if self.last_modified is not None:
+            response.last_modified = self.last_modified
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def conditional_read(
+    build: Callable[[], Response], extra: str = "", use_last_modified: bool = True
+) -> Response:
+    validators = Validators(extra, use_last_modified)
+    cached = validators.not_modified()
+    if cached is not None:
+        return cached
+    return validators.apply(build())
+
+
+def page_links(query: s.PageQuery, total: int) -> s.PageLinks:
+    params = {k: v for k, v in request.args.items() if k not in ("offset",)}
+
+    def link(offset: int) -> str:
+        return request.path + "?" + urlencode({**params, "offset": offset, "limit": query.limit})
+
+    following = query.offset + query.limit
+    previous = max(0, query.offset - query.limit)
+    return s.PageLinks(
+        self=link(query.offset),
+        first=link(0),
+        next=link(following) if following < total else None,
+        prev=link(previous) if query.offset > 0 else None,
+    )
+
+
+def paged(statement: Select[Any], query: s.PageQuery) -> tuple[list[Any], int]:
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = list(db.session.scalars(statement.limit(query.limit).offset(query.offset)))
+    return rows, int(total or 0)
+
+
+def link_headers(links: s.PageLinks) -> dict[str, str]:
+    parts = [f'<{links.first}>; rel="first"']
+    if links.next:
+        parts.append(f'<{links.next}>; rel="next"')
+    if links.prev:
+        parts.append(f'<{links.prev}>; rel="prev"')
+    return {"Link": ", ".join(parts)}
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+def get_or_404(model: type[Any], ident: int, what: str) -> Any:
+    entity = db.session.get(model, ident)
+    if entity is None:
+        raise ApiProblem(404, f"There is no {what} {ident}.")
+    return entity
+
+
+class CityResolver:
+    """Turns city references (id or exact name) into cities, collecting every unknown one."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+        self._cache: dict[int | str, City | None] = {}
+
+    def __call__(self, ref: int | str, field: str) -> City | None:
+        if ref not in self._cache:
+            if isinstance(ref, int):
+                self._cache[ref] = db.session.get(City, ref)
+            else:
+                self._cache[ref] = db.session.scalar(select(City).where(City.name == ref))
+        city = self._cache[ref]
+        if city is None:
+            kind = "id" if isinstance(ref, int) else "name"
+            self.errors.append(field_error(field, f"no city with {kind} {ref!r}"))
+        return city
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ApiProblem(422, "Some cities are unknown.", errors=self.errors)
+
+
+def name_list(items: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def service_label(service: Service) -> str:
+    parts = [service.mode, service.number]
+    if service.operator:
+        parts.append(f"({service.operator})")
+    if service.route:
+        parts.append(f"[{service.route}]")
+    return " ".join(parts)
