@@ -240,3 +240,20 @@ def test_bad_input_never_answers_html(api):
     ):
         reply = api.get(path)
         assert reply.status in (400, 404) and reply.content_type == PROBLEM, path
+
+
+def test_unexpected_failure_is_a_500_problem(api, network, monkeypatch, caplog):
+    from transit.web.api import routes
+
+    def broken(services):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(routes, "service_summaries", broken)
+    problem = api.get("/api/v1/services").problem(500)
+    assert problem["type"].endswith("#problem-internal-error")
+    assert "disk on fire" not in problem["detail"]  # internals stay in the log
+    assert any(
+        "disk on fire" in r.getMessage() or "disk on fire" in str(r.exc_info)
+        for r in caplog.records
+    )
+    assert api.get("/api/v1/cities").status == 200  # the server goes on
