@@ -117,3 +117,34 @@ def test_upload_form_errors(admin):
 def test_upload_too_large(app, admin):
     app.config["TRANSIT_API_MAX_UPLOAD_BYTES"] = 1000
     admin.upload("/api/v1/imports", "big.zip", b"x" * 5000, {}).problem(413)
+
+
+def test_upload_without_length_is_refused_unread(app, admin, admin_token):
+    """A chunked upload (no Content-Length) is refused before anything is read."""
+    import http.client
+
+    app.config["TRANSIT_API_MAX_UPLOAD_BYTES"] = 1000
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.zip"\r\n\r\n'.encode()
+        + b"x" * 5000
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    connection = http.client.HTTPConnection(admin.host, admin.port, timeout=60)
+    try:
+        connection.request(
+            "POST",
+            "/api/v1/imports",
+            body=iter([body[:2000], body[2000:]]),
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Authorization": f"Bearer {admin_token}",
+            },
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        assert response.status == 411
+        assert response.headers["Content-Type"] == "application/problem+json"
+        response.read()
+    finally:
+        connection.close()

@@ -30,6 +30,7 @@ _ERROR_TEXT = {
     403: "The token's user is not an administrator.",
     404: "No such resource.",
     409: "The change conflicts with the data (duplicate, still in use).",
+    411: "The upload did not say its length (Content-Length).",
     413: "The upload is too large.",
     415: "The body is not JSON (or not multipart for uploads).",
     422: "The input is invalid; `errors` names each field.",

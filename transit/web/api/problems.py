@@ -60,6 +60,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The uploaded file has problems; nothing was written. `errors` lists each one with "
         "its file, line and field.",
     ),
+    "length-required": (
+        "Length required",
+        "Uploads must say how large they are (`Content-Length`); chunked uploads are refused.",
+    ),
     "payload-too-large": ("Payload too large", "The upload is larger than the server accepts."),
     "unsupported-media-type": (
         "Unsupported media type",
@@ -78,6 +82,7 @@ _STATUS_TYPES = {
     404: "not-found",
     405: "method-not-allowed",
     409: "conflict",
+    411: "length-required",
     413: "payload-too-large",
     415: "unsupported-media-type",
     422: "validation-error",

@@ -1183,11 +1183,15 @@ def _prepare_upload(saved: Path, work: Path, fmt: str | None) -> Path:
     response=s.ImportResult,
     upload=s.ImportForm,
     auth=True,
+    errors=(411,),
 )
 def import_file() -> Response:
     user = require_admin()
     limit = int(current_app.config.get("TRANSIT_API_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
-    if request.content_length is not None and request.content_length > limit:
+    if request.content_length is None:
+        # Bounded before any parsing: a stream of unknown length is never read.
+        raise ApiProblem(411, "Send the upload with a Content-Length header.")
+    if request.content_length > limit:
         raise ApiProblem(413, f"Uploads may have at most {limit} bytes.")
     if not request.mimetype == "multipart/form-data":
         raise ApiProblem(415, "Upload the file as multipart/form-data in a field called 'file'.")
@@ -1204,7 +1208,7 @@ def import_file() -> Response:
             422, "No file was uploaded.", errors=[field_error("file", "a file is required", "form")]
         )
     from transit.timetable.feed import ImportFailed
-    from transit.timetable.formats import parse_timetable
+    from transit.timetable.formats import detect_format, parse_timetable
     from transit.timetable.loader import load_feed
 
     name = secure_filename(upload.filename) or "upload"
@@ -1216,8 +1220,6 @@ def import_file() -> Response:
             raise ApiProblem(413, f"Uploads may have at most {limit} bytes.")
         path = _prepare_upload(saved, work, form.format)
         try:
-            from transit.timetable.formats import detect_format
-
             fmt = form.format or detect_format(path)
             feed = parse_timetable(path, fmt, form.encoding)
             report = load_feed(db.session(), feed, dry_run=form.dry_run)
