@@ -87,6 +87,11 @@ class _EpochBar:
             self.bar.close()
             self.bar = None
 
+    def message(self, text: str) -> None:
+        """Print a line below a finished bar (a run may stop early, before its last epoch)."""
+        self.close()
+        click.echo(text)
+
 
 _source_option = click.option("--source", type=click.Choice(SOURCES), default="database",
                               show_default=True, help="Where the trip history comes from.")
@@ -200,7 +205,7 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str, t
     try:
         result = run_evaluation(
             table, validate_from, test_from, feature_config, train_config, seed_list,
-            gbm_max_iter=25 if tiny else 500, device=device, progress=click.echo,
+            gbm_max_iter=25 if tiny else 500, device=device, progress=bar.message,
             epoch_progress=bar,
         )
     except ValueError as error:

