@@ -402,3 +402,52 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     version: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class ServiceForecast(Base):
+    """A forecast for one run of a service: travel time and arrival delay, with a range.
+
+    Minutes; p10/p50/p90 are the model's 10%, 50% and 90% quantiles. ``scheduled_*`` are
+    naive UTC like the trip history.
+    """
+
+    __tablename__ = "service_forecasts"
+    __table_args__ = (
+        UniqueConstraint("service_id", "origin_id", "scheduled_departure"),
+        CheckConstraint("travel_p10 <= travel_p50 AND travel_p50 <= travel_p90", name="travel_order"),
+        CheckConstraint("delay_p10 <= delay_p50 AND delay_p50 <= delay_p90", name="delay_order"),
+        Index("ix_service_forecasts_date", "service_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    origin_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    destination_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    scheduled_departure: Mapped[dt.datetime] = mapped_column(DateTime)
+    scheduled_arrival: Mapped[dt.datetime] = mapped_column(DateTime)
+    travel_p10: Mapped[float] = mapped_column(Float)
+    travel_p50: Mapped[float] = mapped_column(Float)
+    travel_p90: Mapped[float] = mapped_column(Float)
+    delay_p10: Mapped[float] = mapped_column(Float)
+    delay_p50: Mapped[float] = mapped_column(Float)
+    delay_p90: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+    service: Mapped[Service] = relationship()
+    origin: Mapped[City] = relationship(foreign_keys=[origin_id])
+    destination: Mapped[City] = relationship(foreign_keys=[destination_id])
+
+
+class LoginAttempt(Base):
+    """A login attempt, kept to limit repeated failures per user name and address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_lookup", "username", "remote_addr", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(80))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
