@@ -6,7 +6,9 @@ FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test serve lint bench clean
+WORKERS ?= 2
+
+.PHONY: run test test-sqlite test-postgres serve lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,10 +27,24 @@ run: $(STAMP)
 	$(FLASK) seed-demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The whole suite runs twice: on SQLite files, then on a throw-away PostgreSQL server.
 test: $(DEV_STAMP)
 	./scripts/install-test-system-deps
 	$(BIN)/ruff check transit tests benchmarks app.py
 	$(BIN)/python -m pytest -q
+	./scripts/with-postgres $(BIN)/python -m pytest -q
+
+test-sqlite: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q
+
+test-postgres: $(DEV_STAMP)
+	./scripts/with-postgres $(BIN)/python -m pytest -q
+
+# Production-style: gunicorn with several workers (WORKERS=n) on 127.0.0.1:8000.
+serve: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:8000 --access-logfile - app:app
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check transit tests benchmarks app.py
