@@ -12,8 +12,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.utils import secure_filename
 
+from transit import editing
 from transit.models import (
     Calendar,
-    CalendarDate,
     City,
     Service,
     ServiceFare,
@@ -50,23 +49,18 @@ from transit.web.api.serialize import (
 from transit.web.api.support import (
     DEFAULT_MAX_UPLOAD_BYTES,
     MAX_UNZIPPED_BYTES,
-    CityResolver,
-    audit,
     commit,
     conditional_read,
     endpoint,
-    flush,
     get_or_404,
     json_response,
     link_headers,
-    name_list,
     no_content,
     page_links,
     paged,
     parse_body,
     parse_query,
     require_admin,
-    service_label,
 )
 from transit.web.extensions import db
 
@@ -143,24 +137,6 @@ def get_city(city_id: int) -> Response:
     return conditional_read(build)
 
 
-def _check_city_unique(name: str | None, code: str | None, exclude: int | None = None) -> None:
-    errors = []
-    if name is not None:
-        other = db.session.scalar(select(City).where(City.name == name, City.id != (exclude or 0)))
-        if other is not None:
-            errors.append(
-                field_error("name", f"a city called {name!r} already exists (id {other.id})")
-            )
-    if code is not None:
-        other = db.session.scalar(select(City).where(City.code == code, City.id != (exclude or 0)))
-        if other is not None:
-            errors.append(
-                field_error("code", f"code {code!r} belongs to {other.name} (id {other.id})")
-            )
-    if errors:
-        raise ApiProblem(409, "Names and codes of cities are unique.", errors=errors)
-
-
 @endpoint(
     "POST",
     "/cities",
@@ -176,11 +152,7 @@ def _check_city_unique(name: str | None, code: str | None, exclude: int | None =
 def create_city() -> Response:
     user = require_admin()
     data = parse_body(s.CityCreate)
-    _check_city_unique(data.name, data.code)
-    city = City(**data.model_dump())
-    db.session.add(city)
-    flush()
-    audit(user, "create", "city", city.id, f"created city {city.name}")
+    city = editing.create_city(db.session(), data, user=user.username)
     commit()
     return json_response(
         city_out(city, 0), 201, {"Location": url_for("api.get_city", city_id=city.id)}
@@ -203,36 +175,9 @@ def update_city(city_id: int) -> Response:
     user = require_admin()
     city = get_or_404(City, city_id, "city")
     data = parse_body(s.CityUpdate)
-    changes = {name: getattr(data, name) for name in data.model_fields_set}
-    _check_city_unique(changes.get("name"), changes.get("code"), exclude=city.id)
-    for name, value in changes.items():
-        setattr(city, name, value)
-    flush()
-    audit(
-        user,
-        "update",
-        "city",
-        city.id,
-        f"changed {', '.join(sorted(changes)) or 'nothing'} of {city.name}",
-    )
+    editing.update_city(db.session(), city, data, user=user.username)
     commit()
     return json_response(city_out(city, service_counts([city.id]).get(city.id, 0)))
-
-
-def _services_calling_at(city_id: int) -> list[Service]:
-    return list(
-        db.session.scalars(
-            select(Service)
-            .where(
-                Service.id.in_(
-                    select(Timetable.service_id)
-                    .join(Stop, Stop.timetable_id == Timetable.id)
-                    .where(Stop.city_id == city_id)
-                )
-            )
-            .order_by(Service.mode, Service.number, Service.id)
-        )
-    )
 
 
 @endpoint(
@@ -256,26 +201,7 @@ def delete_city(city_id: int) -> Response:
     user = require_admin()
     query = parse_query(s.CascadeQuery)
     city = get_or_404(City, city_id, "city")
-    services = _services_calling_at(city.id)
-    if services and not query.cascade:
-        labels = [service_label(x) for x in services]
-        raise ApiProblem(
-            409,
-            f"{city.name} is still called at by {len(services)} service"
-            f"{'s' if len(services) != 1 else ''}: {name_list(labels)}. Delete or change them "
-            "first, or repeat with cascade=true to delete them too.",
-            extra={"services": [{"id": x.id, "label": service_label(x)} for x in services]},
-        )
-    for service in services:
-        db.session.delete(service)
-    flush()
-    name = city.name
-    db.session.delete(city)
-    flush()
-    summary = f"deleted city {name}"
-    if services:
-        summary += " and services " + name_list([service_label(x) for x in services], 50)
-    audit(user, "delete", "city", city_id, summary)
+    editing.delete_city(db.session(), city, user=user.username, cascade=query.cascade)
     commit()
     return no_content()
 
@@ -337,31 +263,6 @@ def get_calendar(calendar_id: int) -> Response:
     return conditional_read(build)
 
 
-def _set_exceptions(
-    calendar: Calendar, added: Iterable[dt.date], removed: Iterable[dt.date]
-) -> None:
-    calendar.exceptions.clear()
-    flush()  # the old rows go first: (calendar, date) is unique
-    for day in sorted(set(added)):
-        calendar.exceptions.append(CalendarDate(date=day, added=True))
-    for day in sorted(set(removed)):
-        calendar.exceptions.append(CalendarDate(date=day, added=False))
-
-
-def new_calendar(data: s.CalendarCreate) -> Calendar:
-    calendar = Calendar(
-        name=data.name,
-        weekdays=s.weekday_mask(list(data.weekdays)),
-        start_date=data.start_date,
-        end_date=data.end_date,
-    )
-    db.session.add(calendar)
-    calendar.exceptions = [CalendarDate(date=d, added=True) for d in sorted(set(data.added))] + [
-        CalendarDate(date=d, added=False) for d in sorted(set(data.removed))
-    ]
-    return calendar
-
-
 @endpoint(
     "POST",
     "/calendars",
@@ -376,11 +277,7 @@ def new_calendar(data: s.CalendarCreate) -> Calendar:
 def create_calendar() -> Response:
     user = require_admin()
     data = parse_body(s.CalendarCreate)
-    calendar = new_calendar(data)
-    flush()
-    audit(
-        user, "create", "calendar", calendar.id, f"created calendar {calendar.name or calendar.id}"
-    )
+    calendar = editing.create_calendar(db.session(), data, user=user.username)
     commit()
     return json_response(
         calendar_out(calendar, 0),
@@ -407,35 +304,7 @@ def update_calendar(calendar_id: int) -> Response:
     user = require_admin()
     calendar = get_or_404(Calendar, calendar_id, "calendar")
     data = parse_body(s.CalendarUpdate)
-    fields = data.model_fields_set
-    start = data.start_date if "start_date" in fields else calendar.start_date
-    end = data.end_date if "end_date" in fields else calendar.end_date
-    added = (
-        data.added if data.added is not None else [e.date for e in calendar.exceptions if e.added]
-    )
-    removed = (
-        data.removed
-        if data.removed is not None
-        else [e.date for e in calendar.exceptions if not e.added]
-    )
-    try:
-        s._check_calendar(start, end, added, removed)
-    except ValueError as error:
-        field, _, message = str(error).partition(": ")
-        raise ApiProblem(
-            422, "The calendar would be inconsistent.", errors=[field_error(field, message)]
-        ) from None
-    if "name" in fields:
-        calendar.name = data.name
-    if data.weekdays is not None:
-        calendar.weekdays = s.weekday_mask(list(data.weekdays))
-    calendar.start_date, calendar.end_date = start, end
-    if data.added is not None or data.removed is not None:
-        _set_exceptions(calendar, added, removed)
-    flush()
-    audit(
-        user, "update", "calendar", calendar.id, f"changed {', '.join(sorted(fields)) or 'nothing'}"
-    )
+    editing.update_calendar(db.session(), calendar, data, user=user.username)
     commit()
     return json_response(
         calendar_out(calendar, timetable_counts([calendar.id]).get(calendar.id, 0))
@@ -458,23 +327,7 @@ def update_calendar(calendar_id: int) -> Response:
 def delete_calendar(calendar_id: int) -> Response:
     user = require_admin()
     calendar = get_or_404(Calendar, calendar_id, "calendar")
-    users = list(
-        db.session.execute(
-            select(Service, Timetable.code)
-            .join(Timetable, Timetable.service_id == Service.id)
-            .where(Timetable.calendar_id == calendar.id)
-            .order_by(Service.number, Timetable.code)
-        )
-    )
-    if users:
-        labels = [f"{service_label(service)} variant {code}" for service, code in users]
-        raise ApiProblem(
-            409,
-            f"Calendar {calendar.id} is used by {name_list(labels)}; give them another calendar first.",
-        )
-    db.session.delete(calendar)
-    flush()
-    audit(user, "delete", "calendar", calendar_id, f"deleted calendar {calendar_id}")
+    editing.delete_calendar(db.session(), calendar, user=user.username)
     commit()
     return no_content()
 
@@ -579,128 +432,6 @@ def get_service(service_id: int) -> Response:
     return conditional_read(lambda: json_response(service_detail(load_service(service_id))))
 
 
-def _check_service_unique(
-    operator: str, number: str, route: str, exclude: int | None = None
-) -> None:
-    other = db.session.scalar(
-        select(Service).where(
-            Service.operator == operator,
-            Service.number == number,
-            Service.route == route,
-            Service.id != (exclude or 0),
-        )
-    )
-    if other is not None:
-        raise ApiProblem(
-            409,
-            f"Service {service_label(other)} already exists (id {other.id}); operator, number "
-            "and route together are unique (set route to tell two products apart).",
-            errors=[field_error("number", f"already used by service {other.id}")],
-        )
-
-
-def _next_code(taken: set[str]) -> str:
-    number = len(taken) + 1
-    while str(number) in taken:
-        number += 1
-    return str(number)
-
-
-def build_timetable(
-    service: Service,
-    data: s.TimetableCreate,
-    where: str,
-    resolve: CityResolver,
-    taken_codes: set[str],
-    timetable: Timetable | None = None,
-) -> Timetable:
-    """A timetable variant from its description (a new one, or ``timetable`` refilled)."""
-    errors: list[dict[str, str]] = []
-    if data.calendar_id is not None:
-        calendar = db.session.get(Calendar, data.calendar_id)
-        if calendar is None:
-            errors.append(field_error(f"{where}calendar_id", f"no calendar {data.calendar_id}"))
-    else:
-        assert data.calendar is not None
-        calendar = new_calendar(data.calendar)
-    code = data.code or (timetable.code if timetable is not None else _next_code(taken_codes))
-    if code in taken_codes and (timetable is None or code != timetable.code):
-        errors.append(field_error(f"{where}code", f"the service already has a variant {code!r}"))
-    cities = [resolve(stop.city, f"{where}stops[{i}].city") for i, stop in enumerate(data.stops)]
-    for i in range(1, len(cities)):
-        if cities[i] is not None and cities[i] is cities[i - 1]:
-            errors.append(field_error(f"{where}stops[{i}].city", "the same city twice in a row"))
-    if errors:
-        resolve.errors.extend(errors)
-    if resolve.errors:
-        resolve.raise_if_any()
-    taken_codes.add(code)
-    if timetable is None:
-        timetable = Timetable(service=service, code=code)
-        db.session.add(timetable)
-    else:
-        timetable.stops.clear()
-        flush()  # old stops go first: (timetable, sequence) is unique
-        timetable.code = code
-    assert calendar is not None  # an unknown calendar_id was raised above
-    timetable.headsign = data.headsign
-    timetable.calendar = calendar
-    timetable.stops = [
-        Stop(
-            sequence=i,
-            city=city,
-            arrival=stop.arrival if i > 0 else None,
-            departure=stop.departure if i < len(data.stops) - 1 else None,
-            fare_cents=stop.fare_cents if i > 0 else None,
-            boarding=stop.boarding,
-            alighting=stop.alighting,
-        )
-        for i, (stop, city) in enumerate(zip(data.stops, cities, strict=True))
-    ]
-    return timetable
-
-
-def _served_city_ids(service: Service) -> set[int]:
-    return {stop.city.id for timetable in service.timetables for stop in timetable.stops}
-
-
-def build_fares(
-    service: Service, fares: Sequence[s.FareIn], where: str, resolve: CityResolver
-) -> list[ServiceFare]:
-    """Origin-destination fares, checked: known cities called at by the service, no repeats."""
-    served = _served_city_ids(service)
-    seen: set[tuple[int, int]] = set()
-    errors: list[dict[str, str]] = []
-    built = []
-    for i, fare in enumerate(fares):
-        origin = resolve(fare.origin, f"{where}[{i}].origin")
-        destination = resolve(fare.destination, f"{where}[{i}].destination")
-        if origin is None or destination is None:
-            continue
-        if origin is destination:
-            errors.append(field_error(f"{where}[{i}]", "origin and destination are the same city"))
-            continue
-        for end, city in (("origin", origin), ("destination", destination)):
-            if city.id not in served:
-                errors.append(
-                    field_error(f"{where}[{i}].{end}", f"{city.name} is not a stop of this service")
-                )
-        if (origin.id, destination.id) in seen:
-            errors.append(
-                field_error(
-                    f"{where}[{i}]", f"a second fare from {origin.name} to {destination.name}"
-                )
-            )
-        seen.add((origin.id, destination.id))
-        # Not attached yet: the caller adds them once the old fares are gone.
-        built.append(
-            ServiceFare(origin=origin, destination=destination, fare_cents=fare.fare_cents)
-        )
-    resolve.errors.extend(errors)
-    resolve.raise_if_any()
-    return built
-
-
 @endpoint(
     "POST",
     "/services",
@@ -719,23 +450,7 @@ def build_fares(
 def create_service() -> Response:
     user = require_admin()
     data = parse_body(s.ServiceCreate)
-    _check_service_unique(data.operator, data.number, data.route)
-    service = Service(
-        number=data.number,
-        mode=data.mode.value,
-        operator=data.operator,
-        route=data.route,
-        name=data.name,
-        currency=data.currency,
-    )
-    db.session.add(service)
-    resolve = CityResolver()
-    codes: set[str] = set()
-    for i, timetable in enumerate(data.timetables):
-        build_timetable(service, timetable, f"timetables[{i}].", resolve, codes)
-    service.fares = build_fares(service, data.fares, "fares", resolve)
-    flush()
-    audit(user, "create", "service", service.id, f"created service {service_label(service)}")
+    service = editing.create_service(db.session(), data, user=user.username)
     commit()
     return json_response(
         service_detail(load_service(service.id)),
@@ -760,25 +475,7 @@ def update_service(service_id: int) -> Response:
     user = require_admin()
     service = get_or_404(Service, service_id, "service")
     data = parse_body(s.ServiceUpdate)
-    changes = {name: getattr(data, name) for name in data.model_fields_set}
-    if "mode" in changes:
-        changes["mode"] = changes["mode"].value
-    _check_service_unique(
-        changes.get("operator", service.operator),
-        changes.get("number", service.number),
-        changes.get("route", service.route),
-        exclude=service.id,
-    )
-    for name, value in changes.items():
-        setattr(service, name, value)
-    flush()
-    audit(
-        user,
-        "update",
-        "service",
-        service.id,
-        f"changed {', '.join(sorted(changes)) or 'nothing'} of {service_label(service)}",
-    )
+    editing.update_service(db.session(), service, data, user=user.username)
     commit()
     return json_response(service_detail(load_service(service.id)))
 
@@ -798,10 +495,7 @@ def update_service(service_id: int) -> Response:
 def delete_service(service_id: int) -> Response:
     user = require_admin()
     service = get_or_404(Service, service_id, "service")
-    label = service_label(service)
-    db.session.delete(service)
-    flush()
-    audit(user, "delete", "service", service_id, f"deleted service {label}")
+    editing.delete_service(db.session(), service, user=user.username)
     commit()
     return no_content()
 
@@ -822,10 +516,6 @@ def _timetable_of(service_id: int, timetable_id: int) -> Timetable:
         get_or_404(Service, service_id, "service")
         raise ApiProblem(404, f"Service {service_id} has no timetable variant {timetable_id}.")
     return timetable
-
-
-def _codes(service: Service) -> set[str]:
-    return set(db.session.scalars(select(Timetable.code).where(Timetable.service_id == service.id)))
 
 
 def _timetable_response(
@@ -870,22 +560,7 @@ def create_timetable(service_id: int) -> Response:
     user = require_admin()
     service = get_or_404(Service, service_id, "service")
     data = parse_body(s.TimetableCreate)
-    codes = _codes(service)
-    if data.code is not None and data.code in codes:
-        raise ApiProblem(
-            409,
-            f"Service {service_label(service)} already has a variant {data.code!r}.",
-            errors=[field_error("code", "already used in this service")],
-        )
-    timetable = build_timetable(service, data, "", CityResolver(), codes)
-    flush()
-    audit(
-        user,
-        "create",
-        "timetable",
-        timetable.id,
-        f"added variant {timetable.code} to {service_label(service)}",
-    )
+    timetable = editing.add_timetable(db.session(), service, data, user=user.username)
     commit()
     return _timetable_response(
         timetable,
@@ -914,42 +589,9 @@ def replace_timetable(service_id: int, timetable_id: int) -> Response:
     user = require_admin()
     timetable = _timetable_of(service_id, timetable_id)
     data = parse_body(s.TimetableCreate)
-    service = timetable.service
-    codes = _codes(service)
-    if data.code is not None and data.code != timetable.code and data.code in codes:
-        raise ApiProblem(
-            409,
-            f"Service {service_label(service)} already has a variant {data.code!r}.",
-            errors=[field_error("code", "already used in this service")],
-        )
-    build_timetable(service, data, "", CityResolver(), codes, timetable)
-    flush()
-    _check_fares_still_served(service)
-    audit(
-        user,
-        "update",
-        "timetable",
-        timetable.id,
-        f"replaced variant {timetable.code} of {service_label(service)}",
-    )
+    editing.replace_timetable(db.session(), timetable, data, user=user.username)
     commit()
     return _timetable_response(timetable)
-
-
-def _check_fares_still_served(service: Service) -> None:
-    db.session.refresh(service)
-    served = _served_city_ids(service)
-    orphans = [
-        f for f in service.fares if f.origin_id not in served or f.destination_id not in served
-    ]
-    if orphans:
-        labels = [f"{f.origin.name}-{f.destination.name}" for f in orphans]
-        db.session.rollback()
-        raise ApiProblem(
-            409,
-            f"The service would no longer call where its fares {name_list(labels)} apply; "
-            "change or delete those fares first.",
-        )
 
 
 @endpoint(
@@ -968,18 +610,7 @@ def _check_fares_still_served(service: Service) -> None:
 def delete_timetable(service_id: int, timetable_id: int) -> Response:
     user = require_admin()
     timetable = _timetable_of(service_id, timetable_id)
-    service = timetable.service
-    code = timetable.code
-    db.session.delete(timetable)
-    flush()
-    _check_fares_still_served(service)
-    audit(
-        user,
-        "delete",
-        "timetable",
-        timetable_id,
-        f"deleted variant {code} of {service_label(service)}",
-    )
+    editing.delete_timetable(db.session(), timetable, user=user.username)
     commit()
     return no_content()
 
@@ -1022,18 +653,7 @@ def replace_fares(service_id: int) -> Response:
     user = require_admin()
     service = load_service(service_id)
     data = parse_body(s.FaresReplace)
-    built = build_fares(service, data.fares, "fares", CityResolver())
-    service.fares.clear()
-    flush()
-    service.fares.extend(built)
-    flush()
-    audit(
-        user,
-        "update",
-        "fares",
-        service.id,
-        f"replaced fares of {service_label(service)} ({len(built)})",
-    )
+    editing.replace_fares(db.session(), service, data.fares, user=user.username)
     commit()
     return json_response(_fare_list(service))
 
@@ -1055,31 +675,7 @@ def create_fare(service_id: int) -> Response:
     user = require_admin()
     service = load_service(service_id)
     data = parse_body(s.FareIn)
-    resolve = CityResolver()
-    (fare,) = build_fares(service, [data], "", resolve)
-    existing = next(
-        (
-            f
-            for f in service.fares
-            if f.origin_id == fare.origin.id and f.destination_id == fare.destination.id
-        ),
-        None,
-    )
-    if existing is not None:
-        raise ApiProblem(
-            409,
-            f"There is already a fare from {fare.origin.name} to {fare.destination.name} "
-            f"(id {existing.id}); change it with PUT on the fares list.",
-        )
-    service.fares.append(fare)
-    flush()
-    audit(
-        user,
-        "create",
-        "fare",
-        fare.id,
-        f"fare {fare.origin.name}-{fare.destination.name} on {service_label(service)}",
-    )
+    fare = editing.add_fare(db.session(), service, data, user=user.username)
     commit()
     return json_response(fare_out(fare, service.currency), 201)
 
@@ -1102,9 +698,7 @@ def delete_fare(service_id: int, fare_id: int) -> Response:
     if fare is None or fare.service_id != service_id:
         get_or_404(Service, service_id, "service")
         raise ApiProblem(404, f"Service {service_id} has no fare {fare_id}.")
-    db.session.delete(fare)
-    flush()
-    audit(user, "delete", "fare", fare_id, f"deleted fare {fare_id} of service {service_id}")
+    editing.delete_fare(db.session(), fare, user=user.username)
     commit()
     return no_content()
 
@@ -1122,51 +716,6 @@ def _import_errors(problems_found: Sequence[Any]) -> list[dict[str, str]]:
             where += f", field {problem.field}"
         items.append(field_error(where, problem.message, "file"))
     return items
-
-
-def _safe_extract(archive: zipfile.ZipFile, folder: Path) -> None:
-    total = 0
-    for member in archive.infolist():
-        target = (folder / member.filename).resolve()
-        if not target.is_relative_to(folder.resolve()):
-            raise ApiProblem(422, f"The archive has an unsafe path: {member.filename!r}.")
-        total += member.file_size
-        if total > MAX_UNZIPPED_BYTES:
-            raise ApiProblem(413, "The archive unpacks to more than the server accepts.")
-    archive.extractall(folder)
-
-
-def _unpacked_root(folder: Path) -> Path:
-    # A zip of a folder holds that folder: look inside it.
-    entries = [p for p in folder.iterdir() if not p.name.startswith(("__MACOSX", "."))]
-    if len(entries) == 1 and entries[0].is_dir():
-        return entries[0]
-    return folder
-
-
-def _prepare_upload(saved: Path, work: Path, fmt: str | None) -> Path:
-    """The path to parse: the file itself, or the folder a zip of a folder unpacks to."""
-    from transit.timetable.feed import ImportFailed
-    from transit.timetable.formats import detect_format
-
-    if not zipfile.is_zipfile(saved):
-        return saved
-    if fmt == "gtfs":
-        return saved
-    if fmt is None:
-        try:
-            if detect_format(saved) == "gtfs":
-                return saved
-        except (ImportFailed, ValueError, OSError):
-            pass  # not GTFS: perhaps a zip of a classic or CSV folder
-    folder = work / "unpacked"
-    folder.mkdir()
-    try:
-        with zipfile.ZipFile(saved) as archive:
-            _safe_extract(archive, folder)
-    except zipfile.BadZipFile as error:
-        raise ApiProblem(422, f"The archive cannot be read: {error}.") from None
-    return _unpacked_root(folder)
 
 
 @endpoint(
@@ -1208,8 +757,6 @@ def import_file() -> Response:
             422, "No file was uploaded.", errors=[field_error("file", "a file is required", "form")]
         )
     from transit.timetable.feed import ImportFailed
-    from transit.timetable.formats import detect_format, parse_timetable
-    from transit.timetable.loader import load_feed
 
     name = secure_filename(upload.filename) or "upload"
     work = Path(tempfile.mkdtemp(prefix="transit-import-"))
@@ -1218,11 +765,16 @@ def import_file() -> Response:
         upload.save(saved)
         if saved.stat().st_size > limit:
             raise ApiProblem(413, f"Uploads may have at most {limit} bytes.")
-        path = _prepare_upload(saved, work, form.format)
         try:
-            fmt = form.format or detect_format(path)
-            feed = parse_timetable(path, fmt, form.encoding)
-            report = load_feed(db.session(), feed, dry_run=form.dry_run)
+            outcome = editing.import_timetable(
+                db.session(),
+                saved,
+                work,
+                fmt=form.format,
+                encoding=form.encoding,
+                dry_run=form.dry_run,
+                max_unzipped=MAX_UNZIPPED_BYTES,
+            )
         except ImportFailed as error:
             db.session.rollback()
             raise ApiProblem(
@@ -1248,17 +800,24 @@ def import_file() -> Response:
     if form.dry_run:
         db.session.rollback()
     else:
-        audit(user, "import", "feed", None, f"imported {upload.filename} ({fmt}): {report.counts}")
+        editing.audit(
+            db.session(),
+            user.username,
+            "import",
+            "feed",
+            None,
+            f"imported {upload.filename} ({outcome.format}): {outcome.counts}",
+        )
         commit()
     result = s.ImportResult(
         source=upload.filename,
-        format=fmt,
+        format=outcome.format,
         dry_run=form.dry_run,
         committed=not form.dry_run,
-        counts=dict(report.counts),
-        skipped=list(report.skipped),
-        conflicts=list(report.conflicts),
-        report=str(report),
+        counts=outcome.counts,
+        skipped=outcome.skipped,
+        conflicts=outcome.conflicts,
+        report=outcome.report,
     )
     return json_response(result)
 

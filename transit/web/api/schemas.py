@@ -1,254 +1,61 @@
 """Pydantic models of the REST API: what requests may carry and what responses contain.
 
-The same models validate input and produce the OpenAPI document's schemas, so the two
-never drift. Conventions: stop times are written ``"HH:MM"`` or ``"HH:MM:SS"`` in the
-stop city's local time with ``"+1"`` (``"+2"``...) for the days after the service day, or as
-whole seconds after the service day's midnight; fares are integer cents; cities in request
-bodies are named by their id (a number) or their exact name (a string).
+The input models (cities, calendars, timetables, fares, services) and the time and calendar
+helpers live in ``transit.schemas``, shared with the admin pages and ``transit.editing``; they
+are re-exported here so the API's views and its OpenAPI document see one module. The same
+models validate input and produce the OpenAPI document's schemas, so the two never drift.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainValidator,
     StringConstraints,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from transit.models import ALL_DAYS, Mode
+from transit.models import Mode
 from transit.routing.query import MAX_WINDOW_HOURS
-
-MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
-MAX_SECONDS = 7 * 86400  # a run longer than a week is a typing mistake
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_TIME_RE = re.compile(r"^\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*(?:\+\s*(\d+))?\s*$")
-
-
-# --- times ---------------------------------------------------------------------------------
-
-
-def parse_time(value: Any) -> int:
-    """Seconds after the service day's midnight from ``"HH:MM[:SS][+N]"`` or whole seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or seconds")
-    if isinstance(value, int):
-        seconds = value
-    elif isinstance(value, str):
-        match = _TIME_RE.match(value)
-        if not match:
-            raise ValueError(
-                f"{value!r} is not a time: write 'HH:MM' or 'HH:MM:SS', with '+1' for the next day"
-            )
-        hours, minutes, secs, days = match.groups()
-        seconds = int(hours) * 3600 + int(minutes) * 60 + int(secs or 0) + int(days or 0) * 86400
-    else:
-        raise ValueError("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or seconds")
-    if seconds < 0:
-        raise ValueError("a time cannot be negative")
-    if seconds > MAX_SECONDS:
-        raise ValueError("a time must fall within 7 days of the service day's midnight")
-    return seconds
-
-
-def format_time(seconds: int | None) -> str | None:
-    """``"HH:MM"`` (``"HH:MM:SS"`` when seconds matter) with ``"+N"`` past midnight."""
-    if seconds is None:
-        return None
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
-    return text + (f"+{days}" if days else "")
-
-
-TimeValue = Annotated[
-    int,
-    BeforeValidator(parse_time),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0, "maximum": MAX_SECONDS},
-                {"type": "string", "pattern": _TIME_RE.pattern, "examples": ["07:05", "01:10+1"]},
-            ],
-            "description": "'HH:MM[:SS]' local time with '+N' for following days, or seconds",
-        },
-        mode="validation",
-    ),
-]
-
-
-# --- calendars in words ----------------------------------------------------------------------
-
-_DAY_WORDS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
-
-
-def weekday_names(mask: int) -> list[str]:
-    """``["mon", ...]`` for a weekday bit mask (bit 0 = Monday)."""
-    return [name for bit, name in enumerate(WEEKDAY_NAMES) if mask >> bit & 1]
-
-
-def weekday_mask(names: list[str]) -> int:
-    """The bit mask (bit 0 = Monday) of a list of day names."""
-    return sum(1 << WEEKDAY_NAMES.index(name) for name in set(names))
-
-
-def _days_in_words(mask: int) -> str:
-    if mask == ALL_DAYS:
-        return "Every day"
-    if mask == 0:
-        return "No regular days"
-    bits = [bit for bit in range(7) if mask >> bit & 1]
-    # A run of three or more consecutive days reads better as a range.
-    if len(bits) >= 3 and bits == list(range(bits[0], bits[-1] + 1)):
-        return f"{_DAY_WORDS[bits[0]]} to {_DAY_WORDS[bits[-1]]}"
-    words = [_DAY_WORDS[bit] for bit in bits]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _date_words(day: dt.date) -> str:
-    return f"{day.day} {day:%b} {day.year}"
-
-
-def describe_calendar(
-    mask: int,
-    start: dt.date | None,
-    end: dt.date | None,
-    added: list[dt.date],
-    removed: list[dt.date],
-) -> str:
-    """Days of operation in plain English, e.g. "Mondays to Fridays from 1 Mar 2026; not on 1 May 2026"."""
-    if start is not None and start == end:
-        runs = bool(mask >> start.weekday() & 1) and start not in removed
-        extra = sorted(set(added) - {start})
-        days = ([start] if runs else []) + extra
-        if not days:
-            return "Never runs"
-        return "Only on " + ", ".join(_date_words(d) for d in sorted(days))
-    if mask == 0:
-        if not added:
-            return "Never runs"
-        return "Only on " + ", ".join(_date_words(d) for d in sorted(added))
-    text = _days_in_words(mask)
-    if start and end:
-        text += f" from {_date_words(start)} to {_date_words(end)}"
-    elif start:
-        text += f" from {_date_words(start)}"
-    elif end:
-        text += f" until {_date_words(end)}"
-    if added:
-        text += "; also on " + ", ".join(_date_words(d) for d in sorted(added))
-    if removed:
-        text += "; not on " + ", ".join(_date_words(d) for d in sorted(removed))
-    return text
-
-
-# --- shared pieces ---------------------------------------------------------------------------
-
-
-def _strip_or_none(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
-def _check_timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Shanghai'") from None
-    return value
-
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OptionalText = Annotated[
-    Annotated[str, StringConstraints(max_length=300)] | None, BeforeValidator(_strip_or_none)
-]
-
-
-def _check_code(value: str) -> str:
-    if any(ch.isspace() for ch in value):
-        raise ValueError("a code has no spaces (e.g. 'PEK', 'BJP')")
-    return value
-
-
-CityCode = Annotated[
-    Annotated[str, StringConstraints(max_length=32), AfterValidator(_check_code)] | None,
-    BeforeValidator(_strip_or_none),
-]
-TimeZone = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(_check_timezone),
-]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Cents = Annotated[int, Field(ge=0, le=100_000_000, description="integer cents")]
-
-
-def _city_ref(value: Any) -> int | str:
-    # One validator instead of a union, so errors name the field and not a union branch.
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("a city is its id (a number) or its exact name (a string)")
-    if isinstance(value, str):
-        value = value.strip()
-        if not value or len(value) > 200:
-            raise ValueError("a city name has 1 to 200 characters")
-    elif not 1 <= value <= MAX_ID:
-        raise ValueError(f"a city id is a number from 1 to {MAX_ID}")
-    return value
-
-
-CityRefIn = Annotated[
-    int | str,
-    PlainValidator(_city_ref),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                {"type": "string", "minLength": 1, "maxLength": 200},
-            ],
-            "description": "a city's id (number) or exact name (string)",
-            "examples": [1, "Beijing"],
-        }
-    ),
-]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def _every_day() -> list[Weekday]:
-    return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-
-
-def _refuse_nul(data: Any) -> Any:
-    """No NUL characters in text: PostgreSQL cannot store them, and no name contains one."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            values = value if isinstance(value, list) else [value]
-            if any(isinstance(v, str) and "\x00" in v for v in values):
-                raise ValueError(f"{key}: text may not contain NUL characters")
-    return data
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    _no_nul = model_validator(mode="before")(_refuse_nul)
+from transit.schemas import (  # noqa: F401  (re-exported: the API's input models)
+    MAX_ID,
+    MAX_SECONDS,
+    WEEKDAY_NAMES,
+    CalendarCreate,
+    CalendarUpdate,
+    Cents,
+    CityCode,
+    CityCreate,
+    CityRefIn,
+    CityUpdate,
+    Currency,
+    FareIn,
+    FaresReplace,
+    Latitude,
+    Longitude,
+    Name,
+    OptionalText,
+    ServiceCreate,
+    ServiceUpdate,
+    StopIn,
+    TimetableCreate,
+    TimeValue,
+    TimeZone,
+    Weekday,
+    _check_calendar,
+    _refuse_nul,
+    check_stop_order,
+    describe_calendar,
+    format_time,
+    parse_time,
+    weekday_mask,
+    weekday_names,
+)
 
 
 class Links(BaseModel):
@@ -258,40 +65,6 @@ class Links(BaseModel):
 class CityRef(BaseModel):
     id: int
     name: str
-
-
-# --- cities ---------------------------------------------------------------------------------
-
-
-class CityCreate(_In):
-    """A new city, station or airport."""
-
-    name: Name
-    code: CityCode = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    timezone: TimeZone = "Asia/Shanghai"
-    min_connection_seconds: Annotated[int, Field(ge=0, le=86400)] | None = Field(
-        default=None, description="own minimum connection time; null uses the global default"
-    )
-
-
-class CityUpdate(_In):
-    """Fields to change on a city; fields left out keep their value."""
-
-    name: Name | None = None
-    code: CityCode = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    timezone: TimeZone | None = None
-    min_connection_seconds: Annotated[int, Field(ge=0, le=86400)] | None = None
-
-    @model_validator(mode="after")
-    def _not_null(self) -> CityUpdate:
-        for field in ("name", "timezone"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
 
 
 class CityLinks(Links):
@@ -310,56 +83,6 @@ class CityOut(BaseModel):
     links: CityLinks
 
 
-# --- calendars ------------------------------------------------------------------------------
-
-
-class CalendarCreate(_In):
-    """Days of operation: weekdays within optional validity dates, plus added/removed dates."""
-
-    name: OptionalText = None
-    weekdays: list[Weekday] = Field(default_factory=_every_day)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    added: list[dt.date] = Field(default_factory=list, max_length=2000)
-    removed: list[dt.date] = Field(default_factory=list, max_length=2000)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> CalendarCreate:
-        _check_calendar(self.start_date, self.end_date, self.added, self.removed)
-        return self
-
-
-def _check_calendar(
-    start: dt.date | None, end: dt.date | None, added: list[dt.date], removed: list[dt.date]
-) -> None:
-    if start is not None and end is not None and start > end:
-        raise ValueError("end_date: the validity ends before it starts (start_date)")
-    both = sorted(set(added) & set(removed))
-    if both:
-        raise ValueError(
-            "removed: a date cannot be both added and removed: "
-            + ", ".join(d.isoformat() for d in both)
-        )
-
-
-class CalendarUpdate(_In):
-    """Fields to change on a calendar; fields left out keep their value."""
-
-    name: OptionalText = None
-    weekdays: list[Weekday] | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    added: list[dt.date] | None = Field(default=None, max_length=2000)
-    removed: list[dt.date] | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _not_null(self) -> CalendarUpdate:
-        for field in ("weekdays", "added", "removed"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null (send [] for none)")
-        return self
-
-
 class CalendarOut(BaseModel):
     id: int
     name: str | None
@@ -371,86 +94,6 @@ class CalendarOut(BaseModel):
     description: str = Field(description="the days of operation in words")
     timetable_count: int = Field(description="timetable variants running on this calendar")
     links: Links
-
-
-# --- timetables and stops -------------------------------------------------------------------
-
-
-class StopIn(_In):
-    """A call at a city. The first stop needs a departure, the last an arrival."""
-
-    city: CityRefIn
-    arrival: TimeValue | None = None
-    departure: TimeValue | None = None
-    fare_cents: Cents | None = Field(
-        default=None, description="price of the leg from the previous stop, in cents"
-    )
-    boarding: bool = True
-    alighting: bool = True
-
-    @model_validator(mode="after")
-    def _times(self) -> StopIn:
-        if self.arrival is None and self.departure is None:
-            raise ValueError("a stop needs an arrival or a departure time")
-        if (
-            self.arrival is not None
-            and self.departure is not None
-            and self.arrival > self.departure
-        ):
-            raise ValueError(
-                f"arrival {format_time(self.arrival)} is after departure {format_time(self.departure)}"
-            )
-        return self
-
-
-class TimetableCreate(_In):
-    """A timetable variant: its days (an existing calendar or a new one) and its stops."""
-
-    code: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = Field(default=None, description="identifies the variant in its service; default 1, 2...")
-    headsign: OptionalText = None
-    calendar_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
-    calendar: CalendarCreate | None = None
-    stops: list[StopIn] = Field(min_length=2, max_length=500)
-
-    @model_validator(mode="after")
-    def _check(self) -> TimetableCreate:
-        if (self.calendar_id is None) == (self.calendar is None):
-            raise ValueError(
-                "give either calendar_id (an existing calendar) or calendar (a new one)"
-            )
-        return self
-
-    @field_validator("stops")
-    @classmethod
-    def _stop_order(cls, stops: list[StopIn]) -> list[StopIn]:
-        check_stop_order(stops)
-        return stops
-
-
-def check_stop_order(stops: list[StopIn]) -> None:
-    """Times must never go back along the stops; ends must have the times travellers use."""
-    if stops[0].departure is None:
-        raise ValueError("stops[0]: the first stop needs a departure time")
-    if stops[-1].arrival is None:
-        raise ValueError(f"stops[{len(stops) - 1}]: the last stop needs an arrival time")
-    if stops[0].fare_cents:
-        raise ValueError("stops[0]: the first stop has no leg before it, so no fare")
-    previous: int | None = None
-    for index, stop in enumerate(stops):
-        arrival = stop.arrival if stop.arrival is not None else stop.departure
-        departure = stop.departure if stop.departure is not None else stop.arrival
-        assert arrival is not None and departure is not None
-        if previous is not None and arrival < previous:
-            raise ValueError(
-                f"stops[{index}]: arrival {format_time(arrival)} is before the previous "
-                f"departure {format_time(previous)} (stops out of order? add '+1' after midnight)"
-            )
-        if index and stop.city == stops[index - 1].city:
-            raise ValueError(f"stops[{index}]: the same city twice in a row")
-        previous = departure
 
 
 class StopOut(BaseModel):
@@ -474,29 +117,6 @@ class TimetableOut(BaseModel):
     links: Links
 
 
-# --- fares ----------------------------------------------------------------------------------
-
-
-class FareIn(_In):
-    """An origin-destination price of a service, overriding its leg fares."""
-
-    origin: CityRefIn
-    destination: CityRefIn
-    fare_cents: Cents
-
-    @model_validator(mode="after")
-    def _distinct(self) -> FareIn:
-        if self.origin == self.destination:
-            raise ValueError("origin and destination must be different cities")
-        return self
-
-
-class FaresReplace(_In):
-    """The complete list of origin-destination prices of a service."""
-
-    fares: list[FareIn] = Field(max_length=10000)
-
-
 class FareOut(BaseModel):
     id: int
     origin: CityRef
@@ -508,44 +128,6 @@ class FareOut(BaseModel):
 
 class FareList(BaseModel):
     fares: list[FareOut]
-
-
-# --- services -------------------------------------------------------------------------------
-
-
-class ServiceCreate(_In):
-    """A service with, optionally, its timetable variants and origin-destination fares."""
-
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    mode: Mode
-    operator: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    route: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
-        default="", description="tells apart products sharing operator and number"
-    )
-    name: OptionalText = None
-    currency: Currency = "CNY"
-    timetables: list[TimetableCreate] = Field(default_factory=list, max_length=200)
-    fares: list[FareIn] = Field(default_factory=list, max_length=10000)
-
-
-class ServiceUpdate(_In):
-    """Fields to change on a service; fields left out keep their value."""
-
-    number: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
-    ) = None
-    mode: Mode | None = None
-    operator: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    route: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    name: OptionalText = None
-    currency: Currency | None = None
-
-    @model_validator(mode="after")
-    def _not_null(self) -> ServiceUpdate:
-        for field in ("number", "mode", "operator", "route", "currency"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
 
 
 class ServiceLinks(Links):

@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -22,11 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from transit import auth
 from transit.db import data_version
+from transit.editing import EditError
 from transit.models import (
-    AuditEntry,
-    City,
     DataVersion,
-    Service,
     User,
 )
 from transit.web.api import openapi, problems
@@ -37,6 +35,21 @@ from transit.web.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 problems.install(bp)
+
+# What transit.editing refuses, answered as the API answers: 422, 409, 404 or 413.
+EDIT_STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "too_large": 413}
+
+
+def edit_problem(error: EditError) -> Response:
+    """A refused edit as a problem document; nothing of the request's transaction is kept."""
+    db.session.rollback()
+    issues = [field_error(issue.field, issue.message) for issue in error.issues]
+    return ApiProblem(
+        EDIT_STATUS.get(error.kind, 422), error.message, errors=issues or None, extra=error.extra
+    ).response()
+
+
+bp.register_error_handler(EditError, edit_problem)
 
 
 def _exempt_from_csrf(app: Any) -> None:
@@ -161,30 +174,10 @@ def require_admin() -> User:
     return user
 
 
-def audit(user: User, action: str, entity: str, entity_id: int | None, summary: str) -> None:
-    db.session.add(
-        AuditEntry(
-            username=user.username,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            summary=summary[:2000],
-        )
-    )
-
-
 def commit() -> None:
     """Commit the request's transaction; a constraint the checks missed answers 409."""
     try:
         db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise ApiProblem(409, f"The change conflicts with existing data: {error.orig}") from None
-
-
-def flush() -> None:
-    try:
-        db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
         raise ApiProblem(409, f"The change conflicts with existing data: {error.orig}") from None
@@ -290,41 +283,3 @@ def get_or_404(model: type[Any], ident: int, what: str) -> Any:
     if entity is None:
         raise ApiProblem(404, f"There is no {what} {ident}.")
     return entity
-
-
-class CityResolver:
-    """Turns city references (id or exact name) into cities, collecting every unknown one."""
-
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-        self._cache: dict[int | str, City | None] = {}
-
-    def __call__(self, ref: int | str, field: str) -> City | None:
-        if ref not in self._cache:
-            if isinstance(ref, int):
-                self._cache[ref] = db.session.get(City, ref)
-            else:
-                self._cache[ref] = db.session.scalar(select(City).where(City.name == ref))
-        city = self._cache[ref]
-        if city is None:
-            kind = "id" if isinstance(ref, int) else "name"
-            self.errors.append(field_error(field, f"no city with {kind} {ref!r}"))
-        return city
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ApiProblem(422, "Some cities are unknown.", errors=self.errors)
-
-
-def name_list(items: Sequence[str], limit: int = 10) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
-def service_label(service: Service) -> str:
-    parts = [service.mode, service.number]
-    if service.operator:
-        parts.append(f"({service.operator})")
-    if service.route:
-        parts.append(f"[{service.route}]")
-    return " ".join(parts)

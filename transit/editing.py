@@ -1,0 +1,899 @@
+"""Changing the timetable by hand: every write the REST API and the admin pages make.
+
+No Flask here. Both ways in validate their input with the models of ``transit.schemas`` and
+then call these functions, so a city, a service, a timetable variant or a fare is checked the
+same way whichever door it came through. Each operation works in the caller's session: it
+flushes (so constraint failures surface here, as ``EditError``), writes an audit entry naming
+the user, and leaves the commit to the caller. Writes to timetable tables bump the data
+version (``transit.db``), so the next route query sees the change.
+
+Errors are ``EditError``: a kind (``invalid``, ``conflict``, ``not_found``, ``too_large``), a
+message in plain words and, where a field is at fault, one ``FieldIssue`` per field, named as
+the API names body fields (``stops[2].arrival``, ``timetables[0].code``, ``fares[1].origin``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from transit import schemas as s
+from transit.models import (
+    AuditEntry,
+    Calendar,
+    CalendarDate,
+    City,
+    Service,
+    ServiceFare,
+    Stop,
+    Timetable,
+)
+
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """What is wrong with one field: ``field`` names it as the API's body does."""
+
+    field: str
+    message: str
+
+
+class EditError(Exception):
+    """A change that cannot be made, and why.
+
+    ``kind`` says what sort of refusal it is: ``invalid`` (the input is wrong), ``conflict``
+    (it clashes with what the database holds), ``not_found`` or ``too_large``. ``extra``
+    carries data a caller may show (the services a city deletion would remove).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        issues: Iterable[FieldIssue] = (),
+        extra: dict[str, Any] | None = None,
+    ):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.issues = list(issues)
+        self.extra = dict(extra or {})
+
+
+def _flush(session: Session) -> None:
+    """Flush; a constraint the checks missed becomes a conflict, not a crash."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        session.rollback()
+        raise EditError("conflict", f"The change conflicts with existing data: {error.orig}") from None
+
+
+# --- words -----------------------------------------------------------------------------------
+
+
+def name_list(items: Sequence[str], limit: int = 10) -> str:
+    """``"a, b, c and 4 more"``: a list short enough for a message."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def service_label(service: Service) -> str:
+    """How a service is named in messages: ``"train G1 (CR) [Beijing-Shanghai]"``."""
+    parts = [service.mode, service.number]
+    if service.operator:
+        parts.append(f"({service.operator})")
+    if service.route:
+        parts.append(f"[{service.route}]")
+    return " ".join(parts)
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def audit(
+    session: Session, user: str, action: str, entity: str, entity_id: int | None, summary: str
+) -> AuditEntry:
+    """Record who changed what (in the caller's transaction)."""
+    entry = AuditEntry(
+        username=user,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        summary=summary[:2000],
+        at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    )
+    session.add(entry)
+    return entry
+
+
+# --- cities ----------------------------------------------------------------------------------
+
+
+class CityResolver:
+    """Turns city references (id or exact name) into cities, collecting every unknown one."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.issues: list[FieldIssue] = []
+        self._cache: dict[int | str, City | None] = {}
+
+    def __call__(self, ref: int | str, where: str) -> City | None:
+        if ref not in self._cache:
+            if isinstance(ref, int):
+                self._cache[ref] = self.session.get(City, ref)
+            else:
+                self._cache[ref] = self.session.scalar(select(City).where(City.name == ref))
+        city = self._cache[ref]
+        if city is None:
+            kind = "id" if isinstance(ref, int) else "name"
+            self.issues.append(FieldIssue(where, f"no city with {kind} {ref!r}"))
+        return city
+
+    def raise_if_any(self) -> None:
+        if self.issues:
+            raise EditError("invalid", "Some cities are unknown.", self.issues)
+
+
+def check_city_unique(
+    session: Session, name: str | None, code: str | None, exclude: int | None = None
+) -> None:
+    """Refuse a name or code another city already has."""
+    issues = []
+    if name is not None:
+        other = session.scalar(select(City).where(City.name == name, City.id != (exclude or 0)))
+        if other is not None:
+            issues.append(FieldIssue("name", f"a city called {name!r} already exists (id {other.id})"))
+    if code is not None:
+        other = session.scalar(select(City).where(City.code == code, City.id != (exclude or 0)))
+        if other is not None:
+            issues.append(FieldIssue("code", f"code {code!r} belongs to {other.name} (id {other.id})"))
+    if issues:
+        raise EditError("conflict", "Names and codes of cities are unique.", issues)
+
+
+def create_city(session: Session, data: s.CityCreate, *, user: str) -> City:
+    """Add a city (names and codes unique)."""
+    check_city_unique(session, data.name, data.code)
+    city = City(**data.model_dump())
+    session.add(city)
+    _flush(session)
+    audit(session, user, "create", "city", city.id, f"created city {city.name}")
+    return city
+
+
+def update_city(session: Session, city: City, data: s.CityUpdate, *, user: str) -> City:
+    """Change the fields set in ``data``; the others keep their value."""
+    changes = {name: getattr(data, name) for name in data.model_fields_set}
+    check_city_unique(session, changes.get("name"), changes.get("code"), exclude=city.id)
+    changed = sorted(k for k, v in changes.items() if getattr(city, k) != v)
+    for name, value in changes.items():
+        setattr(city, name, value)
+    _flush(session)
+    audit(session, user, "update", "city", city.id,
+          f"changed {', '.join(changed) or 'nothing'} of {city.name}")
+    return city
+
+
+def services_calling_at(session: Session, city_id: int) -> list[Service]:
+    """The services with a timetable variant stopping at the city: what deleting it removes."""
+    return list(
+        session.scalars(
+            select(Service)
+            .where(
+                Service.id.in_(
+                    select(Timetable.service_id)
+                    .join(Stop, Stop.timetable_id == Timetable.id)
+                    .where(Stop.city_id == city_id)
+                )
+            )
+            .order_by(Service.mode, Service.number, Service.id)
+        )
+    )
+
+
+def delete_city(session: Session, city: City, *, user: str, cascade: bool = False) -> list[str]:
+    """Delete a city; with ``cascade`` the services calling at it go too (their labels returned).
+
+    Without ``cascade`` a city still called at is a conflict naming those services.
+    """
+    services = services_calling_at(session, city.id)
+    labels = [service_label(x) for x in services]
+    if services and not cascade:
+        raise EditError(
+            "conflict",
+            f"{city.name} is still called at by {len(services)} service"
+            f"{'s' if len(services) != 1 else ''}: {name_list(labels)}. Delete or change them "
+            "first, or repeat with cascade=true to delete them too.",
+            extra={"services": [{"id": x.id, "label": service_label(x)} for x in services]},
+        )
+    for service in services:
+        session.delete(service)
+    _flush(session)
+    name, city_id = city.name, city.id
+    session.delete(city)
+    _flush(session)
+    summary = f"deleted city {name}"
+    if services:
+        summary += " and services " + name_list(labels, 50)
+    audit(session, user, "delete", "city", city_id, summary)
+    return labels
+
+
+# --- calendars -------------------------------------------------------------------------------
+
+
+def new_calendar(session: Session, data: s.CalendarCreate) -> Calendar:
+    """A calendar from its description, added to the session."""
+    calendar = Calendar(
+        name=data.name,
+        weekdays=s.weekday_mask(list(data.weekdays)),
+        start_date=data.start_date,
+        end_date=data.end_date,
+    )
+    session.add(calendar)
+    calendar.exceptions = [CalendarDate(date=d, added=True) for d in sorted(set(data.added))] + [
+        CalendarDate(date=d, added=False) for d in sorted(set(data.removed))
+    ]
+    return calendar
+
+
+def create_calendar(session: Session, data: s.CalendarCreate, *, user: str) -> Calendar:
+    """Add days of operation that timetable variants can then use."""
+    calendar = new_calendar(session, data)
+    _flush(session)
+    audit(session, user, "create", "calendar", calendar.id,
+          f"created calendar {calendar.name or calendar.id}")
+    return calendar
+
+
+def _set_exceptions(
+    session: Session, calendar: Calendar, added: Iterable[dt.date], removed: Iterable[dt.date]
+) -> None:
+    calendar.exceptions.clear()
+    _flush(session)  # the old rows go first: (calendar, date) is unique
+    for day in sorted(set(added)):
+        calendar.exceptions.append(CalendarDate(date=day, added=True))
+    for day in sorted(set(removed)):
+        calendar.exceptions.append(CalendarDate(date=day, added=False))
+
+
+def update_calendar(
+    session: Session, calendar: Calendar, data: s.CalendarUpdate, *, user: str
+) -> Calendar:
+    """Change the fields set in ``data``; every variant using the calendar changes with it."""
+    fields = data.model_fields_set
+    start = data.start_date if "start_date" in fields else calendar.start_date
+    end = data.end_date if "end_date" in fields else calendar.end_date
+    added = data.added if data.added is not None else [e.date for e in calendar.exceptions if e.added]
+    removed = (
+        data.removed if data.removed is not None
+        else [e.date for e in calendar.exceptions if not e.added]
+    )
+    try:
+        s._check_calendar(start, end, added, removed)
+    except ValueError as error:
+        where, _, message = str(error).partition(": ")
+        raise EditError(
+            "invalid", "The calendar would be inconsistent.", [FieldIssue(where, message)]
+        ) from None
+    if "name" in fields:
+        calendar.name = data.name
+    if data.weekdays is not None:
+        calendar.weekdays = s.weekday_mask(list(data.weekdays))
+    calendar.start_date, calendar.end_date = start, end
+    if data.added is not None or data.removed is not None:
+        _set_exceptions(session, calendar, added, removed)
+    _flush(session)
+    audit(session, user, "update", "calendar", calendar.id,
+          f"changed {', '.join(sorted(fields)) or 'nothing'}")
+    return calendar
+
+
+def _calendar_users(session: Session, calendar_id: int) -> list[tuple[Service, str]]:
+    return [
+        (service, code)
+        for service, code in session.execute(
+            select(Service, Timetable.code)
+            .join(Timetable, Timetable.service_id == Service.id)
+            .where(Timetable.calendar_id == calendar_id)
+            .order_by(Service.number, Timetable.code)
+        )
+    ]
+
+
+def delete_calendar(session: Session, calendar: Calendar, *, user: str) -> None:
+    """Delete a calendar no timetable variant uses (a conflict naming them otherwise)."""
+    users = _calendar_users(session, calendar.id)
+    if users:
+        labels = [f"{service_label(service)} variant {code}" for service, code in users]
+        raise EditError(
+            "conflict",
+            f"Calendar {calendar.id} is used by {name_list(labels)}; give them another calendar first.",
+        )
+    calendar_id = calendar.id
+    session.delete(calendar)
+    _flush(session)
+    audit(session, user, "delete", "calendar", calendar_id, f"deleted calendar {calendar_id}")
+
+
+# --- services and their timetable variants ---------------------------------------------------
+
+
+def check_service_unique(
+    session: Session, operator: str, number: str, route: str, exclude: int | None = None
+) -> None:
+    """Refuse a second service with the same operator, number and route."""
+    other = session.scalar(
+        select(Service).where(
+            Service.operator == operator,
+            Service.number == number,
+            Service.route == route,
+            Service.id != (exclude or 0),
+        )
+    )
+    if other is not None:
+        raise EditError(
+            "conflict",
+            f"Service {service_label(other)} already exists (id {other.id}); operator, number "
+            "and route together are unique (set route to tell two products apart).",
+            [FieldIssue("number", f"already used by service {other.id}")],
+        )
+
+
+def _next_code(taken: set[str]) -> str:
+    number = len(taken) + 1
+    while str(number) in taken:
+        number += 1
+    return str(number)
+
+
+def variant_codes(session: Session, service: Service) -> set[str]:
+    """The codes of a service's timetable variants."""
+    return set(session.scalars(select(Timetable.code).where(Timetable.service_id == service.id)))
+
+
+def build_timetable(
+    session: Session,
+    service: Service,
+    data: s.TimetableCreate,
+    where: str,
+    resolve: CityResolver,
+    taken_codes: set[str],
+    timetable: Timetable | None = None,
+) -> Timetable:
+    """A timetable variant from its description (a new one, or ``timetable`` refilled)."""
+    issues: list[FieldIssue] = []
+    calendar: Calendar | None
+    if data.calendar_id is not None:
+        calendar = session.get(Calendar, data.calendar_id)
+        if calendar is None:
+            issues.append(FieldIssue(f"{where}calendar_id", f"no calendar {data.calendar_id}"))
+    else:
+        assert data.calendar is not None
+        calendar = new_calendar(session, data.calendar)
+    code = data.code or (timetable.code if timetable is not None else _next_code(taken_codes))
+    if code in taken_codes and (timetable is None or code != timetable.code):
+        issues.append(FieldIssue(f"{where}code", f"the service already has a variant {code!r}"))
+    cities = [resolve(stop.city, f"{where}stops[{i}].city") for i, stop in enumerate(data.stops)]
+    for i in range(1, len(cities)):
+        if cities[i] is not None and cities[i] is cities[i - 1]:
+            issues.append(FieldIssue(f"{where}stops[{i}].city", "the same city twice in a row"))
+    resolve.issues.extend(issues)
+    resolve.raise_if_any()
+    taken_codes.add(code)
+    if timetable is None:
+        timetable = Timetable(service=service, code=code)
+        session.add(timetable)
+    else:
+        timetable.stops.clear()
+        _flush(session)  # old stops go first: (timetable, sequence) is unique
+        timetable.code = code
+    assert calendar is not None  # an unknown calendar_id was raised above
+    timetable.headsign = data.headsign
+    timetable.calendar = calendar
+    last = len(data.stops) - 1
+    timetable.stops = [
+        Stop(
+            sequence=i,
+            city=city,
+            arrival=stop.arrival if i > 0 else None,
+            departure=stop.departure if i < last else None,
+            fare_cents=stop.fare_cents if i > 0 else None,
+            boarding=stop.boarding,
+            alighting=stop.alighting,
+        )
+        for i, (stop, city) in enumerate(zip(data.stops, cities, strict=True))
+    ]
+    return timetable
+
+
+def served_city_ids(service: Service) -> set[int]:
+    """Ids of every city some variant of the service stops at."""
+    return {stop.city.id for timetable in service.timetables for stop in timetable.stops}
+
+
+def build_fares(
+    service: Service, fares: Sequence[s.FareIn], where: str, resolve: CityResolver
+) -> list[ServiceFare]:
+    """Origin-destination fares, checked: known cities called at by the service, no repeats."""
+    served = served_city_ids(service)
+    seen: set[tuple[int, int]] = set()
+    issues: list[FieldIssue] = []
+    built = []
+    for i, fare in enumerate(fares):
+        origin = resolve(fare.origin, f"{where}[{i}].origin")
+        destination = resolve(fare.destination, f"{where}[{i}].destination")
+        if origin is None or destination is None:
+            continue
+        if origin is destination:
+            issues.append(FieldIssue(f"{where}[{i}]", "origin and destination are the same city"))
+            continue
+        for end, city in (("origin", origin), ("destination", destination)):
+            if city.id not in served:
+                issues.append(
+                    FieldIssue(f"{where}[{i}].{end}", f"{city.name} is not a stop of this service")
+                )
+        if (origin.id, destination.id) in seen:
+            issues.append(
+                FieldIssue(f"{where}[{i}]", f"a second fare from {origin.name} to {destination.name}")
+            )
+        seen.add((origin.id, destination.id))
+        # Not attached yet: the caller adds them once the old fares are gone.
+        built.append(ServiceFare(origin=origin, destination=destination, fare_cents=fare.fare_cents))
+    resolve.issues.extend(issues)
+    resolve.raise_if_any()
+    return built
+
+
+def create_service(session: Session, data: s.ServiceCreate, *, user: str) -> Service:
+    """Add a service with its timetable variants and origin-destination fares."""
+    check_service_unique(session, data.operator, data.number, data.route)
+    service = Service(
+        number=data.number,
+        mode=data.mode.value,
+        operator=data.operator,
+        route=data.route,
+        name=data.name,
+        currency=data.currency,
+    )
+    session.add(service)
+    resolve = CityResolver(session)
+    codes: set[str] = set()
+    for i, timetable in enumerate(data.timetables):
+        build_timetable(session, service, timetable, f"timetables[{i}].", resolve, codes)
+    service.fares = build_fares(service, data.fares, "fares", resolve)
+    _flush(session)
+    audit(session, user, "create", "service", service.id, f"created service {service_label(service)}")
+    return service
+
+
+def update_service(
+    session: Session, service: Service, data: s.ServiceUpdate, *, user: str
+) -> Service:
+    """Change number, mode, operator, route, name or currency (those set in ``data``)."""
+    changes = {name: getattr(data, name) for name in data.model_fields_set}
+    if "mode" in changes:
+        changes["mode"] = changes["mode"].value
+    check_service_unique(
+        session,
+        changes.get("operator", service.operator),
+        changes.get("number", service.number),
+        changes.get("route", service.route),
+        exclude=service.id,
+    )
+    changed = sorted(k for k, v in changes.items() if getattr(service, k) != v)
+    for name, value in changes.items():
+        setattr(service, name, value)
+    _flush(session)
+    audit(session, user, "update", "service", service.id,
+          f"changed {', '.join(changed) or 'nothing'} of {service_label(service)}")
+    return service
+
+
+def delete_service(session: Session, service: Service, *, user: str) -> None:
+    """Delete a service with its timetable variants, fares and trip history."""
+    label, service_id = service_label(service), service.id
+    session.delete(service)
+    _flush(session)
+    audit(session, user, "delete", "service", service_id, f"deleted service {label}")
+
+
+def duplicate_service(
+    session: Session, service: Service, *, number: str, route: str, user: str
+) -> Service:
+    """A copy of ``service`` under another number (or route): variants, stops and fares.
+
+    The copy shares the original's calendars (they are shared by design); editing a
+    variant's days from the admin pages gives it a calendar of its own.
+    """
+    number, route = number.strip(), route.strip()
+    issues = []
+    if not number:
+        issues.append(FieldIssue("number", "a service needs a number"))
+    elif len(number) > 64:
+        issues.append(FieldIssue("number", "a service number has at most 64 characters"))
+    if len(route) > 200:
+        issues.append(FieldIssue("route", "a route tag has at most 200 characters"))
+    if issues:
+        raise EditError("invalid", "The copy needs a number of its own.", issues)
+    check_service_unique(session, service.operator, number, route)
+    copy = Service(
+        number=number,
+        mode=service.mode,
+        operator=service.operator,
+        route=route,
+        name=service.name,
+        currency=service.currency,
+    )
+    session.add(copy)
+    for timetable in service.timetables:
+        copy.timetables.append(
+            Timetable(
+                code=timetable.code,
+                headsign=timetable.headsign,
+                calendar=timetable.calendar,
+                stops=[
+                    Stop(
+                        sequence=stop.sequence,
+                        city=stop.city,
+                        arrival=stop.arrival,
+                        departure=stop.departure,
+                        fare_cents=stop.fare_cents,
+                        boarding=stop.boarding,
+                        alighting=stop.alighting,
+                    )
+                    for stop in timetable.stops
+                ],
+            )
+        )
+    copy.fares = [
+        ServiceFare(origin=f.origin, destination=f.destination, fare_cents=f.fare_cents)
+        for f in service.fares
+    ]
+    _flush(session)
+    audit(session, user, "create", "service", copy.id,
+          f"duplicated {service_label(service)} as {service_label(copy)}")
+    return copy
+
+
+def add_timetable(
+    session: Session, service: Service, data: s.TimetableCreate, *, user: str
+) -> Timetable:
+    """Add a timetable variant to a service (its code unique within the service)."""
+    codes = variant_codes(session, service)
+    if data.code is not None and data.code in codes:
+        raise EditError(
+            "conflict",
+            f"Service {service_label(service)} already has a variant {data.code!r}.",
+            [FieldIssue("code", "already used in this service")],
+        )
+    timetable = build_timetable(session, service, data, "", CityResolver(session), codes)
+    _flush(session)
+    audit(session, user, "create", "timetable", timetable.id,
+          f"added variant {timetable.code} to {service_label(service)}")
+    return timetable
+
+
+def check_fares_still_served(session: Session, service: Service) -> None:
+    """Refuse a timetable change that leaves an origin-destination fare without its stops."""
+    session.refresh(service)
+    served = served_city_ids(service)
+    orphans = [f for f in service.fares if f.origin_id not in served or f.destination_id not in served]
+    if orphans:
+        labels = [f"{f.origin.name}-{f.destination.name}" for f in orphans]
+        raise EditError(
+            "conflict",
+            f"The service would no longer call where its fares {name_list(labels)} apply; "
+            "change or delete those fares first.",
+        )
+
+
+def _drop_if_unused(session: Session, calendar: Calendar | None) -> None:
+    if calendar is not None and not _calendar_users(session, calendar.id):
+        session.delete(calendar)
+        _flush(session)
+
+
+def replace_timetable(
+    session: Session,
+    timetable: Timetable,
+    data: s.TimetableCreate,
+    *,
+    user: str,
+    drop_unused_calendar: bool = False,
+) -> Timetable:
+    """Replace a variant's stops, days and headsign (and code, when given).
+
+    With ``drop_unused_calendar`` the variant's old calendar is deleted when nothing else
+    uses it any more (the admin pages give each edited variant days of its own).
+    """
+    service = timetable.service
+    codes = variant_codes(session, service)
+    if data.code is not None and data.code != timetable.code and data.code in codes:
+        raise EditError(
+            "conflict",
+            f"Service {service_label(service)} already has a variant {data.code!r}.",
+            [FieldIssue("code", "already used in this service")],
+        )
+    old_calendar = timetable.calendar
+    build_timetable(session, service, data, "", CityResolver(session), codes, timetable)
+    _flush(session)
+    check_fares_still_served(session, service)
+    if drop_unused_calendar and old_calendar is not timetable.calendar:
+        _drop_if_unused(session, old_calendar)
+    audit(session, user, "update", "timetable", timetable.id,
+          f"replaced variant {timetable.code} of {service_label(service)}")
+    return timetable
+
+
+def delete_timetable(session: Session, timetable: Timetable, *, user: str) -> None:
+    """Delete one variant (its calendar stays, for other variants to use)."""
+    service = timetable.service
+    code, timetable_id = timetable.code, timetable.id
+    session.delete(timetable)
+    _flush(session)
+    check_fares_still_served(session, service)
+    audit(session, user, "delete", "timetable", timetable_id,
+          f"deleted variant {code} of {service_label(service)}")
+
+
+# --- fares -----------------------------------------------------------------------------------
+
+
+def replace_fares(
+    session: Session, service: Service, fares: Sequence[s.FareIn], *, user: str, where: str = "fares"
+) -> list[ServiceFare]:
+    """Make ``fares`` the service's whole list of origin-destination prices."""
+    built = build_fares(service, fares, where, CityResolver(session))
+    service.fares.clear()
+    _flush(session)
+    service.fares.extend(built)
+    _flush(session)
+    audit(session, user, "update", "fares", service.id,
+          f"replaced fares of {service_label(service)} ({len(built)})")
+    return built
+
+
+def add_fare(session: Session, service: Service, data: s.FareIn, *, user: str) -> ServiceFare:
+    """Add one origin-destination price (a conflict when the pair has one already)."""
+    (fare,) = build_fares(service, [data], "", CityResolver(session))
+    existing = next(
+        (f for f in service.fares
+         if f.origin_id == fare.origin.id and f.destination_id == fare.destination.id),
+        None,
+    )
+    if existing is not None:
+        raise EditError(
+            "conflict",
+            f"There is already a fare from {fare.origin.name} to {fare.destination.name} "
+            f"(id {existing.id}); change it with PUT on the fares list.",
+        )
+    service.fares.append(fare)
+    _flush(session)
+    audit(session, user, "create", "fare", fare.id,
+          f"fare {fare.origin.name}-{fare.destination.name} on {service_label(service)}")
+    return fare
+
+
+def delete_fare(session: Session, fare: ServiceFare, *, user: str) -> None:
+    """Remove one origin-destination price."""
+    fare_id, service_id = fare.id, fare.service_id
+    session.delete(fare)
+    _flush(session)
+    audit(session, user, "delete", "fare", fare_id, f"deleted fare {fare_id} of service {service_id}")
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+
+def _safe_extract(archive: zipfile.ZipFile, folder: Path, limit: int) -> None:
+    total = 0
+    for member in archive.infolist():
+        target = (folder / member.filename).resolve()
+        if not target.is_relative_to(folder.resolve()):
+            raise EditError("invalid", f"The archive has an unsafe path: {member.filename!r}.")
+        total += member.file_size
+        if total > limit:
+            raise EditError("too_large", "The archive unpacks to more than the server accepts.")
+    archive.extractall(folder)
+
+
+def _unpacked_root(folder: Path) -> Path:
+    # A zip of a folder holds that folder: look inside it.
+    entries = [p for p in folder.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return folder
+
+
+def prepare_upload(
+    saved: Path, work: Path, fmt: str | None, *, max_unzipped: int = MAX_UNZIPPED_BYTES
+) -> Path:
+    """The path to parse for an uploaded file: the file itself (GTFS zip, plain file) or the
+    folder a zip of a classic or CSV-bundle folder unpacks to (into ``work``/unpacked).
+
+    Unsafe archive paths and archives unpacking past ``max_unzipped`` bytes are refused.
+    """
+    from transit.timetable.feed import ImportFailed
+    from transit.timetable.formats import detect_format
+
+    if not zipfile.is_zipfile(saved) or fmt == "gtfs":
+        return saved
+    if fmt is None:
+        try:
+            if detect_format(saved) == "gtfs":
+                return saved
+        except (ImportFailed, ValueError, OSError):
+            pass  # not GTFS: perhaps a zip of a classic or CSV folder
+    folder = work / "unpacked"
+    folder.mkdir(exist_ok=True)
+    try:
+        with zipfile.ZipFile(saved) as archive:
+            _safe_extract(archive, folder, max_unzipped)
+    except zipfile.BadZipFile as error:
+        raise EditError("invalid", f"The archive cannot be read: {error}.") from None
+    return _unpacked_root(folder)
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did (or, on a dry run, would do)."""
+
+    format: str
+    counts: dict[str, Any]
+    skipped: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    report: str = ""
+
+
+def import_timetable(
+    session: Session,
+    saved: Path,
+    work: Path,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    dry_run: bool = False,
+    max_unzipped: int = MAX_UNZIPPED_BYTES,
+) -> ImportOutcome:
+    """Parse an uploaded timetable file and load it in the caller's transaction.
+
+    Raises ``ImportFailed`` listing every problem (file, line, field), ``EditError`` for an
+    unreadable archive, and ``ValueError``/``LookupError``/``OSError`` for files no parser
+    understands. On a dry run nothing is flushed; the caller rolls back either way on error.
+    """
+    from transit.timetable.formats import detect_format, parse_timetable
+    from transit.timetable.loader import load_feed
+
+    path = prepare_upload(saved, work, fmt, max_unzipped=max_unzipped)
+    chosen = fmt or detect_format(path)
+    feed = parse_timetable(path, chosen, encoding)
+    report = load_feed(session, feed, dry_run=dry_run)
+    return ImportOutcome(
+        format=chosen,
+        counts=dict(report.counts),
+        skipped=list(report.skipped),
+        conflicts=list(report.conflicts),
+        report=str(report),
+    )
+
+
+# --- trip history ----------------------------------------------------------------------------
+
+
+def _utc(day: dt.date, seconds: int, zone: str) -> dt.datetime:
+    """A stop time (seconds after the service day's local midnight) as naive UTC."""
+    local = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone)) + dt.timedelta(seconds=seconds)
+    # Adding a timedelta keeps the wall clock; normalise through UTC once.
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _local_to_utc(moment: dt.datetime | None, zone: str) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def record_trip(
+    session: Session,
+    timetable: Timetable,
+    service_date: dt.date,
+    origin: int,
+    destination: int,
+    *,
+    actual_departure: dt.datetime | None,
+    actual_arrival: dt.datetime | None,
+    cancelled: bool = False,
+    user: str,
+    source: str = "admin",
+) -> int:
+    """Record one past run of a timetable variant between two of its stops.
+
+    ``origin``/``destination`` are stop positions (sequence order, origin first);
+    ``actual_*`` are naive local times of the origin's and destination's city. Scheduled
+    times come from the timetable. The run goes in through ``transit.timetable.history``'s
+    loader, so it is checked exactly as an uploaded trip-history CSV is. Returns the number
+    of runs added (0 when exactly this run was already recorded).
+    """
+    from transit.timetable.feed import ImportFailed
+    from transit.timetable.history import HistoryTrip, load_history
+
+    stops = timetable.stops
+    issues = []
+    if not timetable.calendar.runs_on(service_date):
+        issues.append(FieldIssue("service_date", "this variant does not run on that day"))
+    if not 0 <= origin < len(stops):
+        issues.append(FieldIssue("origin", "choose a stop of the variant"))
+    if not 0 <= destination < len(stops):
+        issues.append(FieldIssue("destination", "choose a stop of the variant"))
+    elif destination <= origin:
+        issues.append(FieldIssue("destination", "the destination must come after the origin"))
+    if cancelled and (actual_departure or actual_arrival):
+        issues.append(FieldIssue("cancelled", "a cancelled run has no actual times"))
+    if issues:
+        raise EditError("invalid", "The run cannot be recorded.", issues)
+    start, end = stops[origin], stops[destination]
+    departs = start.departure if start.departure is not None else start.arrival
+    arrives = end.arrival if end.arrival is not None else end.departure
+    assert departs is not None and arrives is not None  # a stop has one time at least
+    trip = HistoryTrip(
+        operator=timetable.service.operator,
+        number=timetable.service.number,
+        route=timetable.service.route,
+        service_date=service_date,
+        origin=start.city.name,
+        destination=end.city.name,
+        scheduled_departure=_utc(service_date, departs, start.city.timezone),
+        scheduled_arrival=_utc(service_date, arrives, end.city.timezone),
+        actual_departure=_local_to_utc(actual_departure, start.city.timezone),
+        actual_arrival=_local_to_utc(actual_arrival, end.city.timezone),
+        cancelled=cancelled,
+        source=source,
+    )
+    if (
+        trip.actual_departure is not None
+        and trip.actual_arrival is not None
+        and trip.actual_arrival < trip.actual_departure
+    ):
+        raise EditError("invalid", "The run cannot be recorded.",
+                        [FieldIssue("actual_arrival", "the actual arrival is before the actual departure")])
+    try:
+        added = load_history(session, [trip])
+    except ImportFailed as error:
+        raise EditError("conflict", "; ".join(p.message for p in error.problems)) from None
+    audit(session, user, "create", "trip", timetable.service_id,
+          f"recorded {trip.describe()}" + (" (cancelled)" if cancelled else ""))
+    return added
+
+
+def import_history(
+    session: Session, path: Path, *, user: str, dry_run: bool = False, source: str | None = None
+) -> int:
+    """Load a trip-history CSV in the caller's transaction; returns the runs added.
+
+    Raises ``ImportFailed`` listing every problem with its line; the caller rolls back on a
+    dry run or an error.
+    """
+    from transit.timetable.history import load_history, read_history_csv
+
+    trips = read_history_csv(path)
+    added = load_history(session, trips)
+    if not dry_run:
+        audit(session, user, "import", "trips", None,
+              f"imported {added} past runs from {source or path.name}")
+    return added
