@@ -30,11 +30,16 @@ TIMETABLE_CLASSES = (City, Transfer, Service, Calendar, CalendarDate, Timetable,
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite enforces foreign keys only when asked, on every connection."""
+    """SQLite enforces foreign keys only when asked, on every connection.
+
+    WAL lets readers (several gunicorn workers, a snapshot build) go on while one writer
+    commits, instead of failing or waiting on its lock; it is kept in the file once set.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
