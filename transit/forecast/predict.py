@@ -33,6 +33,11 @@ class PlannedTrip:
     destination: str
     departure: dt.datetime  # aware, origin's zone
     arrival: dt.datetime  # aware, destination's zone
+    # Database ids and the service day, where the trip comes from the database's timetable.
+    service_id: int | None = None
+    origin_id: int | None = None
+    destination_id: int | None = None
+    service_date: dt.date | None = None
 
 
 @dataclass
@@ -55,6 +60,11 @@ class ServiceForecast:
     arrival_high: dt.datetime
     arrival_delay_minutes: float
     history_trips: int
+    arrival_delay_low: float = 0.0  # 10% and 90% quantiles of the arrival delay, minutes
+    arrival_delay_high: float = 0.0
+    service_id: int | None = None
+    origin_id: int | None = None
+    destination_id: int | None = None
 
     def to_json(self) -> dict[str, object]:
         def iso(moment: dt.datetime) -> str:
@@ -135,6 +145,8 @@ def forecast_trips(
     assert prediction.arr_q10 is not None and prediction.arr_q90 is not None
     out: list[ServiceForecast] = []
     sched_minutes = features.sched_minutes
+    # The planned trip behind each row (rows are in the combined table's order).
+    by_key = {(p.service, p.origin, epoch_seconds(p.departure)): p for p in planned}
     zones: dict[str, ZoneInfo] = {}
     for i, row in enumerate(rows):
         operator, number, route = table.services[int(table.service[row])].split("|", 2)
@@ -142,6 +154,7 @@ def forecast_trips(
         arr = int(table.sched_arr[row])
         origin = table.places[int(table.origin[row])]
         zone = zones.setdefault(origin, ZoneInfo(table.place_zones.get(origin, "UTC")))
+        source = by_key.get((table.services[int(table.service[row])], origin, dep))
         # The arrival: timetable plus forecast delay; its range from the delay quantiles.
         out.append(
             ServiceForecast(
@@ -150,7 +163,8 @@ def forecast_trips(
                 route=route,
                 origin=origin,
                 destination=table.places[int(table.dest[row])],
-                service_date=from_epoch(dep).replace(tzinfo=dt.UTC).astimezone(zone).date(),
+                service_date=(source.service_date if source and source.service_date else
+                              from_epoch(dep).replace(tzinfo=dt.UTC).astimezone(zone).date()),
                 scheduled_departure=from_epoch(dep),
                 scheduled_arrival=from_epoch(arr),
                 travel_minutes=float(sched_minutes[i] + prediction.tt_resid[i]),
@@ -161,13 +175,23 @@ def forecast_trips(
                 arrival_high=from_epoch(arr + 60 * prediction.arr_q90[i]),
                 arrival_delay_minutes=float(prediction.arr_delay[i]),
                 history_trips=int(features.seq_mask[i].sum()),
+                arrival_delay_low=float(prediction.arr_q10[i]),
+                arrival_delay_high=float(prediction.arr_q90[i]),
+                service_id=source.service_id if source else None,
+                origin_id=source.origin_id if source else None,
+                destination_id=source.destination_id if source else None,
             )
         )
     return out
 
 
-def planned_trips(session: Session, day: dt.date) -> list[PlannedTrip]:
-    """Every timetable variant running on ``day``: first boarding to last alighting stop."""
+def planned_trips(
+    session: Session, day: dt.date, service_ids: set[int] | None = None
+) -> list[PlannedTrip]:
+    """Every timetable variant running on ``day``: first boarding to last alighting stop.
+
+    ``service_ids`` limits it to those services.
+    """
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
@@ -176,8 +200,11 @@ def planned_trips(session: Session, day: dt.date) -> list[PlannedTrip]:
     cities = {c.id: c for c in session.scalars(select(City))}
     zones: dict[str, ZoneInfo] = {}
     planned: list[PlannedTrip] = []
+    statement = select(Timetable)
+    if service_ids is not None:
+        statement = statement.where(Timetable.service_id.in_(sorted(service_ids)))
     timetables = session.scalars(
-        select(Timetable).options(
+        statement.options(
             selectinload(Timetable.stops),
             selectinload(Timetable.calendar).selectinload(Calendar.exceptions),
             selectinload(Timetable.service),
@@ -207,6 +234,10 @@ def planned_trips(session: Session, day: dt.date) -> list[PlannedTrip]:
                 destination=dest.code or dest.name,
                 departure=_local(midnight, first.departure, o_zone),
                 arrival=_local(midnight, last.arrival, d_zone),
+                service_id=service.id,
+                origin_id=origin.id,
+                destination_id=dest.id,
+                service_date=day,
             )
         )
     return planned

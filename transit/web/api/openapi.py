@@ -81,6 +81,7 @@ TAGS = [
     {"name": "cities", "description": "Cities, stations and airports."},
     {"name": "services", "description": "Services with their timetable variants and fares."},
     {"name": "calendars", "description": "Days of operation shared by timetable variants."},
+    {"name": "forecasts", "description": "Forecast travel times and arrivals of each run."},
     {"name": "imports", "description": "Load a timetable file in any supported format."},
     {"name": "documentation", "description": "This document and its page."},
 ]

@@ -891,10 +891,22 @@ def find_routes() -> Response:
                 f"The query cannot be answered: {error.message}.",
                 errors=[field_error(field, error.message, "query")],
             ) from None
-        body = s.RouteResultOut.model_validate(result.to_json())
+        from transit.forecast.itinerary import result_json
+
+        minutes = default_minutes if query.min_connection is None else query.min_connection
+        body = s.RouteResultOut.model_validate(result_json(db.session(), result, minutes))
         return json_response(body)
 
-    return conditional_read(build, extra=f"depart={depart}", use_last_modified=explicit)
+    from transit.forecast.store import forecasts_state
+
+    # Stored forecasts change without a timetable change: they count in both validators.
+    forecasts = forecasts_state(db.session())
+    return conditional_read(
+        build,
+        extra=f"depart={depart}|forecasts={forecasts.fingerprint}",
+        use_last_modified=explicit,
+        also_changed=forecasts.latest,
+    )
 
 
 # --- documentation ---------------------------------------------------------------------------

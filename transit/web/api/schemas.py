@@ -300,6 +300,22 @@ class LegOut(BaseModel):
     departure: str = Field(description="ISO 8601 with UTC offset")
     arrival: str
     fare: float = Field(description="in currency units")
+    forecast_arrival: str | None = Field(
+        default=None, description="forecast arrival (ISO 8601); null without a stored forecast"
+    )
+    forecast_range: list[str] | None = Field(
+        default=None, description="10% and 90% forecast arrivals (ISO 8601)"
+    )
+
+
+class ConnectionOut(BaseModel):
+    at: str = Field(description="the city where the transfer is made")
+    slack_minutes: int = Field(description="the wait less the minimum connection time")
+    miss_probability: float | None = Field(
+        default=None, ge=0, le=1,
+        description="chance the incoming leg arrives more than the slack late; null without "
+        "a forecast",
+    )
 
 
 class ItineraryOut(BaseModel):
@@ -309,11 +325,63 @@ class ItineraryOut(BaseModel):
     fare: float = Field(description="in currency units, all legs together")
     transfers: int
     legs: list[LegOut]
+    connections: list[ConnectionOut] = Field(
+        default_factory=list, description="one per transfer, in order"
+    )
 
 
 class RouteResultOut(BaseModel):
     itineraries: list[ItineraryOut]
     message: str = Field(description="in plain words, e.g. why there is no route")
+
+
+# --- forecasts ------------------------------------------------------------------------------
+
+
+class ForecastListQuery(PageQuery):
+    service: int | None = Field(default=None, ge=1, le=MAX_ID, description="service id")
+    date: dt.date | None = Field(default=None, description="service date (YYYY-MM-DD)")
+    date_from: dt.date | None = Field(
+        default=None, alias="from", description="first service date (YYYY-MM-DD)"
+    )
+    date_to: dt.date | None = Field(
+        default=None, alias="to", description="last service date (YYYY-MM-DD)"
+    )
+    city: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="runs from or to this city (name, code or id)"
+    )
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ForecastListQuery:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("from is after to")
+        return self
+
+
+class ForecastRange(BaseModel):
+    p10: float
+    p50: float
+    p90: float
+
+
+class ForecastOut(BaseModel):
+    id: int
+    service: CityRef = Field(description="the service: id and name (mode, number, operator)")
+    service_date: dt.date
+    origin: CityRef
+    destination: CityRef
+    scheduled_departure: str = Field(description="ISO 8601, UTC")
+    scheduled_arrival: str = Field(description="ISO 8601, UTC")
+    forecast_arrival: str = Field(description="scheduled arrival plus the median delay (UTC)")
+    forecast_arrival_range: list[str] = Field(description="10% and 90% arrivals (UTC)")
+    travel_minutes: ForecastRange = Field(description="door-to-door minutes, 10/50/90%")
+    arrival_delay_minutes: ForecastRange = Field(description="arrival delay, 10/50/90%")
+    model: str
+    created_at: str = Field(description="when the forecast was stored (ISO 8601, UTC)")
+
+
+class ForecastPage(_Page):
+    items: list[ForecastOut]
 
 
 # --- imports --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from transit import auth
 from transit.db import data_version
-from transit.editing import EditError
+from transit.editing import EditError, name_list, service_label  # noqa: F401  (shared names)
 from transit.models import (
     DataVersion,
     User,
@@ -204,9 +204,16 @@ def no_content() -> Response:
 class Validators:
     """ETag and Last-Modified of a timetable read, from the data version."""
 
-    def __init__(self, extra: str = "", use_last_modified: bool = True):
+    def __init__(
+        self,
+        extra: str = "",
+        use_last_modified: bool = True,
+        also_changed: dt.datetime | None = None,
+    ):
         version = data_version(db.session())
         changed = db.session.scalar(select(DataVersion.changed_at).where(DataVersion.id == 1))
+        if also_changed is not None:  # other data in the answer (stored forecasts), naive UTC
+            changed = max(changed, also_changed) if changed is not None else also_changed
         key = f"{request.path}?{sorted(request.args.items(multi=True))}|{extra}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.etag = f"{version}-{digest}"
@@ -235,9 +242,12 @@ class Validators:
 
 
 def conditional_read(
-    build: Callable[[], Response], extra: str = "", use_last_modified: bool = True
+    build: Callable[[], Response],
+    extra: str = "",
+    use_last_modified: bool = True,
+    also_changed: dt.datetime | None = None,
 ) -> Response:
-    validators = Validators(extra, use_last_modified)
+    validators = Validators(extra, use_last_modified, also_changed)
     cached = validators.not_modified()
     if cached is not None:
         return cached

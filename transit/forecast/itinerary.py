@@ -1,0 +1,213 @@
+"""Forecasts beside the timetable in found journeys: arrival per leg, chance of missing a connection.
+
+The routing core knows nothing of forecasts; this module reads the stored forecasts
+(``service_forecasts``) of every leg of a route result in one query and adds to its JSON:
+
+- per leg ``forecast_arrival`` (ISO 8601, the leg's destination zone) and ``forecast_range``
+  (the 10% and 90% arrival), or ``null`` where the run has no forecast;
+- per itinerary ``connections``: one entry per transfer with the ``slack_minutes`` (the wait
+  less the minimum connection time) and ``miss_probability`` (0..1, ``null`` without a
+  forecast of the incoming leg).
+
+A leg is matched to the stored run of its service (operator and number) that had left its
+first stop by the leg's departure and reaches its last stop no earlier than the leg's
+arrival. A forecast is of the run's arrival at its last stop; a leg that alights earlier
+takes the same arrival delay (the forecast knows nothing finer).
+
+The chance of missing a connection is the probability that the incoming leg arrives more
+than the slack late: the forecast delay's 10/50/90% quantiles define its distribution
+function, linear between the quantiles and with exponential tails beyond them
+(docs/forecast.md, "Missing a connection").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from transit.models import Service
+from transit.models import ServiceForecast as StoredForecast
+
+if TYPE_CHECKING:
+    from transit.routing.itinerary import Itinerary, ItineraryLeg, RouteResult
+
+MIN_SCALE_MINUTES = 0.5  # a quantile gap this small still gives a smooth, monotone curve
+LOOKBACK = dt.timedelta(days=3)  # the longest run a leg may be part of
+
+
+def delay_cdf(x: float, q10: float, q50: float, q90: float) -> float:
+    """P(delay <= x) from the 10/50/90% quantiles (minutes).
+
+    Linear between the quantiles (through (q10, 0.1), (q50, 0.5), (q90, 0.9)); beyond them an
+    exponential tail whose scale keeps the same halving rate as the nearest segment, so the
+    function rises from 0 to 1, never falls, and passes exactly through the three quantiles.
+    """
+    q10, q50, q90 = sorted((q10, q50, q90))
+    low_gap = max(q50 - q10, MIN_SCALE_MINUTES)
+    high_gap = max(q90 - q50, MIN_SCALE_MINUTES)
+    if x <= q10:
+        return 0.1 * math.exp((x - q10) * math.log(5) / low_gap)
+    if x >= q90:
+        return 1.0 - 0.1 * math.exp(-(x - q90) * math.log(5) / high_gap)
+    if x <= q50:
+        return 0.1 + 0.4 * (x - q10) / (q50 - q10) if q50 > q10 else 0.5
+    return 0.5 + 0.4 * (x - q50) / (q90 - q50) if q90 > q50 else 0.9
+
+
+def miss_probability(slack_minutes: float, q10: float, q50: float, q90: float) -> float:
+    """The chance that a leg with these delay quantiles arrives more than ``slack`` late."""
+    return min(1.0, max(0.0, 1.0 - delay_cdf(slack_minutes, q10, q50, q90)))
+
+
+@dataclass(frozen=True)
+class LegForecast:
+    """The forecast arrival of one leg (aware, the leg's destination zone)."""
+
+    arrival: dt.datetime
+    arrival_low: dt.datetime
+    arrival_high: dt.datetime
+    delay_p10: float
+    delay_p50: float
+    delay_p90: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "forecast_arrival": self.arrival.isoformat(timespec="seconds"),
+            "forecast_range": [
+                self.arrival_low.isoformat(timespec="seconds"),
+                self.arrival_high.isoformat(timespec="seconds"),
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A transfer between two legs: its slack and the chance of missing it."""
+
+    city: str
+    slack_minutes: int
+    miss_probability: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.city,
+            "slack_minutes": self.slack_minutes,
+            "miss_probability": (
+                None if self.miss_probability is None else round(self.miss_probability, 4)
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class ItineraryForecast:
+    """Forecasts of one itinerary: one per leg (None where unknown), one per transfer."""
+
+    legs: tuple[LegForecast | None, ...]
+    connections: tuple[Connection, ...]
+
+    @property
+    def arrival(self) -> LegForecast | None:
+        """The forecast of the final arrival."""
+        return self.legs[-1] if self.legs else None
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _load(session: Session, legs: list[ItineraryLeg]) -> dict[tuple[str, str], list[StoredForecast]]:
+    """Stored runs of the legs' services around their times, in one query."""
+    if not legs:
+        return {}
+    keys = sorted({(leg.operator, leg.service) for leg in legs})
+    earliest = min(_utc(leg.departure) for leg in legs) - LOOKBACK
+    latest = max(_utc(leg.departure) for leg in legs)
+    rows = session.execute(
+        select(StoredForecast, Service.operator, Service.number)
+        .join(Service, StoredForecast.service_id == Service.id)
+        .where(tuple_(Service.operator, Service.number).in_(keys))
+        .where(StoredForecast.scheduled_departure >= earliest)
+        .where(StoredForecast.scheduled_departure <= latest)
+    ).all()
+    found: dict[tuple[str, str], list[StoredForecast]] = {}
+    for forecast, operator, number in rows:
+        found.setdefault((operator, number), []).append(forecast)
+    for runs in found.values():
+        runs.sort(key=lambda f: f.scheduled_departure)
+    return found
+
+
+def _leg_forecast(leg: ItineraryLeg, runs: list[StoredForecast]) -> LegForecast | None:
+    departure, arrival = _utc(leg.departure), _utc(leg.arrival)
+    match = None
+    for run in runs:  # the latest run that had left by the leg's departure and covers it
+        if run.scheduled_departure <= departure and run.scheduled_arrival >= arrival:
+            match = run
+    if match is None:
+        return None
+    zone = leg.arrival.tzinfo
+
+    def at(minutes: float) -> dt.datetime:
+        moment = leg.arrival.astimezone(dt.UTC) + dt.timedelta(minutes=round(minutes))
+        return moment.astimezone(zone)
+
+    return LegForecast(
+        arrival=at(match.delay_p50),
+        arrival_low=at(match.delay_p10),
+        arrival_high=at(match.delay_p90),
+        delay_p10=match.delay_p10,
+        delay_p50=match.delay_p50,
+        delay_p90=match.delay_p90,
+    )
+
+
+def forecast_itineraries(
+    session: Session, itineraries: list[Itinerary], min_connection_minutes: int = 0
+) -> list[ItineraryForecast]:
+    """Forecasts for every leg and transfer of ``itineraries`` (one database query).
+
+    ``min_connection_minutes`` is the time a transfer needs; the slack of a connection is
+    its wait less that. The outgoing leg is taken to leave on time.
+    """
+    every_leg = [leg for itinerary in itineraries for leg in itinerary.legs]
+    runs = _load(session, every_leg)
+    out = []
+    for itinerary in itineraries:
+        legs = tuple(
+            _leg_forecast(leg, runs.get((leg.operator, leg.service), []))
+            for leg in itinerary.legs
+        )
+        connections = []
+        for i, wait in enumerate(itinerary.waits):
+            slack = wait.minutes - min_connection_minutes
+            incoming = legs[i]
+            chance = None
+            if incoming is not None:
+                chance = miss_probability(
+                    slack, incoming.delay_p10, incoming.delay_p50, incoming.delay_p90
+                )
+            connections.append(Connection(wait.city, slack, chance))
+        out.append(ItineraryForecast(legs, tuple(connections)))
+    return out
+
+
+def result_json(
+    session: Session, result: RouteResult, min_connection_minutes: int = 0
+) -> dict[str, Any]:
+    """``result.to_json()`` with the forecast fields added (existing fields unchanged)."""
+    body = result.to_json()
+    forecasts = forecast_itineraries(session, result.itineraries, min_connection_minutes)
+    for itinerary, forecast in zip(body["itineraries"], forecasts, strict=True):
+        for leg, leg_forecast in zip(itinerary["legs"], forecast.legs, strict=True):
+            if leg_forecast is None:
+                leg["forecast_arrival"] = None
+                leg["forecast_range"] = None
+            else:
+                leg.update(leg_forecast.to_json())
+        itinerary["connections"] = [c.to_json() for c in forecast.connections]
+    return body

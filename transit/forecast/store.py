@@ -1,0 +1,253 @@
+"""Forecasts stored per service and date (table ``service_forecasts``), and read back.
+
+``forecast_dates`` forecasts every run of every service on some dates from a trained
+checkpoint and the database's trip history, and upserts one row per run (a run is keyed by
+service, origin and scheduled departure, so forecasting a date again replaces its rows).
+The readers give the web layer what the service page and the API show. No Flask here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from transit.models import ServiceForecast as StoredForecast
+from transit.models import TripRecord
+
+if TYPE_CHECKING:
+    from transit.forecast.lstm import Checkpoint
+    from transit.forecast.predict import ServiceForecast
+
+CHECKPOINT_NAME = "forecast.pt"
+
+
+class NoModel(Exception):
+    """No trained model where one was looked for."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"There is no trained forecast model at {path}: run 'flask --app app forecast "
+            "train' first (add --source database --quick for a fast one on this database's "
+            "trip history). Until then, journeys show the timetable only."
+        )
+        self.path = path
+
+
+def checkpoint_path(model_dir: Path | str) -> Path:
+    """Where the checkpoint lives in a model folder (``TRANSIT_MODEL_DIR``)."""
+    return Path(model_dir) / CHECKPOINT_NAME
+
+
+def load_model(model_dir: Path | str) -> Checkpoint:
+    """The trained checkpoint in ``model_dir``; ``NoModel`` when there is none."""
+    path = checkpoint_path(model_dir)
+    if not path.is_file():
+        raise NoModel(path)
+    from transit.forecast.lstm import load_checkpoint
+
+    return load_checkpoint(path)
+
+
+def model_label(checkpoint: Checkpoint) -> str:
+    """A short name of the model for each stored row: source and training time."""
+    meta = checkpoint.metadata
+    return f"lstm {meta.get('source', '?')} {meta.get('trained_at', '')}".strip()[:200]
+
+
+@dataclass
+class StoreReport:
+    """What ``forecast_dates`` did."""
+
+    dates: list[dt.date]
+    runs: int
+    stored: int
+    forecast_seconds: float
+    forecasts: list[ServiceForecast]
+
+    def __str__(self) -> str:
+        days = ", ".join(d.isoformat() for d in self.dates)
+        return (
+            f"Forecast {self.runs} runs on {days} in {self.forecast_seconds:.2f} s; "
+            f"stored {self.stored}."
+        )
+
+
+def forecast_dates(
+    session: Session,
+    checkpoint: Checkpoint,
+    dates: Sequence[dt.date],
+    progress: Callable[[str, int], None] | None = None,
+) -> StoreReport:
+    """Forecast every run of every service on ``dates`` and upsert them (caller commits).
+
+    ``progress(stage, steps_done)`` is called as the work advances: history read, each
+    date's timetable, forecasts, storage.
+    """
+    import time
+
+    from transit.forecast.data import load_trip_records
+    from transit.forecast.predict import forecast_trips, planned_trips
+
+    step = progress or (lambda _stage, _n: None)
+    history = load_trip_records(session)
+    step("history", 1)
+    planned = []
+    for day in dates:
+        planned += planned_trips(session, day)
+        step(f"timetable {day.isoformat()}", 1)
+    started = time.perf_counter()
+    forecasts = forecast_trips(history, planned, checkpoint)
+    seconds = time.perf_counter() - started
+    step("forecast", 1)
+    stored = store_forecasts(session, forecasts, model_label(checkpoint))
+    step("store", 1)
+    return StoreReport(list(dates), len(forecasts), stored, seconds, forecasts)
+
+
+def _rows(forecasts: Iterable[ServiceForecast], model: str, now: dt.datetime) -> list[dict[str, Any]]:
+    rows = []
+    for f in forecasts:
+        if f.service_id is None or f.origin_id is None or f.destination_id is None:
+            continue  # not a database run (a forecast from a data set's own timetable)
+        delay_low = min(f.arrival_delay_low, f.arrival_delay_minutes)
+        delay_high = max(f.arrival_delay_high, f.arrival_delay_minutes)
+        rows.append(
+            {
+                "service_id": f.service_id,
+                "service_date": f.service_date,
+                "origin_id": f.origin_id,
+                "destination_id": f.destination_id,
+                "scheduled_departure": f.scheduled_departure,
+                "scheduled_arrival": f.scheduled_arrival,
+                "travel_p10": min(f.travel_minutes_low, f.travel_minutes),
+                "travel_p50": f.travel_minutes,
+                "travel_p90": max(f.travel_minutes_high, f.travel_minutes),
+                "delay_p10": delay_low,
+                "delay_p50": f.arrival_delay_minutes,
+                "delay_p90": delay_high,
+                "model": model,
+                "created_at": now,
+            }
+        )
+    return rows
+
+
+def store_forecasts(session: Session, forecasts: Iterable[ServiceForecast], model: str) -> int:
+    """Insert or replace one row per run (key: service, origin, scheduled departure)."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    rows = _rows(forecasts, model, now)
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL
+        raise RuntimeError(f"forecasts cannot be stored on {dialect}")
+    keys = ("service_id", "origin_id", "scheduled_departure")
+    table = StoredForecast.__table__
+    for start in range(0, len(rows), 500):
+        statement = insert(table).values(rows[start : start + 500])
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={
+                name: statement.excluded[name]
+                for name in rows[0]
+                if name not in keys
+            },
+        )
+        session.execute(statement)
+    return len(rows)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def forecasts_statement(
+    service_id: int | None = None,
+    on: dt.date | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    city_id: int | None = None,
+) -> Select[tuple[StoredForecast]]:
+    """Stored forecasts matching the filters, by date, departure and service."""
+    statement = select(StoredForecast)
+    if service_id is not None:
+        statement = statement.where(StoredForecast.service_id == service_id)
+    if on is not None:
+        statement = statement.where(StoredForecast.service_date == on)
+    if date_from is not None:
+        statement = statement.where(StoredForecast.service_date >= date_from)
+    if date_to is not None:
+        statement = statement.where(StoredForecast.service_date <= date_to)
+    if city_id is not None:
+        statement = statement.where(
+            (StoredForecast.origin_id == city_id) | (StoredForecast.destination_id == city_id)
+        )
+    return statement.order_by(
+        StoredForecast.service_date, StoredForecast.scheduled_departure, StoredForecast.id
+    )
+
+
+@dataclass(frozen=True)
+class ForecastsState:
+    """What changes whenever forecasts are stored or removed (for ETags and Last-Modified)."""
+
+    count: int
+    latest: dt.datetime | None  # naive UTC: when the newest forecast was stored
+    last_id: int | None
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.count}:{self.latest}:{self.last_id}"
+
+
+def forecasts_state(session: Session) -> ForecastsState:
+    """The stored forecasts' count, newest storage time and highest id."""
+    count, latest, last_id = session.execute(
+        select(
+            func.count(StoredForecast.id),
+            func.max(StoredForecast.created_at),
+            func.max(StoredForecast.id),
+        )
+    ).one()
+    return ForecastsState(int(count or 0), latest, last_id)
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """A recorded run of a service: when it left and how long it took (minutes)."""
+
+    scheduled_departure: dt.datetime  # naive UTC
+    scheduled_minutes: float
+    actual_minutes: float | None  # None: cancelled or arrival unknown
+
+
+def recent_runs(session: Session, service_id: int, limit: int = 30) -> list[PastRun]:
+    """The service's last ``limit`` recorded runs from its usual origin, oldest first."""
+    records = session.execute(
+        select(
+            TripRecord.scheduled_departure,
+            TripRecord.scheduled_arrival,
+            TripRecord.actual_departure,
+            TripRecord.actual_arrival,
+            TripRecord.cancelled,
+        )
+        .where(TripRecord.service_id == service_id)
+        .order_by(TripRecord.scheduled_departure.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for s_dep, s_arr, a_dep, a_arr, cancelled in reversed(records):
+        actual = None
+        if not cancelled and a_dep is not None and a_arr is not None:
+            actual = (a_arr - a_dep).total_seconds() / 60
+        out.append(PastRun(s_dep, (s_arr - s_dep).total_seconds() / 60, actual))
+    return out
