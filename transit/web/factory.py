@@ -45,10 +45,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
 
     from transit.cli import register_commands
-    from transit.web import i18n, pages
+    from transit.web import admin, i18n, pages, security
 
     i18n.init_app(app)
+    security.init_app(app)  # before the blueprints: the API exempts itself from CSRF
     app.register_blueprint(pages.bp)
+    app.register_blueprint(admin.bp)  # /login, /logout, /admin/...
     app.register_blueprint(__import__("transit.web.api", fromlist=["bp"]).bp)  # /api/v1
     register_commands(app)
     return app

@@ -1,0 +1,172 @@
+"""Admin: the home page, and cities (list with search, create, edit, delete after confirming)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from pydantic import ValidationError
+from sqlalchemy import distinct, func, or_, select
+from werkzeug.wrappers import Response
+
+from transit import editing
+from transit import schemas as s
+from transit.models import AuditEntry, City, Service, Stop, Timetable, TripRecord
+from transit.web.admin.common import (
+    bp,
+    edit_messages,
+    merge,
+    paginate,
+    text,
+    user_name,
+    validation_messages,
+)
+from transit.web.extensions import db
+
+CITY_FIELDS = ("name", "code", "latitude", "longitude", "timezone", "min_connection")
+RENAMES = {"min_connection_seconds": "min_connection"}
+
+
+@bp.get("/admin/")
+def home() -> str:
+    """What the database holds, and the latest changes."""
+    def count(model: Any) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+    counts = {
+        "cities": count(City),
+        "services": count(Service),
+        "timetables": count(Timetable),
+        "trips": count(TripRecord),
+    }
+    recent = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(10)))
+    return render_template("admin/home.html", counts=counts, recent=recent)
+
+
+@bp.get("/admin/cities")
+def cities() -> str:
+    q = (request.args.get("q") or "").strip()[:200]
+    statement = select(City)
+    if q:
+        statement = statement.where(
+            or_(City.name.icontains(q, autoescape=True), City.code.icontains(q, autoescape=True))
+        )
+    listing = paginate(statement.order_by(City.name, City.id))
+    ids = [c.id for c in listing.items]
+    counts: dict[int, int] = {}
+    if ids:
+        counts = dict(
+            db.session.execute(  # type: ignore[arg-type]
+                select(Stop.city_id, func.count(distinct(Timetable.service_id)))
+                .join(Timetable, Stop.timetable_id == Timetable.id)
+                .where(Stop.city_id.in_(ids))
+                .group_by(Stop.city_id)
+            ).all()
+        )
+    return render_template("admin/cities.html", listing=listing, q=q, counts=counts)
+
+
+def _city_values(city: City | None) -> dict[str, str]:
+    if city is None:
+        return {"timezone": "Asia/Shanghai"}
+    minutes = city.min_connection_seconds
+    return {
+        "name": city.name,
+        "code": city.code or "",
+        "latitude": "" if city.latitude is None else f"{city.latitude:g}",
+        "longitude": "" if city.longitude is None else f"{city.longitude:g}",
+        "timezone": city.timezone,
+        "min_connection": "" if minutes is None else f"{minutes / 60:g}",
+    }
+
+
+def _city_input() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The posted city as model input, what was typed, and errors found before the model."""
+    values = {name: text(name) for name in CITY_FIELDS}
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "name": values["name"],
+        "code": values["code"] or None,
+        "latitude": values["latitude"] or None,
+        "longitude": values["longitude"] or None,
+        "timezone": values["timezone"],
+        "min_connection_seconds": None,
+    }
+    if values["min_connection"]:
+        try:
+            data["min_connection_seconds"] = round(float(values["min_connection"]) * 60)
+        except ValueError:
+            errors["min_connection"] = gettext("Write the minutes as a number, such as 15.")
+    return data, values, errors
+
+
+@bp.route("/admin/cities/new", methods=["GET", "POST"])
+def city_new() -> Response | str | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("admin/city_form.html", city=None, values=_city_values(None), errors={})
+    data, values, errors = _city_input()
+    try:
+        model = s.CityCreate.model_validate(data)
+    except ValidationError as error:
+        errors = merge(errors, validation_messages(error, renames=RENAMES))
+    if errors:
+        return render_template("admin/city_form.html", city=None, values=values, errors=errors), 422
+    try:
+        city = editing.create_city(db.session(), model, user=user_name())
+        db.session.commit()
+    except editing.EditError as error:
+        db.session.rollback()
+        errors = edit_messages(error, renames=RENAMES)
+        return render_template("admin/city_form.html", city=None, values=values, errors=errors), 422
+    flash(gettext("City %(name)s created.", name=city.name), "info")
+    return redirect(url_for("admin.cities", q=city.name))
+
+
+def _city(city_id: int) -> City:
+    city = db.session.get(City, city_id)
+    if city is None:
+        abort(404)
+    return city
+
+
+@bp.route("/admin/cities/<int:city_id>", methods=["GET", "POST"])
+def city_edit(city_id: int) -> Response | str | tuple[str, int]:
+    city = _city(city_id)
+    if request.method == "GET":
+        return render_template("admin/city_form.html", city=city, values=_city_values(city), errors={})
+    data, values, errors = _city_input()
+    try:
+        model = s.CityUpdate.model_validate(data)
+    except ValidationError as error:
+        errors = merge(errors, validation_messages(error, renames=RENAMES))
+    if errors:
+        return render_template("admin/city_form.html", city=city, values=values, errors=errors), 422
+    try:
+        editing.update_city(db.session(), city, model, user=user_name())
+        db.session.commit()
+    except editing.EditError as error:
+        db.session.rollback()
+        errors = edit_messages(error, renames=RENAMES)
+        return render_template("admin/city_form.html", city=city, values=values, errors=errors), 422
+    flash(gettext("City %(name)s saved.", name=city.name), "info")
+    return redirect(url_for("admin.cities", q=city.name))
+
+
+@bp.route("/admin/cities/<int:city_id>/delete", methods=["GET", "POST"])
+def city_delete(city_id: int) -> Response | str:
+    """Show what deleting the city would remove; delete only when that is confirmed."""
+    city = _city(city_id)
+    if request.method == "GET":
+        services = editing.services_calling_at(db.session(), city.id)
+        return render_template("admin/city_delete.html", city=city, services=services)
+    name = city.name
+    removed = editing.delete_city(db.session(), city, user=user_name(), cascade=True)
+    db.session.commit()
+    flash(
+        gettext(
+            "City %(name)s deleted, with %(count)d services.", name=name, count=len(removed)
+        ),
+        "info",
+    )
+    return redirect(url_for("admin.cities"))

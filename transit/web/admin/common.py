@@ -1,0 +1,181 @@
+"""What every admin view shares: the blueprint, who is logged in, form errors, paging.
+
+Every view of the blueprint except the login page needs a logged-in administrator: the
+check runs before each request of the blueprint, so a view cannot forget it. Logged out,
+a GET is sent to ``/login?next=...`` and anything else is refused the same way (and, with
+CSRF protection in front, a form without its token never gets this far).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, request, session, url_for
+from flask_babel import gettext
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select
+from werkzeug.wrappers import Response
+
+from transit.editing import EditError
+from transit.models import User
+from transit.web.api.problems import validation_errors
+from transit.web.extensions import db
+
+bp = Blueprint("admin", __name__)
+
+SESSION_USER = "admin_user"
+SESSION_CHECK = "admin_check"
+PUBLIC_ENDPOINTS = {"admin.login"}
+PER_PAGE = 50
+
+
+def session_check(user: User) -> str:
+    """A digest of the password hash kept in the cookie: a new password ends old sessions."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
+
+
+def current_user() -> User | None:
+    """The administrator logged in on this request, or None."""
+    if "admin_user_obj" not in g:
+        user = None
+        user_id = session.get(SESSION_USER)
+        if isinstance(user_id, int):
+            found = db.session.get(User, user_id)
+            if (
+                found is not None
+                and found.is_admin
+                and session.get(SESSION_CHECK) == session_check(found)
+            ):
+                user = found
+        g.admin_user_obj = user
+    return g.admin_user_obj  # type: ignore[no-any-return]
+
+
+def user_name() -> str:
+    user = current_user()
+    assert user is not None  # every admin view runs after _require_login
+    return user.username
+
+
+@bp.before_request
+def _require_login() -> Response | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if current_user() is not None:
+        return None
+    if request.method == "GET":
+        return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+    flash(gettext("Please log in again: your session has ended, nothing was changed."), "error")
+    return redirect(url_for("admin.login"))
+
+
+@bp.app_context_processor
+def _admin_context() -> dict[str, Any]:
+    return {"admin_user": current_user if request.path.startswith("/admin") else lambda: None}
+
+
+# --- form errors -----------------------------------------------------------------------------
+
+_INDEX_TAIL = re.compile(r"\[\d+\]$")
+
+
+def _key(field: str, strip: str, renames: dict[str, str]) -> str:
+    if strip and field.startswith(strip):
+        field = field[len(strip):]
+    # A bad item of a plain list (one of the added dates) belongs to the list's field.
+    if field.startswith(("calendar.", "weekdays")):
+        field = _INDEX_TAIL.sub("", field)
+    return renames.get(field, field)
+
+
+def _add(errors: dict[str, str], key: str, message: str) -> None:
+    errors[key] = f"{errors[key]}; {message}" if key in errors else message
+
+
+def validation_messages(
+    error: ValidationError, strip: str = "", renames: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Pydantic's errors keyed by form field (``stops[2].arrival``), one message each."""
+    errors: dict[str, str] = {}
+    for item in validation_errors(error, "form"):
+        _add(errors, _key(item["field"], strip, renames or {}), item["message"])
+    return errors
+
+
+def edit_messages(
+    error: EditError, strip: str = "", renames: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A refused edit as form errors; the overall message goes under ``_form``."""
+    errors: dict[str, str] = {"_form": error.message}
+    for issue in error.issues:
+        _add(errors, _key(issue.field, strip, renames or {}), issue.message)
+    return errors
+
+
+def merge(*parts: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for part in parts:
+        for key, message in part.items():
+            _add(errors, key, message)
+    return errors
+
+
+# --- form values -----------------------------------------------------------------------------
+
+
+def text(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def optional(name: str) -> str | None:
+    return text(name) or None
+
+
+def columns(*names: str) -> list[dict[str, str]]:
+    """Rows of a repeated group of inputs (the stops editor), blank rows left out."""
+    lists = [request.form.getlist(name) for name in names]
+    length = max((len(values) for values in lists), default=0)
+    rows = []
+    for index in range(length):
+        row = {
+            name: (values[index] if index < len(values) else "").strip()
+            for name, values in zip(names, lists, strict=True)
+        }
+        if any(value for key, value in row.items() if not key.endswith("_day")):
+            rows.append(row)
+    return rows
+
+
+# --- paging ----------------------------------------------------------------------------------
+
+
+class Page:
+    """One page of a listing."""
+
+    def __init__(self, items: list[Any], total: int, page: int, per_page: int = PER_PAGE):
+        self.items = items
+        self.total = total
+        self.page = page
+        self.pages = max(1, math.ceil(total / per_page))
+
+
+def page_number() -> int:
+    raw = request.args.get("page", "1")
+    return max(1, min(int(raw), 1_000_000)) if raw.isdigit() else 1
+
+
+def paginate(statement: Select[Any], per_page: int = PER_PAGE) -> Page:
+    page = page_number()
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
+    return Page(rows, int(total or 0), page, per_page)
+
+
+def rollback_with(error_messages: Iterable[str]) -> None:
+    db.session.rollback()
+    for message in error_messages:
+        flash(message, "error")

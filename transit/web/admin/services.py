@@ -1,0 +1,641 @@
+"""Admin: services (list with filters, create, edit, duplicate, delete), their timetable
+variants (stops editor, days of operation) and recording a run's actual times.
+
+The forms are turned into the input models of ``transit.schemas`` and handed to
+``transit.editing``, the same checks the REST API makes. A rejected form is shown again with
+what was typed and a message beside each field at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from pydantic import ValidationError
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from transit import editing
+from transit import schemas as s
+from transit.models import MODE_VALUES, Calendar, City, Service, ServiceFare, Stop, Timetable
+from transit.web.admin.common import (
+    bp,
+    columns,
+    edit_messages,
+    merge,
+    optional,
+    paginate,
+    text,
+    user_name,
+    validation_messages,
+)
+from transit.web.extensions import db
+
+SERVICE_FIELDS = ("number", "mode", "operator", "route", "name", "currency")
+STOP_COLUMNS = (
+    "stop_city",
+    "stop_arrival",
+    "stop_arrival_day",
+    "stop_departure",
+    "stop_departure_day",
+    "stop_fare",
+)
+FARE_COLUMNS = ("fare_origin", "fare_destination", "fare_amount")
+MAX_DAYS = 7
+_DATES_SPLIT = re.compile(r"[\s,;]+")
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+@bp.get("/admin/services")
+def services() -> str:
+    filters = {
+        name: (request.args.get(name) or "").strip()[:200]
+        for name in ("q", "mode", "operator", "city", "number")
+    }
+    statement = select(Service)
+    if filters["q"]:
+        q = filters["q"]
+        statement = statement.where(
+            or_(
+                Service.number.icontains(q, autoescape=True),
+                Service.name.icontains(q, autoescape=True),
+                Service.operator.icontains(q, autoescape=True),
+            )
+        )
+    if filters["number"]:
+        statement = statement.where(Service.number.icontains(filters["number"], autoescape=True))
+    if filters["mode"] in MODE_VALUES:
+        statement = statement.where(Service.mode == filters["mode"])
+    if filters["operator"]:
+        statement = statement.where(
+            Service.operator.icontains(filters["operator"], autoescape=True)
+        )
+    unknown_city = False
+    if filters["city"]:
+        city = db.session.scalar(
+            select(City).where(
+                or_(func.lower(City.name) == filters["city"].lower(), City.code == filters["city"])
+            ).limit(1)
+        )
+        unknown_city = city is None
+        statement = statement.where(
+            Service.id.in_(
+                select(Timetable.service_id)
+                .join(Stop, Stop.timetable_id == Timetable.id)
+                .where(Stop.city_id == (city.id if city else -1))
+            )
+        )
+    listing = paginate(
+        statement.order_by(Service.mode, Service.number, Service.operator, Service.route, Service.id)
+    )
+    ends = _ends([service.id for service in listing.items])
+    return render_template(
+        "admin/services.html",
+        listing=listing,
+        filters=filters,
+        modes=MODE_VALUES,
+        ends=ends,
+        unknown_city=unknown_city,
+    )
+
+
+def _ends(service_ids: list[int]) -> dict[int, tuple[str, str, int]]:
+    """(first city, last city, variants) of each service, from its first variant."""
+    if not service_ids:
+        return {}
+    timetables = db.session.scalars(
+        select(Timetable)
+        .where(Timetable.service_id.in_(service_ids))
+        .options(selectinload(Timetable.stops).joinedload(Stop.city))
+        .order_by(Timetable.id)
+    )
+    ends: dict[int, tuple[str, str, int]] = {}
+    for timetable in timetables:
+        held = ends.get(timetable.service_id)
+        if held is not None:
+            ends[timetable.service_id] = (held[0], held[1], held[2] + 1)
+        elif timetable.stops:
+            ends[timetable.service_id] = (
+                timetable.stops[0].city.name,
+                timetable.stops[-1].city.name,
+                1,
+            )
+    return ends
+
+
+# --- form parsing ----------------------------------------------------------------------------
+
+
+def _cents(raw: str) -> int:
+    """Currency units as typed ("123.5", "1,200") to integer cents; ValueError when not money."""
+    try:
+        amount = Decimal(raw.replace(",", "").replace("¥", "").strip())
+    except InvalidOperation:
+        raise ValueError(raw) from None
+    cents = amount * 100
+    if not amount.is_finite() or cents != cents.to_integral_value():
+        raise ValueError(raw)
+    return int(cents)
+
+
+def _time(raw: str, day: str) -> str | None:
+    if not raw:
+        return None
+    days = int(day) if day.isdigit() and int(day) <= MAX_DAYS else 0
+    return f"{raw}+{days}" if days else raw
+
+
+def _stops_input(prefix: str = "") -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, str]]:
+    """The stops editor's rows as model input, as typed, and money errors found on the way."""
+    rows = columns(*STOP_COLUMNS)
+    stops: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        stop: dict[str, Any] = {
+            "city": row["stop_city"],
+            "arrival": _time(row["stop_arrival"], row["stop_arrival_day"]),
+            "departure": _time(row["stop_departure"], row["stop_departure_day"]),
+        }
+        if row["stop_fare"]:
+            try:
+                stop["fare_cents"] = _cents(row["stop_fare"])
+            except ValueError:
+                errors[f"stops[{index}].fare_cents"] = gettext(
+                    "Write the fare as an amount such as 123.50."
+                )
+        stops.append(stop)
+    return stops, rows, errors
+
+
+def _calendar_input() -> tuple[dict[str, Any], dict[str, Any]]:
+    values = {
+        "weekdays": [d for d in request.form.getlist("weekdays") if d in s.WEEKDAY_NAMES],
+        "start_date": text("start_date"),
+        "end_date": text("end_date"),
+        "added": text("added"),
+        "removed": text("removed"),
+    }
+    data = {
+        "weekdays": values["weekdays"],
+        "start_date": values["start_date"] or None,
+        "end_date": values["end_date"] or None,
+        "added": [d for d in _DATES_SPLIT.split(values["added"]) if d],
+        "removed": [d for d in _DATES_SPLIT.split(values["removed"]) if d],
+    }
+    return data, values
+
+
+def _fares_input() -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, str]]:
+    rows = columns(*FARE_COLUMNS)
+    fares: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        fare: dict[str, Any] = {"origin": row["fare_origin"], "destination": row["fare_destination"]}
+        try:
+            fare["fare_cents"] = _cents(row["fare_amount"])
+        except ValueError:
+            errors[f"fares[{index}].fare_cents"] = gettext(
+                "Write the fare as an amount such as 123.50."
+            )
+            fare["fare_cents"] = 0
+        fares.append(fare)
+    return fares, rows, errors
+
+
+def _service_input() -> tuple[dict[str, Any], dict[str, str]]:
+    values = {name: text(name) for name in SERVICE_FIELDS}
+    data: dict[str, Any] = {
+        "number": values["number"],
+        "mode": values["mode"],
+        "operator": values["operator"],
+        "route": values["route"],
+        "name": values["name"] or None,
+        "currency": values["currency"].upper(),
+    }
+    return data, values
+
+
+def _variant_input() -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The variant part of a form (code, headsign, days, stops): model input, typed, errors."""
+    stops, stop_rows, errors = _stops_input()
+    calendar, calendar_values = _calendar_input()
+    data = {
+        "code": optional("code"),
+        "headsign": optional("headsign"),
+        "calendar": calendar,
+        "stops": stops,
+    }
+    values = {
+        "code": text("code"),
+        "headsign": text("headsign"),
+        **calendar_values,
+        "stops": stop_rows,
+    }
+    return data, values, errors
+
+
+# --- values for the templates ----------------------------------------------------------------
+
+
+def _clock(seconds: int | None) -> tuple[str, str]:
+    if seconds is None:
+        return "", "0"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return (f"{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else ""), str(days))
+
+
+def _money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return f"{cents // 100}" if cents % 100 == 0 else f"{cents / 100:.2f}"
+
+
+def _variant_values(timetable: Timetable | None) -> dict[str, Any]:
+    if timetable is None:
+        blank = dict.fromkeys(STOP_COLUMNS, "")
+        return {
+            "code": "",
+            "headsign": "",
+            "weekdays": list(s.WEEKDAY_NAMES),
+            "start_date": "",
+            "end_date": "",
+            "added": "",
+            "removed": "",
+            "stops": [dict(blank), dict(blank)],
+        }
+    calendar = timetable.calendar
+    rows = []
+    for stop in timetable.stops:
+        arrival, arrival_day = _clock(stop.arrival)
+        departure, departure_day = _clock(stop.departure)
+        rows.append(
+            {
+                "stop_city": stop.city.name,
+                "stop_arrival": arrival,
+                "stop_arrival_day": arrival_day,
+                "stop_departure": departure,
+                "stop_departure_day": departure_day,
+                "stop_fare": _money(stop.fare_cents),
+            }
+        )
+    return {
+        "code": timetable.code,
+        "headsign": timetable.headsign or "",
+        "weekdays": s.weekday_names(calendar.weekdays),
+        "start_date": calendar.start_date.isoformat() if calendar.start_date else "",
+        "end_date": calendar.end_date.isoformat() if calendar.end_date else "",
+        "added": ", ".join(e.date.isoformat() for e in calendar.exceptions if e.added),
+        "removed": ", ".join(e.date.isoformat() for e in calendar.exceptions if not e.added),
+        "stops": rows,
+    }
+
+
+def _service_values(service: Service | None) -> dict[str, Any]:
+    if service is None:
+        return {"number": "", "mode": "train", "operator": "", "route": "", "name": "",
+                "currency": "CNY", "fares": []}
+    fares = sorted(service.fares, key=lambda f: (f.origin.name, f.destination.name))
+    return {
+        "number": service.number,
+        "mode": service.mode,
+        "operator": service.operator,
+        "route": service.route,
+        "name": service.name or "",
+        "currency": service.currency,
+        "fares": [
+            {"fare_origin": f.origin.name, "fare_destination": f.destination.name,
+             "fare_amount": _money(f.fare_cents)}
+            for f in fares
+        ],
+    }
+
+
+def _city_names() -> list[str]:
+    # Suggestions for the stop inputs; a very large network gets the first 2,000.
+    return list(db.session.scalars(select(City.name).order_by(City.name).limit(2000)))
+
+
+def _load(service_id: int) -> Service:
+    service = db.session.scalar(
+        select(Service)
+        .where(Service.id == service_id)
+        .options(
+            selectinload(Service.timetables).selectinload(Timetable.stops).joinedload(Stop.city),
+            selectinload(Service.timetables)
+            .joinedload(Timetable.calendar)
+            .selectinload(Calendar.exceptions),
+            selectinload(Service.fares).joinedload(ServiceFare.origin),
+            selectinload(Service.fares).joinedload(ServiceFare.destination),
+        )
+    )
+    if service is None:
+        abort(404)
+    return service
+
+
+def _variant(service: Service, timetable_id: int) -> Timetable:
+    for timetable in service.timetables:
+        if timetable.id == timetable_id:
+            return timetable
+    abort(404)
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def _render_new(values: dict[str, Any], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    return (
+        render_template(
+            "admin/service_new.html",
+            values=values,
+            errors=errors,
+            modes=MODE_VALUES,
+            weekday_names=s.WEEKDAY_NAMES,
+            city_names=_city_names(),
+        ),
+        status,
+    )
+
+
+@bp.route("/admin/services/new", methods=["GET", "POST"])
+def service_new() -> Response | str | tuple[str, int]:
+    if request.method == "GET":
+        return _render_new({**_service_values(None), **_variant_values(None)}, {})
+    service_data, service_values = _service_input()
+    variant_data, variant_values, errors = _variant_input()
+    fares, fare_rows, fare_errors = _fares_input()
+    values = {**service_values, **variant_values, "fares": fare_rows}
+    errors = merge(errors, fare_errors)
+    try:
+        model = s.ServiceCreate.model_validate(
+            {**service_data, "timetables": [variant_data], "fares": fares}
+        )
+    except ValidationError as error:
+        errors = merge(errors, validation_messages(error, strip="timetables[0]."))
+    if errors:
+        return _render_new(values, errors, 422)
+    try:
+        service = editing.create_service(db.session(), model, user=user_name())
+        db.session.commit()
+    except editing.EditError as error:
+        db.session.rollback()
+        return _render_new(values, edit_messages(error, strip="timetables[0]."), 422)
+    flash(gettext("Service %(number)s created.", number=service.number), "info")
+    return redirect(url_for("admin.service_edit", service_id=service.id))
+
+
+# --- edit ------------------------------------------------------------------------------------
+
+
+def _render_edit(
+    service: Service,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+    duplicate: dict[str, str] | None = None,
+    duplicate_errors: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "admin/service_edit.html",
+            service=service,
+            values=values,
+            errors=errors,
+            modes=MODE_VALUES,
+            city_names=_city_names(),
+            duplicate=duplicate or {"number": f"{service.number}-2", "route": service.route},
+            duplicate_errors=duplicate_errors or {},
+        ),
+        status,
+    )
+
+
+@bp.route("/admin/services/<int:service_id>", methods=["GET", "POST"])
+def service_edit(service_id: int) -> Response | str | tuple[str, int]:
+    """The service's own fields and its origin-destination fares; links to its variants."""
+    service = _load(service_id)
+    if request.method == "GET":
+        return _render_edit(service, _service_values(service), {})
+    service_data, values = _service_input()
+    fares, fare_rows, errors = _fares_input()
+    values = {**values, "fares": fare_rows}
+    try:
+        update = s.ServiceUpdate.model_validate(service_data)
+        fare_models = s.FaresReplace.model_validate({"fares": fares}).fares
+    except ValidationError as error:
+        errors = merge(errors, validation_messages(error))
+    if errors:
+        return _render_edit(service, values, errors, 422)
+    session = db.session()
+    try:
+        editing.update_service(session, service, update, user=user_name())
+        current = sorted(
+            (f.origin.name, f.destination.name, f.fare_cents) for f in service.fares
+        )
+        wanted = sorted(
+            (str(f.origin), str(f.destination), f.fare_cents) for f in fare_models
+        )
+        if current != wanted:
+            editing.replace_fares(session, service, fare_models, user=user_name())
+        db.session.commit()
+    except editing.EditError as error:
+        db.session.rollback()
+        return _render_edit(_load(service_id), values, edit_messages(error), 422)
+    flash(gettext("Service %(number)s saved.", number=service.number), "info")
+    return redirect(url_for("admin.service_edit", service_id=service.id))
+
+
+@bp.post("/admin/services/<int:service_id>/duplicate")
+def service_duplicate(service_id: int) -> Response | tuple[str, int]:
+    service = _load(service_id)
+    wanted = {"number": text("number"), "route": text("route")}
+    try:
+        copy = editing.duplicate_service(
+            db.session(), service, number=wanted["number"], route=wanted["route"], user=user_name()
+        )
+        db.session.commit()
+    except editing.EditError as error:
+        db.session.rollback()
+        service = _load(service_id)
+        return _render_edit(
+            service, _service_values(service), {}, 422, wanted, edit_messages(error)
+        )
+    flash(
+        gettext("Service %(number)s is a copy of %(original)s.", number=copy.number,
+                original=service.number),
+        "info",
+    )
+    return redirect(url_for("admin.service_edit", service_id=copy.id))
+
+
+@bp.route("/admin/services/<int:service_id>/delete", methods=["GET", "POST"])
+def service_delete(service_id: int) -> Response | str:
+    service = _load(service_id)
+    if request.method == "GET":
+        return render_template("admin/service_delete.html", service=service)
+    number = service.number
+    editing.delete_service(db.session(), service, user=user_name())
+    db.session.commit()
+    flash(gettext("Service %(number)s deleted.", number=number), "info")
+    return redirect(url_for("admin.services"))
+
+
+# --- timetable variants ----------------------------------------------------------------------
+
+
+def _render_variant(
+    service: Service,
+    timetable: Timetable | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "admin/variant_form.html",
+            service=service,
+            timetable=timetable,
+            values=values,
+            errors=errors,
+            weekday_names=s.WEEKDAY_NAMES,
+            city_names=_city_names(),
+        ),
+        status,
+    )
+
+
+def _save_variant(service: Service, timetable: Timetable | None) -> Response | tuple[str, int]:
+    data, values, errors = _variant_input()
+    try:
+        model = s.TimetableCreate.model_validate(data)
+    except ValidationError as error:
+        errors = merge(errors, validation_messages(error))
+    if errors:
+        return _render_variant(service, timetable, values, errors, 422)
+    session = db.session()
+    try:
+        if timetable is None:
+            timetable = editing.add_timetable(session, service, model, user=user_name())
+        else:
+            editing.replace_timetable(
+                session, timetable, model, user=user_name(), drop_unused_calendar=True
+            )
+        code = timetable.code
+        db.session.commit()
+    except editing.EditError as error:
+        db.session.rollback()
+        service = _load(service.id)
+        kept = _variant(service, timetable.id) if timetable is not None else None
+        return _render_variant(service, kept, values, edit_messages(error), 422)
+    flash(gettext("Variant %(code)s of %(number)s saved.", code=code, number=service.number), "info")
+    return redirect(url_for("admin.service_edit", service_id=service.id))
+
+
+@bp.route("/admin/services/<int:service_id>/variants/new", methods=["GET", "POST"])
+def variant_new(service_id: int) -> Response | str | tuple[str, int]:
+    service = _load(service_id)
+    if request.method == "GET":
+        return _render_variant(service, None, _variant_values(None), {})
+    return _save_variant(service, None)
+
+
+@bp.route("/admin/services/<int:service_id>/variants/<int:timetable_id>", methods=["GET", "POST"])
+def variant_edit(service_id: int, timetable_id: int) -> Response | str | tuple[str, int]:
+    service = _load(service_id)
+    timetable = _variant(service, timetable_id)
+    if request.method == "GET":
+        return _render_variant(service, timetable, _variant_values(timetable), {})
+    return _save_variant(service, timetable)
+
+
+@bp.post("/admin/services/<int:service_id>/variants/<int:timetable_id>/delete")
+def variant_delete(service_id: int, timetable_id: int) -> Response:
+    service = _load(service_id)
+    timetable = _variant(service, timetable_id)
+    code = timetable.code
+    try:
+        editing.delete_timetable(db.session(), timetable, user=user_name())
+        db.session.commit()
+    except editing.EditError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(gettext("Variant %(code)s deleted.", code=code), "info")
+    return redirect(url_for("admin.service_edit", service_id=service_id))
+
+
+# --- recording a run -------------------------------------------------------------------------
+
+
+def _moment(raw: str) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(raw) if raw else None
+
+
+@bp.route(
+    "/admin/services/<int:service_id>/variants/<int:timetable_id>/trips/new",
+    methods=["GET", "POST"],
+)
+def trip_new(service_id: int, timetable_id: int) -> Response | str | tuple[str, int]:
+    """Record when a run really left and arrived (scheduled times come from the variant)."""
+    service = _load(service_id)
+    timetable = _variant(service, timetable_id)
+    last = len(timetable.stops) - 1
+    if request.method == "GET":
+        values = {"service_date": dt.date.today().isoformat(), "origin": "0",
+                  "destination": str(last), "actual_departure": "", "actual_arrival": "",
+                  "cancelled": ""}
+        return render_template("admin/trip_form.html", service=service, timetable=timetable,
+                               values=values, errors={})
+    fields = ("service_date", "origin", "destination", "actual_departure", "actual_arrival")
+    values = {name: text(name) for name in fields}
+    values["cancelled"] = "1" if request.form.get("cancelled") else ""
+    errors: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    try:
+        parsed["service_date"] = dt.date.fromisoformat(values["service_date"])
+    except ValueError:
+        errors["service_date"] = gettext("Choose the day the run started.")
+    for name in ("origin", "destination"):
+        parsed[name] = int(values[name]) if values[name].isdigit() else -1
+    for name in ("actual_departure", "actual_arrival"):
+        try:
+            parsed[name] = _moment(values[name])
+        except ValueError:
+            errors[name] = gettext("Write a date and time such as 2026-03-01 21:05.")
+    if not errors:
+        try:
+            added = editing.record_trip(
+                db.session(),
+                timetable,
+                parsed["service_date"],
+                parsed["origin"],
+                parsed["destination"],
+                actual_departure=parsed["actual_departure"],
+                actual_arrival=parsed["actual_arrival"],
+                cancelled=bool(values["cancelled"]),
+                user=user_name(),
+            )
+            db.session.commit()
+        except editing.EditError as error:
+            db.session.rollback()
+            errors = edit_messages(error)
+            service = _load(service_id)
+            timetable = _variant(service, timetable_id)
+        else:
+            flash(
+                gettext("The run was recorded.") if added
+                else gettext("This run was already recorded with these times."),
+                "info",
+            )
+            return redirect(url_for("admin.service_edit", service_id=service_id))
+    return render_template("admin/trip_form.html", service=service, timetable=timetable,
+                           values=values, errors=errors), 422

@@ -1,0 +1,112 @@
+"""Security set-up in one place: CSRF, session cookies, security headers.
+
+- CSRF: Flask-WTF's ``CSRFProtect`` checks every POST/PUT/PATCH/DELETE that is not exempt. The
+  REST API exempts itself (its writes carry bearer tokens, never cookies); every page form
+  carries ``csrf_token()``. A refused form gets a page saying what to do, in plain words.
+- Session cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS
+  (directly, or through ``TRANSIT_PROXY_HOPS`` trusted reverse proxies that say so in
+  ``X-Forwarded-Proto``); ``TRANSIT_SECURE_COOKIES=1`` forces Secure always.
+- Headers on every answer: a Content-Security-Policy allowing only this site's own scripts
+  and styles (no inline script anywhere), no framing, no MIME sniffing, a strict referrer
+  policy, HSTS over HTTPS, and ``Cache-Control: no-store`` on the admin and login pages.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, Request, Response, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+csrf = CSRFProtect()
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+PRIVATE_PREFIXES = ("/admin", "/login", "/logout")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = bool(app.config.get("SESSION_COOKIE_SECURE"))
+        try:
+            return configured or request.is_secure
+        except RuntimeError:  # outside a request
+            return configured
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith(PRIVATE_PREFIXES):
+        # Admin pages show unpublished data and forms with tokens: never stored anywhere.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _csrf_refused(error: CSRFError) -> tuple[str, int]:
+    message = gettext(
+        "This form could not be accepted: its security token is missing or has expired. "
+        "Go back, reload the page and send the form again."
+    )
+    error.description = message
+    return render_template("error.html", code=400, error=error), 400
+
+
+def init_app(app: Flask) -> None:
+    """CSRF protection, cookie settings, proxy trust and security headers for ``app``.
+
+    Call before registering blueprints, so the API blueprint finds CSRF set up and exempts
+    itself at registration.
+    """
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if _env_flag("TRANSIT_SECURE_COOKIES"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    hops = int(os.environ.get("TRANSIT_PROXY_HOPS", "0") or 0)
+    hops = int(app.config.get("TRANSIT_PROXY_HOPS", hops))
+    if hops > 0:
+        wsgi: Any = app.wsgi_app
+        app.wsgi_app = ProxyFix(wsgi, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
+    app.register_error_handler(CSRFError, _csrf_refused)
+    app.after_request(_headers)
+
+
+def client_address(req: Request) -> str:
+    """The client's address (after ProxyFix, the one the trusted proxy saw)."""
+    return (req.remote_addr or "")[:64]
