@@ -50,7 +50,8 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _uploads() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
+    configured = current_app.config.get("TRANSIT_UPLOAD_DIR")
+    folder = Path(configured) if configured else Path(current_app.instance_path) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
