@@ -1,0 +1,454 @@
+"""Admin pages in the test client: cities, services and their editor, imports, history, audit.
+
+Each form is posted as a browser would, with its CSRF token; rejected forms must come back
+with the message beside the field and what was typed still in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.admin_helpers import add_corridor, log_in, make_admin, post
+from transit.models import (
+    AuditEntry,
+    Calendar,
+    City,
+    Service,
+    ServiceFare,
+    Timetable,
+    TripRecord,
+)
+from transit.web.extensions import db
+
+WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+@pytest.fixture
+def admin(app, client, tmp_path):
+    app.config["TRANSIT_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    make_admin(app)
+    ids = add_corridor(app)
+    assert log_in(client).status_code == 302
+    return ids
+
+
+def _errors(html: str) -> list[str]:
+    return re.findall(r'class="field-error" id="([^"]+)"', html)
+
+
+def _overnight(**changes):
+    form = {
+        "number": "Z99", "mode": "train", "operator": "CR", "route": "", "name": "",
+        "currency": "CNY", "code": "", "headsign": "", "weekdays": WEEK, "start_date": "",
+        "end_date": "", "added": "", "removed": "",
+        "stop_city": ["Beijing", "Shanghai"],
+        "stop_arrival": ["", "07:10"], "stop_arrival_day": ["0", "1"],
+        "stop_departure": ["21:00", ""], "stop_departure_day": ["0", "0"],
+        "stop_fare": ["", "300.50"],
+    }
+    form.update(changes)
+    return form
+
+
+def _route(client, depart: str = "2026-03-02T20:00:00+08:00", to: str = "Shanghai"):
+    reply = client.get("/api/v1/routes", query_string={"from": "Beijing", "to": to,
+                                                        "depart": depart, "criterion": "fastest"})
+    assert reply.status_code == 200, reply.data
+    return reply.get_json()["itineraries"]
+
+
+# --- cities ----------------------------------------------------------------------------------
+
+
+def test_city_create_search_edit(app, client, admin):
+    reply = post(client, "/admin/cities/new", {"name": "Wuhan", "code": "WHN", "latitude": "30.6",
+                                                "longitude": "114.3", "timezone": "Asia/Shanghai",
+                                                "min_connection": "20"})
+    assert reply.status_code == 302
+    html = client.get("/admin/cities?q=wuh").get_data(as_text=True)
+    assert "Wuhan" in html and "Beijing" not in html
+    with app.app_context():
+        city = db.session.scalar(select(City).where(City.name == "Wuhan"))
+        assert city.min_connection_seconds == 1200 and city.latitude == 30.6
+        city_id = city.id
+    reply = post(client, f"/admin/cities/{city_id}", {"name": "Wuhan", "code": "", "latitude": "",
+                                                      "longitude": "", "timezone": "Asia/Urumqi",
+                                                      "min_connection": ""})
+    assert reply.status_code == 302
+    with app.app_context():
+        city = db.session.get(City, city_id)
+        assert (city.code, city.latitude, city.timezone, city.min_connection_seconds) == (
+            None, None, "Asia/Urumqi", None)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"name": ""}, "name", "at least 1 character"),
+        ({"latitude": "91"}, "latitude", "less than or equal to 90"),
+        ({"longitude": "east"}, "longitude", "valid number"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "IANA time zone"),
+        ({"min_connection": "soon"}, "min_connection", "as a number"),
+        ({"code": "B J"}, "code", "no spaces"),
+        ({"name": "Beijing"}, "name", "already exists"),
+        ({"code": "SHH"}, "code", "belongs to Shanghai"),
+    ],
+)
+def test_city_form_errors_beside_the_field_keep_what_was_typed(app, client, admin, changes, field,
+                                                                 words):
+    form = {"name": "Wuhan", "code": "WHN", "latitude": "30.6", "longitude": "114.3",
+            "timezone": "Asia/Shanghai", "min_connection": "20", **changes}
+    reply = post(client, "/admin/cities/new", form)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert _errors(html) == [f"err-{field}"]
+    beside = re.search(rf'id="err-{field}"[^>]*>([^<]*)<', html).group(1)
+    assert words in beside.replace("&#39;", "'")
+    for value in form.values():
+        assert f'value="{value}"' in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(City)) == 3
+
+
+def test_city_delete_lists_the_services_then_deletes_after_confirming(app, client, admin):
+    page = client.get(f"/admin/cities/{admin['jinan']}/delete").get_data(as_text=True)
+    assert "G1" in page and "also deletes" in page
+    with app.app_context():
+        assert db.session.get(City, admin["jinan"]) is not None  # looking deletes nothing
+    reply = post(client, f"/admin/cities/{admin['jinan']}/delete", {})
+    assert reply.status_code == 302
+    with app.app_context():
+        assert db.session.get(City, admin["jinan"]) is None
+        assert db.session.get(Service, admin["g1"]) is None
+        entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert entry.username == "editor" and "Jinan" in entry.summary and "G1" in entry.summary
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def test_overnight_service_is_found_by_a_route_query_at_once_and_edits_show_at_once(
+    app, client, admin
+):
+    reply = post(client, "/admin/services/new", _overnight())
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    service_id = int(reply.location.rsplit("/", 1)[1])
+    [trip] = _route(client)
+    assert trip["legs"][0]["service"].endswith("Z99")
+    assert trip["departure"] == "2026-03-02T21:00:00+08:00"
+    assert trip["arrival"] == "2026-03-03T07:10:00+08:00"
+    assert trip["fare"] == 300.5
+    with app.app_context():
+        variant_id = db.session.scalar(select(Timetable.id).where(Timetable.service_id == service_id))
+    edited = _overnight(stop_departure=["22:15", ""], stop_arrival=["", "06:55"])
+    reply = post(client, f"/admin/services/{service_id}/variants/{variant_id}", edited)
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    [trip] = _route(client)  # the very next query uses the new timetable
+    assert trip["departure"] == "2026-03-02T22:15:00+08:00"
+    assert trip["arrival"] == "2026-03-03T06:55:00+08:00"
+    # The editor shows the times back with their day.
+    html = client.get(f"/admin/services/{service_id}/variants/{variant_id}").get_data(as_text=True)
+    assert 'value="06:55"' in html and '<option value="1" selected>+1 day</option>' in html
+
+
+def test_stops_can_be_added_reordered_and_removed(app, client, admin):
+    service = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    form = _overnight(
+        stop_city=["Shanghai", "Jinan", "Beijing"],
+        stop_arrival=["", "10:00", "12:00"], stop_arrival_day=["0", "0", "0"],
+        stop_departure=["08:00", "10:05", ""], stop_departure_day=["0", "0", "0"],
+        stop_fare=["", "100", "200"],
+    )
+    assert post(client, service, form).status_code == 302
+    with app.app_context():
+        timetable = db.session.get(Timetable, admin["g1_variant"])
+        assert [s.city.name for s in timetable.stops] == ["Shanghai", "Jinan", "Beijing"]
+        assert [s.fare_cents for s in timetable.stops] == [None, 10000, 20000]
+        # The old calendar went with the edit when nothing else used it.
+        assert db.session.scalar(select(func.count()).select_from(Calendar)) == 1
+    form = _overnight(stop_city=["Shanghai", "", "Beijing"], stop_arrival=["", "", "12:00"],
+                      stop_arrival_day=["0", "0", "0"], stop_departure=["08:00", "", ""],
+                      stop_departure_day=["0", "0", "0"], stop_fare=["", "", ""])
+    assert post(client, service, form).status_code == 302  # a blank row is a removed stop
+    with app.app_context():
+        timetable = db.session.get(Timetable, admin["g1_variant"])
+        assert [s.city.name for s in timetable.stops] == ["Shanghai", "Beijing"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"stop_arrival": ["", "05:10"], "stop_arrival_day": ["0", "0"]}, "stops-1",
+         "add '+1' after midnight"),
+        ({"stop_arrival": ["", "7h10"]}, "stops-1-arrival", "not a time"),
+        ({"stop_fare": ["", "3x"]}, "stops-1-fare_cents", "amount such as"),
+        ({"stop_city": ["Beijing", "Atlantis"]}, "stops-1-city", "no city with name"),
+        ({"number": ""}, "number", "at least 1 character"),
+        ({"currency": "yuan"}, "currency", "should match pattern"),
+        ({"start_date": "2026-05-01", "end_date": "2026-04-01"}, "calendar-end_date",
+         "ends before it starts"),
+        ({"added": "2026-05-01, someday"}, "calendar-added", "valid date"),
+        ({"number": "G1"}, "number", "already used by service"),
+    ],
+)
+def test_service_form_errors_beside_the_field(app, client, admin, changes, field, words):
+    form = _overnight(**changes)
+    if changes.get("number") == "G1":
+        form["operator"] = "CR"
+    reply = post(client, "/admin/services/new", form, form_url="/admin/services/new")
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert f"err-{field}" in _errors(html), _errors(html)
+    beside = re.search(rf'id="err-{field}"[^>]*>([^<]*)<', html).group(1).replace("&#39;", "'")
+    assert words in beside
+    for value in ("Beijing", "21:00"):
+        assert f'value="{value}"' in html  # what was typed is still there
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 1
+
+
+def test_service_list_filters_and_pages(app, client, admin):
+    with app.app_context():
+        for number in range(60):
+            db.session.add(Service(number=f"D{number:03d}", mode="bus", operator="Coach Co"))
+        db.session.commit()
+    html = client.get("/admin/services?mode=bus").get_data(as_text=True)
+    assert "60 services" in html and "Page 1 of 2" in html and "D049" in html and "D050" not in html
+    html = client.get("/admin/services?mode=bus&page=2").get_data(as_text=True)
+    assert "D050" in html and "D059" in html
+    assert "1 service" in client.get("/admin/services?operator=CR").get_data(as_text=True)
+    html = client.get("/admin/services?city=Jinan").get_data(as_text=True)
+    assert "1 service" in html and "G1" in html
+    html = client.get("/admin/services?number=D00").get_data(as_text=True)
+    assert "10 services" in html
+    html = client.get("/admin/services?city=Atlantis").get_data(as_text=True)
+    assert "0 services" in html and "no city with this name" in html
+
+
+def test_service_fields_and_origin_destination_fares(app, client, admin):
+    url = f"/admin/services/{admin['g1']}"
+    form = {"number": "G1", "mode": "train", "operator": "CR", "route": "", "name": "Fuxing",
+            "currency": "CNY", "fare_origin": ["Beijing"], "fare_destination": ["Shanghai"],
+            "fare_amount": ["553"]}
+    assert post(client, url, form).status_code == 302
+    with app.app_context():
+        service = db.session.get(Service, admin["g1"])
+        assert service.name == "Fuxing"
+        assert [(f.origin.name, f.destination.name, f.fare_cents) for f in service.fares] == [
+            ("Beijing", "Shanghai", 55300)]
+    bad = {**form, "fare_origin": ["Beijing", "Wuhan"], "fare_destination": ["Shanghai", "Jinan"],
+           "fare_amount": ["553", "abc"]}
+    with app.app_context():
+        db.session.add(City(name="Wuhan"))
+        db.session.commit()
+    reply = post(client, url, bad)
+    assert reply.status_code == 422
+    assert "err-fares-1-fare_cents" in _errors(reply.get_data(as_text=True))
+    bad["fare_amount"] = ["553", "80"]
+    reply = post(client, url, bad)
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422 and "err-fares-1-origin" in _errors(html)
+    assert "Wuhan is not a stop of this service" in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ServiceFare)) == 1
+
+
+def test_duplicate_then_delete_a_variant_and_the_service(app, client, admin):
+    url = f"/admin/services/{admin['g1']}"
+    reply = post(client, f"{url}/duplicate", {"number": "G1", "route": ""}, form_url=url)
+    assert reply.status_code == 422 and "already exists" in reply.get_data(as_text=True)
+    reply = post(client, f"{url}/duplicate", {"number": "G3", "route": ""}, form_url=url)
+    assert reply.status_code == 302
+    copy_id = int(reply.location.rsplit("/", 1)[1])
+    with app.app_context():
+        copy = db.session.get(Service, copy_id)
+        assert copy.number == "G3" and len(copy.timetables) == 1
+        assert [s.city.name for s in copy.timetables[0].stops] == ["Beijing", "Jinan", "Shanghai"]
+        variant = copy.timetables[0].id
+    copy_url = f"/admin/services/{copy_id}"
+    reply = post(client, f"{copy_url}/variants/{variant}/delete", {}, form_url=copy_url)
+    assert reply.status_code == 302
+    assert "This service has no timetable yet" in client.get(copy_url).get_data(as_text=True)
+    assert "G3" in client.get(f"{copy_url}/delete").get_data(as_text=True)
+    assert post(client, f"{copy_url}/delete", {}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Service, copy_id) is None
+        assert db.session.get(Service, admin["g1"]) is not None
+
+
+def test_add_a_variant_with_its_own_days(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/new"
+    form = _overnight(code="weekend", weekdays=["sat", "sun"], removed="2026-03-07",
+                      stop_city=["Beijing", "Shanghai"], stop_departure=["18:00", ""],
+                      stop_arrival=["", "23:00"], stop_arrival_day=["0", "0"])
+    assert post(client, url, form).status_code == 302
+    with app.app_context():
+        timetable = db.session.scalar(select(Timetable).where(Timetable.code == "weekend"))
+        assert timetable.calendar.weekdays == 0b1100000
+        assert timetable.calendar.runs_on(dt.date(2026, 3, 8))
+        assert not timetable.calendar.runs_on(dt.date(2026, 3, 7))
+    reply = post(client, url, {**form, "code": "weekend"})
+    assert reply.status_code == 422 and "err-code" in _errors(reply.get_data(as_text=True))
+
+
+# --- trip history ----------------------------------------------------------------------------
+
+
+def test_record_a_run_in_local_times(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    form = {"service_date": "2026-03-02", "origin": "0", "destination": "2",
+            "actual_departure": "2026-03-02T08:03", "actual_arrival": "2026-03-02T12:52"}
+    assert post(client, url, form).status_code == 302
+    with app.app_context():
+        trip = db.session.scalars(select(TripRecord)).one()
+        assert trip.scheduled_departure == dt.datetime(2026, 3, 2, 0, 0)  # 08:00 +08:00
+        assert trip.actual_departure == dt.datetime(2026, 3, 2, 0, 3)
+        assert trip.actual_arrival == dt.datetime(2026, 3, 2, 4, 52)
+    reply = post(client, url, {**form, "actual_arrival": "2026-03-02T07:00"})
+    assert reply.status_code == 422
+    reply = post(client, url, {**form, "destination": "0"})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422 and "err-destination" in _errors(html)
+    assert 'value="2026-03-02T08:03"' in html
+
+
+def test_history_csv_dry_run_then_commit(app, client, admin, tmp_path):
+    csv = (
+        "operator,number,route,service_date,origin,destination,scheduled_departure,"
+        "scheduled_arrival,actual_departure,actual_arrival,cancelled,source\n"
+        "CR,G1,,2026-03-02,Beijing,Shanghai,2026-03-02T08:00:00+08:00,2026-03-02T12:40:00+08:00,"
+        "2026-03-02T08:01:00+08:00,2026-03-02T12:45:00+08:00,false,test\n"
+    )
+    reply = post(client, "/admin/history", {"file": (io.BytesIO(csv.encode()), "runs.csv")},
+                 content_type="multipart/form-data")
+    assert reply.status_code == 302
+    report = client.get(reply.location).get_data(as_text=True)
+    assert "No problems found" in report and "past runs" in report
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 0
+    upload_id = reply.location.rsplit("/", 1)[1]
+    reply = post(client, f"/admin/uploads/{upload_id}/commit", {}, form_url=reply.location)
+    assert reply.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 1
+    assert not (tmp_path / "uploads" / upload_id).exists()
+    broken = csv.replace("2026-03-02T08:01:00+08:00", "yesterday")
+    reply = post(client, "/admin/history", {"file": (io.BytesIO(broken.encode()), "bad.csv")},
+                 content_type="multipart/form-data")
+    report = client.get(reply.location).get_data(as_text=True)
+    assert "1 problem" in report and "actual_departure" in report and "<td>2</td>" in report
+
+
+# --- timetable imports and export ------------------------------------------------------------
+
+
+def _zip(folder: Path, inside: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"{inside}/{path.name}")
+    return buffer.getvalue()
+
+
+def test_import_dry_run_report_then_commit_or_cancel(app, client, admin, shared_data, tmp_path):
+    content = _zip(shared_data / "classic" / "Zemdalk-utf8", "Zemdalk-utf8")
+    reply = post(client, "/admin/imports", {"file": (io.BytesIO(content), "zemdalk.zip")},
+                 content_type="multipart/form-data")
+    assert reply.status_code == 302
+    upload_id = reply.location.rsplit("/", 1)[1]
+    assert (tmp_path / "uploads" / upload_id / "zemdalk.zip").exists()  # kept on the server
+    report = client.get(reply.location).get_data(as_text=True)
+    assert "Format: zemdalk" in report and "No problems found" in report
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 1  # dry run
+    cancel = post(client, f"/admin/uploads/{upload_id}/cancel", {}, form_url=reply.location)
+    assert cancel.status_code == 302 and not (tmp_path / "uploads" / upload_id).exists()
+    assert client.get(reply.location).status_code == 404
+
+    reply = post(client, "/admin/imports", {"file": (io.BytesIO(content), "zemdalk.zip")},
+                 content_type="multipart/form-data")
+    upload_id = reply.location.rsplit("/", 1)[1]
+    done = post(client, f"/admin/uploads/{upload_id}/commit", {}, form_url=reply.location)
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Service)) > 100
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "import")).one()
+        assert entry.username == "editor" and "zemdalk.zip" in entry.summary
+
+
+def test_broken_import_lists_every_problem_with_its_line(app, client, admin, shared_data):
+    lines = (shared_data / "classic" / "Zemdalk-utf8" / "TrainTable.txt").read_text(
+        encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("08: 00", "8o: 00")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("TrainTable.txt", "\n".join(lines) + "\n")
+        archive.write(shared_data / "classic" / "Zemdalk-utf8" / "FlightTable.txt",
+                      "FlightTable.txt")
+    reply = post(client, "/admin/imports",
+                 {"file": (io.BytesIO(buffer.getvalue()), "broken.zip"), "format": "zemdalk"},
+                 content_type="multipart/form-data")
+    report = client.get(reply.location).get_data(as_text=True)
+    assert "1 problem; nothing was written" in report
+    assert "<td>TrainTable.txt</td><td>3</td>" in report
+    assert "Import it" not in report
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 1
+
+
+def test_upload_form_errors(app, client, admin):
+    reply = post(client, "/admin/imports", {"format": "gtfs"}, content_type="multipart/form-data")
+    assert reply.status_code == 422 and "err-file" in _errors(reply.get_data(as_text=True))
+    reply = post(client, "/admin/imports",
+                 {"file": (io.BytesIO(b"hello"), "notes.txt")},
+                 content_type="multipart/form-data")
+    report = client.get(reply.location).get_data(as_text=True)
+    assert "nothing was written" in report and "notes.txt" in report
+
+
+def test_another_administrators_upload_is_not_reachable(app, client, admin):
+    reply = post(client, "/admin/imports", {"file": (io.BytesIO(b"hello"), "notes.txt")},
+                 content_type="multipart/form-data")
+    make_admin(app, "other")
+    other = app.test_client()
+    log_in(other, "other")
+    assert other.get(reply.location).status_code == 404
+    assert client.get("/admin/uploads/../../secret_key").status_code == 404
+    assert client.get("/admin/uploads/" + "a" * 31).status_code == 404
+
+
+def test_export_is_a_zipped_csv_bundle_that_reads_back(app, client, admin):
+    reply = client.get("/admin/export")
+    assert reply.status_code == 200 and reply.mimetype == "application/zip"
+    assert "attachment" in reply.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(reply.data)) as archive:
+        names = archive.namelist()
+        cities = archive.read("transit-bundle/cities.csv").decode()
+    assert "transit-bundle/stops.csv" in names and "Jinan" in cities
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def test_audit_log_records_who_changed_what(app, client, admin):
+    post(client, "/admin/cities/new", {"name": "Wuhan", "timezone": "Asia/Shanghai"})
+    post(client, "/admin/services/new", _overnight())
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "created city Wuhan" in html and "created service train Z99 (CR)" in html
+    assert "editor" in html
+    html = client.get("/admin/audit?entity=city").get_data(as_text=True)
+    assert "created city Wuhan" in html and "Z99" not in html
+    assert "created service" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_admin_pages_in_chinese(app, client, admin):
+    html = client.get("/admin/services/new?lang=zh").get_data(as_text=True)
+    assert "新建车次" in html and "停靠站" in html
+    assert client.get("/login?lang=zh").get_data(as_text=True).count("登录") >= 2
