@@ -147,7 +147,7 @@ def _receive(kind: str, template: str) -> Response | tuple[str, int]:
     folder.mkdir()
     stored = secure_filename(upload.filename) or "upload"
     upload.save(folder / stored)
-    meta = {
+    meta: dict[str, Any] = {
         "kind": kind, "filename": upload.filename[:200], "stored": stored, "format": fmt,
         "encoding": encoding, "user": user_name(),
         "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

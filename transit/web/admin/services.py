@@ -175,19 +175,20 @@ def _stops_input(prefix: str = "") -> tuple[list[dict[str, Any]], list[dict[str,
 
 
 def _calendar_input() -> tuple[dict[str, Any], dict[str, Any]]:
-    values = {
+    added, removed = text("added"), text("removed")
+    values: dict[str, Any] = {
         "weekdays": [d for d in request.form.getlist("weekdays") if d in s.WEEKDAY_NAMES],
         "start_date": text("start_date"),
         "end_date": text("end_date"),
-        "added": text("added"),
-        "removed": text("removed"),
+        "added": added,
+        "removed": removed,
     }
     data = {
         "weekdays": values["weekdays"],
         "start_date": values["start_date"] or None,
         "end_date": values["end_date"] or None,
-        "added": [d for d in _DATES_SPLIT.split(values["added"]) if d],
-        "removed": [d for d in _DATES_SPLIT.split(values["removed"]) if d],
+        "added": [d for d in _DATES_SPLIT.split(added) if d],
+        "removed": [d for d in _DATES_SPLIT.split(removed) if d],
     }
     return data, values
 
@@ -425,9 +426,9 @@ def service_edit(service_id: int) -> Response | str | tuple[str, int]:
     service = _load(service_id)
     if request.method == "GET":
         return _render_edit(service, _service_values(service), {})
-    service_data, values = _service_input()
+    service_data, typed = _service_input()
     fares, fare_rows, errors = _fares_input()
-    values = {**values, "fares": fare_rows}
+    values: dict[str, Any] = {**typed, "fares": fare_rows}
     try:
         update = s.ServiceUpdate.model_validate(service_data)
         fare_models = s.FaresReplace.model_validate({"fares": fares}).fares
