@@ -25,6 +25,8 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
+	-$(FLASK) forecast train --source database --quick --if-missing
+	-$(FLASK) forecast predict --days 3
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # The whole suite runs twice: on SQLite files, then on a throw-away PostgreSQL server.

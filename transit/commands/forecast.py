@@ -129,12 +129,15 @@ _device_option = click.option("--device", type=click.Choice(("cpu", "cuda")),
 @click.option("--quick", is_flag=True,
               help="A small model in well under a minute on a CPU (history features), enough "
               "for the demo network; what 'make run' trains when there is no model.")
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing when the checkpoint already exists (for make run).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint file (default: TRANSIT_MODEL_DIR/forecast.pt).")
 @with_appcontext
 def train(source: str, data: Path | None, features: str | None, tiny: bool, epochs: int | None,
-          device: str | None, quick: bool, seed: int, out: Path | None) -> None:
+          device: str | None, quick: bool, if_missing: bool, seed: int,
+          out: Path | None) -> None:
     """Train the LSTM and save a checkpoint with its test metrics."""
     from transit.forecast import baselines
     from transit.forecast import lstm as lstm_model
@@ -142,6 +145,9 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
     from transit.forecast.evaluate import _select, coverage, metrics
     from transit.forecast.features import build_features
 
+    if if_missing and _model_path(out).is_file():
+        click.echo(f"A trained model exists ({_model_path(out)}); not training.")
+        return
     started = time.perf_counter()
     table = _load_table(source, data)
     features = features or ("history" if quick else "hour-before")

@@ -52,6 +52,9 @@ class TrainConfig:
     static: str = "ctx"
     schedule: str = "plateau"  # "plateau" halves on a stalled validation loss; "cosine" anneals
     median_weight: float = 0.0  # extra L1 weight on the medians (the point forecasts)
+    # "quantile": every input also enters ranked against the training rows (in -1..1), which
+    # tames the long tails of delays for the network; "standard": standardised only.
+    inputs: str = "standard"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -157,6 +160,35 @@ def static_names(features: Features, static: str) -> list[str]:
     return list(features.flat_names if static == "flat" else features.ctx_names)
 
 
+KNOTS = 64  # quantiles of each training column kept for the ranked inputs
+
+
+def fit_knots(matrix: np.ndarray, seed: int = 0) -> list[tuple[list[float], list[float]]]:
+    """Per column: its distinct training quantiles and their mean ranks (0..1)."""
+    if len(matrix) > 200_000:  # quantiles of a sample are as good and much faster
+        rows = np.random.default_rng(seed).choice(len(matrix), 200_000, replace=False)
+        matrix = matrix[rows]
+    out = []
+    levels = np.linspace(0.0, 1.0, KNOTS)
+    for column in matrix.T:
+        if len(column) == 0:
+            out.append(([0.0], [0.5]))
+            continue
+        knots = np.quantile(column.astype(np.float64), levels)
+        values, inverse = np.unique(knots, return_inverse=True)
+        ranks = np.bincount(inverse, weights=levels) / np.bincount(inverse)
+        out.append((values.tolist(), ranks.tolist()))
+    return out
+
+
+def apply_knots(matrix: np.ndarray, knots: list[tuple[list[float], list[float]]]) -> np.ndarray:
+    """Each column mapped through its knots to -1..1 (linear between them, flat beyond)."""
+    out = np.empty(matrix.shape, dtype=np.float32)
+    for j, (values, ranks) in enumerate(knots):
+        out[..., j] = 2.0 * np.interp(matrix[..., j], values, ranks) - 1.0
+    return out
+
+
 @dataclass
 class Normaliser:
     """Feature means and scales from the training rows, stored with the weights."""
@@ -168,9 +200,17 @@ class Normaliser:
     target_scale: np.ndarray  # minutes per unit, (tt, arr)
     places: list[str] = field(default_factory=list)
     static: str = "ctx"  # which per-trip matrix feeds the head: Features.ctx or Features.flat
+    seq_knots: list[tuple[list[float], list[float]]] | None = None  # ranked inputs, if used
+    ctx_knots: list[tuple[list[float], list[float]]] | None = None
+
+    @property
+    def ranked(self) -> bool:
+        return self.seq_knots is not None and self.ctx_knots is not None
 
     @classmethod
-    def fit(cls, features: Features, places: list[str], static: str = "ctx") -> Normaliser:
+    def fit(
+        cls, features: Features, places: list[str], static: str = "ctx", ranked: bool = False
+    ) -> Normaliser:
         steps = features.seq[features.seq_mask]
         seq_mean = steps.mean(axis=0) if len(steps) else np.zeros(len(STEP_NAMES))
         seq_std = steps.std(axis=0) if len(steps) else np.ones(len(STEP_NAMES))
@@ -190,7 +230,18 @@ class Normaliser:
             scale.astype(np.float32),
             list(places),
             static,
+            fit_knots(steps) if ranked else None,
+            fit_knots(matrix) if ranked else None,
         )
+
+    @property
+    def seq_width(self) -> int:
+        """Inputs per past trip the network sees."""
+        return len(self.seq_mean) * (2 if self.ranked else 1)
+
+    @property
+    def ctx_width(self) -> int:
+        return len(self.ctx_mean) * (2 if self.ranked else 1)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -201,6 +252,8 @@ class Normaliser:
             "target_scale": self.target_scale.tolist(),
             "places": self.places,
             "static": self.static,
+            "seq_knots": self.seq_knots,
+            "ctx_knots": self.ctx_knots,
         }
 
     @classmethod
@@ -213,6 +266,8 @@ class Normaliser:
             np.asarray(state["target_scale"], dtype=np.float32),
             list(state["places"]),
             str(state.get("static", "ctx")),
+            _knots(state.get("seq_knots")),
+            _knots(state.get("ctx_knots")),
         )
 
     def tensors(
@@ -220,14 +275,18 @@ class Normaliser:
     ) -> dict[str, torch.Tensor]:
         """Model inputs for ``features`` (places mapped by code; unknown ones to 0)."""
         seq = (features.seq - self.seq_mean) / self.seq_std
+        raw_ctx = static_matrix(features, self.static)
+        ctx = np.clip((raw_ctx - self.ctx_mean) / self.ctx_std, -20, 20)
+        if self.seq_knots is not None and self.ctx_knots is not None:
+            seq = np.concatenate([seq, apply_knots(features.seq, self.seq_knots)], axis=-1)
+            ctx = np.concatenate([ctx, apply_knots(raw_ctx, self.ctx_knots)], axis=-1)
         seq[~features.seq_mask] = 0.0
-        ctx = (static_matrix(features, self.static) - self.ctx_mean) / self.ctx_std
         lookup = {code: i + 1 for i, code in enumerate(self.places)}
         remap = np.array([lookup.get(code, 0) for code in table_places] + [0], dtype=np.int64)
         return {
             "seq": torch.as_tensor(seq, dtype=torch.float32, device=device),
             "mask": torch.as_tensor(features.seq_mask, dtype=torch.float32, device=device),
-            "ctx": torch.as_tensor(np.clip(ctx, -20, 20), dtype=torch.float32, device=device),
+            "ctx": torch.as_tensor(ctx, dtype=torch.float32, device=device),
             "origin": torch.as_tensor(remap[features.origin], device=device),
             "dest": torch.as_tensor(remap[features.dest], device=device),
         }
@@ -275,15 +334,16 @@ def train(
     ok = np.flatnonzero(train_features.has_target)
     if config.max_train_rows is not None and len(ok) > config.max_train_rows:
         ok = np.sort(np.random.default_rng(config.seed).choice(ok, config.max_train_rows, replace=False))
-    normaliser = Normaliser.fit(train_features, places, config.static)
+    normaliser = Normaliser.fit(train_features, places, config.static, config.inputs == "quantile")
     inputs = _subset(normaliser.tensors(train_features, places, device), torch.as_tensor(ok, device=device))
     y = normaliser.targets(train_features, device)[torch.as_tensor(ok, device=device)]
     vok = torch.as_tensor(np.flatnonzero(validate_features.has_target), device=device)
     v_inputs = _subset(normaliser.tensors(validate_features, places, device), vok)
     v_y = normaliser.targets(validate_features, device)[vok]
 
-    n_static = static_matrix(train_features, config.static).shape[1]
-    model = QuantileLSTM(len(STEP_NAMES), n_static, len(places), config).to(device)
+    model = QuantileLSTM(
+        normaliser.seq_width, normaliser.ctx_width, len(places), config
+    ).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=1)
     n = int(y.shape[0])
@@ -471,6 +531,12 @@ class Checkpoint:
         return predict(self.model, self.normaliser, features, table_places)
 
 
+def _knots(state: Any) -> list[tuple[list[float], list[float]]] | None:
+    if state is None:
+        return None
+    return [(list(map(float, values)), list(map(float, ranks))) for values, ranks in state]
+
+
 def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint`` (weights only, no pickled code)."""
     payload = torch.load(Path(path), map_location=device, weights_only=True)
@@ -479,12 +545,15 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> Che
     config = TrainConfig(**payload["train_config"])
     feature_config = FeatureConfig(**payload["feature_config"])
     ctx_names = list(payload["ctx_names"])
-    model = QuantileLSTM(len(STEP_NAMES), len(ctx_names), int(payload["n_places"]), config)
+    normaliser = Normaliser.from_state(payload["normaliser"])
+    model = QuantileLSTM(
+        normaliser.seq_width, normaliser.ctx_width, int(payload["n_places"]), config
+    )
     model.load_state_dict(payload["state_dict"])
     model.to(device).eval()
     return Checkpoint(
         model=model,
-        normaliser=Normaliser.from_state(payload["normaliser"]),
+        normaliser=normaliser,
         train_config=config,
         feature_config=feature_config,
         ctx_names=ctx_names,

@@ -144,17 +144,15 @@ def store_forecasts(session: Session, forecasts: Iterable[ServiceForecast], mode
     rows = _rows(forecasts, model, now)
     if not rows:
         return 0
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL
+    if dialect not in ("postgresql", "sqlite"):  # the project runs on these two
         raise RuntimeError(f"forecasts cannot be stored on {dialect}")
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     keys = ("service_id", "origin_id", "scheduled_departure")
-    table = StoredForecast.__table__
     for start in range(0, len(rows), 500):
-        statement = insert(table).values(rows[start : start + 500])
+        statement = insert(StoredForecast).values(rows[start : start + 500])
         statement = statement.on_conflict_do_update(
             index_elements=list(keys),
             set_={
@@ -176,7 +174,7 @@ def forecasts_statement(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     city_id: int | None = None,
-) -> Select[tuple[StoredForecast]]:
+) -> Select[Any]:
     """Stored forecasts matching the filters, by date, departure and service."""
     statement = select(StoredForecast)
     if service_id is not None:

@@ -259,11 +259,22 @@ class LegCard:
     arrival_days: int
     fare: float | None
     currency: str
+    # The forecast arrival and its 10-90% range, where a forecast is stored for the run.
+    forecast_arrival: dt.datetime | None = None
+    forecast_low: dt.datetime | None = None
+    forecast_high: dt.datetime | None = None
 
     @property
     def minutes(self) -> int:
         # Timestamps, not wall clocks: the two ends may be in different time zones.
         return int(self.arrival.timestamp() - self.departure.timestamp()) // 60
+
+    @property
+    def forecast_late_minutes(self) -> int | None:
+        """Forecast minutes late (negative: early) against the timetable."""
+        if self.forecast_arrival is None:
+            return None
+        return round((self.forecast_arrival.timestamp() - self.arrival.timestamp()) / 60)
 
 
 @dataclass
@@ -271,6 +282,12 @@ class TransferCard:
     city: str
     to_city: str  # differs from ``city`` when the transfer is a walk between stations
     minutes: int
+    miss_probability: float | None = None  # from the incoming leg's forecast, 0..1
+
+    @property
+    def miss_percent(self) -> int | None:
+        """The chance of missing the connection in whole percent (<1 shows as 0)."""
+        return None if self.miss_probability is None else round(100 * self.miss_probability)
 
 
 @dataclass
@@ -289,6 +306,15 @@ class ItineraryCard:
     # (kind, amount) pairs, kind in "slower", "dearer", "more_transfers"
     trades: list[tuple[str, float]] = field(default_factory=list)
 
+    @property
+    def forecast_arrival(self) -> dt.datetime | None:
+        """The forecast of the final arrival (None without a forecast)."""
+        return self.legs[-1].forecast_arrival if self.legs else None
+
+    @property
+    def has_forecast(self) -> bool:
+        return any(leg.forecast_arrival is not None for leg in self.legs)
+
     def steps(self) -> list[tuple[str, LegCard | TransferCard]]:
         """Legs with the transfer between each pair, in travel order."""
         out: list[tuple[str, LegCard | TransferCard]] = []
@@ -303,6 +329,10 @@ def _when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def _maybe_when(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
 def itinerary_cards(
     result_json: Mapping[str, Any],
     reference_day: dt.date,
@@ -310,7 +340,8 @@ def itinerary_cards(
     default_currency: str = "CNY",
     compare: bool = False,
 ) -> list[ItineraryCard]:
-    """Cards from the engine's JSON result (``RouteResult.to_json()``).
+    """Cards from the engine's JSON result (``RouteResult.to_json()``), with the forecast
+    fields of ``transit.forecast.itinerary.result_json`` where present.
 
     ``reference_day`` is the query's local date: "+1 day" marks count from it.
     ``links[i][j]`` gives leg j of itinerary i its service page and currency. With
@@ -324,6 +355,7 @@ def itinerary_cards(
         for j, leg in enumerate(itinerary["legs"]):
             link = found[j] if j < len(found) else LegLink()
             departure, arrival = _when(leg["departure"]), _when(leg["arrival"])
+            spread = leg.get("forecast_range") or (None, None)
             legs.append(
                 LegCard(
                     service=str(leg["service"]),
@@ -338,15 +370,22 @@ def itinerary_cards(
                     arrival_days=(arrival.date() - reference_day).days,
                     fare=leg.get("fare"),
                     currency=link.currency or default_currency,
+                    forecast_arrival=_maybe_when(leg.get("forecast_arrival")),
+                    forecast_low=_maybe_when(spread[0]),
+                    forecast_high=_maybe_when(spread[1]),
                 )
             )
+        connections = list(itinerary.get("connections") or [])
         waits = [
             TransferCard(
                 city=before.destination,
                 to_city=after.origin,
                 minutes=int(after.departure.timestamp() - before.arrival.timestamp()) // 60,
+                miss_probability=(
+                    connections[k].get("miss_probability") if k < len(connections) else None
+                ),
             )
-            for before, after in zip(legs, legs[1:], strict=False)
+            for k, (before, after) in enumerate(zip(legs, legs[1:], strict=False))
         ]
         departure, arrival = _when(itinerary["departure"]), _when(itinerary["arrival"])
         leg_currencies = {leg.currency for leg in legs}

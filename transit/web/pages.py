@@ -198,7 +198,10 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         return {"field_error": (field, gettext("No city called “%(name)s”.", name=error.name))}
     except routing.QueryError as error:
         return {"field_error": (_QUERY_FIELDS.get(error.field, "from"), error.message)}
-    data = result.to_json()
+    from transit.forecast.itinerary import result_json
+
+    minutes = form.min_connection_minutes
+    data = result_json(_session(), result, default_minutes if minutes is None else minutes)
     links = _leg_links(result.itineraries)
     assert form.when is not None
     cards = jv.itinerary_cards(
@@ -342,7 +345,13 @@ def service(service_id: int) -> str:
     view = tv.service_view(_session(), service_id, page=page, per_page=VARIANTS_PER_PAGE)
     if view is None:
         abort(404)
-    return render_template("service.html", view=view, service=view.service, focus=focus)
+    from transit.web.forecast_views import service_chart
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    chart = service_chart(_session(), service_id, now)
+    return render_template(
+        "service.html", view=view, service=view.service, focus=focus, chart=chart
+    )
 
 
 # --- Errors -------------------------------------------------------------------------------
