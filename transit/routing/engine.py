@@ -10,19 +10,20 @@ read last to first) for "arrive by", so one piece of code serves both.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from transit.routing import kernels
 from transit.routing.snapshot import Direction, Snapshot, Timeline
 
-INF = 1 << 62
-_RIDE_CAP = 32
-_FIRST_CHUNK = 512
-_MAX_CHUNK = 16384
+INF = kernels.INF
+# Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
+BY_ARRIVAL = kernels.KEY_T
+BY_RIDES_THEN_FARE = kernels.KEY_BF
+BY_FARE_THEN_ARRIVAL = kernels.KEY_FT
+BY_RIDES_THEN_ARRIVAL = kernels.KEY_BT
 
 
 @dataclass(frozen=True)
@@ -47,249 +48,83 @@ class Search:
     target: int
     start: int
     end: int
-    mct: list[int]
-    trip_ok: list[bool] | None
+    mct: np.ndarray  # int64 seconds per city
+    trip_ok: np.ndarray | None  # bool per timetable (None: every mode)
     max_rides: int | None = None
 
+    def scanned(self) -> tuple[int, int]:
+        """The timeline's index range whose departures lie in [start, end]."""
+        dep = self.timeline.dep
+        return (
+            int(np.searchsorted(dep, self.start, "left")),
+            int(np.searchsorted(dep, self.end, "right")),
+        )
 
-def _chunks(s: Search, with_rows: bool) -> Iterator[tuple[int, list[Any]]]:
-    """Yield the scanned range of the timeline as Python lists, in growing chunks."""
-    tl = s.timeline
-    lo = int(np.searchsorted(tl.dep, s.start, "left"))
-    hi = int(np.searchsorted(tl.dep, s.end, "right"))
-    d = s.direction
-    size = _FIRST_CHUNK
-    while lo < hi:
-        top = min(hi, lo + size)
-        conn = tl.conn[lo:top]
-        cols = [
-            tl.dep[lo:top].tolist(),
-            tl.arr[lo:top].tolist(),
-            tl.run[lo:top].tolist(),
-            d.from_city[conn].tolist(),
-            d.to_city[conn].tolist(),
-            d.flags[conn].tolist(),
-            s.snapshot.conn_trip[conn].tolist(),
-            range(lo, top),
-        ]
-        if with_rows:
-            cols.append(d.from_pos[conn].tolist())
-            cols.append(d.to_pos[conn].tolist())
-        yield lo, cols
-        lo = top
-        size = min(size * 2, _MAX_CHUNK)
+    def _common(self) -> tuple[Any, ...]:
+        tl, d = self.timeline, self.direction
+        lo, hi = self.scanned()
+        trip_ok = self.snapshot.all_trips if self.trip_ok is None else self.trip_ok
+        return (
+            tl.dep, tl.arr, tl.conn, tl.run, lo, hi, tl.n_runs, d.table, trip_ok, self.mct,
+            d.walk_start, d.walk_to, d.walk_secs, self.origin, self.target, self.start,
+            self.end,
+        )
+
+
+# A found journey: (arrival, fare, rides, rides as (boarding, alighting) timeline indexes,
+# last ride first in the scan's order). Fares (rides) that were not a criterion are 0.
+Found = tuple[int, int, int, tuple[tuple[int, int], ...]]
 
 
 def earliest_arrival(s: Search) -> int | None:
     """The earliest arrival at the target, or None (plain connection scan, no ride limit)."""
-    ready: dict[int, int] = {s.origin: s.start}
-    aboard: set[int] = set()
-    best = INF
-    mct, walks, target, end, trip_ok = s.mct, s.direction.walks, s.target, s.end, s.trip_ok
-    for _, cols in _chunks(s, False):
-        for d, a, x, fr, to, fl, trip, _k in zip(*cols, strict=True):
-            if d >= best:
-                return best
-            if x not in aboard:
-                if not fl & 1:
-                    continue
-                r = ready.get(fr)
-                if r is None or r > d or (trip_ok is not None and not trip_ok[trip]):
-                    continue
-                aboard.add(x)
-            if a > end or not fl & 2:
-                continue
-            if to == target:
-                if a < best:
-                    best = a
-                continue
-            r = a + mct[to]
-            if r < ready.get(to, INF):
-                ready[to] = r
-            w = walks.get(to)
-            if w:
-                for c2, secs in w:
-                    if a + secs < ready.get(c2, INF):
-                        ready[c2] = a + secs
+    best = int(kernels.earliest_arrival(*s._common()))
     return best if best < INF else None
 
 
-# A stop label: (ready, fare, rides, parent); parent is None at the origin, else
-# (trip label, timeline index of the alighting connection).
-# A trip label: (value, rides as a criterion, boarding row, stop label, timeline index of
-# boarding, rides counted).
-# value is the fare before boarding minus the cumulative fare at the boarding row (additive
-# fares, so values compare across boarding stops) or the fare before boarding (zone fares).
+def pareto_scan(s: Search, objective: int | None, use_fare: bool, use_rides: bool) -> list[Found]:
+    """Multi-criteria connection scan; returns the target's journeys.
 
-
-def pareto_scan(
-    s: Search,
-    key: Callable[[int, int, int], tuple[int, ...]] | None,
-    use_fare: bool,
-    use_rides: bool,
-) -> list[tuple[int, int, int, Any]]:
-    """Multi-criteria scan. Returns target labels (arrival, fare, rides, parent).
-
-    With ``key`` (a lexicographic objective of (arrival, fare, rides)) only the best label is
-    kept and returned; without it, the Pareto set over the three. Fares (rides) that are not
-    a criterion are counted as 0 and left to the itinerary to compute.
+    Labels carry (ready time, fare, rides) in Pareto bags per city and per run; a run's labels
+    compare fares as "fare before boarding minus the cumulative fare at the boarding row"
+    (additive fares) or keep one label per boarding stop (zone fares, which do not add up).
+    With ``objective`` (``BY_ARRIVAL``, ``BY_RIDES_THEN_FARE``, ...: a lexicographic order of
+    (arrival, fare, rides)) only the best journey is kept, and labels that cannot beat it are
+    dropped; without it, the Pareto set over the three, where labels that a found journey
+    already beats on fare and rides while arriving no earlier are dropped. Fares (rides) that
+    are not a criterion count as 0 and are left to the itinerary to compute.
     """
     snap = s.snapshot
-    mct, walks, target, end, trip_ok = s.mct, s.direction.walks, s.target, s.end, s.trip_ok
-    max_rides = s.max_rides
-    reverse = s.direction.reverse
-    cumv = snap.as_list("cum_backward" if reverse else "cum_forward") if use_fare else None
-    od_of_trip = snap.as_list("trip_od") if use_fare else None
-    bags: dict[int, list[tuple[int, int, int, Any]]] = {s.origin: [(s.start, 0, 0, None)]}
-    trips: dict[int, list[tuple[int, int, int, Any, int, int]]] = {}
-    best_key: tuple[int, ...] | None = None
-    best: tuple[int, int, int, Any] | None = None
-    found: list[tuple[int, int, int, Any]] = []
-    stop_at = INF  # options: a found (arrival, fare 0, one ride) beats everything later
-
-    # Options: the found labels that arrive by the scan time, as the lowest fare per number of
-    # rides or fewer. Whatever is built from now on arrives later, so those labels suffice
-    # to reject it (the ones still to arrive are checked when a label reaches the target).
-    lowest = [INF] * (_RIDE_CAP + 1)
-    arriving: list[tuple[int, int, int]] = []
-
-    def dominated_by_found(t: int, f: int, b: int) -> bool:
-        if key is not None:
-            return best_key is not None and key(t, f, b) >= best_key
-        return lowest[b if b < _RIDE_CAP else _RIDE_CAP] <= f
-
-    stop_city = snap.as_list("stop_city") if use_fare else []
-
-    def fare_of(od: dict[tuple[int, int], int], bpos: int, tpos: int) -> int:
-        assert cumv is not None
-        board, alight = (tpos, bpos) if reverse else (bpos, tpos)
-        price = od.get((stop_city[board], stop_city[alight]))
-        if price is not None:
-            return price
-        # Both directions: the cumulative values grow along the ride's own direction.
-        return cumv[tpos] - cumv[bpos]
-
-    for _, cols in _chunks(s, True):
-        for d, a, x, fr, to, fl, trip, k, fpos, tpos in zip(*cols, strict=True):
-            if key is not None:
-                if best_key is not None and key(d, 0, 1) >= best_key:
-                    return [best] if best is not None else []
-            else:
-                if d >= stop_at:
-                    return found
-                while arriving and arriving[0][0] <= d:
-                    _, f0, b0 = heapq.heappop(arriving)
-                    for i in range(min(b0, _RIDE_CAP), _RIDE_CAP + 1):
-                        if lowest[i] > f0:
-                            lowest[i] = f0
-            tls = trips.get(x)
-            if fl & 1 and (trip_ok is None or trip_ok[trip]):
-                bag = bags.get(fr)
-                if bag:
-                    od = od_of_trip[trip] if od_of_trip is not None else None
-                    for label in bag:
-                        if label[0] > d:
-                            continue
-                        f = label[1]
-                        b = label[2] + 1 if use_rides else 0
-                        if max_rides is not None and label[2] + 1 > max_rides:
-                            continue
-                        if dominated_by_found(a, f, b):
-                            continue
-                        if cumv is not None and od is None:
-                            v = f - cumv[fpos]
-                        else:
-                            v = f
-                        if tls is None:
-                            tls = trips[x] = []
-                        skip = False
-                        for t2 in tls:
-                            if t2[0] <= v and t2[1] <= b and (od is None or t2[2] == fpos):
-                                skip = True
-                                break
-                        if skip:
-                            continue
-                        if tls:
-                            tls[:] = [
-                                t2
-                                for t2 in tls
-                                if not (v <= t2[0] and b <= t2[1] and (od is None or t2[2] == fpos))
-                            ]
-                        # Rides are kept for the itinerary even when not a criterion.
-                        tls.append((v, b, fpos, label, k, label[2] + 1))
-            if not tls or a > end or not fl & 2:
-                continue
-            od = od_of_trip[trip] if od_of_trip is not None else None
-            for tl_ in tls:
-                v, b = tl_[0], tl_[1]
-                if cumv is None:
-                    f = 0
-                elif od is None:
-                    f = v + cumv[tpos]
-                else:
-                    f = v + fare_of(od, tl_[2], tpos)
-                if to == target:
-                    if key is not None:
-                        kk = key(a, f, b)
-                        if best_key is None or kk < best_key:
-                            best_key = kk
-                            best = (a, f, b, (tl_, k))
-                        continue
-                    if any(g[0] <= a and g[1] <= f and g[2] <= b for g in found):
-                        continue
-                    heapq.heappush(arriving, (a, f, b))
-                    found[:] = [
-                        g for g in found if not (a <= g[0] and f <= g[1] and b <= g[2])
-                    ]
-                    found.append((a, f, b, (tl_, k)))
-                    if f == 0 and b <= 1 and a < stop_at:
-                        stop_at = a
-                    continue
-                nb = tl_[5]
-                if max_rides is not None and nb >= max_rides:
-                    continue  # may not board again; only the target helps
-                parent = (tl_, k)
-                _add(bags, to, a + mct[to], f, b, parent, dominated_by_found)
-                w = walks.get(to)
-                if w:
-                    for c2, secs in w:
-                        _add(bags, c2, a + secs, f, b, parent, dominated_by_found)
-    if key is not None:
-        return [best] if best is not None else []
-    return found
+    scan: Any = kernels.pareto_scan  # a numba dispatcher: mypy cannot follow the splat
+    rows, t_k, t_lab, l_pt, l_pk = scan(
+        *s._common(),
+        -1 if s.max_rides is None else int(s.max_rides),
+        kernels.KEY_OPTIONS if objective is None else int(objective),
+        bool(use_fare),
+        bool(use_rides),
+        s.direction.reverse,
+        s.direction.cum,
+        snap.stop_city,
+        snap.trip_od,
+        snap.od_keys,
+        snap.od_values,
+    )
+    out: list[Found] = []
+    for a, f, b, trip_label, k in rows.tolist():
+        chain = []
+        while trip_label >= 0:
+            chain.append((int(t_k[trip_label]), k))
+            stop_label = int(t_lab[trip_label])
+            trip_label, k = int(l_pt[stop_label]), int(l_pk[stop_label])
+        out.append((a, f, b, tuple(chain)))
+    return out
 
 
-def _add(
-    bags: dict[int, list[tuple[int, int, int, Any]]],
-    city: int,
-    ready: int,
-    fare: int,
-    rides: int,
-    parent: Any,
-    dominated_by_found: Callable[[int, int, int], bool],
-) -> None:
-    # Whatever boards from here arrives at or after ``ready`` and rides once more.
-    if dominated_by_found(ready, fare, rides + 1 if rides else rides):
-        return
-    bag = bags.get(city)
-    if bag is None:
-        bags[city] = [(ready, fare, rides, parent)]
-        return
-    for r2, f2, b2, _ in bag:
-        if r2 <= ready and f2 <= fare and b2 <= rides:
-            return
-    bag[:] = [g for g in bag if not (ready <= g[0] and fare <= g[1] and rides <= g[2])]
-    bag.append((ready, fare, rides, parent))
-
-
-def legs_of(s: Search, label: tuple[int, int, int, Any]) -> list[Leg]:
-    """The rides of a target label, first to last in forward time."""
+def legs_of(s: Search, found: Found) -> list[Leg]:
+    """The rides of a found journey, first to last in forward time."""
     snap, tl = s.snapshot, s.timeline
     out: list[Leg] = []
-    parent = label[3]
-    while parent is not None:
-        trip_label, k_alight = parent
-        k_board = trip_label[4]
+    for k_board, k_alight in found[3]:
         cb, ca = int(tl.conn[k_board]), int(tl.conn[k_alight])
         trip = int(snap.conn_trip[cb])
         if s.direction.reverse:
@@ -309,7 +144,6 @@ def legs_of(s: Search, label: tuple[int, int, int, Any]) -> list[Leg]:
                 int(tl.arr[k_alight]),
             )
         out.append(leg)
-        parent = trip_label[3][3]
     if not s.direction.reverse:
         out.reverse()
     return out
@@ -317,13 +151,12 @@ def legs_of(s: Search, label: tuple[int, int, int, Any]) -> list[Leg]:
 
 def leaves_origin(s: Search) -> bool:
     """Whether any usable connection leaves the search's origin within its range."""
-    tl = s.timeline
-    lo = int(np.searchsorted(tl.dep, s.start, "left"))
-    hi = int(np.searchsorted(tl.dep, s.end, "right"))
-    conn = tl.conn[lo:hi]
+    lo, hi = s.scanned()
+    conn = s.timeline.conn[lo:hi]
     d = s.direction
     mask = (d.from_city[conn] == s.origin) & ((d.flags[conn] & 1) == 1)
     if s.trip_ok is not None and mask.any():
-        ok = np.array(s.trip_ok, dtype=bool)
-        mask &= ok[s.snapshot.conn_trip[conn]]
+        mask &= s.trip_ok[s.snapshot.conn_trip[conn]]
     return bool(mask.any())
+
+

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from transit.routing.engine import Search, earliest_arrival, leaves_origin, legs_of, pareto_scan
+from transit.routing.engine import (
+    BY_ARRIVAL,
+    BY_FARE_THEN_ARRIVAL,
+    BY_RIDES_THEN_ARRIVAL,
+    BY_RIDES_THEN_FARE,
+    Found,
+    Search,
+    earliest_arrival,
+    leaves_origin,
+    legs_of,
+    pareto_scan,
+)
 from transit.routing.itinerary import Itinerary, RouteResult, build_itinerary, local_time
 from transit.routing.query import Query, UnknownCity
 from transit.routing.snapshot import Snapshot
@@ -23,11 +33,11 @@ def instant(value: dt.datetime, zone: str) -> int:
 def _lowest_arrival(s: Search) -> int | None:
     if s.max_rides is None:
         return earliest_arrival(s)
-    found = pareto_scan(s, lambda t, f, b: (t,), use_fare=False, use_rides=True)
+    found = pareto_scan(s, BY_ARRIVAL, use_fare=False, use_rides=True)
     return found[0][0] if found else None
 
 
-def _search(s: Search, opposite: Search, criterion: str) -> list[tuple[Search, Any]]:
+def _search(s: Search, opposite: Search, criterion: str) -> list[tuple[Search, Found]]:
     """Target labels for the criterion, best first, each with the search that found it."""
     if criterion == "fastest":
         arrival = _lowest_arrival(s)
@@ -37,17 +47,17 @@ def _search(s: Search, opposite: Search, criterion: str) -> list[tuple[Search, A
         back = _lowest_arrival(replace(opposite, start=-arrival, end=-s.start))
         assert back is not None, "a journey found forwards exists backwards"
         narrow = replace(s, start=-back, end=arrival)
-        found = pareto_scan(narrow, lambda t, f, b: (b, f), use_fare=True, use_rides=True)
+        found = pareto_scan(narrow, BY_RIDES_THEN_FARE, use_fare=True, use_rides=True)
         return [(narrow, label) for label in found]
     if criterion == "cheapest":
         found = pareto_scan(
-            s, lambda t, f, b: (f, t), use_fare=True, use_rides=s.max_rides is not None
+            s, BY_FARE_THEN_ARRIVAL, use_fare=True, use_rides=s.max_rides is not None
         )
     elif criterion == "transfers":
-        found = pareto_scan(s, lambda t, f, b: (b, t), use_fare=False, use_rides=True)
+        found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True)
     else:
         found = pareto_scan(s, None, use_fare=True, use_rides=True)
-        found.sort(key=lambda label: (label[0], label[1], label[2]))
+        found.sort(key=lambda journey: (journey[0], journey[1], journey[2]))
     return [(s, label) for label in found]
 
 

@@ -19,7 +19,6 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -37,6 +36,7 @@ from transit.models import (
     Timetable,
     Transfer,
 )
+from transit.routing.kernels import TABLE_WIDTH, warm_up
 from transit.timetable.feed import Feed
 
 EPOCH_DATE = dt.date(1970, 1, 1)
@@ -83,8 +83,9 @@ class Timeline:
 
     dep: np.ndarray  # int64 Unix seconds (negated arrivals for the reversed timeline)
     arr: np.ndarray
-    conn: np.ndarray  # int64 connection index
-    run: np.ndarray  # int64: day offset * number of timetables + timetable
+    conn: np.ndarray  # int32 connection index
+    run: np.ndarray  # int32: day offset * number of timetables + timetable
+    n_runs: int  # bound on ``run`` (days * number of timetables)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,12 @@ class Direction:
     flags: np.ndarray  # bit 0: may board at from_pos, bit 1: may alight at to_pos
     cum: np.ndarray  # cumulative leg fares per stop row, negated when reversed
     walks: dict[int, tuple[tuple[int, int], ...]]
+    # The same, packed for the compiled scans (kernels.py): one int32 row per connection
+    # (from city, to city, flags, timetable, from_pos, to_pos) and the walks in CSR form.
+    table: np.ndarray
+    walk_start: np.ndarray
+    walk_to: np.ndarray
+    walk_secs: np.ndarray
 
 
 class _Builder:
@@ -223,6 +230,8 @@ class Snapshot:
         flags_rev = (self.stop_alight[self.conn_to].astype(np.int8)) | (
             self.stop_board[self.conn_from].astype(np.int8) << 1
         )
+        back_walks = {k: tuple(v) for k, v in back.items()}
+        n_cities = len(self.city_names)
         self.forward = Direction(
             False,
             self.stop_city[self.conn_from],
@@ -232,6 +241,10 @@ class Snapshot:
             flags_fwd,
             self.stop_cum,
             self.walks,
+            *_packed(
+                self.stop_city[self.conn_from], self.stop_city[self.conn_to], flags_fwd,
+                self.conn_trip, self.conn_from, self.conn_to, self.walks, n_cities,
+            ),
         )
         self.backward = Direction(
             True,
@@ -241,29 +254,33 @@ class Snapshot:
             self.conn_from,
             flags_rev,
             -self.stop_cum,
-            {k: tuple(v) for k, v in back.items()},
+            back_walks,
+            *_packed(
+                self.stop_city[self.conn_to], self.stop_city[self.conn_from], flags_rev,
+                self.conn_trip, self.conn_to, self.conn_from, back_walks, n_cities,
+            ),
         )
+        # Zone fares for the compiled scans: per timetable its service when the service has
+        # zone fares (else -1), and every (service, board city, alight city) key sorted.
+        self.trip_od = np.where(self.trip_has_od, self.trip_service, -1).astype(np.int64)
+        keys: list[int] = []
+        values: list[int] = []
+        for service, od in enumerate(self.service_od):
+            for (board, alight), cents in (od or {}).items():
+                keys.append((service * n_cities + board) * n_cities + alight)
+                values.append(cents)
+        order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+        self.od_keys = np.array(keys, dtype=np.int64)[order]
+        self.od_values = np.array(values, dtype=np.int64)[order]
+        self._mct: dict[int | None, np.ndarray] = {}
+        self._trip_modes: dict[frozenset[str], np.ndarray] = {}
+        self.all_trips = np.ones(len(b.trip_len), dtype=bool)
+        # Load the compiled scans now (from numba's on-disk cache after the first run), so
+        # that the first query does not pay for it.
+        warm_up()
         self._lock = threading.Lock()
         self._timelines: OrderedDict[tuple[bool, dt.date, int], Timeline] = OrderedDict()
         self._running: dict[dt.date, np.ndarray] = {}
-        self._lists: dict[str, list[Any]] = {}
-
-    def as_list(self, name: str) -> list[Any]:
-        """A derived array as a Python list, made once (the scans index it element by element)."""
-        cached = self._lists.get(name)
-        if cached is None:
-            if name == "stop_city":
-                cached = self.stop_city.tolist()
-            elif name == "cum_forward":
-                cached = self.stop_cum.tolist()
-            elif name == "cum_backward":
-                cached = (-self.stop_cum).tolist()
-            elif name == "trip_od":
-                cached = [self.service_od[i] for i in self.trip_service.tolist()]
-            else:
-                raise KeyError(name)
-            self._lists[name] = cached
-        return cached
 
     # -- construction ---------------------------------------------------------------------
 
@@ -390,12 +407,19 @@ class Snapshot:
     def connection_count(self) -> int:
         return len(self.conn_from)
 
-    def min_connection(self, override_minutes: int | None) -> list[int]:
+    def min_connection(self, override_minutes: int | None) -> np.ndarray:
         """Minimum connection seconds per city: the override, else the city's, else default."""
-        if override_minutes is not None:
-            return [int(override_minutes) * 60] * len(self.city_names)
-        mct = np.where(self.city_mct >= 0, self.city_mct, self.default_min_connection_seconds)
-        return [int(x) for x in mct]
+        key = None if override_minutes is None else int(override_minutes)
+        mct = self._mct.get(key)
+        if mct is None:
+            if key is not None:
+                mct = np.full(len(self.city_names), key * 60, dtype=np.int64)
+            else:
+                mct = np.where(
+                    self.city_mct >= 0, self.city_mct, self.default_min_connection_seconds
+                ).astype(np.int64)
+            self._mct[key] = mct
+        return mct
 
     def running(self, day: dt.date) -> np.ndarray:
         """Boolean mask over timetables: which run on service date ``day``."""
@@ -447,9 +471,11 @@ class Snapshot:
             parts_arr.append(arr)
             parts_conn.append(idx)
             parts_run.append(self.conn_trip[idx] + i * n_trips)
+        n_runs = max(1, days * n_trips)
         if not parts_dep:
             empty = np.zeros(0, dtype=np.int64)
-            return Timeline(empty, empty, empty, empty)
+            none = np.zeros(0, dtype=np.int32)
+            return Timeline(empty, empty, none, none, n_runs)
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
         conn = np.concatenate(parts_conn)
@@ -460,7 +486,13 @@ class Snapshot:
             order = np.lexsort((-conn, arr, dep))
         else:
             order = np.lexsort((conn, arr, dep))
-        return Timeline(dep[order], arr[order], conn[order], run[order])
+        return Timeline(
+            dep[order],
+            arr[order],
+            conn[order].astype(np.int32),
+            run[order].astype(np.int32),
+            n_runs,
+        )
 
     def ride_fare(self, trip: int, board_row: int, alight_row: int) -> int:
         """Cents for riding timetable ``trip`` from stop row ``board_row`` to ``alight_row``."""
@@ -471,16 +503,50 @@ class Snapshot:
                 return od[key]
         return int(self.stop_cum[alight_row] - self.stop_cum[board_row])
 
-    def trip_modes(self, modes: Iterable[str] | None) -> list[bool] | None:
+    def trip_modes(self, modes: Iterable[str] | None) -> np.ndarray | None:
         """Per timetable: may it be used under this mode filter (None: no filter)."""
         if modes is None:
             return None
-        allowed = set(modes)
-        ok_service = [m in allowed for m in self.service_mode]
-        return [ok_service[s] for s in self.trip_service.tolist()]
+        allowed = frozenset(modes)
+        ok = self._trip_modes.get(allowed)
+        if ok is None:
+            ok_service = np.array([m in allowed for m in self.service_mode], dtype=bool)
+            ok = ok_service[self.trip_service] if len(self.trip_service) else self.all_trips
+            self._trip_modes[allowed] = ok
+        return ok
 
     def modes(self) -> set[str]:
         return set(self.service_mode)
+
+
+def _packed(
+    from_city: np.ndarray,
+    to_city: np.ndarray,
+    flags: np.ndarray,
+    trip: np.ndarray,
+    from_pos: np.ndarray,
+    to_pos: np.ndarray,
+    walks: dict[int, tuple[tuple[int, int], ...]],
+    n_cities: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A direction's connection table and walks in the compiled scans' layout."""
+    table = np.zeros((len(from_city), TABLE_WIDTH), dtype=np.int32)
+    for column, values in enumerate((from_city, to_city, flags, trip, from_pos, to_pos)):
+        table[:, column] = values
+    walk_start = np.zeros(n_cities + 1, dtype=np.int64)
+    walk_to: list[int] = []
+    walk_secs: list[int] = []
+    for city in range(n_cities):
+        for to, secs in walks.get(city, ()):
+            walk_to.append(to)
+            walk_secs.append(secs)
+        walk_start[city + 1] = len(walk_to)
+    return (
+        table,
+        walk_start,
+        np.array(walk_to, dtype=np.int64),
+        np.array(walk_secs, dtype=np.int64),
+    )
 
 
 def _utc_date(seconds: int) -> dt.date:
