@@ -46,15 +46,15 @@ class TrainConfig:
     patience: int = 3
     seed: int = 0
     max_train_rows: int | None = None  # a tiny CI run trains on a sample
-    tt_weight: float = 2.0  # travel time counts double in the loss and in early stopping
+    tt_weight: float = 4.0  # travel time counts 4:1 in the loss and in early stopping
     # "flat": the head also sees the raw recent lags that ridge and gradient boosting see
     # (context + last three trips' residuals and delays); "ctx": context features only.
-    static: str = "ctx"
+    static: str = "flat"
     schedule: str = "plateau"  # "plateau" halves on a stalled validation loss; "cosine" anneals
     median_weight: float = 0.0  # extra L1 weight on the medians (the point forecasts)
     # "quantile": every input also enters ranked against the training rows (in -1..1), which
     # tames the long tails of delays for the network; "standard": standardised only.
-    inputs: str = "standard"
+    inputs: str = "quantile"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
