@@ -43,7 +43,7 @@ class TrainConfig:
     weight_decay: float = 1e-5
     batch_size: int = 1024
     max_epochs: int = 12
-    patience: int = 3
+    patience: int = 4
     seed: int = 0
     max_train_rows: int | None = None  # a tiny CI run trains on a sample
     tt_weight: float = 4.0  # travel time counts 4:1 in the loss and in early stopping
