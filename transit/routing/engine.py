@@ -65,24 +65,46 @@ class Search:
         lo, hi = self.scanned()
         trip_ok = self.snapshot.all_trips if self.trip_ok is None else self.trip_ok
         return (
-            tl.dep, tl.arr, tl.conn, tl.run, lo, hi, tl.n_runs, d.table, trip_ok, self.mct,
-            d.walk_start, d.walk_to, d.walk_secs, self.origin, self.target, self.start,
-            self.end,
+            tl.rec, lo, hi, tl.n_runs, trip_ok, self.mct, d.walk_start, d.walk_to, d.walk_secs,
+            self.origin, self.target, self.start - tl.base, self.end - tl.base,
         )
 
 
-# A found journey: (arrival, fare, rides, rides as (boarding, alighting) timeline indexes,
-# last ride first in the scan's order). Fares (rides) that were not a criterion are 0.
+# A found journey: (arrival, fare, rides, rides as (boarding, alighting) timeline record
+# indexes, last ride first in the scan's order). Fares (rides) that were not a criterion are 0.
 Found = tuple[int, int, int, tuple[tuple[int, int], ...]]
 
 
 def earliest_arrival(s: Search) -> int | None:
     """The earliest arrival at the target, or None (plain connection scan, no ride limit)."""
     best = int(kernels.earliest_arrival(*s._common()))
-    return best if best < INF else None
+    return best + s.timeline.base if best < INF else None
 
 
-def pareto_scan(s: Search, objective: int | None, use_fare: bool, use_rides: bool) -> list[Found]:
+def latest_departures(s: Search) -> np.ndarray:
+    """Per city, the latest departure (absolute, in ``s``'s terms) from which the target can
+    still be reached by ``s.end`` (-INF: none), from a scan of the opposite direction."""
+    snap = s.snapshot
+    view = snap.forward if s.direction.reverse else snap.backward
+    tl = snap.timeline(view, -s.end, -s.start)
+    dep = tl.dep
+    lo = int(np.searchsorted(dep, -s.end, "left"))
+    hi = int(np.searchsorted(dep, -s.start, "right"))
+    trip_ok = snap.all_trips if s.trip_ok is None else s.trip_ok
+    reach = kernels.boarding_reach(
+        tl.rec, lo, hi, tl.n_runs, trip_ok, s.mct, view.walk_start, view.walk_to,
+        view.walk_secs, s.target, -s.end - tl.base, -s.start - tl.base,
+    )
+    return np.where(reach < INF, -(reach + tl.base), -INF)
+
+
+def pareto_scan(
+    s: Search,
+    objective: int | None,
+    use_fare: bool,
+    use_rides: bool,
+    latest: np.ndarray | None = None,
+) -> list[Found]:
     """Multi-criteria connection scan; returns the target's journeys.
 
     Labels carry (ready time, fare, rides) in Pareto bags per city and per run; a run's labels
@@ -92,57 +114,67 @@ def pareto_scan(s: Search, objective: int | None, use_fare: bool, use_rides: boo
     (arrival, fare, rides)) only the best journey is kept, and labels that cannot beat it are
     dropped; without it, the Pareto set over the three, where labels that a found journey
     already beats on fare and rides while arriving no earlier are dropped. Fares (rides) that
-    are not a criterion count as 0 and are left to the itinerary to compute.
+    are not a criterion count as 0 and are left to the itinerary to compute. ``latest``
+    (from ``latest_departures``) drops boardings too late to reach the target in time.
     """
     snap = s.snapshot
+    fare_bound, ride_bound = snap.bounds(s.direction, s.target)
+    none = snap.no_bound
     scan: Any = kernels.pareto_scan  # a numba dispatcher: mypy cannot follow the splat
-    rows, t_k, t_lab, l_pt, l_pk = scan(
-        *s._common(),
-        -1 if s.max_rides is None else int(s.max_rides),
-        kernels.KEY_OPTIONS if objective is None else int(objective),
-        bool(use_fare),
-        bool(use_rides),
-        s.direction.reverse,
-        s.direction.cum,
-        snap.stop_city,
-        snap.trip_od,
-        snap.od_keys,
-        snap.od_values,
-    )
+    while True:
+        caps = snap.pool_sizes
+        full, rows, t_k, t_lab, l_pt, l_pk = scan(
+            *s._common(),
+            -1 if s.max_rides is None else int(s.max_rides),
+            kernels.KEY_OPTIONS if objective is None else int(objective),
+            bool(use_fare),
+            bool(use_rides),
+            s.direction.reverse,
+            s.direction.cum,
+            snap.stop_city,
+            snap.trip_od,
+            snap.od_keys,
+            snap.od_values,
+            fare_bound if use_fare else none,
+            ride_bound if use_rides else none,
+            snap.no_latest if latest is None else latest - s.timeline.base,
+            *caps,
+        )
+        if not full:
+            break
+        # That pool was too small: scan again with it twice as large (kept for later scans).
+        grown = list(caps)
+        grown[full - 1] *= 2
+        snap.pool_sizes = (grown[0], grown[1], grown[2])
     out: list[Found] = []
+    base = s.timeline.base
     for a, f, b, trip_label, k in rows.tolist():
         chain = []
         while trip_label >= 0:
             chain.append((int(t_k[trip_label]), k))
             stop_label = int(t_lab[trip_label])
             trip_label, k = int(l_pt[stop_label]), int(l_pk[stop_label])
-        out.append((a, f, b, tuple(chain)))
+        out.append((a + base, f, b, tuple(chain)))
     return out
 
 
 def legs_of(s: Search, found: Found) -> list[Leg]:
     """The rides of a found journey, first to last in forward time."""
-    snap, tl = s.snapshot, s.timeline
+    rec, base = s.timeline.rec, s.timeline.base
     out: list[Leg] = []
     for k_board, k_alight in found[3]:
-        cb, ca = int(tl.conn[k_board]), int(tl.conn[k_alight])
-        trip = int(snap.conn_trip[cb])
+        board, alight = rec[k_board].tolist(), rec[k_alight].tolist()
+        trip = board[kernels.TRIP_FLAGS] >> 2
+        departure = board[kernels.DEP] + base
+        arrival = alight[kernels.ARR] + base
         if s.direction.reverse:
+            # Stop rows and times seen backwards: the forward ride runs from the alighting
+            # record's stop to the boarding record's one.
             leg = Leg(
-                trip,
-                int(snap.conn_from[ca]),
-                int(snap.conn_to[cb]),
-                -int(tl.arr[k_alight]),
-                -int(tl.dep[k_board]),
+                trip, alight[kernels.TO_POS], board[kernels.FROM_POS], -arrival, -departure
             )
         else:
-            leg = Leg(
-                trip,
-                int(snap.conn_from[cb]),
-                int(snap.conn_to[ca]),
-                int(tl.dep[k_board]),
-                int(tl.arr[k_alight]),
-            )
+            leg = Leg(trip, board[kernels.FROM_POS], alight[kernels.TO_POS], departure, arrival)
         out.append(leg)
     if not s.direction.reverse:
         out.reverse()
@@ -152,11 +184,9 @@ def legs_of(s: Search, found: Found) -> list[Leg]:
 def leaves_origin(s: Search) -> bool:
     """Whether any usable connection leaves the search's origin within its range."""
     lo, hi = s.scanned()
-    conn = s.timeline.conn[lo:hi]
-    d = s.direction
-    mask = (d.from_city[conn] == s.origin) & ((d.flags[conn] & 1) == 1)
+    rec = s.timeline.rec[lo:hi]
+    trip_flags = rec[:, kernels.TRIP_FLAGS]
+    mask = (rec[:, kernels.FROM_CITY] == s.origin) & ((trip_flags & 1) == 1)
     if s.trip_ok is not None and mask.any():
-        mask &= s.trip_ok[s.snapshot.conn_trip[conn]]
+        mask &= s.trip_ok[trip_flags >> 2]
     return bool(mask.any())
-
-

@@ -1,9 +1,9 @@
 """The connection scans' inner loops, compiled with numba (see engine.py for their contract).
 
-Plain loops over flat arrays: the timeline (``dep``, ``arr``, ``conn``, ``run``), a
-direction's connection table (one row of int32 per connection: from city, to city, flags,
-timetable, boarding stop row, alighting stop row, so that one cache line holds what a scan
-reads about a connection), per-city minimum connection times and walks (CSR), cumulative
+Plain loops over flat arrays: the timeline's records (one row of eight int32 per connection
+of a run, in departure order: departure and arrival relative to the timeline's base, dense
+run id, from city, to city, timetable and flags, boarding and alighting stop rows), so that a
+scan reads memory in order; per-city minimum connection times and walks (CSR); cumulative
 fares per stop row and the zone-fare table (sorted keys).
 
 Labels live in pools (parallel arrays that grow by doubling) and bags are singly linked
@@ -17,6 +17,7 @@ once per installation; ``warm_up`` loads it (or compiles it) before the first qu
 
 from __future__ import annotations
 
+import heapq
 import threading
 
 import numpy as np
@@ -25,9 +26,10 @@ from numba import njit
 INF = 1 << 62
 RIDE_CAP = 32
 
-# Columns of a direction's connection table.
-FROM_CITY, TO_CITY, FLAGS, TRIP, FROM_POS, TO_POS = 0, 1, 2, 3, 4, 5
-TABLE_WIDTH = 8  # padded to 32 bytes: one row never straddles two cache lines
+# Columns of a timeline record. TRIP_FLAGS is timetable << 2 | flags, where flag bit 0 means
+# "may board at the from stop" and bit 1 "may alight at the to stop".
+DEP, ARR, RUN, FROM_CITY, TO_CITY, TRIP_FLAGS, FROM_POS, TO_POS = range(8)
+RECORD_WIDTH = 8  # 32 bytes: two records per cache line
 
 # Objectives of the single-best scans (lexicographic over arrival t, fare f, rides b).
 KEY_OPTIONS = 0  # no single best: the Pareto set
@@ -39,14 +41,10 @@ KEY_BT = 4  # (b, t)
 
 @njit(cache=True, nogil=True)
 def earliest_arrival(
-    dep: np.ndarray,
-    arr: np.ndarray,
-    conn: np.ndarray,
-    run: np.ndarray,
+    rec: np.ndarray,
     lo: int,
     hi: int,
     n_runs: int,
-    table: np.ndarray,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -57,29 +55,31 @@ def earliest_arrival(
     start: int,
     end: int,
 ) -> int:
-    """Earliest arrival at ``target`` scanning timeline entries ``lo:hi`` (INF: none)."""
+    """Earliest arrival at ``target`` scanning timeline records ``lo:hi`` (INF: none).
+
+    Times are relative to the timeline's base, like the records'.
+    """
     n_cities = mct.shape[0]
     ready = np.full(n_cities, INF, dtype=np.int64)
     ready[origin] = start
     aboard = np.zeros(n_runs, dtype=np.bool_)
     best = INF
     for k in range(lo, hi):
-        d = dep[k]
+        d = int(rec[k, DEP])
         if d >= best:
             break
-        x = run[k]
-        c = conn[k]
-        fl = table[c, FLAGS]
+        x = rec[k, RUN]
+        tf = rec[k, TRIP_FLAGS]
         if not aboard[x]:
-            if not fl & 1:
+            if not tf & 1:
                 continue
-            if ready[table[c, FROM_CITY]] > d or not trip_ok[table[c, TRIP]]:
+            if ready[rec[k, FROM_CITY]] > d or not trip_ok[tf >> 2]:
                 continue
             aboard[x] = True
-        a = arr[k]
-        if a > end or not fl & 2:
+        a = int(rec[k, ARR])
+        if a > end or not tf & 2:
             continue
-        to = table[c, TO_CITY]
+        to = rec[k, TO_CITY]
         if to == target:
             if a < best:
                 best = a
@@ -92,6 +92,58 @@ def earliest_arrival(
             if r < ready[walk_to[w]]:
                 ready[walk_to[w]] = r
     return best
+
+
+@njit(cache=True, nogil=True)
+def boarding_reach(
+    rec: np.ndarray,
+    lo: int,
+    hi: int,
+    n_runs: int,
+    trip_ok: np.ndarray,
+    mct: np.ndarray,
+    walk_start: np.ndarray,
+    walk_to: np.ndarray,
+    walk_secs: np.ndarray,
+    origin: int,
+    start: int,
+    end: int,
+) -> np.ndarray:
+    """Per city, the earliest arrival by a ride that may alight there (INF: none).
+
+    The same scan as ``earliest_arrival`` over every record of ``lo:hi``, with no target.
+    Run on the reversed timeline from the target, it gives each city's latest departure
+    (negated) that still reaches the target in time: a bound for the other direction.
+    """
+    n_cities = mct.shape[0]
+    ready = np.full(n_cities, INF, dtype=np.int64)
+    ready[origin] = start
+    reach = np.full(n_cities, INF, dtype=np.int64)
+    aboard = np.zeros(n_runs, dtype=np.bool_)
+    for k in range(lo, hi):
+        d = int(rec[k, DEP])
+        x = rec[k, RUN]
+        tf = rec[k, TRIP_FLAGS]
+        if not aboard[x]:
+            if not tf & 1:
+                continue
+            if ready[rec[k, FROM_CITY]] > d or not trip_ok[tf >> 2]:
+                continue
+            aboard[x] = True
+        a = int(rec[k, ARR])
+        if a > end or not tf & 2:
+            continue
+        to = rec[k, TO_CITY]
+        if a < reach[to]:
+            reach[to] = a
+        r = a + mct[to]
+        if r < ready[to]:
+            ready[to] = r
+        for w in range(walk_start[to], walk_start[to + 1]):
+            r = a + walk_secs[w]
+            if r < ready[walk_to[w]]:
+                ready[walk_to[w]] = r
+    return reach
 
 
 @njit(cache=True, inline="always")
@@ -110,23 +162,26 @@ def _ge(k: tuple[int, int], best: tuple[int, int]) -> bool:
     return k[0] > best[0] or (k[0] == best[0] and k[1] >= best[1])
 
 
-@njit(cache=True)
-def _grow(a: np.ndarray, size: int) -> np.ndarray:
-    out = np.empty(size, dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
+@njit(cache=True, inline="always")
+def _bsearch(keys: np.ndarray, want: int) -> int:
+    """The first index whose key is at least ``want`` (keys sorted)."""
+    lo = 0
+    hi = keys.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < want:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @njit(cache=True, nogil=True)
 def pareto_scan(
-    dep: np.ndarray,
-    arr: np.ndarray,
-    conn: np.ndarray,
-    run: np.ndarray,
+    rec: np.ndarray,
     lo: int,
     hi: int,
     n_runs: int,
-    table: np.ndarray,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -146,19 +201,33 @@ def pareto_scan(
     trip_od: np.ndarray,
     od_keys: np.ndarray,
     od_vals: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    lbf: np.ndarray,
+    lbr: np.ndarray,
+    latest: np.ndarray,
+    cap_l: int,
+    cap_t: int,
+    cap_f: int,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Multi-criteria scan (engine.pareto_scan documents the labels and the pruning).
 
     ``max_rides`` < 0 means no limit. ``trip_od[trip]`` is the timetable's service index
     when it has zone fares, else -1; ``od_keys`` are ``(service * n + board city) * n +
-    alight city``, sorted. Returns the target labels as rows (arrival, fare, rides, trip
-    label, alighting timeline index) and the pools the parents are read from: trip labels'
+    alight city``, sorted. ``lbf[c]`` and ``lbr[c]`` are lower bounds on the fare and on the
+    rides (at least 1) still needed to reach the target from city ``c`` (zeros where fares or
+    rides are not a criterion): a label whose best case cannot beat what was found is
+    dropped (target pruning). ``latest[c]`` is the latest departure from city ``c`` that can
+    still reach the target by ``end`` (INF: unknown): later boardings there are useless.
+    The pools hold ``cap_l`` stop labels, ``cap_t`` trip labels and ``cap_f`` found
+    journeys (fixed: arrays that may be replaced inside the loop cost reference counting at
+    every step); when one is full the scan stops and returns its number (1, 2, 3) first,
+    and the caller runs it again with more room. Otherwise it returns 0, the target labels
+    as rows (arrival, fare, rides, trip
+    label, alighting record index) and the pools the parents are read from: trip labels'
     boarding index and stop label, stop labels' parent trip label and alighting index.
     """
     n_cities = mct.shape[0]
     n_c = np.int64(n_cities)
     # Stop labels.
-    cap_l = 1024
     l_ready = np.empty(cap_l, np.int64)
     l_fare = np.empty(cap_l, np.int64)
     l_rides = np.empty(cap_l, np.int64)
@@ -177,7 +246,6 @@ def pareto_scan(
     # Trip labels: value (fare before boarding, minus the cumulative fare at the boarding row
     # for additive fares), rides as a criterion, boarding row, stop label, boarding index,
     # rides counted.
-    cap_t = 1024
     t_value = np.empty(cap_t, np.int64)
     t_b = np.empty(cap_t, np.int64)
     t_pos = np.empty(cap_t, np.int64)
@@ -188,7 +256,7 @@ def pareto_scan(
     trip_head = np.full(n_runs, -1, np.int64)
     n_t = 0
     # Found target labels (options) or the best one.
-    cap_f = 64
+    full = 0  # which pool ran out of room (1, 2, 3): the caller runs the scan again
     f_a = np.empty(cap_f, np.int64)
     f_f = np.empty(cap_f, np.int64)
     f_b = np.empty(cap_f, np.int64)
@@ -204,11 +272,14 @@ def pareto_scan(
     best_key = (INF, INF)
     best_row = np.zeros(5, np.int64)
     options = mode == KEY_OPTIONS
+    # Every journey from the origin costs at least this much and rides at least this often.
+    f_min = lbf[origin]
+    b_min = lbr[origin] if use_rides else 1
 
     for k in range(lo, hi):
-        d = dep[k]
+        d = int(rec[k, DEP])
         if not options:
-            if have_best and _ge(_key(mode, d, 0, 1), best_key):
+            if have_best and _ge(_key(mode, d, f_min, b_min), best_key):
                 break
         else:
             if d >= stop_at:
@@ -227,15 +298,15 @@ def pareto_scan(
                                 lowest[j] = f_f[i]
                     elif f_a[i] < pending_min:
                         pending_min = f_a[i]
-        x = run[k]
-        c = conn[k]
-        fl = table[c, FLAGS]
-        trip = table[c, TRIP]
-        a = arr[k]
+        x = rec[k, RUN]
+        tf = rec[k, TRIP_FLAGS]
+        trip = tf >> 2
+        a = int(rec[k, ARR])
         od = trip_od[trip] if use_fare else -1
-        if fl & 1 and trip_ok[trip]:
-            lab = bag_head[table[c, FROM_CITY]]
-            fpos = table[c, FROM_POS]
+        fr = rec[k, FROM_CITY]
+        if tf & 1 and trip_ok[trip] and d <= latest[fr]:
+            lab = bag_head[fr]
+            fpos = rec[k, FROM_POS]
             while lab != -1:
                 if l_ready[lab] > d:
                     lab = l_next[lab]
@@ -245,10 +316,13 @@ def pareto_scan(
                 if max_rides >= 0 and l_rides[lab] + 1 > max_rides:
                     lab = l_next[lab]
                     continue
+                # The best this boarding can lead to: arrive at the next stop, then the bounds.
+                f_lb = f + lbf[fr]
+                b_lb = l_rides[lab] + lbr[fr] if use_rides else 0
                 if options:
-                    dominated = lowest[b if b < RIDE_CAP else RIDE_CAP] <= f
+                    dominated = lowest[b_lb if b_lb < RIDE_CAP else RIDE_CAP] <= f_lb
                 else:
-                    dominated = have_best and _ge(_key(mode, a, f, b), best_key)
+                    dominated = have_best and _ge(_key(mode, a, f_lb, b_lb), best_key)
                 if dominated:
                     lab = l_next[lab]
                     continue
@@ -260,6 +334,11 @@ def pareto_scan(
                         skip = True
                         break
                     t2 = t_next[t2]
+                if options and not skip:
+                    for i in range(n_f):
+                        if f_alive[i] and f_a[i] <= a and f_f[i] <= f_lb and f_b[i] <= b_lb:
+                            skip = True
+                            break
                 if skip:
                     lab = l_next[lab]
                     continue
@@ -276,14 +355,8 @@ def pareto_scan(
                         prev = t2
                     t2 = nxt
                 if n_t == cap_t:
-                    cap_t *= 2
-                    t_value = _grow(t_value, cap_t)
-                    t_b = _grow(t_b, cap_t)
-                    t_pos = _grow(t_pos, cap_t)
-                    t_lab = _grow(t_lab, cap_t)
-                    t_k = _grow(t_k, cap_t)
-                    t_n = _grow(t_n, cap_t)
-                    t_next = _grow(t_next, cap_t)
+                    full = 2
+                    break
                 t_value[n_t] = v
                 t_b[n_t] = b
                 t_pos[n_t] = fpos
@@ -294,10 +367,12 @@ def pareto_scan(
                 trip_head[x] = n_t
                 n_t += 1
                 lab = l_next[lab]
-        if trip_head[x] == -1 or a > end or not fl & 2:
+        if full > 0:
+            break
+        if trip_head[x] == -1 or a > end or not tf & 2:
             continue
-        to = table[c, TO_CITY]
-        tpos = table[c, TO_POS]
+        to = rec[k, TO_CITY]
+        tpos = rec[k, TO_POS]
         t2 = trip_head[x]
         while t2 != -1:
             v = t_value[t2]
@@ -313,7 +388,7 @@ def pareto_scan(
                 else:
                     cb, ca = stop_city[bpos], stop_city[tpos]
                 want = (od * n_c + cb) * n_c + ca
-                i = np.searchsorted(od_keys, want)
+                i = _bsearch(od_keys, want)
                 if i < od_keys.shape[0] and od_keys[i] == want:
                     f = v + od_vals[i]
                 else:
@@ -342,14 +417,8 @@ def pareto_scan(
                         if f_alive[i] and a <= f_a[i] and f <= f_f[i] and b <= f_b[i]:
                             f_alive[i] = False
                     if n_f == cap_f:
-                        cap_f *= 2
-                        f_a = _grow(f_a, cap_f)
-                        f_f = _grow(f_f, cap_f)
-                        f_b = _grow(f_b, cap_f)
-                        f_t = _grow(f_t, cap_f)
-                        f_k = _grow(f_k, cap_f)
-                        f_alive = _grow(f_alive, cap_f)
-                        f_applied = _grow(f_applied, cap_f)
+                        full = 3
+                        break
                     f_a[n_f] = a
                     f_f[n_f] = f
                     f_b[n_f] = b
@@ -360,7 +429,8 @@ def pareto_scan(
                     n_f += 1
                     if a < pending_min:
                         pending_min = a
-                    if f == 0 and b <= 1 and a < stop_at:
+                    # Nothing found later can beat a journey at the lowest fare and rides.
+                    if f <= f_min and b <= b_min and a < stop_at:
                         stop_at = a
                 t2 = t_next[t2]
                 continue
@@ -375,12 +445,22 @@ def pareto_scan(
                 else:
                     city = walk_to[w]
                     ready = a + walk_secs[w]
-                # Whatever boards from here arrives at or after ``ready`` and rides once more.
-                nb = b + 1 if b else b
+                if ready > latest[city]:
+                    continue
+                # Whatever boards from here arrives at or after ``ready`` and needs the bounds.
+                f_lb = f + lbf[city]
+                b_lb = b + lbr[city] if b else b
                 if options:
-                    if lowest[nb if nb < RIDE_CAP else RIDE_CAP] <= f:
+                    if lowest[b_lb if b_lb < RIDE_CAP else RIDE_CAP] <= f_lb:
                         continue
-                elif have_best and _ge(_key(mode, ready, f, nb), best_key):
+                    beaten = False
+                    for i in range(n_f):
+                        if f_alive[i] and f_a[i] <= ready and f_f[i] <= f_lb and f_b[i] <= b_lb:
+                            beaten = True
+                            break
+                    if beaten:
+                        continue
+                elif have_best and _ge(_key(mode, ready, f_lb, b_lb), best_key):
                     continue
                 lab = bag_head[city]
                 covered = False
@@ -404,13 +484,8 @@ def pareto_scan(
                         prev = lab
                     lab = nxt
                 if n_l == cap_l:
-                    cap_l *= 2
-                    l_ready = _grow(l_ready, cap_l)
-                    l_fare = _grow(l_fare, cap_l)
-                    l_rides = _grow(l_rides, cap_l)
-                    l_pt = _grow(l_pt, cap_l)
-                    l_pk = _grow(l_pk, cap_l)
-                    l_next = _grow(l_next, cap_l)
+                    full = 1
+                    break
                 l_ready[n_l] = ready
                 l_fare[n_l] = f
                 l_rides[n_l] = b
@@ -419,7 +494,11 @@ def pareto_scan(
                 l_next[n_l] = bag_head[city]
                 bag_head[city] = n_l
                 n_l += 1
+            if full > 0:
+                break
             t2 = t_next[t2]
+        if full > 0:
+            break
 
     if options:
         count = 0
@@ -440,7 +519,30 @@ def pareto_scan(
         rows = best_row.reshape((1, 5)).copy()
     else:
         rows = np.empty((0, 5), np.int64)
-    return rows, t_k[:n_t].copy(), t_lab[:n_t].copy(), l_pt[:n_l].copy(), l_pk[:n_l].copy()
+    return (
+        full, rows, t_k[:n_t].copy(), t_lab[:n_t].copy(), l_pt[:n_l].copy(),
+        l_pk[:n_l].copy(),
+    )
+
+
+@njit(cache=True, nogil=True)
+def distances(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, source: int) -> np.ndarray:
+    """Dijkstra from ``source`` over a CSR graph with weights >= 0 (INF: unreachable)."""
+    n = indptr.shape[0] - 1
+    dist = np.full(n, INF, np.int64)
+    dist[source] = 0
+    heap = [(np.int64(0), np.int64(source))]
+    while heap:
+        du, u = heapq.heappop(heap)
+        if du > dist[u]:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nd = du + weights[e]
+            if nd < dist[v]:
+                dist[v] = nd
+                heapq.heappush(heap, (nd, np.int64(v)))
+    return dist
 
 
 _warm_lock = threading.Lock()
@@ -454,16 +556,15 @@ def warm_up() -> None:
         if _warm:
             return
         i64 = np.zeros(2, np.int64)
-        i32 = np.zeros(2, np.int32)
-        table = np.zeros((2, TABLE_WIDTH), np.int32)
+        rec = np.zeros((2, RECORD_WIDTH), np.int32)
         ok = np.ones(2, np.bool_)
         walk_start = np.zeros(3, np.int64)
         empty = np.zeros(0, np.int64)
-        earliest_arrival(
-            i64, i64, i32, i32, 0, 2, 2, table, ok, i64, walk_start, empty, empty, 0, 1, 0, 10
-        )
+        earliest_arrival(rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        distances(walk_start, empty, empty, 0)
         pareto_scan(
-            i64, i64, i32, i32, 0, 2, 2, table, ok, i64, walk_start, empty, empty, 0, 1, 0,
-            10, -1, KEY_OPTIONS, True, True, False, i64, i64, i64, empty, empty,
+            rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
+            True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, 16, 16, 4,
         )
+        boarding_reach(rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 0, 10)
         _warm = True

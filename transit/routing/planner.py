@@ -14,6 +14,7 @@ from transit.routing.engine import (
     Found,
     Search,
     earliest_arrival,
+    latest_departures,
     leaves_origin,
     legs_of,
     pareto_scan,
@@ -37,17 +38,35 @@ def _lowest_arrival(s: Search) -> int | None:
     return found[0][0] if found else None
 
 
-def _search(s: Search, opposite: Search, criterion: str) -> list[tuple[Search, Found]]:
+def _opposite(s: Search, start: int, end: int) -> Search:
+    """The same journeys seen from the other end: the opposite direction, over [start, end]."""
+    snap = s.snapshot
+    view = snap.forward if s.direction.reverse else snap.backward
+    return replace(
+        s,
+        direction=view,
+        timeline=snap.timeline(view, start, end),
+        origin=s.target,
+        target=s.origin,
+        start=start,
+        end=end,
+    )
+
+
+def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
     """Target labels for the criterion, best first, each with the search that found it."""
     if criterion == "fastest":
         arrival = _lowest_arrival(s)
         if arrival is None:
             return []
         # The latest departure that still arrives then: the same scan, backwards in time.
-        back = _lowest_arrival(replace(opposite, start=-arrival, end=-s.start))
+        back = _lowest_arrival(_opposite(s, -arrival, -s.start))
         assert back is not None, "a journey found forwards exists backwards"
         narrow = replace(s, start=-back, end=arrival)
-        found = pareto_scan(narrow, BY_RIDES_THEN_FARE, use_fare=True, use_rides=True)
+        found = pareto_scan(
+            narrow, BY_RIDES_THEN_FARE, use_fare=True, use_rides=True,
+            latest=latest_departures(narrow),
+        )
         return [(narrow, label) for label in found]
     if criterion == "cheapest":
         found = pareto_scan(
@@ -79,40 +98,34 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     if query.arrive_by is not None:
         deadline = instant(query.arrive_by, snapshot.city_zone[destination])
         low, high = deadline - window, deadline
-        view, other = snapshot.backward, snapshot.forward
+        view = snapshot.backward
         v_origin, v_target, v_start, v_end = destination, origin, -deadline, -low
     else:
         when = query.depart or now or dt.datetime.now(dt.UTC)
         start = instant(when, snapshot.city_zone[origin])
         low, high = start, start + window
-        view, other = snapshot.forward, snapshot.backward
+        view = snapshot.forward
         v_origin, v_target, v_start, v_end = origin, destination, start, high
-    first, days = snapshot.day_span(low, high)
     mct = snapshot.min_connection(query.min_connection_minutes)
     trip_ok = snapshot.trip_modes(query.modes)
     max_rides = None if query.max_transfers is None else query.max_transfers + 1
     s = Search(
-        snapshot, view, snapshot.timeline(view, first, days), v_origin, v_target, v_start,
+        snapshot, view, snapshot.timeline(view, v_start, v_end), v_origin, v_target, v_start,
         v_end, mct, trip_ok, max_rides,
     )
-    opposite = Search(
-        snapshot, other, snapshot.timeline(other, first, days), v_target, v_origin, -v_end,
-        -v_start, mct, trip_ok, max_rides,
-    )
-    found = _search(s, opposite, query.criterion)
+    found = _search(s, query.criterion)
     itineraries: list[Itinerary] = [
         build_itinerary(snapshot, legs_of(search, label)) for search, label in found
     ]
     if itineraries:
         return RouteResult(itineraries, "")
-    return RouteResult([], _why_empty(snapshot, query, s, opposite, low, high, arrive_by))
+    return RouteResult([], _why_empty(snapshot, query, s, low, high, arrive_by))
 
 
 def _why_empty(
     snapshot: Snapshot,
     query: Query,
     s: Search,
-    opposite: Search,
     low: int,
     high: int,
     arrive_by: bool,
@@ -124,7 +137,7 @@ def _why_empty(
     end_text = local_time(high, dest_zone).strftime(fmt)
     if s.trip_ok is not None:
         unfiltered = replace(s, trip_ok=None)
-        if _search(unfiltered, replace(opposite, trip_ok=None), query.criterion):
+        if _search(unfiltered, query.criterion):
             modes = ", ".join(sorted(query.modes or ()))
             return (
                 f"No journey from {query.origin} to {query.destination} uses only {modes}: "

@@ -36,12 +36,15 @@ from transit.models import (
     Timetable,
     Transfer,
 )
-from transit.routing.kernels import TABLE_WIDTH, warm_up
+from transit.routing.kernels import RECORD_WIDTH, distances, warm_up
 from transit.timetable.feed import Feed
 
 EPOCH_DATE = dt.date(1970, 1, 1)
 # A zone's UTC offset is within +-14 h: service-date arithmetic allows that much slack.
 MAX_ZONE_OFFSET = 14 * 3600
+# A lower bound for a city the target cannot be reached from: large, yet far from overflowing
+# when added to fares and ride counts.
+UNREACHABLE = 1 << 40
 
 
 @lru_cache(maxsize=16384)
@@ -75,17 +78,21 @@ class CalendarRule:
 
 @dataclass(frozen=True)
 class Timeline:
-    """The connections running in a range of service dates, in absolute time.
+    """The connections of the runs that depart in a time range, in one direction's terms.
 
-    Sorted by departure (then arrival). ``conn`` indexes the snapshot's static connection
-    arrays; ``run`` identifies the run (timetable on one service date).
+    Sorted by departure (then arrival), in absolute time for ``dep`` (negated arrivals for the
+    reversed timeline) and as records for the compiled scans (kernels.py): departure and
+    arrival relative to ``base``, dense run id (a run is a timetable on one service date),
+    cities, timetable and flags, stop rows.
     """
 
-    dep: np.ndarray  # int64 Unix seconds (negated arrivals for the reversed timeline)
-    arr: np.ndarray
-    conn: np.ndarray  # int32 connection index
-    run: np.ndarray  # int32: day offset * number of timetables + timetable
-    n_runs: int  # bound on ``run`` (days * number of timetables)
+    dep: np.ndarray  # int64 Unix seconds, for binary search
+    rec: np.ndarray  # int32, shape (n, kernels.RECORD_WIDTH)
+    base: int  # the range's first second: record times are relative to it
+    n_runs: int  # bound on the run ids
+
+    def __len__(self) -> int:
+        return len(self.dep)
 
 
 @dataclass(frozen=True)
@@ -100,9 +107,7 @@ class Direction:
     flags: np.ndarray  # bit 0: may board at from_pos, bit 1: may alight at to_pos
     cum: np.ndarray  # cumulative leg fares per stop row, negated when reversed
     walks: dict[int, tuple[tuple[int, int], ...]]
-    # The same, packed for the compiled scans (kernels.py): one int32 row per connection
-    # (from city, to city, flags, timetable, from_pos, to_pos) and the walks in CSR form.
-    table: np.ndarray
+    # The walks again, in CSR form for the compiled scans (kernels.py).
     walk_start: np.ndarray
     walk_to: np.ndarray
     walk_secs: np.ndarray
@@ -241,10 +246,7 @@ class Snapshot:
             flags_fwd,
             self.stop_cum,
             self.walks,
-            *_packed(
-                self.stop_city[self.conn_from], self.stop_city[self.conn_to], flags_fwd,
-                self.conn_trip, self.conn_from, self.conn_to, self.walks, n_cities,
-            ),
+            *_walk_table(self.walks, n_cities),
         )
         self.backward = Direction(
             True,
@@ -255,10 +257,7 @@ class Snapshot:
             flags_rev,
             -self.stop_cum,
             back_walks,
-            *_packed(
-                self.stop_city[self.conn_to], self.stop_city[self.conn_from], flags_rev,
-                self.conn_trip, self.conn_to, self.conn_from, back_walks, n_cities,
-            ),
+            *_walk_table(back_walks, n_cities),
         )
         # Zone fares for the compiled scans: per timetable its service when the service has
         # zone fares (else -1), and every (service, board city, alight city) key sorted.
@@ -272,14 +271,21 @@ class Snapshot:
         order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
         self.od_keys = np.array(keys, dtype=np.int64)[order]
         self.od_values = np.array(values, dtype=np.int64)[order]
+        self._bound_graphs, self._negative_fares = _bound_graphs(self, n_cities)
+        self._bounds: OrderedDict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._mct: dict[int | None, np.ndarray] = {}
         self._trip_modes: dict[frozenset[str], np.ndarray] = {}
         self.all_trips = np.ones(len(b.trip_len), dtype=bool)
+        self.no_bound = np.zeros(n_cities, dtype=np.int64)
+        # Room for stop labels, trip labels and found journeys in a scan; doubled (and kept)
+        # whenever a scan needs more.
+        self.pool_sizes: tuple[int, int, int] = (1 << 12, 1 << 14, 1 << 6)
+        self.no_latest = np.full(n_cities, 1 << 62, dtype=np.int64)
         # Load the compiled scans now (from numba's on-disk cache after the first run), so
         # that the first query does not pay for it.
         warm_up()
         self._lock = threading.Lock()
-        self._timelines: OrderedDict[tuple[bool, dt.date, int], Timeline] = OrderedDict()
+        self._timelines: OrderedDict[tuple[bool, int, int], Timeline] = OrderedDict()
         self._running: dict[dt.date, np.ndarray] = {}
 
     # -- construction ---------------------------------------------------------------------
@@ -434,27 +440,37 @@ class Snapshot:
         """First service date and number of dates whose runs may touch [start, end]."""
         first = _utc_date(start - self.max_stop_time - MAX_ZONE_OFFSET) - dt.timedelta(days=1)
         last = _utc_date(end + MAX_ZONE_OFFSET) + dt.timedelta(days=1)
-        # Round the length up so that queries starting on the same date share one timeline.
-        days = (last - first).days + 1
-        return first, days + (-days % 4)
+        return first, (last - first).days + 1
 
-    def timeline(self, direction: Direction, first: dt.date, days: int) -> Timeline:
-        """Connections of the runs on ``days`` service dates from ``first``, sorted (cached)."""
-        key = (direction.reverse, first, days)
+    def timeline(self, direction: Direction, start: int, end: int) -> Timeline:
+        """The connections departing in a range that holds [start, end] (direction's terms).
+
+        The range starts at the UTC midnight at or before ``start`` and lasts an even number
+        of days, so that queries on the same days share it; the last few are cached.
+        """
+        base = start - start % 86400
+        days = (end - base) // 86400 + 1
+        days += days % 2
+        key = (direction.reverse, base, days)
         with self._lock:
             cached = self._timelines.get(key)
             if cached is not None:
                 self._timelines.move_to_end(key)
                 return cached
-        built = self._build_timeline(direction, first, days)
+        built = self._build_timeline(direction, base, base + days * 86400)
         with self._lock:
             self._timelines[key] = built
-            while len(self._timelines) > 4:
+            while len(self._timelines) > 8:
                 self._timelines.popitem(last=False)
         return built
 
-    def _build_timeline(self, direction: Direction, first: dt.date, days: int) -> Timeline:
+    def _build_timeline(self, direction: Direction, base: int, top: int) -> Timeline:
+        """Connections whose departure (direction's terms) lies in [base, top)."""
         n_trips = len(self.trip_len)
+        if direction.reverse:
+            first, days = self.day_span(1 - top, -base)
+        else:
+            first, days = self.day_span(base, top - 1)
         parts_dep, parts_arr, parts_conn, parts_run = [], [], [], []
         zone_from = self.city_zone_id[self.stop_city[self.conn_from]]
         zone_to = self.city_zone_id[self.stop_city[self.conn_to]]
@@ -464,35 +480,70 @@ class Snapshot:
             if not mask.any():
                 continue
             idx = np.nonzero(mask[self.conn_trip])[0]
-            base = np.array([service_day_start(day, z) for z in self.zones], dtype=np.int64)
-            dep = self.conn_dep_local[idx] + base[zone_from[idx]]
-            arr = self.conn_arr_local[idx] + base[zone_to[idx]]
-            parts_dep.append(dep)
-            parts_arr.append(arr)
+            offsets = np.array([service_day_start(day, z) for z in self.zones], dtype=np.int64)
+            dep = self.conn_dep_local[idx] + offsets[zone_from[idx]]
+            arr = self.conn_arr_local[idx] + offsets[zone_to[idx]]
+            if direction.reverse:
+                dep, arr = -arr, -dep
+            keep = (dep >= base) & (dep < top)
+            idx = idx[keep]
+            parts_dep.append(dep[keep])
+            parts_arr.append(arr[keep])
             parts_conn.append(idx)
             parts_run.append(self.conn_trip[idx] + i * n_trips)
-        n_runs = max(1, days * n_trips)
-        if not parts_dep:
-            empty = np.zeros(0, dtype=np.int64)
-            none = np.zeros(0, dtype=np.int32)
-            return Timeline(empty, empty, none, none, n_runs)
+        if not parts_dep or not sum(len(p) for p in parts_dep):
+            return Timeline(
+                np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32), base, 1
+            )
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
         conn = np.concatenate(parts_conn)
         run = np.concatenate(parts_run)
         if direction.reverse:
-            dep, arr = -arr, -dep
             # Reversed, a run's stops are met last-to-first: the later stop row goes first.
             order = np.lexsort((-conn, arr, dep))
         else:
             order = np.lexsort((conn, arr, dep))
-        return Timeline(
-            dep[order],
-            arr[order],
-            conn[order].astype(np.int32),
-            run[order].astype(np.int32),
-            n_runs,
-        )
+        dep, arr, conn, run = dep[order], arr[order], conn[order], run[order]
+        runs, dense = np.unique(run, return_inverse=True)
+        rec = np.empty((len(dep), RECORD_WIDTH), dtype=np.int32)
+        rec[:, 0] = dep - base
+        rec[:, 1] = arr - base
+        rec[:, 2] = dense
+        rec[:, 3] = direction.from_city[conn]
+        rec[:, 4] = direction.to_city[conn]
+        rec[:, 5] = (self.conn_trip[conn] << 2) | direction.flags[conn]
+        rec[:, 6] = direction.from_pos[conn]
+        rec[:, 7] = direction.to_pos[conn]
+        return Timeline(dep, rec, base, max(1, len(runs)))
+
+    def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per city, lower bounds on the fare and on the rides (at least 1) still needed to
+        reach ``target`` in ``direction`` (``UNREACHABLE`` where no ride leads there).
+
+        They come from static graphs that ignore times, calendars, modes and which stop
+        comes first on a service, so they never exceed the truth; the scans drop labels
+        whose best case cannot beat a journey already found.
+        """
+        key = (direction.reverse, target)
+        with self._lock:
+            cached = self._bounds.get(key)
+            if cached is not None:
+                self._bounds.move_to_end(key)
+                return cached
+        fare_graph, ride_graph = self._bound_graphs[direction.reverse]
+        n_cities = len(self.city_names)
+        fares = distances(*fare_graph, target)[:n_cities]
+        rides = distances(*ride_graph, target)[:n_cities]
+        if self._negative_fares:
+            fares = np.zeros(n_cities, dtype=np.int64)  # Dijkstra needs fares >= 0
+        fares = np.minimum(fares, UNREACHABLE)
+        rides = np.maximum(np.minimum(rides, UNREACHABLE), 1)
+        with self._lock:
+            self._bounds[key] = (fares, rides)
+            while len(self._bounds) > 64:
+                self._bounds.popitem(last=False)
+        return fares, rides
 
     def ride_fare(self, trip: int, board_row: int, alight_row: int) -> int:
         """Cents for riding timetable ``trip`` from stop row ``board_row`` to ``alight_row``."""
@@ -519,20 +570,69 @@ class Snapshot:
         return set(self.service_mode)
 
 
-def _packed(
-    from_city: np.ndarray,
-    to_city: np.ndarray,
-    flags: np.ndarray,
-    trip: np.ndarray,
-    from_pos: np.ndarray,
-    to_pos: np.ndarray,
-    walks: dict[int, tuple[tuple[int, int], ...]],
-    n_cities: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A direction's connection table and walks in the compiled scans' layout."""
-    table = np.zeros((len(from_city), TABLE_WIDTH), dtype=np.int32)
-    for column, values in enumerate((from_city, to_city, flags, trip, from_pos, to_pos)):
-        table[:, column] = values
+Graph = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR: indptr, indices, weights
+
+
+def _csr(n: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> Graph:
+    """A CSR graph over ``n`` nodes with one edge per (src, dst), the lowest weight."""
+    order = np.lexsort((weight, dst, src))
+    src, dst, weight = src[order], dst[order], weight[order]
+    first = np.ones(len(src), dtype=bool)
+    first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+    src, dst, weight = src[first], dst[first], weight[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, src + 1, 1)
+    return np.cumsum(indptr), dst.astype(np.int64), weight.astype(np.int64)
+
+
+def _bound_graphs(
+    snap: Snapshot, n_cities: int
+) -> tuple[dict[bool, tuple[Graph, Graph]], bool]:
+    """Static graphs for ``Snapshot.bounds``, per direction (reversed: from the target).
+
+    Fares: an edge per pair of consecutive stops (its leg fare: additive fares add up along
+    the path), per zone fare (its price) and per walk (free). Rides: cities and services as
+    nodes; boarding a service costs one ride, alighting anywhere on it and walking nothing.
+    Also says whether some fare is negative (then fares give no bound).
+    """
+    pairs = [
+        (snap.stop_city[snap.conn_from], snap.stop_city[snap.conn_to], snap.stop_fare[snap.conn_to])
+    ]
+    for od in snap.service_od:
+        if od:
+            keys = np.array(list(od.keys()), dtype=np.int64).reshape(-1, 2)
+            pairs.append((keys[:, 0], keys[:, 1], np.array(list(od.values()), dtype=np.int64)))
+    walk_from = np.array([a for a, pairs_ in snap.walks.items() for _ in pairs_], dtype=np.int64)
+    walk_to = np.array([c for pairs_ in snap.walks.values() for c, _ in pairs_], dtype=np.int64)
+    no_cost = np.zeros(len(walk_from), dtype=np.int64)
+    pairs.append((walk_from, walk_to, no_cost))
+    f_src = np.concatenate([p[0] for p in pairs]).astype(np.int64)
+    f_dst = np.concatenate([p[1] for p in pairs]).astype(np.int64)
+    f_w = np.concatenate([p[2] for p in pairs]).astype(np.int64)
+    negative = bool((f_w < 0).any())
+    f_w = np.maximum(f_w, 0)
+    # Rides: service s is node n_cities + s.
+    member = np.unique(
+        np.stack([snap.stop_city, snap.trip_service[snap.stop_trip] + n_cities], axis=1), axis=0
+    ) if len(snap.stop_city) else np.zeros((0, 2), dtype=np.int64)
+    n_nodes = n_cities + len(snap.service_number)
+    ones = np.ones(len(member), dtype=np.int64)
+    zeros = np.zeros(len(member), dtype=np.int64)
+    r_src = np.concatenate([member[:, 0], member[:, 1], walk_from])
+    r_dst = np.concatenate([member[:, 1], member[:, 0], walk_to])
+    r_w = np.concatenate([ones, zeros, no_cost])
+    graphs = {
+        # Forward searches bound the way *to* the target: Dijkstra on the reversed edges.
+        False: (_csr(n_cities, f_dst, f_src, f_w), _csr(n_nodes, r_dst, r_src, r_w)),
+        True: (_csr(n_cities, f_src, f_dst, f_w), _csr(n_nodes, r_src, r_dst, r_w)),
+    }
+    return graphs, negative
+
+
+def _walk_table(
+    walks: dict[int, tuple[tuple[int, int], ...]], n_cities: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walks as CSR arrays: city c's walks are ``walk_start[c]:walk_start[c + 1]``."""
     walk_start = np.zeros(n_cities + 1, dtype=np.int64)
     walk_to: list[int] = []
     walk_secs: list[int] = []
@@ -541,12 +641,7 @@ def _packed(
             walk_to.append(to)
             walk_secs.append(secs)
         walk_start[city + 1] = len(walk_to)
-    return (
-        table,
-        walk_start,
-        np.array(walk_to, dtype=np.int64),
-        np.array(walk_secs, dtype=np.int64),
-    )
+    return walk_start, np.array(walk_to, dtype=np.int64), np.array(walk_secs, dtype=np.int64)
 
 
 def _utc_date(seconds: int) -> dt.date:
