@@ -138,13 +138,14 @@ def pareto_scan(
             fare_bound if use_fare else none,
             ride_bound if use_rides else none,
             snap.no_latest if latest is None else latest - s.timeline.base,
+            snap.time_bounds(s.direction, s.timeline, s.target),
             *caps,
         )
         if not full:
             break
-        # That pool was too small: scan again with it twice as large (kept for later scans).
+        # That pool was too small: scan again with it four times as large (kept for later).
         grown = list(caps)
-        grown[full - 1] *= 2
+        grown[full - 1] *= 4
         snap.pool_sizes = (grown[0], grown[1], grown[2])
     out: list[Found] = []
     base = s.timeline.base

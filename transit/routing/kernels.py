@@ -1,9 +1,9 @@
 """The connection scans' inner loops, compiled with numba (see engine.py for their contract).
 
-Plain loops over flat arrays: the timeline's records (one row of eight int32 per connection
-of a run, in departure order: departure and arrival relative to the timeline's base, dense
-run id, from city, to city, timetable and flags, boarding and alighting stop rows), so that a
-scan reads memory in order; per-city minimum connection times and walks (CSR); cumulative
+Plain loops over flat arrays: the timeline's records (one row of int32 per connection of a
+run, in departure order: departure and arrival relative to the timeline's base, run id, from
+city, to city, timetable and flags, boarding and alighting stop rows and their cumulative
+fares), so that a scan reads memory in order; per-city minimum connection times and walks (CSR); cumulative
 fares per stop row and the zone-fare table (sorted keys).
 
 Labels live in pools (parallel arrays that grow by doubling) and bags are singly linked
@@ -28,8 +28,10 @@ RIDE_CAP = 32
 
 # Columns of a timeline record. TRIP_FLAGS is timetable << 2 | flags, where flag bit 0 means
 # "may board at the from stop" and bit 1 "may alight at the to stop".
-DEP, ARR, RUN, FROM_CITY, TO_CITY, TRIP_FLAGS, FROM_POS, TO_POS = range(8)
-RECORD_WIDTH = 8  # 32 bytes: two records per cache line
+# FROM_CUM and TO_CUM are the cumulative leg fares at the two stop rows (direction's terms),
+# kept here so that fares need no lookup in the stop arrays.
+DEP, ARR, RUN, FROM_CITY, TO_CITY, TRIP_FLAGS, FROM_POS, TO_POS, FROM_CUM, TO_CUM = range(10)
+RECORD_WIDTH = 10
 
 # Objectives of the single-best scans (lexicographic over arrival t, fare f, rides b).
 KEY_OPTIONS = 0  # no single best: the Pareto set
@@ -163,6 +165,45 @@ def _ge(k: tuple[int, int], best: tuple[int, int]) -> bool:
 
 
 @njit(cache=True, inline="always")
+def _beaten(s_a: np.ndarray, pref: np.ndarray, n_s: int, t: int, f: int, b: int) -> bool:
+    """Whether a found journey arrives by ``t`` for at most ``f`` with at most ``b`` rides."""
+    lo = 0
+    hi = n_s
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if s_a[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo > 0 and pref[b if b < RIDE_CAP else RIDE_CAP, lo - 1] <= f
+
+
+@njit(cache=True)
+def _insert_found(
+    s_a: np.ndarray, s_f: np.ndarray, s_b: np.ndarray, pref: np.ndarray, n_s: int, a: int,
+    f: int, b: int,
+) -> int:
+    """Insert a found journey (at most RIDE_CAP rides) into ``_beaten``'s table."""
+    pos = n_s
+    while pos > 0 and s_a[pos - 1] > a:
+        s_a[pos] = s_a[pos - 1]
+        s_f[pos] = s_f[pos - 1]
+        s_b[pos] = s_b[pos - 1]
+        pos -= 1
+    s_a[pos] = a
+    s_f[pos] = f
+    s_b[pos] = b
+    n_s += 1
+    for c in range(RIDE_CAP + 1):
+        running = pref[c, pos - 1] if pos > 0 else INF
+        for j in range(pos, n_s):
+            if s_b[j] <= c and s_f[j] < running:
+                running = s_f[j]
+            pref[c, j] = running
+    return n_s
+
+
+@njit(cache=True, inline="always")
 def _bsearch(keys: np.ndarray, want: int) -> int:
     """The first index whose key is at least ``want`` (keys sorted)."""
     lo = 0
@@ -204,6 +245,7 @@ def pareto_scan(
     lbf: np.ndarray,
     lbr: np.ndarray,
     latest: np.ndarray,
+    lbt: np.ndarray,
     cap_l: int,
     cap_t: int,
     cap_f: int,
@@ -217,6 +259,7 @@ def pareto_scan(
     rides are not a criterion): a label whose best case cannot beat what was found is
     dropped (target pruning). ``latest[c]`` is the latest departure from city ``c`` that can
     still reach the target by ``end`` (INF: unknown): later boardings there are useless.
+    ``lbt[c]`` bounds the time from a departure at ``c`` to the arrival at the target.
     The pools hold ``cap_l`` stop labels, ``cap_t`` trip labels and ``cap_f`` found
     journeys (fixed: arrays that may be replaced inside the loop cost reference counting at
     every step); when one is full the scan stops and returns its number (1, 2, 3) first,
@@ -242,6 +285,13 @@ def pareto_scan(
     l_pk[0] = -1
     l_next[0] = -1
     bag_head[origin] = 0
+    # The lowest fare and rides in each bag: when a run already carries a label at least as
+    # good as both, no label of the bag can improve it (bags only lose dominated labels, so
+    # these never rise).
+    bag_fare = np.full(n_cities, INF, np.int64)
+    bag_rides = np.full(n_cities, INF, np.int64)
+    bag_fare[origin] = 0
+    bag_rides[origin] = 0
     n_l = 1
     # Trip labels: value (fare before boarding, minus the cumulative fare at the boarding row
     # for additive fares), rides as a criterion, boarding row, stop label, boarding index,
@@ -263,10 +313,15 @@ def pareto_scan(
     f_t = np.empty(cap_f, np.int64)
     f_k = np.empty(cap_f, np.int64)
     f_alive = np.zeros(cap_f, np.bool_)
-    f_applied = np.zeros(cap_f, np.bool_)
+    # Every journey found (options), sorted by arrival, with pref[c, j] the lowest fare among
+    # the first j + 1 of them that ride at most c times: "is (t, f, b) beaten" is then one
+    # binary search.
+    s_a = np.empty(cap_f, np.int64)
+    s_f = np.empty(cap_f, np.int64)
+    s_b = np.empty(cap_f, np.int64)
+    pref = np.empty((RIDE_CAP + 1, cap_f), np.int64)
+    n_s = 0
     n_f = 0
-    pending_min = INF  # earliest arrival among found labels not yet folded into ``lowest``
-    lowest = np.full(RIDE_CAP + 1, INF, np.int64)
     stop_at = INF
     have_best = False
     best_key = (INF, INF)
@@ -284,29 +339,29 @@ def pareto_scan(
         else:
             if d >= stop_at:
                 break
-            if pending_min <= d:
-                # Found labels arriving by now reject whatever is built from here on.
-                pending_min = INF
-                for i in range(n_f):
-                    if f_applied[i]:
-                        continue
-                    if f_a[i] <= d:
-                        f_applied[i] = True
-                        lo_b = f_b[i] if f_b[i] < RIDE_CAP else RIDE_CAP
-                        for j in range(lo_b, RIDE_CAP + 1):
-                            if lowest[j] > f_f[i]:
-                                lowest[j] = f_f[i]
-                    elif f_a[i] < pending_min:
-                        pending_min = f_a[i]
         x = rec[k, RUN]
         tf = rec[k, TRIP_FLAGS]
         trip = tf >> 2
         a = int(rec[k, ARR])
         od = trip_od[trip] if use_fare else -1
         fr = rec[k, FROM_CITY]
-        if tf & 1 and trip_ok[trip] and d <= latest[fr]:
+        t_board = d + lbt[fr]  # the earliest arrival a boarding here can lead to
+        if t_board < a:
+            t_board = a
+        if tf & 1 and trip_ok[trip] and d <= latest[fr] and t_board <= end:
             lab = bag_head[fr]
             fpos = rec[k, FROM_POS]
+            if lab != -1 and trip_head[x] != -1:
+                v_low = bag_fare[fr] - rec[k, FROM_CUM] if (use_fare and od < 0) else bag_fare[fr]
+                if not use_fare:
+                    v_low = 0
+                b_low = bag_rides[fr] + 1 if use_rides else 0
+                t2 = trip_head[x]
+                while t2 != -1:
+                    if t_value[t2] <= v_low and t_b[t2] <= b_low and (od < 0 or t_pos[t2] == fpos):
+                        lab = -1
+                        break
+                    t2 = t_next[t2]
             while lab != -1:
                 if l_ready[lab] > d:
                     lab = l_next[lab]
@@ -316,17 +371,17 @@ def pareto_scan(
                 if max_rides >= 0 and l_rides[lab] + 1 > max_rides:
                     lab = l_next[lab]
                     continue
-                # The best this boarding can lead to: arrive at the next stop, then the bounds.
+                # The best this boarding can lead to, by the bounds.
                 f_lb = f + lbf[fr]
                 b_lb = l_rides[lab] + lbr[fr] if use_rides else 0
                 if options:
-                    dominated = lowest[b_lb if b_lb < RIDE_CAP else RIDE_CAP] <= f_lb
+                    dominated = _beaten(s_a, pref, n_s, t_board, f_lb, b_lb)
                 else:
-                    dominated = have_best and _ge(_key(mode, a, f_lb, b_lb), best_key)
+                    dominated = have_best and _ge(_key(mode, t_board, f_lb, b_lb), best_key)
                 if dominated:
                     lab = l_next[lab]
                     continue
-                v = f - cumv[fpos] if (use_fare and od < 0) else f
+                v = f - rec[k, FROM_CUM] if (use_fare and od < 0) else f
                 skip = False
                 t2 = trip_head[x]
                 while t2 != -1:
@@ -334,11 +389,6 @@ def pareto_scan(
                         skip = True
                         break
                     t2 = t_next[t2]
-                if options and not skip:
-                    for i in range(n_f):
-                        if f_alive[i] and f_a[i] <= a and f_f[i] <= f_lb and f_b[i] <= b_lb:
-                            skip = True
-                            break
                 if skip:
                     lab = l_next[lab]
                     continue
@@ -380,7 +430,7 @@ def pareto_scan(
             if not use_fare:
                 f = 0
             elif od < 0:
-                f = v + cumv[tpos]
+                f = v + rec[k, TO_CUM]
             else:
                 bpos = t_pos[t2]
                 if reverse:
@@ -393,7 +443,7 @@ def pareto_scan(
                     f = v + od_vals[i]
                 else:
                     # Both directions: the cumulative values grow along the ride's direction.
-                    f = v + cumv[tpos] - cumv[bpos]
+                    f = v + rec[k, TO_CUM] - cumv[bpos]
             if to == target:
                 if not options:
                     kk = _key(mode, a, f, b)
@@ -425,10 +475,9 @@ def pareto_scan(
                     f_t[n_f] = t2
                     f_k[n_f] = k
                     f_alive[n_f] = True
-                    f_applied[n_f] = False
                     n_f += 1
-                    if a < pending_min:
-                        pending_min = a
+                    if b <= RIDE_CAP:
+                        n_s = _insert_found(s_a, s_f, s_b, pref, n_s, a, f, b)
                     # Nothing found later can beat a journey at the lowest fare and rides.
                     if f <= f_min and b <= b_min and a < stop_at:
                         stop_at = a
@@ -445,22 +494,16 @@ def pareto_scan(
                 else:
                     city = walk_to[w]
                     ready = a + walk_secs[w]
-                if ready > latest[city]:
+                t_lb = ready + lbt[city]
+                if ready > latest[city] or t_lb > end:
                     continue
                 # Whatever boards from here arrives at or after ``ready`` and needs the bounds.
                 f_lb = f + lbf[city]
                 b_lb = b + lbr[city] if b else b
                 if options:
-                    if lowest[b_lb if b_lb < RIDE_CAP else RIDE_CAP] <= f_lb:
+                    if _beaten(s_a, pref, n_s, t_lb, f_lb, b_lb):
                         continue
-                    beaten = False
-                    for i in range(n_f):
-                        if f_alive[i] and f_a[i] <= ready and f_f[i] <= f_lb and f_b[i] <= b_lb:
-                            beaten = True
-                            break
-                    if beaten:
-                        continue
-                elif have_best and _ge(_key(mode, ready, f_lb, b_lb), best_key):
+                elif have_best and _ge(_key(mode, t_lb, f_lb, b_lb), best_key):
                     continue
                 lab = bag_head[city]
                 covered = False
@@ -493,6 +536,10 @@ def pareto_scan(
                 l_pk[n_l] = k
                 l_next[n_l] = bag_head[city]
                 bag_head[city] = n_l
+                if f < bag_fare[city]:
+                    bag_fare[city] = f
+                if b < bag_rides[city]:
+                    bag_rides[city] = b
                 n_l += 1
             if full > 0:
                 break
@@ -523,6 +570,62 @@ def pareto_scan(
         full, rows, t_k[:n_t].copy(), t_lab[:n_t].copy(), l_pt[:n_l].copy(),
         l_pk[:n_l].copy(),
     )
+
+
+@njit(cache=True, nogil=True)
+def hop_graph(
+    rec: np.ndarray, n_cities: int, walk_start: np.ndarray, walk_to: np.ndarray,
+    walk_secs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The reversed city graph of a timeline: an edge to -> from per connection pair with its
+    shortest ride, and per walk; for lower bounds on the time still needed to reach a city.
+    Also says whether every ride takes 0 seconds or more (else the bounds would be wrong)."""
+    n = rec.shape[0]
+    count = np.zeros(n_cities + 1, np.int64)
+    for k in range(n):
+        count[rec[k, TO_CITY] + 1] += 1
+    for c in range(n_cities):
+        for w in range(walk_start[c], walk_start[c + 1]):
+            count[walk_to[w] + 1] += 1
+    for c in range(n_cities):
+        count[c + 1] += count[c]
+    fill = count[:-1].copy()
+    src = np.empty(count[n_cities], np.int64)
+    dur = np.empty(count[n_cities], np.int64)
+    ok = True
+    for k in range(n):
+        to = rec[k, TO_CITY]
+        src[fill[to]] = rec[k, FROM_CITY]
+        d = int(rec[k, ARR]) - int(rec[k, DEP])
+        if d < 0:
+            ok = False
+        dur[fill[to]] = d
+        fill[to] += 1
+    for c in range(n_cities):
+        for w in range(walk_start[c], walk_start[c + 1]):
+            to = walk_to[w]
+            src[fill[to]] = c
+            dur[fill[to]] = walk_secs[w]
+            fill[to] += 1
+    # Keep the shortest edge per (to, from).
+    best = np.full(n_cities, INF, np.int64)
+    indptr = np.zeros(n_cities + 1, np.int64)
+    indices = np.empty(count[n_cities], np.int64)
+    weights = np.empty(count[n_cities], np.int64)
+    m = 0
+    for to in range(n_cities):
+        for e in range(count[to], count[to + 1]):
+            if dur[e] < best[src[e]]:
+                best[src[e]] = dur[e]
+        for e in range(count[to], count[to + 1]):
+            u = src[e]
+            if best[u] < INF:
+                indices[m] = u
+                weights[m] = best[u]
+                best[u] = INF
+                m += 1
+        indptr[to + 1] = m
+    return indptr, indices[:m].copy(), weights[:m].copy(), ok
 
 
 @njit(cache=True, nogil=True)
@@ -564,7 +667,8 @@ def warm_up() -> None:
         distances(walk_start, empty, empty, 0)
         pareto_scan(
             rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
-            True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, 16, 16, 4,
+            True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, 16, 16, 4,
         )
+        hop_graph(rec, 2, walk_start, empty, empty)
         boarding_reach(rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 0, 10)
         _warm = True

@@ -68,14 +68,20 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
             latest=latest_departures(narrow),
         )
         return [(narrow, label) for label in found]
+    if criterion == "transfers":
+        # Few labels survive the ride bound: a scan for the latest departures costs more
+        # than it saves.
+        found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True)
+        return [(s, label) for label in found]
+    # Boardings too late to reach the destination within the window are useless.
+    latest = latest_departures(s)
     if criterion == "cheapest":
         found = pareto_scan(
-            s, BY_FARE_THEN_ARRIVAL, use_fare=True, use_rides=s.max_rides is not None
+            s, BY_FARE_THEN_ARRIVAL, use_fare=True, use_rides=s.max_rides is not None,
+            latest=latest,
         )
-    elif criterion == "transfers":
-        found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True)
     else:
-        found = pareto_scan(s, None, use_fare=True, use_rides=True)
+        found = pareto_scan(s, None, use_fare=True, use_rides=True, latest=latest)
         found.sort(key=lambda journey: (journey[0], journey[1], journey[2]))
     return [(s, label) for label in found]
 

@@ -17,8 +17,9 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -36,7 +37,7 @@ from transit.models import (
     Timetable,
     Transfer,
 )
-from transit.routing.kernels import RECORD_WIDTH, distances, warm_up
+from transit.routing.kernels import RECORD_WIDTH, distances, hop_graph, warm_up
 from transit.timetable.feed import Feed
 
 EPOCH_DATE = dt.date(1970, 1, 1)
@@ -90,6 +91,8 @@ class Timeline:
     rec: np.ndarray  # int32, shape (n, kernels.RECORD_WIDTH)
     base: int  # the range's first second: record times are relative to it
     n_runs: int  # bound on the run ids
+    # Derived once on demand: the reversed graph of shortest rides (kernels.hop_graph).
+    hops: list[Any] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.dep)
@@ -211,6 +214,14 @@ class Snapshot:
         if n_stops:
             cum = cum - np.repeat(cum[self.trip_first], self.trip_len)
         self.stop_cum = cum.astype(np.int64)
+        if n_stops and int(np.abs(self.stop_cum).max()) >= 1 << 31:
+            # The scans keep cumulative fares in 32 bits (kernels.RECORD_WIDTH).
+            trip = int(stop_trip[int(np.abs(self.stop_cum).argmax())])
+            raise ValueError(
+                f"timetable {b.trip_code[trip]!r} of service "
+                f"{b.services[b.trip_service[trip]][0]!r}: its fares add up to more than "
+                "21,474,836.47 currency units"
+            )
         # Connections: every pair of consecutive stops of one timetable.
         if n_stops > 1:
             same = stop_trip[1:] == stop_trip[:-1]
@@ -505,7 +516,12 @@ class Snapshot:
         else:
             order = np.lexsort((conn, arr, dep))
         dep, arr, conn, run = dep[order], arr[order], conn[order], run[order]
-        runs, dense = np.unique(run, return_inverse=True)
+        # Run ids in order of first departure: runs under way at the same time sit side by
+        # side in the scans' per-run arrays (fewer cache misses).
+        runs, first_seen, dense = np.unique(run, return_index=True, return_inverse=True)
+        rank = np.empty(len(runs), dtype=np.int64)
+        rank[np.argsort(first_seen, kind="stable")] = np.arange(len(runs))
+        dense = rank[dense]
         rec = np.empty((len(dep), RECORD_WIDTH), dtype=np.int32)
         rec[:, 0] = dep - base
         rec[:, 1] = arr - base
@@ -515,6 +531,8 @@ class Snapshot:
         rec[:, 5] = (self.conn_trip[conn] << 2) | direction.flags[conn]
         rec[:, 6] = direction.from_pos[conn]
         rec[:, 7] = direction.to_pos[conn]
+        rec[:, 8] = direction.cum[direction.from_pos[conn]]
+        rec[:, 9] = direction.cum[direction.to_pos[conn]]
         return Timeline(dep, rec, base, max(1, len(runs)))
 
     def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
@@ -544,6 +562,23 @@ class Snapshot:
             while len(self._bounds) > 64:
                 self._bounds.popitem(last=False)
         return fares, rides
+
+    def time_bounds(self, direction: Direction, timeline: Timeline, target: int) -> np.ndarray:
+        """Per city, a lower bound on the seconds from a departure there to an arrival at
+        ``target``: the shortest rides of ``timeline`` (and walks), ignoring waits."""
+        n_cities = len(self.city_names)
+        with self._lock:
+            if not timeline.hops:
+                timeline.hops.append(
+                    hop_graph(
+                        timeline.rec, n_cities, direction.walk_start, direction.walk_to,
+                        direction.walk_secs,
+                    )
+                )
+        indptr, indices, weights, usable = timeline.hops[0]
+        if not usable:
+            return self.no_bound
+        return distances(indptr, indices, weights, target)
 
     def ride_fare(self, trip: int, board_row: int, alight_row: int) -> int:
         """Cents for riding timetable ``trip`` from stop row ``board_row`` to ``alight_row``."""
