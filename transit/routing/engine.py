@@ -10,7 +10,7 @@ read last to first) for "arrive by", so one piece of code serves both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -86,16 +86,21 @@ def latest_departures(s: Search) -> np.ndarray:
     still be reached by ``s.end`` (-INF: none), from a scan of the opposite direction."""
     snap = s.snapshot
     view = snap.forward if s.direction.reverse else snap.backward
-    tl = snap.timeline(view, -s.end, -s.start)
-    dep = tl.dep
-    lo = int(np.searchsorted(dep, -s.end, "left"))
-    hi = int(np.searchsorted(dep, -s.start, "right"))
-    trip_ok = snap.all_trips if s.trip_ok is None else s.trip_ok
-    reach = kernels.boarding_reach(
-        tl.rec, lo, hi, tl.n_runs, trip_ok, s.mct, view.walk_start, view.walk_to,
-        view.walk_secs, s.target, -s.end - tl.base, -s.start - tl.base,
+    opposite = replace(
+        s, direction=view, timeline=snap.timeline(view, -s.end, -s.start), origin=s.target,
+        target=-1, start=-s.end, end=-s.start,
     )
-    return np.where(reach < INF, -(reach + tl.base), -INF)
+    return arrival_and_latest(opposite)[1]
+
+
+def arrival_and_latest(s: Search) -> tuple[int | None, np.ndarray]:
+    """The earliest arrival at ``s.target`` (None: none; no ride limit) and the bound that
+    ``latest_departures`` gives for the opposite search ending at ``s.start``, both from
+    one scan of ``s`` (the records departing by that arrival; all without a target)."""
+    tl = s.timeline
+    best, reach = kernels.boarding_reach(*s._common())
+    latest = np.where(reach < INF, -(reach + tl.base), -INF)
+    return (int(best) + tl.base if best < INF else None), latest
 
 
 def pareto_scan(
@@ -104,6 +109,7 @@ def pareto_scan(
     use_fare: bool,
     use_rides: bool,
     latest: np.ndarray | None = None,
+    use_time: bool = True,
 ) -> list[Found]:
     """Multi-criteria connection scan; returns the target's journeys.
 
@@ -115,7 +121,9 @@ def pareto_scan(
     dropped; without it, the Pareto set over the three, where labels that a found journey
     already beats on fare and rides while arriving no earlier are dropped. Fares (rides) that
     are not a criterion count as 0 and are left to the itinerary to compute. ``latest``
-    (from ``latest_departures``) drops boardings too late to reach the target in time.
+    (from ``latest_departures``) drops boardings too late to reach the target in time;
+    ``use_time`` bounds arrivals by the shortest rides too (not worth its cost where
+    ``latest`` is tight and arrival is not a criterion).
     """
     snap = s.snapshot
     fare_bound, ride_bound = snap.bounds(s.direction, s.target)
@@ -138,7 +146,7 @@ def pareto_scan(
             fare_bound if use_fare else none,
             ride_bound if use_rides else none,
             snap.no_latest if latest is None else latest - s.timeline.base,
-            snap.time_bounds(s.direction, s.timeline, s.target),
+            snap.time_bounds(s.direction, s.timeline, s.target) if use_time else none,
             *caps,
         )
         if not full:

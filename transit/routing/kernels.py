@@ -108,22 +108,28 @@ def boarding_reach(
     walk_to: np.ndarray,
     walk_secs: np.ndarray,
     origin: int,
+    target: int,
     start: int,
     end: int,
-) -> np.ndarray:
-    """Per city, the earliest arrival by a ride that may alight there (INF: none).
+) -> tuple[int, np.ndarray]:
+    """The earliest arrival at ``target`` (INF: none, or no target: -1) and, per city, the
+    earliest arrival by a ride that may alight there (INF: none).
 
-    The same scan as ``earliest_arrival`` over every record of ``lo:hi``, with no target.
-    Run on the reversed timeline from the target, it gives each city's latest departure
-    (negated) that still reaches the target in time: a bound for the other direction.
+    The same scan as ``earliest_arrival``, over the records of ``lo:hi`` that depart by the
+    arrival at the target (all of them without a target). Run on the reversed timeline from
+    a destination, the second gives each city's latest departure (negated) that still
+    reaches the destination in time: a bound for the other direction.
     """
     n_cities = mct.shape[0]
     ready = np.full(n_cities, INF, dtype=np.int64)
     ready[origin] = start
     reach = np.full(n_cities, INF, dtype=np.int64)
     aboard = np.zeros(n_runs, dtype=np.bool_)
+    best = INF
     for k in range(lo, hi):
         d = int(rec[k, DEP])
+        if d > best:
+            break
         x = rec[k, RUN]
         tf = rec[k, TRIP_FLAGS]
         if not aboard[x]:
@@ -138,6 +144,10 @@ def boarding_reach(
         to = rec[k, TO_CITY]
         if a < reach[to]:
             reach[to] = a
+        if to == target:
+            if a < best:
+                best = a
+            continue
         r = a + mct[to]
         if r < ready[to]:
             ready[to] = r
@@ -145,7 +155,7 @@ def boarding_reach(
             r = a + walk_secs[w]
             if r < ready[walk_to[w]]:
                 ready[walk_to[w]] = r
-    return reach
+    return best, reach
 
 
 @njit(cache=True, inline="always")
@@ -670,5 +680,5 @@ def warm_up() -> None:
             True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, 16, 16, 4,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
-        boarding_reach(rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 0, 10)
+        boarding_reach(rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         _warm = True

@@ -13,6 +13,7 @@ from transit.routing.engine import (
     BY_RIDES_THEN_FARE,
     Found,
     Search,
+    arrival_and_latest,
     earliest_arrival,
     latest_departures,
     leaves_origin,
@@ -59,13 +60,19 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
         arrival = _lowest_arrival(s)
         if arrival is None:
             return []
-        # The latest departure that still arrives then: the same scan, backwards in time.
-        back = _lowest_arrival(_opposite(s, -arrival, -s.start))
+        # The latest departure that still arrives then: the same scan, backwards in time;
+        # without a ride limit, that scan also bounds the departures of the next one.
+        backwards = _opposite(s, -arrival, -s.start)
+        if s.max_rides is None:
+            back, latest = arrival_and_latest(backwards)
+        else:
+            back = _lowest_arrival(backwards)
+            latest = None
         assert back is not None, "a journey found forwards exists backwards"
         narrow = replace(s, start=-back, end=arrival)
         found = pareto_scan(
             narrow, BY_RIDES_THEN_FARE, use_fare=True, use_rides=True,
-            latest=latest_departures(narrow),
+            latest=latest_departures(narrow) if latest is None else latest, use_time=False,
         )
         return [(narrow, label) for label in found]
     if criterion == "transfers":
