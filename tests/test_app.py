@@ -17,7 +17,12 @@ def test_settings_from_environment(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("TRANSIT_DATABASE_URL", "postgresql+psycopg://u:p@127.0.0.1/transit")
     monkeypatch.setenv("TRANSIT_MODEL_DIR", str(tmp_path / "m"))
     monkeypatch.setenv("TRANSIT_MIN_CONNECTION_MINUTES", "20")
+    monkeypatch.setenv("TRANSIT_SECURE_COOKIES", "yes")
+    monkeypatch.setenv("TRANSIT_PROXY_HOPS", "1")
+    monkeypatch.setenv("TRANSIT_MAX_UPLOAD_MB", "8")
     settings = load_settings(tmp_path)
+    assert settings.secure_cookies and settings.proxy_hops == 1
+    assert settings.max_upload_bytes == 8 * 1024 * 1024
     assert settings.database_url == "postgresql+psycopg://u:p@127.0.0.1/transit"
     assert settings.model_dir == tmp_path / "m"
     assert settings.min_connection_minutes == 20

@@ -20,6 +20,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _env_flag(name: str) -> bool:
+    return (_env(name, "") or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _env_int(name: str, default: int) -> int:
     raw = _env(name)
     if raw is None:
@@ -57,6 +61,9 @@ class Settings:
     min_connection_minutes: int
     demo_seed: int
     log_level: str
+    secure_cookies: bool
+    proxy_hops: int
+    max_upload_bytes: int
 
 
 def load_settings(instance_path: Path) -> Settings:
@@ -69,4 +76,7 @@ def load_settings(instance_path: Path) -> Settings:
         min_connection_minutes=_env_int("MIN_CONNECTION_MINUTES", DEFAULT_MIN_CONNECTION_MINUTES),
         demo_seed=_env_int("DEMO_SEED", 2026),
         log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
+        secure_cookies=_env_flag("SECURE_COOKIES"),
+        proxy_hops=_env_int("PROXY_HOPS", 0),
+        max_upload_bytes=_env_int("MAX_UPLOAD_MB", 64) * 1024 * 1024,
     )

@@ -31,6 +31,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TRANSIT_MODEL_DIR=str(settings.model_dir),
         TRANSIT_MIN_CONNECTION_MINUTES=settings.min_connection_minutes,
         TRANSIT_DEMO_SEED=settings.demo_seed,
+        TRANSIT_SECURE_COOKIES=settings.secure_cookies,
+        TRANSIT_PROXY_HOPS=settings.proxy_hops,
+        TRANSIT_API_MAX_UPLOAD_BYTES=settings.max_upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_SORT_KEYS=False,
@@ -45,12 +48,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
 
     from transit.cli import register_commands
-    from transit.web import admin, i18n, pages, security
+    from transit.web import admin, api, i18n, pages, security
 
     i18n.init_app(app)
     security.init_app(app)  # before the blueprints: the API exempts itself from CSRF
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)  # /login, /logout, /admin/...
-    app.register_blueprint(__import__("transit.web.api", fromlist=["bp"]).bp)  # /api/v1
+    app.register_blueprint(api.bp)  # /api/v1
     register_commands(app)
     return app

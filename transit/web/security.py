@@ -5,7 +5,7 @@
   carries ``csrf_token()``. A refused form gets a page saying what to do, in plain words.
 - Session cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS
   (directly, or through ``TRANSIT_PROXY_HOPS`` trusted reverse proxies that say so in
-  ``X-Forwarded-Proto``); ``TRANSIT_SECURE_COOKIES=1`` forces Secure always.
+  ``X-Forwarded-Proto``); ``TRANSIT_SECURE_COOKIES=1`` forces Secure always (both read in transit.config).
 - Headers on every answer: a Content-Security-Policy allowing only this site's own scripts
   and styles (no inline script anywhere), no framing, no MIME sniffing, a strict referrer
   policy, HSTS over HTTPS, and ``Cache-Control: no-store`` on the admin and login pages.
@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, Request, Response, render_template, request
@@ -60,10 +59,6 @@ class SessionInterface(SecureCookieSessionInterface):
             return configured
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -94,10 +89,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if _env_flag("TRANSIT_SECURE_COOKIES"):
+    if app.config.get("TRANSIT_SECURE_COOKIES"):
         app.config["SESSION_COOKIE_SECURE"] = True
-    hops = int(os.environ.get("TRANSIT_PROXY_HOPS", "0") or 0)
-    hops = int(app.config.get("TRANSIT_PROXY_HOPS", hops))
+    hops = int(app.config.get("TRANSIT_PROXY_HOPS", 0))
     if hops > 0:
         wsgi: Any = app.wsgi_app
         app.wsgi_app = ProxyFix(wsgi, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
