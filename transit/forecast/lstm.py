@@ -38,7 +38,7 @@ class TrainConfig:
     head: int = 128
     embed: int = 8
     layers: int = 1
-    dropout: float = 0.2
+    dropout: float = 0.35
     lr: float = 1e-3
     weight_decay: float = 1e-5
     batch_size: int = 1024
