@@ -10,6 +10,7 @@ read last to first) for "arrive by", so one piece of code serves both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +20,8 @@ from transit.routing import kernels
 from transit.routing.snapshot import Direction, Snapshot, Timeline
 
 INF = kernels.INF
+# Trip labels a scan may make before it is worth bounding the departures (pareto_scan).
+PROBE_TRIP_LABELS = 2048
 # Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
 BY_ARRIVAL = kernels.KEY_T
 BY_RIDES_THEN_FARE = kernels.KEY_BF
@@ -60,12 +63,21 @@ class Search:
             int(np.searchsorted(dep, self.end, "right")),
         )
 
+    def runs(self, lo: int, hi: int) -> tuple[int, int]:
+        """How many run ids records lo:hi may hold, and the lowest: the scans' per-run
+        arrays cover only those."""
+        tl = self.timeline
+        if lo >= hi:
+            return 1, 0
+        low = int(tl.run_low[lo])
+        return int(tl.run_high[hi - 1]) - low + 1, low
+
     def _common(self) -> tuple[Any, ...]:
         tl, d = self.timeline, self.direction
         lo, hi = self.scanned()
         trip_ok = self.snapshot.all_trips if self.trip_ok is None else self.trip_ok
         return (
-            tl.rec, lo, hi, tl.n_runs, trip_ok, self.mct, d.walk_start, d.walk_to, d.walk_secs,
+            tl.rec, lo, hi, *self.runs(lo, hi), trip_ok, self.mct, d.walk_start, d.walk_to, d.walk_secs,
             self.origin, self.target, self.start - tl.base, self.end - tl.base,
         )
 
@@ -108,7 +120,7 @@ def pareto_scan(
     objective: int | None,
     use_fare: bool,
     use_rides: bool,
-    latest: np.ndarray | None = None,
+    latest: np.ndarray | Callable[[], np.ndarray] | None = None,
     use_time: bool = True,
 ) -> list[Found]:
     """Multi-criteria connection scan; returns the target's journeys.
@@ -121,7 +133,8 @@ def pareto_scan(
     dropped; without it, the Pareto set over the three, where labels that a found journey
     already beats on fare and rides while arriving no earlier are dropped. Fares (rides) that
     are not a criterion count as 0 and are left to the itinerary to compute. ``latest``
-    (from ``latest_departures``) drops boardings too late to reach the target in time;
+    (from ``latest_departures``) drops boardings too late to reach the target in time; given
+    as a function, it is called only when a first try without it makes many labels;
     ``use_time`` bounds arrivals by the shortest rides too (not worth its cost where
     ``latest`` is tight and arrival is not a criterion).
     """
@@ -129,8 +142,12 @@ def pareto_scan(
     fare_bound, ride_bound = snap.bounds(s.direction, s.target)
     none = snap.no_bound
     scan: Any = kernels.pareto_scan  # a numba dispatcher: mypy cannot follow the splat
+    probing = callable(latest)
+    bound = snap.no_latest if latest is None or callable(latest) else latest - s.timeline.base
     while True:
         caps = snap.pool_sizes
+        if probing:
+            caps = (caps[0], min(caps[1], PROBE_TRIP_LABELS), caps[2])
         full, rows, t_k, t_lab, l_pt, l_pk = scan(
             *s._common(),
             -1 if s.max_rides is None else int(s.max_rides),
@@ -145,12 +162,18 @@ def pareto_scan(
             snap.od_values,
             fare_bound if use_fare else none,
             ride_bound if use_rides else none,
-            snap.no_latest if latest is None else latest - s.timeline.base,
+            bound,
             snap.time_bounds(s.direction, s.timeline, s.target) if use_time else none,
             *caps,
         )
         if not full:
             break
+        if probing:
+            # A large search: the scan for the latest departures pays for itself.
+            assert callable(latest)
+            bound = latest() - s.timeline.base
+            probing = False
+            continue
         # That pool was too small: scan again with it four times as large (kept for later).
         grown = list(caps)
         grown[full - 1] *= 4

@@ -47,6 +47,7 @@ def earliest_arrival(
     lo: int,
     hi: int,
     n_runs: int,
+    run_base: int,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -70,7 +71,7 @@ def earliest_arrival(
         d = int(rec[k, DEP])
         if d >= best:
             break
-        x = rec[k, RUN]
+        x = rec[k, RUN] - run_base
         tf = rec[k, TRIP_FLAGS]
         if not aboard[x]:
             if not tf & 1:
@@ -102,6 +103,7 @@ def boarding_reach(
     lo: int,
     hi: int,
     n_runs: int,
+    run_base: int,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -130,7 +132,7 @@ def boarding_reach(
         d = int(rec[k, DEP])
         if d > best:
             break
-        x = rec[k, RUN]
+        x = rec[k, RUN] - run_base
         tf = rec[k, TRIP_FLAGS]
         if not aboard[x]:
             if not tf & 1:
@@ -233,6 +235,7 @@ def pareto_scan(
     lo: int,
     hi: int,
     n_runs: int,
+    run_base: int,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -313,7 +316,7 @@ def pareto_scan(
     t_k = np.empty(cap_t, np.int64)
     t_n = np.empty(cap_t, np.int64)
     t_next = np.empty(cap_t, np.int64)
-    trip_head = np.full(n_runs, -1, np.int64)
+    trip_head = np.full(n_runs, -1, np.int32)
     n_t = 0
     # Found target labels (options) or the best one.
     full = 0  # which pool ran out of room (1, 2, 3): the caller runs the scan again
@@ -349,7 +352,7 @@ def pareto_scan(
         else:
             if d >= stop_at:
                 break
-        x = rec[k, RUN]
+        x = rec[k, RUN] - run_base
         tf = rec[k, TRIP_FLAGS]
         trip = tf >> 2
         a = int(rec[k, ARR])
@@ -673,12 +676,12 @@ def warm_up() -> None:
         ok = np.ones(2, np.bool_)
         walk_start = np.zeros(3, np.int64)
         empty = np.zeros(0, np.int64)
-        earliest_arrival(rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        earliest_arrival(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         distances(walk_start, empty, empty, 0)
         pareto_scan(
-            rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
+            rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
             True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, 16, 16, 4,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
-        boarding_reach(rec, 0, 2, 2, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        boarding_reach(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         _warm = True

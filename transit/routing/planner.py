@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from transit.routing.engine import (
     BY_ARRIVAL,
     BY_FARE_THEN_ARRIVAL,
@@ -75,20 +77,21 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
             latest=latest_departures(narrow) if latest is None else latest, use_time=False,
         )
         return [(narrow, label) for label in found]
-    if criterion == "transfers":
-        # Few labels survive the ride bound: a scan for the latest departures costs more
-        # than it saves.
-        found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True)
-        return [(s, label) for label in found]
-    # Boardings too late to reach the destination within the window are useless.
-    latest = latest_departures(s)
+    # Boardings too late to reach the destination within the window are useless: worth a
+    # scan to find them when the search is large.
+    def bound() -> np.ndarray:
+        return latest_departures(s)
+
     if criterion == "cheapest":
         found = pareto_scan(
             s, BY_FARE_THEN_ARRIVAL, use_fare=True, use_rides=s.max_rides is not None,
-            latest=latest,
+            latest=bound,
         )
+    elif criterion == "transfers":
+        # The ride bound leaves few labels: the latest departures would not pay for their scan.
+        found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True)
     else:
-        found = pareto_scan(s, None, use_fare=True, use_rides=True, latest=latest)
+        found = pareto_scan(s, None, use_fare=True, use_rides=True, latest=bound)
         found.sort(key=lambda journey: (journey[0], journey[1], journey[2]))
     return [(s, label) for label in found]
 

@@ -91,6 +91,10 @@ class Timeline:
     rec: np.ndarray  # int32, shape (n, kernels.RECORD_WIDTH)
     base: int  # the range's first second: record times are relative to it
     n_runs: int  # bound on the run ids
+    # Run ids follow first departures: the runs met in records lo:hi lie between
+    # run_low[lo] (the lowest id from lo on) and run_high[hi - 1] (the highest up to there).
+    run_low: np.ndarray
+    run_high: np.ndarray
     # Derived once on demand: the reversed graph of shortest rides (kernels.hop_graph).
     hops: list[Any] = field(default_factory=list)
 
@@ -503,8 +507,10 @@ class Snapshot:
             parts_conn.append(idx)
             parts_run.append(self.conn_trip[idx] + i * n_trips)
         if not parts_dep or not sum(len(p) for p in parts_dep):
+            none = np.zeros(0, dtype=np.int32)
             return Timeline(
-                np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32), base, 1
+                np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32), base, 1,
+                none, none,
             )
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
@@ -533,7 +539,9 @@ class Snapshot:
         rec[:, 7] = direction.to_pos[conn]
         rec[:, 8] = direction.cum[direction.from_pos[conn]]
         rec[:, 9] = direction.cum[direction.to_pos[conn]]
-        return Timeline(dep, rec, base, max(1, len(runs)))
+        run_low = np.minimum.accumulate(rec[::-1, 2])[::-1].copy()
+        run_high = np.maximum.accumulate(rec[:, 2])
+        return Timeline(dep, rec, base, max(1, len(runs)), run_low, run_high)
 
     def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Per city, lower bounds on the fare and on the rides (at least 1) still needed to
