@@ -46,7 +46,7 @@ test-postgres: $(DEV_STAMP)
 serve: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:8000 --access-logfile - app:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --bind 127.0.0.1:8000 --access-logfile - app:app
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check transit tests benchmarks app.py

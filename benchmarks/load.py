@@ -45,6 +45,9 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DAY = "2024-12-17"
 TEST_A, TEST_B = "Load test A", "Load test B"
 TEST_NUMBER, TEST_OPERATOR = "LT1", "Load test"
+# An administrator editing the timetable every few seconds: each edit makes the workers take
+# a new routing snapshot, which every route query after it waits for.
+EDIT_PAUSE = 3.0
 PERIOD = 600  # generations wrap in the journey time after this many minutes
 
 
@@ -83,7 +86,8 @@ def start_server(
     log = folder / "gunicorn.log"
     process = subprocess.Popen(
         [
-            str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+            str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+            "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
             "--error-logfile", str(log), "app:app",
         ],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -110,16 +114,16 @@ class Reply:
 
 
 class Client:
-    """One connection per request (gunicorn's sync workers close after each answer)."""
+    """One kept-alive connection per client thread, opened again after a failure."""
 
     def __init__(self, url: str, token: str | None) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.token = token
+        self.connection: http.client.HTTPConnection | None = None
 
     def request(self, method: str, path: str, body: Any = None, auth: bool = False) -> Reply:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
@@ -127,12 +131,33 @@ class Client:
             headers["Content-Type"] = "application/json"
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        try:
-            connection.request(method, path, body=data, headers=headers)
-            response = connection.getresponse()
-            return Reply(response.status, response.read())
-        finally:
-            connection.close()
+        for attempt in (1, 2):
+            reused = self.connection is not None
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                self.connection.request(method, path, body=data, headers=headers)
+                response = self.connection.getresponse()
+                reply = Reply(response.status, response.read())
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # The server closed a kept-alive connection between two requests: the
+                # request was not handled, send it once more on a new connection.
+                self.close()
+                if attempt == 2 or not reused:
+                    raise
+                continue
+            except BaseException:
+                self.close()
+                raise
+            if response.will_close:
+                self.close()
+            return reply
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 # --- the torn-read check ---------------------------------------------------------------------
@@ -403,7 +428,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--edit-pause", type=float, default=0.5,
+    parser.add_argument("--edit-pause", type=float, default=EDIT_PAUSE,
                         help="seconds the editing client waits between edits")
     parser.add_argument("--think", type=float, default=0.0,
                         help="seconds every other client waits between requests")
@@ -441,7 +466,7 @@ def run_load(url: str, token: str, args: argparse.Namespace) -> Stats:
     stats = Stats()
     print(
         f"{args.clients} clients for {args.seconds:g} s against {url} "
-        f"({len(work.city_names)} cities, one client editing) ..."
+        f"({len(work.city_names)} cities, one client editing every {args.edit_pause:g} s) ..."
     )
     started = time.monotonic()
     stop_at = started + args.seconds

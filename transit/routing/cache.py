@@ -10,34 +10,102 @@ A snapshot is built from several ``SELECT``s; they run in one read transaction t
 single committed state (SQLite: an explicit ``BEGIN``; PostgreSQL: ``REPEATABLE READ``), and
 the version stored with it is read in that same transaction. Otherwise an edit committed
 between two of them would give a half-edited snapshot (or a stop of a variant not yet seen).
+
+Sharing between workers: when ``TRANSIT_SNAPSHOT_DIR`` names a folder (``gunicorn.conf.py``
+sets it), the first worker to need the snapshot of a data version builds it under an
+exclusive file lock and writes it there as a pickle; the other workers wait on that lock and
+load the file (milliseconds) instead of building the same snapshot again (most of a second
+on the New York feed). Files are named by database, connection minutes, version and the
+version's change time, so a database made again at the same address never reuses a file.
+The folder must be writable only by the server: pickles are trusted.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
 import threading
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from transit.db import data_version
+from transit.models import DataVersion
 from transit.routing.snapshot import Snapshot
 
+SHARE_DIR_VARIABLE = "TRANSIT_SNAPSHOT_DIR"
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
 # (database URL, default connection minutes) -> (data version, snapshot)
 _cache: dict[tuple[str, int], tuple[int, Snapshot]] = {}
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
 def _in_memory(engine: Engine) -> bool:
     return engine.url.database in (None, "", ":memory:")
 
 
+def _version_stamp(session: Session) -> tuple[int, str]:
+    """The data version and its change time, which tells apart databases reusing a number."""
+    row = session.execute(
+        select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)
+    ).first()
+    if row is None:
+        return 0, ""
+    return int(row[0] or 0), str(row[1])
+
+
+def _share_dir() -> Path | None:
+    configured = os.environ.get(SHARE_DIR_VARIABLE)
+    return Path(configured) if configured else None
+
+
+def _file_stem(url: str, minutes: int, version: int, changed_at: str) -> str:
+    database = hashlib.sha256(url.encode()).hexdigest()[:16]
+    stamp = hashlib.sha256(changed_at.encode()).hexdigest()[:12]
+    return f"snapshot-{database}-{minutes}-{version}-{stamp}"
+
+
+def _dump(snapshot: Snapshot, path: Path) -> None:
+    """Write the snapshot's state without its locks (they cannot be pickled), atomically."""
+    state = dict(snapshot.__dict__)
+    locks = [name for name, value in state.items() if isinstance(value, _LOCK_TYPES)]
+    for name in locks:
+        del state[name]
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump((locks, state), out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path) -> Snapshot:
+    with path.open("rb") as source:
+        locks, state = pickle.load(source)
+    snapshot: Any = Snapshot.__new__(Snapshot)
+    snapshot.__dict__.update(state)
+    for name in locks:
+        setattr(snapshot, name, threading.Lock())
+    return snapshot
+
+
 def _build_consistent(
     session: Session, engine: Engine, default_min_connection_minutes: int
-) -> tuple[int, Snapshot]:
+) -> tuple[int, str, Snapshot]:
     """Read the version and the whole timetable in one transaction on its own connection."""
     if _in_memory(engine):
         # One connection holds the whole database: no other writer can interleave.
-        return data_version(session), Snapshot.from_session(session, default_min_connection_minutes)
+        version, changed_at = _version_stamp(session)
+        return version, changed_at, Snapshot.from_session(session, default_min_connection_minutes)
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
@@ -46,20 +114,62 @@ def _build_consistent(
             connection.exec_driver_sql("BEGIN")
         try:
             with Session(bind=connection) as reader:
-                version = data_version(reader)
+                version, changed_at = _version_stamp(reader)
                 snapshot = Snapshot.from_session(reader, default_min_connection_minutes)
         finally:
             connection.rollback()
-    return version, snapshot
+    return version, changed_at, snapshot
+
+
+def _build_shared(
+    session: Session, engine: Engine, url: str, minutes: int, folder: Path
+) -> tuple[int, Snapshot]:
+    """Load the file of the current version if a worker wrote it; else build and write it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    version, changed_at = _version_stamp(session)
+    stem = _file_stem(url, minutes, version, changed_at)
+    path = folder / f"{stem}.pickle"
+    with (folder / f"{stem}.lock").open("a") as lock_file:
+        # Workers needing the same version queue here; the first one builds.
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            if path.exists():
+                try:
+                    return version, _load(path)
+                except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as error:
+                    _log.warning("snapshot file %s unreadable (%s): building", path, error)
+            built_version, built_changed_at, snapshot = _build_consistent(session, engine, minutes)
+            # An edit committed since the version was read: the build is of a newer version.
+            stem = _file_stem(url, minutes, built_version, built_changed_at)
+            try:
+                _dump(snapshot, folder / f"{stem}.pickle")
+            except (OSError, pickle.PicklingError, TypeError, AttributeError) as error:
+                _log.warning("snapshot not shared (%s)", error)
+            return built_version, snapshot
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _forget_older(url: str, minutes: int, keep: int, folder: Path) -> None:
+    """Remove this database's files of versions older than ``keep`` (no worker needs them)."""
+    prefix = _file_stem(url, minutes, 0, "").rsplit("-", 2)[0] + "-"
+    for old in folder.glob(prefix + "*"):
+        try:
+            version = int(old.name[len(prefix):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if version < keep - 1:  # keep the one before too: a slower worker may still load it
+            old.unlink(missing_ok=True)
 
 
 def snapshot_for(session: Session, default_min_connection_minutes: int) -> Snapshot:
     """The current snapshot of ``session``'s database, built again only after a change."""
     engine = session.get_bind().engine
-    url = str(engine.url)
+    url = engine.url.render_as_string(hide_password=False)
     if _in_memory(engine):
         url += f"#{id(engine)}"  # each in-memory database is its own
-    key = (url, int(default_min_connection_minutes))
+    minutes = int(default_min_connection_minutes)
+    key = (url, minutes)
     version = data_version(session)
     held = _cache.get(key)
     if held is not None and held[0] == version:
@@ -68,9 +178,14 @@ def snapshot_for(session: Session, default_min_connection_minutes: int) -> Snaps
         held = _cache.get(key)
         if held is not None and held[0] == version:
             return held[1]
-        built = _build_consistent(session, engine, int(default_min_connection_minutes))
-        _cache[key] = built
-        return built[1]
+        folder = _share_dir()
+        if folder is None or _in_memory(engine):
+            built_version, _, snapshot = _build_consistent(session, engine, minutes)
+        else:
+            built_version, snapshot = _build_shared(session, engine, url, minutes, folder)
+            _forget_older(url, minutes, built_version, folder)
+        _cache[key] = (built_version, snapshot)
+        return snapshot
 
 
 def clear() -> None:

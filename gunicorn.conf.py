@@ -1,0 +1,29 @@
+"""gunicorn settings for ``make serve`` and ``benchmarks/load.py``: ``gunicorn -c gunicorn.conf.py``.
+
+Threaded workers (``gthread``): while one request of a worker waits on the database or on a
+snapshot build, its other threads go on answering, and connections are kept alive between
+requests. The worker count comes from ``--workers`` (or ``WEB_CONCURRENCY``); threads per
+worker from ``TRANSIT_THREADS``.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+worker_class = "gthread"
+threads = int(os.environ.get("TRANSIT_THREADS", "4"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+keepalive = 5
+# Workers of one server share the routing snapshot of each data version through this folder
+# (transit/routing/cache.py): one builds it, the others load it.
+_snapshots = Path(
+    os.environ.get("TRANSIT_SNAPSHOT_DIR")
+    or Path(__file__).resolve().parent / "instance" / "snapshots" / f"server-{os.getpid()}"
+)
+os.environ["TRANSIT_SNAPSHOT_DIR"] = str(_snapshots)
+
+
+def on_exit(server: object) -> None:
+    """Remove this server's snapshot files."""
+    if _snapshots.name.startswith("server-"):
+        shutil.rmtree(_snapshots, ignore_errors=True)

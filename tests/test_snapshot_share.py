@@ -1,0 +1,68 @@
+"""Workers share each data version's routing snapshot through a folder of pickles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from transit.models import City
+from transit.routing import Query, Snapshot, cache, plan
+from transit.timetable.classic import parse_nenieco
+from transit.timetable.loader import load_feed
+
+QUERIES = [
+    Query("Beijing", "Shenzhen", depart=dt.datetime(2025, 3, 3, 6), criterion=criterion)
+    for criterion in ("fastest", "cheapest", "transfers", "options")
+]
+
+
+@pytest.fixture
+def share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    folder = tmp_path / "snapshots"
+    monkeypatch.setenv(cache.SHARE_DIR_VARIABLE, str(folder))
+    cache.clear()
+    yield folder
+    cache.clear()
+
+
+def test_a_second_worker_loads_the_snapshot_instead_of_building(
+    session: Session, shared_data: Path, share: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+    session.commit()
+    built = cache.snapshot_for(session, 15)
+    assert len(list(share.glob("*.pickle"))) == 1
+
+    cache.clear()  # as if another process: nothing in memory, and building is not allowed
+
+    def no_build(*args: object, **kwargs: object) -> Snapshot:
+        raise AssertionError("built again instead of loading the shared file")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Snapshot, "from_session", no_build)
+        loaded = cache.snapshot_for(session, 15)
+    assert loaded is not built
+    fresh = Snapshot.from_session(session, 15)
+    for query in QUERIES:
+        assert plan(loaded, query).to_json() == plan(fresh, query).to_json()
+
+
+def test_an_edit_gives_a_new_shared_snapshot(
+    session: Session, shared_data: Path, share: Path
+) -> None:
+    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+    session.commit()
+    first = cache.snapshot_for(session, 15)
+    for name in ("Xi'an", "Lhasa", "Harbin"):
+        session.add(City(name=name, timezone="Asia/Shanghai"))
+        session.commit()
+        cache.clear()
+        snapshot = cache.snapshot_for(session, 15)
+        assert snapshot is not first
+        assert name in snapshot.city_index
+    # Files of versions no worker can still need are removed.
+    assert len(list(share.glob("*.pickle"))) <= 2
