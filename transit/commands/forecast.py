@@ -239,10 +239,10 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
     for name, m in report["methods"].items():
         click.echo(f"{name:<18} {m['tt_mae']:8.2f} {m['tt_rmse']:8.2f} {m['arr_mae']:8.2f} "
                    f"{m['arr_rmse']:8.2f}")
-    seeds = report["lstm_seeds"]
+    seed_rows: list[dict[str, Any]] = report["lstm_seeds"]
     click.echo(f"lstm: {report['lstm_method']}; each seed alone: travel time MAE "
-               + " / ".join(f"{r['tt_mae']:.2f}" for r in seeds)
-               + ", arrival MAE " + " / ".join(f"{r['arr_mae']:.2f}" for r in seeds) + ".")
+               + " / ".join(f"{r['tt_mae']:.2f}" for r in seed_rows)
+               + ", arrival MAE " + " / ".join(f"{r['arr_mae']:.2f}" for r in seed_rows) + ".")
     click.echo(f"10-90% range holds {report['coverage_10_90']:.1%} of {report['test_rows']} "
                f"test trips (arrival), {report['coverage_10_90_travel_time']:.1%} (travel time).")
     click.echo(f"Done in {time.perf_counter() - started:.1f} s; wrote "
