@@ -33,6 +33,7 @@ run: $(STAMP)
 test: $(DEV_STAMP)
 	./scripts/install-test-system-deps
 	$(BIN)/ruff check transit tests benchmarks app.py
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 	./scripts/with-postgres $(BIN)/python -m pytest -q
 
