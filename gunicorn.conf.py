@@ -9,6 +9,7 @@ worker from ``TRANSIT_THREADS``.
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 worker_class = "gthread"
 threads = int(os.environ.get("TRANSIT_THREADS", "4"))
@@ -27,3 +28,20 @@ def on_exit(server: object) -> None:
     """Remove this server's snapshot files."""
     if _snapshots.name.startswith("server-"):
         shutil.rmtree(_snapshots, ignore_errors=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Take the routing snapshot before answering, so that no early request waits for it."""
+    app = worker.wsgi
+    try:
+        with app.app_context():
+            from transit.routing.cache import snapshot_for
+            from transit.web.extensions import db
+
+            minutes = int(app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
+            try:
+                snapshot_for(db.session(), minutes)
+            finally:
+                db.session.remove()
+    except Exception:  # an unmigrated database: requests will say so, the worker still serves
+        worker.log.exception("routing snapshot not taken at start")
