@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from transit.models import City
+from transit.models import Base, City
 from transit.routing import Query, Snapshot, cache, plan
 from transit.timetable.classic import parse_nenieco
 from transit.timetable.loader import load_feed
@@ -66,3 +67,25 @@ def test_an_edit_gives_a_new_shared_snapshot(
         assert name in snapshot.city_index
     # Files of versions no worker can still need are removed.
     assert len(list(share.glob("*.pickle"))) <= 2
+
+
+def test_a_database_made_again_at_the_same_address_is_not_served_the_old_snapshot(
+    engine: Engine, shared_data: Path, share: Path
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+        session.commit()
+        for name in ("Xi'an", "Lhasa", "Harbin"):
+            session.add(City(name=name, timezone="Asia/Shanghai"))
+            session.commit()
+        old = cache.snapshot_for(session, 15)
+        assert "Harbin" in old.city_index
+    # Made again: its version numbers start over, below the held snapshot's.
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(City(name="Urumqi", timezone="Asia/Shanghai"))
+        session.commit()
+        again = cache.snapshot_for(session, 15)
+    assert "Urumqi" in again.city_index
+    assert "Harbin" not in again.city_index

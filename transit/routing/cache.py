@@ -1,7 +1,8 @@
 """One snapshot per process and database, rebuilt when the timetable data changes.
 
 Every timetable write bumps ``transit.db.data_version`` (one cheap ``SELECT`` to read), so a
-request compares it with the version its cached snapshot was built from. That works across
+request compares it with the version its cached snapshot was built from (a snapshot of a
+later version, taken for another request meanwhile, serves it too). That works across
 processes: each gunicorn worker holds its own snapshot and sees another worker's (or the
 CLI's) writes through the database. A lock makes concurrent requests in one process build at
 most one snapshot at a time.
@@ -35,15 +36,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from transit.db import data_version
 from transit.models import DataVersion
 from transit.routing.snapshot import Snapshot
 
 SHARE_DIR_VARIABLE = "TRANSIT_SNAPSHOT_DIR"
 _log = logging.getLogger(__name__)
 _lock = threading.Lock()
-# (database URL, default connection minutes) -> (data version, snapshot)
-_cache: dict[tuple[str, int], tuple[int, Snapshot]] = {}
+# (database URL, default connection minutes) -> (data version, its change time, snapshot)
+_cache: dict[tuple[str, int], tuple[int, Any, Snapshot]] = {}
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
@@ -51,14 +51,31 @@ def _in_memory(engine: Engine) -> bool:
     return engine.url.database in (None, "", ":memory:")
 
 
-def _version_stamp(session: Session) -> tuple[int, str]:
+def _version_stamp(session: Session) -> tuple[int, Any]:
     """The data version and its change time, which tells apart databases reusing a number."""
     row = session.execute(
         select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)
     ).first()
     if row is None:
-        return 0, ""
-    return int(row[0] or 0), str(row[1])
+        return 0, None
+    return int(row[0] or 0), row[1]
+
+
+def _fresh_enough(held: tuple[int, Any, Snapshot], version: int, changed_at: Any) -> bool:
+    """Whether the held snapshot shows the state the request saw, or a later one.
+
+    A later one (built for another request meanwhile) is fine: the request began before it
+    was committed. A higher number with an older change time is another database made again
+    at the same address, whose numbers started over.
+    """
+    if held[0] == version:
+        return bool(held[1] == changed_at)
+    if held[0] < version:
+        return False
+    try:
+        return bool(held[1] > changed_at)
+    except TypeError:
+        return False
 
 
 def _share_dir() -> Path | None:
@@ -66,9 +83,9 @@ def _share_dir() -> Path | None:
     return Path(configured) if configured else None
 
 
-def _file_stem(url: str, minutes: int, version: int, changed_at: str) -> str:
+def _file_stem(url: str, minutes: int, version: int, changed_at: Any) -> str:
     database = hashlib.sha256(url.encode()).hexdigest()[:16]
-    stamp = hashlib.sha256(changed_at.encode()).hexdigest()[:12]
+    stamp = hashlib.sha256(str(changed_at).encode()).hexdigest()[:12]
     return f"snapshot-{database}-{minutes}-{version}-{stamp}"
 
 
@@ -100,7 +117,7 @@ def _load(path: Path) -> Snapshot:
 
 def _build_consistent(
     session: Session, engine: Engine, default_min_connection_minutes: int
-) -> tuple[int, str, Snapshot]:
+) -> tuple[int, Any, Snapshot]:
     """Read the version and the whole timetable in one transaction on its own connection."""
     if _in_memory(engine):
         # One connection holds the whole database: no other writer can interleave.
@@ -123,10 +140,13 @@ def _build_consistent(
 
 def _build_shared(
     session: Session, engine: Engine, url: str, minutes: int, folder: Path
-) -> tuple[int, Snapshot]:
+) -> tuple[int, Any, Snapshot]:
     """Load the file of the current version if a worker wrote it; else build and write it."""
     folder.mkdir(parents=True, exist_ok=True)
-    version, changed_at = _version_stamp(session)
+    # The latest committed version, not the one the request's transaction may still show:
+    # all the workers then wait on the same file.
+    with engine.connect() as connection, Session(bind=connection) as latest:
+        version, changed_at = _version_stamp(latest)
     stem = _file_stem(url, minutes, version, changed_at)
     path = folder / f"{stem}.pickle"
     with (folder / f"{stem}.lock").open("a") as lock_file:
@@ -135,7 +155,7 @@ def _build_shared(
         try:
             if path.exists():
                 try:
-                    return version, _load(path)
+                    return version, changed_at, _load(path)
                 except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as error:
                     _log.warning("snapshot file %s unreadable (%s): building", path, error)
             built_version, built_changed_at, snapshot = _build_consistent(session, engine, minutes)
@@ -145,7 +165,7 @@ def _build_shared(
                 _dump(snapshot, folder / f"{stem}.pickle")
             except (OSError, pickle.PicklingError, TypeError, AttributeError) as error:
                 _log.warning("snapshot not shared (%s)", error)
-            return built_version, snapshot
+            return built_version, built_changed_at, snapshot
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
@@ -170,22 +190,23 @@ def snapshot_for(session: Session, default_min_connection_minutes: int) -> Snaps
         url += f"#{id(engine)}"  # each in-memory database is its own
     minutes = int(default_min_connection_minutes)
     key = (url, minutes)
-    version = data_version(session)
+    version, changed_at = _version_stamp(session)
     held = _cache.get(key)
-    if held is not None and held[0] == version:
-        return held[1]
+    if held is not None and _fresh_enough(held, version, changed_at):
+        return held[2]
     with _lock:
+        # Another thread may have taken a snapshot of this version or a later one meanwhile.
         held = _cache.get(key)
-        if held is not None and held[0] == version:
-            return held[1]
+        if held is not None and _fresh_enough(held, version, changed_at):
+            return held[2]
         folder = _share_dir()
         if folder is None or _in_memory(engine):
-            built_version, _, snapshot = _build_consistent(session, engine, minutes)
+            built = _build_consistent(session, engine, minutes)
         else:
-            built_version, snapshot = _build_shared(session, engine, url, minutes, folder)
-            _forget_older(url, minutes, built_version, folder)
-        _cache[key] = (built_version, snapshot)
-        return snapshot
+            built = _build_shared(session, engine, url, minutes, folder)
+            _forget_older(url, minutes, built[0], folder)
+        _cache[key] = built
+        return built[2]
 
 
 def clear() -> None:
