@@ -37,6 +37,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from transit.models import DataVersion
+from transit.routing.kernels import warm_up
 from transit.routing.snapshot import Snapshot
 
 SHARE_DIR_VARIABLE = "TRANSIT_SNAPSHOT_DIR"
@@ -112,6 +113,7 @@ def _load(path: Path) -> Snapshot:
     snapshot.__dict__.update(state)
     for name in locks:
         setattr(snapshot, name, threading.Lock())
+    warm_up()  # as a built snapshot does: the compiled scans are loaded before the first query
     return snapshot
 
 
