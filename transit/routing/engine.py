@@ -59,8 +59,8 @@ class Search:
         """The timeline's index range whose departures lie in [start, end]."""
         dep = self.timeline.dep
         return (
-            int(np.searchsorted(dep, self.start, "left")),
-            int(np.searchsorted(dep, self.end, "right")),
+            int(dep.searchsorted(self.start, "left")),
+            int(dep.searchsorted(self.end, "right")),
         )
 
     def runs(self, lo: int, hi: int) -> tuple[int, int]:
@@ -134,7 +134,8 @@ def pareto_scan(
     already beats on fare and rides while arriving no earlier are dropped. Fares (rides) that
     are not a criterion count as 0 and are left to the itinerary to compute. ``latest``
     (from ``latest_departures``) drops boardings too late to reach the target in time; given
-    as a function, it is called only when a first try without it makes many labels;
+    as a function, it is called only when a first try without it (nor time bounds) makes
+    many labels;
     ``use_time`` bounds arrivals by the shortest rides too (not worth its cost where
     ``latest`` is tight and arrival is not a criterion).
     """
@@ -144,6 +145,11 @@ def pareto_scan(
     scan: Any = kernels.pareto_scan  # a numba dispatcher: mypy cannot follow the splat
     probing = callable(latest)
     bound = snap.no_latest if latest is None or callable(latest) else latest - s.timeline.base
+
+    def time_bound() -> np.ndarray:
+        return snap.time_bounds(s.direction, s.timeline, s.target) if use_time else none
+
+    times = none if probing else time_bound()
     while True:
         caps = snap.pool_sizes
         if probing:
@@ -163,7 +169,7 @@ def pareto_scan(
             fare_bound if use_fare else none,
             ride_bound if use_rides else none,
             bound,
-            snap.time_bounds(s.direction, s.timeline, s.target) if use_time else none,
+            times,
             *caps,
         )
         if not full:
@@ -172,6 +178,7 @@ def pareto_scan(
             # A large search: the scan for the latest departures pays for itself.
             assert callable(latest)
             bound = latest() - s.timeline.base
+            times = time_bound()
             probing = False
             continue
         # That pool was too small: scan again with it four times as large (kept for later).

@@ -3,11 +3,11 @@
 Plain loops over flat arrays: the timeline's records (one row of int32 per connection of a
 run, in departure order: departure and arrival relative to the timeline's base, run id, from
 city, to city, timetable and flags, boarding and alighting stop rows and their cumulative
-fares), so that a scan reads memory in order; per-city minimum connection times and walks (CSR); cumulative
-fares per stop row and the zone-fare table (sorted keys).
+fares), so that a scan reads memory in order; per-city minimum connection times and walks
+(CSR); cumulative fares per stop row and the zone-fare table (sorted keys).
 
-Labels live in pools (parallel arrays that grow by doubling) and bags are singly linked
-lists through those pools: a city's bag starts at ``bag_head[city]``, a run's trip labels at
+Labels live in fixed-size pools (parallel arrays; a scan that fills one is run again with a
+larger one) and bags are singly linked lists through those pools: a city's bag starts at ``bag_head[city]``, a run's trip labels at
 ``trip_head[run]``. Dominated labels are unlinked but stay in the pool, where the parents of
 the labels built on them still point.
 
@@ -437,7 +437,9 @@ def pareto_scan(
         to = rec[k, TO_CITY]
         tpos = rec[k, TO_POS]
         t2 = trip_head[x]
+        prev_t = -1
         while t2 != -1:
+            nxt_t = t_next[t2]
             v = t_value[t2]
             b = t_b[t2]
             if not use_fare:
@@ -468,7 +470,8 @@ def pareto_scan(
                         best_row[2] = b
                         best_row[3] = t2
                         best_row[4] = k
-                    t2 = t_next[t2]
+                    prev_t = t2
+                    t2 = nxt_t
                     continue
                 beaten = False
                 for i in range(n_f):
@@ -494,10 +497,28 @@ def pareto_scan(
                     # Nothing found later can beat a journey at the lowest fare and rides.
                     if f <= f_min and b <= b_min and a < stop_at:
                         stop_at = a
-                t2 = t_next[t2]
+                prev_t = t2
+                t2 = nxt_t
                 continue
+            if od < 0:
+                # Staying aboard from here adds fares along the ride, so whatever this label
+                # leads to costs f + lbf[to] or more and arrives after now: once a found
+                # journey beats that, the label is useless on the rest of the run.
+                b_rest = b + lbr[to] - 1 if use_rides else 0
+                if options:
+                    hopeless = _beaten(s_a, pref, n_s, d, f + lbf[to], b_rest)
+                else:
+                    hopeless = have_best and _ge(_key(mode, d, f + lbf[to], b_rest), best_key)
+                if hopeless:
+                    if prev_t == -1:
+                        trip_head[x] = nxt_t
+                    else:
+                        t_next[prev_t] = nxt_t
+                    t2 = nxt_t
+                    continue
             if max_rides >= 0 and t_n[t2] >= max_rides:
-                t2 = t_next[t2]
+                prev_t = t2
+                t2 = nxt_t
                 continue  # may not board again; only the target helps
             # Ready at the alighting city after the connection time, or at each walk's end.
             for w in range(walk_start[to] - 1, walk_start[to + 1]):
@@ -556,7 +577,8 @@ def pareto_scan(
                 n_l += 1
             if full > 0:
                 break
-            t2 = t_next[t2]
+            prev_t = t2
+            t2 = nxt_t
         if full > 0:
             break
 

@@ -77,7 +77,7 @@ class CalendarRule:
         return bool(self.weekdays >> day.weekday() & 1)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Timeline:
     """The connections of the runs that depart in a time range, in one direction's terms.
 
@@ -95,8 +95,10 @@ class Timeline:
     # run_low[lo] (the lowest id from lo on) and run_high[hi - 1] (the highest up to there).
     run_low: np.ndarray
     run_high: np.ndarray
-    # Derived once on demand: the reversed graph of shortest rides (kernels.hop_graph).
-    hops: list[Any] = field(default_factory=list)
+    # Derived on demand: the reversed graph of shortest rides (kernels.hop_graph) and the
+    # time bounds it gave for the last few targets (Snapshot.time_bounds).
+    hops: Any = None
+    time_bounds: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.dep)
@@ -294,7 +296,7 @@ class Snapshot:
         self.no_bound = np.zeros(n_cities, dtype=np.int64)
         # Room for stop labels, trip labels and found journeys in a scan; doubled (and kept)
         # whenever a scan needs more.
-        self.pool_sizes: tuple[int, int, int] = (1 << 12, 1 << 14, 1 << 6)
+        self.pool_sizes: tuple[int, int, int] = (1 << 10, 1 << 11, 1 << 6)
         self.no_latest = np.full(n_cities, 1 << 62, dtype=np.int64)
         # Load the compiled scans now (from numba's on-disk cache after the first run), so
         # that the first query does not pay for it.
@@ -574,19 +576,22 @@ class Snapshot:
     def time_bounds(self, direction: Direction, timeline: Timeline, target: int) -> np.ndarray:
         """Per city, a lower bound on the seconds from a departure there to an arrival at
         ``target``: the shortest rides of ``timeline`` (and walks), ignoring waits."""
-        n_cities = len(self.city_names)
         with self._lock:
-            if not timeline.hops:
-                timeline.hops.append(
-                    hop_graph(
-                        timeline.rec, n_cities, direction.walk_start, direction.walk_to,
-                        direction.walk_secs,
-                    )
+            cached = timeline.time_bounds.get(target)
+            if cached is not None:
+                return cached
+            if timeline.hops is None:
+                timeline.hops = hop_graph(
+                    timeline.rec, len(self.city_names), direction.walk_start,
+                    direction.walk_to, direction.walk_secs,
                 )
-        indptr, indices, weights, usable = timeline.hops[0]
-        if not usable:
-            return self.no_bound
-        return distances(indptr, indices, weights, target)
+        indptr, indices, weights, usable = timeline.hops
+        bound = distances(indptr, indices, weights, target) if usable else self.no_bound
+        with self._lock:
+            timeline.time_bounds[target] = bound
+            while len(timeline.time_bounds) > 64:
+                del timeline.time_bounds[next(iter(timeline.time_bounds))]
+        return bound
 
     def ride_fare(self, trip: int, board_row: int, alight_row: int) -> int:
         """Cents for riding timetable ``trip`` from stop row ``board_row`` to ``alight_row``."""

@@ -1,0 +1,98 @@
+"""The compiled engine's own machinery: pools that grow, bounds that never overshoot.
+
+Answers must not depend on how much room the scans start with, nor on whether the latest
+departures are computed up front or only for large searches; the lower bounds the scans prune
+with must never exceed what the reference finds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.test_routing_properties import BASE_DAY, feeds
+from transit.routing import CRITERIA, Query, Snapshot, engine, plan
+from transit.routing.reference import reference_answer
+from transit.routing.synthetic import national_feed
+from transit.timetable.feed import Feed
+
+
+@pytest.fixture(scope="module")
+def national() -> Snapshot:
+    return Snapshot.from_feed(national_feed(1), 15)
+
+
+Answer = tuple[list[tuple[int, int, int, int]], str]
+
+
+def _answers(snap: Snapshot) -> list[Answer]:
+    out: list[Answer] = []
+    names = [snap.city_names[c] for c in (0, 17, 42, 99, 150, 230)]
+    for origin, destination, hour in zip(names, reversed(names), (6, 9, 13, 17, 20, 7), strict=True):
+        for criterion in CRITERIA:
+            for arrive_by in (False, True):
+                when = dt.datetime(2025, 3, 5, hour, 0)
+                result = plan(
+                    snap,
+                    Query(
+                        origin, destination, depart=None if arrive_by else when,
+                        arrive_by=when + dt.timedelta(hours=20) if arrive_by else None,
+                        criterion=criterion, window_hours=24,
+                    ),
+                )
+                # Journeys that tie on every criterion may differ: compare the objectives.
+                out.append(
+                    (
+                        [
+                            (it.departure_seconds, it.arrival_seconds, it.fare_cents, it.transfers)
+                            for it in result.itineraries
+                        ],
+                        result.message,
+                    )
+                )
+    return out
+
+
+def test_answers_do_not_depend_on_pool_sizes_or_probing(
+    national: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _answers(national)
+    assert sum(bool(journeys) for journeys, _ in expected) > len(expected) // 2
+    # Tiny pools: every scan runs out of room and is run again with more.
+    national.pool_sizes = (1, 1, 1)
+    assert _answers(national) == expected
+    assert national.pool_sizes != (1, 1, 1)
+    # Every search counts as large: the latest departures are always computed first.
+    monkeypatch.setattr(engine, "PROBE_TRIP_LABELS", 0)
+    assert _answers(national) == expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feeds(), st.data())
+def test_bounds_never_exceed_the_reference(feed: Feed, data: st.DataObject) -> None:
+    """Fare and ride bounds from a city are at most the cheapest fare and fewest rides that
+    the reference finds from there, and the time bound at most the earliest arrival's wait-free
+    part: pruning with them can never drop the best journey."""
+    snap = Snapshot.from_feed(feed, data.draw(st.sampled_from([0, 15])))
+    names = list(snap.city_names)
+    origin = data.draw(st.sampled_from(names))
+    destination = data.draw(st.sampled_from([n for n in names if n != origin]))
+    when = dt.datetime.combine(BASE_DAY, dt.time(data.draw(st.integers(0, 23))))
+    fares, rides = snap.bounds(snap.forward, snap.city_index[destination])
+    o = snap.city_index[origin]
+    query = Query(origin, destination, depart=when, window_hours=72)
+    cheapest = reference_answer(snap, Query(**{**query.__dict__, "criterion": "cheapest"}))
+    fewest = reference_answer(snap, Query(**{**query.__dict__, "criterion": "transfers"}))
+    assert bool(cheapest) == bool(fewest)
+    if cheapest:
+        assert fares[o] <= cheapest[0].fare
+        assert rides[o] <= fewest[0].transfers + 1
+        fastest = reference_answer(snap, Query(**{**query.__dict__, "criterion": "fastest"}))
+        departure, arrival = fastest[0].departure, fastest[0].arrival
+        assert departure is not None and arrival is not None
+        timeline = snap.timeline(snap.forward, departure, arrival)
+        times = snap.time_bounds(snap.forward, timeline, snap.city_index[destination])
+        assert times[o] <= arrival - departure
