@@ -223,9 +223,5 @@ def legs_of(s: Search, found: Found) -> list[Leg]:
 def leaves_origin(s: Search) -> bool:
     """Whether any usable connection leaves the search's origin within its range."""
     lo, hi = s.scanned()
-    rec = s.timeline.rec[lo:hi]
-    trip_flags = rec[:, kernels.TRIP_FLAGS]
-    mask = (rec[:, kernels.FROM_CITY] == s.origin) & ((trip_flags & 1) == 1)
-    if s.trip_ok is not None and mask.any():
-        mask &= s.trip_ok[trip_flags >> 2]
-    return bool(mask.any())
+    trip_ok = s.snapshot.all_trips if s.trip_ok is None else s.trip_ok
+    return bool(kernels.leaves(s.timeline.rec, lo, hi, trip_ok, s.origin))

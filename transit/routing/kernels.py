@@ -160,6 +160,17 @@ def boarding_reach(
     return best, reach
 
 
+@njit(cache=True, nogil=True)
+def leaves(rec: np.ndarray, lo: int, hi: int, trip_ok: np.ndarray, origin: int) -> bool:
+    """Whether a record of ``lo:hi`` may be boarded at ``origin``."""
+    for k in range(lo, hi):
+        if rec[k, FROM_CITY] == origin:
+            tf = rec[k, TRIP_FLAGS]
+            if tf & 1 and trip_ok[tf >> 2]:
+                return True
+    return False
+
+
 @njit(cache=True, inline="always")
 def _key(mode: int, t: int, f: int, b: int) -> tuple[int, int]:
     if mode == KEY_T:
@@ -705,5 +716,6 @@ def warm_up() -> None:
             True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, 16, 16, 4,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
+        leaves(rec, 0, 2, ok, 0)
         boarding_reach(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         _warm = True

@@ -24,7 +24,7 @@ from transit.routing.engine import (
 )
 from transit.routing.itinerary import Itinerary, RouteResult, build_itinerary, local_time
 from transit.routing.query import Query, UnknownCity
-from transit.routing.snapshot import Snapshot
+from transit.routing.snapshot import UNREACHABLE, Snapshot
 
 
 def instant(value: dt.datetime, zone: str) -> int:
@@ -58,6 +58,8 @@ def _opposite(s: Search, start: int, end: int) -> Search:
 
 def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
     """Target labels for the criterion, best first, each with the search that found it."""
+    if s.snapshot.bounds(s.direction, s.target)[1][s.origin] >= UNREACHABLE:
+        return []  # no sequence of rides, whenever they run, links the two cities
     if criterion == "fastest":
         arrival = _lowest_arrival(s)
         if arrival is None:
