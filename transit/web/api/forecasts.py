@@ -20,9 +20,7 @@ from transit.web.api.routes import _find_city_param
 from transit.web.api.support import (
     conditional_read,
     endpoint,
-    json_response,
-    link_headers,
-    page_links,
+    page_response,
     paged,
     parse_query,
 )
@@ -89,15 +87,7 @@ def list_forecasts() -> Response:
             joinedload(ServiceForecast.destination),
         )
         rows, total = paged(statement, query)
-        links = page_links(query, total)
-        page = s.ForecastPage(
-            items=[forecast_out(row) for row in rows],
-            total=total,
-            limit=query.limit,
-            offset=query.offset,
-            links=links,
-        )
-        return json_response(page, headers=link_headers(links))
+        return page_response(s.ForecastPage, [forecast_out(row) for row in rows], total, query)
 
     forecasts = forecasts_state(db.session())
     return conditional_read(

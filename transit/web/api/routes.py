@@ -54,9 +54,8 @@ from transit.web.api.support import (
     endpoint,
     get_or_404,
     json_response,
-    link_headers,
     no_content,
-    page_links,
+    page_response,
     paged,
     parse_body,
     parse_query,
@@ -106,15 +105,7 @@ def list_cities() -> Response:
     def build() -> Response:
         cities, total = paged(_cities_statement(query), query)
         counts = service_counts(c.id for c in cities)
-        links = page_links(query, total)
-        page = s.CityPage(
-            items=[city_out(c, counts.get(c.id, 0)) for c in cities],
-            total=total,
-            limit=query.limit,
-            offset=query.offset,
-            links=links,
-        )
-        return json_response(page, headers=link_headers(links))
+        return page_response(s.CityPage, [city_out(c, counts.get(c.id, 0)) for c in cities], total, query)
 
     return conditional_read(build)
 
@@ -230,15 +221,7 @@ def list_calendars() -> Response:
         statement = select(Calendar).options(_calendar_options()).order_by(Calendar.id)
         calendars, total = paged(statement, query)
         counts = timetable_counts(c.id for c in calendars)
-        links = page_links(query, total)
-        page = s.CalendarPage(
-            items=[calendar_out(c, counts.get(c.id, 0)) for c in calendars],
-            total=total,
-            limit=query.limit,
-            offset=query.offset,
-            links=links,
-        )
-        return json_response(page, headers=link_headers(links))
+        return page_response(s.CalendarPage, [calendar_out(c, counts.get(c.id, 0)) for c in calendars], total, query)
 
     return conditional_read(build)
 
@@ -402,15 +385,7 @@ def list_services() -> Response:
 
     def build() -> Response:
         services, total = paged(_services_statement(query), query)
-        links = page_links(query, total)
-        page = s.ServicePage(
-            items=service_summaries(services),
-            total=total,
-            limit=query.limit,
-            offset=query.offset,
-            links=links,
-        )
-        return json_response(page, headers=link_headers(links))
+        return page_response(s.ServicePage, service_summaries(services), total, query)
 
     return conditional_read(build)
 

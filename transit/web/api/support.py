@@ -276,6 +276,15 @@ def paged(statement: Select[Any], query: s.PageQuery) -> tuple[list[Any], int]:
     return rows, int(total or 0)
 
 
+def page_response(page_model: type[Any], items: list[Any], total: int, query: s.PageQuery) -> Response:
+    """One page of a list: the items, the totals and next/prev links in body and headers."""
+    links = page_links(query, total)
+    page = page_model(
+        items=items, total=total, limit=query.limit, offset=query.offset, links=links
+    )
+    return json_response(page, headers=link_headers(links))
+
+
 def link_headers(links: s.PageLinks) -> dict[str, str]:
     parts = [f'<{links.first}>; rel="first"']
     if links.next:
