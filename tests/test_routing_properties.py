@@ -223,6 +223,32 @@ def test_engine_agrees_with_reference(case: tuple[Feed, dict[str, object]]) -> N
             event(f"options: {len(reference)}")  # type: ignore[arg-type]
 
 
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(cases())
+def test_engine_agrees_with_reference_without_fares(
+    case: tuple[Feed, dict[str, object]],
+) -> None:
+    """A network with no fare at all (like many GTFS feeds): the engine takes shortcuts
+    there (the cheapest journey is the earliest one), the reference does not."""
+    feed, params = case
+    for service in feed.services:
+        service.fares.clear()
+        for timetable in service.timetables:
+            for stop in timetable.stops:
+                stop.fare_cents = None
+    snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
+    assert snap.fare_free
+    for criterion in ("fastest", "cheapest", "transfers", "options"):
+        query = _query(params, criterion)
+        engine = _project(_engine_outcomes(snap, query), criterion, bool(params["arrive_by"]))
+        reference = _project(reference_answer(snap, query), criterion, bool(params["arrive_by"]))
+        assert engine == reference, criterion
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_options_contain_every_single_criterion_optimum(

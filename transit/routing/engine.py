@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from transit.routing import kernels
 from transit.routing.snapshot import Direction, Snapshot, Timeline
 
 INF = kernels.INF
+DEP, ARR, TRIP_FLAGS, FROM_POS, TO_POS = (
+    kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS, kernels.TO_POS
+)
 # Trip labels a scan may make before it is worth bounding the departures (pareto_scan).
 PROBE_TRIP_LABELS = 2048
 # Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
@@ -29,8 +32,7 @@ BY_FARE_THEN_ARRIVAL = kernels.KEY_FT
 BY_RIDES_THEN_ARRIVAL = kernels.KEY_BT
 
 
-@dataclass(frozen=True)
-class Leg:
+class Leg(NamedTuple):
     """One ride of a found journey, in forward time: timetable, stop rows, absolute times."""
 
     trip: int
@@ -69,8 +71,8 @@ class Search:
         tl = self.timeline
         if lo >= hi:
             return 1, 0
-        low = int(tl.run_low[lo])
-        return int(tl.run_high[hi - 1]) - low + 1, low
+        low: int = tl.run_low.item(lo)
+        return tl.run_high.item(hi - 1) - low + 1, low
 
     def _common(self) -> tuple[Any, ...]:
         tl, d = self.timeline, self.direction
@@ -91,6 +93,15 @@ def earliest_arrival(s: Search) -> int | None:
     """The earliest arrival at the target, or None (plain connection scan, no ride limit)."""
     best = int(kernels.earliest_arrival(*s._common()))
     return best + s.timeline.base if best < INF else None
+
+
+def earliest_journey(s: Search) -> Found | None:
+    """A journey with the earliest arrival at the target, or None (no ride limit; its fare
+    and rides are left as 0: the itinerary computes them)."""
+    best, rides = kernels.earliest_journey(*s._common())
+    if best >= INF:
+        return None
+    return (int(best) + s.timeline.base, 0, 0, tuple(map(tuple, rides.tolist())))
 
 
 def latest_departures(s: Search) -> np.ndarray:
@@ -203,20 +214,16 @@ def legs_of(s: Search, found: Found) -> list[Leg]:
     out: list[Leg] = []
     for k_board, k_alight in found[3]:
         board, alight = rec[k_board].tolist(), rec[k_alight].tolist()
-        trip = board[kernels.TRIP_FLAGS] >> 2
-        departure = board[kernels.DEP] + base
-        arrival = alight[kernels.ARR] + base
-        if s.direction.reverse:
-            # Stop rows and times seen backwards: the forward ride runs from the alighting
-            # record's stop to the boarding record's one.
-            leg = Leg(
-                trip, alight[kernels.TO_POS], board[kernels.FROM_POS], -arrival, -departure
-            )
-        else:
-            leg = Leg(trip, board[kernels.FROM_POS], alight[kernels.TO_POS], departure, arrival)
-        out.append(leg)
-    if not s.direction.reverse:
-        out.reverse()
+        out.append(Leg(
+            board[TRIP_FLAGS] >> 2, board[FROM_POS], alight[TO_POS], board[DEP] + base,
+            alight[ARR] + base,
+        ))
+    if s.direction.reverse:
+        # Stop rows and times seen backwards: the forward ride runs from the alighting
+        # record's stop to the boarding record's one, between the negated times.
+        return [Leg(leg.trip, leg.alight_row, leg.board_row, -leg.arrival, -leg.departure)
+                for leg in out]
+    out.reverse()
     return out
 
 

@@ -109,29 +109,34 @@ class RouteResult:
 def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
     """Turn the engine's rides into an itinerary; fares and transfers come from the legs."""
     out: list[ItineraryLeg] = []
+    names, zones = snapshot.city_names, snapshot.city_tz
+    stop_city, trip_service = snapshot.stop_city, snapshot.trip_service
     for leg in legs:
-        service = int(snapshot.trip_service[leg.trip])
-        origin = int(snapshot.stop_city[leg.board_row])
-        destination = int(snapshot.stop_city[leg.alight_row])
+        service = trip_service.item(leg.trip)
+        origin = stop_city.item(leg.board_row)
+        destination = stop_city.item(leg.alight_row)
         out.append(
             ItineraryLeg(
                 service=snapshot.service_number[service],
                 mode=snapshot.service_mode[service],
                 operator=snapshot.service_operator[service],
-                origin=snapshot.city_names[origin],
-                destination=snapshot.city_names[destination],
-                departure=local_time(leg.departure, snapshot.city_zone[origin]),
-                arrival=local_time(leg.arrival, snapshot.city_zone[destination]),
+                origin=names[origin],
+                destination=names[destination],
+                departure=dt.datetime.fromtimestamp(leg.departure, tz=zones[origin]),
+                arrival=dt.datetime.fromtimestamp(leg.arrival, tz=zones[destination]),
                 fare_cents=snapshot.ride_fare(leg.trip, leg.board_row, leg.alight_row),
                 currency=snapshot.service_currency[service],
                 timetable=snapshot.trip_code[leg.trip],
             )
         )
-    waits = []
-    for before, after in zip(out, out[1:], strict=False):
-        minutes = int(after.departure.timestamp() - before.arrival.timestamp()) // 60
-        walk = after.origin if after.origin != before.destination else None
-        waits.append(Wait(before.destination, minutes, walk))
+    waits = [
+        Wait(
+            before.destination,
+            (leg.departure - previous.arrival) // 60,
+            after.origin if after.origin != before.destination else None,
+        )
+        for previous, leg, before, after in zip(legs, legs[1:], out, out[1:], strict=False)
+    ]
     return Itinerary(
         legs=tuple(out),
         waits=tuple(waits),

@@ -98,6 +98,88 @@ def earliest_arrival(
 
 
 @njit(cache=True, nogil=True)
+def earliest_journey(
+    rec: np.ndarray,
+    lo: int,
+    hi: int,
+    n_runs: int,
+    run_base: int,
+    trip_ok: np.ndarray,
+    mct: np.ndarray,
+    walk_start: np.ndarray,
+    walk_to: np.ndarray,
+    walk_secs: np.ndarray,
+    origin: int,
+    target: int,
+    start: int,
+    end: int,
+) -> tuple[int, np.ndarray]:
+    """``earliest_arrival`` with one journey that arrives then: its rides as rows
+    (boarding record, alighting record), last ride first (none when the arrival is INF).
+
+    Each run keeps the record where it was boarded and the ride that had made the boarding
+    city ready then (-1: the origin); each city the ride that made it ready. Those rides
+    were scanned before the boarding, so following them back always ends at the origin.
+    """
+    n_cities = mct.shape[0]
+    ready = np.full(n_cities, INF, dtype=np.int64)
+    ready[origin] = start
+    via = np.full(n_cities, -1, dtype=np.int64)  # the alighting record that set ``ready``
+    board_k = np.full(n_runs, -1, dtype=np.int64)
+    board_via = np.empty(n_runs, dtype=np.int64)
+    best = INF
+    best_k = -1
+    for k in range(lo, hi):
+        d = int(rec[k, DEP])
+        if d >= best:
+            break
+        x = rec[k, RUN] - run_base
+        tf = rec[k, TRIP_FLAGS]
+        if board_k[x] < 0:
+            if not tf & 1:
+                continue
+            fr = rec[k, FROM_CITY]
+            if ready[fr] > d or not trip_ok[tf >> 2]:
+                continue
+            board_k[x] = k
+            board_via[x] = via[fr]
+        a = int(rec[k, ARR])
+        if a > end or not tf & 2:
+            continue
+        to = rec[k, TO_CITY]
+        if to == target:
+            if a < best:
+                best = a
+                best_k = k
+            continue
+        r = a + mct[to]
+        if r < ready[to]:
+            ready[to] = r
+            via[to] = k
+        for w in range(walk_start[to], walk_start[to + 1]):
+            r = a + walk_secs[w]
+            c = walk_to[w]
+            if r < ready[c]:
+                ready[c] = r
+                via[c] = k
+    n = 0
+    k = best_k
+    while k >= 0:
+        n += 1
+        k = board_via[rec[k, RUN] - run_base]
+    rides = np.empty((n, 2), np.int64)
+    n = 0
+    k = best_k
+    while k >= 0:
+        x = rec[k, RUN] - run_base
+        rides[n, 0] = board_k[x]
+        rides[n, 1] = k
+        n += 1
+        k = board_via[x]
+    return best, rides
+
+
+@njit(cache=True, nogil=True)
 def boarding_reach(
     rec: np.ndarray,
     lo: int,
@@ -710,6 +792,7 @@ def warm_up() -> None:
         walk_start = np.zeros(3, np.int64)
         empty = np.zeros(0, np.int64)
         earliest_arrival(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        earliest_journey(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         distances(walk_start, empty, empty, 0)
         pareto_scan(
             rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,

@@ -17,6 +17,7 @@ from transit.routing.engine import (
     Search,
     arrival_and_latest,
     earliest_arrival,
+    earliest_journey,
     latest_departures,
     leaves_origin,
     legs_of,
@@ -60,6 +61,11 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
     """Target labels for the criterion, best first, each with the search that found it."""
     if s.snapshot.bounds(s.direction, s.target)[1][s.origin] >= UNREACHABLE:
         return []  # no sequence of rides, whenever they run, links the two cities
+    # Where no fare is set, every journey costs 0 and fares decide nothing.
+    use_fare = not s.snapshot.fare_free
+    if criterion == "cheapest" and not use_fare and s.max_rides is None:
+        journey = earliest_journey(s)  # the cheapest is then the earliest arrival
+        return [] if journey is None else [(s, journey)]
     if criterion == "fastest":
         arrival = _lowest_arrival(s)
         if arrival is None:
@@ -75,7 +81,7 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
         assert back is not None, "a journey found forwards exists backwards"
         narrow = replace(s, start=-back, end=arrival)
         found = pareto_scan(
-            narrow, BY_RIDES_THEN_FARE, use_fare=True, use_rides=True,
+            narrow, BY_RIDES_THEN_FARE, use_fare=use_fare, use_rides=True,
             latest=latest_departures(narrow) if latest is None else latest, use_time=False,
         )
         return [(narrow, label) for label in found]
@@ -86,14 +92,14 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
 
     if criterion == "cheapest":
         found = pareto_scan(
-            s, BY_FARE_THEN_ARRIVAL, use_fare=True, use_rides=s.max_rides is not None,
+            s, BY_FARE_THEN_ARRIVAL, use_fare=use_fare, use_rides=s.max_rides is not None,
             latest=bound,
         )
     elif criterion == "transfers":
         # The ride bound leaves few labels: the latest departures would not pay for their scan.
         found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True)
     else:
-        found = pareto_scan(s, None, use_fare=True, use_rides=True, latest=bound)
+        found = pareto_scan(s, None, use_fare=use_fare, use_rides=True, latest=bound)
         found.sort(key=lambda journey: (journey[0], journey[1], journey[2]))
     return [(s, label) for label in found]
 

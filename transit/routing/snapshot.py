@@ -182,6 +182,7 @@ class Snapshot:
         self.city_names: tuple[str, ...] = tuple(b.city_names)
         self.city_index: dict[str, int] = {n: i for i, n in enumerate(self.city_names)}
         self.city_zone: tuple[str, ...] = tuple(b.city_zones)
+        self.city_tz: tuple[ZoneInfo, ...] = tuple(ZoneInfo(z) for z in self.city_zone)
         self.city_mct = np.array(b.city_mct, dtype=np.int64)
         self.zones: tuple[str, ...] = tuple(sorted(set(self.city_zone)))
         zone_id = {z: i for i, z in enumerate(self.zones)}
@@ -288,6 +289,8 @@ class Snapshot:
         order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
         self.od_keys = np.array(keys, dtype=np.int64)[order]
         self.od_values = np.array(values, dtype=np.int64)[order]
+        # No fare anywhere: every journey costs 0, so fares decide nothing.
+        self.fare_free = not self.stop_fare.any() and not self.od_values.any()
         self._bound_graphs, self._negative_fares = _bound_graphs(self, n_cities)
         self._bounds: OrderedDict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._mct: dict[int | None, np.ndarray] = {}
@@ -563,10 +566,13 @@ class Snapshot:
         n_cities = len(self.city_names)
         fares = distances(*fare_graph, target)[:n_cities]
         rides = distances(*ride_graph, target)[:n_cities]
+        # The fare graph follows the stop order (the ride graph does not): where it has no
+        # path, no sequence of rides leads to the target at all.
+        unreachable = fares >= UNREACHABLE
         if self._negative_fares:
             fares = np.zeros(n_cities, dtype=np.int64)  # Dijkstra needs fares >= 0
-        fares = np.minimum(fares, UNREACHABLE)
-        rides = np.maximum(np.minimum(rides, UNREACHABLE), 1)
+        fares = np.where(unreachable, UNREACHABLE, np.minimum(fares, UNREACHABLE))
+        rides = np.where(unreachable, UNREACHABLE, np.maximum(np.minimum(rides, UNREACHABLE), 1))
         with self._lock:
             self._bounds[key] = (fares, rides)
             while len(self._bounds) > 64:
@@ -595,12 +601,14 @@ class Snapshot:
 
     def ride_fare(self, trip: int, board_row: int, alight_row: int) -> int:
         """Cents for riding timetable ``trip`` from stop row ``board_row`` to ``alight_row``."""
-        od = self.service_od[int(self.trip_service[trip])]
+        if self.fare_free:
+            return 0
+        od = self.service_od[self.trip_service.item(trip)]
         if od is not None:
-            key = (int(self.stop_city[board_row]), int(self.stop_city[alight_row]))
+            key = (self.stop_city.item(board_row), self.stop_city.item(alight_row))
             if key in od:
                 return od[key]
-        return int(self.stop_cum[alight_row] - self.stop_cum[board_row])
+        return self.stop_cum.item(alight_row) - self.stop_cum.item(board_row)
 
     def trip_modes(self, modes: Iterable[str] | None) -> np.ndarray | None:
         """Per timetable: may it be used under this mode filter (None: no filter)."""
