@@ -57,30 +57,13 @@ class Search:
     trip_ok: np.ndarray | None  # bool per timetable (None: every mode)
     max_rides: int | None = None
 
-    def scanned(self) -> tuple[int, int]:
-        """The timeline's index range whose departures lie in [start, end]."""
-        dep = self.timeline.dep
-        return (
-            int(dep.searchsorted(self.start, "left")),
-            int(dep.searchsorted(self.end, "right")),
-        )
-
-    def runs(self, lo: int, hi: int) -> tuple[int, int]:
-        """How many run ids records lo:hi may hold, and the lowest: the scans' per-run
-        arrays cover only those."""
-        tl = self.timeline
-        if lo >= hi:
-            return 1, 0
-        low: int = tl.run_low.item(lo)
-        return tl.run_high.item(hi - 1) - low + 1, low
-
     def _common(self) -> tuple[Any, ...]:
+        """The scans' first arguments (they find the records departing in [start, end])."""
         tl, d = self.timeline, self.direction
-        lo, hi = self.scanned()
         trip_ok = self.snapshot.all_trips if self.trip_ok is None else self.trip_ok
         return (
-            tl.rec, lo, hi, *self.runs(lo, hi), trip_ok, self.mct, d.walk_start, d.walk_to, d.walk_secs,
-            self.origin, self.target, self.start - tl.base, self.end - tl.base,
+            tl.rec, tl.run_low, tl.run_high, trip_ok, self.mct, d.walk_start, d.walk_to,
+            d.walk_secs, self.origin, self.target, self.start - tl.base, self.end - tl.base,
         )
 
 
@@ -229,6 +212,6 @@ def legs_of(s: Search, found: Found) -> list[Leg]:
 
 def leaves_origin(s: Search) -> bool:
     """Whether any usable connection leaves the search's origin within its range."""
-    lo, hi = s.scanned()
+    tl = s.timeline
     trip_ok = s.snapshot.all_trips if s.trip_ok is None else s.trip_ok
-    return bool(kernels.leaves(s.timeline.rec, lo, hi, trip_ok, s.origin))
+    return bool(kernels.leaves(tl.rec, trip_ok, s.origin, s.start - tl.base, s.end - tl.base))

@@ -111,37 +111,34 @@ def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
     out: list[ItineraryLeg] = []
     names, zones = snapshot.city_names, snapshot.city_tz
     stop_city, trip_service = snapshot.stop_city, snapshot.trip_service
-    for leg in legs:
-        service = trip_service.item(leg.trip)
-        origin = stop_city.item(leg.board_row)
-        destination = stop_city.item(leg.alight_row)
+    local = dt.datetime.fromtimestamp
+    fare = 0
+    for trip, board_row, alight_row, departure, arrival in legs:
+        service = trip_service.item(trip)
+        origin = stop_city.item(board_row)
+        destination = stop_city.item(alight_row)
+        cents = snapshot.ride_fare(trip, board_row, alight_row)
+        fare += cents
         out.append(
-            ItineraryLeg(
-                service=snapshot.service_number[service],
-                mode=snapshot.service_mode[service],
-                operator=snapshot.service_operator[service],
-                origin=names[origin],
-                destination=names[destination],
-                departure=dt.datetime.fromtimestamp(leg.departure, tz=zones[origin]),
-                arrival=dt.datetime.fromtimestamp(leg.arrival, tz=zones[destination]),
-                fare_cents=snapshot.ride_fare(leg.trip, leg.board_row, leg.alight_row),
-                currency=snapshot.service_currency[service],
-                timetable=snapshot.trip_code[leg.trip],
+            ItineraryLeg(  # positional: a frozen dataclass takes keywords more slowly
+                snapshot.service_number[service],
+                snapshot.service_mode[service],
+                snapshot.service_operator[service],
+                names[origin],
+                names[destination],
+                local(departure, zones[origin]),
+                local(arrival, zones[destination]),
+                cents,
+                snapshot.service_currency[service],
+                snapshot.trip_code[trip],
             )
         )
-    waits = [
+    waits = () if len(out) == 1 else tuple(
         Wait(
             before.destination,
             (leg.departure - previous.arrival) // 60,
             after.origin if after.origin != before.destination else None,
         )
         for previous, leg, before, after in zip(legs, legs[1:], out, out[1:], strict=False)
-    ]
-    return Itinerary(
-        legs=tuple(out),
-        waits=tuple(waits),
-        departure=out[0].departure,
-        arrival=out[-1].arrival,
-        fare_cents=sum(leg.fare_cents for leg in out),
-        transfers=len(out) - 1,
     )
+    return Itinerary(tuple(out), waits, out[0].departure, out[-1].arrival, fare, len(out) - 1)

@@ -41,13 +41,39 @@ KEY_FT = 3  # (f, t)
 KEY_BT = 4  # (b, t)
 
 
+@njit(cache=True, inline="always")
+def _first_departure(rec: np.ndarray, t: int) -> int:
+    """The first record departing at or after ``t`` (records sorted by departure)."""
+    lo = 0
+    hi = rec.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if rec[mid, DEP] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _span(
+    rec: np.ndarray, run_low: np.ndarray, run_high: np.ndarray, start: int, end: int
+) -> tuple[int, int, int, int]:
+    """The records departing in [start, end] (lo:hi), how many run ids they may hold and the
+    lowest: the per-run arrays cover only those (see snapshot.Timeline)."""
+    lo = _first_departure(rec, start)
+    hi = _first_departure(rec, end + 1)
+    if lo >= hi:
+        return lo, hi, 1, 0
+    low = int(run_low[lo])
+    return lo, hi, int(run_high[hi - 1]) - low + 1, low
+
+
 @njit(cache=True, nogil=True)
 def earliest_arrival(
     rec: np.ndarray,
-    lo: int,
-    hi: int,
-    n_runs: int,
-    run_base: int,
+    run_low: np.ndarray,
+    run_high: np.ndarray,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -63,6 +89,7 @@ def earliest_arrival(
     Times are relative to the timeline's base, like the records'.
     """
     n_cities = mct.shape[0]
+    lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
     ready = np.full(n_cities, INF, dtype=np.int64)
     ready[origin] = start
     aboard = np.zeros(n_runs, dtype=np.bool_)
@@ -100,10 +127,8 @@ def earliest_arrival(
 @njit(cache=True, nogil=True)
 def earliest_journey(
     rec: np.ndarray,
-    lo: int,
-    hi: int,
-    n_runs: int,
-    run_base: int,
+    run_low: np.ndarray,
+    run_high: np.ndarray,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -122,6 +147,7 @@ def earliest_journey(
     were scanned before the boarding, so following them back always ends at the origin.
     """
     n_cities = mct.shape[0]
+    lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
     ready = np.full(n_cities, INF, dtype=np.int64)
     ready[origin] = start
     via = np.full(n_cities, -1, dtype=np.int64)  # the alighting record that set ``ready``
@@ -182,10 +208,8 @@ def earliest_journey(
 @njit(cache=True, nogil=True)
 def boarding_reach(
     rec: np.ndarray,
-    lo: int,
-    hi: int,
-    n_runs: int,
-    run_base: int,
+    run_low: np.ndarray,
+    run_high: np.ndarray,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -205,6 +229,7 @@ def boarding_reach(
     reaches the destination in time: a bound for the other direction.
     """
     n_cities = mct.shape[0]
+    lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
     ready = np.full(n_cities, INF, dtype=np.int64)
     ready[origin] = start
     reach = np.full(n_cities, INF, dtype=np.int64)
@@ -243,8 +268,10 @@ def boarding_reach(
 
 
 @njit(cache=True, nogil=True)
-def leaves(rec: np.ndarray, lo: int, hi: int, trip_ok: np.ndarray, origin: int) -> bool:
-    """Whether a record of ``lo:hi`` may be boarded at ``origin``."""
+def leaves(rec: np.ndarray, trip_ok: np.ndarray, origin: int, start: int, end: int) -> bool:
+    """Whether a record departing in [start, end] may be boarded at ``origin``."""
+    lo = _first_departure(rec, start)
+    hi = _first_departure(rec, end + 1)
     for k in range(lo, hi):
         if rec[k, FROM_CITY] == origin:
             tf = rec[k, TRIP_FLAGS]
@@ -325,10 +352,8 @@ def _bsearch(keys: np.ndarray, want: int) -> int:
 @njit(cache=True, nogil=True)
 def pareto_scan(
     rec: np.ndarray,
-    lo: int,
-    hi: int,
-    n_runs: int,
-    run_base: int,
+    run_low: np.ndarray,
+    run_high: np.ndarray,
     trip_ok: np.ndarray,
     mct: np.ndarray,
     walk_start: np.ndarray,
@@ -375,6 +400,7 @@ def pareto_scan(
     boarding index and stop label, stop labels' parent trip label and alighting index.
     """
     n_cities = mct.shape[0]
+    lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
     n_c = np.int64(n_cities)
     # Stop labels.
     l_ready = np.empty(cap_l, np.int64)
@@ -791,14 +817,15 @@ def warm_up() -> None:
         ok = np.ones(2, np.bool_)
         walk_start = np.zeros(3, np.int64)
         empty = np.zeros(0, np.int64)
-        earliest_arrival(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
-        earliest_journey(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        runs = np.zeros(2, np.int32)
+        earliest_arrival(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        earliest_journey(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         distances(walk_start, empty, empty, 0)
         pareto_scan(
-            rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
+            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
             True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, 16, 16, 4,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
-        leaves(rec, 0, 2, ok, 0)
-        boarding_reach(rec, 0, 2, 2, 0, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        leaves(rec, ok, 0, 0, 10)
+        boarding_reach(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         _warm = True

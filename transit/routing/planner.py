@@ -28,10 +28,10 @@ from transit.routing.query import Query, UnknownCity
 from transit.routing.snapshot import UNREACHABLE, Snapshot
 
 
-def instant(value: dt.datetime, zone: str) -> int:
+def instant(value: dt.datetime, zone: str | dt.tzinfo) -> int:
     """Unix seconds of ``value``; a naive datetime is read as local time in ``zone``."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone))
+        value = value.replace(tzinfo=ZoneInfo(zone) if isinstance(zone, str) else zone)
     return int(value.timestamp())
 
 
@@ -120,13 +120,13 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     window = int(round(query.window_hours * 3600))
     arrive_by = query.arrive_by is not None
     if query.arrive_by is not None:
-        deadline = instant(query.arrive_by, snapshot.city_zone[destination])
+        deadline = instant(query.arrive_by, snapshot.city_tz[destination])
         low, high = deadline - window, deadline
         view = snapshot.backward
         v_origin, v_target, v_start, v_end = destination, origin, -deadline, -low
     else:
         when = query.depart or now or dt.datetime.now(dt.UTC)
-        start = instant(when, snapshot.city_zone[origin])
+        start = instant(when, snapshot.city_tz[origin])
         low, high = start, start + window
         view = snapshot.forward
         v_origin, v_target, v_start, v_end = origin, destination, start, high
