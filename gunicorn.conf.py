@@ -12,9 +12,17 @@ from pathlib import Path
 from typing import Any
 
 worker_class = "gthread"
-threads = int(os.environ.get("TRANSIT_THREADS", "4"))
+# Python runs one thread of a process at a time: a few threads cover the waits on the
+# database, more only queue behind each other.
+threads = int(os.environ.get("TRANSIT_THREADS", "2"))
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 keepalive = 5
+# A gthread worker accepts every connection it is offered, and a kept-alive connection stays
+# with the worker that took it: left alone, one worker can end up holding most clients while
+# the other idles. Capped, a worker keeps at most this many connections open (minus one per
+# thread kept alive), answers further ones and closes them, and their next connection goes to
+# a worker with room.
+worker_connections = int(os.environ.get("TRANSIT_WORKER_CONNECTIONS", "25"))
 # Workers of one server share the routing snapshot of each data version through this folder
 # (transit/routing/cache.py): one builds it, the others load it.
 _snapshots = Path(
@@ -45,3 +53,5 @@ def post_worker_init(worker: Any) -> None:
                 db.session.remove()
     except Exception:  # an unmigrated database: requests will say so, the worker still serves
         worker.log.exception("routing snapshot not taken at start")
+    else:
+        worker.log.info("Worker %s ready: routing snapshot taken", worker.pid)

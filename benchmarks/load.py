@@ -93,7 +93,9 @@ def start_server(
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not (log.exists() and log.read_text().count("Booting worker") >= workers):
+    # Wait until every worker has its routing snapshot: a worker still starting would leave
+    # the first connections (kept alive for the whole run) to the others.
+    while not (log.exists() and log.read_text().count("routing snapshot taken") >= workers):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             sys.exit("gunicorn did not start:\n" + (log.read_text() if log.exists() else ""))

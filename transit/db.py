@@ -10,7 +10,7 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from transit.models import (
     Calendar,
@@ -26,6 +26,9 @@ from transit.models import (
 
 # Changes to these tables change what routing sees: they bump the data version.
 TIMETABLE_CLASSES = (City, Transfer, Service, Calendar, CalendarDate, Timetable, Stop, ServiceFare)
+# Tables nobody reads without logging in: their writes leave the content version alone (a
+# token's last use is written on every authenticated request).
+PRIVATE_TABLES = frozenset({"users", "api_tokens", "audit_log", "login_attempts", "data_version"})
 
 
 @event.listens_for(Engine, "connect")
@@ -78,26 +81,81 @@ def mark_timetable_changed(session: Session) -> None:
     if session.info.get("data_version_bumped"):
         return
     session.info["data_version_bumped"] = True
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    result = session.execute(
-        update(DataVersion)
-        .where(DataVersion.id == 1)
-        .values(version=DataVersion.version + 1, changed_at=now)
+    _bump(session, version=DataVersion.version + 1, changed_at=_utcnow())
+    mark_content_changed(session)
+
+
+def content_version(session: Session) -> tuple[int, dt.datetime | None]:
+    """The content version and its change time (which tells apart databases made again)."""
+    row = session.execute(
+        select(DataVersion.content_version, DataVersion.content_changed_at).where(
+            DataVersion.id == 1
+        )
+    ).first()
+    return (int(row[0] or 0), row[1]) if row is not None else (0, None)
+
+
+def mark_content_changed(session: Session) -> None:
+    """Bump the content version inside the caller's transaction (once per transaction).
+
+    Called by ``mark_timetable_changed`` and, through the hooks below, by every ORM flush
+    or ``session.execute`` write to a public table.
+    """
+    if session.info.get("content_version_bumped"):
+        return
+    session.info["content_version_bumped"] = True
+    _bump(
+        session,
+        content_version=DataVersion.content_version + 1,
+        content_changed_at=_utcnow(),
     )
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _bump(session: Session, **values: Any) -> None:
+    result = session.execute(update(DataVersion).where(DataVersion.id == 1).values(**values))
     if getattr(result, "rowcount", 0) == 0:
-        # Only databases made without the migrations lack the row.
-        session.add(DataVersion(id=1, version=1, changed_at=now))
+        # Only databases made without the migrations lack the row: add it (once), counting
+        # this transaction's change.
+        if not any(isinstance(o, DataVersion) for o in session.new):
+            now = _utcnow()
+            session.add(
+                DataVersion(
+                    id=1, version=1, changed_at=now, content_version=1, content_changed_at=now
+                )
+            )
 
 
 @event.listens_for(Session, "before_flush")
-def _bump_on_timetable_change(session: Session, _ctx: Any, _instances: Any) -> None:
-    if session.info.get("data_version_bumped"):
-        return
-    if any(isinstance(o, TIMETABLE_CLASSES) for o in chain(session.new, session.dirty, session.deleted)):
+def _bump_on_change(session: Session, _ctx: Any, _instances: Any) -> None:
+    changed = list(chain(session.new, session.dirty, session.deleted))
+    if not session.info.get("data_version_bumped") and any(
+        isinstance(o, TIMETABLE_CLASSES) for o in changed
+    ):
         mark_timetable_changed(session)
+    if not session.info.get("content_version_bumped") and any(
+        getattr(o, "__tablename__", None) not in PRIVATE_TABLES for o in changed
+    ):
+        mark_content_changed(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bump_on_bulk_write(state: ORMExecuteState) -> None:
+    """Bulk ``insert``/``update``/``delete`` statements bypass the flush: catch them here."""
+    if state.session.info.get("content_version_bumped"):
+        return
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) not in PRIVATE_TABLES:
+        mark_content_changed(state.session)
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _reset_bump(session: Session) -> None:
     session.info.pop("data_version_bumped", None)
+    session.info.pop("content_version_bumped", None)

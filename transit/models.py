@@ -391,9 +391,12 @@ class AuditEntry(Base):
 
 
 class DataVersion(Base):
-    """A single row whose counter goes up with every timetable change.
+    """A single row of two counters: timetable changes, and changes to anything public.
 
-    Routing snapshots (one per worker process) compare it to know when to rebuild.
+    ``version`` goes up with every timetable change: routing snapshots (one per worker
+    process) compare it to know when to rebuild. ``content_version`` goes up with every
+    change that anyone may read without logging in (timetables, trip history, forecasts):
+    cached public answers compare it (``transit/web/response_cache.py``).
     """
 
     __tablename__ = "data_version"
@@ -402,6 +405,8 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     version: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    content_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    content_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
 
 
 class ServiceForecast(Base):

@@ -48,11 +48,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
 
     from transit.cli import register_commands
-    from transit.web import admin, api, consistency, i18n, pages, security
+    from transit.web import admin, api, consistency, i18n, pages, response_cache, security
 
     i18n.init_app(app)
     security.init_app(app)  # before the blueprints: the API exempts itself from CSRF
     consistency.init_app(app)
+    response_cache.init_app(app)  # after consistency: reads the version in its transaction
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)  # /login, /logout, /admin/...
     app.register_blueprint(api.bp)  # /api/v1

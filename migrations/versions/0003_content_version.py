@@ -1,0 +1,33 @@
+"""content version: a counter of every change public pages show
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-27 08:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def _recreate():
+    # SQLite cannot add a column whose default is CURRENT_TIMESTAMP: copy the table instead.
+    return 'always' if op.get_bind().dialect.name == 'sqlite' else 'auto'
+
+
+def upgrade():
+    with op.batch_alter_table('data_version', schema=None, recreate=_recreate()) as batch_op:
+        batch_op.add_column(sa.Column('content_version', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('content_changed_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('data_version', schema=None, recreate=_recreate()) as batch_op:
+        batch_op.drop_column('content_changed_at')
+        batch_op.drop_column('content_version')

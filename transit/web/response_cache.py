@@ -1,0 +1,171 @@
+"""Public answers kept in memory until the data they show changes.
+
+An anonymous ``GET`` of a public page or API read is a function of the URL, the interface
+language, the database's content and (for pages whose defaults are "today" or "now") the
+clock. The content has a version (``transit.db.content_version``, bumped in the same
+transaction as every write to a public table), so a worker keeps the answers it gave and
+hands the same bytes to the next identical request while the version and the clock's minute
+are the same. The version is read inside the request's read transaction
+(``transit/web/consistency.py``): a kept answer is exactly what the view would build from
+that state, never an older one.
+
+Not kept: requests with credentials or a session cookie (their pages may show private
+things), conditional requests (the views answer 304 themselves), route searches that leave
+"now" (the time is to the second on the pages), answers other than 200, and anything under
+the private prefixes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+
+from transit.db import content_version
+from transit.web.extensions import db
+
+# Endpoints whose answers are kept, with the query parameters that make a route search
+# "at a given time" (without one of them it leaves now and is not kept).
+CACHED_ENDPOINTS: dict[str, tuple[str, ...] | None] = {
+    "pages.cities": None,
+    "pages.city": None,
+    "pages.service": None,
+    "pages.suggest": None,
+    "pages.routes": ("time",),
+    "api.list_cities": None,
+    "api.get_city": None,
+    "api.list_calendars": None,
+    "api.get_calendar": None,
+    "api.list_services": None,
+    "api.get_service": None,
+    "api.get_timetable": None,
+    "api.get_fares": None,
+    "api.find_routes": ("depart", "arrive_by"),
+}
+KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Vary")
+MAX_ENTRIES = 4096
+MAX_BYTES = 64 * 1024 * 1024
+
+
+class ResponseCache:
+    """A bounded map from request keys to answers, emptied when the content version moves."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, bytes, list[tuple[str, str]]]] = (
+            OrderedDict()
+        )
+        self._stamp: Any = None
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, stamp: Any, key: tuple[Any, ...]) -> Response | None:
+        with self._lock:
+            if stamp != self._stamp:
+                self.misses += 1
+                return None
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+        status, body, headers = entry
+        return Response(body, status=status, headers=headers)
+
+    def put(self, stamp: Any, key: tuple[Any, ...], response: Response) -> None:
+        body = response.get_data()
+        headers = [(k, v) for k in KEPT_HEADERS if (v := response.headers.get(k)) is not None]
+        with self._lock:
+            if stamp != self._stamp:
+                if _older(stamp, self._stamp):
+                    return  # a request that began before the last change, finishing late
+                self._entries.clear()
+                self._bytes = 0
+                self._stamp = stamp
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            self._entries[key] = (response.status_code, body, headers)
+            self._bytes += len(body)
+            while self._entries and (
+                len(self._entries) > self.max_entries or self._bytes > self.max_bytes
+            ):
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped[1])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+            self._stamp = None
+
+
+def _older(stamp: tuple[int, Any], current: tuple[int, Any] | None) -> bool:
+    """Whether ``stamp`` is a version before ``current`` of the same database (a database
+    made again at the same address starts its numbers over, with a later change time)."""
+    if current is None or stamp[0] >= current[0]:
+        return False
+    try:
+        return not stamp[1] > current[1]
+    except TypeError:
+        return True
+
+
+def _key() -> tuple[Any, ...] | None:
+    """This request's key, or None when its answer is not to be kept."""
+    if request.method != "GET" or request.endpoint not in CACHED_ENDPOINTS:
+        return None
+    if "Authorization" in request.headers:
+        return None
+    if current_app.config.get("SESSION_COOKIE_NAME", "session") in request.cookies:
+        return None
+    if request.if_none_match or request.if_modified_since is not None:
+        return None
+    at_time = CACHED_ENDPOINTS[request.endpoint]
+    if at_time is not None and not any(request.args.get(name) for name in at_time):
+        return None
+    from transit.web.i18n import select_language
+
+    # Pages default to today (a city's board) or show the latest runs: to the minute.
+    minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    return (request.full_path, select_language(), request.accept_mimetypes.to_header(), minute)
+
+
+def _answer_from_cache() -> Response | None:
+    key = _key()
+    if key is None:
+        return None
+    cache: ResponseCache = current_app.extensions["transit_response_cache"]
+    stamp = content_version(db.session())
+    kept = cache.get(stamp, key)
+    if kept is None:
+        g.response_cache_entry = (stamp, key)  # for _keep, once the view has answered
+    return kept
+
+
+def _keep(response: Response) -> Response:
+    entry = g.pop("response_cache_entry", None)
+    if (
+        entry is not None
+        and response.status_code == 200
+        and not response.direct_passthrough
+        and not response.is_streamed
+        and "Set-Cookie" not in response.headers
+    ):
+        current_app.extensions["transit_response_cache"].put(*entry, response)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Answer repeated public reads from memory; call after ``consistency.init_app``."""
+    app.extensions["transit_response_cache"] = ResponseCache()
+    if app.config.get("TRANSIT_RESPONSE_CACHE", True):
+        app.before_request(_answer_from_cache)
+        app.after_request(_keep)
