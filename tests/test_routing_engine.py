@@ -96,3 +96,29 @@ def test_bounds_never_exceed_the_reference(feed: Feed, data: st.DataObject) -> N
         timeline = snap.timeline(snap.forward, departure, arrival)
         times = snap.time_bounds(snap.forward, timeline, snap.city_index[destination])
         assert times[o] <= arrival - departure
+
+
+def test_a_cap_keeps_exactly_the_journeys_within_it(national: Snapshot) -> None:
+    """``pareto_scan(cap=...)`` finds the optimum when it lies within the cap, else nothing."""
+    names = [national.city_names[c] for c in (3, 58, 121, 204, 277)]
+    checked = 0
+    for origin, destination in zip(names, reversed(names), strict=True):
+        o, t = national.city_index[origin], national.city_index[destination]
+        start = int(dt.datetime(2025, 3, 5, 7, tzinfo=dt.UTC).timestamp())
+        end = start + 24 * 3600
+        search = engine.Search(
+            national, national.forward, national.timeline(national.forward, start, end), o, t,
+            start, end, national.min_connection(None), None,
+        )
+        for objective, use_fare, use_rides, first in (
+            (engine.BY_RIDES_THEN_ARRIVAL, False, True, 2),
+            (engine.BY_FARE_THEN_ARRIVAL, True, False, 1),
+        ):
+            best = engine.pareto_scan(search, objective, use_fare, use_rides)
+            assert len(best) == 1
+            optimum = best[0][first]
+            capped = engine.pareto_scan(search, objective, use_fare, use_rides, cap=optimum)
+            assert [row[:3] for row in capped] == [row[:3] for row in best]
+            assert engine.pareto_scan(search, objective, use_fare, use_rides, cap=optimum - 1) == []
+            checked += 1
+    assert checked == 10

@@ -116,6 +116,7 @@ def pareto_scan(
     use_rides: bool,
     latest: np.ndarray | Callable[[], np.ndarray] | None = None,
     use_time: bool = True,
+    cap: int | None = None,
 ) -> list[Found]:
     """Multi-criteria connection scan; returns the target's journeys.
 
@@ -131,7 +132,9 @@ def pareto_scan(
     as a function, it is called only when a first try without it (nor time bounds) makes
     many labels;
     ``use_time`` bounds arrivals by the shortest rides too (not worth its cost where
-    ``latest`` is tight and arrival is not a criterion).
+    ``latest`` is tight and arrival is not a criterion). ``cap`` (with an objective that
+    starts with fare or rides) keeps only journeys whose first criterion is at most ``cap``:
+    labels that cannot stay within it are dropped from the start.
     """
     snap = s.snapshot
     fare_bound, ride_bound = snap.bounds(s.direction, s.target)
@@ -144,6 +147,10 @@ def pareto_scan(
         return snap.time_bounds(s.direction, s.timeline, s.target) if use_time else none
 
     times = none if probing else time_bound()
+    # A key to beat: (cap, INF) is beaten by every journey whose first criterion is <= cap.
+    beat_key = (INF, INF) if cap is None else (int(cap), INF)
+    assert cap is None or objective in (BY_FARE_THEN_ARRIVAL, BY_RIDES_THEN_ARRIVAL,
+                                        BY_RIDES_THEN_FARE)
     while True:
         caps = snap.pool_sizes
         if probing:
@@ -164,6 +171,7 @@ def pareto_scan(
             ride_bound if use_rides else none,
             bound,
             times,
+            *beat_key,
             *caps,
         )
         if not full:

@@ -377,6 +377,8 @@ def pareto_scan(
     lbr: np.ndarray,
     latest: np.ndarray,
     lbt: np.ndarray,
+    beat0: int,
+    beat1: int,
     cap_l: int,
     cap_t: int,
     cap_f: int,
@@ -391,6 +393,8 @@ def pareto_scan(
     dropped (target pruning). ``latest[c]`` is the latest departure from city ``c`` that can
     still reach the target by ``end`` (INF: unknown): later boardings there are useless.
     ``lbt[c]`` bounds the time from a departure at ``c`` to the arrival at the target.
+    With an objective, ``(beat0, beat1)`` is a key the journey must beat (INF: none): a
+    bound the caller knows, which prunes labels from the start.
     The pools hold ``cap_l`` stop labels, ``cap_t`` trip labels and ``cap_f`` found
     journeys (fixed: arrays that may be replaced inside the loop cost reference counting at
     every step); when one is full the scan stops and returns its number (1, 2, 3) first,
@@ -455,8 +459,11 @@ def pareto_scan(
     n_s = 0
     n_f = 0
     stop_at = INF
-    have_best = False
-    best_key = (INF, INF)
+    # With an objective, labels must beat best_key: at first (beat0, beat1), a bound the
+    # caller knows (INF: none), then the best journey found.
+    have_best = beat0 < INF
+    best_key = (beat0, beat1)
+    found_best = False
     best_row = np.zeros(5, np.int64)
     options = mode == KEY_OPTIONS
     # Every journey from the origin costs at least this much and rides at least this often.
@@ -473,14 +480,25 @@ def pareto_scan(
                 break
         x = rec[k, RUN] - run_base
         tf = rec[k, TRIP_FLAGS]
-        trip = tf >> 2
         a = int(rec[k, ARR])
-        od = trip_od[trip] if use_fare else -1
         fr = rec[k, FROM_CITY]
-        t_board = d + lbt[fr]  # the earliest arrival a boarding here can lead to
-        if t_board < a:
-            t_board = a
-        if tf & 1 and trip_ok[trip] and d <= latest[fr] and t_board <= end:
+        # Most records neither board (no label at their city, or too late) nor carry a
+        # label: those are skipped on the per-city and per-run arrays alone, before any
+        # per-timetable lookup (large arrays on a large network: cache misses).
+        board = False
+        t_board = a
+        if tf & 1 and bag_head[fr] != -1 and d <= latest[fr]:
+            t_board = d + lbt[fr]  # the earliest arrival a boarding here can lead to
+            if t_board < a:
+                t_board = a
+            board = t_board <= end
+        if not board and trip_head[x] == -1:
+            continue
+        trip = tf >> 2
+        if board and not trip_ok[trip]:
+            board = False
+        od = trip_od[trip] if use_fare else -1
+        if board:
             lab = bag_head[fr]
             fpos = rec[k, FROM_POS]
             if lab != -1 and trip_head[x] != -1:
@@ -583,6 +601,7 @@ def pareto_scan(
                     kk = _key(mode, a, f, b)
                     if not have_best or not _ge(kk, best_key):
                         have_best = True
+                        found_best = True
                         best_key = kk
                         best_row[0] = a
                         best_row[1] = f
@@ -716,7 +735,7 @@ def pareto_scan(
                 rows[j, 3] = f_t[i]
                 rows[j, 4] = f_k[i]
                 j += 1
-    elif have_best:
+    elif found_best:
         rows = best_row.reshape((1, 5)).copy()
     else:
         rows = np.empty((0, 5), np.int64)
@@ -823,7 +842,8 @@ def warm_up() -> None:
         distances(walk_start, empty, empty, 0)
         pareto_scan(
             rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
-            True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, 16, 16, 4,
+            True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, INF, INF, 16,
+            16, 4,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
         leaves(rec, ok, 0, 0, 10)

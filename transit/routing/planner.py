@@ -97,7 +97,16 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
         )
     elif criterion == "transfers":
         # The ride bound leaves few labels: the latest departures would not pay for their scan.
-        found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True)
+        # Most journeys need no more rides than the static bound says: a scan that keeps
+        # only those (then one more) prunes far more, and what it finds is the optimum.
+        least = int(s.snapshot.bounds(s.direction, s.target)[1][s.origin])
+        caps: list[int | None] = [
+            cap for cap in (least, least + 1) if s.max_rides is None or cap < s.max_rides
+        ]
+        for cap in [*caps, None]:
+            found = pareto_scan(s, BY_RIDES_THEN_ARRIVAL, use_fare=False, use_rides=True, cap=cap)
+            if found:
+                break
     else:
         found = pareto_scan(s, None, use_fare=use_fare, use_rides=True, latest=bound)
         found.sort(key=lambda journey: (journey[0], journey[1], journey[2]))
