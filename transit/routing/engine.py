@@ -22,7 +22,7 @@ from transit.routing.snapshot import Direction, Snapshot, Timeline
 INF = kernels.INF
 DEP, ARR, TRIP_FLAGS, FROM_POS, TO_POS = (
     kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS, kernels.TO_POS
-)
+)  # FROM_POS and TO_POS: columns of Timeline.aux
 # Trip labels a scan may make before it is worth bounding the departures (pareto_scan).
 PROBE_TRIP_LABELS = 2048
 # Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
@@ -157,6 +157,7 @@ def pareto_scan(
             caps = (caps[0], min(caps[1], PROBE_TRIP_LABELS), caps[2])
         full, rows, t_k, t_lab, l_pt, l_pk = scan(
             *s._common(),
+            s.timeline.aux,
             -1 if s.max_rides is None else int(s.max_rides),
             kernels.KEY_OPTIONS if objective is None else int(objective),
             bool(use_fare),
@@ -201,13 +202,13 @@ def pareto_scan(
 
 def legs_of(s: Search, found: Found) -> list[Leg]:
     """The rides of a found journey, first to last in forward time."""
-    rec, base = s.timeline.rec, s.timeline.base
+    rec, aux, base = s.timeline.rec, s.timeline.aux, s.timeline.base
     out: list[Leg] = []
     for k_board, k_alight in found[3]:
         board, alight = rec[k_board].tolist(), rec[k_alight].tolist()
         out.append(Leg(
-            board[TRIP_FLAGS] >> 2, board[FROM_POS], alight[TO_POS], board[DEP] + base,
-            alight[ARR] + base,
+            board[TRIP_FLAGS] >> 2, aux.item(k_board, FROM_POS), aux.item(k_alight, TO_POS),
+            board[DEP] + base, alight[ARR] + base,
         ))
     if s.direction.reverse:
         # Stop rows and times seen backwards: the forward ride runs from the alighting

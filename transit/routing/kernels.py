@@ -2,8 +2,9 @@
 
 Plain loops over flat arrays: the timeline's records (one row of int32 per connection of a
 run, in departure order: departure and arrival relative to the timeline's base, run id, from
-city, to city, timetable and flags, boarding and alighting stop rows and their cumulative
-fares), so that a scan reads memory in order; per-city minimum connection times and walks
+city, to city, timetable and flags; and in a second array, read only where the multi-criteria
+scan needs them, boarding and alighting stop rows and their cumulative fares), so that a
+scan reads memory in order; per-city minimum connection times and walks
 (CSR); cumulative fares per stop row and the zone-fare table (sorted keys).
 
 Labels live in fixed-size pools (parallel arrays; a scan that fills one is run again with a
@@ -30,8 +31,12 @@ RIDE_CAP = 32
 # "may board at the from stop" and bit 1 "may alight at the to stop".
 # FROM_CUM and TO_CUM are the cumulative leg fares at the two stop rows (direction's terms),
 # kept here so that fares need no lookup in the stop arrays.
-DEP, ARR, RUN, FROM_CITY, TO_CITY, TRIP_FLAGS, FROM_POS, TO_POS, FROM_CUM, TO_CUM = range(10)
-RECORD_WIDTH = 10
+DEP, ARR, RUN, FROM_CITY, TO_CITY, TRIP_FLAGS = range(6)
+RECORD_WIDTH = 6
+# Columns of a record's second part (``aux``, read only by the multi-criteria scan when a
+# record boards or carries labels: the plain scans stream through less memory).
+FROM_POS, TO_POS, FROM_CUM, TO_CUM = range(4)
+AUX_WIDTH = 4
 
 # Objectives of the single-best scans (lexicographic over arrival t, fare f, rides b).
 KEY_OPTIONS = 0  # no single best: the Pareto set
@@ -363,6 +368,7 @@ def pareto_scan(
     target: int,
     start: int,
     end: int,
+    aux: np.ndarray,
     max_rides: int,
     mode: int,
     use_fare: bool,
@@ -500,9 +506,9 @@ def pareto_scan(
         od = trip_od[trip] if use_fare else -1
         if board:
             lab = bag_head[fr]
-            fpos = rec[k, FROM_POS]
+            fpos = aux[k, FROM_POS]
             if lab != -1 and trip_head[x] != -1:
-                v_low = bag_fare[fr] - rec[k, FROM_CUM] if (use_fare and od < 0) else bag_fare[fr]
+                v_low = bag_fare[fr] - aux[k, FROM_CUM] if (use_fare and od < 0) else bag_fare[fr]
                 if not use_fare:
                     v_low = 0
                 b_low = bag_rides[fr] + 1 if use_rides else 0
@@ -531,7 +537,7 @@ def pareto_scan(
                 if dominated:
                     lab = l_next[lab]
                     continue
-                v = f - rec[k, FROM_CUM] if (use_fare and od < 0) else f
+                v = f - aux[k, FROM_CUM] if (use_fare and od < 0) else f
                 skip = False
                 t2 = trip_head[x]
                 while t2 != -1:
@@ -572,7 +578,7 @@ def pareto_scan(
         if trip_head[x] == -1 or a > end or not tf & 2:
             continue
         to = rec[k, TO_CITY]
-        tpos = rec[k, TO_POS]
+        tpos = aux[k, TO_POS]
         t2 = trip_head[x]
         prev_t = -1
         while t2 != -1:
@@ -582,7 +588,7 @@ def pareto_scan(
             if not use_fare:
                 f = 0
             elif od < 0:
-                f = v + rec[k, TO_CUM]
+                f = v + aux[k, TO_CUM]
             else:
                 bpos = t_pos[t2]
                 if reverse:
@@ -595,7 +601,7 @@ def pareto_scan(
                     f = v + od_vals[i]
                 else:
                     # Both directions: the cumulative values grow along the ride's direction.
-                    f = v + rec[k, TO_CUM] - cumv[bpos]
+                    f = v + aux[k, TO_CUM] - cumv[bpos]
             if to == target:
                 if not options:
                     kk = _key(mode, a, f, b)
@@ -841,7 +847,8 @@ def warm_up() -> None:
         earliest_journey(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
         distances(walk_start, empty, empty, 0)
         pareto_scan(
-            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, -1, KEY_OPTIONS,
+            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
+            np.zeros((2, AUX_WIDTH), np.int32), -1, KEY_OPTIONS,
             True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, INF, INF, 16,
             16, 4,
         )

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from transit.config import DEFAULT_MIN_CONNECTION_MINUTES
@@ -37,7 +37,7 @@ from transit.models import (
     Timetable,
     Transfer,
 )
-from transit.routing.kernels import RECORD_WIDTH, distances, hop_graph, warm_up
+from transit.routing.kernels import AUX_WIDTH, RECORD_WIDTH, distances, hop_graph, warm_up
 from transit.timetable.feed import Feed
 
 EPOCH_DATE = dt.date(1970, 1, 1)
@@ -89,6 +89,7 @@ class Timeline:
 
     dep: np.ndarray  # int64 Unix seconds, for binary search
     rec: np.ndarray  # int32, shape (n, kernels.RECORD_WIDTH)
+    aux: np.ndarray  # int32, shape (n, kernels.AUX_WIDTH): stop rows and cumulative fares
     base: int  # the range's first second: record times are relative to it
     n_runs: int  # bound on the run ids
     # Run ids follow first departures: the runs met in records lo:hi lie between
@@ -146,6 +147,9 @@ class _Builder:
         self.stop_board: list[bool] = []
         self.stop_alight: list[bool] = []
         self.walks: list[tuple[int, int, int]] = []
+        # The stop columns as arrays, when a source reads them in bulk (instead of ``stop``):
+        # city index, arrival, departure, leg fare, boarding, alighting.
+        self.stop_columns: tuple[np.ndarray, ...] | None = None
 
     def city(self, key: object, name: str, zone: str, mct: int | None) -> None:
         self.city_index[key] = len(self.city_names)
@@ -207,12 +211,15 @@ class Snapshot:
         self.trip_has_od = np.array(
             [self.service_od[s] is not None for s in b.trip_service], dtype=bool
         )
-        self.stop_city = np.array(b.stop_city, dtype=np.int64)
-        self.stop_arr = np.array(b.stop_arr, dtype=np.int64)
-        self.stop_dep = np.array(b.stop_dep, dtype=np.int64)
-        self.stop_fare = np.array(b.stop_fare, dtype=np.int64)
-        self.stop_board = np.array(b.stop_board, dtype=bool)
-        self.stop_alight = np.array(b.stop_alight, dtype=bool)
+        columns = b.stop_columns or (
+            b.stop_city, b.stop_arr, b.stop_dep, b.stop_fare, b.stop_board, b.stop_alight
+        )
+        self.stop_city = np.asarray(columns[0], dtype=np.int64)
+        self.stop_arr = np.asarray(columns[1], dtype=np.int64)
+        self.stop_dep = np.asarray(columns[2], dtype=np.int64)
+        self.stop_fare = np.asarray(columns[3], dtype=np.int64)
+        self.stop_board = np.asarray(columns[4], dtype=bool)
+        self.stop_alight = np.asarray(columns[5], dtype=bool)
         n_stops = len(b.stop_city)
         stop_trip = np.repeat(np.arange(len(b.trip_len), dtype=np.int64), self.trip_len)
         self.stop_trip = stop_trip
@@ -222,7 +229,7 @@ class Snapshot:
             cum = cum - np.repeat(cum[self.trip_first], self.trip_len)
         self.stop_cum = cum.astype(np.int64)
         if n_stops and int(np.abs(self.stop_cum).max()) >= 1 << 31:
-            # The scans keep cumulative fares in 32 bits (kernels.RECORD_WIDTH).
+            # The scans keep cumulative fares in 32 bits (kernels.AUX_WIDTH).
             trip = int(stop_trip[int(np.abs(self.stop_cum).argmax())])
             raise ValueError(
                 f"timetable {b.trip_code[trip]!r} of service "
@@ -400,27 +407,25 @@ class Snapshot:
             b.od.setdefault(b.service_index[sid], {})[
                 (b.city_index[origin], b.city_index[destination])
             ] = int(cents)
-        trip_index: dict[int, int] = {}
+        trip_ids: list[int] = []
         for tid, sid, code, cal_id in run(
             select(Timetable.id, Timetable.service_id, Timetable.code, Timetable.calendar_id)
             .order_by(Timetable.id)
         ):
-            trip_index[tid] = len(b.trip_service)
+            trip_ids.append(tid)
             b.trip_service.append(b.service_index[sid])
             b.trip_calendar.append(b.calendar_index[cal_id])
             b.trip_code.append(code)
-            b.trip_len.append(0)
-        rows = run(
-            select(
-                Stop.timetable_id, Stop.city_id, Stop.arrival, Stop.departure, Stop.fare_cents,
-                Stop.boarding, Stop.alighting,
-            ).order_by(Stop.timetable_id, Stop.sequence)
-        ).all()
+        stops = _stop_rows(session)
+        # Ids to indexes: timetables and cities were read in id order.
+        trip = np.searchsorted(np.array(trip_ids, dtype=np.int64), stops[:, 0])
+        city_ids = np.array(list(b.city_index), dtype=np.int64)
+        b.trip_len = np.bincount(trip, minlength=len(trip_ids)).tolist()
+        b.stop_columns = (
+            np.searchsorted(city_ids, stops[:, 1]), stops[:, 2], stops[:, 3], stops[:, 4],
+            stops[:, 5].astype(bool), stops[:, 6].astype(bool),
+        )
         city_index = b.city_index
-        trip_len = b.trip_len
-        for tid, cid, arrival, departure, fare, board, alight in rows:
-            trip_len[trip_index[tid]] += 1
-            b.stop(city_index[cid], arrival, departure, fare, board, alight)
         for a, c, secs in run(
             select(Transfer.from_city_id, Transfer.to_city_id, Transfer.min_seconds)
         ):
@@ -514,7 +519,8 @@ class Snapshot:
         if not parts_dep or not sum(len(p) for p in parts_dep):
             none = np.zeros(0, dtype=np.int32)
             return Timeline(
-                np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32), base, 1,
+                np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32),
+                np.zeros((0, AUX_WIDTH), np.int32), base, 1,
                 none, none,
             )
         dep = np.concatenate(parts_dep)
@@ -540,13 +546,14 @@ class Snapshot:
         rec[:, 3] = direction.from_city[conn]
         rec[:, 4] = direction.to_city[conn]
         rec[:, 5] = (self.conn_trip[conn] << 2) | direction.flags[conn]
-        rec[:, 6] = direction.from_pos[conn]
-        rec[:, 7] = direction.to_pos[conn]
-        rec[:, 8] = direction.cum[direction.from_pos[conn]]
-        rec[:, 9] = direction.cum[direction.to_pos[conn]]
+        aux = np.empty((len(dep), AUX_WIDTH), dtype=np.int32)
+        aux[:, 0] = direction.from_pos[conn]
+        aux[:, 1] = direction.to_pos[conn]
+        aux[:, 2] = direction.cum[direction.from_pos[conn]]
+        aux[:, 3] = direction.cum[direction.to_pos[conn]]
         run_low = np.minimum.accumulate(rec[::-1, 2])[::-1].copy()
         run_high = np.maximum.accumulate(rec[:, 2])
-        return Timeline(dep, rec, base, max(1, len(runs)), run_low, run_high)
+        return Timeline(dep, rec, aux, base, max(1, len(runs)), run_low, run_high)
 
     def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Per city, lower bounds on the fare and on the rides (at least 1) still needed to
@@ -668,10 +675,11 @@ def _bound_graphs(
     negative = bool((f_w < 0).any())
     f_w = np.maximum(f_w, 0)
     # Rides: service s is node n_cities + s.
-    member = np.unique(
-        np.stack([snap.stop_city, snap.trip_service[snap.stop_trip] + n_cities], axis=1), axis=0
-    ) if len(snap.stop_city) else np.zeros((0, 2), dtype=np.int64)
     n_nodes = n_cities + len(snap.service_number)
+    # The distinct (city, service node) pairs, through one integer key (a 1-D unique is far
+    # quicker than one over rows).
+    keys = np.unique(snap.stop_city * n_nodes + snap.trip_service[snap.stop_trip] + n_cities)
+    member = np.stack([keys // n_nodes, keys % n_nodes], axis=1)
     ones = np.ones(len(member), dtype=np.int64)
     zeros = np.zeros(len(member), dtype=np.int64)
     r_src = np.concatenate([member[:, 0], member[:, 1], walk_from])
@@ -683,6 +691,32 @@ def _bound_graphs(
         True: (_csr(n_cities, f_src, f_dst, f_w), _csr(n_nodes, r_src, r_dst, r_w)),
     }
     return graphs, negative
+
+
+def _stop_rows(session: Session) -> np.ndarray:
+    """Every stop as (timetable id, city id, arrival, departure, leg fare, boarding,
+    alighting), integers ordered by timetable and sequence, read in the session's
+    transaction straight from the driver: the largest table, and rows of plain integers,
+    for which SQLAlchemy's result rows would cost more than the read itself. A stop with
+    one time uses it for both (the schema only requires one of them)."""
+    statement = select(
+        Stop.timetable_id,
+        Stop.city_id,
+        func.coalesce(Stop.arrival, Stop.departure, 0),
+        func.coalesce(Stop.departure, Stop.arrival, 0),
+        func.coalesce(Stop.fare_cents, 0),
+        case((Stop.boarding, 1), else_=0),
+        case((Stop.alighting, 1), else_=0),
+    ).order_by(Stop.timetable_id, Stop.sequence)
+    connection = session.connection()
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return np.array(rows, dtype=np.int64).reshape(-1, 7)
 
 
 def _walk_table(
