@@ -89,3 +89,63 @@ def test_a_database_made_again_at_the_same_address_is_not_served_the_old_snapsho
         again = cache.snapshot_for(session, 15)
     assert "Urumqi" in again.city_index
     assert "Harbin" not in again.city_index
+
+
+def _forbid_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_build(*args: object, **kwargs: object) -> Snapshot:
+        raise AssertionError("built again instead of using the published snapshot")
+
+    monkeypatch.setattr(Snapshot, "from_session", no_build)
+
+
+def test_a_server_write_publishes_the_snapshot_of_its_version_before_commit(
+    session: Session, shared_data: Path, share: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+    session.commit()
+    first = cache.snapshot_for(session, 15)
+    first.timeline(first.forward, 1_740_960_000, 1_740_960_000 + 86400)  # a day being asked
+
+    session.add(City(name="Xi'an", timezone="Asia/Shanghai"))
+    session.commit()  # builds and writes the new version's snapshot, then commits
+
+    with monkeypatch.context() as patch:
+        _forbid_builds(patch)
+        # The writer's process already holds it...
+        mine = cache.snapshot_for(session, 15)
+        assert mine is not first and "Xi'an" in mine.city_index
+        # ...with the timelines of the days the old one was asked about.
+        assert set(mine._timelines) == set(first._timelines)
+        # ...and another worker finds its file ready.
+        cache.clear()
+        other = cache.snapshot_for(session, 15)
+    assert "Xi'an" in other.city_index
+    fresh = Snapshot.from_session(session, 15)
+    for query in QUERIES:
+        assert plan(other, query).to_json() == plan(fresh, query).to_json()
+
+
+def test_a_rolled_back_write_leaves_the_held_snapshot(
+    session: Session, shared_data: Path, share: Path
+) -> None:
+    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+    session.commit()
+    first = cache.snapshot_for(session, 15)
+    session.add(City(name="Xi'an", timezone="Asia/Shanghai"))
+    session.flush()
+    session.rollback()
+    assert cache.snapshot_for(session, 15) is first
+
+
+def test_a_failed_publication_does_not_stop_the_write(
+    session: Session, shared_data: Path, share: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+    session.commit()
+    cache.snapshot_for(session, 15)
+    with monkeypatch.context() as patch:
+        _forbid_builds(patch)
+        session.add(City(name="Xi'an", timezone="Asia/Shanghai"))
+        session.commit()  # the build fails inside the hook: logged, the commit goes on
+    assert session.query(City).filter_by(name="Xi'an").count() == 1
+    assert "Xi'an" in cache.snapshot_for(session, 15).city_index  # readers build it

@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from transit.models import DataVersion
@@ -209,6 +209,76 @@ def snapshot_for(session: Session, default_min_connection_minutes: int) -> Snaps
             _forget_older(url, minutes, built[0], folder)
         _cache[key] = built
         return built[2]
+
+
+def _prepare_like(snapshot: Snapshot, previous: Snapshot) -> None:
+    """Build in ``snapshot`` the timelines ``previous`` holds: the days being asked about."""
+    for reverse, base, days in list(getattr(previous, "_timelines", {})):
+        direction = snapshot.backward if reverse else snapshot.forward
+        snapshot.timeline(direction, base, base + (days - 1) * 86400)
+
+
+@event.listens_for(Session, "before_commit")
+def _publish_before_commit(session: Session) -> None:
+    """A server's timetable write shares the snapshot of the version it makes, before commit.
+
+    Readers take a new snapshot when they see a new version, and until they have it their
+    route answers wait: most of a second on the New York feed, on every edit. So when this
+    process serves routes from a shared folder (a gunicorn worker) and the transaction
+    changed the timetable, the snapshot of the new version is built here, from the
+    transaction's own view, and written to the folder before the version becomes visible:
+    every worker then finds the file ready (loading it takes milliseconds). The writer pays
+    for the build instead, and holds the timetable's write lock meanwhile, so no other
+    timetable write can slip in between. If the commit fails the file is never used (its
+    name carries a version stamp that never became visible).
+    """
+    folder = _share_dir()
+    if folder is None or not _cache:
+        return
+    try:
+        session.flush()  # the last changes are only flushed after this hook
+    except Exception:
+        return  # the commit will fail and say why
+    if not session.info.get("data_version_bumped"):
+        return
+    engine = session.get_bind().engine
+    if _in_memory(engine):
+        return
+    url = engine.url.render_as_string(hide_password=False)
+    held = [(key[1], entry[2]) for key, entry in list(_cache.items()) if key[0] == url]
+    if not held:
+        return
+    published = []
+    try:
+        version, changed_at = _version_stamp(session)
+        folder.mkdir(parents=True, exist_ok=True)
+        for minutes, previous in held:
+            snapshot = Snapshot.from_session(session, minutes)
+            _prepare_like(snapshot, previous)
+            _dump(snapshot, folder / f"{_file_stem(url, minutes, version, changed_at)}.pickle")
+            published.append(((url, minutes), (version, changed_at, snapshot)))
+    except Exception as error:  # a failed build must not stop the write: readers build
+        _log.warning("snapshot not published before commit (%s)", error)
+        return
+    session.info["published_snapshots"] = published
+
+
+@event.listens_for(Session, "after_commit")
+def _install_published(session: Session) -> None:
+    """The writer's process uses the snapshots it published, once they are committed."""
+    published = session.info.pop("published_snapshots", None)
+    if not published:
+        return
+    with _lock:
+        for key, built in published:
+            held = _cache.get(key)
+            if held is None or _fresh_enough(built, held[0], held[1]):
+                _cache[key] = built
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_published(session: Session) -> None:
+    session.info.pop("published_snapshots", None)
 
 
 def clear() -> None:

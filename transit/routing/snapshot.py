@@ -220,7 +220,7 @@ class Snapshot:
         self.stop_fare = np.asarray(columns[3], dtype=np.int64)
         self.stop_board = np.asarray(columns[4], dtype=bool)
         self.stop_alight = np.asarray(columns[5], dtype=bool)
-        n_stops = len(b.stop_city)
+        n_stops = len(self.stop_city)
         stop_trip = np.repeat(np.arange(len(b.trip_len), dtype=np.int64), self.trip_len)
         self.stop_trip = stop_trip
         # Cumulative leg fares within each timetable: fare(i, j) = cum[j] - cum[i].
