@@ -538,28 +538,30 @@ def pareto_scan(
                     lab = l_next[lab]
                     continue
                 v = f - aux[k, FROM_CUM] if (use_fare and od < 0) else f
+                # One pass: a run's labels never cover one another, so a label that the new
+                # one covers and one that covers the new one cannot both be there: until one
+                # that covers it turns up, those it covers can go.
                 skip = False
-                t2 = trip_head[x]
-                while t2 != -1:
-                    if t_value[t2] <= v and t_b[t2] <= b and (od < 0 or t_pos[t2] == fpos):
-                        skip = True
-                        break
-                    t2 = t_next[t2]
-                if skip:
-                    lab = l_next[lab]
-                    continue
                 prev = -1
                 t2 = trip_head[x]
                 while t2 != -1:
                     nxt = t_next[t2]
-                    if v <= t_value[t2] and b <= t_b[t2] and (od < 0 or t_pos[t2] == fpos):
-                        if prev == -1:
-                            trip_head[x] = nxt
-                        else:
-                            t_next[prev] = nxt
-                    else:
-                        prev = t2
+                    if od < 0 or t_pos[t2] == fpos:
+                        if t_value[t2] <= v and t_b[t2] <= b:
+                            skip = True
+                            break
+                        if v <= t_value[t2] and b <= t_b[t2]:
+                            if prev == -1:
+                                trip_head[x] = nxt
+                            else:
+                                t_next[prev] = nxt
+                            t2 = nxt
+                            continue
+                    prev = t2
                     t2 = nxt
+                if skip:
+                    lab = l_next[lab]
+                    continue
                 if n_t == cap_t:
                     full = 2
                     break
@@ -683,19 +685,15 @@ def pareto_scan(
                         continue
                 elif have_best and _ge(_key(mode, t_lb, f_lb, b_lb), best_key):
                     continue
-                lab = bag_head[city]
+                # One pass, as for the runs' labels: a bag's labels never cover one another.
                 covered = False
-                while lab != -1:
-                    if l_ready[lab] <= ready and l_fare[lab] <= f and l_rides[lab] <= b:
-                        covered = True
-                        break
-                    lab = l_next[lab]
-                if covered:
-                    continue
                 prev = -1
                 lab = bag_head[city]
                 while lab != -1:
                     nxt = l_next[lab]
+                    if l_ready[lab] <= ready and l_fare[lab] <= f and l_rides[lab] <= b:
+                        covered = True
+                        break
                     if ready <= l_ready[lab] and f <= l_fare[lab] and b <= l_rides[lab]:
                         if prev == -1:
                             bag_head[city] = nxt
@@ -704,6 +702,8 @@ def pareto_scan(
                     else:
                         prev = lab
                     lab = nxt
+                if covered:
+                    continue
                 if n_l == cap_l:
                     full = 1
                     break

@@ -27,11 +27,17 @@ from transit.routing.itinerary import Itinerary, RouteResult, build_itinerary, l
 from transit.routing.query import Query, UnknownCity
 from transit.routing.snapshot import UNREACHABLE, Snapshot
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
 
 def instant(value: dt.datetime, zone: str | dt.tzinfo) -> int:
     """Unix seconds of ``value``; a naive datetime is read as local time in ``zone``."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone) if isinstance(zone, str) else zone)
+        # The same as value.replace(tzinfo=zone).timestamp() (the offset honours ``fold``),
+        # a few times faster.
+        offset = (ZoneInfo(zone) if isinstance(zone, str) else zone).utcoffset(value)
+        assert offset is not None
+        return int((value - _EPOCH - offset).total_seconds())
     return int(value.timestamp())
 
 
