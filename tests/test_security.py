@@ -130,6 +130,35 @@ def test_every_form_on_every_admin_page_carries_a_token(app, client, corridor):
     assert forms >= 15
 
 
+def test_no_get_writes_anything(app, client, corridor):
+    """Every read runs in one read transaction (transit/web/consistency.py): no GET may write,
+    logged in or with a bearer token (a token is only checked, and its use written, on
+    writes)."""
+    log_in(client)
+    with app.app_context():
+        token = auth.issue_token(db.session(), "editor")
+        db.session.commit()
+
+    def everything() -> dict[str, object]:
+        with app.app_context():
+            state = {
+                table.name: db.session.execute(select(table)).all()
+                for table in db.metadata.sorted_tables
+            }
+            db.session.rollback()
+            return state
+
+    before = everything()
+    gets = [r for r in app.url_map.iter_rules() if "GET" in (r.methods or ()) and
+            r.endpoint != "static"]
+    assert len(gets) >= 30
+    for rule in gets:
+        url = _url(rule, corridor)
+        reply = client.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert reply.status_code < 500, (url, reply.status_code)
+    assert everything() == before
+
+
 # --- logins ----------------------------------------------------------------------------------
 
 

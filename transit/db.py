@@ -85,13 +85,18 @@ def mark_timetable_changed(session: Session) -> None:
     mark_content_changed(session)
 
 
+_CONTENT_STAMP = select(DataVersion.content_version, DataVersion.content_changed_at).where(
+    DataVersion.id == 1
+)
+
+
 def content_version(session: Session) -> tuple[int, dt.datetime | None]:
-    """The content version and its change time (which tells apart databases made again)."""
-    row = session.execute(
-        select(DataVersion.content_version, DataVersion.content_changed_at).where(
-            DataVersion.id == 1
-        )
-    ).first()
+    """The content version and its change time (which tells apart databases made again).
+
+    Read on every cached public request: one statement built once, run on the session's
+    connection (in its transaction) without the ORM's per-statement work.
+    """
+    row = session.connection().execute(_CONTENT_STAMP).first()
     return (int(row[0] or 0), row[1]) if row is not None else (0, None)
 
 
