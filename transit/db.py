@@ -85,9 +85,16 @@ def mark_timetable_changed(session: Session) -> None:
     mark_content_changed(session)
 
 
+_TIMETABLE_STAMP = select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)
 _CONTENT_STAMP = select(DataVersion.content_version, DataVersion.content_changed_at).where(
     DataVersion.id == 1
 )
+
+
+def timetable_stamp(session: Session) -> tuple[int, dt.datetime | None]:
+    """The data version and its change time, read as ``content_version`` reads its own."""
+    row = session.connection().execute(_TIMETABLE_STAMP).first()
+    return (int(row[0] or 0), row[1]) if row is not None else (0, None)
 
 
 def content_version(session: Session) -> tuple[int, dt.datetime | None]:

@@ -33,10 +33,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from transit.models import DataVersion
+from transit.db import timetable_stamp
 from transit.routing.kernels import warm_up
 from transit.routing.snapshot import Snapshot
 
@@ -54,12 +54,7 @@ def _in_memory(engine: Engine) -> bool:
 
 def _version_stamp(session: Session) -> tuple[int, Any]:
     """The data version and its change time, which tells apart databases reusing a number."""
-    row = session.execute(
-        select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)
-    ).first()
-    if row is None:
-        return 0, None
-    return int(row[0] or 0), row[1]
+    return timetable_stamp(session)
 
 
 def _fresh_enough(held: tuple[int, Any, Snapshot], version: int, changed_at: Any) -> bool:

@@ -21,10 +21,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from transit import auth
-from transit.db import data_version
+from transit.db import timetable_stamp
 from transit.editing import EditError, name_list, service_label  # noqa: F401  (shared names)
 from transit.models import (
-    DataVersion,
     User,
 )
 from transit.web.api import openapi, problems
@@ -210,8 +209,7 @@ class Validators:
         use_last_modified: bool = True,
         also_changed: dt.datetime | None = None,
     ):
-        version = data_version(db.session())
-        changed = db.session.scalar(select(DataVersion.changed_at).where(DataVersion.id == 1))
+        version, changed = timetable_stamp(db.session())
         if also_changed is not None:  # other data in the answer (stored forecasts), naive UTC
             changed = max(changed, also_changed) if changed is not None else also_changed
         key = f"{request.path}?{sorted(request.args.items(multi=True))}|{extra}"
