@@ -10,7 +10,7 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, update
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, sessionmaker
 
 from transit.models import (
     Calendar,
@@ -68,8 +68,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 def data_version(session: Session) -> int:
     """The current timetable data version (0 on a database that never changed)."""
-    value = session.scalar(select(DataVersion.version).where(DataVersion.id == 1))
-    return int(value or 0)
+    return timetable_stamp(session)[0]
 
 
 def mark_timetable_changed(session: Session) -> None:
@@ -85,26 +84,44 @@ def mark_timetable_changed(session: Session) -> None:
     mark_content_changed(session)
 
 
-_TIMETABLE_STAMP = select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)
-_CONTENT_STAMP = select(DataVersion.content_version, DataVersion.content_changed_at).where(
-    DataVersion.id == 1
-)
+_STAMPS = select(
+    DataVersion.version,
+    DataVersion.changed_at,
+    DataVersion.content_version,
+    DataVersion.content_changed_at,
+).where(DataVersion.id == 1)
+
+
+def _stamps(session: Session) -> tuple[Any, ...]:
+    """Both versions with their change times, read once per transaction.
+
+    Every public request reads them (the answer cache, the API's validators, the routing
+    cache): one statement built once, run on the session's connection without the ORM's
+    per-statement work, and kept until the transaction ends or bumps a version itself.
+    """
+    if isinstance(session, scoped_session):  # Flask-SQLAlchemy's ``db.session`` proxy
+        session = session()
+    connection = session.connection()
+    transaction = session.get_transaction()
+    held = session.info.get("version_stamps")
+    if held is not None and held[0] is transaction:
+        return held[1]
+    row = connection.execute(_STAMPS).first()
+    stamps = tuple(row) if row is not None else (0, None, 0, None)
+    session.info["version_stamps"] = (transaction, stamps)
+    return stamps
 
 
 def timetable_stamp(session: Session) -> tuple[int, dt.datetime | None]:
-    """The data version and its change time, read as ``content_version`` reads its own."""
-    row = session.connection().execute(_TIMETABLE_STAMP).first()
-    return (int(row[0] or 0), row[1]) if row is not None else (0, None)
+    """The data version and its change time (which tells apart databases made again)."""
+    stamps = _stamps(session)
+    return int(stamps[0] or 0), stamps[1]
 
 
 def content_version(session: Session) -> tuple[int, dt.datetime | None]:
-    """The content version and its change time (which tells apart databases made again).
-
-    Read on every cached public request: one statement built once, run on the session's
-    connection (in its transaction) without the ORM's per-statement work.
-    """
-    row = session.connection().execute(_CONTENT_STAMP).first()
-    return (int(row[0] or 0), row[1]) if row is not None else (0, None)
+    """The content version and its change time."""
+    stamps = _stamps(session)
+    return int(stamps[2] or 0), stamps[3]
 
 
 def mark_content_changed(session: Session) -> None:
@@ -128,6 +145,7 @@ def _utcnow() -> dt.datetime:
 
 
 def _bump(session: Session, **values: Any) -> None:
+    session.info.pop("version_stamps", None)
     result = session.execute(update(DataVersion).where(DataVersion.id == 1).values(**values))
     if getattr(result, "rowcount", 0) == 0:
         # Only databases made without the migrations lack the row: add it (once), counting

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from transit.db import content_version
 from transit.models import ServiceForecast as StoredForecast
 from transit.models import TripRecord
 
@@ -207,8 +208,25 @@ class ForecastsState:
         return f"{self.count}:{self.latest}:{self.last_id}"
 
 
+# (database, content version) -> the state then: every write of a forecast moves the content
+# version (transit.db), so a route request need not count the table again.
+_states: dict[tuple[str, int], tuple[tuple[int, Any], ForecastsState]] = {}
+
+
 def forecasts_state(session: Session) -> ForecastsState:
     """The stored forecasts' count, newest storage time and highest id."""
+    engine = session.get_bind().engine
+    key = (str(engine.url), id(engine))
+    stamp = content_version(session)
+    held = _states.get(key)
+    if held is not None and held[0] == stamp:
+        return held[1]
+    state = _count_forecasts(session)
+    _states[key] = (stamp, state)
+    return state
+
+
+def _count_forecasts(session: Session) -> ForecastsState:
     count, latest, last_id = session.execute(
         select(
             func.count(StoredForecast.id),
