@@ -56,18 +56,50 @@ def _now(zone_name: str | None) -> dt.datetime:
     return dt.datetime.now(_zone(zone)).replace(microsecond=0)
 
 
+@dataclass(frozen=True)
+class CityDirectory:
+    """Every city's name, zone and place, for the route form (one read per data version)."""
+
+    by_name: dict[str, tuple[str, str]]
+    by_lower_name: dict[str, tuple[str, str]]
+    by_code: dict[str, tuple[str, str]]
+    places: dict[str, tuple[float, float]]
+
+
+_directories: dict[str, tuple[int, CityDirectory]] = {}
+
+
+def city_directory() -> CityDirectory:
+    key = str(db.engine.url)
+    version = data_version(_session())
+    held = _directories.get(key)
+    if held is not None and held[0] == version:
+        return held[1]
+    by_name: dict[str, tuple[str, str]] = {}
+    by_lower: dict[str, tuple[str, str]] = {}
+    by_code: dict[str, tuple[str, str]] = {}
+    places: dict[str, tuple[float, float]] = {}
+    rows = db.session.execute(
+        select(City.name, City.timezone, City.code, City.latitude, City.longitude).order_by(City.id)
+    )
+    for name, zone, code, lat, lon in rows:
+        by_name[name] = (name, zone)
+        by_lower.setdefault(name.lower(), (name, zone))
+        if code:
+            by_code.setdefault(code.lower(), (name, zone))
+        if lat is not None and lon is not None:
+            places[name] = (lat, lon)
+    directory = CityDirectory(by_name, by_lower, by_code, places)
+    with _facts_lock:
+        _directories[key] = (version, directory)
+    return directory
+
+
 def _find_city(text: str) -> tuple[str, str] | None:
     """A city by exact name, else by name ignoring case, else by code."""
-    row = db.session.execute(select(City.name, City.timezone).where(City.name == text)).first()
-    if row is None:
-        row = db.session.execute(
-            select(City.name, City.timezone).where(func.lower(City.name) == text.lower()).limit(2)
-        ).first()
-    if row is None:
-        row = db.session.execute(
-            select(City.name, City.timezone).where(func.lower(City.code) == text.lower())
-        ).first()
-    return (row[0], row[1]) if row else None
+    cities = city_directory()
+    lower = text.lower()
+    return cities.by_name.get(text) or cities.by_lower_name.get(lower) or cities.by_code.get(lower)
 
 
 @dataclass(frozen=True)
@@ -261,12 +293,8 @@ def _leg_links(itineraries: list[Any]) -> list[list[jv.LegLink]]:
 
 
 def _places(names: set[str]) -> dict[str, tuple[float, float]]:
-    if not names:
-        return {}
-    rows = db.session.execute(
-        select(City.name, City.latitude, City.longitude).where(City.name.in_(sorted(names)))
-    )
-    return {name: (lat, lon) for name, lat, lon in rows if lat is not None and lon is not None}
+    places = city_directory().places
+    return {name: places[name] for name in names if name in places}
 
 
 # --- Cities -------------------------------------------------------------------------------
