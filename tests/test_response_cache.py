@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from transit.db import content_version, data_version
-from transit.models import City, LoginAttempt, User
+from transit.models import (
+    Calendar,
+    CalendarDate,
+    City,
+    LoginAttempt,
+    Service,
+    Stop,
+    Timetable,
+    TripRecord,
+    User,
+)
 from transit.web.extensions import db
 
 
@@ -100,13 +111,183 @@ def test_an_answer_of_an_older_version_never_replaces_newer_ones(app):
 
     cache = _cache(app)
     new, old = (5, dt.datetime(2026, 1, 2)), (4, dt.datetime(2026, 1, 1))
+    cache.catch_up(new, lambda after, upto: None)
     cache.put(new, ("a",), Response(b"new"))
-    cache.put(old, ("a",), Response(b"old"))  # a request that began before the change
+    cache.catch_up(old, lambda after, upto: None)  # a request that began before the change
+    cache.put(old, ("a",), Response(b"old"))
     kept = cache.get(new, ("a",))
     assert kept is not None and kept.get_data() == b"new"
     assert cache.get(old, ("a",)) is None
     # A database made again at the same address counts from the start, later in time.
     again = (1, dt.datetime(2026, 2, 1))
+    cache.catch_up(again, lambda after, upto: {"service:1"})
+    assert cache.get(again, ("a",)) is None
     cache.put(again, ("a",), Response(b"again"))
     kept = cache.get(again, ("a",))
     assert kept is not None and kept.get_data() == b"again"
+
+
+# --- answers that outlive changes elsewhere ---------------------------------------------------
+
+H = 3600
+
+
+def _network(app) -> dict[str, int]:
+    """Cities A to D; S1 runs A-B and S2 runs C-D, daily."""
+    with app.app_context():
+        daily = Calendar(name="daily")
+        cities = {name: City(name=name, timezone="Asia/Shanghai") for name in "ABCD"}
+        services = {}
+        for number, (first, last) in {"S1": "AB", "S2": "CD"}.items():
+            service = Service(number=number, mode="train", operator="CR")
+            timetable = Timetable(code="1", calendar=daily, service=service)
+            timetable.stops = [
+                Stop(sequence=0, city=cities[first], departure=8 * H),
+                Stop(sequence=1, city=cities[last], arrival=10 * H, fare_cents=5000),
+            ]
+            services[number] = service
+        db.session.add_all([*cities.values(), *services.values()])
+        db.session.commit()
+        ids = {name: city.id for name, city in cities.items()}
+        ids.update({number: service.id for number, service in services.items()})
+        return ids
+
+
+def _pages(ids: dict[str, int]) -> dict[str, str]:
+    pages = {name: f"/cities/{ids[name]}?date=2025-03-03" for name in "ABCD"}
+    pages.update({number: f"/services/{ids[number]}" for number in ("S1", "S2")})
+    return pages
+
+
+def _kept(app, client, path: str) -> bool:
+    """Whether the answer came from memory, after checking it equals a fresh one."""
+    cache = _cache(app)
+    hits = cache.hits
+    answer = client.get(path)
+    fresh = client.get(path, headers={"If-None-Match": '"none"'})  # never answered from memory
+    assert answer.status_code == fresh.status_code == 200, path
+    assert answer.data == fresh.data, path
+    return cache.hits == hits + 1
+
+
+def _edit(app, change) -> None:
+    with app.app_context():
+        change(db.session)
+        db.session.commit()
+
+
+def test_a_change_to_one_service_keeps_the_pages_it_cannot_touch(app, client):
+    ids = _network(app)
+    pages = _pages(ids)
+    for path in pages.values():
+        client.get(path)
+    assert all(_kept(app, client, path) for path in pages.values())
+
+    def later_departure(session):
+        stop = session.scalars(
+            select(Stop).join(Timetable).where(Timetable.service_id == ids["S1"], Stop.sequence == 0)
+        ).one()
+        stop.departure = 9 * H
+
+    _edit(app, later_departure)
+    kept = {name: _kept(app, client, path) for name, path in pages.items()}
+    assert kept == {"A": False, "B": False, "C": True, "D": True, "S1": False, "S2": True}
+
+    def to_d_instead_of_b(session):
+        stop = session.scalars(
+            select(Stop).join(Timetable).where(Timetable.service_id == ids["S1"], Stop.sequence == 1)
+        ).one()
+        stop.city_id = ids["D"]
+
+    _edit(app, to_d_instead_of_b)
+    kept = {name: _kept(app, client, path) for name, path in pages.items()}
+    # B lost a call and D gained one; C and S2 are untouched.
+    assert kept == {"A": False, "B": False, "C": True, "D": False, "S1": False, "S2": True}
+
+    _edit(app, lambda session: session.delete(session.get(Service, ids["S2"])))
+    kept = {name: _kept(app, client, path) for name, path in pages.items() if name != "S2"}
+    assert kept == {"A": True, "B": True, "C": False, "D": False, "S1": True}
+
+    # A city's name shows on other pages: renaming it drops everything.
+    _edit(app, lambda session: setattr(session.get(City, ids["C"]), "name", "C2"))
+    assert not any(_kept(app, client, pages[name]) for name in "ABCD")
+    assert not _kept(app, client, pages["S1"])
+
+
+def test_trip_history_of_a_service_drops_its_pages_and_bulk_writes_drop_all(app, client):
+    ids = _network(app)
+    pages = _pages(ids)
+    for path in pages.values():
+        client.get(path)
+
+    def a_run_of_s1(session):
+        session.add(
+            TripRecord(
+                service_id=ids["S1"], service_date=dt.date(2025, 3, 3), origin_id=ids["A"],
+                destination_id=ids["B"], scheduled_departure=dt.datetime(2025, 3, 3, 0),
+                scheduled_arrival=dt.datetime(2025, 3, 3, 2),
+                actual_arrival=dt.datetime(2025, 3, 3, 2, 7),
+            )
+        )
+
+    _edit(app, a_run_of_s1)
+    assert not _kept(app, client, pages["S1"])
+    assert _kept(app, client, pages["S2"]) and _kept(app, client, pages["C"])
+
+    _edit(app, lambda session: session.execute(update(Service).values(name="renamed")))
+    assert not any(_kept(app, client, path) for path in pages.values())
+
+
+def test_kept_answers_always_equal_fresh_ones_through_random_edits(app, client):
+    """Random edits of every kind, each followed by reading every page from memory (where
+    kept) and fresh: the two always agree."""
+    ids = _network(app)
+    pages = _pages(ids)
+    rng = random.Random(7)
+
+    def move_time(session):
+        stop = rng.choice(session.scalars(select(Stop)).all())
+        if stop.departure is not None:
+            stop.departure += 60 * rng.randint(1, 30)
+        else:
+            stop.arrival += 60 * rng.randint(1, 30)
+
+    def move_city(session):
+        stop = rng.choice(session.scalars(select(Stop)).all())
+        timetable = session.get(Timetable, stop.timetable_id)
+        used = {s.city_id for s in timetable.stops}
+        free = [ids[name] for name in "ABCD" if ids[name] not in used]
+        if free:
+            stop.city_id = rng.choice(free)
+
+    def add_service(session):
+        first, last = rng.sample("ABCD", 2)
+        service = Service(number=f"X{rng.randint(0, 10**6)}", mode="train", operator="CR")
+        timetable = Timetable(code="1", calendar=session.scalars(select(Calendar)).first(),
+                              service=service)
+        timetable.stops = [
+            Stop(sequence=0, city_id=ids[first], departure=7 * H),
+            Stop(sequence=1, city_id=ids[last], arrival=8 * H),
+        ]
+        session.add(service)
+
+    def delete_service(session):
+        extra = session.scalars(select(Service).where(Service.number.like("X%"))).all()
+        if extra:
+            session.delete(rng.choice(extra))
+
+    def rename_service(session):
+        service = session.get(Service, ids[rng.choice(["S1", "S2"])])
+        service.name = f"name {rng.randint(0, 1000)}"
+
+    def calendar_exception(session):
+        calendar = session.scalars(select(Calendar)).first()
+        session.add(CalendarDate(calendar=calendar, date=dt.date(2025, 3, 3),
+                                 added=False))
+
+    edits = [move_time, move_city, add_service, delete_service, rename_service]
+    for step in range(30):
+        edit = calendar_exception if step == 20 else rng.choice(edits)
+        _edit(app, edit)
+        for path in rng.sample(list(pages.values()), len(pages)):
+            _kept(app, client, path)  # asserts kept == fresh

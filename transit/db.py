@@ -6,29 +6,36 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, sessionmaker
 
 from transit.models import (
     Calendar,
     CalendarDate,
     City,
+    ContentChange,
     DataVersion,
     Service,
     ServiceFare,
+    ServiceForecast,
     Stop,
     Timetable,
     Transfer,
+    TripRecord,
+    TripRecordStop,
 )
 
 # Changes to these tables change what routing sees: they bump the data version.
 TIMETABLE_CLASSES = (City, Transfer, Service, Calendar, CalendarDate, Timetable, Stop, ServiceFare)
 # Tables nobody reads without logging in: their writes leave the content version alone (a
 # token's last use is written on every authenticated request).
-PRIVATE_TABLES = frozenset({"users", "api_tokens", "audit_log", "login_attempts", "data_version"})
+PRIVATE_TABLES = frozenset(
+    {"users", "api_tokens", "audit_log", "login_attempts", "data_version", "content_changes"}
+)
 
 
 @event.listens_for(Engine, "connect")
@@ -189,3 +196,166 @@ def _bump_on_bulk_write(state: ORMExecuteState) -> None:
 def _reset_bump(session: Session) -> None:
     session.info.pop("data_version_bumped", None)
     session.info.pop("content_version_bumped", None)
+    session.info.pop("content_changes", None)
+
+
+# --- what a content version changed ---------------------------------------------------------
+# Each transaction that bumps the content version also writes what it changed, so that a
+# worker's kept answers survive the changes that cannot affect them: ``service:ID`` for a
+# service whose own rows changed (the service, its timetables, stops, fares, trip records,
+# forecasts), ``city:ID`` for every city such a service calls at before or after the change,
+# and ``all`` for anything else (cities, calendars, transfers, bulk statements, or too much).
+ALL_CHANGED = "all"
+MAX_SCOPES = 500  # past this many, a change is logged as ``all``
+KEEP_CHANGE_VERSIONS = 1000  # log rows of versions this far back are removed
+_SERVICE_ROWS = (Timetable, ServiceFare, TripRecord, ServiceForecast)
+
+
+@dataclass
+class _Changes:
+    everything: bool = False
+    services: set[int] = field(default_factory=set)
+    cities: set[int] = field(default_factory=set)
+    pending: list[Any] = field(default_factory=list)  # new rows whose ids come with the flush
+
+
+def _changes(session: Session) -> _Changes:
+    changes = session.info.get("content_changes")
+    if changes is None:
+        changes = session.info["content_changes"] = _Changes()
+    return changes
+
+
+def _earlier_values(obj: Any, name: str) -> list[Any]:
+    """The values an attribute had before this flush's changes (a moved row: both ends)."""
+    history = inspect(obj).attrs[name].history
+    return [value for value in history.deleted or () if value is not None]
+
+
+def _note(session: Session, changes: _Changes, obj: Any) -> None:
+    """Add what ``obj``'s change touches to ``changes``; rows not yet numbered wait."""
+    if isinstance(obj, Service):
+        if obj.id is None:
+            changes.pending.append(obj)
+        else:
+            changes.services.add(obj.id)
+    elif isinstance(obj, _SERVICE_ROWS):
+        sid = obj.service_id if obj.service_id is not None else getattr(obj.service, "id", None)
+        if sid is None:
+            changes.pending.append(obj)
+        else:
+            changes.services.add(sid)
+        changes.services.update(_earlier_values(obj, "service_id"))
+    elif isinstance(obj, Stop | TripRecordStop):
+        parent_name = "timetable" if isinstance(obj, Stop) else "trip"
+        parent_id = getattr(obj, f"{parent_name}_id")
+        if parent_id is None:
+            parent_id = getattr(getattr(obj, parent_name), "id", None)
+        if parent_id is None:
+            changes.pending.append(obj)
+        else:
+            model = Timetable if isinstance(obj, Stop) else TripRecord
+            ids = {parent_id, *_earlier_values(obj, f"{parent_name}_id")}
+            changes.services.update(
+                session.connection().scalars(select(model.service_id).where(model.id.in_(ids)))
+            )
+        if isinstance(obj, Stop):
+            changes.cities.update(
+                c for c in (obj.city_id, *_earlier_values(obj, "city_id")) if c is not None
+            )
+    elif getattr(obj, "__tablename__", None) not in PRIVATE_TABLES:
+        changes.everything = True
+
+
+def _cities_of(session: Session, services: set[int]) -> set[int]:
+    """The cities the services call at, as the transaction sees them now."""
+    if not services:
+        return set()
+    return set(
+        session.connection().scalars(
+            select(Stop.city_id)
+            .distinct()
+            .join(Timetable, Timetable.id == Stop.timetable_id)
+            .where(Timetable.service_id.in_(sorted(services)))
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+    changes = _changes(session)
+    if changes.everything:
+        return
+    known = set(changes.services)
+    for obj in chain(session.dirty, session.deleted, session.new):
+        _note(session, changes, obj)
+        if changes.everything or len(changes.services) > MAX_SCOPES:
+            changes.everything = True
+            return
+    # The cities of these services before this flush (deleted stops are gone after it).
+    changes.cities.update(_cities_of(session, changes.services - known))
+
+
+@event.listens_for(Session, "after_flush")
+def _note_numbered(session: Session, _ctx: Any) -> None:
+    changes = _changes(session)
+    pending, changes.pending = changes.pending, []
+    for obj in pending:
+        if changes.everything:
+            return
+        _note(session, changes, obj)
+    if changes.pending:  # still without a parent: count everything
+        changes.everything = True
+        changes.pending = []
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_write(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) not in PRIVATE_TABLES:
+        _changes(state.session).everything = True
+
+
+@event.listens_for(Session, "before_commit")
+def _log_changes(session: Session) -> None:
+    """Write what this transaction changed under the content version it made."""
+    session.flush()
+    if not session.info.get("content_version_bumped"):
+        return
+    changes = _changes(session)
+    scopes: set[str] = set()
+    if not changes.everything:
+        cities = changes.cities | _cities_of(session, changes.services)  # and after it
+        scopes = {f"service:{sid}" for sid in changes.services}
+        scopes |= {f"city:{cid}" for cid in cities}
+    if not scopes or len(scopes) > MAX_SCOPES:
+        scopes = {ALL_CHANGED}
+    version = content_version(session)[0]
+    connection = session.connection()
+    connection.execute(
+        insert(ContentChange),
+        [{"content_version": version, "scope": scope} for scope in sorted(scopes)],
+    )
+    if version % 100 == 0:
+        connection.execute(
+            delete(ContentChange).where(
+                ContentChange.content_version < version - KEEP_CHANGE_VERSIONS
+            )
+        )
+
+
+def changes_between(session: Session, after: int, upto: int) -> set[str] | None:
+    """The scopes content versions ``after + 1`` to ``upto`` changed; None when some version
+    left no record (written by older code, or removed since): then anything may have."""
+    if upto - after > KEEP_CHANGE_VERSIONS:
+        return None
+    rows = session.connection().execute(
+        select(ContentChange.content_version, ContentChange.scope).where(
+            ContentChange.content_version > after, ContentChange.content_version <= upto
+        )
+    ).all()
+    if len({version for version, _ in rows}) < upto - after:
+        return None
+    return {scope for _, scope in rows}

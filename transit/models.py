@@ -409,6 +409,22 @@ class DataVersion(Base):
     content_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
 
 
+class ContentChange(Base):
+    """What one content version changed: ``service:ID``, ``city:ID`` or ``all``.
+
+    Written in the transaction that bumps ``DataVersion.content_version``; a worker holding
+    answers of an older version drops only those that depend on what changed
+    (``transit/web/response_cache.py``). Rows of old versions are removed as new ones come.
+    """
+
+    __tablename__ = "content_changes"
+    __table_args__ = (Index("ix_content_changes_version", "content_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_version: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(String(40))
+
+
 class ServiceForecast(Base):
     """A forecast for one run of a service: travel time and arrival delay, with a range.
 

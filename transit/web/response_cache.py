@@ -7,7 +7,9 @@ transaction as every write to a public table), so a worker keeps the answers it 
 hands the same bytes to the next identical request while the version and the clock's minute
 are the same. The version is read inside the request's read transaction
 (``transit/web/consistency.py``): a kept answer is exactly what the view would build from
-that state, never an older one.
+that state, never an older one. When the version moves on, the pages of one service or one
+city that the change did not touch are kept (each change is logged with the services and
+cities it touched); everything else is dropped.
 
 Not kept: requests with credentials or a session cookie (their pages may show private
 things), conditional requests (the views answer 304 themselves), route searches that leave
@@ -20,11 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from transit.db import content_version
+from transit.db import ALL_CHANGED, changes_between, content_version
 from transit.web.extensions import db
 
 # Endpoints whose answers are kept, with the query parameters that make a route search
@@ -45,54 +48,90 @@ CACHED_ENDPOINTS: dict[str, tuple[str, ...] | None] = {
     "api.get_fares": None,
     "api.find_routes": ("depart", "arrive_by"),
 }
+# Pages showing one service or one city, whose answers outlive changes elsewhere: a service
+# page shows the service's own rows (and calendars and city names, whose changes count as
+# "all"); a city page shows the services calling at the city, and every change to a service
+# names the cities it called at before and after (transit.db). With other arguments (a mode
+# filter checked against the whole network) they depend on everything.
+SCOPED_ENDPOINTS = {"pages.service": "service:{service_id}", "pages.city": "city:{city_id}"}
+SCOPED_ARGS = {"lang", "date", "page", "variant"}
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Vary")
 MAX_ENTRIES = 4096
 MAX_BYTES = 64 * 1024 * 1024
 
 
+# An answer kept: status, body, headers, and what it depends on (None: everything).
+Entry = tuple[int, bytes, list[tuple[str, str]], frozenset[str] | None]
+
+
 class ResponseCache:
-    """A bounded map from request keys to answers, emptied when the content version moves."""
+    """A bounded map from request keys to answers of one content version.
+
+    When the version moves on, ``catch_up`` keeps the answers that depend only on things
+    the changes since did not touch (see ``transit.db.changes_between``) and drops the rest.
+    """
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[Any, ...], tuple[int, bytes, list[tuple[str, str]]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self._stamp: Any = None
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
+    def catch_up(
+        self, stamp: tuple[int, Any], changed: Callable[[int, int], set[str] | None]
+    ) -> None:
+        """Move to version ``stamp``; ``changed(a, b)`` says what versions a+1..b changed."""
+        with self._lock:
+            current = self._stamp
+            if stamp == current or (current is not None and _older(stamp, current)):
+                return
+            scopes = None
+            if current is not None and stamp[0] > current[0] and _later(stamp, current):
+                scopes = changed(current[0], stamp[0])
+            if scopes is None or ALL_CHANGED in scopes:
+                self._entries.clear()
+                self._bytes = 0
+            else:
+                for key in [
+                    key for key, entry in self._entries.items()
+                    if entry[3] is None or entry[3] & scopes
+                ]:
+                    self._bytes -= len(self._entries.pop(key)[1])
+            self._stamp = stamp
+
     def get(self, stamp: Any, key: tuple[Any, ...]) -> Response | None:
         with self._lock:
-            if stamp != self._stamp:
-                self.misses += 1
-                return None
-            entry = self._entries.get(key)
+            entry = self._entries.get(key) if stamp == self._stamp else None
             if entry is None:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-        status, body, headers = entry
+        status, body, headers, _ = entry
         return Response(body, status=status, headers=headers)
 
-    def put(self, stamp: Any, key: tuple[Any, ...], response: Response) -> None:
+    def put(
+        self,
+        stamp: Any,
+        key: tuple[Any, ...],
+        response: Response,
+        depends_on: frozenset[str] | None = None,
+    ) -> None:
         body = response.get_data()
         headers = [(k, v) for k in KEPT_HEADERS if (v := response.headers.get(k)) is not None]
         with self._lock:
-            if stamp != self._stamp:
-                if _older(stamp, self._stamp):
-                    return  # a request that began before the last change, finishing late
-                self._entries.clear()
-                self._bytes = 0
+            if self._stamp is None:
                 self._stamp = stamp
+            elif stamp != self._stamp:
+                return  # a request that began before the last change, finishing late
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= len(old[1])
-            self._entries[key] = (response.status_code, body, headers)
+            self._entries[key] = (response.status_code, body, headers, depends_on)
             self._bytes += len(body)
             while self._entries and (
                 len(self._entries) > self.max_entries or self._bytes > self.max_bytes
@@ -116,6 +155,22 @@ def _older(stamp: tuple[int, Any], current: tuple[int, Any] | None) -> bool:
         return not stamp[1] > current[1]
     except TypeError:
         return True
+
+
+def _later(stamp: tuple[int, Any], current: tuple[int, Any]) -> bool:
+    """Whether ``stamp``'s change came at or after ``current``'s (the same database)."""
+    try:
+        return bool(stamp[1] >= current[1])
+    except TypeError:
+        return False
+
+
+def _depends_on() -> frozenset[str] | None:
+    """What this request's answer depends on, when less than everything (SCOPED)."""
+    template = SCOPED_ENDPOINTS.get(request.endpoint or "")
+    if template is None or set(request.args) - SCOPED_ARGS:
+        return None
+    return frozenset({template.format(**(request.view_args or {}))})
 
 
 def _key() -> tuple[Any, ...] | None:
@@ -143,10 +198,13 @@ def _answer_from_cache() -> Response | None:
     if key is None:
         return None
     cache: ResponseCache = current_app.extensions["transit_response_cache"]
-    stamp = content_version(db.session())
+    session = db.session()
+    stamp = content_version(session)
+    cache.catch_up(stamp, lambda after, upto: changes_between(session, after, upto))
     kept = cache.get(stamp, key)
     if kept is None:
-        g.response_cache_entry = (stamp, key)  # for _keep, once the view has answered
+        # for _keep, once the view has answered
+        g.response_cache_entry = (stamp, key, _depends_on())
     return kept
 
 
@@ -159,7 +217,8 @@ def _keep(response: Response) -> Response:
         and not response.is_streamed
         and "Set-Cookie" not in response.headers
     ):
-        current_app.extensions["transit_response_cache"].put(*entry, response)
+        stamp, key, depends_on = entry
+        current_app.extensions["transit_response_cache"].put(stamp, key, response, depends_on)
     return response
 
 
