@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, sessionmaker
 
 from transit.models import (
@@ -346,12 +356,19 @@ def _log_changes(session: Session) -> None:
         )
 
 
-def changes_between(session: Session, after: int, upto: int) -> set[str] | None:
+def latest_content_version(connection: Connection) -> tuple[int, dt.datetime | None]:
+    """The content version last committed, read on ``connection`` (outside a transaction:
+    one statement sees one committed state)."""
+    row = connection.execute(_STAMPS).first()
+    return (int(row[2] or 0), row[3]) if row is not None else (0, None)
+
+
+def changes_between(connection: Connection, after: int, upto: int) -> set[str] | None:
     """The scopes content versions ``after + 1`` to ``upto`` changed; None when some version
     left no record (written by older code, or removed since): then anything may have."""
     if upto - after > KEEP_CHANGE_VERSIONS:
         return None
-    rows = session.connection().execute(
+    rows = connection.execute(
         select(ContentChange.content_version, ContentChange.scope).where(
             ContentChange.content_version > after, ContentChange.content_version <= upto
         )

@@ -52,8 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     i18n.init_app(app)
     security.init_app(app)  # before the blueprints: the API exempts itself from CSRF
+    response_cache.init_app(app)  # first: an answer from memory opens no read transaction
     consistency.init_app(app)
-    response_cache.init_app(app)  # after consistency: reads the version in its transaction
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)  # /login, /logout, /admin/...
     app.register_blueprint(api.bp)  # /api/v1

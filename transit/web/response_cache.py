@@ -27,7 +27,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from transit.db import ALL_CHANGED, changes_between, content_version
+from transit.db import ALL_CHANGED, changes_between, content_version, latest_content_version
 from transit.web.extensions import db
 
 # Endpoints whose answers are kept, with the query parameters that make a route search
@@ -102,6 +102,10 @@ class ResponseCache:
                 ]:
                     self._bytes -= len(self._entries.pop(key)[1])
             self._stamp = stamp
+
+    def holds(self, key: tuple[Any, ...]) -> bool:
+        """Whether an answer for ``key`` is kept (of the version last caught up with)."""
+        return key in self._entries
 
     def get(self, stamp: Any, key: tuple[Any, ...]) -> Response | None:
         with self._lock:
@@ -194,36 +198,52 @@ def _key() -> tuple[Any, ...] | None:
 
 
 def _answer_from_cache() -> Response | None:
+    """A kept answer, when there is one for this request and the content has not moved.
+
+    Runs before the read transaction begins: the version is read on a connection of its own,
+    outside any transaction, so an answer from memory costs one statement (no ``BEGIN`` or
+    ``ROLLBACK``). That is enough: the version read was the latest committed one after the
+    request arrived, and the kept answer was built from exactly that content.
+    """
     key = _key()
     if key is None:
         return None
     cache: ResponseCache = current_app.extensions["transit_response_cache"]
-    session = db.session()
-    stamp = content_version(session)
-    cache.catch_up(stamp, lambda after, upto: changes_between(session, after, upto))
+    g.response_cache_key = key
+    if not cache.holds(key):
+        return None  # the view answers in its read transaction; _keep keeps the answer
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        stamp = latest_content_version(connection)
+        cache.catch_up(stamp, lambda after, upto: changes_between(connection, after, upto))
     kept = cache.get(stamp, key)
-    if kept is None:
-        # for _keep, once the view has answered
-        g.response_cache_entry = (stamp, key, _depends_on())
+    if kept is not None:
+        del g.response_cache_key  # nothing to keep
     return kept
 
 
 def _keep(response: Response) -> Response:
-    entry = g.pop("response_cache_entry", None)
+    """Keep the view's answer under the version its own read transaction saw."""
+    key = g.pop("response_cache_key", None)
     if (
-        entry is not None
-        and response.status_code == 200
-        and not response.direct_passthrough
-        and not response.is_streamed
-        and "Set-Cookie" not in response.headers
+        key is None
+        or response.status_code != 200
+        or response.direct_passthrough
+        or response.is_streamed
+        or "Set-Cookie" in response.headers
     ):
-        stamp, key, depends_on = entry
-        current_app.extensions["transit_response_cache"].put(stamp, key, response, depends_on)
+        return response
+    cache: ResponseCache = current_app.extensions["transit_response_cache"]
+    session = db.session()
+    stamp = content_version(session)
+    cache.catch_up(stamp, lambda after, upto: changes_between(session.connection(), after, upto))
+    cache.put(stamp, key, response, _depends_on())
     return response
 
 
 def init_app(app: Flask) -> None:
-    """Answer repeated public reads from memory; call after ``consistency.init_app``."""
+    """Answer repeated public reads from memory; call before ``consistency.init_app``, so
+    that an answer from memory opens no read transaction."""
     app.extensions["transit_response_cache"] = ResponseCache()
     if app.config.get("TRANSIT_RESPONSE_CACHE", True):
         app.before_request(_answer_from_cache)
