@@ -291,3 +291,32 @@ def test_kept_answers_always_equal_fresh_ones_through_random_edits(app, client):
         _edit(app, edit)
         for path in rng.sample(list(pages.values()), len(pages)):
             _kept(app, client, path)  # asserts kept == fresh
+
+
+def test_a_service_added_and_removed_through_the_api_keeps_the_other_pages(app, client):
+    from transit import auth
+
+    ids = _network(app)
+    pages = _pages(ids)
+    with app.app_context():
+        auth.create_user(db.session(), "ada", "a long test password", is_admin=True)
+        token = auth.issue_token(db.session(), "ada")
+        db.session.commit()
+        calendar_id = db.session.scalars(select(Calendar.id)).one()
+    headers = {"Authorization": f"Bearer {token}"}
+    for path in pages.values():
+        client.get(path)
+    # (A timetable with a new calendar would change calendars: everything.)
+    body = {
+        "number": "S3", "mode": "train", "operator": "CR",
+        "timetables": [{"calendar_id": calendar_id, "stops": [
+            {"city": "A", "departure": "07:00"}, {"city": "B", "arrival": "07:40"}]}],
+    }
+    reply = client.post("/api/v1/services", json=body, headers=headers)
+    assert reply.status_code == 201, reply.data
+    kept = {name: _kept(app, client, path) for name, path in pages.items()}
+    assert kept == {"A": False, "B": False, "C": True, "D": True, "S1": True, "S2": True}
+    reply = client.delete(f"/api/v1/services/{reply.get_json()['id']}", headers=headers)
+    assert reply.status_code == 204
+    kept = {name: _kept(app, client, path) for name, path in pages.items()}
+    assert kept == {"A": False, "B": False, "C": True, "D": True, "S1": True, "S2": True}

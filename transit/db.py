@@ -297,7 +297,10 @@ def _note_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     if changes.everything:
         return
     known = set(changes.services)
-    for obj in chain(session.dirty, session.deleted, session.new):
+    # A row whose only change is a collection (a city gaining a stop through the backref)
+    # did not change: the rows added to the collection are noted themselves.
+    dirty = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
+    for obj in chain(dirty, session.deleted, session.new):
         _note(session, changes, obj)
         if changes.everything or len(changes.services) > MAX_SCOPES:
             changes.everything = True
