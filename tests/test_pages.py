@@ -160,7 +160,11 @@ def test_chinese_catalog_is_complete_and_compiled():
     from babel.messages.pofile import read_po
 
     root = Path(__file__).resolve().parents[1]
-    method_map = [("transit/web/**.py", "python"), ("templates/**.html", "jinja2")]
+    method_map = [
+        ("transit/web/**.py", "python"),
+        ("transit/routing/planner.py", "python"),
+        ("templates/**.html", "jinja2"),
+    ]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None}
     used = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
@@ -698,3 +702,20 @@ def test_route_results_in_chinese(client, network):
     html = page(client, "/routes?from=北京&to=上海&date=2025-03-03&time=07:00&criterion=cheapest&lang=zh")
     first = cards_of(html)[0]
     assert "历时" in first and "+1 天" in first and "¥350.00" in first
+
+
+def test_why_nothing_was_found_is_said_in_the_page_language(client, network):
+    url = "/routes?from=北京&to=Nowhere&date=2025-03-03&time=07:00&criterion=fastest"
+    english = page(client, url + "&lang=en")
+    assert "Nowhere cannot be reached from 北京 within the 48-hour window." in english
+    chinese = page(client, url + "&lang=zh")
+    assert "在48小时的时间范围内，无法从北京到达Nowhere。" in chinese
+    # The API keeps the engine's English text.
+    reply = client.get("/api/v1/routes?from=北京&to=Nowhere&depart=2025-03-03T07:00")
+    assert reply.get_json()["message"] == (
+        "Nowhere cannot be reached from 北京 within the 48-hour window."
+    )
+    # Only the train serves Nanjing: by air, the mode filter removed every journey.
+    filtered = page(client, "/routes?from=北京&to=南京&date=2025-03-03&time=07:00"
+                    "&criterion=fastest&modes=flight&lang=zh")
+    assert "从北京到南京没有只乘坐航班的行程" in filtered

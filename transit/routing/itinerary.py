@@ -92,12 +92,27 @@ class Itinerary:
         }
 
 
+# Why a query found nothing: a message template with ``%(name)s`` fields, and the fields.
+# ``message`` is the English text; the web pages translate the template instead.
+Reason = tuple[str, dict[str, Any]]
+
+
 @dataclass
 class RouteResult:
     """What ``plan`` answers: journeys (best first) and, when there are none, why."""
 
     itineraries: list[Itinerary] = field(default_factory=list)
-    message: str = ""
+    reason: Reason | None = None
+
+    @property
+    def message(self) -> str:
+        if self.reason is None:
+            return ""
+        template, values = self.reason
+        return template % {
+            name: ", ".join(value) if isinstance(value, tuple) else value
+            for name, value in values.items()
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {

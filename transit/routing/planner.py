@@ -23,7 +23,13 @@ from transit.routing.engine import (
     legs_of,
     pareto_scan,
 )
-from transit.routing.itinerary import Itinerary, RouteResult, build_itinerary, local_time
+from transit.routing.itinerary import (
+    Itinerary,
+    Reason,
+    RouteResult,
+    build_itinerary,
+    local_time,
+)
 from transit.routing.query import Query, UnknownCity
 from transit.routing.snapshot import UNREACHABLE, Snapshot
 
@@ -157,8 +163,13 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
         build_itinerary(snapshot, legs_of(search, label)) for search, label in found
     ]
     if itineraries:
-        return RouteResult(itineraries, "")
+        return RouteResult(itineraries)
     return RouteResult([], _why_empty(snapshot, query, s, low, high, arrive_by))
+
+
+def N_(msgid: str) -> str:
+    """Marks a message for extraction (``babel.cfg``): the web pages translate it."""
+    return msgid
 
 
 def _why_empty(
@@ -168,38 +179,58 @@ def _why_empty(
     low: int,
     high: int,
     arrive_by: bool,
-) -> str:
+) -> Reason:
     origin_zone = snapshot.city_zone[snapshot.city_index[query.origin]]
     dest_zone = snapshot.city_zone[snapshot.city_index[query.destination]]
     fmt = "%Y-%m-%d %H:%M"
-    start_text = local_time(low, origin_zone).strftime(fmt)
-    end_text = local_time(high, dest_zone).strftime(fmt)
+    places = {"origin": query.origin, "destination": query.destination}
     if s.trip_ok is not None:
         unfiltered = replace(s, trip_ok=None)
         if _search(unfiltered, query.criterion):
-            modes = ", ".join(sorted(query.modes or ()))
             return (
-                f"No journey from {query.origin} to {query.destination} uses only {modes}: "
-                "the mode filter removed every journey."
+                N_(
+                    "No journey from %(origin)s to %(destination)s uses only %(modes)s: "
+                    "the mode filter removed every journey."
+                ),
+                {**places, "modes": tuple(sorted(query.modes or ()))},
             )
     plain = replace(s, trip_ok=None)
     if not leaves_origin(plain):
         if arrive_by:
             return (
-                f"No service reaches {query.destination} between "
-                f"{local_time(low, dest_zone).strftime(fmt)} and {end_text} (local time)."
+                N_("No service reaches %(destination)s between %(start)s and %(end)s (local time)."),
+                {
+                    **places,
+                    "start": local_time(low, dest_zone).strftime(fmt),
+                    "end": local_time(high, dest_zone).strftime(fmt),
+                },
             )
         return (
-            f"No service leaves {query.origin} between {start_text} and "
-            f"{local_time(high, origin_zone).strftime(fmt)} (local time)."
+            N_("No service leaves %(origin)s between %(start)s and %(end)s (local time)."),
+            {
+                **places,
+                "start": local_time(low, origin_zone).strftime(fmt),
+                "end": local_time(high, origin_zone).strftime(fmt),
+            },
         )
     hours = f"{query.window_hours:g}"
-    limit = ""
-    if query.max_transfers is not None:
-        limit = f" with at most {query.max_transfers} transfer" + (
-            "s" if query.max_transfers != 1 else ""
+    if query.max_transfers is None:
+        return (
+            N_("%(destination)s cannot be reached from %(origin)s within the %(hours)s-hour window."),
+            {**places, "hours": hours},
+        )
+    if query.max_transfers == 1:
+        return (
+            N_(
+                "%(destination)s cannot be reached from %(origin)s within the %(hours)s-hour "
+                "window with at most 1 transfer."
+            ),
+            {**places, "hours": hours},
         )
     return (
-        f"{query.destination} cannot be reached from {query.origin} within the "
-        f"{hours}-hour window{limit}."
+        N_(
+            "%(destination)s cannot be reached from %(origin)s within the %(hours)s-hour "
+            "window with at most %(transfers)s transfers."
+        ),
+        {**places, "hours": hours, "transfers": query.max_transfers},
     )

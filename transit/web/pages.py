@@ -31,6 +31,7 @@ from transit.models import City, Service, Timetable
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db
+from transit.web.i18n import mode_label
 
 bp = Blueprint("pages", __name__)
 
@@ -250,7 +251,19 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         )
         for card in cards
     ]
-    return {"cards": cards, "maps": maps, "message": data.get("message") or ""}
+    return {"cards": cards, "maps": maps, "message": _reason_text(result.reason)}
+
+
+def _reason_text(reason: tuple[str, dict[str, Any]] | None) -> str:
+    """Why nothing was found, in the page's language (the engine's text is English)."""
+    if reason is None:
+        return ""
+    template, values = reason
+    shown = {
+        name: ", ".join(mode_label(mode) for mode in value) if name == "modes" else value
+        for name, value in values.items()
+    }
+    return str(gettext(template, **shown))
 
 
 _QUERY_FIELDS = {
