@@ -77,9 +77,13 @@ def test_import_train_evaluate_predict(app, runner, small_nyc: Path, tmp_path: P
         assert db.session.scalar(select(func.count()).select_from(Timetable)) >= len(services)
 
     model = tmp_path / "model.pt"
-    result = runner.invoke(args=["forecast", "train", "--tiny", "--out", str(model)])
+    result = runner.invoke(args=["forecast", "train", "--tiny", "--seeds", "0,1",
+                                 "--out", str(model)])
     assert result.exit_code == 0, result.output
     checkpoint = load_checkpoint(model)
+    # An ensemble: one LSTM per seed, whose forecasts the checkpoint averages.
+    assert len(checkpoint.members) == 2 and checkpoint.metadata["seeds"] == [0, 1]
+    _the_checkpoint_forecasts_its_members_mean(app, checkpoint, model, tmp_path)
     assert checkpoint.data_version.startswith("database:")
     assert checkpoint.metrics["test_rows"] > 0
     assert set(checkpoint.metrics["test"]) == {"tt_mae", "tt_rmse", "arr_mae", "arr_rmse"}
@@ -127,3 +131,28 @@ def test_trains_evaluation_tiny(shared_data: Path) -> None:
     # Every method scored exactly the same rows: the test trips of 15-28 February 2017.
     assert report["test_rows"] == len(result.test)
     assert report["methods"]["timetable"]["arr_mae"] > 0
+
+
+def _the_checkpoint_forecasts_its_members_mean(app, checkpoint, path, tmp_path) -> None:
+    from transit.forecast.data import load_trip_records
+    from transit.forecast.features import build_features
+    from transit.forecast.lstm import predict
+    from transit.web.extensions import db
+
+    with app.app_context():
+        table = load_trip_records(db.session())
+    features = build_features(table, np.arange(min(len(table), 50)), checkpoint.feature_config)
+    ensemble = checkpoint.predict(features, table.places)
+    each = [predict(m, n, features, table.places) for m, n in checkpoint.members]
+    assert np.allclose(ensemble.arr_delay, (each[0].arr_delay + each[1].arr_delay) / 2)
+    assert np.allclose(ensemble.tt_q90, (each[0].tt_q90 + each[1].tt_q90) / 2)
+    assert not np.allclose(each[0].arr_delay, each[1].arr_delay)  # two different models
+
+    # A checkpoint of the first format (one model, before ensembles) still loads.
+    payload = torch.load(path, weights_only=True)
+    first = payload.pop("members")[0]
+    old = tmp_path / "old.pt"
+    torch.save({**payload, **first, "format": 1}, old)
+    single = load_checkpoint(old)
+    assert len(single.members) == 1
+    assert np.allclose(single.predict(features, table.places).arr_delay, each[0].arr_delay)

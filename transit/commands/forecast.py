@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,17 @@ _device_option = click.option("--device", type=click.Choice(("cpu", "cuda")),
                               help="Default: CUDA when available, else the CPU.")
 
 
+def _seed_list(seeds: str) -> tuple[int, ...]:
+    try:
+        seed_list = tuple(int(s) for s in seeds.split(",") if s.strip())
+    except ValueError:
+        raise click.BadParameter("seeds must be whole numbers, e.g. 0,1,2",
+                                 param_hint="--seeds") from None
+    if not seed_list:
+        raise click.BadParameter("give at least one seed", param_hint="--seeds")
+    return seed_list
+
+
 @forecast.command("train")
 @_source_option
 @_data_option
@@ -131,16 +143,19 @@ _device_option = click.option("--device", type=click.Choice(("cpu", "cuda")),
               "for the demo network; what 'make run' trains when there is no model.")
 @click.option("--if-missing", is_flag=True,
               help="Do nothing when the checkpoint already exists (for make run).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seeds", default=None,
+              help="One LSTM per seed, their forecasts averaged (comma-separated; default "
+              "0,1,2, the evaluated ensemble; 0 with --quick).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint file (default: TRANSIT_MODEL_DIR/forecast.pt).")
 @with_appcontext
 def train(source: str, data: Path | None, features: str | None, tiny: bool, epochs: int | None,
-          device: str | None, quick: bool, if_missing: bool, seed: int,
+          device: str | None, quick: bool, if_missing: bool, seeds: str | None,
           out: Path | None) -> None:
-    """Train the LSTM and save a checkpoint with its test metrics."""
+    """Train the LSTM ensemble and save a checkpoint with its test metrics."""
     from transit.forecast import baselines
     from transit.forecast import lstm as lstm_model
+    from transit.forecast.baselines import average_predictions
     from transit.forecast.data import default_split, split_masks
     from transit.forecast.evaluate import _select, coverage, metrics
     from transit.forecast.features import build_features
@@ -148,11 +163,11 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
     if if_missing and _model_path(out).is_file():
         click.echo(f"A trained model exists ({_model_path(out)}); not training.")
         return
+    seed_list = _seed_list(seeds if seeds is not None else ("0" if quick else "0,1,2"))
     started = time.perf_counter()
     table = _load_table(source, data)
     features = features or ("history" if quick else "hour-before")
     feature_config, train_config = _configs(features, tiny, epochs, device, quick)
-    train_config.seed = seed
     validate_from, test_from = default_split(table)
     masks = split_masks(table, validate_from, test_from)
     train_f, validate_f, test_f = (
@@ -162,26 +177,36 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
         raise click.ClickException("not enough trips with known outcomes to train on")
     click.echo(f"{int(train_f.has_target.sum())} training and {int(validate_f.has_target.sum())} "
                f"validation trips; test from {test_from:%Y-%m-%d}.")
-    bar = _EpochBar("Training")
-    try:
-        result = lstm_model.train(train_f, validate_f, table.places, feature_config, train_config,
-                                  device, bar)
-    finally:
-        bar.close()
+    results = []
+    for seed in seed_list:
+        bar = _EpochBar(f"Training (seed {seed})" if len(seed_list) > 1 else "Training")
+        try:
+            results.append(lstm_model.train(
+                train_f, validate_f, table.places, feature_config,
+                replace(train_config, seed=seed), device, bar,
+            ))
+        finally:
+            bar.close()
+    result = results[0]
     test = _select(test_f, test_f.has_target)
     scores: dict[str, Any] = {}
     if len(test):
-        prediction = lstm_model.predict(result.model, result.normaliser, test, table.places)
+        prediction = average_predictions([
+            lstm_model.predict(r.model, r.normaliser, test, table.places) for r in results
+        ])
         scores = {"test": metrics(prediction, test), "coverage_10_90": coverage(prediction, test),
                   "timetable": metrics(baselines.timetable(test), test), "test_rows": len(test)}
     path = lstm_model.save_checkpoint(
-        _model_path(out), result, len(table.places),
+        _model_path(out), results, len(table.places),
         {"source": table.source, "validate_from": validate_from.isoformat(),
          "test_from": test_from.isoformat(), "train_rows": int(train_f.has_target.sum())},
         scores, table.data_version,
     )
+    members = ", ".join(f"seed {r.config.seed}: {r.epochs} epochs, best {r.best_epoch}"
+                        for r in results)
     click.echo(f"Trained on {result.device} in {time.perf_counter() - started:.1f} s "
-               f"({result.epochs} epochs, best {result.best_epoch}); saved {path}.")
+               f"({len(results)} LSTM{'s' if len(results) > 1 else ''}: {members}); "
+               f"saved {path}.")
     if scores:
         test_scores = scores["test"]
         click.echo(f"Test: travel time MAE {test_scores['tt_mae']:.2f} min "
@@ -211,13 +236,7 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
     from transit.forecast.data import default_split
     from transit.forecast.evaluate import evaluate as run_evaluation
 
-    try:
-        seed_list = tuple(int(s) for s in seeds.split(",") if s.strip())
-    except ValueError:
-        raise click.BadParameter("seeds must be whole numbers, e.g. 0,1,2",
-                                 param_hint="--seeds") from None
-    if not seed_list:
-        raise click.BadParameter("give at least one seed", param_hint="--seeds")
+    seed_list = _seed_list(seeds)
     started = time.perf_counter()
     table = _load_table(source, data)
     feature_config, train_config = _configs(features or "hour-before", tiny, epochs, device)

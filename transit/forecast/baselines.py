@@ -27,6 +27,25 @@ class Prediction:
     arr_q90: np.ndarray | None = None
 
 
+def average_predictions(predictions: list[Prediction]) -> Prediction:
+    """The ensemble forecast: each quantile averaged over the members.
+
+    An average of non-crossing quantiles never crosses, so the range stays ordered.
+    """
+    if len(predictions) == 1:
+        return predictions[0]
+
+    def mean(name: str) -> np.ndarray | None:
+        values = [getattr(p, name) for p in predictions]
+        if any(v is None for v in values):
+            return None
+        return np.mean(np.stack(values), axis=0)
+
+    tt, arr = mean("tt_resid"), mean("arr_delay")
+    assert tt is not None and arr is not None
+    return Prediction(tt, arr, mean("tt_q10"), mean("tt_q90"), mean("arr_q10"), mean("arr_q90"))
+
+
 def timetable(features: Features) -> Prediction:
     """The timetable itself: travel time as scheduled, no delay."""
     zeros = np.zeros(len(features))

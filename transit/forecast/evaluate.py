@@ -21,7 +21,7 @@ import numpy as np
 
 from transit.forecast import baselines
 from transit.forecast import lstm as lstm_model
-from transit.forecast.baselines import Prediction
+from transit.forecast.baselines import Prediction, average_predictions
 from transit.forecast.data import TripTable, split_masks
 from transit.forecast.features import FeatureConfig, Features, build_features
 
@@ -181,25 +181,6 @@ def evaluate(
         "timings": timings,
     }
     return EvaluationResult(report, test, predictions, runs)
-
-
-def average_predictions(predictions: list[Prediction]) -> Prediction:
-    """The ensemble forecast: each quantile averaged over the members.
-
-    An average of non-crossing quantiles never crosses, so the range stays ordered.
-    """
-    if len(predictions) == 1:
-        return predictions[0]
-
-    def mean(name: str) -> np.ndarray | None:
-        values = [getattr(p, name) for p in predictions]
-        if any(v is None for v in values):
-            return None
-        return np.mean(np.stack(values), axis=0)
-
-    tt, arr = mean("tt_resid"), mean("arr_delay")
-    assert tt is not None and arr is not None
-    return Prediction(tt, arr, mean("tt_q10"), mean("tt_q90"), mean("arr_q10"), mean("arr_q90"))
 
 
 def _select(features: Features, mask: np.ndarray) -> Features:

@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from transit.forecast.baselines import Prediction
+from transit.forecast.baselines import Prediction, average_predictions
 from transit.forecast.features import STEP_NAMES, FeatureConfig, Features
 
 QUANTILES = (0.1, 0.5, 0.9)
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: an ensemble of members; 1 (one model) is still read
 
 
 @dataclass
@@ -462,29 +462,44 @@ def predict(
 
 def save_checkpoint(
     path: Path | str,
-    result: TrainResult,
+    results: TrainResult | list[TrainResult],
     n_places: int,
     metadata: dict[str, Any],
     metrics: dict[str, Any],
     data_version: str,
 ) -> Path:
-    """Write weights, normalisation, configs, metadata, metrics and data version to ``path``."""
+    """Write the ensemble (one member per seed: weights, normalisation, training figures),
+    the configs, metadata, metrics and data version to ``path``."""
+    members = [results] if isinstance(results, TrainResult) else list(results)
+    if not members:
+        raise ValueError("an ensemble needs at least one member")
+    first = members[0]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
-        "normaliser": result.normaliser.to_state(),
-        "train_config": result.config.to_dict(),
-        "feature_config": result.feature_config.to_dict(),
-        "ctx_names": result.ctx_names,
+        "members": [
+            {
+                "state_dict": {k: v.detach().cpu() for k, v in m.model.state_dict().items()},
+                "normaliser": m.normaliser.to_state(),
+                "seed": m.config.seed,
+                "epochs": m.epochs,
+                "best_epoch": m.best_epoch,
+                "val_loss": m.val_loss,
+            }
+            for m in members
+        ],
+        "train_config": first.config.to_dict(),
+        "feature_config": first.feature_config.to_dict(),
+        "ctx_names": first.ctx_names,
         "n_places": n_places,
         "metadata": {
             **metadata,
-            "epochs": result.epochs,
-            "best_epoch": result.best_epoch,
-            "val_loss": result.val_loss,
-            "device": result.device,
+            "seeds": [m.config.seed for m in members],
+            "epochs": first.epochs,
+            "best_epoch": first.best_epoch,
+            "val_loss": first.val_loss,
+            "device": first.device,
             "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "torch": str(torch.__version__),
         },
@@ -497,16 +512,25 @@ def save_checkpoint(
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint, ready to predict."""
+    """A loaded checkpoint, ready to predict: the members' forecasts are averaged."""
 
-    model: QuantileLSTM
-    normaliser: Normaliser
+    members: list[tuple[QuantileLSTM, Normaliser]]
     train_config: TrainConfig
     feature_config: FeatureConfig
     ctx_names: list[str]
     metadata: dict[str, Any]
     metrics: dict[str, Any]
     data_version: str
+
+    @property
+    def model(self) -> QuantileLSTM:
+        """The first member."""
+        return self.members[0][0]
+
+    @property
+    def normaliser(self) -> Normaliser:
+        """The first member's normalisation (every member is fitted on the same rows)."""
+        return self.members[0][1]
 
     def predict(self, features: Features, table_places: list[str]) -> Prediction:
         """Forecasts for ``features``; context columns are matched by name.
@@ -528,7 +552,9 @@ class Checkpoint:
                 features = replace(features, flat=ctx, flat_names=list(self.ctx_names))
             else:
                 features = replace(features, ctx=ctx, ctx_names=list(self.ctx_names))
-        return predict(self.model, self.normaliser, features, table_places)
+        return average_predictions(
+            [predict(model, normaliser, features, table_places) for model, normaliser in self.members]
+        )
 
 
 def _knots(state: Any) -> list[tuple[list[float], list[float]]] | None:
@@ -540,20 +566,22 @@ def _knots(state: Any) -> list[tuple[list[float], list[float]]] | None:
 def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint`` (weights only, no pickled code)."""
     payload = torch.load(Path(path), map_location=device, weights_only=True)
-    if payload.get("format") != CHECKPOINT_FORMAT:
+    if payload.get("format") not in (1, CHECKPOINT_FORMAT):
         raise ValueError(f"{path}: unknown checkpoint format {payload.get('format')!r}")
     config = TrainConfig(**payload["train_config"])
     feature_config = FeatureConfig(**payload["feature_config"])
     ctx_names = list(payload["ctx_names"])
-    normaliser = Normaliser.from_state(payload["normaliser"])
-    model = QuantileLSTM(
-        normaliser.seq_width, normaliser.ctx_width, int(payload["n_places"]), config
-    )
-    model.load_state_dict(payload["state_dict"])
-    model.to(device).eval()
+    members = []
+    for member in payload.get("members") or [payload]:  # format 1: the payload is the model
+        normaliser = Normaliser.from_state(member["normaliser"])
+        model = QuantileLSTM(
+            normaliser.seq_width, normaliser.ctx_width, int(payload["n_places"]), config
+        )
+        model.load_state_dict(member["state_dict"])
+        model.to(device).eval()
+        members.append((model, normaliser))
     return Checkpoint(
-        model=model,
-        normaliser=normaliser,
+        members=members,
         train_config=config,
         feature_config=feature_config,
         ctx_names=ctx_names,
