@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
@@ -34,6 +35,7 @@ from transit.web.extensions import db
 from transit.web.i18n import mode_label
 
 bp = Blueprint("pages", __name__)
+T = TypeVar("T")
 
 # Below this many cities the suggestion list is written into the page (works without
 # JavaScript); above it the browser asks /cities/suggest as the traveller types.
@@ -67,15 +69,29 @@ class CityDirectory:
     places: dict[str, tuple[float, float]]
 
 
-_directories: dict[str, tuple[int, CityDirectory]] = {}
+# Per database: (data version, what was read then).
+_per_version: dict[tuple[str, str], tuple[int, Any]] = {}
+_per_version_lock = threading.Lock()
+
+
+def _once_per_data_version(name: str, read: Callable[[], T]) -> T:
+    """``read()``, done again only when the timetable changed."""
+    key = (str(db.engine.url), name)
+    version = data_version(_session())
+    held = _per_version.get(key)
+    if held is not None and held[0] == version:
+        return cast(T, held[1])
+    value = read()
+    with _per_version_lock:
+        _per_version[key] = (version, value)
+    return value
 
 
 def city_directory() -> CityDirectory:
-    key = str(db.engine.url)
-    version = data_version(_session())
-    held = _directories.get(key)
-    if held is not None and held[0] == version:
-        return held[1]
+    return _once_per_data_version("cities", _read_city_directory)
+
+
+def _read_city_directory() -> CityDirectory:
     by_name: dict[str, tuple[str, str]] = {}
     by_lower: dict[str, tuple[str, str]] = {}
     by_code: dict[str, tuple[str, str]] = {}
@@ -90,10 +106,7 @@ def city_directory() -> CityDirectory:
             by_code.setdefault(code.lower(), (name, zone))
         if lat is not None and lon is not None:
             places[name] = (lat, lon)
-    directory = CityDirectory(by_name, by_lower, by_code, places)
-    with _facts_lock:
-        _directories[key] = (version, directory)
-    return directory
+    return CityDirectory(by_name, by_lower, by_code, places)
 
 
 def _find_city(text: str) -> tuple[str, str] | None:
@@ -112,17 +125,12 @@ class NetworkFacts:
     currency: str
 
 
-_facts: dict[str, tuple[int, NetworkFacts]] = {}
-_facts_lock = threading.Lock()
-
-
 def network_facts() -> NetworkFacts:
     """Modes, suggestion names and usual currency, cached until the timetable changes."""
-    key = str(db.engine.url)
-    version = data_version(_session())
-    held = _facts.get(key)
-    if held is not None and held[0] == version:
-        return held[1]
+    return _once_per_data_version("facts", _read_network_facts)
+
+
+def _read_network_facts() -> NetworkFacts:
     count = db.session.scalar(select(func.count()).select_from(City)) or 0
     names = (
         list(db.session.scalars(select(City.name).order_by(City.name)))
@@ -134,10 +142,7 @@ def network_facts() -> NetworkFacts:
         .group_by(Service.currency)
         .order_by(func.count().desc())
     ).first()
-    facts = NetworkFacts(tv.modes_in_use(_session()), names, row[0] if row else "CNY")
-    with _facts_lock:
-        _facts[key] = (version, facts)
-    return facts
+    return NetworkFacts(tv.modes_in_use(_session()), names, row[0] if row else "CNY")
 
 
 def _error_text(error: jv.Message) -> str:
