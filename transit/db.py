@@ -83,6 +83,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+def refresh_statistics(session: Session) -> None:
+    """Tell the database's query planner about tables a bulk import just filled (``ANALYZE``),
+    and commit. Until autovacuum gets round to it, PostgreSQL plans joins on freshly filled
+    tables as if they were nearly empty; SQLite has no statistics at all until asked."""
+    session.connection().exec_driver_sql("ANALYZE")
+    session.commit()
+
+
 def data_version(session: Session) -> int:
     """The current timetable data version (0 on a database that never changed)."""
     return timetable_stamp(session)[0]

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from transit.db import refresh_statistics
 from transit.web.extensions import db
 
 
@@ -26,4 +27,5 @@ def seed_demo(seed: int | None, if_empty: bool) -> None:
         session.rollback()
         raise click.ClickException(str(error)) from error
     session.commit()
+    refresh_statistics(session)
     click.echo(report)

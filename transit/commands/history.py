@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from transit.db import refresh_statistics
 from transit.timetable.feed import ImportFailed
 from transit.web.extensions import db
 
@@ -53,6 +54,7 @@ def import_csv(file: Path, dry_run: bool) -> None:
                    f"(dry run, nothing written).")
         return
     db.session.commit()
+    refresh_statistics(db.session())
     skipped = len(trips) - added
     click.echo(f"{file.name}: added {added} runs"
                + (f", skipped {skipped} already recorded" if skipped else "")
@@ -96,6 +98,7 @@ def import_bhmtrains(path: Path | None, dry_run: bool) -> None:
         click.echo(f"Would add {added} of {len(trips)} runs (dry run, nothing written).")
         return
     db.session.commit()
+    refresh_statistics(db.session())
     click.echo(f"Added {added} of {len(trips)} runs in {time.perf_counter() - started:.1f} s.")
 
 

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from transit.db import refresh_statistics
 from transit.models import MODE_VALUES, City, Service, Stop, Timetable, TripRecord
 from transit.timetable.feed import ImportFailed
 from transit.timetable.formats import FORMATS
@@ -75,6 +76,7 @@ def import_timetable(path: Path, fmt: str | None, encoding: str | None, dry_run:
         click.echo("Dry run: nothing was written.")
         return
     session.commit()
+    refresh_statistics(session)
     click.echo(f"Imported in {time.perf_counter() - started:.1f} s "
                f"(reading {parsed - started:.1f} s).")
 

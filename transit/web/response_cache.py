@@ -4,8 +4,8 @@ An anonymous ``GET`` of a public page or API read is a function of the URL, the 
 language, the database's content and (for pages whose defaults are "today" or "now") the
 clock. The content has a version (``transit.db.content_version``, bumped in the same
 transaction as every write to a public table), so a worker keeps the answers it gave and
-hands the same bytes to the next identical request while the version and the clock's minute
-are the same. The version is read inside the request's read transaction
+hands the same bytes to the next identical request while the version (and, for the pages
+whose default is "today" or "now", the clock's quarter hour or minute) is the same. The version is read inside the request's read transaction
 (``transit/web/consistency.py``): a kept answer is exactly what the view would build from
 that state, never an older one. When the version moves on, the pages of one service or one
 city that the change did not touch are kept (each change is logged with the services and
@@ -19,8 +19,8 @@ the private prefixes.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -55,6 +55,10 @@ CACHED_ENDPOINTS: dict[str, tuple[str, ...] | None] = {
 # filter checked against the whole network) they depend on everything.
 SCOPED_ENDPOINTS = {"pages.service": "service:{service_id}", "pages.city": "city:{city_id}"}
 SCOPED_ARGS = {"lang", "date", "page", "variant"}
+# Pages that read the clock, and how long the same answer holds (seconds): a city's board
+# defaults to today in the city's zone (whose midnight falls on a quarter hour of UTC); a
+# route form without a date takes today; a service page charts the latest runs.
+CLOCK_SECONDS = {"pages.city": 900, "pages.routes": 900, "pages.service": 60}
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Vary")
 MAX_ENTRIES = 4096
 MAX_BYTES = 64 * 1024 * 1024
@@ -192,9 +196,11 @@ def _key() -> tuple[Any, ...] | None:
         return None
     from transit.web.i18n import select_language
 
-    # Pages default to today (a city's board) or show the latest runs: to the minute.
-    minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-    return (request.full_path, select_language(), request.accept_mimetypes.to_header(), minute)
+    clock = 0
+    seconds = CLOCK_SECONDS.get(request.endpoint)
+    if seconds and not (request.endpoint == "pages.city" and request.args.get("date")):
+        clock = int(time.time()) // seconds
+    return (request.full_path, select_language(), request.accept_mimetypes.to_header(), clock)
 
 
 def _answer_from_cache() -> Response | None:

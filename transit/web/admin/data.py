@@ -38,6 +38,7 @@ from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from transit import editing
+from transit.db import refresh_statistics
 from transit.models import AuditEntry
 from transit.timetable.feed import ImportFailed
 from transit.web.admin.common import bp, paginate, user_name
@@ -103,6 +104,7 @@ def _run(kind: str, folder: Path, meta: dict[str, Any], *, dry_run: bool) -> dic
                 editing.audit(session, user_name(), "import", "feed", None,
                               f"imported {meta['filename']} ({result['format']}): {result['counts']}")
             session.commit()
+            refresh_statistics(session)
         return result
     except ImportFailed as error:
         session.rollback()

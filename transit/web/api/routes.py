@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.utils import secure_filename
 
 from transit import editing
+from transit.db import refresh_statistics
 from transit.models import (
     Calendar,
     City,
@@ -784,6 +785,7 @@ def import_file() -> Response:
             f"imported {upload.filename} ({outcome.format}): {outcome.counts}",
         )
         commit()
+        refresh_statistics(db.session())
     result = s.ImportResult(
         source=upload.filename,
         format=outcome.format,
