@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from transit.forecast.store import forecasts_state
 from transit.models import Service
 from transit.models import ServiceForecast as StoredForecast
 
@@ -175,7 +176,8 @@ def forecast_itineraries(
     its wait less that. The outgoing leg is taken to leave on time.
     """
     every_leg = [leg for itinerary in itineraries for leg in itinerary.legs]
-    runs = _load(session, every_leg)
+    # With no forecast stored (known once per content version), no query to ask.
+    runs = _load(session, every_leg) if forecasts_state(session).count else {}
     out = []
     for itinerary in itineraries:
         legs = tuple(
