@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from tests.live import fresh_app
 from transit.forecast.itinerary import delay_cdf, miss_probability
 from transit.models import ServiceForecast, TripRecord
 
@@ -24,21 +25,12 @@ CHINA = ZoneInfo("Asia/Shanghai")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The demo network with its history, a quick model and three days of forecasts."""
-    from transit import create_app
     from transit.demo import seed_demo_network
     from transit.web.extensions import db
 
     folder = tmp_path_factory.mktemp("demo")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(folder / "demo.sqlite3"),
-            "TRANSIT_MODEL_DIR": str(folder / "models"),
-            "SECRET_KEY": "test-secret-key",
-        }
-    )
+    app = fresh_app(folder, "demo")
     with app.app_context():
-        db.create_all()
         seed_demo_network(db.session(), 2026)
         db.session.commit()
     runner = app.test_cli_runner()

@@ -6,15 +6,14 @@ import datetime as dt
 import functools
 import http.client
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.live import served
 from transit import auth
 from transit.models import ALL_DAYS, Calendar, City, Service, ServiceFare, Stop, Timetable, User
 from transit.web.extensions import db
@@ -122,18 +121,8 @@ class Api:
 
 @pytest.fixture
 def api(app) -> Iterator[Api]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    # A short poll interval: shutdown waits for the next poll (0.5 s by default).
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.02,), name="api-test-server", daemon=True
-    )
-    thread.start()
-    try:
-        yield Api("127.0.0.1", server.port)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with served(app, "api-test-server") as (host, port):
+        yield Api(host, port)
 
 
 @functools.cache

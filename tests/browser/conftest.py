@@ -7,14 +7,13 @@ browser is the system's chromium (``playwright install`` is never run).
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.live import fresh_app, served
 from transit.models import Calendar, City, Service, Stop, Timetable
 
 H = 3600
@@ -81,32 +80,13 @@ def add_network(session: Any) -> None:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from transit import create_app
     from transit.web.extensions import db
 
-    folder = tmp_path_factory.mktemp("live")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(folder / "live.sqlite3"),
-            "TRANSIT_MODEL_DIR": str(folder / "models"),
-            "SECRET_KEY": "browser-test-key",
-        }
-    )
+    app = fresh_app(tmp_path_factory.mktemp("live"), "live")
     with app.app_context():
-        db.create_all()
         add_network(db.session)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with served(app) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @pytest.fixture(scope="session")

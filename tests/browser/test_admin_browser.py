@@ -7,16 +7,15 @@ A server of its own (the admin writes would disturb the shared live server's net
 from __future__ import annotations
 
 import re
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
 from tests.browser.conftest import DESKTOP, add_network
+from tests.live import fresh_app, served
 
 pytestmark = pytest.mark.browser
 
@@ -26,35 +25,17 @@ TRAVEL_DAY = "2025-03-03"
 
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from transit import auth, create_app
+    from transit import auth
     from transit.web.extensions import db
 
     folder = tmp_path_factory.mktemp("admin-live")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(folder / "admin.sqlite3"),
-            "TRANSIT_MODEL_DIR": str(folder / "models"),
-            "TRANSIT_UPLOAD_DIR": str(folder / "uploads"),
-            "SECRET_KEY": "admin-browser-key",
-        }
-    )
+    app = fresh_app(folder, "admin", TRANSIT_UPLOAD_DIR=str(folder / "uploads"))
     with app.app_context():
-        db.create_all()
         add_network(db.session)
         auth.create_user(db.session(), "keeper", PASSWORD)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="admin-live", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with served(app, "admin-live") as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @pytest.fixture
