@@ -320,3 +320,15 @@ def test_a_service_added_and_removed_through_the_api_keeps_the_other_pages(app, 
     assert reply.status_code == 204
     kept = {name: _kept(app, client, path) for name, path in pages.items()}
     assert kept == {"A": False, "B": False, "C": True, "D": True, "S1": True, "S2": True}
+
+
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
+    from tests.live import fresh_app
+
+    monkeypatch.setenv("TRANSIT_ANSWER_CACHE_MB", "0")
+    app = fresh_app(tmp_path, "off")
+    assert app.config["TRANSIT_ANSWER_CACHE_BYTES"] == 0
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/cities").status_code == 200
+    assert _cache(app).hits == 0 and _cache(app).misses == 0

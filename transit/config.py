@@ -64,6 +64,7 @@ class Settings:
     secure_cookies: bool
     proxy_hops: int
     max_upload_bytes: int
+    answer_cache_bytes: int
 
 
 def load_settings(instance_path: Path) -> Settings:
@@ -79,4 +80,5 @@ def load_settings(instance_path: Path) -> Settings:
         secure_cookies=_env_flag("SECURE_COOKIES"),
         proxy_hops=_env_int("PROXY_HOPS", 0),
         max_upload_bytes=_env_int("MAX_UPLOAD_MB", 64) * 1024 * 1024,
+        answer_cache_bytes=max(0, _env_int("ANSWER_CACHE_MB", 64)) * 1024 * 1024,
     )

@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TRANSIT_SECURE_COOKIES=settings.secure_cookies,
         TRANSIT_PROXY_HOPS=settings.proxy_hops,
         TRANSIT_API_MAX_UPLOAD_BYTES=settings.max_upload_bytes,
+        TRANSIT_ANSWER_CACHE_BYTES=settings.answer_cache_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_SORT_KEYS=False,

@@ -250,7 +250,8 @@ def _keep(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Answer repeated public reads from memory; call before ``consistency.init_app``, so
     that an answer from memory opens no read transaction."""
-    app.extensions["transit_response_cache"] = ResponseCache()
-    if app.config.get("TRANSIT_RESPONSE_CACHE", True):
+    size = int(app.config.get("TRANSIT_ANSWER_CACHE_BYTES", MAX_BYTES))
+    app.extensions["transit_response_cache"] = ResponseCache(max_bytes=size)
+    if size > 0:  # TRANSIT_ANSWER_CACHE_MB=0 turns it off
         app.before_request(_answer_from_cache)
         app.after_request(_keep)
