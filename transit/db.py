@@ -235,6 +235,9 @@ class _Changes:
     services: set[int] = field(default_factory=set)
     cities: set[int] = field(default_factory=set)
     pending: list[Any] = field(default_factory=list)  # new rows whose ids come with the flush
+    # Parents whose service is still to be looked up (one query per flush, not per row).
+    timetables: set[int] = field(default_factory=set)
+    trips: set[int] = field(default_factory=set)
 
 
 def _changes(session: Session) -> _Changes:
@@ -272,17 +275,26 @@ def _note(session: Session, changes: _Changes, obj: Any) -> None:
         if parent_id is None:
             changes.pending.append(obj)
         else:
-            model = Timetable if isinstance(obj, Stop) else TripRecord
-            ids = {parent_id, *_earlier_values(obj, f"{parent_name}_id")}
-            changes.services.update(
-                session.connection().scalars(select(model.service_id).where(model.id.in_(ids)))
-            )
+            parents = changes.timetables if isinstance(obj, Stop) else changes.trips
+            parents.update({parent_id, *_earlier_values(obj, f"{parent_name}_id")})
         if isinstance(obj, Stop):
             changes.cities.update(
                 c for c in (obj.city_id, *_earlier_values(obj, "city_id")) if c is not None
             )
     elif getattr(obj, "__tablename__", None) not in PRIVATE_TABLES:
         changes.everything = True
+
+
+def _resolve_parents(session: Session, changes: _Changes) -> None:
+    """The services of the timetables and trip records noted so far."""
+    for model, ids in ((Timetable, changes.timetables), (TripRecord, changes.trips)):
+        if ids:
+            changes.services.update(
+                session.connection().scalars(
+                    select(model.service_id).where(model.id.in_(sorted(ids)))
+                )
+            )
+            ids.clear()
 
 
 def _cities_of(session: Session, services: set[int]) -> set[int]:
@@ -310,9 +322,12 @@ def _note_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     dirty = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
     for obj in chain(dirty, session.deleted, session.new):
         _note(session, changes, obj)
-        if changes.everything or len(changes.services) > MAX_SCOPES:
-            changes.everything = True
+        if changes.everything:
             return
+    _resolve_parents(session, changes)
+    if len(changes.services) > MAX_SCOPES:
+        changes.everything = True
+        return
     # The cities of these services before this flush (deleted stops are gone after it).
     changes.cities.update(_cities_of(session, changes.services - known))
 
@@ -325,6 +340,7 @@ def _note_numbered(session: Session, _ctx: Any) -> None:
         if changes.everything:
             return
         _note(session, changes, obj)
+    _resolve_parents(session, changes)
     if changes.pending:  # still without a parent: count everything
         changes.everything = True
         changes.pending = []
