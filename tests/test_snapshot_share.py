@@ -21,6 +21,11 @@ QUERIES = [
 ]
 
 
+def _load_nenieco(session: Session, shared_data: Path) -> None:
+    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+    session.commit()
+
+
 @pytest.fixture
 def share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "snapshots"
@@ -33,8 +38,7 @@ def share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_a_second_worker_loads_the_snapshot_instead_of_building(
     session: Session, shared_data: Path, share: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
-    session.commit()
+    _load_nenieco(session, shared_data)
     built = cache.snapshot_for(session, 15)
     assert len(list(share.glob("*.pickle"))) == 1
 
@@ -55,8 +59,7 @@ def test_a_second_worker_loads_the_snapshot_instead_of_building(
 def test_an_edit_gives_a_new_shared_snapshot(
     session: Session, shared_data: Path, share: Path
 ) -> None:
-    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
-    session.commit()
+    _load_nenieco(session, shared_data)
     first = cache.snapshot_for(session, 15)
     for name in ("Xi'an", "Lhasa", "Harbin"):
         session.add(City(name=name, timezone="Asia/Shanghai"))
@@ -73,8 +76,7 @@ def test_a_database_made_again_at_the_same_address_is_not_served_the_old_snapsho
     engine: Engine, shared_data: Path, share: Path
 ) -> None:
     with Session(engine, expire_on_commit=False) as session:
-        load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
-        session.commit()
+        _load_nenieco(session, shared_data)
         for name in ("Xi'an", "Lhasa", "Harbin"):
             session.add(City(name=name, timezone="Asia/Shanghai"))
             session.commit()
@@ -101,8 +103,7 @@ def _forbid_builds(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_server_write_publishes_the_snapshot_of_its_version_before_commit(
     session: Session, shared_data: Path, share: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
-    session.commit()
+    _load_nenieco(session, shared_data)
     first = cache.snapshot_for(session, 15)
     first.timeline(first.forward, 1_740_960_000, 1_740_960_000 + 86400)  # a day being asked
 
@@ -128,8 +129,7 @@ def test_a_server_write_publishes_the_snapshot_of_its_version_before_commit(
 def test_a_rolled_back_write_leaves_the_held_snapshot(
     session: Session, shared_data: Path, share: Path
 ) -> None:
-    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
-    session.commit()
+    _load_nenieco(session, shared_data)
     first = cache.snapshot_for(session, 15)
     session.add(City(name="Xi'an", timezone="Asia/Shanghai"))
     session.flush()
@@ -140,8 +140,7 @@ def test_a_rolled_back_write_leaves_the_held_snapshot(
 def test_a_failed_publication_does_not_stop_the_write(
     session: Session, shared_data: Path, share: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
-    session.commit()
+    _load_nenieco(session, shared_data)
     cache.snapshot_for(session, 15)
     with monkeypatch.context() as patch:
         _forbid_builds(patch)

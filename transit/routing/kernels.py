@@ -74,6 +74,27 @@ def _span(
     return lo, hi, int(run_high[hi - 1]) - low + 1, low
 
 
+@njit(cache=True, inline="always")
+def _settle(
+    ready: np.ndarray,
+    to: int,
+    a: int,
+    mct: np.ndarray,
+    walk_start: np.ndarray,
+    walk_to: np.ndarray,
+    walk_secs: np.ndarray,
+) -> None:
+    """An alighting at ``to`` at time ``a``: the city is ready to board after its connection
+    time, and the cities a walk away after the walk."""
+    r = a + mct[to]
+    if r < ready[to]:
+        ready[to] = r
+    for w in range(walk_start[to], walk_start[to + 1]):
+        r = a + walk_secs[w]
+        if r < ready[walk_to[w]]:
+            ready[walk_to[w]] = r
+
+
 @njit(cache=True, nogil=True)
 def earliest_arrival(
     rec: np.ndarray,
@@ -119,13 +140,7 @@ def earliest_arrival(
             if a < best:
                 best = a
             continue
-        r = a + mct[to]
-        if r < ready[to]:
-            ready[to] = r
-        for w in range(walk_start[to], walk_start[to + 1]):
-            r = a + walk_secs[w]
-            if r < ready[walk_to[w]]:
-                ready[walk_to[w]] = r
+        _settle(ready, to, a, mct, walk_start, walk_to, walk_secs)
     return best
 
 
@@ -262,13 +277,7 @@ def boarding_reach(
             if a < best:
                 best = a
             continue
-        r = a + mct[to]
-        if r < ready[to]:
-            ready[to] = r
-        for w in range(walk_start[to], walk_start[to + 1]):
-            r = a + walk_secs[w]
-            if r < ready[walk_to[w]]:
-                ready[walk_to[w]] = r
+        _settle(ready, to, a, mct, walk_start, walk_to, walk_secs)
     return best, reach
 
 
