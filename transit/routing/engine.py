@@ -149,8 +149,6 @@ def pareto_scan(
     times = none if probing else time_bound()
     # A key to beat: (cap, INF) is beaten by every journey whose first criterion is <= cap.
     beat_key = (INF, INF) if cap is None else (int(cap), INF)
-    # The scan counts rides only where they are a criterion.
-    assert s.max_rides is None or use_rides
     assert cap is None or objective in (BY_FARE_THEN_ARRIVAL, BY_RIDES_THEN_ARRIVAL,
                                         BY_RIDES_THEN_FARE)
     while True:

@@ -363,15 +363,6 @@ def _bsearch(keys: np.ndarray, want: int) -> int:
     return lo
 
 
-@njit(cache=True, inline="always")
-def _pool(cap: int) -> np.ndarray:
-    """``cap`` rows of 4 int64 (32 bytes) starting on a 64-byte boundary: a row never
-    straddles two cache lines."""
-    raw = np.empty(cap * 4 + 8, np.int64)
-    skip = ((64 - raw.ctypes.data % 64) % 64) // 8
-    return raw[skip:skip + cap * 4].reshape((cap, 4))
-
-
 @njit(cache=True, nogil=True)
 def pareto_scan(
     rec: np.ndarray,
@@ -431,19 +422,19 @@ def pareto_scan(
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
     n_c = np.int64(n_cities)
     # Stop labels.
-    # Stop labels: what the bags compare (ready time, fare, rides, next label of the bag)
-    # side by side in one row, so that walking a bag touches one cache line per label;
-    # the parent trip label and alighting record, read only to rebuild journeys, apart.
-    L = _pool(cap_l)
+    l_ready = np.empty(cap_l, np.int64)
+    l_fare = np.empty(cap_l, np.int64)
+    l_rides = np.empty(cap_l, np.int64)
     l_pt = np.empty(cap_l, np.int64)
     l_pk = np.empty(cap_l, np.int64)
+    l_next = np.empty(cap_l, np.int64)
     bag_head = np.full(n_cities, -1, np.int64)
-    L[0, 0] = start
-    L[0, 1] = 0
-    L[0, 2] = 0
+    l_ready[0] = start
+    l_fare[0] = 0
+    l_rides[0] = 0
     l_pt[0] = -1
     l_pk[0] = -1
-    L[0, 3] = -1
+    l_next[0] = -1
     bag_head[origin] = 0
     # The lowest fare and rides in each bag: when a run already carries a label at least as
     # good as both, no label of the bag can improve it (bags only lose dominated labels, so
@@ -453,13 +444,16 @@ def pareto_scan(
     bag_fare[origin] = 0
     bag_rides[origin] = 0
     n_l = 1
-    # Trip labels, in one row as above: value (fare before boarding, minus the cumulative
-    # fare at the boarding row for additive fares), rides (counted whenever ``max_rides``
-    # applies, which makes rides a criterion), boarding row, next label of the run; apart,
-    # the stop label boarded from and the boarding record.
-    T = _pool(cap_t)
+    # Trip labels: value (fare before boarding, minus the cumulative fare at the boarding row
+    # for additive fares), rides as a criterion, boarding row, stop label, boarding index,
+    # rides counted.
+    t_value = np.empty(cap_t, np.int64)
+    t_b = np.empty(cap_t, np.int64)
+    t_pos = np.empty(cap_t, np.int64)
     t_lab = np.empty(cap_t, np.int64)
     t_k = np.empty(cap_t, np.int64)
+    t_n = np.empty(cap_t, np.int64)
+    t_next = np.empty(cap_t, np.int64)
     trip_head = np.full(n_runs, -1, np.int32)
     n_t = 0
     # Found target labels (options) or the best one.
@@ -529,28 +523,28 @@ def pareto_scan(
                 b_low = bag_rides[fr] + 1 if use_rides else 0
                 t2 = trip_head[x]
                 while t2 != -1:
-                    if T[t2, 0] <= v_low and T[t2, 1] <= b_low and (od < 0 or T[t2, 2] == fpos):
+                    if t_value[t2] <= v_low and t_b[t2] <= b_low and (od < 0 or t_pos[t2] == fpos):
                         lab = -1
                         break
-                    t2 = T[t2, 3]
+                    t2 = t_next[t2]
             while lab != -1:
-                if L[lab, 0] > d:
-                    lab = L[lab, 3]
+                if l_ready[lab] > d:
+                    lab = l_next[lab]
                     continue
-                f = L[lab, 1]
-                b = L[lab, 2] + 1 if use_rides else 0
-                if max_rides >= 0 and L[lab, 2] + 1 > max_rides:
-                    lab = L[lab, 3]
+                f = l_fare[lab]
+                b = l_rides[lab] + 1 if use_rides else 0
+                if max_rides >= 0 and l_rides[lab] + 1 > max_rides:
+                    lab = l_next[lab]
                     continue
                 # The best this boarding can lead to, by the bounds.
                 f_lb = f + lbf[fr]
-                b_lb = L[lab, 2] + lbr[fr] if use_rides else 0
+                b_lb = l_rides[lab] + lbr[fr] if use_rides else 0
                 if options:
                     dominated = _beaten(s_a, pref, n_s, t_board, f_lb, b_lb)
                 else:
                     dominated = have_best and _ge(_key(mode, t_board, f_lb, b_lb), best_key)
                 if dominated:
-                    lab = L[lab, 3]
+                    lab = l_next[lab]
                     continue
                 v = f - aux[k, FROM_CUM] if (use_fare and od < 0) else f
                 # One pass: a run's labels never cover one another, so a label that the new
@@ -560,35 +554,36 @@ def pareto_scan(
                 prev = -1
                 t2 = trip_head[x]
                 while t2 != -1:
-                    nxt = T[t2, 3]
-                    if od < 0 or T[t2, 2] == fpos:
-                        if T[t2, 0] <= v and T[t2, 1] <= b:
+                    nxt = t_next[t2]
+                    if od < 0 or t_pos[t2] == fpos:
+                        if t_value[t2] <= v and t_b[t2] <= b:
                             skip = True
                             break
-                        if v <= T[t2, 0] and b <= T[t2, 1]:
+                        if v <= t_value[t2] and b <= t_b[t2]:
                             if prev == -1:
                                 trip_head[x] = nxt
                             else:
-                                T[prev, 3] = nxt
+                                t_next[prev] = nxt
                             t2 = nxt
                             continue
                     prev = t2
                     t2 = nxt
                 if skip:
-                    lab = L[lab, 3]
+                    lab = l_next[lab]
                     continue
                 if n_t == cap_t:
                     full = 2
                     break
-                T[n_t, 0] = v
-                T[n_t, 1] = b
-                T[n_t, 2] = fpos
+                t_value[n_t] = v
+                t_b[n_t] = b
+                t_pos[n_t] = fpos
                 t_lab[n_t] = lab
                 t_k[n_t] = k
-                T[n_t, 3] = trip_head[x]
+                t_n[n_t] = l_rides[lab] + 1
+                t_next[n_t] = trip_head[x]
                 trip_head[x] = n_t
                 n_t += 1
-                lab = L[lab, 3]
+                lab = l_next[lab]
         if full > 0:
             break
         if trip_head[x] == -1 or a > end or not tf & 2:
@@ -598,15 +593,15 @@ def pareto_scan(
         t2 = trip_head[x]
         prev_t = -1
         while t2 != -1:
-            nxt_t = T[t2, 3]
-            v = T[t2, 0]
-            b = T[t2, 1]
+            nxt_t = t_next[t2]
+            v = t_value[t2]
+            b = t_b[t2]
             if not use_fare:
                 f = 0
             elif od < 0:
                 f = v + aux[k, TO_CUM]
             else:
-                bpos = T[t2, 2]
+                bpos = t_pos[t2]
                 if reverse:
                     cb, ca = stop_city[tpos], stop_city[bpos]
                 else:
@@ -673,10 +668,10 @@ def pareto_scan(
                     if prev_t == -1:
                         trip_head[x] = nxt_t
                     else:
-                        T[prev_t, 3] = nxt_t
+                        t_next[prev_t] = nxt_t
                     t2 = nxt_t
                     continue
-            if max_rides >= 0 and T[t2, 1] >= max_rides:
+            if max_rides >= 0 and t_n[t2] >= max_rides:
                 prev_t = t2
                 t2 = nxt_t
                 continue  # may not board again; only the target helps
@@ -704,15 +699,15 @@ def pareto_scan(
                 prev = -1
                 lab = bag_head[city]
                 while lab != -1:
-                    nxt = L[lab, 3]
-                    if L[lab, 0] <= ready and L[lab, 1] <= f and L[lab, 2] <= b:
+                    nxt = l_next[lab]
+                    if l_ready[lab] <= ready and l_fare[lab] <= f and l_rides[lab] <= b:
                         covered = True
                         break
-                    if ready <= L[lab, 0] and f <= L[lab, 1] and b <= L[lab, 2]:
+                    if ready <= l_ready[lab] and f <= l_fare[lab] and b <= l_rides[lab]:
                         if prev == -1:
                             bag_head[city] = nxt
                         else:
-                            L[prev, 3] = nxt
+                            l_next[prev] = nxt
                     else:
                         prev = lab
                     lab = nxt
@@ -721,12 +716,12 @@ def pareto_scan(
                 if n_l == cap_l:
                     full = 1
                     break
-                L[n_l, 0] = ready
-                L[n_l, 1] = f
-                L[n_l, 2] = b
+                l_ready[n_l] = ready
+                l_fare[n_l] = f
+                l_rides[n_l] = b
                 l_pt[n_l] = t2
                 l_pk[n_l] = k
-                L[n_l, 3] = bag_head[city]
+                l_next[n_l] = bag_head[city]
                 bag_head[city] = n_l
                 if f < bag_fare[city]:
                     bag_fare[city] = f
