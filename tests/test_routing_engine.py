@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_routing_properties import BASE_DAY, feeds
 from transit.routing import CRITERIA, Query, Snapshot, engine, plan
+from transit.routing.kernels import INF, _zone_fare, fare_table
 from transit.routing.reference import reference_answer
 from transit.routing.synthetic import national_feed
 from transit.timetable.feed import Feed
@@ -122,3 +124,13 @@ def test_a_cap_keeps_exactly_the_journeys_within_it(national: Snapshot) -> None:
             assert engine.pareto_scan(search, objective, use_fare, use_rides, cap=optimum - 1) == []
             checked += 1
     assert checked == 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.integers(0, 1 << 50), st.integers(-(1 << 40), 1 << 40), max_size=300),
+       st.lists(st.integers(0, 1 << 50), max_size=50))
+def test_zone_fare_table_answers_like_a_dict(fares: dict[int, int], others: list[int]) -> None:
+    keys = np.array(list(fares), dtype=np.int64)
+    table = fare_table(keys, np.array(list(fares.values()), dtype=np.int64))
+    for key in [*fares, *others]:
+        assert _zone_fare(*table, key) == fares.get(key, -INF)

@@ -20,9 +20,9 @@ from transit.routing import kernels
 from transit.routing.snapshot import Direction, Snapshot, Timeline
 
 INF = kernels.INF
-DEP, ARR, TRIP_FLAGS, FROM_POS, TO_POS = (
-    kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS, kernels.TO_POS
-)  # FROM_POS and TO_POS: columns of Timeline.aux
+DEP, ARR, TRIP_FLAGS, FROM_POS = (
+    kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS
+)  # FROM_POS: a column of Timeline.aux
 # Trip labels a scan may make before it is worth bounding the departures (pareto_scan).
 PROBE_TRIP_LABELS = 2048
 # Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
@@ -163,11 +163,7 @@ def pareto_scan(
             bool(use_fare),
             bool(use_rides),
             s.direction.reverse,
-            s.direction.cum,
-            snap.stop_city,
-            snap.trip_od,
-            snap.od_keys,
-            snap.od_values,
+            *snap.od_table,
             fare_bound if use_fare else none,
             ride_bound if use_rides else none,
             bound,
@@ -203,12 +199,13 @@ def pareto_scan(
 def legs_of(s: Search, found: Found) -> list[Leg]:
     """The rides of a found journey, first to last in forward time."""
     rec, aux, base = s.timeline.rec, s.timeline.aux, s.timeline.base
+    step = -1 if s.direction.reverse else 1  # from a connection's boarding row to its other
     out: list[Leg] = []
     for k_board, k_alight in found[3]:
         board, alight = rec[k_board].tolist(), rec[k_alight].tolist()
         out.append(Leg(
-            board[TRIP_FLAGS] >> 2, aux.item(k_board, FROM_POS), aux.item(k_alight, TO_POS),
-            board[DEP] + base, alight[ARR] + base,
+            board[TRIP_FLAGS] >> 2, aux.item(k_board, FROM_POS),
+            aux.item(k_alight, FROM_POS) + step, board[DEP] + base, alight[ARR] + base,
         ))
     if s.direction.reverse:
         # Stop rows and times seen backwards: the forward ride runs from the alighting

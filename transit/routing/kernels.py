@@ -3,9 +3,11 @@
 Plain loops over flat arrays: the timeline's records (one row of int32 per connection of a
 run, in departure order: departure and arrival relative to the timeline's base, run id, from
 city, to city, timetable and flags; and in a second array, read only where the multi-criteria
-scan needs them, boarding and alighting stop rows and their cumulative fares), so that a
-scan reads memory in order; per-city minimum connection times and walks
-(CSR); cumulative fares per stop row and the zone-fare table (sorted keys).
+scan needs them, the boarding stop row, the zone-fare service and the cumulative fares at
+both stops), so that a scan reads memory in order; per-city minimum connection times and
+walks (CSR); and the zone fares in a hash table (``fare_table``). Trip labels carry their
+boarding city and cumulative fare, so that no fare needs a lookup in the per-stop arrays
+(large, and read at random on a large network).
 
 Labels live in fixed-size pools (parallel arrays; a scan that fills one is run again with a
 larger one) and bags are singly linked lists through those pools: a city's bag starts at ``bag_head[city]``, a run's trip labels at
@@ -34,8 +36,10 @@ RIDE_CAP = 32
 DEP, ARR, RUN, FROM_CITY, TO_CITY, TRIP_FLAGS = range(6)
 RECORD_WIDTH = 6
 # Columns of a record's second part (``aux``, read only by the multi-criteria scan when a
-# record boards or carries labels: the plain scans stream through less memory).
-FROM_POS, TO_POS, FROM_CUM, TO_CUM = range(4)
+# record boards or carries labels: the plain scans stream through less memory). ZONE is the
+# timetable's service when it has zone fares, else -1. The alighting stop row is the next
+# one of the timetable (the previous one, reversed).
+FROM_POS, ZONE, FROM_CUM, TO_CUM = range(4)
 AUX_WIDTH = 4
 
 # Objectives of the single-best scans (lexicographic over arrival t, fare f, rides b).
@@ -350,17 +354,45 @@ def _insert_found(
 
 
 @njit(cache=True, inline="always")
-def _bsearch(keys: np.ndarray, want: int) -> int:
-    """The first index whose key is at least ``want`` (keys sorted)."""
-    lo = 0
-    hi = keys.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if keys[mid] < want:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+def _slot(want: int, mask: int) -> int:
+    """Where key ``want`` (>= 0) starts looking in a table of ``mask + 1`` slots
+    (Fibonacci hashing: the high bits of the key times 2**64 / golden ratio)."""
+    h = np.int64(want) * np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15, wrapping
+    return int((h >> 20) & mask)
+
+
+@njit(cache=True, nogil=True)
+def fare_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing hash table of zone fares (keys >= 0, no repeats): a scan looks a
+    fare up in one or two probes, where a binary search over a large network's keys
+    would touch a dozen cache lines. Empty slots hold -1."""
+    size = 4
+    while size < 2 * keys.shape[0]:
+        size *= 2
+    t_keys = np.full(size, -1, np.int64)
+    t_values = np.zeros(size, np.int64)
+    mask = size - 1
+    for i in range(keys.shape[0]):
+        j = _slot(keys[i], mask)
+        while t_keys[j] != -1:
+            j = (j + 1) & mask
+        t_keys[j] = keys[i]
+        t_values[j] = values[i]
+    return t_keys, t_values
+
+
+@njit(cache=True, inline="always")
+def _zone_fare(t_keys: np.ndarray, t_values: np.ndarray, want: int) -> int:
+    """The fare under key ``want`` in a ``fare_table``, or -INF when there is none."""
+    mask = t_keys.shape[0] - 1
+    j = _slot(want, mask)
+    while True:
+        key = t_keys[j]
+        if key == want:
+            return t_values[j]
+        if key == -1:
+            return -INF
+        j = (j + 1) & mask
 
 
 @njit(cache=True, nogil=True)
@@ -383,9 +415,6 @@ def pareto_scan(
     use_fare: bool,
     use_rides: bool,
     reverse: bool,
-    cumv: np.ndarray,
-    stop_city: np.ndarray,
-    trip_od: np.ndarray,
     od_keys: np.ndarray,
     od_vals: np.ndarray,
     lbf: np.ndarray,
@@ -400,9 +429,8 @@ def pareto_scan(
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Multi-criteria scan (engine.pareto_scan documents the labels and the pruning).
 
-    ``max_rides`` < 0 means no limit. ``trip_od[trip]`` is the timetable's service index
-    when it has zone fares, else -1; ``od_keys`` are ``(service * n + board city) * n +
-    alight city``, sorted. ``lbf[c]`` and ``lbr[c]`` are lower bounds on the fare and on the
+    ``max_rides`` < 0 means no limit. ``od_keys`` and ``od_vals`` are a ``fare_table``
+    under ``(service * n + board city) * n + alight city``. ``lbf[c]`` and ``lbr[c]`` are lower bounds on the fare and on the
     rides (at least 1) still needed to reach the target from city ``c`` (zeros where fares or
     rides are not a criterion): a label whose best case cannot beat what was found is
     dropped (target pruning). ``latest[c]`` is the latest departure from city ``c`` that can
@@ -445,11 +473,13 @@ def pareto_scan(
     bag_rides[origin] = 0
     n_l = 1
     # Trip labels: value (fare before boarding, minus the cumulative fare at the boarding row
-    # for additive fares), rides as a criterion, boarding row, stop label, boarding index,
-    # rides counted.
+    # for additive fares), rides as a criterion, boarding row, its cumulative fare and city
+    # (zone fares; as cum << 32 | city, so that a fare needs no lookup in the stop arrays),
+    # stop label, boarding index, rides counted.
     t_value = np.empty(cap_t, np.int64)
     t_b = np.empty(cap_t, np.int64)
     t_pos = np.empty(cap_t, np.int64)
+    t_from = np.empty(cap_t, np.int64)
     t_lab = np.empty(cap_t, np.int64)
     t_k = np.empty(cap_t, np.int64)
     t_n = np.empty(cap_t, np.int64)
@@ -512,7 +542,7 @@ def pareto_scan(
         trip = tf >> 2
         if board and not trip_ok[trip]:
             board = False
-        od = trip_od[trip] if use_fare else -1
+        od = aux[k, ZONE] if use_fare else -1
         if board:
             lab = bag_head[fr]
             fpos = aux[k, FROM_POS]
@@ -577,6 +607,7 @@ def pareto_scan(
                 t_value[n_t] = v
                 t_b[n_t] = b
                 t_pos[n_t] = fpos
+                t_from[n_t] = (np.int64(aux[k, FROM_CUM]) << 32) | fr
                 t_lab[n_t] = lab
                 t_k[n_t] = k
                 t_n[n_t] = l_rides[lab] + 1
@@ -589,7 +620,6 @@ def pareto_scan(
         if trip_head[x] == -1 or a > end or not tf & 2:
             continue
         to = rec[k, TO_CITY]
-        tpos = aux[k, TO_POS]
         t2 = trip_head[x]
         prev_t = -1
         while t2 != -1:
@@ -601,18 +631,18 @@ def pareto_scan(
             elif od < 0:
                 f = v + aux[k, TO_CUM]
             else:
-                bpos = t_pos[t2]
+                boarded = t_from[t2]
+                city_b = boarded & 0xFFFFFFFF
                 if reverse:
-                    cb, ca = stop_city[tpos], stop_city[bpos]
+                    want = (od * n_c + to) * n_c + city_b
                 else:
-                    cb, ca = stop_city[bpos], stop_city[tpos]
-                want = (od * n_c + cb) * n_c + ca
-                i = _bsearch(od_keys, want)
-                if i < od_keys.shape[0] and od_keys[i] == want:
-                    f = v + od_vals[i]
+                    want = (od * n_c + city_b) * n_c + to
+                zone = _zone_fare(od_keys, od_vals, want)
+                if zone != -INF:
+                    f = v + zone
                 else:
                     # Both directions: the cumulative values grow along the ride's direction.
-                    f = v + aux[k, TO_CUM] - cumv[bpos]
+                    f = v + aux[k, TO_CUM] - (boarded >> 32)
             if to == target:
                 if not options:
                     kk = _key(mode, a, f, b)
@@ -858,7 +888,8 @@ def warm_up() -> None:
         pareto_scan(
             rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
             np.zeros((2, AUX_WIDTH), np.int32), -1, KEY_OPTIONS,
-            True, True, False, i64, i64, i64, empty, empty, i64, i64, i64, i64, INF, INF, 16,
+            True, True, False, *fare_table(empty, empty), i64, i64, i64, i64, INF,
+            INF, 16,
             16, 4,
         )
         hop_graph(rec, 2, walk_start, empty, empty)

@@ -37,7 +37,14 @@ from transit.models import (
     Timetable,
     Transfer,
 )
-from transit.routing.kernels import AUX_WIDTH, RECORD_WIDTH, distances, hop_graph, warm_up
+from transit.routing.kernels import (
+    AUX_WIDTH,
+    RECORD_WIDTH,
+    distances,
+    fare_table,
+    hop_graph,
+    warm_up,
+)
 from transit.timetable.feed import Feed
 
 EPOCH_DATE = dt.date(1970, 1, 1)
@@ -84,12 +91,12 @@ class Timeline:
     Sorted by departure (then arrival), in absolute time for ``dep`` (negated arrivals for the
     reversed timeline) and as records for the compiled scans (kernels.py): departure and
     arrival relative to ``base``, dense run id (a run is a timetable on one service date),
-    cities, timetable and flags, stop rows.
+    cities, timetable and flags; boarding stop row, zone-fare service, cumulative fares.
     """
 
     dep: np.ndarray  # int64 Unix seconds, for binary search
     rec: np.ndarray  # int32, shape (n, kernels.RECORD_WIDTH)
-    aux: np.ndarray  # int32, shape (n, kernels.AUX_WIDTH): stop rows and cumulative fares
+    aux: np.ndarray  # int32, shape (n, kernels.AUX_WIDTH): stop row, zone service, fares
     base: int  # the range's first second: record times are relative to it
     n_runs: int  # bound on the run ids
     # Run ids follow first departures: the runs met in records lo:hi lie between
@@ -285,7 +292,7 @@ class Snapshot:
             *_walk_table(back_walks, n_cities),
         )
         # Zone fares for the compiled scans: per timetable its service when the service has
-        # zone fares (else -1), and every (service, board city, alight city) key sorted.
+        # zone fares (else -1), and a hash table from (service, board city, alight city).
         self.trip_od = np.where(self.trip_has_od, self.trip_service, -1).astype(np.int64)
         keys: list[int] = []
         values: list[int] = []
@@ -296,6 +303,7 @@ class Snapshot:
         order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
         self.od_keys = np.array(keys, dtype=np.int64)[order]
         self.od_values = np.array(values, dtype=np.int64)[order]
+        self.od_table = fare_table(self.od_keys, self.od_values)
         # No fare anywhere: every journey costs 0, so fares decide nothing.
         self.fare_free = not self.stop_fare.any() and not self.od_values.any()
         self._bound_graphs, self._negative_fares = _bound_graphs(self, n_cities)
@@ -548,7 +556,7 @@ class Snapshot:
         rec[:, 5] = (self.conn_trip[conn] << 2) | direction.flags[conn]
         aux = np.empty((len(dep), AUX_WIDTH), dtype=np.int32)
         aux[:, 0] = direction.from_pos[conn]
-        aux[:, 1] = direction.to_pos[conn]
+        aux[:, 1] = self.trip_od[self.conn_trip[conn]]
         aux[:, 2] = direction.cum[direction.from_pos[conn]]
         aux[:, 3] = direction.cum[direction.to_pos[conn]]
         run_low = np.minimum.accumulate(rec[::-1, 2])[::-1].copy()
