@@ -158,6 +158,10 @@ def pareto_scan(
         full, rows, t_k, t_lab, l_pt, l_pk = scan(
             *s._common(),
             s.timeline.aux,
+            s.timeline.next_rec,
+            s.timeline.dep_start,
+            s.timeline.dep_rec,
+            s.timeline.dep_time,
             -1 if s.max_rides is None else int(s.max_rides),
             kernels.KEY_OPTIONS if objective is None else int(objective),
             bool(use_fare),

@@ -24,7 +24,10 @@ import heapq
 import threading
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 INF = 1 << 62
 RIDE_CAP = 32
@@ -48,6 +51,43 @@ KEY_T = 1  # (t)
 KEY_BF = 2  # (b, f)
 KEY_FT = 3  # (f, t)
 KEY_BT = 4  # (b, t)
+
+
+@intrinsic
+def _trailing_zeros(typingctx, word):  # type: ignore[no-untyped-def]
+    """The number of trailing zero bits of a nonzero uint64 (one instruction)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        fnty = ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.cttz.i64")
+        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 0)])
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _mark(events: np.ndarray, i: int) -> None:
+    """Schedule event ``i`` in a bitset of events."""
+    events[i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+
+
+@njit(cache=True, inline="always")
+def _departure_at(
+    dep_start: np.ndarray, dep_rec: np.ndarray, dep_time: np.ndarray, city: int, after: int,
+    ready: int,
+) -> int:
+    """The position in ``dep_rec`` of the first record departing ``city`` that comes after
+    record ``after`` and departs at or after ``ready`` (-1: none)."""
+    lo = dep_start[city]
+    hi = dep_start[city + 1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if dep_rec[mid] <= after or dep_time[mid] < ready:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < dep_start[city + 1] else -1
 
 
 @njit(cache=True, inline="always")
@@ -410,6 +450,10 @@ def pareto_scan(
     start: int,
     end: int,
     aux: np.ndarray,
+    next_rec: np.ndarray,
+    dep_start: np.ndarray,
+    dep_rec: np.ndarray,
+    dep_time: np.ndarray,
     max_rides: int,
     mode: int,
     use_fare: bool,
@@ -429,6 +473,14 @@ def pareto_scan(
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Multi-criteria scan (engine.pareto_scan documents the labels and the pruning).
 
+    It visits only the records that may board (departures from a city with labels, each
+    city's one after another from the first its labels can catch) or carry labels (a run's
+    records one after another from its first boarding), in record order through a bitset
+    of scheduled records: ``next_rec[k]`` is the record of the same run after ``k`` (-1:
+    none), and ``dep_rec[dep_start[c]:dep_start[c + 1]]`` the records departing city ``c``
+    that allow boarding, with their departures in ``dep_time``. On a large network most
+    records of the day are neither, and streaming them all through the cache would push
+    the labels out of it.
     ``max_rides`` < 0 means no limit. ``od_keys`` and ``od_vals`` are a ``fare_table``
     under ``(service * n + board city) * n + alight city``. ``lbf[c]`` and ``lbr[c]`` are lower bounds on the fare and on the
     rides (at least 1) still needed to reach the target from city ``c`` (zeros where fares or
@@ -515,7 +567,24 @@ def pareto_scan(
     f_min = lbf[origin]
     b_min = lbr[origin] if use_rides else 1
 
-    for k in range(lo, hi):
+    # Scheduled records (bit k - lo) and, per city, the position in dep_rec of its next
+    # scheduled departure (-1: none). A record visited for nothing is harmless: the scan
+    # was once a loop over every record.
+    events = np.zeros(((hi - lo) >> 6) + 1, np.uint64)
+    chain = np.full(n_cities, -1, np.int64)
+    p = _departure_at(dep_start, dep_rec, dep_time, origin, lo - 1, start)
+    if p >= 0 and dep_rec[p] < hi:
+        chain[origin] = p
+        _mark(events, dep_rec[p] - lo)
+    word = 0
+    n_words = events.shape[0]
+    while word < n_words:
+        bits = events[word]
+        if bits == 0:
+            word += 1
+            continue
+        events[word] = bits & (bits - np.uint64(1))
+        k = lo + (word << 6) + int(_trailing_zeros(bits))  # type: ignore[call-arg]
         d = int(rec[k, DEP])
         if not options:
             if have_best and _ge(_key(mode, d, f_min, b_min), best_key):
@@ -527,6 +596,15 @@ def pareto_scan(
         tf = rec[k, TRIP_FLAGS]
         a = int(rec[k, ARR])
         fr = rec[k, FROM_CITY]
+        q = chain[fr]
+        if q >= 0 and dep_rec[q] == k:
+            # The city's next departure, while a label there may still catch one.
+            q += 1
+            if q < dep_start[fr + 1] and dep_rec[q] < hi and dep_time[q] <= latest[fr]:
+                chain[fr] = q
+                _mark(events, dep_rec[q] - lo)
+            else:
+                chain[fr] = -1
         # Most records neither board (no label at their city, or too late) nor carry a
         # label: those are skipped on the per-city and per-run arrays alone, before any
         # per-timetable lookup (large arrays on a large network: cache misses).
@@ -617,7 +695,12 @@ def pareto_scan(
                 lab = l_next[lab]
         if full > 0:
             break
-        if trip_head[x] == -1 or a > end or not tf & 2:
+        if trip_head[x] == -1 or a > end:
+            continue
+        nk = next_rec[k]
+        if nk >= 0 and nk < hi:
+            _mark(events, nk - lo)  # the run goes on with labels (unless all go below)
+        if not tf & 2:
             continue
         to = rec[k, TO_CITY]
         t2 = trip_head[x]
@@ -753,6 +836,13 @@ def pareto_scan(
                 l_pk[n_l] = k
                 l_next[n_l] = bag_head[city]
                 bag_head[city] = n_l
+                # Its city's departures from ``ready`` on, unless already scheduled.
+                q = chain[city]
+                if q < 0 or dep_time[q] > ready:
+                    q = _departure_at(dep_start, dep_rec, dep_time, city, k, ready)
+                    if q >= 0 and dep_rec[q] < hi and dep_time[q] <= latest[city]:
+                        chain[city] = q
+                        _mark(events, dep_rec[q] - lo)
                 if f < bag_fare[city]:
                     bag_fare[city] = f
                 if b < bag_rides[city]:
@@ -887,7 +977,7 @@ def warm_up() -> None:
         distances(walk_start, empty, empty, 0)
         pareto_scan(
             rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
-            np.zeros((2, AUX_WIDTH), np.int32), -1, KEY_OPTIONS,
+            np.zeros((2, AUX_WIDTH), np.int32), runs, walk_start, runs, runs, -1, KEY_OPTIONS,
             True, True, False, *fare_table(empty, empty), i64, i64, i64, i64, INF,
             INF, 16,
             16, 4,

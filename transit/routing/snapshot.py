@@ -103,6 +103,13 @@ class Timeline:
     # run_low[lo] (the lowest id from lo on) and run_high[hi - 1] (the highest up to there).
     run_low: np.ndarray
     run_high: np.ndarray
+    # Per record, the record of the same run after it (-1: none); per city, the records
+    # departing it that allow boarding (dep_rec[dep_start[c]:dep_start[c + 1]], in order)
+    # and their departures (kernels.pareto_scan visits only those it needs).
+    next_rec: np.ndarray
+    dep_start: np.ndarray
+    dep_rec: np.ndarray
+    dep_time: np.ndarray
     # Derived on demand: the reversed graph of shortest rides (kernels.hop_graph) and the
     # time bounds it gave for the last few targets (Snapshot.time_bounds).
     hops: Any = None
@@ -529,7 +536,8 @@ class Snapshot:
             return Timeline(
                 np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32),
                 np.zeros((0, AUX_WIDTH), np.int32), base, 1,
-                none, none,
+                none, none, none, np.zeros(len(self.city_names) + 1, dtype=np.int64), none,
+                none,
             )
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
@@ -561,7 +569,23 @@ class Snapshot:
         aux[:, 3] = direction.cum[direction.to_pos[conn]]
         run_low = np.minimum.accumulate(rec[::-1, 2])[::-1].copy()
         run_high = np.maximum.accumulate(rec[:, 2])
-        return Timeline(dep, rec, aux, base, max(1, len(runs)), run_low, run_high)
+        # A run's connections in order along it: the next one is the next stop row's.
+        along = np.lexsort((-conn if direction.reverse else conn, dense))
+        following = along[1:]
+        same_run = (dense[along[:-1]] == dense[following]) & (
+            direction.from_pos[conn[following]] == direction.to_pos[conn[along[:-1]]]
+        )
+        next_rec = np.full(len(dep), -1, dtype=np.int32)
+        next_rec[along[:-1][same_run]] = following[same_run]
+        boards = np.nonzero(rec[:, 5] & 1)[0]
+        by_city = boards[np.argsort(rec[boards, 3], kind="stable")]
+        dep_start = np.zeros(len(self.city_names) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rec[boards, 3], minlength=len(self.city_names)),
+                  out=dep_start[1:])
+        return Timeline(
+            dep, rec, aux, base, max(1, len(runs)), run_low, run_high, next_rec, dep_start,
+            by_city.astype(np.int32), rec[by_city, 0].copy(),
+        )
 
     def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Per city, lower bounds on the fare and on the rides (at least 1) still needed to
