@@ -508,6 +508,7 @@ def pareto_scan(
     l_pt = np.empty(cap_l, np.int64)
     l_pk = np.empty(cap_l, np.int64)
     l_next = np.empty(cap_l, np.int64)
+    # Bags are kept latest-ready first.
     bag_head = np.full(n_cities, -1, np.int64)
     l_ready[0] = start
     l_fare[0] = 0
@@ -538,6 +539,8 @@ def pareto_scan(
     t_next = np.empty(cap_t, np.int64)
     trip_head = np.full(n_runs, -1, np.int32)
     n_t = 0
+    # With two criteria a bag is a staircase: latest ready first, fares (or rides) rising.
+    two = not (use_fare and use_rides)
     # Found target labels (options) or the best one.
     full = 0  # which pool ran out of room (1, 2, 3): the caller runs the scan again
     f_a = np.empty(cap_f, np.int64)
@@ -639,10 +642,14 @@ def pareto_scan(
                 if l_ready[lab] > d:
                     lab = l_next[lab]
                     continue
+                # With two criteria the first ready label is the cheapest (or has the fewest
+                # rides) of those ready: if it does not board, none would; if it does, it
+                # covers the rest on this run.
+                nxt_lab = -1 if two else l_next[lab]
                 f = l_fare[lab]
                 b = l_rides[lab] + 1 if use_rides else 0
                 if max_rides >= 0 and l_rides[lab] + 1 > max_rides:
-                    lab = l_next[lab]
+                    lab = nxt_lab
                     continue
                 # The best this boarding can lead to, by the bounds.
                 f_lb = f + lbf[fr]
@@ -652,7 +659,7 @@ def pareto_scan(
                 else:
                     dominated = have_best and _ge(_key(mode, t_board, f_lb, b_lb), best_key)
                 if dominated:
-                    lab = l_next[lab]
+                    lab = nxt_lab
                     continue
                 v = f - aux[k, FROM_CUM] if (use_fare and od < 0) else f
                 # One pass: a run's labels never cover one another, so a label that the new
@@ -677,7 +684,7 @@ def pareto_scan(
                     prev = t2
                     t2 = nxt
                 if skip:
-                    lab = l_next[lab]
+                    lab = nxt_lab
                     continue
                 if n_t == cap_t:
                     full = 2
@@ -692,7 +699,7 @@ def pareto_scan(
                 t_next[n_t] = trip_head[x]
                 trip_head[x] = n_t
                 n_t += 1
-                lab = l_next[lab]
+                lab = nxt_lab
         if full > 0:
             break
         if trip_head[x] == -1 or a > end:
@@ -808,21 +815,31 @@ def pareto_scan(
                 elif have_best and _ge(_key(mode, t_lb, f_lb, b_lb), best_key):
                     continue
                 # One pass, as for the runs' labels: a bag's labels never cover one another.
+                # The bag stays latest-ready first: the new label goes after the last one
+                # kept that is ready later (``after``). With two criteria the first one ready
+                # earlier ends the pass: the rest are ready earlier still at higher fares
+                # (rides), so they neither cover the new label nor are covered by it.
                 covered = False
                 prev = -1
+                after = -1
                 lab = bag_head[city]
                 while lab != -1:
                     nxt = l_next[lab]
-                    if l_ready[lab] <= ready and l_fare[lab] <= f and l_rides[lab] <= b:
+                    lr = l_ready[lab]
+                    if lr <= ready and l_fare[lab] <= f and l_rides[lab] <= b:
                         covered = True
                         break
-                    if ready <= l_ready[lab] and f <= l_fare[lab] and b <= l_rides[lab]:
+                    if ready <= lr and f <= l_fare[lab] and b <= l_rides[lab]:
                         if prev == -1:
                             bag_head[city] = nxt
                         else:
                             l_next[prev] = nxt
                     else:
                         prev = lab
+                        if lr > ready:
+                            after = lab
+                        elif two and lr < ready:
+                            break
                     lab = nxt
                 if covered:
                     continue
@@ -834,8 +851,12 @@ def pareto_scan(
                 l_rides[n_l] = b
                 l_pt[n_l] = t2
                 l_pk[n_l] = k
-                l_next[n_l] = bag_head[city]
-                bag_head[city] = n_l
+                if after == -1:
+                    l_next[n_l] = bag_head[city]
+                    bag_head[city] = n_l
+                else:
+                    l_next[n_l] = l_next[after]
+                    l_next[after] = n_l
                 # Its city's departures from ``ready`` on, unless already scheduled.
                 q = chain[city]
                 if q < 0 or dep_time[q] > ready:
