@@ -134,3 +134,26 @@ def test_zone_fare_table_answers_like_a_dict(fares: dict[int, int], others: list
     table = fare_table(keys, np.array(list(fares.values()), dtype=np.int64))
     for key in [*fares, *others]:
         assert _zone_fare(*table, key) == fares.get(key, -INF)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_timeline_links_each_record_to_the_next_of_its_run(national: Snapshot, reverse: bool) -> None:
+    direction = national.backward if reverse else national.forward
+    start = int(dt.datetime(2025, 3, 3, 6, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp())
+    line = national.timeline(direction, -start - 86400 if reverse else start,
+                             -start if reverse else start + 86400)
+    rec, aux, nxt = line.rec, line.aux, line.next_rec
+    linked = np.nonzero(nxt >= 0)[0]
+    following = nxt[linked]
+    assert (following > linked).all()
+    assert (rec[following, 2] == rec[linked, 2]).all()  # the same run
+    step = -1 if reverse else 1
+    assert (aux[following, 0] == aux[linked, 0] + step).all()  # its next stop row
+    # A run's last record in the range links nowhere: one per run.
+    assert len(rec) - len(linked) == len(np.unique(rec[:, 2]))
+    # Each city's departing records: those that may board there, in record order.
+    for city in range(0, len(national.city_names), 37):
+        rows = line.dep_rec[line.dep_start[city]:line.dep_start[city + 1]]
+        expect = np.nonzero((rec[:, 3] == city) & (rec[:, 5] & 1 == 1))[0]
+        assert rows.tolist() == expect.tolist()
+        assert (line.dep_time[line.dep_start[city]:line.dep_start[city + 1]] == rec[rows, 0]).all()

@@ -569,14 +569,12 @@ class Snapshot:
         aux[:, 3] = direction.cum[direction.to_pos[conn]]
         run_low = np.minimum.accumulate(rec[::-1, 2])[::-1].copy()
         run_high = np.maximum.accumulate(rec[:, 2])
-        # A run's connections in order along it: the next one is the next stop row's.
-        along = np.lexsort((-conn if direction.reverse else conn, dense))
-        following = along[1:]
-        same_run = (dense[along[:-1]] == dense[following]) & (
-            direction.from_pos[conn[following]] == direction.to_pos[conn[along[:-1]]]
-        )
+        # A run's connections come in record order, without gaps (the range cuts a run only
+        # at its ends): the next record of the same run is the next connection along it.
+        along = np.argsort(dense, kind="stable")
+        same_run = dense[along[:-1]] == dense[along[1:]]
         next_rec = np.full(len(dep), -1, dtype=np.int32)
-        next_rec[along[:-1][same_run]] = following[same_run]
+        next_rec[along[:-1][same_run]] = along[1:][same_run]
         boards = np.nonzero(rec[:, 5] & 1)[0]
         by_city = boards[np.argsort(rec[boards, 3], kind="stable")]
         dep_start = np.zeros(len(self.city_names) + 1, dtype=np.int64)
