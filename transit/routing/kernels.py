@@ -66,6 +66,30 @@ def _trailing_zeros(typingctx, word):  # type: ignore[no-untyped-def]
     return sig, codegen
 
 
+@intrinsic
+def _prefetch(typingctx, array, row):  # type: ignore[no-untyped-def]
+    """Ask the processor to start loading row ``row`` of a 2-D array (a hint: no effect on
+    results), so that it is in the cache when the scan gets there."""
+    sig = types.void(array, row)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        index = [args[1]] + [zero] * (aryty.ndim - 1)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, index)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        # read, keep in all cache levels, data
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True, inline="always")
 def _mark(events: np.ndarray, i: int) -> None:
     """Schedule event ``i`` in a bitset of events."""
@@ -586,8 +610,23 @@ def pareto_scan(
         if bits == 0:
             word += 1
             continue
-        events[word] = bits & (bits - np.uint64(1))
+        rest = bits & (bits - np.uint64(1))
+        events[word] = rest
         k = lo + (word << 6) + int(_trailing_zeros(bits))  # type: ignore[call-arg]
+        # The next two scheduled records (as scheduled now, in this word or the next): start
+        # loading them while this one is worked on. On a large network the records visited
+        # lie far apart in memory, and waiting for each would cost more than the work.
+        ahead = word
+        if rest == 0 and word + 1 < n_words:
+            ahead = word + 1
+            rest = events[ahead]
+        for _ in range(2):
+            if rest == 0:
+                break
+            kk = lo + (ahead << 6) + int(_trailing_zeros(rest))  # type: ignore[call-arg]
+            _prefetch(rec, kk)  # type: ignore[call-arg]
+            _prefetch(aux, kk)  # type: ignore[call-arg]
+            rest &= rest - np.uint64(1)
         d = int(rec[k, DEP])
         if not options:
             if have_best and _ge(_key(mode, d, f_min, b_min), best_key):
