@@ -420,7 +420,8 @@ def _insert_found(
 @njit(cache=True, inline="always")
 def _slot(want: int, mask: int) -> int:
     """Where key ``want`` (>= 0) starts looking in a table of ``mask + 1`` slots
-    (Fibonacci hashing: the high bits of the key times 2**64 / golden ratio)."""
+    (Fibonacci hashing: bits 20 and up of the key times 2**64 / golden ratio, which mixes
+    every bit of the key into them)."""
     h = np.int64(want) * np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15, wrapping
     return int((h >> 20) & mask)
 
@@ -506,9 +507,9 @@ def pareto_scan(
     records of the day are neither, and streaming them all through the cache would push
     the labels out of it.
     ``max_rides`` < 0 means no limit. ``od_keys`` and ``od_vals`` are a ``fare_table``
-    under ``(service * n + board city) * n + alight city``. ``lbf[c]`` and ``lbr[c]`` are lower bounds on the fare and on the
-    rides (at least 1) still needed to reach the target from city ``c`` (zeros where fares or
-    rides are not a criterion): a label whose best case cannot beat what was found is
+    under ``(service * n + board city) * n + alight city``. ``lbf[c]`` and ``lbr[c]`` are
+    lower bounds on the fare and on the rides (at least 1) still needed to reach the target
+    from city ``c`` (zeros where fares or rides are not a criterion): a label whose best case cannot beat what was found is
     dropped (target pruning). ``latest[c]`` is the latest departure from city ``c`` that can
     still reach the target by ``end`` (INF: unknown): later boardings there are useless.
     ``lbt[c]`` bounds the time from a departure at ``c`` to the arrival at the target.
