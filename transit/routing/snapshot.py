@@ -307,12 +307,10 @@ class Snapshot:
             for (board, alight), cents in (od or {}).items():
                 keys.append((service * n_cities + board) * n_cities + alight)
                 values.append(cents)
-        order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
-        self.od_keys = np.array(keys, dtype=np.int64)[order]
-        self.od_values = np.array(values, dtype=np.int64)[order]
-        self.od_table = fare_table(self.od_keys, self.od_values)
+        od_values = np.array(values, dtype=np.int64)
+        self.od_table = fare_table(np.array(keys, dtype=np.int64), od_values)
         # No fare anywhere: every journey costs 0, so fares decide nothing.
-        self.fare_free = not self.stop_fare.any() and not self.od_values.any()
+        self.fare_free = not self.stop_fare.any() and not od_values.any()
         self._bound_graphs, self._negative_fares = _bound_graphs(self, n_cities)
         self._bounds: OrderedDict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._mct: dict[int | None, np.ndarray] = {}
