@@ -8,6 +8,7 @@ with must never exceed what the reference finds.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_routing_properties import BASE_DAY, feeds
-from transit.routing import CRITERIA, Query, Snapshot, engine, plan
-from transit.routing.kernels import INF, _zone_fare, fare_table
+from transit.routing import CRITERIA, Query, Snapshot, engine, kernels, plan
 from transit.routing.reference import reference_answer
 from transit.routing.synthetic import national_feed
 from transit.timetable.feed import Feed
@@ -126,14 +126,33 @@ def test_a_cap_keeps_exactly_the_journeys_within_it(national: Snapshot) -> None:
     assert checked == 10
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.integers(0, 1 << 50), st.integers(-(1 << 40), 1 << 40), max_size=300),
-       st.lists(st.integers(0, 1 << 50), max_size=50))
-def test_zone_fare_table_answers_like_a_dict(fares: dict[int, int], others: list[int]) -> None:
-    keys = np.array(list(fares), dtype=np.int64)
-    table = fare_table(keys, np.array(list(fares.values()), dtype=np.int64))
-    for key in [*fares, *others]:
-        assert _zone_fare(*table, key) == fares.get(key, -INF)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feeds(), st.data())
+def test_zone_fare_index_of_every_ride_finds_its_fare(feed: Feed, data: st.DataObject) -> None:
+    """The scans add a record's boarding and alighting parts of the zone-fare index: for any
+    ride, in both directions, that must be the service's fare for (board city, alight city)
+    in forward terms, or NO_ZONE_FARE where it has none."""
+    # Some timetables stop at a city twice (a loop): the matrix is per city, like the fares.
+    for service in feed.services:
+        if service.fares and data.draw(st.booleans()):
+            table = service.timetables[0]
+            table.stops[-1] = replace(table.stops[-1], city=table.stops[0].city)
+    snap = Snapshot.from_feed(feed)
+    start = int(dt.datetime.combine(BASE_DAY, dt.time(), dt.UTC).timestamp())
+    for direction in (snap.forward, snap.backward):
+        lo, hi = (-start - 4 * 86400, -start) if direction.reverse else (start, start + 4 * 86400)
+        wide = snap.timeline(direction, lo, hi).wide
+        for board in np.nonzero(wide[:, kernels.ZONE] >= 0)[0].tolist():
+            alight = board
+            while alight >= 0:  # every later record of the run ends a ride from ``board``
+                service = int(wide[board, kernels.ZONE])
+                cities = (int(wide[board, kernels.FROM_CITY]), int(wide[alight, kernels.TO_CITY]))
+                if direction.reverse:
+                    cities = cities[::-1]
+                want = (snap.service_od[service] or {}).get(cities, kernels.NO_ZONE_FARE)
+                index = wide[board, kernels.ZONE_BOARD] + wide[alight, kernels.ZONE_ALIGHT]
+                assert snap.zone_fares[index] == want
+                alight = int(wide[alight, kernels.NEXT])
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -142,18 +161,25 @@ def test_timeline_links_each_record_to_the_next_of_its_run(national: Snapshot, r
     start = int(dt.datetime(2025, 3, 3, 6, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp())
     line = national.timeline(direction, -start - 86400 if reverse else start,
                              -start if reverse else start + 86400)
-    rec, aux, nxt = line.rec, line.aux, line.next_rec
+    rec, wide = line.rec, line.wide
+    assert wide.ctypes.data % 64 == 0  # one cache line per row
+    assert (wide[:, :kernels.RECORD_WIDTH] == rec).all()
+    nxt = wide[:, kernels.NEXT]
     linked = np.nonzero(nxt >= 0)[0]
     following = nxt[linked]
     assert (following > linked).all()
     assert (rec[following, 2] == rec[linked, 2]).all()  # the same run
     step = -1 if reverse else 1
-    assert (aux[following, 0] == aux[linked, 0] + step).all()  # its next stop row
+    pos = wide[:, kernels.FROM_POS]
+    assert (pos[following] == pos[linked] + step).all()  # its next stop row
     # A run's last record in the range links nowhere: one per run.
     assert len(rec) - len(linked) == len(np.unique(rec[:, 2]))
-    # Each city's departing records: those that may board there, in record order.
+    # Each city's departing records: those that may board there, in record order, each
+    # linked to the next.
     for city in range(0, len(national.city_names), 37):
         rows = line.dep_rec[line.dep_start[city]:line.dep_start[city + 1]]
         expect = np.nonzero((rec[:, 3] == city) & (rec[:, 5] & 1 == 1))[0]
         assert rows.tolist() == expect.tolist()
         assert (line.dep_time[line.dep_start[city]:line.dep_start[city + 1]] == rec[rows, 0]).all()
+        assert wide[rows, kernels.NEXT_DEP].tolist() == [*rows[1:].tolist(), -1][:len(rows)]
+        assert (wide[rows[:-1], kernels.NEXT_DEP_TIME] == rec[rows[1:], 0]).all()

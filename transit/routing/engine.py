@@ -22,7 +22,7 @@ from transit.routing.snapshot import Direction, Snapshot, Timeline
 INF = kernels.INF
 DEP, ARR, TRIP_FLAGS, FROM_POS = (
     kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS
-)  # FROM_POS: a column of Timeline.aux
+)  # FROM_POS: a column of Timeline.wide
 # Trip labels a scan may make before it is worth bounding the departures (pareto_scan).
 PROBE_TRIP_LABELS = 2048
 # Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
@@ -157,8 +157,7 @@ def pareto_scan(
             caps = (caps[0], min(caps[1], PROBE_TRIP_LABELS), caps[2])
         full, rows, t_k, t_lab, l_pt, l_pk = scan(
             *s._common(),
-            s.timeline.aux,
-            s.timeline.next_rec,
+            s.timeline.wide,
             s.timeline.dep_start,
             s.timeline.dep_rec,
             s.timeline.dep_time,
@@ -166,8 +165,7 @@ def pareto_scan(
             kernels.KEY_OPTIONS if objective is None else int(objective),
             bool(use_fare),
             bool(use_rides),
-            s.direction.reverse,
-            *snap.od_table,
+            snap.zone_fares,
             fare_bound if use_fare else none,
             ride_bound if use_rides else none,
             bound,
@@ -202,14 +200,14 @@ def pareto_scan(
 
 def legs_of(s: Search, found: Found) -> list[Leg]:
     """The rides of a found journey, first to last in forward time."""
-    rec, aux, base = s.timeline.rec, s.timeline.aux, s.timeline.base
+    rec, wide, base = s.timeline.rec, s.timeline.wide, s.timeline.base
     step = -1 if s.direction.reverse else 1  # from a connection's boarding row to its other
     out: list[Leg] = []
     for k_board, k_alight in found[3]:
         board, alight = rec[k_board].tolist(), rec[k_alight].tolist()
         out.append(Leg(
-            board[TRIP_FLAGS] >> 2, aux.item(k_board, FROM_POS),
-            aux.item(k_alight, FROM_POS) + step, board[DEP] + base, alight[ARR] + base,
+            board[TRIP_FLAGS] >> 2, wide.item(k_board, FROM_POS),
+            wide.item(k_alight, FROM_POS) + step, board[DEP] + base, alight[ARR] + base,
         ))
     if s.direction.reverse:
         # Stop rows and times seen backwards: the forward ride runs from the alighting

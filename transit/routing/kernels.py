@@ -2,12 +2,13 @@
 
 Plain loops over flat arrays: the timeline's records (one row of int32 per connection of a
 run, in departure order: departure and arrival relative to the timeline's base, run id, from
-city, to city, timetable and flags; and in a second array, read only where the multi-criteria
-scan needs them, the boarding stop row, the zone-fare service and the cumulative fares at
-both stops), so that a scan reads memory in order; per-city minimum connection times and
-walks (CSR); and the zone fares in a hash table (``fare_table``). Trip labels carry their
-boarding city and cumulative fare, so that no fare needs a lookup in the per-stop arrays
-(large, and read at random on a large network).
+city, to city, timetable and flags), so that a scan reads memory in order; for the
+multi-criteria scan, which visits records far apart, the same records in wide rows of one
+cache line that also hold what it needs about them (stop row, fares, links to the next
+record of the run and the next departure of the city); per-city minimum connection times and
+walks (CSR); and the zone fares as one matrix per service. Trip labels carry their
+cumulative fare and zone-fare row at boarding, so that no fare needs a lookup in the
+per-stop arrays (large, and read at random on a large network).
 
 Labels live in fixed-size pools (parallel arrays; a scan that fills one is run again with a
 larger one) and bags are singly linked lists through those pools: a city's bag starts at ``bag_head[city]``, a run's trip labels at
@@ -34,16 +35,22 @@ RIDE_CAP = 32
 
 # Columns of a timeline record. TRIP_FLAGS is timetable << 2 | flags, where flag bit 0 means
 # "may board at the from stop" and bit 1 "may alight at the to stop".
-# FROM_CUM and TO_CUM are the cumulative leg fares at the two stop rows (direction's terms),
-# kept here so that fares need no lookup in the stop arrays.
 DEP, ARR, RUN, FROM_CITY, TO_CITY, TRIP_FLAGS = range(6)
 RECORD_WIDTH = 6
-# Columns of a record's second part (``aux``, read only by the multi-criteria scan when a
-# record boards or carries labels: the plain scans stream through less memory). ZONE is the
-# timetable's service when it has zone fares, else -1. The alighting stop row is the next
-# one of the timetable (the previous one, reversed).
-FROM_POS, ZONE, FROM_CUM, TO_CUM = range(4)
-AUX_WIDTH = 4
+# A wide row (``Timeline.wide``, read by the multi-criteria scan alone) is a record followed
+# by: the boarding stop row (the alighting one is the next row of the timetable, the
+# previous one reversed); ZONE, the timetable's service when it has zone fares, else -1;
+# the cumulative leg fares at both stop rows (direction's terms); NEXT, the next record of
+# the same run (-1: none); NEXT_DEP, the next record departing the same city that allows
+# boarding (-1: none) and NEXT_DEP_TIME, its departure; and for zone fares the boarding and
+# alighting parts of the index into ``Snapshot.zone_fares`` (their sum). Sixteen int32
+# columns, 64 bytes: one cache line per record visited, where separate arrays cost four.
+FROM_POS, ZONE, FROM_CUM, TO_CUM, NEXT, NEXT_DEP, NEXT_DEP_TIME, ZONE_BOARD, ZONE_ALIGHT = (
+    range(RECORD_WIDTH, RECORD_WIDTH + 9)
+)
+WIDE_WIDTH = 16
+# A pair of cities with no zone fare in its service's matrix (the ride adds leg fares).
+NO_ZONE_FARE = -(1 << 31)
 
 # The plain scans read records in order and ask for the one this many rows ahead (about 3 KB):
 # on a large network the timeline does not fit in the second-level cache, and the hardware's own
@@ -425,49 +432,6 @@ def _insert_found(
     return n_s
 
 
-@njit(cache=True, inline="always")
-def _slot(want: int, mask: int) -> int:
-    """Where key ``want`` (>= 0) starts looking in a table of ``mask + 1`` slots
-    (Fibonacci hashing: bits 20 and up of the key times 2**64 / golden ratio, which mixes
-    every bit of the key into them)."""
-    h = np.int64(want) * np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15, wrapping
-    return int((h >> 20) & mask)
-
-
-@njit(cache=True, nogil=True)
-def fare_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An open-addressing hash table of zone fares (keys >= 0, no repeats): a scan looks a
-    fare up in one or two probes, where a binary search over a large network's keys
-    would touch a dozen cache lines. Empty slots hold -1."""
-    size = 4
-    while size < 2 * keys.shape[0]:
-        size *= 2
-    t_keys = np.full(size, -1, np.int64)
-    t_values = np.zeros(size, np.int64)
-    mask = size - 1
-    for i in range(keys.shape[0]):
-        j = _slot(keys[i], mask)
-        while t_keys[j] != -1:
-            j = (j + 1) & mask
-        t_keys[j] = keys[i]
-        t_values[j] = values[i]
-    return t_keys, t_values
-
-
-@njit(cache=True, inline="always")
-def _zone_fare(t_keys: np.ndarray, t_values: np.ndarray, want: int) -> int:
-    """The fare under key ``want`` in a ``fare_table``, or -INF when there is none."""
-    mask = t_keys.shape[0] - 1
-    j = _slot(want, mask)
-    while True:
-        key = t_keys[j]
-        if key == want:
-            return t_values[j]
-        if key == -1:
-            return -INF
-        j = (j + 1) & mask
-
-
 @njit(cache=True, nogil=True)
 def pareto_scan(
     rec: np.ndarray,
@@ -482,8 +446,7 @@ def pareto_scan(
     target: int,
     start: int,
     end: int,
-    aux: np.ndarray,
-    next_rec: np.ndarray,
+    wide: np.ndarray,
     dep_start: np.ndarray,
     dep_rec: np.ndarray,
     dep_time: np.ndarray,
@@ -491,9 +454,7 @@ def pareto_scan(
     mode: int,
     use_fare: bool,
     use_rides: bool,
-    reverse: bool,
-    od_keys: np.ndarray,
-    od_vals: np.ndarray,
+    zone_fares: np.ndarray,
     lbf: np.ndarray,
     lbr: np.ndarray,
     latest: np.ndarray,
@@ -509,13 +470,14 @@ def pareto_scan(
     It visits only the records that may board (departures from a city with labels, each
     city's one after another from the first its labels can catch) or carry labels (a run's
     records one after another from its first boarding), in record order through a bitset
-    of scheduled records: ``next_rec[k]`` is the record of the same run after ``k`` (-1:
-    none), and ``dep_rec[dep_start[c]:dep_start[c + 1]]`` the records departing city ``c``
-    that allow boarding, with their departures in ``dep_time``. On a large network most
-    records of the day are neither, and streaming them all through the cache would push
-    the labels out of it.
-    ``max_rides`` < 0 means no limit. ``od_keys`` and ``od_vals`` are a ``fare_table``
-    under ``(service * n + board city) * n + alight city``. ``lbf[c]`` and ``lbr[c]`` are
+    of scheduled records, reading ``wide`` (its rows link each record to the next of its run
+    and to the next departure of its city) and ``dep_rec[dep_start[c]:dep_start[c + 1]]``,
+    the records departing city ``c`` that allow boarding, with their departures in
+    ``dep_time`` (to find a label's first departure). On a large network most records of
+    the day are neither, and streaming them all through the cache would push the labels
+    out of it.
+    ``max_rides`` < 0 means no limit. ``zone_fares`` is ``Snapshot.zone_fares``.
+    ``lbf[c]`` and ``lbr[c]`` are
     lower bounds on the fare and on the rides (at least 1) still needed to reach the target
     from city ``c`` (zeros where fares or rides are not a criterion): a label whose best case cannot beat what was found is
     dropped (target pruning). ``latest[c]`` is the latest departure from city ``c`` that can
@@ -533,7 +495,6 @@ def pareto_scan(
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
-    n_c = np.int64(n_cities)
     # Stop labels.
     l_ready = np.empty(cap_l, np.int64)
     l_fare = np.empty(cap_l, np.int64)
@@ -559,9 +520,9 @@ def pareto_scan(
     bag_rides[origin] = 0
     n_l = 1
     # Trip labels: value (fare before boarding, minus the cumulative fare at the boarding row
-    # for additive fares), rides as a criterion, boarding row, its cumulative fare and city
-    # (zone fares; as cum << 32 | city, so that a fare needs no lookup in the stop arrays),
-    # stop label, boarding index, rides counted.
+    # for additive fares), rides as a criterion, boarding row, its cumulative fare and the
+    # boarding part of the zone-fare index (zone fares; as cum << 32 | part, so that a fare
+    # needs no lookup in the stop arrays), stop label, boarding index, rides counted.
     t_value = np.empty(cap_t, np.int64)
     t_b = np.empty(cap_t, np.int64)
     t_pos = np.empty(cap_t, np.int64)
@@ -603,14 +564,16 @@ def pareto_scan(
     f_min = lbf[origin]
     b_min = lbr[origin] if use_rides else 1
 
-    # Scheduled records (bit k - lo) and, per city, the position in dep_rec of its next
-    # scheduled departure (-1: none). A record visited for nothing is harmless: the scan
-    # was once a loop over every record.
+    # Scheduled records (bit k - lo) and, per city, its next scheduled departure (record,
+    # -1: none) and when it leaves. A record visited for nothing is harmless: the scan was
+    # once a loop over every record.
     events = np.zeros(((hi - lo) >> 6) + 1, np.uint64)
     chain = np.full(n_cities, -1, np.int64)
+    chain_t = np.zeros(n_cities, np.int64)
     p = _departure_at(dep_start, dep_rec, dep_time, origin, lo - 1, start)
     if p >= 0 and dep_rec[p] < hi:
-        chain[origin] = p
+        chain[origin] = dep_rec[p]
+        chain_t[origin] = dep_time[p]
         _mark(events, dep_rec[p] - lo)
     word = 0
     n_words = events.shape[0]
@@ -622,38 +585,37 @@ def pareto_scan(
         rest = bits & (bits - np.uint64(1))
         events[word] = rest
         k = lo + (word << 6) + int(_trailing_zeros(bits))  # type: ignore[call-arg]
-        # The next two scheduled records (as scheduled now, in this word or the next): start
+        # The next four scheduled records (as scheduled now, in this word or the next): start
         # loading them while this one is worked on. On a large network the records visited
         # lie far apart in memory, and waiting for each would cost more than the work.
         ahead = word
         if rest == 0 and word + 1 < n_words:
             ahead = word + 1
             rest = events[ahead]
-        for _ in range(2):
+        for _ in range(4):
             if rest == 0:
                 break
             kk = lo + (ahead << 6) + int(_trailing_zeros(rest))  # type: ignore[call-arg]
-            _prefetch(rec, kk)  # type: ignore[call-arg]
-            _prefetch(aux, kk)  # type: ignore[call-arg]
+            _prefetch(wide, kk)  # type: ignore[call-arg]
             rest &= rest - np.uint64(1)
-        d = int(rec[k, DEP])
+        d = int(wide[k, DEP])
         if not options:
             if have_best and _ge(_key(mode, d, f_min, b_min), best_key):
                 break
         else:
             if d >= stop_at:
                 break
-        x = rec[k, RUN] - run_base
-        tf = rec[k, TRIP_FLAGS]
-        a = int(rec[k, ARR])
-        fr = rec[k, FROM_CITY]
-        q = chain[fr]
-        if q >= 0 and dep_rec[q] == k:
+        x = wide[k, RUN] - run_base
+        tf = wide[k, TRIP_FLAGS]
+        a = int(wide[k, ARR])
+        fr = wide[k, FROM_CITY]
+        if chain[fr] == k:
             # The city's next departure, while a label there may still catch one.
-            q += 1
-            if q < dep_start[fr + 1] and dep_rec[q] < hi and dep_time[q] <= latest[fr]:
+            q = wide[k, NEXT_DEP]
+            if q >= 0 and q < hi and wide[k, NEXT_DEP_TIME] <= latest[fr]:
                 chain[fr] = q
-                _mark(events, dep_rec[q] - lo)
+                chain_t[fr] = wide[k, NEXT_DEP_TIME]
+                _mark(events, q - lo)
             else:
                 chain[fr] = -1
         # Most records neither board (no label at their city, or too late) nor carry a
@@ -671,12 +633,12 @@ def pareto_scan(
         trip = tf >> 2
         if board and not trip_ok[trip]:
             board = False
-        od = aux[k, ZONE] if use_fare else -1
+        od = wide[k, ZONE] if use_fare else -1
         if board:
             lab = bag_head[fr]
-            fpos = aux[k, FROM_POS]
+            fpos = wide[k, FROM_POS]
             if lab != -1 and trip_head[x] != -1:
-                v_low = bag_fare[fr] - aux[k, FROM_CUM] if (use_fare and od < 0) else bag_fare[fr]
+                v_low = bag_fare[fr] - wide[k, FROM_CUM] if (use_fare and od < 0) else bag_fare[fr]
                 if not use_fare:
                     v_low = 0
                 b_low = bag_rides[fr] + 1 if use_rides else 0
@@ -709,7 +671,7 @@ def pareto_scan(
                 if dominated:
                     lab = nxt_lab
                     continue
-                v = f - aux[k, FROM_CUM] if (use_fare and od < 0) else f
+                v = f - wide[k, FROM_CUM] if (use_fare and od < 0) else f
                 # One pass: a run's labels never cover one another, so a label that the new
                 # one covers and one that covers the new one cannot both be there: until one
                 # that covers it turns up, those it covers can go.
@@ -740,7 +702,7 @@ def pareto_scan(
                 t_value[n_t] = v
                 t_b[n_t] = b
                 t_pos[n_t] = fpos
-                t_from[n_t] = (np.int64(aux[k, FROM_CUM]) << 32) | fr
+                t_from[n_t] = (np.int64(wide[k, FROM_CUM]) << 32) | wide[k, ZONE_BOARD]
                 t_lab[n_t] = lab
                 t_k[n_t] = k
                 t_n[n_t] = l_rides[lab] + 1
@@ -752,12 +714,12 @@ def pareto_scan(
             break
         if trip_head[x] == -1 or a > end:
             continue
-        nk = next_rec[k]
+        nk = wide[k, NEXT]
         if nk >= 0 and nk < hi:
             _mark(events, nk - lo)  # the run goes on with labels (unless all go below)
         if not tf & 2:
             continue
-        to = rec[k, TO_CITY]
+        to = wide[k, TO_CITY]
         t2 = trip_head[x]
         prev_t = -1
         while t2 != -1:
@@ -767,20 +729,15 @@ def pareto_scan(
             if not use_fare:
                 f = 0
             elif od < 0:
-                f = v + aux[k, TO_CUM]
+                f = v + wide[k, TO_CUM]
             else:
                 boarded = t_from[t2]
-                city_b = boarded & 0xFFFFFFFF
-                if reverse:
-                    want = (od * n_c + to) * n_c + city_b
-                else:
-                    want = (od * n_c + city_b) * n_c + to
-                zone = _zone_fare(od_keys, od_vals, want)
-                if zone != -INF:
+                zone = zone_fares[(boarded & 0xFFFFFFFF) + wide[k, ZONE_ALIGHT]]
+                if zone != NO_ZONE_FARE:
                     f = v + zone
                 else:
                     # Both directions: the cumulative values grow along the ride's direction.
-                    f = v + aux[k, TO_CUM] - (boarded >> 32)
+                    f = v + wide[k, TO_CUM] - (boarded >> 32)
             if to == target:
                 if not options:
                     kk = _key(mode, a, f, b)
@@ -907,10 +864,11 @@ def pareto_scan(
                     l_next[after] = n_l
                 # Its city's departures from ``ready`` on, unless already scheduled.
                 q = chain[city]
-                if q < 0 or dep_time[q] > ready:
+                if q < 0 or chain_t[city] > ready:
                     q = _departure_at(dep_start, dep_rec, dep_time, city, k, ready)
                     if q >= 0 and dep_rec[q] < hi and dep_time[q] <= latest[city]:
-                        chain[city] = q
+                        chain[city] = dep_rec[q]
+                        chain_t[city] = dep_time[q]
                         _mark(events, dep_rec[q] - lo)
                 if f < bag_fare[city]:
                     bag_fare[city] = f
@@ -1046,8 +1004,8 @@ def warm_up() -> None:
         distances(walk_start, empty, empty, 0)
         pareto_scan(
             rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
-            np.zeros((2, AUX_WIDTH), np.int32), runs, walk_start, runs, runs, -1, KEY_OPTIONS,
-            True, True, False, *fare_table(empty, empty), i64, i64, i64, i64, INF,
+            np.zeros((2, WIDE_WIDTH), np.int32), walk_start, runs, runs, -1, KEY_OPTIONS,
+            True, True, runs, i64, i64, i64, i64, INF,
             INF, 16,
             16, 4,
         )

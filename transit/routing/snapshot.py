@@ -38,10 +38,19 @@ from transit.models import (
     Transfer,
 )
 from transit.routing.kernels import (
-    AUX_WIDTH,
+    FROM_CUM,
+    FROM_POS,
+    NEXT,
+    NEXT_DEP,
+    NEXT_DEP_TIME,
+    NO_ZONE_FARE,
     RECORD_WIDTH,
+    TO_CUM,
+    WIDE_WIDTH,
+    ZONE,
+    ZONE_ALIGHT,
+    ZONE_BOARD,
     distances,
-    fare_table,
     hop_graph,
     warm_up,
 )
@@ -84,6 +93,13 @@ class CalendarRule:
         return bool(self.weekdays >> day.weekday() & 1)
 
 
+def _aligned_rows(n: int, width: int) -> np.ndarray:
+    """An int32 array of ``n`` rows of ``width`` that starts on a 64-byte cache line."""
+    buf = np.empty(n * width + 16, dtype=np.int32)
+    off = (-buf.ctypes.data % 64) // 4
+    return buf[off:off + n * width].reshape(n, width)
+
+
 @dataclass
 class Timeline:
     """The connections of the runs that depart in a time range, in one direction's terms.
@@ -91,22 +107,23 @@ class Timeline:
     Sorted by departure (then arrival), in absolute time for ``dep`` (negated arrivals for the
     reversed timeline) and as records for the compiled scans (kernels.py): departure and
     arrival relative to ``base``, dense run id (a run is a timetable on one service date),
-    cities, timetable and flags; boarding stop row, zone-fare service, cumulative fares.
+    cities, timetable and flags; and the same records in wide rows for the multi-criteria
+    scan (kernels.WIDE_WIDTH: also the boarding stop row, zone-fare service and index
+    parts, cumulative fares, the next record of the run and the next departure of the city).
     """
 
     dep: np.ndarray  # int64 Unix seconds, for binary search
-    rec: np.ndarray  # int32, shape (n, kernels.RECORD_WIDTH)
-    aux: np.ndarray  # int32, shape (n, kernels.AUX_WIDTH): stop row, zone service, fares
+    rec: np.ndarray  # int32, shape (n, kernels.RECORD_WIDTH), for the plain scans
+    wide: np.ndarray  # int32, shape (n, kernels.WIDE_WIDTH), rows on 64-byte cache lines
     base: int  # the range's first second: record times are relative to it
     n_runs: int  # bound on the run ids
     # Run ids follow first departures: the runs met in records lo:hi lie between
     # run_low[lo] (the lowest id from lo on) and run_high[hi - 1] (the highest up to there).
     run_low: np.ndarray
     run_high: np.ndarray
-    # Per record, the record of the same run after it (-1: none); per city, the records
-    # departing it that allow boarding (dep_rec[dep_start[c]:dep_start[c + 1]], in order)
-    # and their departures (kernels.pareto_scan visits only those it needs).
-    next_rec: np.ndarray
+    # Per city, the records departing it that allow boarding
+    # (dep_rec[dep_start[c]:dep_start[c + 1]], in order) and their departures: where a
+    # label's first catchable departure is found (kernels.pareto_scan).
     dep_start: np.ndarray
     dep_rec: np.ndarray
     dep_time: np.ndarray
@@ -243,7 +260,7 @@ class Snapshot:
             cum = cum - np.repeat(cum[self.trip_first], self.trip_len)
         self.stop_cum = cum.astype(np.int64)
         if n_stops and int(np.abs(self.stop_cum).max()) >= 1 << 31:
-            # The scans keep cumulative fares in 32 bits (kernels.AUX_WIDTH).
+            # The scans keep cumulative fares in 32 bits (kernels.WIDE_WIDTH).
             trip = int(stop_trip[int(np.abs(self.stop_cum).argmax())])
             raise ValueError(
                 f"timetable {b.trip_code[trip]!r} of service "
@@ -299,18 +316,13 @@ class Snapshot:
             *_walk_table(back_walks, n_cities),
         )
         # Zone fares for the compiled scans: per timetable its service when the service has
-        # zone fares (else -1), and a hash table from (service, board city, alight city).
+        # zone fares (else -1), and the fares in one matrix per service.
         self.trip_od = np.where(self.trip_has_od, self.trip_service, -1).astype(np.int64)
-        keys: list[int] = []
-        values: list[int] = []
-        for service, od in enumerate(self.service_od):
-            for (board, alight), cents in (od or {}).items():
-                keys.append((service * n_cities + board) * n_cities + alight)
-                values.append(cents)
-        od_values = np.array(values, dtype=np.int64)
-        self.od_table = fare_table(np.array(keys, dtype=np.int64), od_values)
+        self._zone_matrices(b, n_cities)
         # No fare anywhere: every journey costs 0, so fares decide nothing.
-        self.fare_free = not self.stop_fare.any() and not od_values.any()
+        self.fare_free = not self.stop_fare.any() and not any(
+            cents for od in self.service_od for cents in (od or {}).values()
+        )
         self._bound_graphs, self._negative_fares = _bound_graphs(self, n_cities)
         self._bounds: OrderedDict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._mct: dict[int | None, np.ndarray] = {}
@@ -480,6 +492,45 @@ class Snapshot:
         last = _utc_date(end + MAX_ZONE_OFFSET) + dt.timedelta(days=1)
         return first, (last - first).days + 1
 
+    def _zone_matrices(self, b: _Builder, n_cities: int) -> None:
+        """Zone fares as one square matrix per service over the cities its timetables stop
+        at (``zone_size`` of them, from ``zone_base`` on), all in ``zone_fares``
+        (``NO_ZONE_FARE`` where a pair has none), and per stop row its city's index in its
+        service's matrix (``stop_zone``, -1: no zone fares). A ride's fares lie side by
+        side (its boarding city's row) where a hash table scattered them over memory."""
+        rows = np.nonzero(self.trip_has_od[self.stop_trip])[0]
+        service = self.trip_service[self.stop_trip[rows]]
+        pairs, local = np.unique(service * n_cities + self.stop_city[rows], return_inverse=True)
+        owner = pairs // n_cities
+        first = np.searchsorted(pairs, owner * n_cities)  # each service's first pair
+        local = local - first[local]
+        size = np.bincount(owner, minlength=len(self.service_od)).astype(np.int64)
+        base = np.zeros(len(size), dtype=np.int64)
+        np.cumsum((size * size)[:-1], out=base[1:])
+        self.stop_zone = np.full(len(self.stop_city), -1, dtype=np.int64)
+        self.stop_zone[rows] = local
+        self.zone_size, self.zone_base = size, base
+        total = int((size * size).sum())
+        if total >= 1 << 31:
+            raise ValueError(
+                f"the zone fares of {int((size > 0).sum())} services would need {total:,} "
+                "entries: too many stops on services with zone fares"
+            )
+        fares = np.full(total, NO_ZONE_FARE, dtype=np.int32)
+        index = dict(zip(pairs.tolist(), (np.arange(len(pairs)) - first).tolist(), strict=True))
+        for s, od in enumerate(self.service_od):
+            for (board, alight), cents in (od or {}).items():
+                i, j = index.get(s * n_cities + board), index.get(s * n_cities + alight)
+                if i is None or j is None:
+                    continue  # a city the service does not stop at: never looked up
+                if abs(cents) >= 1 << 31:
+                    raise ValueError(
+                        f"service {b.services[s][0]!r}: a zone fare of more than "
+                        "21,474,836.47 currency units"
+                    )
+                fares[base[s] + i * size[s] + j] = cents
+        self.zone_fares = fares
+
     def timeline(self, direction: Direction, start: int, end: int) -> Timeline:
         """The connections departing in a range that holds [start, end] (direction's terms).
 
@@ -533,9 +584,8 @@ class Snapshot:
             none = np.zeros(0, dtype=np.int32)
             return Timeline(
                 np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32),
-                np.zeros((0, AUX_WIDTH), np.int32), base, 1,
-                none, none, none, np.zeros(len(self.city_names) + 1, dtype=np.int64), none,
-                none,
+                _aligned_rows(0, WIDE_WIDTH), base, 1, none, none,
+                np.zeros(len(self.city_names) + 1, dtype=np.int64), none, none,
             )
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
@@ -560,11 +610,6 @@ class Snapshot:
         rec[:, 3] = direction.from_city[conn]
         rec[:, 4] = direction.to_city[conn]
         rec[:, 5] = (self.conn_trip[conn] << 2) | direction.flags[conn]
-        aux = np.empty((len(dep), AUX_WIDTH), dtype=np.int32)
-        aux[:, 0] = direction.from_pos[conn]
-        aux[:, 1] = self.trip_od[self.conn_trip[conn]]
-        aux[:, 2] = direction.cum[direction.from_pos[conn]]
-        aux[:, 3] = direction.cum[direction.to_pos[conn]]
         run_low = np.minimum.accumulate(rec[::-1, 2])[::-1].copy()
         run_high = np.maximum.accumulate(rec[:, 2])
         # A run's connections come in record order, without gaps (the range cuts a run only
@@ -578,8 +623,34 @@ class Snapshot:
         dep_start = np.zeros(len(self.city_names) + 1, dtype=np.int64)
         np.cumsum(np.bincount(rec[boards, 3], minlength=len(self.city_names)),
                   out=dep_start[1:])
+        wide = _aligned_rows(len(dep), WIDE_WIDTH)
+        wide[:, :RECORD_WIDTH] = rec
+        wide[:, FROM_POS] = direction.from_pos[conn]
+        wide[:, ZONE] = self.trip_od[self.conn_trip[conn]]
+        wide[:, FROM_CUM] = direction.cum[direction.from_pos[conn]]
+        wide[:, TO_CUM] = direction.cum[direction.to_pos[conn]]
+        wide[:, NEXT] = next_rec
+        next_dep = np.full(len(dep), -1, dtype=np.int32)
+        same_city = rec[by_city[:-1], 3] == rec[by_city[1:], 3]
+        next_dep[by_city[:-1][same_city]] = by_city[1:][same_city]
+        wide[:, NEXT_DEP] = next_dep
+        wide[:, NEXT_DEP_TIME] = np.where(next_dep >= 0, rec[next_dep, 0], 0)
+        # Zone fares: the matrix index is the boarding part plus the alighting part (the
+        # forward ride's boarding city picks the row, its alighting city the column).
+        trip = self.conn_trip[conn]
+        service = self.trip_service[trip]
+        zone = self.trip_has_od[trip]
+        z_size, z_base = self.zone_size[service], self.zone_base[service]
+        here = self.stop_zone[direction.from_pos[conn]]
+        there = self.stop_zone[direction.to_pos[conn]]
+        if direction.reverse:
+            wide[:, ZONE_BOARD] = np.where(zone, z_base + here, 0)
+            wide[:, ZONE_ALIGHT] = np.where(zone, there * z_size, 0)
+        else:
+            wide[:, ZONE_BOARD] = np.where(zone, z_base + here * z_size, 0)
+            wide[:, ZONE_ALIGHT] = np.where(zone, there, 0)
         return Timeline(
-            dep, rec, aux, base, max(1, len(runs)), run_low, run_high, next_rec, dep_start,
+            dep, rec, wide, base, max(1, len(runs)), run_low, run_high, dep_start,
             by_city.astype(np.int32), rec[by_city, 0].copy(),
         )
 
