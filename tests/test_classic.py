@@ -440,3 +440,34 @@ def test_a_corrupted_zemdalk_line_is_the_one_reported(rows, pick: int, corruptio
         with pytest.raises(ImportFailed) as error:
             parse_zemdalk(Path(folder))
     assert {(p.file, p.line) for p in error.value.problems} == {("FlightTable.txt", bad + 1)}
+
+
+@pytest.mark.parametrize(("fare", "message"), [
+    ("-0.00", "fare -0.00 is negative"),
+    ("99999999.99", "fare 99999999.99 is more than 21,474,836.47"),
+])
+def test_a_zemdalk_fare_with_a_sign_or_beyond_the_database_is_refused(fare: str, message: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "FlightTable.txt").write_text(
+            f"T000001  北京  郑州  05:14  14:20  546  {fare}\n", encoding="gbk")
+        with pytest.raises(ImportFailed) as error:
+            parse_zemdalk(Path(folder))
+    assert [(p.line, p.field) for p in error.value.problems] == [(1, "FARE")]
+    assert message in error.value.problems[0].message
+
+
+def test_a_17bugs_arrival_centuries_after_departure_is_refused(shared_data: Path) -> None:
+    """A year cut short ("2023" -> "2") once made a 2,000-year ride that PostgreSQL refused."""
+    seed = shared_data / "classic" / "17BuGs-utf8"
+    with tempfile.TemporaryDirectory() as folder:
+        for path in seed.iterdir():
+            if path.is_file():
+                (Path(folder) / path.name).write_bytes(path.read_bytes())
+        flight = Path(folder) / "flight.txt"
+        lines = flight.read_text(encoding="utf-8").split("\n")
+        lines[205] = lines[205][:1]
+        flight.write_text("\n".join(lines), encoding="utf-8")
+        with pytest.raises(ImportFailed) as error:
+            parse_17bugs(Path(folder))
+    assert any(p.field == "arrival" and "more than 14 days after departure" in p.message
+               for p in error.value.problems), error.value.problems

@@ -209,3 +209,30 @@ def test_broken_bundle_by_hand(runner, tmp_path: Path) -> None:
         "transfers.csv, line 3, field to_city: unknown city 'Atlantis'",
         "calendar_dates.csv, line 2, field date",
     )
+
+
+def test_values_beyond_what_the_database_holds(runner, tmp_path: Path) -> None:
+    """A stop time past 14 days or a fare past 32-bit cents names its line and field, where
+    PostgreSQL would refuse the whole insert with "integer out of range"."""
+    before = stats(runner)
+    rows = [row[:] for row in STOP_TIMES]
+    rows[2][1] = "400:00:00"
+    expect_failure(runner, write_gtfs(tmp_path / "late", rows), before,
+                   "stop_times.txt, line 3, field arrival_time", "up to 336:00:00")
+    assert runner.invoke(args=["timetable", "import", str(write_gtfs(tmp_path / "ok", STOP_TIMES))]).exit_code == 0
+    bundle = tmp_path / "bundle"
+    assert runner.invoke(args=["timetable", "export", str(bundle)]).exit_code == 0
+    before = stats(runner)
+    table = list(csv.DictReader(io.StringIO((bundle / "stops.csv").read_text())))
+    table[1]["arrival"] = "9999:00:00"
+    table[2]["fare"] = "99999999.99"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(table[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    (bundle / "stops.csv").write_text(out.getvalue())
+    expect_failure(
+        runner, bundle, before,
+        "stops.csv, line 3, field arrival", "stops.csv, line 4, field fare",
+        "is more than 21,474,836.47",
+    )

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from transit.models import Mode
 from transit.timetable.feed import (
+    MAX_CENTS,
+    MAX_STOP_SECONDS,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -217,8 +219,11 @@ def _check_fare(problems: ProblemList, file: str, line: int, field: str, text: s
     cents = _fare_cents(text)
     if cents is None:
         problems.add(file, line, field, f"fare {text!r} is not a number")
-    elif cents < 0:
+    elif cents < 0 or text.lstrip().startswith("-"):  # "-0.00" too: a sign is a mistake
         problems.add(file, line, field, f"fare {text} is negative")
+        return None
+    elif cents > MAX_CENTS:
+        problems.add(file, line, field, f"fare {text} is more than {MAX_CENTS / 100:,.2f}")
         return None
     return cents
 
@@ -485,6 +490,15 @@ def _bugs_record(builder: _Builder, file: str, first_line: int, record: list[str
                      f"arrival {arrival:%Y-%m-%d %H:%M} is not after departure "
                      f"{departure:%Y-%m-%d %H:%M}")
         ok = False
+    if departure is not None and arrival is not None and arrival > departure:
+        # Stop times count from the service day's midnight.
+        since = arrival - dt.datetime.combine(departure.date(), dt.time())
+        if since.total_seconds() > MAX_STOP_SECONDS:
+            problems.add(file, first_line + 8, "arrival",
+                         f"arrival {arrival:%Y-%m-%d %H:%M} is more than "
+                         f"{MAX_STOP_SECONDS // DAY} days after departure "
+                         f"{departure:%Y-%m-%d %H:%M}")
+            ok = False
     if not ok or fare is None or departure is None or arrival is None:
         return
     service_day = departure.date()

@@ -39,6 +39,8 @@ from transit.models import (
     Transfer,
 )
 from transit.timetable.feed import (
+    MAX_CENTS,
+    MAX_STOP_SECONDS,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -332,9 +334,11 @@ class _Reader:
         parts = text.split(":")
         if len(parts) == 3 and all(p.isdecimal() for p in parts):
             hours, minutes, seconds = (int(p) for p in parts)
-            if minutes < 60 and seconds < 60:
-                return True, hours * 3600 + minutes * 60 + seconds
-        self.add(file, line, field, f"{text!r} is not a time written H:MM:SS")
+            value = hours * 3600 + minutes * 60 + seconds
+            if minutes < 60 and seconds < 60 and value <= MAX_STOP_SECONDS:
+                return True, value
+        self.add(file, line, field, f"{text!r} is not a time written H:MM:SS up to "
+                 f"{MAX_STOP_SECONDS // 3600}:00:00")
         return False, None
 
     def money(self, file: str, line: int, field: str, text: str) -> tuple[bool, int | None]:
@@ -352,6 +356,9 @@ class _Reader:
         cents = amount * 100
         if cents != cents.to_integral_value():
             self.add(file, line, field, f"{text} has more than two decimals")
+            return False, None
+        if cents > MAX_CENTS:
+            self.add(file, line, field, f"{text} is more than {MAX_CENTS / 100:,.2f}")
             return False, None
         return True, int(cents)
 

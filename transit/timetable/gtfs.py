@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from transit.models import Mode
 from transit.timetable.feed import (
+    MAX_CENTS,
+    MAX_STOP_SECONDS,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -551,7 +553,7 @@ class _Parser:
                 arrival = times[arrival_text] = _seconds(arrival_text)
                 if arrival is None:
                     del times[arrival_text]
-                    self.problems.add(name, line, "arrival_time", f"{arrival_text.strip()!r} is not a time written H:MM:SS")
+                    self.problems.add(name, line, "arrival_time", f"{arrival_text.strip()!r} is not a time written H:MM:SS up to {MAX_STOP_SECONDS // 3600}:00:00")
                     damaged.add(trip_key)
                     continue
             try:
@@ -560,7 +562,7 @@ class _Parser:
                 departure = times[departure_text] = _seconds(departure_text)
                 if departure is None:
                     del times[departure_text]
-                    self.problems.add(name, line, "departure_time", f"{departure_text.strip()!r} is not a time written H:MM:SS")
+                    self.problems.add(name, line, "departure_time", f"{departure_text.strip()!r} is not a time written H:MM:SS up to {MAX_STOP_SECONDS // 3600}:00:00")
                     damaged.add(trip_key)
                     continue
             if arrival is None:
@@ -708,6 +710,9 @@ class _Parser:
             if not price.is_finite() or price < 0:
                 self.problems.add(attributes.name, line, "price", f"{text!r} is not a price of zero or more")
                 continue
+            if price * 100 > MAX_CENTS:
+                self.problems.add(attributes.name, line, "price", f"{text} is more than {MAX_CENTS / 100:,.2f}")
+                continue
             currency = row[c["currency_type"]].strip().upper()
             if len(currency) != 3 or not currency.isalpha():
                 self.problems.add(attributes.name, line, "currency_type", f"{currency!r} is not an ISO 4217 code")
@@ -820,13 +825,13 @@ class _Trip:
 
 
 def _seconds(text: str) -> int | None:
-    """'25:43:00' -> 92580; None when it is not a time."""
+    """'25:43:00' -> 92580; None when it is not a time (or lies past MAX_STOP_SECONDS)."""
     parts = text.strip().split(":")
     # Digits only: int() alone would also take signs, spaces and underscores.
     if len(parts) != 3 or not all(p.isdecimal() for p in parts):
         return None
     hours, minutes, seconds = (int(p) for p in parts)
-    if minutes >= 60 or seconds >= 60:
+    if minutes >= 60 or seconds >= 60 or hours * 3600 + minutes * 60 + seconds > MAX_STOP_SECONDS:
         return None
     return hours * 3600 + minutes * 60 + seconds
 
