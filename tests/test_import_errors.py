@@ -231,8 +231,10 @@ def test_values_beyond_what_the_database_holds(runner, tmp_path: Path) -> None:
     writer.writeheader()
     writer.writerows(table)
     (bundle / "stops.csv").write_text(out.getvalue())
+    (bundle / "transfers.csv").write_text("from_city,to_city,min_seconds\nAlm,Berg,99999999999\n")
     expect_failure(
         runner, bundle, before,
         "stops.csv, line 3, field arrival", "stops.csv, line 4, field fare",
         "is more than 21,474,836.47",
+        "transfers.csv, line 2, field min_seconds: 99999999999 is beyond 2,147,483,647",
     )

@@ -40,6 +40,7 @@ from transit.models import (
 )
 from transit.timetable.feed import (
     MAX_CENTS,
+    MAX_INTEGER,
     MAX_STOP_SECONDS,
     Feed,
     FeedCalendar,
@@ -304,6 +305,9 @@ class _Reader:
         value = int(text)
         if minimum is not None and value < minimum:
             self.add(file, line, field, f"{value} is below {minimum}")
+            return None
+        if abs(value) > MAX_INTEGER:
+            self.add(file, line, field, f"{value} is beyond {MAX_INTEGER:,} (the database's limit)")
             return None
         return value
 

@@ -18,6 +18,7 @@ from transit.models import ALL_DAYS
 # Limits the database (32-bit integers) and the search can hold. A stop time is seconds after
 # the start of its service day: past 14 days (the longest search window) it is a data error.
 MAX_CENTS = 2**31 - 1
+MAX_INTEGER = 2**31 - 1
 MAX_STOP_SECONDS = 14 * 86_400
 
 

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from transit.models import Mode
 from transit.timetable.feed import (
     MAX_CENTS,
+    MAX_INTEGER,
     MAX_STOP_SECONDS,
     Feed,
     FeedCalendar,
@@ -215,7 +216,11 @@ class _Parser:
         if not text.lstrip("-").isdecimal() or text.count("-") > 1:
             self.problems.add(table, line, column, f"{text!r} is not a whole number")
             return None
-        return -int(text[1:]) if negative else int(text)
+        value = -int(text[1:]) if negative else int(text)
+        if abs(value) > MAX_INTEGER:
+            self.problems.add(table, line, column, f"{value} is beyond {MAX_INTEGER:,} (the database's limit)")
+            return None
+        return value
 
     def date(self, table: str, line: int, column: str, text: str) -> dt.date | None:
         text = text.strip()
