@@ -469,5 +469,5 @@ def test_a_17bugs_arrival_centuries_after_departure_is_refused(shared_data: Path
         flight.write_text("\n".join(lines), encoding="utf-8")
         with pytest.raises(ImportFailed) as error:
             parse_17bugs(Path(folder))
-    assert any(p.field == "arrival" and "more than 14 days after departure" in p.message
+    assert any(p.field == "arrival" and "more than 14 days after the start of the departure day" in p.message
                for p in error.value.problems), error.value.problems

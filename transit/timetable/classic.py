@@ -496,8 +496,8 @@ def _bugs_record(builder: _Builder, file: str, first_line: int, record: list[str
         if since.total_seconds() > MAX_STOP_SECONDS:
             problems.add(file, first_line + 8, "arrival",
                          f"arrival {arrival:%Y-%m-%d %H:%M} is more than "
-                         f"{MAX_STOP_SECONDS // DAY} days after departure "
-                         f"{departure:%Y-%m-%d %H:%M}")
+                         f"{MAX_STOP_SECONDS // DAY} days after the start of the departure "
+                         f"day {departure:%Y-%m-%d}")
             ok = False
     if not ok or fare is None or departure is None or arrival is None:
         return
