@@ -54,7 +54,7 @@ from transit.routing.kernels import (
     hop_graph,
     warm_up,
 )
-from transit.timetable.feed import Feed
+from transit.timetable.feed import MAX_CENTS, Feed
 
 EPOCH_DATE = dt.date(1970, 1, 1)
 # A zone's UTC offset is within +-14 h: service-date arithmetic allows that much slack.
@@ -259,13 +259,13 @@ class Snapshot:
         if n_stops:
             cum = cum - np.repeat(cum[self.trip_first], self.trip_len)
         self.stop_cum = cum.astype(np.int64)
-        if n_stops and int(np.abs(self.stop_cum).max()) >= 1 << 31:
+        if n_stops and int(np.abs(self.stop_cum).max()) > MAX_CENTS:
             # The scans keep cumulative fares in 32 bits (kernels.WIDE_WIDTH).
             trip = int(stop_trip[int(np.abs(self.stop_cum).argmax())])
             raise ValueError(
                 f"timetable {b.trip_code[trip]!r} of service "
                 f"{b.services[b.trip_service[trip]][0]!r}: its fares add up to more than "
-                "21,474,836.47 currency units"
+                f"{MAX_CENTS / 100:,.2f} currency units"
             )
         # Connections: every pair of consecutive stops of one timetable.
         if n_stops > 1:
@@ -523,10 +523,10 @@ class Snapshot:
                 i, j = index.get(s * n_cities + board), index.get(s * n_cities + alight)
                 if i is None or j is None:
                     continue  # a city the service does not stop at: never looked up
-                if abs(cents) >= 1 << 31:
+                if abs(cents) > MAX_CENTS:
                     raise ValueError(
                         f"service {b.services[s][0]!r}: a zone fare of more than "
-                        "21,474,836.47 currency units"
+                        f"{MAX_CENTS / 100:,.2f} currency units"
                     )
                 fares[base[s] + i * size[s] + j] = cents
         self.zone_fares = fares
