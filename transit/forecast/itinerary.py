@@ -55,9 +55,10 @@ def delay_cdf(x: float, q10: float, q50: float, q90: float) -> float:
         return 0.1 * math.exp((x - q10) * math.log(5) / low_gap)
     if x >= q90:
         return 1.0 - 0.1 * math.exp(-(x - q90) * math.log(5) / high_gap)
+    # The fraction of the segment first: 0.4 * (x - q10) would underflow to 0 for subnormal gaps.
     if x <= q50:
-        return 0.1 + 0.4 * (x - q10) / (q50 - q10) if q50 > q10 else 0.5
-    return 0.5 + 0.4 * (x - q50) / (q90 - q50) if q90 > q50 else 0.9
+        return 0.1 + 0.4 * ((x - q10) / (q50 - q10)) if q50 > q10 else 0.5
+    return 0.5 + 0.4 * ((x - q50) / (q90 - q50)) if q90 > q50 else 0.9
 
 
 def miss_probability(slack_minutes: float, q10: float, q50: float, q90: float) -> float:
