@@ -19,7 +19,15 @@ from tests.test_routing_properties import BASE_DAY, feeds
 from transit.routing import CRITERIA, Query, Snapshot, engine, kernels, plan
 from transit.routing.reference import reference_answer
 from transit.routing.synthetic import national_feed
-from transit.timetable.feed import Feed
+from transit.timetable.feed import (
+    Feed,
+    FeedCalendar,
+    FeedCity,
+    FeedService,
+    FeedStop,
+    FeedTimetable,
+    FeedTransfer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +191,69 @@ def test_timeline_links_each_record_to_the_next_of_its_run(national: Snapshot, r
         assert (line.dep_time[line.dep_start[city]:line.dep_start[city + 1]] == rec[rows, 0]).all()
         assert wide[rows, kernels.NEXT_DEP].tolist() == [*rows[1:].tolist(), -1][:len(rows)]
         assert (wide[rows[:-1], kernels.NEXT_DEP_TIME] == rec[rows[1:], 0]).all()
+    # Ride rows: every record once, run by run in stop order (following NEXT), flagged at
+    # each run's end; boarding rows point at their record's ride row.
+    ride = line.ride
+    assert ride.ctypes.data % 64 == 0
+    k = ride[:, kernels.RIDE_REC]
+    assert sorted(k.tolist()) == list(range(len(rec)))
+    last = (ride[:, kernels.RIDE_FLAGS] & 2) != 0
+    assert (nxt[k[~last]] == k[1:][~last[:-1]]).all()
+    assert (nxt[k[last]] == -1).all()
+    assert (ride[:, kernels.RIDE_ARR] == rec[k, 1]).all()
+    assert (ride[:, kernels.RIDE_DEP] == rec[k, 0]).all()
+    assert (ride[:, kernels.RIDE_TO] == rec[k, 4]).all()
+    assert (ride[:, kernels.RIDE_FLAGS] & 1 == (rec[k, 5] >> 1) & 1).all()
+    assert (ride[:, kernels.RIDE_TO_CUM] == wide[k, kernels.TO_CUM]).all()
+    assert (ride[:, kernels.RIDE_ZONE_ALIGHT] == wide[k, kernels.ZONE_ALIGHT]).all()
+    board = line.boarding
+    assert len(board) == len(line.dep_rec)
+    assert (k[board[:, kernels.BOARD_RIDE]] == line.dep_rec).all()
+    assert (board[:, kernels.BOARD_RUN] == rec[line.dep_rec, 2]).all()
+    assert (board[:, kernels.BOARD_TRIP_FLAGS] == rec[line.dep_rec, 5]).all()
+    assert (board[:, kernels.BOARD_ZONE] == wide[line.dep_rec, kernels.ZONE]).all()
+    assert (board[:, kernels.BOARD_CUM] == wide[line.dep_rec, kernels.FROM_CUM]).all()
+    assert (board[:, kernels.BOARD_ZONE_PART] == wide[line.dep_rec, kernels.ZONE_BOARD]).all()
+
+
+def test_cheapest_journey_may_pass_through_a_walk_into_its_origin() -> None:
+    """Journeys start and end with a ride: here the free one leaves A, comes back to A and
+    walks on to B, and arriving by a deadline the search meets that walk into its own end
+    of the journey (a case the fare-ordered search once skipped: hypothesis found it)."""
+    def stop(city: str, arrival: int | None, departure: int | None, fare: int | None = None) -> FeedStop:
+        return FeedStop(city, arrival, departure, fare)
+
+    feed = Feed(source="test")
+    for key in "ABCD":
+        feed.cities[key] = FeedCity(name=key, timezone="UTC")
+    feed.calendars["daily"] = FeedCalendar()
+    rides = {
+        "out": [stop("A", None, 10 * 3600), stop("D", 10 * 3600 + 1800, None, 0)],
+        "back": [stop("D", None, 11 * 3600), stop("A", 11 * 3600 + 1800, None, 0)],
+        "on": [stop("B", None, 12 * 3600), stop("C", 12 * 3600 + 1800, None, 0)],
+        "direct": [stop("A", None, 9 * 3600), stop("C", 9 * 3600 + 1800, None, 500)],
+    }
+    for number, stops in rides.items():
+        feed.services.append(FeedService(
+            number=number, mode="train",
+            timetables=[FeedTimetable(code="1", calendar="daily", stops=stops)],
+        ))
+    feed.transfers.append(FeedTransfer("A", "B", 0))
+    snap = Snapshot.from_feed(feed, 0)
+    day = dt.datetime(2025, 3, 5)
+    for query in (
+        Query("A", "C", depart=day, criterion="cheapest", window_hours=24),
+        Query("A", "C", arrive_by=day + dt.timedelta(hours=13), criterion="cheapest",
+              window_hours=24),
+    ):
+        result = plan(snap, query)
+        assert [[leg.service for leg in it.legs] for it in result.itineraries] == [
+            ["out", "back", "on"]
+        ]
+        assert result.itineraries[0].fare_cents == 0
+        # The reference gives the time the criterion ties on: departure when arriving by.
+        it = result.itineraries[0]
+        ours = it.departure_seconds if query.arrive_by else it.arrival_seconds
+        theirs = [(o.fare, o.departure if query.arrive_by else o.arrival)
+                  for o in reference_answer(snap, query)]
+        assert theirs == [(0, ours)]

@@ -10,6 +10,7 @@ read last to first) for "arrive by", so one piece of code serves both.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -186,6 +187,50 @@ def pareto_scan(
         grown = list(caps)
         grown[full - 1] *= 4
         snap.pool_sizes = (grown[0], grown[1], grown[2])
+    return _journeys(s, rows, t_k, t_lab, l_pt, l_pk)
+
+
+def cheapest_first(s: Search, latest: np.ndarray) -> list[Found]:
+    """The cheapest journey (ties: the earliest arrival), from a search that takes labels
+    in order of fare (kernels.cheapest_first), or []. Fares must be >= 0 and there must be
+    no ride limit; ``latest`` is ``latest_departures(s)``."""
+    snap = s.snapshot
+    assert s.max_rides is None and not snap.negative_fares
+    fare_bound = snap.bounds(s.direction, s.target)[0]
+    times = snap.time_bounds(s.direction, s.timeline, s.target)
+    scan: Any = kernels.cheapest_first  # a numba dispatcher: mypy cannot follow the splat
+    while True:
+        caps = snap.pool_sizes
+        full, rows, t_k, t_lab, l_pt, l_pk = scan(
+            *s._common(), s.timeline.ride, s.timeline.dep_start, s.timeline.dep_time,
+            s.timeline.boarding, snap.zone_fares, fare_bound, latest - s.timeline.base, times,
+            *_run_scratch(s.timeline.n_runs), caps[0], caps[1],
+        )
+        if not full:
+            return _journeys(s, rows, t_k, t_lab, l_pt, l_pk)
+        grown = list(caps)
+        grown[full - 1] *= 4
+        snap.pool_sizes = (grown[0], grown[1], grown[2])
+
+
+_scratch = threading.local()
+
+
+def _run_scratch(n_runs: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's per-run arrays for kernels.cheapest_first (INF and -1, as it leaves
+    them), at least ``n_runs`` long."""
+    arrays = getattr(_scratch, "runs", None)
+    if arrays is None or len(arrays[0]) < n_runs:
+        arrays = (np.full(n_runs, INF, np.int64), np.full(n_runs, -1, np.int64))
+        _scratch.runs = arrays
+    return arrays
+
+
+def _journeys(
+    s: Search, rows: np.ndarray, t_k: np.ndarray, t_lab: np.ndarray, l_pt: np.ndarray,
+    l_pk: np.ndarray,
+) -> list[Found]:
+    """A scan's target rows as journeys, following the labels' parents back to the origin."""
     out: list[Found] = []
     base = s.timeline.base
     for a, f, b, trip_label, k in rows.tolist():

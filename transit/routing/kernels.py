@@ -31,6 +31,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 INF = 1 << 62
+# The fare and ride bound (Snapshot.bounds) of a city the target cannot be reached from: large,
+# yet far from overflowing when added to fares and ride counts.
+UNREACHABLE = 1 << 40
 RIDE_CAP = 32
 
 # Columns of a timeline record. TRIP_FLAGS is timetable << 2 | flags, where flag bit 0 means
@@ -49,6 +52,18 @@ FROM_POS, ZONE, FROM_CUM, TO_CUM, NEXT, NEXT_DEP, NEXT_DEP_TIME, ZONE_BOARD, ZON
     range(RECORD_WIDTH, RECORD_WIDTH + 9)
 )
 WIDE_WIDTH = 16
+# Ride rows (``Timeline.ride``, read by ``cheapest_first``): the records again, run by run in
+# stop order, eight int32 (32 bytes) each, so that riding a run on reads memory in order:
+# arrival, alighting city, cumulative fare there, RIDE_FLAGS (bit 0: may alight there, bit 1:
+# the run's last record in the timeline), the alighting part of the zone-fare index, the
+# departure and the record's index.
+RIDE_ARR, RIDE_TO, RIDE_TO_CUM, RIDE_FLAGS, RIDE_ZONE_ALIGHT, RIDE_DEP, RIDE_REC = range(7)
+RIDE_WIDTH = 8
+# Boarding rows (``Timeline.boarding``, beside ``dep_rec``): what ``cheapest_first`` needs to
+# board each departure of a city, read in order: the record's ride row, run, TRIP_FLAGS,
+# zone-fare service (-1: none), cumulative fare and boarding part of the zone-fare index.
+BOARD_RIDE, BOARD_RUN, BOARD_TRIP_FLAGS, BOARD_ZONE, BOARD_CUM, BOARD_ZONE_PART = range(6)
+BOARD_WIDTH = 8
 # A pair of cities with no zone fare in its service's matrix (the ride adds leg fares).
 NO_ZONE_FARE = -(1 << 31)
 
@@ -907,6 +922,271 @@ def pareto_scan(
     )
 
 
+@njit(cache=True, inline="always")
+def _heap_push(h_key: np.ndarray, h_lab: np.ndarray, n: int, key: int, lab: int) -> int:
+    """Add (key, lab) to a binary min-heap on ``h_key``; returns its new size."""
+    i = n
+    while i > 0:
+        up = (i - 1) >> 1
+        if h_key[up] <= key:
+            break
+        h_key[i] = h_key[up]
+        h_lab[i] = h_lab[up]
+        i = up
+    h_key[i] = key
+    h_lab[i] = lab
+    return n + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(h_key: np.ndarray, h_lab: np.ndarray, n: int) -> int:
+    """Remove the heap's first entry (read it before); returns the new size."""
+    n -= 1
+    key = h_key[n]
+    lab = h_lab[n]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and h_key[child + 1] < h_key[child]:
+            child += 1
+        if h_key[child] >= key:
+            break
+        h_key[i] = h_key[child]
+        h_lab[i] = h_lab[child]
+        i = child
+    h_key[i] = key
+    h_lab[i] = lab
+    return n
+
+
+@njit(cache=True, nogil=True)
+def cheapest_first(
+    rec: np.ndarray,
+    run_low: np.ndarray,
+    run_high: np.ndarray,
+    trip_ok: np.ndarray,
+    mct: np.ndarray,
+    walk_start: np.ndarray,
+    walk_to: np.ndarray,
+    walk_secs: np.ndarray,
+    origin: int,
+    target: int,
+    start: int,
+    end: int,
+    ride: np.ndarray,
+    dep_start: np.ndarray,
+    dep_time: np.ndarray,
+    boarding: np.ndarray,
+    zone_fares: np.ndarray,
+    lbf: np.ndarray,
+    latest: np.ndarray,
+    lbt: np.ndarray,
+    r_val: np.ndarray,
+    r_at: np.ndarray,
+    cap_l: int,
+    cap_t: int,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cheapest journey (ties: the earliest arrival), labels taken in order of fare.
+
+    A label-setting search (Dijkstra with the fare lower bounds ``lbf`` as A* potentials;
+    fares must be >= 0, so that ``lbf`` is consistent): labels (city, ready time, fare) leave
+    a heap cheapest first, so a city's labels come out in rising fare and one is useful only
+    if it is ready earlier than every one before it (``board_from``). The first useful label
+    boards each departure of its city from its ready time to ``latest``; the later (dearer,
+    earlier-ready) ones only the departures before that, which the earlier ones could not
+    catch. A boarding rides its run on (``ride``: the run's records side by side), making a
+    label at each city it may alight at (and at each walk's end) unless that city has a
+    popped label ready no later: popped labels are never dearer than a new one.
+    Additive-fare runs keep their best boarding (fare minus the cumulative fare at the
+    boarding, and where): a ride that it covers stops. The search ends when the heap's
+    least key exceeds the best fare found. Unlike a scan in time order, whose fare bound
+    improves only as later journeys reach the target, it never weighs a label dearer than
+    the answer (by the bounds).
+
+    Arguments are ``pareto_scan``'s, with ``Timeline.ride`` and ``Timeline.boarding`` (a
+    row per ``dep_rec``) for the wide rows; ``r_val`` and ``r_at``, scratch arrays of
+    INF and -1 with a slot per run, which it leaves so (filling them afresh would cost more
+    than the search on a large network); the stop-label pool ``cap_l`` (also the heap's
+    room) and the trip-label pool ``cap_t``. So is the result (one best row, rides 0).
+    """
+    n_cities = mct.shape[0]
+    lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
+    l_ready = np.empty(cap_l, np.int64)
+    l_fare = np.empty(cap_l, np.int64)
+    l_city = np.empty(cap_l, np.int64)
+    l_pt = np.empty(cap_l, np.int64)
+    l_pk = np.empty(cap_l, np.int64)
+    h_key = np.empty(cap_l, np.int64)
+    h_lab = np.empty(cap_l, np.int64)
+    t_lab = np.empty(cap_t, np.int64)
+    t_k = np.empty(cap_t, np.int64)
+    board_from = np.full(n_cities, INF, np.int64)
+    # Per city, its cheapest label not yet taken (or taken since): a new label that it
+    # covers is not worth a place in the heap.
+    pend_fare = np.full(n_cities, INF, np.int64)
+    pend_ready = np.full(n_cities, INF, np.int64)
+    # Per run (in r_val and r_at): its best boarding so far (additive fares), as value and
+    # ride row; the runs touched, to clear them at the end.
+    touched = np.empty(cap_t, np.int64)
+    n_touched = 0
+    l_ready[0] = start
+    l_fare[0] = 0
+    l_city[0] = origin
+    l_pt[0] = -1
+    l_pk[0] = -1
+    n_l = 1
+    n_h = _heap_push(h_key, h_lab, 0, lbf[origin], 0)
+    n_t = 0
+    full = 0
+    best_f = INF
+    best_a = INF
+    best_row = np.zeros(5, np.int64)
+    found = False
+    while n_h > 0 and full == 0:
+        key = h_key[0]
+        lab = h_lab[0]
+        n_h = _heap_pop(h_key, h_lab, n_h)
+        if key > best_f:
+            break
+        c = l_city[lab]
+        t = l_ready[lab]
+        if t >= board_from[c]:
+            continue  # a label at least as cheap, ready no later, came out before
+        limit = board_from[c]
+        board_from[c] = t
+        f = l_fare[lab]
+        if key == best_f and t + lbt[c] >= best_a:
+            continue
+        last = latest[c]
+        if end - lbt[c] < last:
+            last = end - lbt[c]
+        # The city's departures from t on (binary search), up to what was boarded before.
+        q = dep_start[c]
+        q_end = dep_start[c + 1]
+        while q < q_end:
+            mid = (q + q_end) >> 1
+            if dep_time[mid] < t:
+                q = mid + 1
+            else:
+                q_end = mid
+        q_end = dep_start[c + 1]
+        while q < q_end:
+            d = dep_time[q]
+            if d >= limit or d > last:
+                break
+            bq = q
+            q += 1
+            tf = boarding[bq, BOARD_TRIP_FLAGS]
+            if not trip_ok[tf >> 2]:
+                continue
+            if n_t == cap_t:
+                full = 2
+                break
+            p = int(boarding[bq, BOARD_RIDE])  # d >= t >= start: in the search's range
+            x = boarding[bq, BOARD_RUN] - run_base
+            od = boarding[bq, BOARD_ZONE]
+            v = f
+            if od < 0:
+                v = f - boarding[bq, BOARD_CUM]
+                if r_at[x] >= 0 and r_at[x] <= p and r_val[x] <= v:
+                    continue  # a boarding of this run as good is aboard here already
+                if r_at[x] < 0:
+                    touched[n_touched] = x
+                    n_touched += 1
+                if v < r_val[x]:
+                    r_val[x] = v
+                    r_at[x] = p
+            tl = n_t
+            t_lab[tl] = lab
+            t_k[tl] = ride[p, RIDE_REC]
+            n_t += 1
+            boarded_cum = boarding[bq, BOARD_CUM]
+            boarded_zone = boarding[bq, BOARD_ZONE_PART]
+            r = p
+            while True:
+                a = int(ride[r, RIDE_ARR])
+                if a > end:
+                    break
+                if od < 0:
+                    if r >= r_at[x] and (r_val[x] < v or (r_val[x] == v and r_at[x] != p)):
+                        break  # from here on, a better boarding of the run covers this one
+                    fa = v + ride[r, RIDE_TO_CUM]
+                else:
+                    zone = zone_fares[boarded_zone + ride[r, RIDE_ZONE_ALIGHT]]
+                    if zone != NO_ZONE_FARE:
+                        fa = f + zone
+                    else:
+                        fa = f + ride[r, RIDE_TO_CUM] - boarded_cum
+                to = ride[r, RIDE_TO]
+                flags = ride[r, RIDE_FLAGS]
+                if od < 0 and (fa + lbf[to] > best_f or (fa + lbf[to] == best_f and a >= best_a)):
+                    break  # fares only grow along the ride
+                if flags & 1:
+                    if to == target:
+                        if fa < best_f or (fa == best_f and a < best_a):
+                            best_f = fa
+                            best_a = a
+                            best_row[0] = a
+                            best_row[1] = fa
+                            best_row[3] = tl
+                            best_row[4] = ride[r, RIDE_REC]
+                            found = True
+                    else:
+                        for w in range(walk_start[to] - 1, walk_start[to + 1]):
+                            if w < walk_start[to]:
+                                city = to
+                                ready = a + mct[to]
+                            else:
+                                city = walk_to[w]
+                                ready = a + walk_secs[w]
+                            if ready >= board_from[city]:
+                                continue  # (a walk may reach the target: journeys end by a ride)
+                            if pend_fare[city] <= fa and pend_ready[city] <= ready:
+                                continue
+                            if lbf[city] >= UNREACHABLE:
+                                continue
+                            if ready > latest[city] or ready + lbt[city] > end:
+                                continue
+                            nkey = fa + lbf[city]
+                            if nkey > best_f or (nkey == best_f and ready + lbt[city] >= best_a):
+                                continue
+                            if n_l == cap_l:
+                                full = 1
+                                break
+                            l_ready[n_l] = ready
+                            l_fare[n_l] = fa
+                            l_city[n_l] = city
+                            l_pt[n_l] = tl
+                            l_pk[n_l] = ride[r, RIDE_REC]
+                            n_h = _heap_push(h_key, h_lab, n_h, nkey, n_l)
+                            n_l += 1
+                            if fa < pend_fare[city] or (
+                                fa == pend_fare[city] and ready < pend_ready[city]
+                            ):
+                                pend_fare[city] = fa
+                                pend_ready[city] = ready
+                        if full > 0:
+                            break
+                if flags & 2 or ride[r + 1, RIDE_DEP] > end:
+                    break  # the run ends, or goes on after the search's range
+                r += 1
+            if full > 0:
+                break
+    for i in range(n_touched):
+        r_val[touched[i]] = INF
+        r_at[touched[i]] = -1
+    if found:
+        rows = best_row.reshape((1, 5)).copy()
+    else:
+        rows = np.empty((0, 5), np.int64)
+    return (
+        full, rows, t_k[:n_t].copy(), t_lab[:n_t].copy(), l_pt[:n_l].copy(),
+        l_pk[:n_l].copy(),
+    )
+
+
 @njit(cache=True, nogil=True)
 def hop_graph(
     rec: np.ndarray, n_cities: int, walk_start: np.ndarray, walk_to: np.ndarray,
@@ -988,7 +1268,7 @@ _warm = False
 
 
 def warm_up() -> None:
-    """Compile (or load from the on-disk cache) both scans once per process."""
+    """Compile (or load from the on-disk cache) the scans once per process."""
     global _warm
     with _warm_lock:
         if _warm:
@@ -1008,6 +1288,12 @@ def warm_up() -> None:
             True, True, runs, i64, i64, i64, i64, INF,
             INF, 16,
             16, 4,
+        )
+        cheapest_first(
+            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
+            np.zeros((2, RIDE_WIDTH), np.int32), walk_start, runs,
+            np.zeros((2, BOARD_WIDTH), np.int32), runs, i64, i64, i64, i64.copy(),
+            np.full(2, -1, np.int64), 16, 16,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
         leaves(rec, ok, 0, 0, 10)

@@ -16,6 +16,7 @@ from transit.routing.engine import (
     Found,
     Search,
     arrival_and_latest,
+    cheapest_first,
     earliest_arrival,
     earliest_journey,
     latest_departures,
@@ -102,7 +103,9 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
     def bound() -> np.ndarray:
         return latest_departures(s)
 
-    if criterion == "cheapest":
+    if criterion == "cheapest" and s.max_rides is None and not s.snapshot.negative_fares:
+        found = cheapest_first(s, bound())
+    elif criterion == "cheapest":
         found = pareto_scan(
             s, BY_FARE_THEN_ARRIVAL, use_fare=use_fare, use_rides=s.max_rides is not None,
             latest=bound,

@@ -38,6 +38,13 @@ from transit.models import (
     Transfer,
 )
 from transit.routing.kernels import (
+    BOARD_CUM,
+    BOARD_RIDE,
+    BOARD_RUN,
+    BOARD_TRIP_FLAGS,
+    BOARD_WIDTH,
+    BOARD_ZONE,
+    BOARD_ZONE_PART,
     FROM_CUM,
     FROM_POS,
     NEXT,
@@ -45,7 +52,16 @@ from transit.routing.kernels import (
     NEXT_DEP_TIME,
     NO_ZONE_FARE,
     RECORD_WIDTH,
+    RIDE_ARR,
+    RIDE_DEP,
+    RIDE_FLAGS,
+    RIDE_REC,
+    RIDE_TO,
+    RIDE_TO_CUM,
+    RIDE_WIDTH,
+    RIDE_ZONE_ALIGHT,
     TO_CUM,
+    UNREACHABLE,
     WIDE_WIDTH,
     ZONE,
     ZONE_ALIGHT,
@@ -59,9 +75,6 @@ from transit.timetable.feed import MAX_CENTS, Feed
 EPOCH_DATE = dt.date(1970, 1, 1)
 # A zone's UTC offset is within +-14 h: service-date arithmetic allows that much slack.
 MAX_ZONE_OFFSET = 14 * 3600
-# A lower bound for a city the target cannot be reached from: large, yet far from overflowing
-# when added to fares and ride counts.
-UNREACHABLE = 1 << 40
 
 
 @lru_cache(maxsize=16384)
@@ -127,6 +140,10 @@ class Timeline:
     dep_start: np.ndarray
     dep_rec: np.ndarray
     dep_time: np.ndarray
+    # The records run by run (kernels.RIDE_WIDTH) and, beside dep_rec, what boarding each
+    # needs (kernels.BOARD_WIDTH): for the search that rides runs on (kernels.cheapest_first).
+    ride: np.ndarray
+    boarding: np.ndarray
     # Derived on demand: the reversed graph of shortest rides (kernels.hop_graph) and the
     # time bounds it gave for the last few targets (Snapshot.time_bounds).
     hops: Any = None
@@ -323,7 +340,9 @@ class Snapshot:
         self.fare_free = not self.stop_fare.any() and not any(
             cents for od in self.service_od for cents in (od or {}).values()
         )
-        self._bound_graphs, self._negative_fares = _bound_graphs(self, n_cities)
+        # Some fare below zero: the fare bounds are then 0, and no search may take labels in
+        # order of fare (engine.cheapest_first).
+        self._bound_graphs, self.negative_fares = _bound_graphs(self, n_cities)
         self._bounds: OrderedDict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._mct: dict[int | None, np.ndarray] = {}
         self._trip_modes: dict[frozenset[str], np.ndarray] = {}
@@ -586,6 +605,7 @@ class Snapshot:
                 np.zeros(0, dtype=np.int64), np.zeros((0, RECORD_WIDTH), np.int32),
                 _aligned_rows(0, WIDE_WIDTH), base, 1, none, none,
                 np.zeros(len(self.city_names) + 1, dtype=np.int64), none, none,
+                np.zeros((0, RIDE_WIDTH), np.int32), np.zeros((0, BOARD_WIDTH), np.int32),
             )
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
@@ -649,9 +669,31 @@ class Snapshot:
         else:
             wide[:, ZONE_BOARD] = np.where(zone, z_base + here * z_size, 0)
             wide[:, ZONE_ALIGHT] = np.where(zone, there, 0)
+        # Ride rows: ``along`` is the records run by run, in stop order.
+        ride = _aligned_rows(len(dep), RIDE_WIDTH)
+        ride[:, RIDE_ARR] = rec[along, 1]
+        ride[:, RIDE_TO] = rec[along, 4]
+        ride[:, RIDE_TO_CUM] = wide[along, TO_CUM]
+        last = np.ones(len(dep), dtype=bool)
+        last[:-1] = ~same_run
+        ride[:, RIDE_FLAGS] = ((rec[along, 5] >> 1) & 1) | (last << 1)
+        ride[:, RIDE_ZONE_ALIGHT] = wide[along, ZONE_ALIGHT]
+        ride[:, RIDE_DEP] = rec[along, 0]
+        ride[:, RIDE_REC] = along
+        ride[:, RIDE_REC + 1:] = 0
+        ride_of = np.empty(len(dep), dtype=np.int32)
+        ride_of[along] = np.arange(len(dep), dtype=np.int32)
+        boarding = _aligned_rows(len(by_city), BOARD_WIDTH)
+        boarding[:, BOARD_RIDE] = ride_of[by_city]
+        boarding[:, BOARD_RUN] = rec[by_city, 2]
+        boarding[:, BOARD_TRIP_FLAGS] = rec[by_city, 5]
+        boarding[:, BOARD_ZONE] = wide[by_city, ZONE]
+        boarding[:, BOARD_CUM] = wide[by_city, FROM_CUM]
+        boarding[:, BOARD_ZONE_PART] = wide[by_city, ZONE_BOARD]
+        boarding[:, BOARD_ZONE_PART + 1:] = 0
         return Timeline(
             dep, rec, wide, base, max(1, len(runs)), run_low, run_high, dep_start,
-            by_city.astype(np.int32), rec[by_city, 0].copy(),
+            by_city.astype(np.int32), rec[by_city, 0].copy(), ride, boarding,
         )
 
     def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
@@ -675,7 +717,7 @@ class Snapshot:
         # The fare graph follows the stop order (the ride graph does not): where it has no
         # path, no sequence of rides leads to the target at all.
         unreachable = fares >= UNREACHABLE
-        if self._negative_fares:
+        if self.negative_fares:
             fares = np.zeros(n_cities, dtype=np.int64)  # Dijkstra needs fares >= 0
         fares = np.where(unreachable, UNREACHABLE, np.minimum(fares, UNREACHABLE))
         rides = np.where(unreachable, UNREACHABLE, np.maximum(np.minimum(rides, UNREACHABLE), 1))
