@@ -204,7 +204,7 @@ def cheapest_first(s: Search, latest: np.ndarray) -> list[Found]:
         full, rows, t_k, t_lab, l_pt, l_pk = scan(
             *s._common(), s.timeline.ride, s.timeline.dep_start, s.timeline.dep_time,
             s.timeline.boarding, snap.zone_fares, fare_bound, latest - s.timeline.base, times,
-            *_run_scratch(s.timeline.n_runs), caps[0], caps[1],
+            _run_scratch(s.timeline.n_runs), caps[0], caps[1],
         )
         if not full:
             return _journeys(s, rows, t_k, t_lab, l_pt, l_pk)
@@ -216,14 +216,16 @@ def cheapest_first(s: Search, latest: np.ndarray) -> list[Found]:
 _scratch = threading.local()
 
 
-def _run_scratch(n_runs: int) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's per-run arrays for kernels.cheapest_first (INF and -1, as it leaves
-    them), at least ``n_runs`` long."""
-    arrays = getattr(_scratch, "runs", None)
-    if arrays is None or len(arrays[0]) < n_runs:
-        arrays = (np.full(n_runs, INF, np.int64), np.full(n_runs, -1, np.int64))
-        _scratch.runs = arrays
-    return arrays
+def _run_scratch(n_runs: int) -> np.ndarray:
+    """This thread's per-run rows for kernels.cheapest_first ((INF, -1), as it leaves them),
+    at least ``n_runs`` of them."""
+    rows = getattr(_scratch, "runs", None)
+    if rows is None or len(rows) < n_runs:
+        rows = np.empty((n_runs, 2), np.int64)
+        rows[:, 0] = INF
+        rows[:, 1] = -1
+        _scratch.runs = rows
+    return rows
 
 
 def _journeys(

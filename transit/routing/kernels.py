@@ -64,6 +64,8 @@ RIDE_WIDTH = 8
 # zone-fare service (-1: none), cumulative fare and boarding part of the zone-fare index.
 BOARD_RIDE, BOARD_RUN, BOARD_TRIP_FLAGS, BOARD_ZONE, BOARD_CUM, BOARD_ZONE_PART = range(6)
 BOARD_WIDTH = 8
+# How many departures ahead cheapest_first asks for the rows a boarding will read.
+AHEAD = 2
 # A pair of cities with no zone fare in its service's matrix (the ride adds leg fares).
 NO_ZONE_FARE = -(1 << 31)
 
@@ -983,8 +985,7 @@ def cheapest_first(
     lbf: np.ndarray,
     latest: np.ndarray,
     lbt: np.ndarray,
-    r_val: np.ndarray,
-    r_at: np.ndarray,
+    run_best: np.ndarray,
     cap_l: int,
     cap_t: int,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1006,16 +1007,16 @@ def cheapest_first(
     the answer (by the bounds).
 
     Arguments are ``pareto_scan``'s, with ``Timeline.ride`` and ``Timeline.boarding`` (a
-    row per ``dep_rec``) for the wide rows; ``r_val`` and ``r_at``, scratch arrays of
-    INF and -1 with a slot per run, which it leaves so (filling them afresh would cost more
-    than the search on a large network); the stop-label pool ``cap_l`` (also the heap's
+    row per ``dep_rec``) for the wide rows; ``run_best``, a scratch array of rows (INF, -1),
+    one per run, which it leaves so (filling it afresh would cost more than the search on a
+    large network); the stop-label pool ``cap_l`` (also the heap's
     room) and the trip-label pool ``cap_t``. So is the result (one best row, rides 0).
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
-    l_ready = np.empty(cap_l, np.int64)
-    l_fare = np.empty(cap_l, np.int64)
-    l_city = np.empty(cap_l, np.int64)
+    # Stop labels: ready time, fare and city side by side (read together when one leaves
+    # the heap), and apart the parents, read only to rebuild the journey.
+    label = np.empty((cap_l, 4), np.int64)
     l_pt = np.empty(cap_l, np.int64)
     l_pk = np.empty(cap_l, np.int64)
     h_key = np.empty(cap_l, np.int64)
@@ -1027,13 +1028,13 @@ def cheapest_first(
     # covers is not worth a place in the heap.
     pend_fare = np.full(n_cities, INF, np.int64)
     pend_ready = np.full(n_cities, INF, np.int64)
-    # Per run (in r_val and r_at): its best boarding so far (additive fares), as value and
-    # ride row; the runs touched, to clear them at the end.
+    # Per run (in run_best): its best boarding so far (additive fares), as value and ride
+    # row, side by side; the runs touched, to clear them at the end.
     touched = np.empty(cap_t, np.int64)
     n_touched = 0
-    l_ready[0] = start
-    l_fare[0] = 0
-    l_city[0] = origin
+    label[0, 0] = start
+    label[0, 1] = 0
+    label[0, 2] = origin
     l_pt[0] = -1
     l_pk[0] = -1
     n_l = 1
@@ -1048,15 +1049,17 @@ def cheapest_first(
         key = h_key[0]
         lab = h_lab[0]
         n_h = _heap_pop(h_key, h_lab, n_h)
+        if n_h > 0:
+            _prefetch(label, h_lab[0])  # type: ignore[call-arg]  # (likely the next one out)
         if key > best_f:
             break
-        c = l_city[lab]
-        t = l_ready[lab]
+        t = label[lab, 0]
+        f = label[lab, 1]
+        c = label[lab, 2]
         if t >= board_from[c]:
             continue  # a label at least as cheap, ready no later, came out before
         limit = board_from[c]
         board_from[c] = t
-        f = l_fare[lab]
         if key == best_f and t + lbt[c] >= best_a:
             continue
         last = latest[c]
@@ -1078,6 +1081,14 @@ def cheapest_first(
                 break
             bq = q
             q += 1
+            if q + AHEAD < q_end:
+                # Start loading what boarding a later departure will read (its ride rows
+                # and its run's slot lie anywhere in memory) and the boarding rows after.
+                ahead = np.int64(boarding[q + AHEAD, BOARD_RIDE])
+                _prefetch(ride, ahead)  # type: ignore[call-arg]
+                _prefetch(ride, ahead + 2)  # type: ignore[call-arg]
+                _prefetch(run_best, np.int64(boarding[q + AHEAD, BOARD_RUN]) - run_base)  # type: ignore[call-arg]
+                _prefetch(boarding, min(q + 2 * AHEAD, q_end - 1))  # type: ignore[call-arg]
             tf = boarding[bq, BOARD_TRIP_FLAGS]
             if not trip_ok[tf >> 2]:
                 continue
@@ -1090,14 +1101,14 @@ def cheapest_first(
             v = f
             if od < 0:
                 v = f - boarding[bq, BOARD_CUM]
-                if r_at[x] >= 0 and r_at[x] <= p and r_val[x] <= v:
+                if run_best[x, 1] >= 0 and run_best[x, 1] <= p and run_best[x, 0] <= v:
                     continue  # a boarding of this run as good is aboard here already
-                if r_at[x] < 0:
+                if run_best[x, 1] < 0:
                     touched[n_touched] = x
                     n_touched += 1
-                if v < r_val[x]:
-                    r_val[x] = v
-                    r_at[x] = p
+                if v < run_best[x, 0]:
+                    run_best[x, 0] = v
+                    run_best[x, 1] = p
             tl = n_t
             t_lab[tl] = lab
             t_k[tl] = ride[p, RIDE_REC]
@@ -1110,7 +1121,8 @@ def cheapest_first(
                 if a > end:
                     break
                 if od < 0:
-                    if r >= r_at[x] and (r_val[x] < v or (r_val[x] == v and r_at[x] != p)):
+                    at = run_best[x, 1]
+                    if r >= at and (run_best[x, 0] < v or (run_best[x, 0] == v and at != p)):
                         break  # from here on, a better boarding of the run covers this one
                     fa = v + ride[r, RIDE_TO_CUM]
                 else:
@@ -1155,9 +1167,9 @@ def cheapest_first(
                             if n_l == cap_l:
                                 full = 1
                                 break
-                            l_ready[n_l] = ready
-                            l_fare[n_l] = fa
-                            l_city[n_l] = city
+                            label[n_l, 0] = ready
+                            label[n_l, 1] = fa
+                            label[n_l, 2] = city
                             l_pt[n_l] = tl
                             l_pk[n_l] = ride[r, RIDE_REC]
                             n_h = _heap_push(h_key, h_lab, n_h, nkey, n_l)
@@ -1175,8 +1187,8 @@ def cheapest_first(
             if full > 0:
                 break
     for i in range(n_touched):
-        r_val[touched[i]] = INF
-        r_at[touched[i]] = -1
+        run_best[touched[i], 0] = INF
+        run_best[touched[i], 1] = -1
     if found:
         rows = best_row.reshape((1, 5)).copy()
     else:
@@ -1292,8 +1304,8 @@ def warm_up() -> None:
         cheapest_first(
             rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
             np.zeros((2, RIDE_WIDTH), np.int32), walk_start, runs,
-            np.zeros((2, BOARD_WIDTH), np.int32), runs, i64, i64, i64, i64.copy(),
-            np.full(2, -1, np.int64), 16, 16,
+            np.zeros((2, BOARD_WIDTH), np.int32), runs, i64, i64, i64,
+            np.zeros((2, 2), np.int64), 16, 16,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
         leaves(rec, ok, 0, 0, 10)
