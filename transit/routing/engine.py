@@ -21,6 +21,7 @@ from transit.routing import kernels
 from transit.routing.snapshot import Direction, Snapshot, Timeline
 
 INF = kernels.INF
+UNREACHABLE = kernels.UNREACHABLE
 DEP, ARR, TRIP_FLAGS, FROM_POS = (
     kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS
 )  # FROM_POS: a column of Timeline.wide
@@ -104,9 +105,21 @@ def arrival_and_latest(s: Search) -> tuple[int | None, np.ndarray]:
     """The earliest arrival at ``s.target`` (None: none; no ride limit) and the bound that
     ``latest_departures`` gives for the opposite search ending at ``s.start``, both from
     one scan of ``s`` (the records departing by that arrival; all without a target)."""
-    tl = s.timeline
-    best, reach = kernels.boarding_reach(*s._common())
+    tl, snap = s.timeline, s.snapshot
+    # The cities the scan can reach at all: those with a sequence of rides from its origin
+    # (cached: the searches bound with the same graphs). Its early stop needs rides that
+    # arrive no earlier than they leave.
+    view = snap.forward if s.direction.reverse else snap.backward
+    counted = snap.bounds(view, s.origin)[1] < UNREACHABLE
+    counted[s.origin] = False
+    need = int(counted.sum()) if tl.forward_in_time else 0
+    scan: Any = kernels.boarding_reach  # a numba dispatcher: mypy cannot follow the splat
+    best, reach = scan(*s._common(), counted, need)
     latest = np.where(reach < INF, -(reach + tl.base), -INF)
+    if need:
+        # A ride back to the origin may come after the stop: no bound there (a journey
+        # can pass through it, walking on).
+        latest[s.origin] = INF
     return (int(best) + tl.base if best < INF else None), latest
 
 

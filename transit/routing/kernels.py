@@ -338,6 +338,8 @@ def boarding_reach(
     target: int,
     start: int,
     end: int,
+    counted: np.ndarray,
+    need: int,
 ) -> tuple[int, np.ndarray]:
     """The earliest arrival at ``target`` (INF: none, or no target: -1) and, per city, the
     earliest arrival by a ride that may alight there (INF: none).
@@ -346,6 +348,11 @@ def boarding_reach(
     arrival at the target (all of them without a target). Run on the reversed timeline from
     a destination, the second gives each city's latest departure (negated) that still
     reaches the destination in time: a bound for the other direction.
+
+    ``counted`` marks the cities the scan may reach (``need`` of them; 0: no such knowledge):
+    once it has reached them all, records departing after their latest arrival can improve
+    none (a ride arrives no earlier than it departs: the caller passes 0 otherwise), and the
+    scan stops there. On a dense network that spares a fifth of the records.
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
@@ -354,10 +361,12 @@ def boarding_reach(
     reach = np.full(n_cities, INF, dtype=np.int64)
     aboard = np.zeros(n_runs, dtype=np.bool_)
     best = INF
+    left = need
+    stop_at = INF
     for k in range(lo, hi):
         _prefetch(rec, min(k + STREAM_AHEAD, hi - 1))  # type: ignore[call-arg]
         d = int(rec[k, DEP])
-        if d > best:
+        if d > best or d >= stop_at:
             break
         x = rec[k, RUN] - run_base
         tf = rec[k, TRIP_FLAGS]
@@ -372,6 +381,14 @@ def boarding_reach(
             continue
         to = rec[k, TO_CITY]
         if a < reach[to]:
+            if reach[to] == INF and counted[to]:
+                left -= 1
+                if left == 0:
+                    reach[to] = a
+                    stop_at = 0
+                    for c in range(n_cities):
+                        if counted[c] and reach[c] > stop_at:
+                            stop_at = reach[c]
             reach[to] = a
         if to == target:
             if a < best:
@@ -1309,5 +1326,5 @@ def warm_up() -> None:
         )
         hop_graph(rec, 2, walk_start, empty, empty)
         leaves(rec, ok, 0, 0, 10)
-        boarding_reach(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        boarding_reach(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, ok, 0)
         _warm = True

@@ -144,6 +144,8 @@ class Timeline:
     # needs (kernels.BOARD_WIDTH): for the search that rides runs on (kernels.cheapest_first).
     ride: np.ndarray
     boarding: np.ndarray
+    # No ride arrives before it departs (kernels.boarding_reach may then stop early).
+    forward_in_time: bool
     # Derived on demand: the reversed graph of shortest rides (kernels.hop_graph) and the
     # time bounds it gave for the last few targets (Snapshot.time_bounds).
     hops: Any = None
@@ -606,6 +608,7 @@ class Snapshot:
                 _aligned_rows(0, WIDE_WIDTH), base, 1, none, none,
                 np.zeros(len(self.city_names) + 1, dtype=np.int64), none, none,
                 np.zeros((0, RIDE_WIDTH), np.int32), np.zeros((0, BOARD_WIDTH), np.int32),
+                True,
             )
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
@@ -694,6 +697,7 @@ class Snapshot:
         return Timeline(
             dep, rec, wide, base, max(1, len(runs)), run_low, run_high, dep_start,
             by_city.astype(np.int32), rec[by_city, 0].copy(), ride, boarding,
+            bool((rec[:, 1] >= rec[:, 0]).all()),
         )
 
     def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
