@@ -257,3 +257,30 @@ def test_cheapest_journey_may_pass_through_a_walk_into_its_origin() -> None:
         theirs = [(o.fare, o.departure if query.arrive_by else o.arrival)
                   for o in reference_answer(snap, query)]
         assert theirs == [(0, ours)]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_latest_departure_scan_stops_early_without_changing_a_bound(
+    national: Snapshot, reverse: bool
+) -> None:
+    """Stopped once every city it can reach is reached, the scan gives every city the bound
+    that the full scan gives (its own origin aside: that one it leaves unbounded)."""
+    direction = national.backward if reverse else national.forward
+    start = int(dt.datetime(2025, 3, 5, 6, tzinfo=dt.UTC).timestamp())
+    if reverse:
+        start = -start - 86400
+    end = start + 86400
+    line = national.timeline(direction, start, end)
+    assert line.forward_in_time
+    compared = 0
+    for origin in range(0, len(national.city_names), 29):
+        search = engine.Search(national, direction, line, origin, -1, start, end,
+                               national.min_connection(None), None)
+        full = kernels.boarding_reach(*search._common(), np.zeros(1, bool), 0)[1]
+        _, latest = engine.arrival_and_latest(search)
+        expect = np.where(full < kernels.INF, -(full + line.base), -kernels.INF)
+        others = np.arange(len(latest)) != origin
+        assert (latest[others] == expect[others]).all()
+        assert latest[origin] == kernels.INF
+        compared += int((full < kernels.INF).sum() > len(latest) // 2)
+    assert compared > 5  # most origins reach most of the network
