@@ -73,8 +73,10 @@ def test_answers_do_not_depend_on_pool_sizes_or_probing(
     assert sum(bool(journeys) for journeys, _ in expected) > len(expected) // 2
     # Tiny pools: every scan runs out of room and is run again with more.
     national.pool_sizes = (1, 1, 1)
+    national.first_pool_sizes = (1, 1, 0)
     assert _answers(national) == expected
     assert national.pool_sizes != (1, 1, 1)
+    assert national.first_pool_sizes[:2] != (1, 1)
     # Every search counts as large: the latest departures are always computed first.
     monkeypatch.setattr(engine, "PROBE_TRIP_LABELS", 0)
     assert _answers(national) == expected

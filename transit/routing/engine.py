@@ -213,7 +213,7 @@ def cheapest_first(s: Search, latest: np.ndarray) -> list[Found]:
     times = snap.time_bounds(s.direction, s.timeline, s.target)
     scan: Any = kernels.cheapest_first  # a numba dispatcher: mypy cannot follow the splat
     while True:
-        caps = snap.pool_sizes
+        caps = snap.first_pool_sizes
         full, rows, t_k, t_lab, l_pt, l_pk = scan(
             *s._common(), s.timeline.ride, s.timeline.dep_start, s.timeline.dep_time,
             s.timeline.boarding, snap.zone_fares, fare_bound, latest - s.timeline.base, times,
@@ -223,7 +223,7 @@ def cheapest_first(s: Search, latest: np.ndarray) -> list[Found]:
             return _journeys(s, rows, t_k, t_lab, l_pt, l_pk)
         grown = list(caps)
         grown[full - 1] *= 4
-        snap.pool_sizes = (grown[0], grown[1], grown[2])
+        snap.first_pool_sizes = (grown[0], grown[1], grown[2])
 
 
 _scratch = threading.local()

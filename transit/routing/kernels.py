@@ -936,8 +936,7 @@ def pareto_scan(
     else:
         rows = np.empty((0, 5), np.int64)
     return (
-        full, rows, t_k[:n_t].copy(), t_lab[:n_t].copy(), l_pt[:n_l].copy(),
-        l_pk[:n_l].copy(),
+        full, rows, t_k[:n_t], t_lab[:n_t], l_pt[:n_l], l_pk[:n_l],
     )
 
 
@@ -1211,8 +1210,7 @@ def cheapest_first(
     else:
         rows = np.empty((0, 5), np.int64)
     return (
-        full, rows, t_k[:n_t].copy(), t_lab[:n_t].copy(), l_pt[:n_l].copy(),
-        l_pk[:n_l].copy(),
+        full, rows, t_k[:n_t], t_lab[:n_t], l_pt[:n_l], l_pk[:n_l],
     )
 
 

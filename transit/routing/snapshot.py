@@ -350,9 +350,11 @@ class Snapshot:
         self._trip_modes: dict[frozenset[str], np.ndarray] = {}
         self.all_trips = np.ones(len(b.trip_len), dtype=bool)
         self.no_bound = np.zeros(n_cities, dtype=np.int64)
-        # Room for stop labels, trip labels and found journeys in a scan; doubled (and kept)
-        # whenever a scan needs more.
+        # Room for stop labels, trip labels and found journeys in a scan; grown (and kept)
+        # whenever a scan needs more. The fare-ordered search keeps its own: it makes far
+        # fewer labels than a multi-criteria scan for options, and pays to allocate room.
         self.pool_sizes: tuple[int, int, int] = (1 << 10, 1 << 11, 1 << 6)
+        self.first_pool_sizes: tuple[int, int, int] = (1 << 10, 1 << 11, 0)
         self.no_latest = np.full(n_cities, 1 << 62, dtype=np.int64)
         # Load the compiled scans now (from numba's on-disk cache after the first run), so
         # that the first query does not pay for it.
