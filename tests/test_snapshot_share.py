@@ -56,6 +56,31 @@ def test_a_second_worker_loads_the_snapshot_instead_of_building(
         assert plan(loaded, query).to_json() == plan(fresh, query).to_json()
 
 
+def test_a_snapshot_shared_by_other_routing_code_is_not_loaded(
+    session: Session, shared_data: Path, share: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade, a file the old code wrote for the same data version may still be
+    in the folder: the new code builds its own rather than load arrays laid out otherwise."""
+    _load_nenieco(session, shared_data)
+    monkeypatch.setattr(cache, "CODE_FINGERPRINT", "older-code")
+    old = cache.snapshot_for(session, 15)
+    (old_file,) = share.glob("*.pickle")
+    monkeypatch.undo()
+    monkeypatch.setenv(cache.SHARE_DIR_VARIABLE, str(share))
+    cache.clear()
+    built: list[Snapshot] = []
+    real = Snapshot.from_session
+
+    def counted(*args: object, **kwargs: object) -> Snapshot:
+        built.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return built[-1]
+
+    monkeypatch.setattr(Snapshot, "from_session", counted)
+    new = cache.snapshot_for(session, 15)
+    assert new is not old and built == [new]
+    assert len(list(share.glob("*.pickle"))) == 2 and old_file.exists()
+
+
 def test_an_edit_gives_a_new_shared_snapshot(
     session: Session, shared_data: Path, share: Path
 ) -> None:

@@ -17,7 +17,9 @@ sets it), the first worker to need the snapshot of a data version builds it unde
 exclusive file lock and writes it there as a pickle; the other workers wait on that lock and
 load the file (milliseconds) instead of building the same snapshot again (most of a second
 on the New York feed). Files are named by database, connection minutes, version and the
-version's change time, so a database made again at the same address never reuses a file.
+version's change time, so a database made again at the same address never reuses a file,
+and by the routing code itself (a fingerprint of its source), so that after an upgrade no
+worker loads a snapshot laid out for other code.
 The folder must be writable only by the server: pickles are trusted.
 """
 
@@ -46,6 +48,11 @@ _lock = threading.Lock()
 # (database URL, default connection minutes) -> (data version, its change time, snapshot)
 _cache: dict[tuple[str, int], tuple[int, Any, Snapshot]] = {}
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+# The routing code's fingerprint: a snapshot pickled by other code may lack arrays this code
+# reads (or lay them out otherwise).
+CODE_FINGERPRINT = hashlib.sha256(
+    b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
+).hexdigest()[:12]
 
 
 def _in_memory(engine: Engine) -> bool:
@@ -81,7 +88,7 @@ def _share_dir() -> Path | None:
 
 def _file_stem(url: str, minutes: int, version: int, changed_at: Any) -> str:
     database = hashlib.sha256(url.encode()).hexdigest()[:16]
-    stamp = hashlib.sha256(str(changed_at).encode()).hexdigest()[:12]
+    stamp = hashlib.sha256(f"{changed_at}|{CODE_FINGERPRINT}".encode()).hexdigest()[:12]
     return f"snapshot-{database}-{minutes}-{version}-{stamp}"
 
 
