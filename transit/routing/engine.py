@@ -10,6 +10,7 @@ read last to first) for "arrive by", so one piece of code serves both.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +26,9 @@ UNREACHABLE = kernels.UNREACHABLE
 DEP, ARR, TRIP_FLAGS, FROM_POS = (
     kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS
 )  # FROM_POS: a column of Timeline.wide
+# The latest-departure scan stops once it has reached this share of the cities it can reach
+# (kernels.boarding_reach): the last few, far away, would hold it to the end of the window.
+LATEST_STOP_SHARE = 0.98
 # Trip labels a scan may make before it is worth bounding the departures (pareto_scan).
 PROBE_TRIP_LABELS = 2048
 # Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
@@ -112,7 +116,9 @@ def arrival_and_latest(s: Search) -> tuple[int | None, np.ndarray]:
     view = snap.forward if s.direction.reverse else snap.backward
     counted = snap.bounds(view, s.origin)[1] < UNREACHABLE
     counted[s.origin] = False
-    need = int(counted.sum()) if tl.forward_in_time else 0
+    need = 0
+    if tl.forward_in_time and s.target < 0:
+        need = math.ceil(counted.sum() * LATEST_STOP_SHARE)
     scan: Any = kernels.boarding_reach  # a numba dispatcher: mypy cannot follow the splat
     best, reach = scan(*s._common(), counted, need)
     latest = np.where(reach < INF, -(reach + tl.base), -INF)

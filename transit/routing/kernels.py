@@ -349,10 +349,13 @@ def boarding_reach(
     a destination, the second gives each city's latest departure (negated) that still
     reaches the destination in time: a bound for the other direction.
 
-    ``counted`` marks the cities the scan may reach (``need`` of them; 0: no such knowledge):
-    once it has reached them all, records departing after their latest arrival can improve
-    none (a ride arrives no earlier than it departs: the caller passes 0 otherwise), and the
-    scan stops there. On a dense network that spares a fifth of the records.
+    ``counted`` marks the cities the scan may reach: once it has reached ``need`` of them (0:
+    never), it stops at the latest arrival among those reached, and every counted city's
+    arrival becomes at most that time. Records departing later can only improve arrivals
+    later than their departure (a ride arrives no earlier than it departs: the caller passes
+    0 otherwise), so the result is still a bound, exact for the cities reached by then; the
+    few cities reached last, far from the origin, no longer hold the scan to its end. Only
+    without a target.
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
@@ -361,12 +364,18 @@ def boarding_reach(
     reach = np.full(n_cities, INF, dtype=np.int64)
     aboard = np.zeros(n_runs, dtype=np.bool_)
     best = INF
-    left = need
+    left = need if target < 0 else 0  # with a target, its arrival must be exact
     stop_at = INF
     for k in range(lo, hi):
         _prefetch(rec, min(k + STREAM_AHEAD, hi - 1))  # type: ignore[call-arg]
         d = int(rec[k, DEP])
-        if d > best or d >= stop_at:
+        if d > best:
+            break
+        if d >= stop_at:
+            # Stopped: a counted city's arrival may still fall to stop_at, not below.
+            for c in range(n_cities):
+                if counted[c] and reach[c] > stop_at:
+                    reach[c] = stop_at
             break
         x = rec[k, RUN] - run_base
         tf = rec[k, TRIP_FLAGS]
@@ -387,7 +396,7 @@ def boarding_reach(
                     reach[to] = a
                     stop_at = 0
                     for c in range(n_cities):
-                        if counted[c] and reach[c] > stop_at:
+                        if counted[c] and stop_at < reach[c] < INF:
                             stop_at = reach[c]
             reach[to] = a
         if to == target:
