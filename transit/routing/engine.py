@@ -27,8 +27,10 @@ DEP, ARR, TRIP_FLAGS, FROM_POS = (
     kernels.DEP, kernels.ARR, kernels.TRIP_FLAGS, kernels.FROM_POS
 )  # FROM_POS: a column of Timeline.wide
 # The latest-departure scan stops once it has reached this share of the cities it can reach
-# (kernels.boarding_reach): the last few, far away, would hold it to the end of the window.
-LATEST_STOP_SHARE = 0.98
+# (kernels.boarding_reach); the rest get the stop time as their bound. Measured on the
+# national networks (docs/routing.md): cheapest at 10x is as fast from 0.8 down to 0.1, at
+# 1x faster the lower the share; options is as fast down to 0.3 and slower at 0.1.
+LATEST_STOP_SHARE = 0.5
 # Trip labels a scan may make before it is worth bounding the departures (pareto_scan).
 PROBE_TRIP_LABELS = 2048
 # Objectives of the single-best scans, lexicographic over (arrival t, fare f, rides b).
