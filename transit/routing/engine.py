@@ -112,14 +112,14 @@ def arrival_and_latest(s: Search) -> tuple[int | None, np.ndarray]:
     ``latest_departures`` gives for the opposite search ending at ``s.start``, both from
     one scan of ``s`` (the records departing by that arrival; all without a target)."""
     tl, snap = s.timeline, s.snapshot
-    # The cities the scan can reach at all: those with a sequence of rides from its origin
-    # (cached: the searches bound with the same graphs). Its early stop needs rides that
-    # arrive no earlier than they leave.
-    view = snap.forward if s.direction.reverse else snap.backward
-    counted = snap.bounds(view, s.origin)[1] < UNREACHABLE
-    counted[s.origin] = False
-    need = 0
+    counted, need = snap.no_cities, 0
+    # Without a target, the scan may stop early (LATEST_STOP_SHARE), counting the cities it
+    # can reach at all: those a sequence of rides links to its origin (cached: the searches
+    # bound with the same graphs). That needs rides that arrive no earlier than they leave.
     if tl.forward_in_time and s.target < 0:
+        view = snap.forward if s.direction.reverse else snap.backward
+        counted = snap.bounds(view, s.origin)[1] < UNREACHABLE
+        counted[s.origin] = False
         need = math.ceil(counted.sum() * LATEST_STOP_SHARE)
     scan: Any = kernels.boarding_reach  # a numba dispatcher: mypy cannot follow the splat
     best, reach = scan(*s._common(), counted, need)

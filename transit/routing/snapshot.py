@@ -350,6 +350,7 @@ class Snapshot:
         self._trip_modes: dict[frozenset[str], np.ndarray] = {}
         self.all_trips = np.ones(len(b.trip_len), dtype=bool)
         self.no_bound = np.zeros(n_cities, dtype=np.int64)
+        self.no_cities = np.zeros(n_cities, dtype=bool)
         # Room for stop labels, trip labels and found journeys in a scan; grown (and kept)
         # whenever a scan needs more. The fare-ordered search keeps its own: it makes far
         # fewer labels than a multi-criteria scan for options, and pays to allocate room.
