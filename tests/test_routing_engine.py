@@ -261,6 +261,56 @@ def test_cheapest_journey_may_pass_through_a_walk_into_its_origin() -> None:
         assert theirs == [(0, ours)]
 
 
+def test_options_keep_the_labels_no_ready_one_beats() -> None:
+    """Labels at B: dear in one ride (ready 08:30), cheap in two (08:45) and cheap in one
+    (09:30). From 10:00, when all are ready, the first is useless (the scan drops it from
+    its bag) and the other two each lead to an answer; a later dear one (10:30) stays
+    covered. Hand-worked: the Pareto set holds both journeys through B and the slow
+    direct one."""
+    def stop(city: str, arrival: int | None, departure: int | None, fare: int | None = None) -> FeedStop:
+        return FeedStop(city, arrival, departure, fare)
+
+    h = 3600
+    feed = Feed(source="test")
+    for key in "ABCD":
+        feed.cities[key] = FeedCity(name=key, timezone="UTC")
+    feed.calendars["daily"] = FeedCalendar()
+    rides = {
+        "fast": [[stop("A", None, 8 * h), stop("B", 8 * h + 1800, None, 900)]],
+        "hop1": [[stop("A", None, 6 * h), stop("D", 6 * h + 1800, None, 20)]],
+        "hop2": [[stop("D", None, 7 * h), stop("B", 8 * h + 2700, None, 30)]],
+        "slow": [[stop("A", None, 8 * h), stop("B", 9 * h + 1800, None, 100)]],
+        "mid": [[stop("A", None, 9 * h), stop("B", 10 * h + 1800, None, 500)]],
+        "on": [[stop("B", None, t * h), stop("C", (t + 1) * h, None, 100)] for t in (10, 11)],
+        "direct": [[stop("A", None, 7 * h + 1800), stop("C", 13 * h, None, 150)]],
+    }
+    for number, timetables in rides.items():
+        feed.services.append(FeedService(
+            number=number, mode="train",
+            timetables=[FeedTimetable(code=str(i), calendar="daily", stops=stops)
+                        for i, stops in enumerate(timetables)],
+        ))
+    snap = Snapshot.from_feed(feed, 0)
+    day = dt.datetime(2025, 3, 5)
+    result = plan(snap, Query("A", "C", depart=day + dt.timedelta(hours=5), criterion="options",
+                              window_hours=24))
+    assert [
+        ([leg.service for leg in it.legs], it.arrival.hour, it.fare_cents, it.transfers)
+        for it in result.itineraries
+    ] == [
+        (["hop1", "hop2", "on"], 11, 150, 2),
+        (["slow", "on"], 11, 200, 1),
+        (["direct"], 13, 150, 0),
+    ]
+    # Arriving by 14:00, seen backwards: as the reference says.
+    query = Query("A", "C", arrive_by=day + dt.timedelta(hours=14), criterion="options",
+                  window_hours=24)
+    ours = sorted((it.departure_seconds, it.fare_cents, it.transfers)
+                  for it in plan(snap, query).itineraries)
+    theirs = sorted((o.departure, o.fare, o.transfers) for o in reference_answer(snap, query))
+    assert ours == theirs and len(ours) >= 3
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_latest_departure_scan_stops_early_with_a_bound_that_still_holds(
     national: Snapshot, reverse: bool, monkeypatch: pytest.MonkeyPatch

@@ -66,6 +66,9 @@ BOARD_RIDE, BOARD_RUN, BOARD_TRIP_FLAGS, BOARD_ZONE, BOARD_CUM, BOARD_ZONE_PART 
 BOARD_WIDTH = 8
 # How many departures ahead cheapest_first asks for the rows a boarding will read.
 AHEAD = 2
+# At most this many ready labels' fares and rides are kept while pareto_scan walks a bag to
+# board (beyond it, fewer labels are found useless: answers do not change).
+FRONT_CAP = 64
 # A pair of cities with no zone fare in its service's matrix (the ride adds leg fares).
 NO_ZONE_FARE = -(1 << 31)
 
@@ -578,6 +581,9 @@ def pareto_scan(
     n_t = 0
     # With two criteria a bag is a staircase: latest ready first, fares (or rides) rising.
     two = not (use_fare and use_rides)
+    # The fares and rides of the ready labels a boarding walk has kept (at most FRONT_CAP).
+    front_f = np.empty(FRONT_CAP, np.int64)
+    front_b = np.empty(FRONT_CAP, np.int64)
     # Found target labels (options) or the best one.
     full = 0  # which pool ran out of room (1, 2, 3): the caller runs the scan again
     f_a = np.empty(cap_f, np.int64)
@@ -691,29 +697,70 @@ def pareto_scan(
                         lab = -1
                         break
                     t2 = t_next[t2]
+            prev_lab = -1
+            n_front = 0
             while lab != -1:
+                nxt_lab = l_next[lab]
                 if l_ready[lab] > d:
-                    lab = l_next[lab]
+                    prev_lab = lab
+                    lab = nxt_lab
                     continue
                 # With two criteria the first ready label is the cheapest (or has the fewest
                 # rides) of those ready: if it does not board, none would; if it does, it
                 # covers the rest on this run.
-                nxt_lab = -1 if two else l_next[lab]
+                if two:
+                    nxt_lab = -1
                 f = l_fare[lab]
                 b = l_rides[lab] + 1 if use_rides else 0
-                if max_rides >= 0 and l_rides[lab] + 1 > max_rides:
+                # A ready label that an earlier one of the walk (ready later, by now too)
+                # beats on fare and rides is useless from now on: every later departure
+                # sees both ready, and a label it would cover at a later record (ready no
+                # earlier than now) is covered by the other too. It leaves the bag.
+                drop = False
+                for i in range(n_front):
+                    if front_f[i] <= f and front_b[i] <= b:
+                        drop = True
+                        break
+                if not drop:
+                    if max_rides >= 0 and l_rides[lab] + 1 > max_rides:
+                        prev_lab = lab
+                        lab = nxt_lab
+                        continue
+                    if n_front < FRONT_CAP:
+                        front_f[n_front] = f
+                        front_b[n_front] = b
+                        n_front += 1
+                    # The best this boarding can lead to, by the bounds.
+                    f_lb = f + lbf[fr]
+                    b_lb = l_rides[lab] + lbr[fr] if use_rides else 0
+                    if options:
+                        dominated = _beaten(s_a, pref, n_s, t_board, f_lb, b_lb)
+                    else:
+                        dominated = have_best and _ge(_key(mode, t_board, f_lb, b_lb), best_key)
+                    if dominated:
+                        # Beaten already when leaving now: then so at every later departure
+                        # (found journeys only get better), and so is every label it would
+                        # cover. It leaves the bag.
+                        t_now = d + lbt[fr]
+                        if t_now < t_board:
+                            if options:
+                                drop = _beaten(s_a, pref, n_s, t_now, f_lb, b_lb)
+                            else:
+                                drop = _ge(_key(mode, t_now, f_lb, b_lb), best_key)
+                        else:
+                            drop = True
+                        if not drop:
+                            prev_lab = lab
+                            lab = nxt_lab
+                            continue
+                if drop:
+                    if prev_lab == -1:
+                        bag_head[fr] = l_next[lab]
+                    else:
+                        l_next[prev_lab] = l_next[lab]
                     lab = nxt_lab
                     continue
-                # The best this boarding can lead to, by the bounds.
-                f_lb = f + lbf[fr]
-                b_lb = l_rides[lab] + lbr[fr] if use_rides else 0
-                if options:
-                    dominated = _beaten(s_a, pref, n_s, t_board, f_lb, b_lb)
-                else:
-                    dominated = have_best and _ge(_key(mode, t_board, f_lb, b_lb), best_key)
-                if dominated:
-                    lab = nxt_lab
-                    continue
+                prev_lab = lab
                 v = f - wide[k, FROM_CUM] if (use_fare and od < 0) else f
                 # One pass: a run's labels never cover one another, so a label that the new
                 # one covers and one that covers the new one cannot both be there: until one
