@@ -218,28 +218,36 @@ def test_timeline_links_each_record_to_the_next_of_its_run(national: Snapshot, r
     assert (board[:, kernels.BOARD_ZONE_PART] == wide[line.dep_rec, kernels.ZONE_BOARD]).all()
 
 
+def _stop(city: str, arrival: int | None, departure: int | None, fare: int | None = None) -> FeedStop:
+    return FeedStop(city, arrival, departure, fare)
+
+
+def _daily_feed(cities: str, rides: dict[str, list[list[FeedStop]]]) -> Feed:
+    """Cities named by the letters of ``cities`` (UTC); per service number, its daily
+    timetables' stops."""
+    feed = Feed(source="test")
+    for key in cities:
+        feed.cities[key] = FeedCity(name=key, timezone="UTC")
+    feed.calendars["daily"] = FeedCalendar()
+    for number, timetables in rides.items():
+        feed.services.append(FeedService(
+            number=number, mode="train",
+            timetables=[FeedTimetable(code=str(i), calendar="daily", stops=stops)
+                        for i, stops in enumerate(timetables)],
+        ))
+    return feed
+
+
 def test_cheapest_journey_may_pass_through_a_walk_into_its_origin() -> None:
     """Journeys start and end with a ride: here the free one leaves A, comes back to A and
     walks on to B, and arriving by a deadline the search meets that walk into its own end
     of the journey (a case the fare-ordered search once skipped: hypothesis found it)."""
-    def stop(city: str, arrival: int | None, departure: int | None, fare: int | None = None) -> FeedStop:
-        return FeedStop(city, arrival, departure, fare)
-
-    feed = Feed(source="test")
-    for key in "ABCD":
-        feed.cities[key] = FeedCity(name=key, timezone="UTC")
-    feed.calendars["daily"] = FeedCalendar()
-    rides = {
-        "out": [stop("A", None, 10 * 3600), stop("D", 10 * 3600 + 1800, None, 0)],
-        "back": [stop("D", None, 11 * 3600), stop("A", 11 * 3600 + 1800, None, 0)],
-        "on": [stop("B", None, 12 * 3600), stop("C", 12 * 3600 + 1800, None, 0)],
-        "direct": [stop("A", None, 9 * 3600), stop("C", 9 * 3600 + 1800, None, 500)],
-    }
-    for number, stops in rides.items():
-        feed.services.append(FeedService(
-            number=number, mode="train",
-            timetables=[FeedTimetable(code="1", calendar="daily", stops=stops)],
-        ))
+    feed = _daily_feed("ABCD", {
+        "out": [[_stop("A", None, 10 * 3600), _stop("D", 10 * 3600 + 1800, None, 0)]],
+        "back": [[_stop("D", None, 11 * 3600), _stop("A", 11 * 3600 + 1800, None, 0)]],
+        "on": [[_stop("B", None, 12 * 3600), _stop("C", 12 * 3600 + 1800, None, 0)]],
+        "direct": [[_stop("A", None, 9 * 3600), _stop("C", 9 * 3600 + 1800, None, 500)]],
+    })
     feed.transfers.append(FeedTransfer("A", "B", 0))
     snap = Snapshot.from_feed(feed, 0)
     day = dt.datetime(2025, 3, 5)
@@ -267,29 +275,16 @@ def test_options_keep_the_labels_no_ready_one_beats() -> None:
     its bag) and the other two each lead to an answer; a later dear one (10:30) stays
     covered. Hand-worked: the Pareto set holds both journeys through B and the slow
     direct one."""
-    def stop(city: str, arrival: int | None, departure: int | None, fare: int | None = None) -> FeedStop:
-        return FeedStop(city, arrival, departure, fare)
-
     h = 3600
-    feed = Feed(source="test")
-    for key in "ABCD":
-        feed.cities[key] = FeedCity(name=key, timezone="UTC")
-    feed.calendars["daily"] = FeedCalendar()
-    rides = {
-        "fast": [[stop("A", None, 8 * h), stop("B", 8 * h + 1800, None, 900)]],
-        "hop1": [[stop("A", None, 6 * h), stop("D", 6 * h + 1800, None, 20)]],
-        "hop2": [[stop("D", None, 7 * h), stop("B", 8 * h + 2700, None, 30)]],
-        "slow": [[stop("A", None, 8 * h), stop("B", 9 * h + 1800, None, 100)]],
-        "mid": [[stop("A", None, 9 * h), stop("B", 10 * h + 1800, None, 500)]],
-        "on": [[stop("B", None, t * h), stop("C", (t + 1) * h, None, 100)] for t in (10, 11)],
-        "direct": [[stop("A", None, 7 * h + 1800), stop("C", 13 * h, None, 150)]],
-    }
-    for number, timetables in rides.items():
-        feed.services.append(FeedService(
-            number=number, mode="train",
-            timetables=[FeedTimetable(code=str(i), calendar="daily", stops=stops)
-                        for i, stops in enumerate(timetables)],
-        ))
+    feed = _daily_feed("ABCD", {
+        "fast": [[_stop("A", None, 8 * h), _stop("B", 8 * h + 1800, None, 900)]],
+        "hop1": [[_stop("A", None, 6 * h), _stop("D", 6 * h + 1800, None, 20)]],
+        "hop2": [[_stop("D", None, 7 * h), _stop("B", 8 * h + 2700, None, 30)]],
+        "slow": [[_stop("A", None, 8 * h), _stop("B", 9 * h + 1800, None, 100)]],
+        "mid": [[_stop("A", None, 9 * h), _stop("B", 10 * h + 1800, None, 500)]],
+        "on": [[_stop("B", None, t * h), _stop("C", (t + 1) * h, None, 100)] for t in (10, 11)],
+        "direct": [[_stop("A", None, 7 * h + 1800), _stop("C", 13 * h, None, 150)]],
+    })
     snap = Snapshot.from_feed(feed, 0)
     day = dt.datetime(2025, 3, 5)
     result = plan(snap, Query("A", "C", depart=day + dt.timedelta(hours=5), criterion="options",
