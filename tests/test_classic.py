@@ -267,6 +267,17 @@ def test_damaged_gbk_byte_names_its_line(tmp_path: Path) -> None:
     assert "UTF-8 or GBK" in problem.message
 
 
+def test_nul_byte_names_its_line(tmp_path: Path) -> None:
+    """No text holds a NUL byte, and PostgreSQL cannot store one: the line is refused."""
+    bad = GOOD_ZEMDALK.replace("T000101", "T000102").replace("北京", "北\x00京")
+    (tmp_path / "TrainTable.txt").write_text(GOOD_ZEMDALK + bad, encoding="utf-8")
+    with pytest.raises(ImportFailed) as error:
+        parse_zemdalk(tmp_path)
+    [problem] = problems_of(error)
+    assert (problem.file, problem.line) == ("TrainTable.txt", 2)
+    assert "NUL" in problem.message
+
+
 def test_missing_files(tmp_path: Path) -> None:
     for parse in (parse_zemdalk, parse_17bugs, parse_nenieco):
         with pytest.raises(ImportFailed) as error:

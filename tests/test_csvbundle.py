@@ -279,3 +279,25 @@ def test_missing_files_and_columns(tmp_path: Path) -> None:
         ("services.csv", None, None),
         ("timetables.csv", None, None),
     }
+
+
+def test_nul_byte_in_a_field_is_a_problem_with_its_place(tmp_path: Path) -> None:
+    """PostgreSQL cannot store NUL: the reader refuses it, naming file, line and column
+    (hypothesis found a calendar named "\\x00" that reached the database)."""
+    folder = tmp_path / "b"
+    folder.mkdir()
+    files = {
+        "cities.csv": "name,timezone\nLyon,Europe/Paris\n",
+        "calendars.csv": "calendar,name,weekdays\nd,every\x00day,1111111\n",
+        "services.csv": "number,mode\nT1,train\n",
+        "timetables.csv": "number,code,calendar\nT1,a,d\n",
+        "stops.csv": "number,code,sequence,city,arrival,departure,fare\nT1,a,0,Lyon,,10:00:00,\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(folder)
+    assert [(p.file, p.line, p.field) for p in failure.value.problems] == [
+        ("calendars.csv", 2, "name")
+    ]
+    assert "NUL" in failure.value.problems[0].message

@@ -533,3 +533,12 @@ def test_the_documented_example_reads(tmp_path: Path) -> None:
     assert trip.cancelled and trip.actual_arrival is None
     assert [(s.sequence, s.city, s.actual_arrival) for s in trip.stops] == [
         (1, BHM, utc(2016, 12, 1, 6, 18))]
+
+
+def test_nul_byte_is_a_problem_with_its_place(tmp_path: Path) -> None:
+    """PostgreSQL can neither store nor look up text with NUL: the reader refuses it."""
+    rows = [run_row(), run_row(number="G\x001", origin="Bei\x00jing")]
+    with pytest.raises(ImportFailed) as error:
+        read_history_csv(write_csv(tmp_path / "nul.csv", rows))
+    assert problem_places(error) == {(3, "number"), (3, "origin")}
+    assert all("NUL" in p.message for p in error.value.problems)

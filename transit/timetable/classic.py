@@ -82,8 +82,9 @@ def _undecodable_lines(data: bytes, encoding: str) -> list[int]:
 def read_lines(path: Path, encoding: str | None, problems: ProblemList) -> list[str | None]:
     """The lines of a text file, decoded as ``encoding`` or detected (UTF-8, then GBK).
 
-    A line that cannot be decoded is reported and given as None (keeping line numbers and
-    positions), so the rest of the file is still checked.
+    A line that cannot be decoded, or that holds a NUL byte (no text does, and PostgreSQL
+    cannot store one), is reported and given as None (keeping line numbers and positions),
+    so the rest of the file is still checked.
     """
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
@@ -97,7 +98,7 @@ def read_lines(path: Path, encoding: str | None, problems: ProblemList) -> list[
         except LookupError:
             problems.add(path.name, None, None, f"unknown text encoding {candidate!r}")
             return []
-        return [line.rstrip("\r") for line in text.split("\n")]
+        return _without_nul(path, [line.rstrip("\r") for line in text.split("\n")], problems)
     # Report against the encoding that reads the most lines: a GBK file with one damaged byte
     # should name that one line, not every line with Chinese in it.
     failures = {name: _undecodable_lines(data, name) for name in candidates}
@@ -106,10 +107,19 @@ def read_lines(path: Path, encoding: str | None, problems: ProblemList) -> list[
     for number in failures[chosen]:
         problems.add(path.name, number, None, f"the bytes of this line cannot be decoded as {tried}")
     bad = set(failures[chosen])
-    return [
+    return _without_nul(path, [
         None if number in bad else raw.decode(chosen).rstrip("\r")
         for number, raw in enumerate(data.split(b"\n"), start=1)
-    ]
+    ], problems)
+
+
+def _without_nul(path: Path, lines: list[str | None], problems: ProblemList) -> list[str | None]:
+    """``lines`` with each one that holds a NUL byte reported and given as None."""
+    for index, line in enumerate(lines):
+        if line is not None and "\x00" in line:
+            problems.add(path.name, index + 1, None, "a NUL byte: not text")
+            lines[index] = None
+    return lines
 
 
 # --- Field parsers ---------------------------------------------------------------------------

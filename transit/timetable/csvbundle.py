@@ -277,6 +277,10 @@ class _Rows:
                     if len(row) > len(header):
                         problems.add(name, line, None, f"{len(row)} values for {len(header)} columns")
                     values = dict(zip(header, row, strict=False))
+                    for column, cell in values.items():
+                        # PostgreSQL cannot store NUL, and no name or code holds one.
+                        if "\x00" in cell:
+                            problems.add(name, line, column, "a NUL byte: not text")
                     self.rows.append((line, {c: values.get(c, "") for c in columns}))
                 line = reader.line_num + 1
         except csv.Error as error:

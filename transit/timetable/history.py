@@ -252,6 +252,12 @@ def read_history_csv(path: Path) -> list[HistoryTrip]:
         if None in values:
             row.problem(None, f"more values than the {len(header)} columns")
             continue
+        # PostgreSQL cannot store (nor look up) text with NUL, and no name holds one.
+        nul = [column for column, value in values.items() if value and "\x00" in value]
+        for column in nul:
+            row.problem(column, "a NUL byte: not text")
+        if nul:
+            continue
         if row.text("stop_sequence"):
             parsed = _read_stop_row(row)
             if parsed is not None:
