@@ -199,10 +199,17 @@ def test_bundle_files_are_readable(session: Session, shared_data: Path, tmp_path
     assert any(line.endswith(",CT-17JUL-Caltrain-Sunday-01,0000001,2017-07-16,2019-07-14") for line in calendars)
 
 
-def test_hand_written_bundle(tmp_path: Path) -> None:
+def _bundle(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A bundle folder holding ``files`` (name: UTF-8 text)."""
     folder = tmp_path / "b"
     folder.mkdir()
-    files = {
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_hand_written_bundle(tmp_path: Path) -> None:
+    folder = _bundle(tmp_path, {
         "cities.csv": "name,timezone\nLyon,Europe/Paris\nParis,Europe/Paris\n",
         "calendars.csv": "calendar,weekdays,start_date\nweekdays,1111100,2024-01-01\n",
         "calendar_dates.csv": "calendar,date,added\nweekdays,2024-05-01,0\n",
@@ -214,9 +221,7 @@ def test_hand_written_bundle(tmp_path: Path) -> None:
             "TGV 6600,a,0,Lyon,,22:00:00,\n"
             "TGV 6600,a,2,Lyon,25:59:59,,49.9\n"
         ),
-    }
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
+    })
     feed = read_bundle(folder)
     (service,) = feed.services
     assert (service.operator, service.route, service.currency, service.name) == ("", "", "EUR", None)
@@ -231,9 +236,7 @@ def test_hand_written_bundle(tmp_path: Path) -> None:
 
 
 def test_bundle_problems_name_file_line_and_column(tmp_path: Path) -> None:
-    folder = tmp_path / "b"
-    folder.mkdir()
-    files = {
+    folder = _bundle(tmp_path, {
         "cities.csv": "name,timezone\nLyon,Europe/Paris\nParis,Mars/Olympus\n",
         "calendars.csv": "calendar,weekdays\nd,1111111\nx,11\n",
         "services.csv": "number,mode\nT1,train\nT2,hovercraft\n",
@@ -245,9 +248,7 @@ def test_bundle_problems_name_file_line_and_column(tmp_path: Path) -> None:
             "T1,a,2,Nice,9h,,\n"
         ),
         "transfers.csv": "from_city,to_city,min_seconds\nLyon,Lyon,60\n",
-    }
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
+    })
     with pytest.raises(ImportFailed) as failure:
         read_bundle(folder)
     found = {(p.file, p.line, p.field) for p in failure.value.problems}
@@ -284,17 +285,13 @@ def test_missing_files_and_columns(tmp_path: Path) -> None:
 def test_nul_byte_in_a_field_is_a_problem_with_its_place(tmp_path: Path) -> None:
     """PostgreSQL cannot store NUL: the reader refuses it, naming file, line and column
     (hypothesis found a calendar named "\\x00" that reached the database)."""
-    folder = tmp_path / "b"
-    folder.mkdir()
-    files = {
+    folder = _bundle(tmp_path, {
         "cities.csv": "name,timezone\nLyon,Europe/Paris\n",
         "calendars.csv": "calendar,name,weekdays\nd,every\x00day,1111111\n",
         "services.csv": "number,mode\nT1,train\n",
         "timetables.csv": "number,code,calendar\nT1,a,d\n",
         "stops.csv": "number,code,sequence,city,arrival,departure,fare\nT1,a,0,Lyon,,10:00:00,\n",
-    }
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
+    })
     with pytest.raises(ImportFailed) as failure:
         read_bundle(folder)
     assert [(p.file, p.line, p.field) for p in failure.value.problems] == [
