@@ -453,6 +453,18 @@ def _beaten(s_a: np.ndarray, pref: np.ndarray, n_s: int, t: int, f: int, b: int)
     return lo > 0 and pref[b if b < RIDE_CAP else RIDE_CAP, lo - 1] <= f
 
 
+@njit(cache=True, inline="always")
+def _cannot_matter(
+    options: bool, s_a: np.ndarray, pref: np.ndarray, n_s: int, have_best: bool, mode: int,
+    best_key: tuple[int, int], t: int, f: int, b: int,
+) -> bool:
+    """Whether a best case (t, f, b) by the bounds is no use: a found journey beats it
+    (options), or it does not beat the best key (an objective)."""
+    if options:
+        return _beaten(s_a, pref, n_s, t, f, b)
+    return have_best and _ge(_key(mode, t, f, b), best_key)
+
+
 @njit(cache=True)
 def _insert_found(
     s_a: np.ndarray, s_f: np.ndarray, s_b: np.ndarray, pref: np.ndarray, n_s: int, a: int,
@@ -733,22 +745,15 @@ def pareto_scan(
                     # The best this boarding can lead to, by the bounds.
                     f_lb = f + lbf[fr]
                     b_lb = l_rides[lab] + lbr[fr] if use_rides else 0
-                    if options:
-                        dominated = _beaten(s_a, pref, n_s, t_board, f_lb, b_lb)
-                    else:
-                        dominated = have_best and _ge(_key(mode, t_board, f_lb, b_lb), best_key)
-                    if dominated:
+                    if _cannot_matter(options, s_a, pref, n_s, have_best, mode, best_key,
+                                      t_board, f_lb, b_lb):
                         # Beaten already when leaving now: then so at every later departure
                         # (found journeys only get better), and so is every label it would
                         # cover. It leaves the bag.
                         t_now = d + lbt[fr]
-                        if t_now < t_board:
-                            if options:
-                                drop = _beaten(s_a, pref, n_s, t_now, f_lb, b_lb)
-                            else:
-                                drop = _ge(_key(mode, t_now, f_lb, b_lb), best_key)
-                        else:
-                            drop = True
+                        drop = t_now >= t_board or _cannot_matter(
+                            options, s_a, pref, n_s, have_best, mode, best_key, t_now, f_lb, b_lb
+                        )
                         if not drop:
                             prev_lab = lab
                             lab = nxt_lab
@@ -875,11 +880,8 @@ def pareto_scan(
                 # leads to costs f + lbf[to] or more and arrives after now: once a found
                 # journey beats that, the label is useless on the rest of the run.
                 b_rest = b + lbr[to] - 1 if use_rides else 0
-                if options:
-                    hopeless = _beaten(s_a, pref, n_s, d, f + lbf[to], b_rest)
-                else:
-                    hopeless = have_best and _ge(_key(mode, d, f + lbf[to], b_rest), best_key)
-                if hopeless:
+                if _cannot_matter(options, s_a, pref, n_s, have_best, mode, best_key,
+                                  d, f + lbf[to], b_rest):
                     if prev_t == -1:
                         trip_head[x] = nxt_t
                     else:
@@ -904,10 +906,8 @@ def pareto_scan(
                 # Whatever boards from here arrives at or after ``ready`` and needs the bounds.
                 f_lb = f + lbf[city]
                 b_lb = b + lbr[city] if b else b
-                if options:
-                    if _beaten(s_a, pref, n_s, t_lb, f_lb, b_lb):
-                        continue
-                elif have_best and _ge(_key(mode, t_lb, f_lb, b_lb), best_key):
+                if _cannot_matter(options, s_a, pref, n_s, have_best, mode, best_key,
+                                  t_lb, f_lb, b_lb):
                     continue
                 # One pass, as for the runs' labels: a bag's labels never cover one another.
                 # The bag stays latest-ready first: the new label goes after the last one
