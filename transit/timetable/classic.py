@@ -36,6 +36,7 @@ from transit.models import Mode
 from transit.timetable.feed import (
     MAX_CENTS,
     MAX_STOP_SECONDS,
+    NUL_IN_TEXT,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -117,7 +118,7 @@ def _without_nul(path: Path, lines: list[str | None], problems: ProblemList) -> 
     """``lines`` with each one that holds a NUL byte reported and given as None."""
     for index, line in enumerate(lines):
         if line is not None and "\x00" in line:
-            problems.add(path.name, index + 1, None, "a NUL byte: not text")
+            problems.add(path.name, index + 1, None, NUL_IN_TEXT)
             lines[index] = None
     return lines
 

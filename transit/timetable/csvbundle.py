@@ -42,6 +42,7 @@ from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,
     MAX_STOP_SECONDS,
+    NUL_IN_TEXT,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -278,9 +279,8 @@ class _Rows:
                         problems.add(name, line, None, f"{len(row)} values for {len(header)} columns")
                     values = dict(zip(header, row, strict=False))
                     for column, cell in values.items():
-                        # PostgreSQL cannot store NUL, and no name or code holds one.
                         if "\x00" in cell:
-                            problems.add(name, line, column, "a NUL byte: not text")
+                            problems.add(name, line, column, NUL_IN_TEXT)
                     self.rows.append((line, {c: values.get(c, "") for c in columns}))
                 line = reader.line_num + 1
         except csv.Error as error:

@@ -51,6 +51,11 @@ class ImportFailed(Exception):
         super().__init__(f"{count} problem{'s' if count != 1 else ''} found:\n{head}{more}")
 
 
+# The problem a reader reports for text with a NUL byte: PostgreSQL cannot store (nor look
+# up) one, and no name or code holds one.
+NUL_IN_TEXT = "a NUL byte: not text"
+
+
 class ProblemList:
     """Collects problems while a parser goes on, so a file's errors are all reported."""
 

@@ -75,6 +75,7 @@ from sqlalchemy.orm import Session, aliased
 
 from transit.models import City, Mode, Service, TripRecord, TripRecordStop
 from transit.timetable.feed import (
+    NUL_IN_TEXT,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -252,10 +253,9 @@ def read_history_csv(path: Path) -> list[HistoryTrip]:
         if None in values:
             row.problem(None, f"more values than the {len(header)} columns")
             continue
-        # PostgreSQL cannot store (nor look up) text with NUL, and no name holds one.
         nul = [column for column, value in values.items() if value and "\x00" in value]
         for column in nul:
-            row.problem(column, "a NUL byte: not text")
+            row.problem(column, NUL_IN_TEXT)
         if nul:
             continue
         if row.text("stop_sequence"):
