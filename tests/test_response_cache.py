@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
+import types
 
+import pytest
 from sqlalchemy import delete, insert, select, update
 
 from transit.db import content_version, data_version
@@ -24,6 +27,17 @@ from transit.web.extensions import db
 
 def _cache(app):
     return app.extensions["transit_response_cache"]
+
+
+@pytest.fixture(autouse=True)
+def _still_clock(monkeypatch):
+    """Answers of pages that read the clock are kept for its minute (or quarter hour): a
+    test that crossed a minute would see service pages dropped for that alone, as one
+    did on a slow run. Here the cache's clock stands still."""
+    from transit.web import response_cache
+
+    now = time.time()
+    monkeypatch.setattr(response_cache, "time", types.SimpleNamespace(time=lambda: now))
 
 
 def test_content_version_counts_every_public_write_and_no_private_one(session):
