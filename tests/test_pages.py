@@ -455,7 +455,16 @@ def test_service_variants_are_paged_and_a_linked_variant_opens_its_page(app, cli
         ("from=北京&to=上海&min_connection=-5", "min_connection", "from 0 to 1440"),
         ("from=北京&to=上海&max_transfers=99", "max_transfers", "from 0 to 20"),
         ("from=北京&to=上海&window_hours=lots", "window_hours", "Enter a number of hours."),
-        ("from=北京&to=上海&window_hours=0", "window_hours", "from 1 to 336"),
+        ("from=北京&to=上海&window_hours=0", "window_hours", "above 0, at most 336"),
+        ("from=北京&to=上海&window_hours=337", "window_hours", "above 0, at most 336"),
+        # Dates so far out that their times cannot be turned into UTC were a 500.
+        ("from=北京&to=上海&date=0001-01-01&time=00:00", "date", "years 1900 to 2999"),
+        ("from=北京&to=上海&date=9999-12-31&time=23:00&time_kind=arrive_by", "date",
+         "years 1900 to 2999"),
+        ("from=北京&to=上海&depart=0001-01-01T00:00%2B14:00", "time", "years 1900 to 2999"),
+        ("from=北京&to=上海&arrive_by=9999-12-31T23:00", "time", "years 1900 to 2999"),
+        # The form sends an empty value beside its boxes: none ticked is not "every mode".
+        ("from=北京&to=上海&modes=", "modes", "Tick at least one way to travel."),
     ],
 )
 def test_route_form_errors_beside_the_field(client, network, query, field, text):
@@ -464,6 +473,14 @@ def test_route_form_errors_beside_the_field(client, network, query, field, text)
     assert match, html
     assert text in match.group(1)
     assert f'aria-describedby="{field}-error"' in html
+
+
+def test_route_form_takes_a_window_under_an_hour_and_one_mode_ticked(client, network):
+    html = page(client, "/routes?from=北京&to=上海&date=2025-03-03&time=07:00"
+                        "&window_hours=0.5&modes=&modes=flight")
+    assert 'class="field-error"' not in html
+    assert re.search(r'value="flight" checked', html)
+    assert not re.search(r'value="train" checked', html)
 
 
 def test_route_form_errors_in_chinese_keep_the_values(client, network):

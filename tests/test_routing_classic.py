@@ -127,6 +127,20 @@ def test_bad_queries(nenieco: Snapshot) -> None:
         plan(nenieco, Query("Beijing", "Shanghai", depart=MONDAY_6, criterion="scenic"))
     with pytest.raises(QueryError):
         plan(nenieco, Query("Beijing", "Shanghai", depart=MONDAY_6, modes=frozenset({"rocket"})))
+    # Times so far out that they have no UTC equivalent: a field error, not an OverflowError.
+    for field, when in (
+        ("depart", dt.datetime(1, 1, 1)),
+        ("arrive_by", dt.datetime(9999, 12, 31, 23)),
+        ("depart", dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=14)))),
+    ):
+        with pytest.raises(QueryError) as error:
+            plan(nenieco, Query("Beijing", "Shanghai", **{field: when}))
+        assert error.value.field == field
+        assert "1900 to 2999" in error.value.message
+    # The first and last years still answer (these timetables run every day, undated).
+    for when in (dt.datetime(1900, 1, 1), dt.datetime(2999, 12, 31, 23, 59)):
+        assert plan(nenieco, Query("Beijing", "Shanghai", depart=when)).itineraries
+        assert plan(nenieco, Query("Beijing", "Shanghai", arrive_by=when)).itineraries
 
 
 @pytest.fixture

@@ -9,6 +9,9 @@ from transit.models import MODE_VALUES
 
 CRITERIA = ("fastest", "cheapest", "transfers", "options")
 MAX_WINDOW_HOURS = 14 * 24
+# Dates the router answers for: timetables live well inside them, and times far outside
+# cannot even be turned into UTC (year 1, year 9999).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 class QueryError(ValueError):
@@ -55,6 +58,9 @@ class Query:
             raise QueryError("destination", "the destination is the origin")
         if self.depart is not None and self.arrive_by is not None:
             raise QueryError("arrive_by", "give a departure time or an arrival deadline, not both")
+        for name, when in (("depart", self.depart), ("arrive_by", self.arrive_by)):
+            if when is not None and not FIRST_YEAR <= when.year <= LAST_YEAR:
+                raise QueryError(name, f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}")
         if self.criterion not in CRITERIA:
             raise QueryError(
                 "criterion", f"{self.criterion!r} is not one of {', '.join(CRITERIA)}"

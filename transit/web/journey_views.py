@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-CRITERIA = ("fastest", "cheapest", "transfers", "options")
+from transit.routing.query import CRITERIA, FIRST_YEAR, LAST_YEAR, MAX_WINDOW_HOURS
+
 TIME_KINDS = ("depart", "arrive_by")
-MAX_WINDOW_HOURS = 14 * 24  # as far ahead as the routing engine searches
 
 # An English msgid and its parameters: the page translates it (pybabel finds the msgids
 # through the ``N_`` marker below).
@@ -147,13 +147,17 @@ def parse_route_form(
         form.fail("criterion", N_("Choose fastest, cheapest, fewest transfers or all options."))
         form.criterion = "fastest"
 
+    sent = getlist("modes")
     modes: list[str] = []
-    for raw in getlist("modes"):
+    for raw in sent:
         modes.extend(m.strip() for m in str(raw).split(",") if m.strip())
     unknown = [m for m in modes if m not in known_modes]
     if unknown:
         form.fail("modes", N_("Unknown mode: %(modes)s."), modes=", ".join(unknown))
-    form.modes = [m for m in known_modes if m in modes] if modes else list(known_modes)
+    elif sent and not modes:
+        # The form sends an empty value besides the boxes: every box was left unticked.
+        form.fail("modes", N_("Tick at least one way to travel."))
+    form.modes = [m for m in known_modes if m in modes] if modes or sent else list(known_modes)
     if modes and not form.modes:
         form.modes = list(known_modes)
 
@@ -168,11 +172,11 @@ def parse_route_form(
         except ValueError:
             form.fail("window_hours", N_("Enter a number of hours."))
         else:
-            if not 1 <= window <= MAX_WINDOW_HOURS:
+            # As the engine and the API: any span above 0 (half an hour is a fine window).
+            if not 0 < window <= MAX_WINDOW_HOURS:
                 form.fail(
                     "window_hours",
-                    N_("Enter a number from %(low)d to %(high)d."),
-                    low=1,
+                    N_("Enter a number of hours above 0, at most %(high)d."),
                     high=MAX_WINDOW_HOURS,
                 )
             else:
@@ -193,6 +197,8 @@ def _read_time(form: RouteForm, args: Mapping[str, Any], zone: dt.tzinfo, now: d
         except ValueError:
             form.fail("time", N_("Enter the date and time as YYYY-MM-DDTHH:MM."))
             return
+        if not _in_years(form, "time", when.date()):
+            return
         # Naive times are local to the origin city, as a traveller reads them.
         when = when.replace(tzinfo=zone) if when.tzinfo is None else when.astimezone(zone)
         form.when = when
@@ -210,6 +216,8 @@ def _read_time(form: RouteForm, args: Mapping[str, Any], zone: dt.tzinfo, now: d
     except ValueError:
         form.fail("date", N_("Enter a date as YYYY-MM-DD."))
         return
+    if not _in_years(form, "date", day):
+        return
     try:
         clock = dt.time.fromisoformat(form.time) if form.time else now.time().replace(microsecond=0)
     except ValueError:
@@ -217,6 +225,15 @@ def _read_time(form: RouteForm, args: Mapping[str, Any], zone: dt.tzinfo, now: d
         return
     form.when = dt.datetime.combine(day, clock.replace(tzinfo=None), tzinfo=zone)
     form.date, form.time = day.isoformat(), form.when.strftime("%H:%M")
+
+
+def _in_years(form: RouteForm, name: str, day: dt.date) -> bool:
+    """Whether ``day`` lies in the years the engine answers for (else a field error)."""
+    if FIRST_YEAR <= day.year <= LAST_YEAR:
+        return True
+    form.fail(name, N_("Enter a date in the years %(low)d to %(high)d."), low=FIRST_YEAR,
+              high=LAST_YEAR)
+    return False
 
 
 def _whole(form: RouteForm, name: str, raw: str, low: int, high: int) -> int | None:
