@@ -66,7 +66,7 @@ def test_all_options_side_by_side_with_trades(page: Page, screenshots: Path):
     texts = cards.all_inner_texts()
     assert any("Fastest" in t for t in texts) and any("Cheapest" in t for t in texts)
     assert any("more than the cheapest" in t for t in texts)
-    assert any("longer than the fastest" in t for t in texts)
+    assert any("later than the fastest" in t for t in texts)
     # The overnight train arrives the next day and says so.
     overnight = cards.filter(has_text="Z9")
     expect(overnight.locator(".day-mark").first).to_have_text("+1 day")

@@ -320,7 +320,7 @@ class ItineraryCard:
     legs: list[LegCard]
     waits: list[TransferCard]
     badges: list[str] = field(default_factory=list)  # "fastest", "cheapest", "transfers"
-    # (kind, amount) pairs, kind in "slower", "dearer", "more_transfers"
+    # (kind, amount) pairs, kind in "later" (minutes), "dearer", "more_transfers"
     trades: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -426,15 +426,17 @@ def itinerary_cards(
 
 
 def _compare(cards: list[ItineraryCard]) -> None:
-    fastest = min(c.duration_minutes for c in cards)
+    # "Fastest" is the engine's: the earliest arrival (docs/routing.md), not the shortest
+    # ride, so the card it picks is the one the fastest search answers.
+    earliest = min(c.arrival for c in cards)
     fares = [c.fare for c in cards if c.fare is not None]
     cheapest = min(fares) if fares else None
     fewest = min(c.transfers for c in cards)
     for card in cards:
-        if card.duration_minutes == fastest:
+        if card.arrival == earliest:
             card.badges.append("fastest")
         else:
-            card.trades.append(("slower", card.duration_minutes - fastest))
+            card.trades.append(("later", int((card.arrival - earliest).total_seconds()) // 60))
         if cheapest is not None and card.fare is not None:
             if card.fare <= cheapest:
                 card.badges.append("cheapest")
