@@ -87,6 +87,31 @@ def test_quick_model_forecasts_and_stores_every_run(demo) -> None:
         )
 
 
+def test_coming_dates_are_the_cities_own_dates() -> None:
+    from transit.forecast.store import coming_dates
+
+    # 21:12 UTC on 27 November is already the 28th in China, still the 27th in New York.
+    evening = dt.datetime(2026, 11, 27, 21, 12, tzinfo=dt.UTC)
+    day = dt.date(2026, 11, 27)
+    assert coming_dates(["Asia/Shanghai"], 3, evening) == [
+        day + dt.timedelta(days=n) for n in (1, 2, 3)
+    ]
+    assert coming_dates(["America/New_York", "Asia/Shanghai", "Asia/Shanghai"], 3, evening) == [
+        day + dt.timedelta(days=n) for n in range(4)
+    ]
+    assert coming_dates([], 1, evening) == [day]
+
+
+def test_predict_without_a_date_forecasts_the_network_s_today(demo) -> None:
+    # The demo's cities are all in China: their date, not the machine's (UTC) one, which
+    # is a day behind from 16:00 UTC on.
+    before = dt.datetime.now(CHINA).date()
+    result = demo["runner"].invoke(args=["forecast", "predict"])
+    after = dt.datetime.now(CHINA).date()
+    assert result.exit_code == 0, result.output
+    assert any(f"runs on {day.isoformat()} in" in result.output for day in (before, after))
+
+
 def test_train_if_missing_keeps_the_model(demo) -> None:
     path = demo["models"] / "forecast.pt"
     before = path.stat().st_mtime_ns

@@ -270,9 +270,10 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
 
 @forecast.command("predict")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="First service date (default: today).")
+              help="First service date (default: today, in the network's cities' time zones).")
 @click.option("--days", type=click.IntRange(1, 366), default=1, show_default=True,
-              help="Forecast this many dates from --date on.")
+              help="Forecast this many dates from --date on (without --date: this many days "
+                   "ahead in every city, so one more date where the cities' dates differ).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint (default: TRANSIT_MODEL_DIR/forecast.pt).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -289,15 +290,17 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
     from tqdm import tqdm
 
     from transit.forecast.lstm import load_checkpoint
-    from transit.forecast.store import NoModel, forecast_dates
+    from transit.forecast.store import NoModel, forecast_dates, network_dates
 
     path = _model_path(model_path)
     if not path.is_file():
         raise click.ClickException(str(NoModel(path)))
-    first = day.date() if day else dt.date.today()
-    dates = [first + dt.timedelta(days=n) for n in range(days)]
-    checkpoint = load_checkpoint(path)
     session = db.session()
+    if day:
+        dates = [day.date() + dt.timedelta(days=n) for n in range(days)]
+    else:
+        dates = network_dates(session, days)
+    checkpoint = load_checkpoint(path)
     with tqdm(total=len(dates) + 3, desc="Forecasting", unit="step") as bar:
         def step(stage: str, done: int) -> None:
             bar.set_postfix_str(stage)

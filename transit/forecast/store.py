@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from transit.db import content_version
+from transit.models import City, TripRecord
 from transit.models import ServiceForecast as StoredForecast
-from transit.models import TripRecord
 
 if TYPE_CHECKING:
     from transit.forecast.lstm import Checkpoint
@@ -59,6 +60,22 @@ def model_label(checkpoint: Checkpoint) -> str:
     """A short name of the model for each stored row: source and training time."""
     meta = checkpoint.metadata
     return f"lstm {meta.get('source', '?')} {meta.get('trained_at', '')}".strip()[:200]
+
+
+def coming_dates(zones: Iterable[str], days: int, now: dt.datetime) -> list[dt.date]:
+    """The service dates of the next ``days`` days in every one of ``zones`` (IANA names):
+    from the earliest local "today" among them to ``days - 1`` after the latest. Service
+    dates are local; the machine's own date (often UTC) is a day behind in Asia at night.
+    """
+    todays = {now.astimezone(ZoneInfo(zone)).date() for zone in zones} or {now.date()}
+    first, last = min(todays), max(todays) + dt.timedelta(days=days - 1)
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def network_dates(session: Session, days: int, now: dt.datetime | None = None) -> list[dt.date]:
+    """``coming_dates`` for the time zones of the network's cities."""
+    zones = session.scalars(select(City.timezone).distinct())
+    return coming_dates(zones, days, now or dt.datetime.now(dt.UTC))
 
 
 @dataclass
