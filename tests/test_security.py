@@ -83,8 +83,15 @@ def test_a_non_admin_user_cannot_log_in(app, client):
     make_admin(app, "reader", is_admin=False)
     reply = log_in(client, "reader")
     assert reply.status_code == 401
-    assert "not an administrator" in reply.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
+    # The right password of a user who is no administrator reads as a wrong one: the page
+    # must not confirm a guessed password.
+    wrong = log_in(client, "reader", "not-the-password")
+    assert wrong.status_code == 401
+    message = re.compile(r'role="alert"[^>]*>([^<]*)<')
+    assert message.findall(reply.get_data(as_text=True)) == message.findall(
+        wrong.get_data(as_text=True)
+    ) != []
 
 
 # --- CSRF ------------------------------------------------------------------------------------

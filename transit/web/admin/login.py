@@ -98,11 +98,9 @@ def login() -> Response | str | tuple[str, int]:
     user = auth.authenticate(db.session(), username, password) if username and password else None
     if user is None or not user.is_admin:
         _record(username, address, False, now)
-        error = (
-            gettext("This user is not an administrator.")
-            if user is not None
-            else gettext("The user name or the password is wrong.")
-        )
+        # One message for both: telling them apart would confirm a guessed password.
+        error = gettext("The user name or the password is wrong, or the user is not an "
+                        "administrator.")
         return render_template("login.html", username=username, next_url=next_url, error=error), 401
     _record(username, address, True, now)
     session.clear()  # a fresh session: nothing from before the login survives
