@@ -356,3 +356,108 @@ def test_missing_path_and_bad_zip(tmp_path: Path) -> None:
     bad.write_bytes(b"not a zip")
     with pytest.raises(ImportFailed, match="not a zip file"):
         parse_gtfs(bad)
+
+
+def problems_of(folder: Path) -> list[str]:
+    with pytest.raises(ImportFailed) as failure:
+        parse_gtfs(folder)
+    return [str(p) for p in failure.value.problems]
+
+
+def test_problems_in_several_files_and_rows_are_all_found_in_one_pass(tmp_path: Path) -> None:
+    """QA's bad_gtfs.zip: a bad latitude and an unknown stop used to hide the time going back
+    (line 3) and the arrival "xx" (line 4, the row of the unknown stop)."""
+    files = dict(BASE)
+    files["stops.txt"] = "stop_id,stop_name,stop_lat,stop_lon\nA,Alpha,300,110.1\nB,Beta,30.5,110.5\n"
+    files["routes.txt"] = "route_id,agency_id,route_short_name,route_type\nR1,A,Q1,2\n"
+    files["trips.txt"] = "route_id,service_id,trip_id\nR1,WK,T1\n"
+    files["stop_times.txt"] = (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "T1,07:00:00,07:00:00,A,1\n"
+        "T1,06:00:00,06:05:00,B,2\n"
+        "T1,xx,10:00:00,Z,3\n"
+    )
+    for name in ("fare_attributes.txt", "fare_rules.txt", "transfers.txt"):
+        del files[name]
+    folder = write_feed(tmp_path / "f", files)
+    expected = [
+        "stops.txt, line 2, field stop_lat: 300.0 is out of range",
+        "stop_times.txt, line 3, field arrival_time: arrives before the trip left the previous stop (trip 'T1')",
+        "stop_times.txt, line 4, field stop_id: unknown stop 'Z'",
+        "stop_times.txt, line 4, field arrival_time: 'xx' is not a time written H:MM:SS up to 336:00:00",
+    ]
+    assert problems_of(folder) == expected
+    archive = tmp_path / "bad_gtfs.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for name, text in files.items():
+            out.writestr(name, text)
+    assert problems_of(archive) == expected
+
+
+def test_a_refused_row_is_still_checked_and_causes_nothing_more(tmp_path: Path) -> None:
+    files = dict(BASE)
+    # Unknown agency and a bad route type on one row; trips on R1 are not "unknown route".
+    files["routes.txt"] = BASE["routes.txt"].replace("R1,A,IC,InterCity,2", "R1,X,IC,InterCity,two")
+    # A bad location type and a bad latitude; its stop times are not "unknown stop".
+    files["stops.txt"] = BASE["stops.txt"].replace("BS2,Basel SBB,47.547,", "BS2,Basel SBB,147.5,")
+    files["stops.txt"] = files["stops.txt"].replace("BS2,Basel SBB,147.5,7.589,0", "BS2,Basel SBB,147.5,7.589,9")
+    # A bad price and currency; its rules are not "unknown fare".
+    files["fare_attributes.txt"] = BASE["fare_attributes.txt"].replace("F2,99,CHF", "F2,-1,SWISS")
+    # An unknown service and route on one trip; its stop times are still judged as a trip.
+    files["trips.txt"] = BASE["trips.txt"].replace("R2,WK,T3", "R9,NOPE,T3")
+    files["stop_times.txt"] = BASE["stop_times.txt"].replace("T3, 14:00:00", "T3, 09:00:00")
+    # A bad transfer type next to an unknown stop.
+    files["transfers.txt"] = BASE["transfers.txt"].replace("BS1,BS2,1,", "QQ,BS2,8,")
+    assert problems_of(write_feed(tmp_path / "f", files)) == [
+        "stops.txt, line 6, field location_type: '9' is not 0 to 4",
+        "stops.txt, line 6, field stop_lat: 147.5 is out of range",
+        "routes.txt, line 2, field agency_id: unknown agency 'X'",
+        "routes.txt, line 2, field route_type: 'two' is not a whole number",
+        "trips.txt, line 4, field route_id: unknown route 'R9'",
+        "trips.txt, line 4, field service_id: service 'NOPE' is in neither calendar.txt nor calendar_dates.txt",
+        "stop_times.txt, line 9, field arrival_time: arrives before the trip left the previous stop (trip 'T3')",
+        "fare_attributes.txt, line 3, field price: '-1' is not a price of zero or more",
+        "fare_attributes.txt, line 3, field currency_type: 'SWISS' is not an ISO 4217 code",
+        "transfers.txt, line 4, field transfer_type: '8' is not 0 to 5",
+        "transfers.txt, line 4, field from_stop_id: unknown stop 'QQ'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file", "column"),
+    [("stops.txt", "stop_name"), ("stops.txt", "stop_id"), ("agency.txt", "agency_timezone"),
+     ("routes.txt", "route_id"), ("routes.txt", "route_type"), ("trips.txt", "trip_id"),
+     ("trips.txt", "service_id"), ("trips.txt", "route_id"), ("stop_times.txt", "stop_sequence"),
+     ("stop_times.txt", "arrival_time"), ("calendar.txt", "service_id"),
+     ("calendar.txt", "start_date"), ("calendar_dates.txt", "exception_type"),
+     ("fare_attributes.txt", "fare_id"), ("fare_attributes.txt", "price"),
+     ("transfers.txt", "from_stop_id")],
+)
+def test_a_missing_required_column_is_one_problem(tmp_path: Path, file: str, column: str) -> None:
+    """Not "a value is required" on every row, nor unknown stops, routes or trips after it."""
+    rows = list(csv.reader(io.StringIO(BASE[file])))
+    drop = rows[0].index(column)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([r[:drop] + r[drop + 1:] for r in rows])
+    files = dict(BASE, **{file: out.getvalue()})
+    assert problems_of(write_feed(tmp_path / "f", files)) == [
+        f"{file}, line 1, field {column}: required column is missing"
+    ]
+
+
+def test_a_missing_file_does_not_make_every_reference_unknown(tmp_path: Path) -> None:
+    files = dict(BASE)
+    del files["stops.txt"], files["trips.txt"]
+    assert problems_of(write_feed(tmp_path / "f", files)) == [
+        "stops.txt: required file is missing from the feed",
+        "trips.txt: required file is missing from the feed",
+    ]
+
+
+def test_routes_need_agency_id_when_there_are_several_agencies(tmp_path: Path) -> None:
+    files = dict(BASE)
+    files["agency.txt"] = BASE["agency.txt"] + "B,Other Rail,http://b,Europe/Zurich\n"
+    files["routes.txt"] = BASE["routes.txt"].replace("agency_id,", "").replace(",A,", ",")
+    assert problems_of(write_feed(tmp_path / "f", files)) == [
+        "routes.txt, line 1, field agency_id: required column is missing (the feed has several agencies)"
+    ]

@@ -57,7 +57,8 @@ from transit.timetable.feed import (
 REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
 REQUIRED_COLUMNS = {
     "agency.txt": ("agency_name", "agency_timezone"),
-    "stops.txt": ("stop_id",),
+    # stop_name is required of stops, stations and entrances (location types 0-2): all of a feed.
+    "stops.txt": ("stop_id", "stop_name"),
     "routes.txt": ("route_id", "route_type"),
     "trips.txt": ("route_id", "service_id", "trip_id"),
     "stop_times.txt": ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"),
@@ -71,6 +72,16 @@ REQUIRED_COLUMNS = {
     "transfers.txt": ("from_stop_id", "to_stop_id"),
 }
 WEEKDAY_COLUMNS = REQUIRED_COLUMNS["calendar.txt"][1:8]
+# The column other files refer to a row of each file by. When it (or the file) is missing,
+# references into that file cannot be checked and are not reported as unknown.
+KEY_COLUMNS = {
+    "stops.txt": "stop_id",
+    "routes.txt": "route_id",
+    "trips.txt": "trip_id",
+    "calendar.txt": "service_id",
+    "calendar_dates.txt": "service_id",
+    "fare_attributes.txt": "fare_id",
+}
 
 # Basic route types, then extended ones by their hundreds
 # (https://developers.google.com/transit/gtfs/reference/extended-route-types).
@@ -102,9 +113,32 @@ class _Table:
     name: str
     columns: dict[str, int]
     rows: list[tuple[int, list[str]]]
+    # Required columns the header lacks: they read as empty cells (already reported once).
+    missing: tuple[str, ...] = ()
 
     def has(self, column: str) -> bool:
-        return column in self.columns
+        return column in self.columns and column not in self.missing
+
+
+class _Problems(ProblemList):
+    """The parser's problems, less the ones a missing column would cause again on each row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.absent: set[tuple[str, str]] = set()
+
+    def add(self, file: str, line: int | None, field: str | None, message: str) -> None:
+        if field is not None and (file, field) in self.absent:
+            return  # the column's absence is reported once, at line 1
+        super().add(file, line, field, message)
+
+    def raise_if_any(self) -> None:
+        # Checks run file by file and then trip by trip: list them in the order of the files.
+        order: dict[str, int] = {}
+        for problem in self.items:
+            order.setdefault(problem.file, len(order))
+        self.items.sort(key=lambda p: (order[p.file], p.line or 0))
+        super().raise_if_any()
 
 
 class _Source:
@@ -152,17 +186,23 @@ class _Station:
 class _Parser:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.problems = ProblemList()
+        self.problems = _Problems()
         self.feed = Feed(source=path.name)
-        # Trips refused in trips.txt: their stop times are not reported again.
-        self.rejected_trips: set[str] = set()
+        # Trips refused in trips.txt, kept only so that their stop times are still checked.
+        self.rejected_trips: dict[str, _Trip] = {}
+        # Ids given in a row that was refused: references to them are not reported again.
         self.rejected_routes: set[str] = set()
+        self.rejected_stops: set[str] = set()
+        self.rejected_fares: set[str] = set()
+        # Files whose ids cannot be known (the file or its key column is missing).
+        self.unknowable: set[str] = set()
 
     # --- reading files ------------------------------------------------------------------
     def table(self, source: _Source, name: str, required: bool) -> _Table | None:
         if name not in source:
             if required:
                 self.problems.add(name, None, None, "required file is missing from the feed")
+                self.unknowable.add(name)
             return None
         data = source.read(name)
         try:
@@ -184,26 +224,32 @@ class _Parser:
             header = []
         except csv.Error as error:
             self.problems.add(name, 1, None, f"unreadable header: {error}")
+            self.unknowable.add(name)
             return None
         columns = {column.strip(): i for i, column in enumerate(header)}
-        missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in columns]
+        missing = tuple(c for c in REQUIRED_COLUMNS.get(name, ()) if c not in columns)
         for column in missing:
             self.problems.add(name, 1, column, "required column is missing")
+            self.problems.absent.add((name, column))
+            # Read as an empty cell past the row's end, so the other columns are still checked.
+            columns[column] = len(header)
+        if KEY_COLUMNS.get(name) in missing:
+            self.unknowable.add(name)
         rows: list[tuple[int, list[str]]] = []
-        width = len(header)
+        width = len(header) + (1 if missing else 0)
         line = 2
         try:
             for row in reader:
                 if row and any(cell.strip() for cell in row):
-                    if len(row) < width:
+                    if missing:
+                        row = (row + [""] * width)[: len(header)] + [""]
+                    elif len(row) < width:
                         row = row + [""] * (width - len(row))
                     rows.append((line, row))
                 line = reader.line_num + 1
         except csv.Error as error:
             self.problems.add(name, reader.line_num, None, f"malformed CSV: {error}")
-        if missing:
-            return None
-        return _Table(name, columns, rows)
+        return _Table(name, columns, rows, missing)
 
     # --- small value parsers, each reporting its own problem --------------------------
     def integer(self, table: str, line: int, column: str, text: str, default: int | None = None) -> int | None:
@@ -277,6 +323,7 @@ class _Parser:
                 "calendar.txt", None, None,
                 "required file is missing (a feed needs calendar.txt or calendar_dates.txt)",
             )
+            self.unknowable.add("calendar.txt")
         agencies, default_zone = self.agencies(tables["agency.txt"])
         stations, stop_station, stop_zone = self.stops(tables["stops.txt"])
         routes = self.routes(tables["routes.txt"], agencies)
@@ -285,13 +332,15 @@ class _Parser:
         trips = self.trips(tables["trips.txt"], routes, calendars)
         self.stop_times(tables["stop_times.txt"], trips, stop_station)
         prices = self.fare_prices(tables["fare_attributes.txt"], tables["fare_rules.txt"])
+        matching = self.fare_rules(tables["fare_rules.txt"], prices, routes)
+        walks = self.transfer_rows(tables["transfers.txt"], stop_station)
         self.problems.raise_if_any()
         currencies = sorted({currency for _, currency in prices.values()})
         # Without fares a feed says nothing of its currency; with several, the first.
         currency = currencies[0] if currencies else ""
         self.build(trips, routes, stations, stop_station, stop_zone, default_zone, currency)
-        self.fares(tables["fare_rules.txt"], prices, routes, trips)
-        self.transfers(tables["transfers.txt"], stop_station)
+        self.fares(matching, trips)
+        self.transfers(walks)
         self.problems.raise_if_any()
         return self.feed
 
@@ -313,7 +362,8 @@ class _Parser:
                 self.problems.add(table.name, line, "agency_id", f"agency {agency_id!r} is given twice")
             if zone:
                 zones.add(zone)
-                agencies[agency_id] = (name, zone)
+            # Known even with a bad zone (reported above): its routes are not unknown.
+            agencies.setdefault(agency_id, (name, zone or ""))
         if not table.rows:
             self.problems.add(table.name, None, None, "the feed has no agency")
         if len(table.rows) > 1 and not has_id:
@@ -368,6 +418,9 @@ class _Parser:
             location_type = get(row, "location_type") or "0"
             if location_type not in ("0", "1", "2", "3", "4"):
                 self.problems.add(table.name, line, "location_type", f"{location_type!r} is not 0 to 4")
+                self.rejected_stops.add(stop_id)
+                self.coordinate(table.name, line, "stop_lat", get(row, "stop_lat"), 90)
+                self.coordinate(table.name, line, "stop_lon", get(row, "stop_lon"), 180)
                 continue
             zone_id = get(row, "zone_id")
             if zone_id:
@@ -378,6 +431,7 @@ class _Parser:
             if not name:
                 if location_type in ("0", "1", "2"):
                     self.problems.add(table.name, top_line, "stop_name", "a value is required")
+                    self.rejected_stops.add(stop_id)
                 continue
             top_type = get(top_row, "location_type") or "0"
             # A real station keeps its identity; loose stops sharing a name are one place.
@@ -407,29 +461,31 @@ class _Parser:
             return routes
         c = table.columns
         only_agency = next(iter(agencies.values()))[0] if len(agencies) == 1 else None
+        if "agency_id" not in c and len(agencies) > 1:
+            # Said once for the file, not once a route.
+            self.problems.add(table.name, 1, "agency_id", "required column is missing (the feed has several agencies)")
+            self.problems.absent.add((table.name, "agency_id"))
         for line, row in table.rows:
             route_id = row[c["route_id"]].strip()
             if not route_id:
                 self.problems.add(table.name, line, "route_id", "a value is required")
-                continue
-            if route_id in routes:
+            elif route_id in routes:
                 self.problems.add(table.name, line, "route_id", f"route {route_id!r} is given twice")
             # Until the row proves good: trips on a refused route are not reported again.
             self.rejected_routes.add(route_id)
             agency_id = row[c["agency_id"]].strip() if "agency_id" in c else ""
+            operator: str | None = None
             if agency_id in agencies:
                 operator = agencies[agency_id][0]
             elif only_agency is not None and not agency_id:
                 operator = only_agency
-            else:
+            elif "agency.txt" not in self.unknowable:
                 self.problems.add(table.name, line, "agency_id", f"unknown agency {agency_id!r}")
-                continue
             route_type = self.integer(table.name, line, "route_type", row[c["route_type"]])
-            if route_type is None:
-                continue
-            mode = mode_for_route_type(route_type)
-            if mode is None:
+            mode = mode_for_route_type(route_type) if route_type is not None else None
+            if route_type is not None and mode is None:
                 self.problems.add(table.name, line, "route_type", f"unknown route type {route_type}")
+            if not route_id or route_id in routes or operator is None or mode is None:
                 continue
             short = row[c["route_short_name"]].strip() if "route_short_name" in c else ""
             long = row[c["route_long_name"]].strip() if "route_long_name" in c else ""
@@ -465,6 +521,11 @@ class _Parser:
             seen: set[tuple[str, dt.date]] = set()
             for line, row in dates.rows:
                 service_id = row[c["service_id"]].strip()
+                entry = calendars.get(service_id)
+                if entry is None:
+                    # Only in calendar_dates.txt: runs on its added dates alone. Known even if
+                    # this row is refused, so its trips are not reported again.
+                    entry = calendars[service_id] = FeedCalendar(0, None, None, name=service_id)
                 day = self.date(dates.name, line, "date", row[c["date"]])
                 kind = row[c["exception_type"]].strip()
                 if kind not in ("1", "2"):
@@ -476,10 +537,6 @@ class _Parser:
                     self.problems.add(dates.name, line, "date", f"{day} is given twice for service {service_id!r}")
                     continue
                 seen.add((service_id, day))
-                entry = calendars.get(service_id)
-                if entry is None:
-                    # Only in calendar_dates.txt: runs on its added dates alone.
-                    entry = calendars[service_id] = FeedCalendar(0, None, None, name=service_id)
                 (entry.added if kind == "1" else entry.removed).add(day)
         return calendars
 
@@ -495,31 +552,36 @@ class _Parser:
         c = table.columns
         short_i = c.get("trip_short_name")
         headsign_i = c.get("trip_headsign")
+        services_known = not {"calendar.txt", "calendar_dates.txt"} & self.unknowable
         for line, row in table.rows:
             trip_id = row[c["trip_id"]].strip()
             if not trip_id:
                 self.problems.add(table.name, line, "trip_id", "a value is required")
-                continue
-            if trip_id in trips:
+            elif trip_id in trips or trip_id in self.rejected_trips:
                 self.problems.add(table.name, line, "trip_id", f"trip {trip_id!r} is given twice")
                 continue
             route_id = row[c["route_id"]].strip()
             service_id = row[c["service_id"]].strip()
+            good = bool(trip_id)
             if route_id not in routes:
-                if route_id not in self.rejected_routes:
+                good = False
+                if route_id not in self.rejected_routes and "routes.txt" not in self.unknowable:
                     self.problems.add(table.name, line, "route_id", f"unknown route {route_id!r}")
-                self.rejected_trips.add(trip_id)
-                continue
             if service_id not in calendars:
-                self.rejected_trips.add(trip_id)
-                self.problems.add(
-                    table.name, line, "service_id",
-                    f"service {service_id!r} is in neither calendar.txt nor calendar_dates.txt",
-                )
-                continue
+                good = False
+                if services_known:
+                    self.problems.add(
+                        table.name, line, "service_id",
+                        f"service {service_id!r} is in neither calendar.txt nor calendar_dates.txt",
+                    )
             short = row[short_i].strip() if short_i is not None else ""
             headsign = row[headsign_i].strip() if headsign_i is not None else ""
-            trips[trip_id] = _Trip(trip_id, line, route_id, service_id, short or trip_id, headsign or None)
+            trip = _Trip(trip_id, line, route_id, service_id, short or trip_id, headsign or None)
+            if good:
+                trips[trip_id] = trip
+            elif trip_id:
+                # Refused, but its stop times are still checked (and not as an unknown trip).
+                self.rejected_trips[trip_id] = trip
         return trips
 
     def stop_times(self, table: _Table | None, trips: dict[str, _Trip], stop_station: dict[str, str]) -> None:
@@ -531,26 +593,25 @@ class _Parser:
         arr_i, dep_i = c["arrival_time"], c["departure_time"]
         pickup_i, drop_i = c.get("pickup_type"), c.get("drop_off_type")
         times: dict[str, int | None] = {"": None}
-        # Trips with a refused row: their remaining rows are not judged as a whole.
+        limit = f"H:MM:SS up to {MAX_STOP_SECONDS // 3600}:00:00"
+        trips_known = "trips.txt" not in self.unknowable
+        stops_known = "stops.txt" not in self.unknowable
+        # Trips with a row left out (bad sequence or time): judged only on what is left.
         damaged: set[str] = set()
         for line, row in table.rows:
+            # Every column of every row is checked, whatever else is wrong with it.
             trip_key = row[trip_i].strip()
-            trip = trips.get(trip_key)
-            if trip is None and trip_key not in self.rejected_trips:
-                self.problems.add(name, line, "trip_id", f"unknown trip {row[trip_i].strip()!r}")
-                continue
-            # The rows of a refused trip are still checked, so that all problems show.
+            trip = trips.get(trip_key) or self.rejected_trips.get(trip_key)
+            if trip is None and trips_known:
+                self.problems.add(name, line, "trip_id", f"unknown trip {trip_key!r}")
             stop_id = row[stop_i].strip()
-            if stop_id not in stop_station:
+            if stop_id not in stop_station and stop_id not in self.rejected_stops and stops_known:
                 self.problems.add(name, line, "stop_id", f"unknown stop {stop_id!r}")
-                damaged.add(trip_key)
-                continue
+            usable = True
             sequence_text = row[seq_i].strip()
             if not sequence_text.isdecimal():
                 self.problems.add(name, line, "stop_sequence", f"{sequence_text!r} is not a whole number of zero or more")
-                damaged.add(trip_key)
-                continue
-            sequence = int(sequence_text)
+                usable = False
             arrival_text, departure_text = row[arr_i], row[dep_i]
             try:
                 arrival = times[arrival_text]
@@ -558,42 +619,48 @@ class _Parser:
                 arrival = times[arrival_text] = _seconds(arrival_text)
                 if arrival is None:
                     del times[arrival_text]
-                    self.problems.add(name, line, "arrival_time", f"{arrival_text.strip()!r} is not a time written H:MM:SS up to {MAX_STOP_SECONDS // 3600}:00:00")
-                    damaged.add(trip_key)
-                    continue
+                    self.problems.add(name, line, "arrival_time", f"{arrival_text.strip()!r} is not a time written {limit}")
+                    usable = False
             try:
                 departure = times[departure_text]
             except KeyError:
                 departure = times[departure_text] = _seconds(departure_text)
                 if departure is None:
                     del times[departure_text]
-                    self.problems.add(name, line, "departure_time", f"{departure_text.strip()!r} is not a time written H:MM:SS up to {MAX_STOP_SECONDS // 3600}:00:00")
-                    damaged.add(trip_key)
-                    continue
+                    self.problems.add(name, line, "departure_time", f"{departure_text.strip()!r} is not a time written {limit}")
+                    usable = False
+            if not usable:
+                damaged.add(trip_key)
+                continue
             if arrival is None:
                 arrival = departure
             elif departure is None:
                 departure = arrival
             if arrival is not None and departure is not None and departure < arrival:
                 self.problems.add(name, line, "departure_time", "departure before arrival")
-                damaged.add(trip_key)
             boarding = pickup_i is None or row[pickup_i].strip() != "1"
             alighting = drop_i is None or row[drop_i].strip() != "1"
             if trip is not None:
-                trip.calls.append((sequence, line, stop_id, arrival, departure, boarding, alighting))
-        for trip in trips.values():
-            if trip.trip_id not in damaged:
-                self.check_trip(name, trip)
+                # A call at an unknown stop still counts for the trip's times.
+                trip.calls.append((int(sequence_text), line, stop_id, arrival, departure, boarding, alighting))
+        for trip in (*trips.values(), *self.rejected_trips.values()):
+            self.check_trip(name, trip, complete=trip.trip_id not in damaged)
 
-    def check_trip(self, name: str, trip: _Trip) -> None:
+    def check_trip(self, name: str, trip: _Trip, complete: bool = True) -> None:
+        """Judge a trip's calls as a whole; when rows were left out (not ``complete``), only
+        what they cannot change: sequences given twice and times that go back."""
         calls = trip.calls
         calls.sort()
-        if len(calls) < 2:
+        if len(calls) < 2 and complete:
             self.problems.add("trips.txt", trip.line, "trip_id", f"trip {trip.trip_id!r} has fewer than two stop times")
             return
         for previous, call in zip(calls, calls[1:], strict=False):
             if call[0] == previous[0]:
                 self.problems.add(name, call[1], "stop_sequence", f"stop_sequence {call[0]} is given twice in trip {trip.trip_id!r}")
+        # Only given times are compared: a stop between two that go back would be reported too.
+        self.check_order(name, trip, [call for call in calls if call[3] is not None])
+        if not complete:
+            return
         if calls[0][3] is None or calls[-1][3] is None:
             where = calls[0] if calls[0][3] is None else calls[-1]
             self.problems.add(name, where[1], "arrival_time", "the first and last stops of a trip need times")
@@ -615,6 +682,8 @@ class _Parser:
                 guess = before + (after - before) * (k - index + 1) // gap
                 calls[k] = (*calls[k][:3], guess, guess, *calls[k][5:])
             index = end
+
+    def check_order(self, name: str, trip: _Trip, calls: list[tuple[int, int, str, int | None, int | None, bool, bool]]) -> None:
         last_departure = -1
         for call in calls:
             arrival, departure = call[3], call[4]
@@ -707,53 +776,65 @@ class _Parser:
         for line, row in attributes.rows:
             fare_id = row[c["fare_id"]].strip()
             text = row[c["price"]].strip()
-            try:
-                price = Decimal(text)
-            except InvalidOperation:
-                self.problems.add(attributes.name, line, "price", f"{text!r} is not a price")
-                continue
-            if not price.is_finite() or price < 0:
-                self.problems.add(attributes.name, line, "price", f"{text!r} is not a price of zero or more")
-                continue
-            if price * 100 > MAX_CENTS:
-                self.problems.add(attributes.name, line, "price", f"{text} is more than {MAX_CENTS / 100:,.2f}")
-                continue
+            cents = self.price(attributes.name, line, text)
             currency = row[c["currency_type"]].strip().upper()
             if len(currency) != 3 or not currency.isalpha():
                 self.problems.add(attributes.name, line, "currency_type", f"{currency!r} is not an ISO 4217 code")
+            elif cents is not None:
+                prices[fare_id] = (cents, currency)
                 continue
-            prices[fare_id] = (int((price * 100).to_integral_value()), currency)
+            self.rejected_fares.add(fare_id)  # its rules are not reported again
         return prices
 
-    def fares(
+    def price(self, table: str, line: int, text: str) -> int | None:
+        try:
+            price = Decimal(text)
+        except InvalidOperation:
+            self.problems.add(table, line, "price", f"{text!r} is not a price")
+            return None
+        if not price.is_finite() or price < 0:
+            self.problems.add(table, line, "price", f"{text!r} is not a price of zero or more")
+            return None
+        if price * 100 > MAX_CENTS:
+            self.problems.add(table, line, "price", f"{text} is more than {MAX_CENTS / 100:,.2f}")
+            return None
+        return int((price * 100).to_integral_value())
+
+    def fare_rules(
         self,
         rules: _Table | None,
         prices: dict[str, tuple[int, str]],
         routes: dict[str, tuple[str, str, str, str | None]],
-        trips: dict[str, _Trip],
-    ) -> None:
-        if rules is None or not prices:
-            return
+    ) -> dict[tuple[str, str, str], int]:
+        """(route_id, origin zone, destination zone) -> the cheapest matching price."""
         matching: dict[tuple[str, str, str], int] = {}
+        if rules is None:
+            return matching
         c = rules.columns
+        # Without fare_attributes.txt (reported) no fare id can be known.
+        fares_known = "fare_attributes.txt" not in self.unknowable and (prices or self.rejected_fares)
 
         def get(row: list[str], column: str) -> str:
             return row[c[column]].strip() if column in c else ""
 
         for line, row in rules.rows:
             fare_id = get(row, "fare_id")
-            if fare_id not in prices:
-                self.problems.add(rules.name, line, "fare_id", f"unknown fare {fare_id!r}")
-                continue
-            if get(row, "contains_id"):
-                continue  # zones passed through: not expressible as an origin-destination price
             route_id = get(row, "route_id")
+            known = fare_id in prices
+            if not known and fare_id not in self.rejected_fares and fares_known:
+                self.problems.add(rules.name, line, "fare_id", f"unknown fare {fare_id!r}")
             if route_id and route_id not in routes:
-                self.problems.add(rules.name, line, "route_id", f"unknown route {route_id!r}")
+                if route_id not in self.rejected_routes and "routes.txt" not in self.unknowable:
+                    self.problems.add(rules.name, line, "route_id", f"unknown route {route_id!r}")
                 continue
+            if not known or get(row, "contains_id"):
+                continue  # zones passed through: not expressible as an origin-destination price
             key = (route_id, get(row, "origin_id"), get(row, "destination_id"))
             cents = prices[fare_id][0]
             matching[key] = min(cents, matching.get(key, cents))
+        return matching
+
+    def fares(self, matching: dict[tuple[str, str, str], int], trips: dict[str, _Trip]) -> None:
         if not matching:
             return
         for trip in trips.values():
@@ -778,32 +859,40 @@ class _Parser:
                         old = fares.get((origin, destination))
                         fares[(origin, destination)] = best if old is None else min(old, best)
 
-    def transfers(self, table: _Table | None, stop_station: dict[str, str]) -> None:
+    def transfer_rows(
+        self, table: _Table | None, stop_station: dict[str, str]
+    ) -> list[tuple[str | None, str | None, int]]:
+        """Checked minimum connection times: (from station, to station, seconds)."""
+        walks: list[tuple[str | None, str | None, int]] = []
         if table is None:
-            return
+            return walks
         c = table.columns
-        walks: dict[tuple[str, str], int] = {}
+        stops_known = "stops.txt" not in self.unknowable
         for line, row in table.rows:
             kind = row[c["transfer_type"]].strip() if "transfer_type" in c else ""
-            if kind not in ("", "0", "1", "2", "3", "4", "5"):
+            good = kind in ("", "0", "1", "2", "3", "4", "5")
+            if not good:
                 self.problems.add(table.name, line, "transfer_type", f"{kind!r} is not 0 to 5")
-                continue
             ends = []
             for column in ("from_stop_id", "to_stop_id"):
                 stop_id = row[c[column]].strip()
-                if stop_id and stop_id not in stop_station:
+                if stop_id and stop_id not in stop_station and stop_id not in self.rejected_stops and stops_known:
                     self.problems.add(table.name, line, column, f"unknown stop {stop_id!r}")
                 ends.append(stop_station.get(stop_id))
             text = row[c["min_transfer_time"]].strip() if "min_transfer_time" in c else ""
-            if kind != "2" or not text:
+            if (good and kind != "2") or not text:
                 continue  # only a minimum time is a connection time
             seconds = self.integer(table.name, line, "min_transfer_time", text)
-            if seconds is None:
-                continue
-            if seconds < 0:
+            if seconds is not None and seconds < 0:
                 self.problems.add(table.name, line, "min_transfer_time", "a time cannot be negative")
-                continue
-            a, b = ends
+            elif seconds is not None and good:
+                walks.append((ends[0], ends[1], seconds))
+        return walks
+
+    def transfers(self, rows: list[tuple[str | None, str | None, int]]) -> None:
+        """Connection times and walks between the stations that became cities."""
+        walks: dict[tuple[str, str], int] = {}
+        for a, b, seconds in rows:
             if a is None or b is None or a not in self.feed.cities or b not in self.feed.cities:
                 continue  # a station no trip calls at
             if a == b:
