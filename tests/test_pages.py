@@ -586,6 +586,17 @@ def test_itinerary_cards_mark_days_waits_and_trades():
     assert flight.trades == [("later", 45), ("dearer", 750.0)]
 
 
+def test_day_marks_count_days_either_way(app):
+    from transit.web.i18n import day_mark
+
+    with app.test_request_context("/?lang=en"):
+        assert [day_mark(n) for n in (0, 1, 2, -1, -2)] == [
+            "", "+1 day", "+2 days", "−1 day", "−2 days"
+        ]
+    with app.test_request_context("/?lang=zh"):
+        assert day_mark(-1) == "−1 天" and day_mark(1) == "+1 天"
+
+
 def test_journey_map_places_cities_by_coordinates():
     places = {"北京": (39.9, 116.4), "南京": (32.06, 118.8), "上海": (31.23, 121.47)}
     drawn = tv.journey_map(

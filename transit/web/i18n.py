@@ -80,7 +80,8 @@ def day_mark(days: int) -> str:
         return ""
     if days > 0:
         return ngettext("+%(num)d day", "+%(num)d days", days)
-    return ngettext("%(num)d day", "%(num)d days", days)
+    # Arrive-by searches: a departure on the day before. The plural follows the count.
+    return ngettext("−%(num)d day", "−%(num)d days", -days)
 
 
 def duration(minutes: int | float | None) -> str:
