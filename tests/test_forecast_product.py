@@ -176,6 +176,20 @@ def test_service_page_charts_past_runs_timetable_and_forecast(demo) -> None:
     assert caption is not None
     assert f"The last {runs - missing} recorded runs took" in caption.group(1)
     assert "Forecast for the run leaving" in caption.group(1)
+    # Times on the clock of the city the run leaves (all in China here), as on every page.
+    with app.app_context():
+        from transit.web.extensions import db
+
+        first = db.session.scalars(
+            select(ServiceForecast.scheduled_departure)
+            .where(ServiceForecast.service_id == service_id)
+            .where(ServiceForecast.scheduled_departure >= now)
+            .order_by(ServiceForecast.scheduled_departure, ServiceForecast.id)
+        ).first()
+    assert first is not None
+    local = first.replace(tzinfo=dt.UTC).astimezone(CHINA)
+    assert f"leaving {local:%Y-%m-%d %H:%M}:" in caption.group(1)
+    assert "UTC" not in chart
     chinese = app.test_client().get(f"/services/{service_id}?lang=zh").get_data(as_text=True)
     assert "行程时间：以往班次与预测" in chinese and "十次中有八次" in chinese
 

@@ -261,6 +261,7 @@ class PastRun:
     scheduled_departure: dt.datetime  # naive UTC
     scheduled_minutes: float
     actual_minutes: float | None  # None: cancelled or arrival unknown
+    origin_id: int | None = None  # the city it left from (whose clock shows its times)
 
 
 def recent_runs(session: Session, service_id: int, limit: int = 30) -> list[PastRun]:
@@ -272,15 +273,16 @@ def recent_runs(session: Session, service_id: int, limit: int = 30) -> list[Past
             TripRecord.actual_departure,
             TripRecord.actual_arrival,
             TripRecord.cancelled,
+            TripRecord.origin_id,
         )
         .where(TripRecord.service_id == service_id)
         .order_by(TripRecord.scheduled_departure.desc())
         .limit(limit)
     ).all()
     out = []
-    for s_dep, s_arr, a_dep, a_arr, cancelled in reversed(records):
+    for s_dep, s_arr, a_dep, a_arr, cancelled, origin_id in reversed(records):
         actual = None
         if not cancelled and a_dep is not None and a_arr is not None:
             actual = (a_arr - a_dep).total_seconds() / 60
-        out.append(PastRun(s_dep, (s_arr - s_dep).total_seconds() / 60, actual))
+        out.append(PastRun(s_dep, (s_arr - s_dep).total_seconds() / 60, actual, origin_id))
     return out

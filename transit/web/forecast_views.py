@@ -11,13 +11,14 @@ import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from transit.forecast.store import PastRun, recent_runs
-from transit.models import ServiceForecast
+from transit.models import City, ServiceForecast
 
 PAST_RUNS = 30
 FORECAST_RUNS = 7
@@ -72,8 +73,21 @@ class ForecastChart:
         return bool(self.forecasts)
 
 
-def _fmt(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") + " UTC"
+def _fmt(moment: dt.datetime, zone: dt.tzinfo) -> str:
+    """A stored (naive UTC) time on the clock of its city, as every time on the site."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _zones(session: Session, city_ids: set[int | None]) -> dict[int | None, dt.tzinfo]:
+    """Each city's time zone (UTC for an unknown or missing one)."""
+    known = {i for i in city_ids if i is not None}
+    zones: dict[int | None, dt.tzinfo] = {}
+    for city_id, name in session.execute(select(City.id, City.timezone).where(City.id.in_(known))):
+        try:
+            zones[city_id] = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zones[city_id] = dt.UTC
+    return zones
 
 
 def _ticks(low: float, high: float) -> list[float]:
@@ -109,6 +123,7 @@ def service_chart(
     )
     if not runs and not forecasts:
         return None
+    zones = _zones(session, {r.origin_id for r in runs} | {f.origin_id for f in forecasts})
     chart = ForecastChart(width, height, left=52.0, right=width - 12.0, top=14.0,
                           bottom=height - 30.0)
     values: list[float] = []
@@ -141,7 +156,8 @@ def service_chart(
             ChartPoint(
                 x_at(i),
                 y_at(run.actual_minutes),
-                gettext("%(when)s: %(minutes)d min", when=_fmt(run.scheduled_departure),
+                gettext("%(when)s: %(minutes)d min",
+                        when=_fmt(run.scheduled_departure, zones.get(run.origin_id, dt.UTC)),
                         minutes=round(run.actual_minutes)),
             )
         )
@@ -157,7 +173,8 @@ def service_chart(
                 y_at(f.travel_p10),
                 gettext(
                     "%(when)s: forecast %(minutes)d min (10–90%%: %(low)d–%(high)d)",
-                    when=_fmt(f.scheduled_departure), minutes=round(f.travel_p50),
+                    when=_fmt(f.scheduled_departure, zones.get(f.origin_id, dt.UTC)),
+                    minutes=round(f.travel_p50),
                     low=round(f.travel_p10), high=round(f.travel_p90),
                 ),
             )
@@ -166,11 +183,13 @@ def service_chart(
     if runs and forecasts:
         chart.divider = round(chart.left + step * len(runs), 1)
     chart.ticks = [Tick(y_at(v), f"{v:g}") for v in _ticks(low, high) if low <= v <= high]
-    chart.caption = _caption(runs, forecasts)
+    chart.caption = _caption(runs, forecasts, zones)
     return chart
 
 
-def _caption(runs: list[PastRun], forecasts: list[ServiceForecast]) -> str:
+def _caption(
+    runs: list[PastRun], forecasts: list[ServiceForecast], zones: dict[int | None, dt.tzinfo]
+) -> str:
     """What the chart shows, in words."""
     parts = []
     done = [r.actual_minutes for r in runs if r.actual_minutes is not None]
@@ -194,7 +213,8 @@ def _caption(runs: list[PastRun], forecasts: list[ServiceForecast]) -> str:
             gettext(
                 "Forecast for the run leaving %(when)s: %(minutes)d minutes, 8 times in 10 "
                 "between %(low)d and %(high)d.",
-                when=_fmt(first.scheduled_departure), minutes=round(first.travel_p50),
+                when=_fmt(first.scheduled_departure, zones.get(first.origin_id, dt.UTC)),
+                minutes=round(first.travel_p50),
                 low=round(first.travel_p10), high=round(first.travel_p90),
             )
         )
