@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from transit.db import make_engine
 from transit.models import (
+    MODE_VALUES,
     Base,
     Calendar,
     CalendarDate,
@@ -24,7 +25,7 @@ from transit.models import (
     TripRecord,
     TripRecordStop,
 )
-from transit.timetable.csvbundle import read_bundle, read_bundle_history, write_bundle
+from transit.timetable.csvbundle import FILES, read_bundle, read_bundle_history, write_bundle
 from transit.timetable.feed import ImportFailed
 from transit.timetable.formats import detect_format, parse_timetable
 from transit.timetable.history import HistoryStop, HistoryTrip, load_history
@@ -257,12 +258,11 @@ def test_bundle_problems_name_file_line_and_column(tmp_path: Path) -> None:
         ("calendars.csv", 3, "weekdays"),
         ("services.csv", 3, "mode"),
         ("timetables.csv", 3, "calendar"),
-        ("stops.csv", 3, "city"),  # Paris was refused for its time zone
         ("stops.csv", 3, "fare"),
         ("stops.csv", 4, "city"),
         ("stops.csv", 4, "arrival"),
         ("transfers.csv", 2, "to_city"),
-    }
+    }  # and not "unknown city 'Paris'" on line 3 of stops.csv: Paris is there, refused
 
 
 def test_missing_files_and_columns(tmp_path: Path) -> None:
@@ -290,7 +290,7 @@ def test_nul_byte_in_a_field_is_a_problem_with_its_place(tmp_path: Path) -> None
         "calendars.csv": "calendar,name,weekdays\nd,every\x00day,1111111\n",
         "services.csv": "number,mode\nT1,train\n",
         "timetables.csv": "number,code,calendar\nT1,a,d\n",
-        "stops.csv": "number,code,sequence,city,arrival,departure,fare\nT1,a,0,Lyon,,10:00:00,\n",
+        "stops.csv": "number,code,sequence,city,arrival,departure,fare\nT1,a,0,Lyon,,10:00:00,\nT1,a,1,Lyon,11:00:00,,\n",
     })
     with pytest.raises(ImportFailed) as failure:
         read_bundle(folder)
@@ -298,3 +298,68 @@ def test_nul_byte_in_a_field_is_a_problem_with_its_place(tmp_path: Path) -> None
         ("calendars.csv", 2, "name")
     ]
     assert "NUL" in failure.value.problems[0].message
+
+
+GOOD_BUNDLE = {
+    "cities.csv": "name,code,latitude,longitude,timezone,min_connection_seconds\nLyon,LY,45.7,4.8,Europe/Paris,600\nParis,PA,48.8,2.3,Europe/Paris,\n",
+    "calendars.csv": "calendar,name,weekdays,start_date,end_date\nd,daily,1111111,2024-01-01,2024-12-31\n",
+    "calendar_dates.csv": "calendar,date,added\nd,2024-05-01,0\n",
+    "services.csv": "operator,number,route,mode,name,currency\nSNCF,T1,,train,,EUR\n",
+    "timetables.csv": "operator,number,route,code,calendar,headsign\nSNCF,T1,,a,d,\n",
+    "stops.csv": (
+        "operator,number,route,code,sequence,city,arrival,departure,fare,boarding,alighting\n"
+        "SNCF,T1,,a,0,Lyon,,10:00:00,,1,1\n"
+        "SNCF,T1,,a,1,Paris,12:00:00,,30,1,1\n"
+    ),
+    "fares.csv": "operator,number,route,origin,destination,fare\nSNCF,T1,,Lyon,Paris,25\n",
+    "transfers.csv": "from_city,to_city,min_seconds\nLyon,Paris,600\n",
+}
+
+
+def test_the_bundle_of_these_tests_is_good(tmp_path: Path) -> None:
+    assert read_bundle(_bundle(tmp_path, GOOD_BUNDLE)).counts()["stops"] == 2
+
+
+@pytest.mark.parametrize(
+    ("file", "column"),
+    [(name, column) for name, (_, required) in FILES.items() for column in required],
+)
+def test_a_missing_required_column_is_one_problem(tmp_path: Path, file: str, column: str) -> None:
+    """Said once at line 1: not "a value is required" on each row, nor unknown cities,
+    calendars, services or timetables in the other files."""
+    lines = GOOD_BUNDLE[file].splitlines()
+    drop = lines[0].split(",").index(column)
+    text = "".join(",".join(c for i, c in enumerate(line.split(",")) if i != drop) + "\n" for line in lines)
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(_bundle(tmp_path, dict(GOOD_BUNDLE, **{file: text})))
+    assert [str(p) for p in failure.value.problems] == [f"{file}, line 1, field {column}: required column is missing"]
+
+
+def test_a_refused_row_is_checked_whole_and_causes_nothing_more(tmp_path: Path) -> None:
+    files = dict(GOOD_BUNDLE)
+    files["cities.csv"] = GOOD_BUNDLE["cities.csv"].replace("Paris,PA,48.8,2.3,Europe/Paris,", "Paris,PA,98.8,2.3,Mars/Olympus,x")
+    files["calendars.csv"] = GOOD_BUNDLE["calendars.csv"].replace("1111111,2024-01-01", "11,2024-13-01")
+    files["services.csv"] += "SNCF,T2,,hovercraft,,EUR\n"
+    files["timetables.csv"] += "SNCF,T2,,b,d,\nSNCF,T3,,c,nope,\n"
+    files["stops.csv"] += "SNCF,T2,,b,0,Lyon,,10:00:00,,1,1\nSNCF,T9,,z,x,Nice,9h,,-1,2,1\n"
+    files["platforms.csv"] = "ignored\n"
+    files["stops.csv"] = files["stops.csv"].replace("operator,", "platform,operator,").replace("\nSNCF", "\n,SNCF")
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(_bundle(tmp_path, files))
+    assert [str(p) for p in failure.value.problems] == [
+        "stops.csv, line 1, field platform: unknown column",
+        "cities.csv, line 3, field timezone: 'Mars/Olympus' is not a known time zone",
+        "cities.csv, line 3, field latitude: 98.8 is out of range",
+        "cities.csv, line 3, field min_connection_seconds: 'x' is not a whole number",
+        "calendars.csv, line 2, field weekdays: '11' is not seven 0/1 digits, Monday first",
+        "calendars.csv, line 2, field start_date: '2024-13-01' is not a date written YYYY-MM-DD",
+        "services.csv, line 3, field mode: 'hovercraft' is not one of " + ", ".join(MODE_VALUES),
+        "timetables.csv, line 4, field number: unknown service SNCF T3",
+        "timetables.csv, line 4, field calendar: unknown calendar 'nope'",
+        "stops.csv, line 5, field code: unknown timetable 'z' of SNCF T9",
+        "stops.csv, line 5, field sequence: 'x' is not a whole number",
+        "stops.csv, line 5, field city: unknown city 'Nice'",
+        "stops.csv, line 5, field arrival: '9h' is not a time written H:MM:SS up to 336:00:00",
+        "stops.csv, line 5, field fare: a fare cannot be negative (-1)",
+        "stops.csv, line 5, field boarding: '2' is neither 1 nor 0",
+    ]

@@ -84,6 +84,14 @@ FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "transfers.csv": (("from_city", "to_city", "min_seconds"), ("from_city", "to_city", "min_seconds")),
 }
 REQUIRED_FILES = ("cities.csv", "calendars.csv", "services.csv", "timetables.csv", "stops.csv")
+# The columns other files refer to a row by. Without them (or the file) references into the
+# file cannot be checked, and are not reported as unknown.
+KEY_COLUMNS = {
+    "cities.csv": ("name",),
+    "calendars.csv": ("calendar",),
+    "services.csv": ("number",),
+    "timetables.csv": ("number", "code"),
+}
 HISTORY_FILE = "trips.csv"
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 DAYS = "weekdays"
@@ -242,13 +250,17 @@ class _Rows:
     def __init__(self, folder: Path, name: str, problems: ProblemList) -> None:
         self.name = name
         self.problems = problems
-        self.ok = False
+        # False when the rows other files refer to cannot be known (file or key column missing).
+        self.known = True
+        self.missing: set[str] = set()  # required columns the header lacks
         self.rows: list[tuple[int, dict[str, str]]] = []
         path = folder / name
         if not path.is_file():
             if name in REQUIRED_FILES:
                 problems.add(name, None, None, "required file is missing from the bundle")
+                self.known = False
             return
+        self.known = False
         data = path.read_bytes()
         try:
             text = data.decode("utf-8-sig")
@@ -265,12 +277,12 @@ class _Rows:
         columns, required = FILES[name]
         missing = [c for c in required if c not in header]
         for column in missing:
-            problems.add(name, 1, column, "required column is missing")
-        unknown = [c for c in header if c not in columns]
-        for column in unknown:
-            problems.add(name, 1, column, "unknown column")
-        if missing or unknown:
-            return
+            problems.missing_column(name, column)
+        self.missing = set(missing)
+        for column in header:
+            if column not in columns:
+                problems.add(name, 1, column, "unknown column")  # its values are left aside
+        self.known = not set(missing) & set(KEY_COLUMNS.get(name, ()))
         line = 2
         try:
             for row in reader:
@@ -285,7 +297,6 @@ class _Rows:
                 line = reader.line_num + 1
         except csv.Error as error:
             problems.add(name, reader.line_num, None, f"malformed CSV: {error}")
-        self.ok = True
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         return iter(self.rows)
@@ -386,38 +397,73 @@ class _Reader:
         if not folder.is_dir():
             raise ImportFailed([Problem(folder.name, None, None, "a CSV bundle is a folder")])
         files = {name: _Rows(folder, name, self.problems) for name in FILES}
+        # What the rows of each file may refer to, and whether a reference can be judged.
+        self.cities_known = files["cities.csv"].known
+        self.calendars_known = files["calendars.csv"].known
+        self.services_known = files["services.csv"].known
+        self.timetables_known = files["timetables.csv"].known
+        # Keys of rows refused for another reason (reported): not reported again as unknown.
+        self.refused_cities: set[str] = set()
+        self.refused_calendars: set[str] = set()
+        self.refused_services: set[tuple[str, str, str]] = set()
+        self.refused_timetables: set[tuple[tuple[str, str, str], str]] = set()
         self.cities(files["cities.csv"])
         self.calendars(files["calendars.csv"], files["calendar_dates.csv"])
         services = self.services(files["services.csv"])
         timetables = self.timetables(files["timetables.csv"], services)
-        self.stops(files["stops.csv"], timetables)
+        damaged = self.stops(files["stops.csv"], timetables)
+        # Without the columns that name a stop row's timetable no row could be counted.
+        counted = not {"number", "code"} & files["stops.csv"].missing
         self.fares(files["fares.csv"], services)
         self.transfers(files["transfers.csv"])
         for (key, code), timetable in timetables.items():
-            # Counted only on clean stop rows: a refused row would be reported twice.
-            if not self.problems and len(timetable.stops) < 2:
+            # A timetable with a refused stop row is not counted: its rows were reported.
+            if counted and (key, code) not in damaged and len(timetable.stops) < 2:
                 self.add("timetables.csv", self.timetable_lines[(key, code)], "code",
                          f"timetable {code!r} has fewer than two rows in stops.csv")
         self.problems.raise_if_any()
         return self.feed
+
+    def city(self, file: str, line: int, field: str, name: str) -> bool:
+        """Whether ``name`` is a city of the bundle; an unknown one is reported."""
+        if name in self.feed.cities:
+            return True
+        if name not in self.refused_cities and self.cities_known:
+            self.add(file, line, field, f"unknown city {name!r}")
+        return False
+
+    def service(
+        self, services: dict[tuple[str, str, str], FeedService], file: str, line: int, key: tuple[str, str, str]
+    ) -> FeedService | None:
+        """The service of ``key``; an unknown one is reported."""
+        service = services.get(key)
+        if service is None and key not in self.refused_services and self.services_known:
+            self.add(file, line, "number", f"unknown service {_describe(key)}")
+        return service
+
+    def calendar(self, file: str, line: int, key: str) -> FeedCalendar | None:
+        calendar = self.feed.calendars.get(key)
+        if calendar is None and key not in self.refused_calendars and self.calendars_known:
+            self.add(file, line, "calendar", f"unknown calendar {key!r}")
+        return calendar
 
     def cities(self, rows: _Rows) -> None:
         for line, row in rows:
             name = row["name"].strip()
             if not name:
                 self.add(rows.name, line, "name", "a value is required")
-                continue
-            if name in self.feed.cities:
+            elif name in self.feed.cities or name in self.refused_cities:
                 self.add(rows.name, line, "name", f"city {name!r} is given twice")
                 continue
             zone = row["timezone"].strip()
             try:
                 ZoneInfo(zone)
+                good = True
             except (ZoneInfoNotFoundError, ValueError):
                 self.add(rows.name, line, "timezone", f"{zone!r} is not a known time zone")
-                continue
+                good = False
             connection = row["min_connection_seconds"].strip()
-            self.feed.cities[name] = FeedCity(
+            city = FeedCity(
                 name=name,
                 code=row["code"].strip() or None,
                 latitude=self.real(rows.name, line, "latitude", row["latitude"], 90),
@@ -427,36 +473,39 @@ class _Reader:
                     self.integer(rows.name, line, "min_connection_seconds", connection) if connection else None
                 ),
             )
+            if good and name:
+                self.feed.cities[name] = city
+            elif name:
+                self.refused_cities.add(name)
 
     def calendars(self, rows: _Rows, dates: _Rows) -> None:
         for line, row in rows:
             key = row["calendar"].strip()
             if not key:
                 self.add(rows.name, line, "calendar", "a value is required")
-                continue
-            if key in self.feed.calendars:
+            elif key in self.feed.calendars or key in self.refused_calendars:
                 self.add(rows.name, line, "calendar", f"calendar {key!r} is given twice")
                 continue
             pattern = row["weekdays"].strip()
-            if len(pattern) != 7 or set(pattern) - {"0", "1"}:
+            good = len(pattern) == 7 and not set(pattern) - {"0", "1"}
+            if not good:
                 self.add(rows.name, line, "weekdays", f"{pattern!r} is not seven 0/1 digits, Monday first")
-                continue
             weekdays = sum(1 << bit for bit, c in enumerate(pattern) if c == "1")
             start = self.date(rows.name, line, "start_date", row["start_date"]) if row["start_date"].strip() else None
             end = self.date(rows.name, line, "end_date", row["end_date"]) if row["end_date"].strip() else None
             if start and end and end < start:
                 self.add(rows.name, line, "end_date", "the calendar ends before it starts")
-            self.feed.calendars[key] = FeedCalendar(weekdays, start, end, name=row["name"] or None)
+            if good and key:
+                self.feed.calendars[key] = FeedCalendar(weekdays, start, end, name=row["name"] or None)
+            elif key:
+                self.refused_calendars.add(key)
         seen: set[tuple[str, dt.date]] = set()
         for line, row in dates:
             key = row["calendar"].strip()
-            calendar = self.feed.calendars.get(key)
-            if calendar is None:
-                self.add(dates.name, line, "calendar", f"unknown calendar {key!r}")
-                continue
+            calendar = self.calendar(dates.name, line, key)
             day = self.date(dates.name, line, "date", row["date"])
             added = self.flag(dates.name, line, "added", row["added"], True)
-            if day is None:
+            if day is None or calendar is None:
                 continue
             if (key, day) in seen:
                 self.add(dates.name, line, "date", f"{day} is given twice for calendar {key!r}")
@@ -470,13 +519,15 @@ class _Reader:
             key = (row["operator"], row["number"], row["route"])
             if not key[1].strip():
                 self.add(rows.name, line, "number", "a value is required")
-                continue
-            if key in services:
+            elif key in services or key in self.refused_services:
                 self.add(rows.name, line, "number", f"service {key[1]!r} is given twice")
                 continue
             mode = row["mode"].strip()
             if mode not in MODE_VALUES:
                 self.add(rows.name, line, "mode", f"{mode!r} is not one of {', '.join(MODE_VALUES)}")
+                self.refused_services.add(key)
+                continue
+            if not key[1].strip():
                 continue
             services[key] = FeedService(
                 number=key[1], mode=mode, operator=key[0], route=key[2],
@@ -492,17 +543,15 @@ class _Reader:
         self.timetable_lines: dict[tuple[tuple[str, str, str], str], int] = {}
         for line, row in rows:
             key = (row["operator"], row["number"], row["route"])
-            service = services.get(key)
-            if service is None:
-                self.add(rows.name, line, "number", f"unknown service {_describe(key)}")
-                continue
             code = row["code"]
-            if (key, code) in timetables:
+            if (key, code) in timetables or (key, code) in self.refused_timetables:
                 self.add(rows.name, line, "code", f"timetable {code!r} of {_describe(key)} is given twice")
                 continue
+            service = self.service(services, rows.name, line, key)
             calendar = row["calendar"].strip()
-            if calendar not in self.feed.calendars:
-                self.add(rows.name, line, "calendar", f"unknown calendar {calendar!r}")
+            known_calendar = self.calendar(rows.name, line, calendar) is not None
+            if service is None or not known_calendar:
+                self.refused_timetables.add((key, code))
                 continue
             timetable = FeedTimetable(code, calendar, [], row["headsign"] or None)
             service.timetables.append(timetable)
@@ -512,30 +561,36 @@ class _Reader:
 
     def stops(
         self, rows: _Rows, timetables: dict[tuple[tuple[str, str, str], str], FeedTimetable]
-    ) -> None:
+    ) -> set[tuple[tuple[str, str, str], str]]:
+        """Read the stop rows into their timetables; the timetables with a refused row."""
         name = rows.name
+        counted = not {"number", "code"} & rows.missing
         calls: dict[tuple[tuple[str, str, str], str], list[tuple[int, int, FeedStop]]] = {}
+        damaged: set[tuple[tuple[str, str, str], str]] = set()
         for line, row in rows:
+            # Every column of every row is checked, whatever else is wrong with it.
             key = ((row["operator"], row["number"], row["route"]), row["code"])
-            if key not in timetables:
+            if key not in timetables and key not in self.refused_timetables and self.timetables_known and counted:
                 self.add(name, line, "code", f"unknown timetable {key[1]!r} of {_describe(key[0])}")
-                continue
             sequence = self.integer(name, line, "sequence", row["sequence"])
             city = row["city"].strip()
-            if city not in self.feed.cities:
-                self.add(name, line, "city", f"unknown city {city!r}")
+            ok_c = self.city(name, line, "city", city)
             ok_a, arrival = self.time(name, line, "arrival", row["arrival"])
             ok_d, departure = self.time(name, line, "departure", row["departure"])
             ok_f, fare = self.money(name, line, "fare", row["fare"])
+            timed = True
             if ok_a and ok_d and arrival is None and departure is None:
                 self.add(name, line, "arrival", "a stop needs an arrival or a departure time")
-                continue
+                timed = False
             if arrival is not None and departure is not None and departure < arrival:
                 self.add(name, line, "departure", "departure before arrival (add 24:00:00 past midnight)")
             boarding = self.flag(name, line, "boarding", row["boarding"], True)
             alighting = self.flag(name, line, "alighting", row["alighting"], True)
-            if sequence is None or not (ok_a and ok_d and ok_f):
+            if sequence is None or not (ok_a and ok_d and ok_f and timed):
+                damaged.add(key)
                 continue
+            if not ok_c:
+                damaged.add(key)  # its times still count for the order of the others
             stop = FeedStop(city, arrival, departure, fare, boarding, alighting)
             calls.setdefault(key, []).append((sequence, line, stop))
         for key, entries in calls.items():
@@ -550,50 +605,40 @@ class _Reader:
                 if previous is not None and first is not None and first < previous:
                     self.add(name, line, "arrival", "arrives before the previous stop's departure (add 24:00:00 past midnight)")
                 previous = stop.departure if stop.departure is not None else stop.arrival
-                timetables[key].stops.append(stop)
+                if key in timetables:
+                    timetables[key].stops.append(stop)
+        return damaged
 
     def fares(self, rows: _Rows, services: dict[tuple[str, str, str], FeedService]) -> None:
         for line, row in rows:
             key = (row["operator"], row["number"], row["route"])
-            service = services.get(key)
-            if service is None:
-                self.add(rows.name, line, "number", f"unknown service {_describe(key)}")
-                continue
+            service = self.service(services, rows.name, line, key)
             ends = (row["origin"].strip(), row["destination"].strip())
-            bad = False
-            for field, city in zip(("origin", "destination"), ends, strict=True):
-                if city not in self.feed.cities:
-                    self.add(rows.name, line, field, f"unknown city {city!r}")
-                    bad = True
+            known = [self.city(rows.name, line, field, city)
+                     for field, city in zip(("origin", "destination"), ends, strict=True)]
             ok, cents = self.money(rows.name, line, "fare", row["fare"])
-            if bad or not ok:
-                continue
-            if cents is None:
+            if ok and cents is None:
                 self.add(rows.name, line, "fare", "a value is required")
-            elif ends[0] == ends[1]:
+            if ends[0] == ends[1]:
                 self.add(rows.name, line, "destination", "a fare needs two different cities")
-            elif ends in service.fares:
-                self.add(rows.name, line, "origin", f"fare {ends[0]} -> {ends[1]} is given twice")
-            else:
-                service.fares[ends] = cents
+            elif service is not None and all(known) and cents is not None:
+                if ends in service.fares:
+                    self.add(rows.name, line, "origin", f"fare {ends[0]} -> {ends[1]} is given twice")
+                else:
+                    service.fares[ends] = cents
 
     def transfers(self, rows: _Rows) -> None:
         seen: set[tuple[str, str]] = set()
         for line, row in rows:
             ends = (row["from_city"].strip(), row["to_city"].strip())
-            bad = False
-            for field, city in zip(("from_city", "to_city"), ends, strict=True):
-                if city not in self.feed.cities:
-                    self.add(rows.name, line, field, f"unknown city {city!r}")
-                    bad = True
+            known = [self.city(rows.name, line, field, city)
+                     for field, city in zip(("from_city", "to_city"), ends, strict=True)]
             seconds = self.integer(rows.name, line, "min_seconds", row["min_seconds"])
-            if bad or seconds is None:
-                continue
             if ends[0] == ends[1]:
                 self.add(rows.name, line, "to_city", "a transfer needs two different cities")
             elif ends in seen:
                 self.add(rows.name, line, "from_city", f"transfer {ends[0]} -> {ends[1]} is given twice")
-            else:
+            elif all(known) and seconds is not None:
                 seen.add(ends)
                 self.feed.transfers.append(FeedTransfer(ends[0], ends[1], seconds))
 

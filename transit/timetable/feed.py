@@ -61,9 +61,19 @@ class ProblemList:
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        # (file, column) of required columns a header lacks: said once, not again on each row.
+        self.absent: set[tuple[str, str]] = set()
 
     def add(self, file: str, line: int | None, field: str | None, message: str) -> None:
+        if field is not None and (file, field) in self.absent:
+            return
         self.items.append(Problem(file, line, field, message))
+
+    def missing_column(self, file: str, column: str, message: str = "required column is missing") -> None:
+        """Report a required column missing from a header (line 1), and none of the problems
+        its empty cells would cause in each row."""
+        self.add(file, 1, column, message)
+        self.absent.add((file, column))
 
     def __bool__(self) -> bool:
         return bool(self.items)

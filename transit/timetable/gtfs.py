@@ -121,16 +121,7 @@ class _Table:
 
 
 class _Problems(ProblemList):
-    """The parser's problems, less the ones a missing column would cause again on each row."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.absent: set[tuple[str, str]] = set()
-
-    def add(self, file: str, line: int | None, field: str | None, message: str) -> None:
-        if field is not None and (file, field) in self.absent:
-            return  # the column's absence is reported once, at line 1
-        super().add(file, line, field, message)
+    """Problems listed in the order of the files, then of their lines."""
 
     def raise_if_any(self) -> None:
         # Checks run file by file and then trip by trip: list them in the order of the files.
@@ -229,8 +220,7 @@ class _Parser:
         columns = {column.strip(): i for i, column in enumerate(header)}
         missing = tuple(c for c in REQUIRED_COLUMNS.get(name, ()) if c not in columns)
         for column in missing:
-            self.problems.add(name, 1, column, "required column is missing")
-            self.problems.absent.add((name, column))
+            self.problems.missing_column(name, column)
             # Read as an empty cell past the row's end, so the other columns are still checked.
             columns[column] = len(header)
         if KEY_COLUMNS.get(name) in missing:
@@ -463,8 +453,7 @@ class _Parser:
         only_agency = next(iter(agencies.values()))[0] if len(agencies) == 1 else None
         if "agency_id" not in c and len(agencies) > 1:
             # Said once for the file, not once a route.
-            self.problems.add(table.name, 1, "agency_id", "required column is missing (the feed has several agencies)")
-            self.problems.absent.add((table.name, "agency_id"))
+            self.problems.missing_column(table.name, "agency_id", "required column is missing (the feed has several agencies)")
         for line, row in table.rows:
             route_id = row[c["route_id"]].strip()
             if not route_id:
