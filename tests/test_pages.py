@@ -198,6 +198,14 @@ def test_chinese_catalog_is_complete_and_compiled():
 # --- Errors -------------------------------------------------------------------------------
 
 
+def test_every_page_has_an_icon(client, network):
+    # Without one, browsers ask for /favicon.ico and log a 404 (the API's docs page did).
+    for url in ("/", "/cities", "/api/v1/docs"):
+        assert 'rel="icon"' in page(client, url)
+    with client.get("/favicon.ico") as reply:
+        assert reply.status_code == 200 and reply.mimetype == "image/svg+xml"
+
+
 def test_unknown_ids_give_the_404_page(client, network):
     for url in ("/cities/99999", "/services/99999", "/no/such/page"):
         html = page(client, url, 404)

@@ -161,8 +161,8 @@ def test_no_get_writes_anything(app, client, corridor):
     assert len(gets) >= 30
     for rule in gets:
         url = _url(rule, corridor)
-        reply = client.get(url, headers={"Authorization": f"Bearer {token}"})
-        assert reply.status_code < 500, (url, reply.status_code)
+        with client.get(url, headers={"Authorization": f"Bearer {token}"}) as reply:
+            assert reply.status_code < 500, (url, reply.status_code)
     assert everything() == before
 
 

@@ -192,6 +192,12 @@ def _form_context(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     }
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for this path on pages without an icon link (JSON answers, say)."""
+    return current_app.send_static_file("favicon.svg")
+
+
 @bp.get("/")
 def index() -> str:
     facts = network_facts()
