@@ -447,6 +447,8 @@ def test_service_variants_are_paged_and_a_linked_variant_opens_its_page(app, cli
         ("from=&to=上海", "from", "Enter a city."),
         ("from=Atlantis&to=上海", "from", "No city called “Atlantis”."),
         ("from=北京&to=Atlantis", "to", "No city called “Atlantis”."),
+        # A long name is quoted in part (the field keeps it whole).
+        ("from=北京&to=" + "x" * 5000, "to", "No city called “" + "x" * 59 + "…”."),
         ("from=北京&to=北京", "to", "Origin and destination are the same city."),
         ("from=北京&to=bjp", "to", "Origin and destination are the same city."),
         ("from=北京&to=上海&date=2025-13-01", "date", "Enter a date as YYYY-MM-DD."),

@@ -135,7 +135,7 @@ def parse_route_form(
             continue
         found = find_city(text)
         if found is None:
-            form.fail(name, N_("No city called “%(name)s”."), name=text)
+            form.fail(name, N_("No city called “%(name)s”."), name=shorten(text))
             continue
         if name == "from":
             form.origin, zone_name = found
@@ -225,6 +225,12 @@ def _read_time(form: RouteForm, args: Mapping[str, Any], zone: dt.tzinfo, now: d
         return
     form.when = dt.datetime.combine(day, clock.replace(tzinfo=None), tzinfo=zone)
     form.date, form.time = day.isoformat(), form.when.strftime("%H:%M")
+
+
+def shorten(text: str, most: int = 60) -> str:
+    """``text`` as a message quotes it: long input cut to ``most`` characters (the field
+    itself still shows all of it)."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _in_years(form: RouteForm, name: str, day: dt.date) -> bool:

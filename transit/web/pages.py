@@ -239,7 +239,8 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         result = routing.plan(snapshot, routing.Query(**form.query_kwargs()))
     except routing.UnknownCity as error:
         field = "to" if error.name == form.destination else "from"
-        return {"field_error": (field, gettext("No city called “%(name)s”.", name=error.name))}
+        return {"field_error": (field, gettext("No city called “%(name)s”.",
+                                                name=jv.shorten(error.name)))}
     except routing.QueryError as error:
         return {"field_error": (_QUERY_FIELDS.get(error.field, "from"), error.message)}
     from transit.forecast.itinerary import result_json
