@@ -311,6 +311,22 @@ def test_17bugs_problems(tmp_path: Path) -> None:
     }
 
 
+def test_17bugs_bad_city_count_still_checks_the_services(tmp_path: Path) -> None:
+    """The names after a bad count are still the city list: the services are checked against
+    them, and not reported as "the counts announce 0 services"."""
+    bad_fare = ["T1", "上海", "北京", "2023", "5", "28", "8", "0", "2023", "5", "28", "12", "30", "x"]
+    write_17bugs(tmp_path, ["上海", "北京"], [bad_fare], [1, 0])
+    (tmp_path / "city.txt").write_text("two\n上海\n北京\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as error:
+        parse_17bugs(tmp_path)
+    assert where(problems_of(error)) == {("city.txt", 1, None), ("train.txt", 16, "FARE")}
+
+    (tmp_path / "city.txt").write_text("\n", encoding="utf-8")  # no list at all: nothing to check against
+    with pytest.raises(ImportFailed) as error:
+        parse_17bugs(tmp_path)
+    assert where(problems_of(error)) == {("city.txt", 1, None)}
+
+
 def test_17bugs_record_under_the_wrong_city_and_short_file(tmp_path: Path) -> None:
     record = ["T1", "上海", "北京", "2023", "5", "28", "8", "0", "2023", "5", "28", "12", "30", "1"]
     write_17bugs(tmp_path, ["上海", "北京"], [record], [0, 1])
@@ -351,6 +367,14 @@ def test_nenieco_problems(tmp_path: Path) -> None:
         ("train_schedules.dat", 7, None),
         ("flight_schedules.dat", 1, "price"),
     }
+
+
+def test_nenieco_city_without_a_name_is_one_problem(tmp_path: Path) -> None:
+    (tmp_path / "city.dat").write_text("CITY 1 Beijing\nCITY 2\n", encoding="utf-8")
+    (tmp_path / "train_schedules.dat").write_text("TRIP 1 TRAIN 1 2 600 700 100 G1\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as error:
+        parse_nenieco(tmp_path)
+    assert where(problems_of(error)) == {("city.dat", 2, None)}  # not "unknown city id 2" too
 
 
 def test_nenieco_overnight_and_comments(tmp_path: Path) -> None:

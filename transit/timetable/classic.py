@@ -354,12 +354,12 @@ def parse_17bugs(folder: Path, encoding: str | None = None) -> Feed:
     problems = ProblemList()
     builder = _Builder(f"17bugs:{folder.name}", problems)
     city_path = _find(folder, "city.txt")
-    cities: list[str] = []
+    cities: list[str] | None = None
     if city_path is None:
         _missing(problems, folder, ("city.txt",), "city list")
     else:
         cities = _bugs_cities(city_path, encoding, problems)
-        for name in cities:
+        for name in cities or ():
             if name != _UNREADABLE:
                 builder.city(name)
     found = 0
@@ -368,7 +368,8 @@ def parse_17bugs(folder: Path, encoding: str | None = None) -> Feed:
         if path is None:
             continue
         found += 1
-        if city_path is not None:
+        # The services are counted per city: without the city list their lines cannot be told apart.
+        if cities is not None:
             _bugs_services(builder, path, encoding, cities, mode)
     if not found:
         _missing(problems, folder, BUGS_FILES[1:], "timetable file")
@@ -384,19 +385,21 @@ def _bugs_lines(path: Path, encoding: str | None, problems: ProblemList) -> list
     return [_UNREADABLE if line is None else line.strip() for line in lines]
 
 
-def _bugs_cities(path: Path, encoding: str | None, problems: ProblemList) -> list[str]:
+def _bugs_cities(path: Path, encoding: str | None, problems: ProblemList) -> list[str] | None:
+    """The city names in order; None when there is no list at all."""
     lines = _bugs_lines(path, encoding, problems)
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
         problems.add(path.name, 1, None, "the file is empty: line 1 must give the number of cities")
-        return []
+        return None
+    names = lines[1:]
     count = _int(lines[0].strip())
     if count is None or count < 0:
         problems.add(path.name, 1, None, f"{lines[0].strip()!r} is not a number of cities")
-        return []
-    names = lines[1:]
-    if len(names) != count:
+        # The names that follow are still the list: the services are checked against them.
+        count = len(names)
+    elif len(names) != count:
         problems.add(path.name, 1, None,
                      f"line 1 announces {count} cities but {len(names)} follow")
     seen: dict[str, int] = {}
@@ -556,9 +559,11 @@ def parse_nenieco(folder: Path, encoding: str | None = None) -> Feed:
                 trip_lines.append((path.name, number, tokens[1:]))
 
     city_where: dict[str, tuple[str, int]] = {}
+    refused: set[str] = set()  # ids of CITY lines without a name: their trips are not "unknown"
     for file, number, tokens in city_lines:
         if len(tokens) < 2:
             problems.add(file, number, None, "a CITY line needs an id and a name")
+            refused.update(tokens)
             continue
         key, name = tokens[0], " ".join(tokens[1:])
         if key in city_where:
@@ -576,12 +581,12 @@ def parse_nenieco(folder: Path, encoding: str | None = None) -> Feed:
                          f"a TRIP line needs {len(_NENIECO_TRIP)} fields "
                          f"({' '.join(_NENIECO_TRIP)}), found {len(tokens)}")
             continue
-        _nenieco_trip(builder, file, number, tokens, trip_where)
+        _nenieco_trip(builder, file, number, tokens, trip_where, refused)
     return builder.finish()
 
 
 def _nenieco_trip(builder: _Builder, file: str, line_no: int, tokens: list[str],
-                  trip_where: dict[str, tuple[str, int]]) -> None:
+                  trip_where: dict[str, tuple[str, int]], refused: set[str]) -> None:
     problems = builder.problems
     trip_id, kind, origin, destination, dep_text, arr_text, price, number = tokens
     ok = True
@@ -598,7 +603,8 @@ def _nenieco_trip(builder: _Builder, file: str, line_no: int, tokens: list[str],
         ok = False
     for field, key in (("from_id", origin), ("to_id", destination)):
         if key not in builder.feed.cities:
-            problems.add(file, line_no, field, f"unknown city id {key} (no CITY line gives it)")
+            if key not in refused:
+                problems.add(file, line_no, field, f"unknown city id {key} (no CITY line gives it)")
             ok = False
     if origin == destination:
         problems.add(file, line_no, "to_id", "the trip goes from a city to itself")
