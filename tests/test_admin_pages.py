@@ -214,6 +214,71 @@ def test_service_form_errors_beside_the_field(app, client, admin, changes, field
         assert db.session.scalar(select(func.count()).select_from(Service)) == 1
 
 
+def _summary(html: str) -> str:
+    return re.search(r'<div class="form-errors".*?</div>', html, re.S).group(0)
+
+
+def test_every_problem_of_a_new_service_shows_at_once_in_the_form_words(app, client, admin):
+    form = _overnight(stop_city=["Beijing", "Atlantis"], stop_departure=["10:00", ""],
+                      stop_arrival=["", "09:00"], stop_arrival_day=["0", "0"],
+                      stop_fare=["", "-5"])
+    reply = post(client, "/admin/services/new", form)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True).replace("&#39;", "'")
+    assert {"err-stops-1-city", "err-stops-1", "err-stops-1-fare_cents"} <= set(_errors(html))
+    summary = _summary(html)
+    assert "Stops, row 2, fare: a fare cannot be negative" in summary
+    assert "Stops, row 2, city: no city with name 'Atlantis'" in summary
+    assert "Stops, row 2: arrival 09:00 is before the previous departure 10:00" in summary
+    assert "stops[1]" not in summary and "fare_cents" not in summary
+    # A fare that is not an amount, and the same two problems of the editing checks.
+    reply = post(client, "/admin/services/new", {**form, "stop_fare": ["", "abc"]})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert {"err-stops-1-city", "err-stops-1", "err-stops-1-fare_cents"} <= set(_errors(html))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 1
+
+
+def test_every_problem_of_an_od_fare_shows_at_once(app, client, admin):
+    url = f"/admin/services/{admin['g1']}"
+    form = {"number": "G1", "mode": "train", "operator": "CR", "route": "", "name": "",
+            "currency": "CNY", "fare_origin": ["Beijing"], "fare_destination": ["Nowhere"],
+            "fare_amount": ["abc"]}
+    reply = post(client, url, form)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True).replace("&#39;", "'")
+    assert {"err-fares-0-fare_cents", "err-fares-0-destination"} <= set(_errors(html))
+    summary = _summary(html)
+    assert "Fares, row 1, to: no city with name 'Nowhere'" in summary
+    assert "Fares, row 1, fare: Write the fare as an amount" in summary
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ServiceFare)) == 0
+
+
+def test_variant_form_reports_every_problem_at_once(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    form = _overnight(stop_city=["Beijing", "Atlantis"], stop_departure=["10:00", ""],
+                      stop_arrival=["", "09:00"], stop_arrival_day=["0", "0"],
+                      stop_fare=["", "-5"])
+    reply = post(client, url, form)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert {"err-stops-1-city", "err-stops-1", "err-stops-1-fare_cents"} <= set(_errors(html))
+
+
+def test_city_codes_are_unique_whatever_their_case_in_the_form(app, client, admin):
+    form = {"name": "Peking", "code": "bjp", "latitude": "", "longitude": "",
+            "timezone": "Asia/Shanghai", "min_connection": "soon"}
+    reply = post(client, "/admin/cities/new", form)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert set(_errors(html)) == {"err-code", "err-min_connection"}  # both at once
+    assert "belongs to Beijing" in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(City)) == 3
+
+
 def test_service_list_filters_and_pages(app, client, admin):
     with app.app_context():
         for number in range(60):

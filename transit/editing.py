@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,11 +125,16 @@ def audit(
 
 
 class CityResolver:
-    """Turns city references (id or exact name) into cities, collecting every unknown one."""
+    """Turns city references (id or exact name) into cities, collecting every unknown one.
+
+    It also collects the other problems of the same input (``add``), so that a refusal
+    lists them all at once.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.issues: list[FieldIssue] = []
+        self.unknown = 0  # how many of the issues are unknown cities
         self._cache: dict[int | str, City | None] = {}
 
     def __call__(self, ref: int | str, where: str) -> City | None:
@@ -141,27 +146,53 @@ class CityResolver:
         city = self._cache[ref]
         if city is None:
             kind = "id" if isinstance(ref, int) else "name"
-            self.issues.append(FieldIssue(where, f"no city with {kind} {ref!r}"))
+            self.add(where, f"no city with {kind} {ref!r}")
+            self.unknown += 1
         return city
+
+    def known(self, ref: int | str) -> City | None:
+        """A city already looked up (None when unknown or never asked for)."""
+        return self._cache.get(ref)
+
+    def add(self, where: str, message: str) -> None:
+        self.issues.append(FieldIssue(where, message))
 
     def raise_if_any(self) -> None:
         if self.issues:
-            raise EditError("invalid", "Some cities are unknown.", self.issues)
+            raise EditError("invalid", issues_summary(self.issues, self.unknown), self.issues)
+
+
+def issues_summary(issues: Sequence[FieldIssue], unknown_cities: int = 0) -> str:
+    """The message of a refusal: what is wrong, in the issues' own words."""
+    head = "Some cities are unknown" if unknown_cities == len(issues) else "Some fields are invalid"
+    words = list(dict.fromkeys(issue.message for issue in issues))
+    more = f" and {len(words) - 3} more" if len(words) > 3 else ""
+    return f"{head}: {'; '.join(words[:3])}{more}."
 
 
 def check_city_unique(
     session: Session, name: str | None, code: str | None, exclude: int | None = None
 ) -> None:
-    """Refuse a name or code another city already has."""
+    """Refuse a name or code another city already has (codes in any case: PEK is pek)."""
     issues = []
     if name is not None:
         other = session.scalar(select(City).where(City.name == name, City.id != (exclude or 0)))
         if other is not None:
             issues.append(FieldIssue("name", f"a city called {name!r} already exists (id {other.id})"))
     if code is not None:
-        other = session.scalar(select(City).where(City.code == code, City.id != (exclude or 0)))
+        other = session.scalar(
+            select(City)
+            .where(func.lower(City.code) == code.lower(), City.id != (exclude or 0))
+            .limit(1)
+        )
         if other is not None:
-            issues.append(FieldIssue("code", f"code {code!r} belongs to {other.name} (id {other.id})"))
+            issues.append(
+                FieldIssue(
+                    "code",
+                    f"code {code!r} belongs to {other.name} (id {other.id}, code {other.code!r}); "
+                    "codes are unique whatever their case",
+                )
+            )
     if issues:
         raise EditError("conflict", "Names and codes of cities are unique.", issues)
 
@@ -367,6 +398,13 @@ def variant_codes(session: Session, service: Service) -> set[str]:
     return set(session.scalars(select(Timetable.code).where(Timetable.service_id == service.id)))
 
 
+def _stop_checks(
+    resolve: CityResolver, where: str, stops: Sequence[s.StopTimes]
+) -> None:
+    for field_name, message in s.stop_problems(stops):
+        resolve.add(f"{where}{field_name}", message)
+
+
 def build_timetable(
     session: Session,
     service: Service,
@@ -375,27 +413,36 @@ def build_timetable(
     resolve: CityResolver,
     taken_codes: set[str],
     timetable: Timetable | None = None,
-) -> Timetable:
-    """A timetable variant from its description (a new one, or ``timetable`` refilled)."""
-    issues: list[FieldIssue] = []
-    calendar: Calendar | None
+) -> Timetable | None:
+    """A timetable variant from its description (a new one, or ``timetable`` refilled).
+
+    Problems go to ``resolve`` (None is returned); the caller raises once everything is
+    checked, so one refusal lists them all.
+    """
+    before = len(resolve.issues)
+    calendar: Calendar | None = None
     if data.calendar_id is not None:
         calendar = session.get(Calendar, data.calendar_id)
         if calendar is None:
-            issues.append(FieldIssue(f"{where}calendar_id", f"no calendar {data.calendar_id}"))
-    else:
-        assert data.calendar is not None
-        calendar = new_calendar(session, data.calendar)
+            resolve.add(f"{where}calendar_id", f"no calendar {data.calendar_id}")
     code = data.code or (timetable.code if timetable is not None else _next_code(taken_codes))
     if code in taken_codes and (timetable is None or code != timetable.code):
-        issues.append(FieldIssue(f"{where}code", f"the service already has a variant {code!r}"))
+        resolve.add(f"{where}code", f"the service already has a variant {code!r}")
     cities = [resolve(stop.city, f"{where}stops[{i}].city") for i, stop in enumerate(data.stops)]
-    for i in range(1, len(cities)):
-        if cities[i] is not None and cities[i] is cities[i - 1]:
-            issues.append(FieldIssue(f"{where}stops[{i}].city", "the same city twice in a row"))
-    resolve.issues.extend(issues)
-    resolve.raise_if_any()
+    _stop_checks(
+        resolve,
+        where,
+        [
+            s.StopTimes(stop.arrival, stop.departure, stop.fare_cents, city)
+            for stop, city in zip(data.stops, cities, strict=True)
+        ],
+    )
+    if len(resolve.issues) > before:
+        return None
     taken_codes.add(code)
+    if calendar is None:
+        assert data.calendar is not None
+        calendar = new_calendar(session, data.calendar)
     if timetable is None:
         timetable = Timetable(service=service, code=code)
         session.add(timetable)
@@ -403,7 +450,6 @@ def build_timetable(
         timetable.stops.clear()
         _flush(session)  # old stops go first: (timetable, sequence) is unique
         timetable.code = code
-    assert calendar is not None  # an unknown calendar_id was raised above
     timetable.headsign = data.headsign
     timetable.calendar = calendar
     last = len(data.stops) - 1
@@ -427,37 +473,128 @@ def served_city_ids(service: Service) -> set[int]:
     return {stop.city.id for timetable in service.timetables for stop in timetable.stops}
 
 
+def _fare_field(where: str, index: int, end: str = "") -> str:
+    # ``where`` is "fares" for a list of fares, "" for one fare on its own.
+    base = f"{where}[{index}]" if where else ""
+    return f"{base}.{end}" if base and end else base or end or "(fare)"
+
+
 def build_fares(
-    service: Service, fares: Sequence[s.FareIn], where: str, resolve: CityResolver
+    service: Service,
+    fares: Sequence[s.FareIn],
+    where: str,
+    resolve: CityResolver,
+    served: set[int] | None = None,
 ) -> list[ServiceFare]:
-    """Origin-destination fares, checked: known cities called at by the service, no repeats."""
-    served = served_city_ids(service)
+    """Origin-destination fares, checked: known cities called at by the service, no repeats.
+
+    ``served`` are the ids of the cities the service calls at (by default: where its
+    variants stop now). Problems go to ``resolve``; the caller raises.
+    """
+    served = served_city_ids(service) if served is None else served
     seen: set[tuple[int, int]] = set()
-    issues: list[FieldIssue] = []
     built = []
     for i, fare in enumerate(fares):
-        origin = resolve(fare.origin, f"{where}[{i}].origin")
-        destination = resolve(fare.destination, f"{where}[{i}].destination")
+        origin = resolve(fare.origin, _fare_field(where, i, "origin"))
+        destination = resolve(fare.destination, _fare_field(where, i, "destination"))
         if origin is None or destination is None:
             continue
         if origin is destination:
-            issues.append(FieldIssue(f"{where}[{i}]", "origin and destination are the same city"))
+            resolve.add(_fare_field(where, i), "origin and destination are the same city")
             continue
         for end, city in (("origin", origin), ("destination", destination)):
             if city.id not in served:
-                issues.append(
-                    FieldIssue(f"{where}[{i}].{end}", f"{city.name} is not a stop of this service")
-                )
+                resolve.add(_fare_field(where, i, end), f"{city.name} is not a stop of this service")
         if (origin.id, destination.id) in seen:
-            issues.append(
-                FieldIssue(f"{where}[{i}]", f"a second fare from {origin.name} to {destination.name}")
+            resolve.add(
+                _fare_field(where, i), f"a second fare from {origin.name} to {destination.name}"
             )
         seen.add((origin.id, destination.id))
         # Not attached yet: the caller adds them once the old fares are gone.
         built.append(ServiceFare(origin=origin, destination=destination, fare_cents=fare.fare_cents))
-    resolve.issues.extend(issues)
-    resolve.raise_if_any()
     return built
+
+
+# --- what the models refused: the rest of the checks, so everything shows at once ------------
+
+
+def _loose_time(value: Any) -> tuple[int | None, bool]:
+    if value is None:
+        return None, True
+    try:
+        return s.parse_time(value), True
+    except ValueError:
+        return None, False
+
+
+def _loose_ref(value: Any) -> int | str | None:
+    try:
+        return s._city_ref(value)
+    except ValueError:
+        return None
+
+
+def _review_timetable(session: Session, raw: Any, where: str, resolve: CityResolver) -> None:
+    if not isinstance(raw, dict):
+        return
+    calendar_id = raw.get("calendar_id")
+    if (
+        isinstance(calendar_id, int)
+        and not isinstance(calendar_id, bool)
+        and 1 <= calendar_id <= s.MAX_ID
+        and session.get(Calendar, calendar_id) is None
+    ):
+        resolve.add(f"{where}calendar_id", f"no calendar {calendar_id}")
+    stops = raw.get("stops")
+    if not isinstance(stops, list) or not 2 <= len(stops) <= 500:
+        return
+    loose = []
+    for i, stop in enumerate(stops):
+        if not isinstance(stop, dict):
+            loose.append(s.StopTimes(None, None, readable=False))
+            continue
+        ref = _loose_ref(stop.get("city"))
+        city = resolve(ref, f"{where}stops[{i}].city") if ref is not None else None
+        arrival, arrival_read = _loose_time(stop.get("arrival"))
+        departure, departure_read = _loose_time(stop.get("departure"))
+        fare = stop.get("fare_cents")
+        fare = fare if isinstance(fare, int) and not isinstance(fare, bool) else None
+        loose.append(s.StopTimes(arrival, departure, fare, city, arrival_read and departure_read))
+    _stop_checks(resolve, where, loose)
+
+
+def _review_fares(raw: Any, where: str, resolve: CityResolver) -> None:
+    if not isinstance(raw, list):
+        return
+    for i, fare in enumerate(raw):
+        if isinstance(fare, dict):
+            for end in ("origin", "destination"):
+                ref = _loose_ref(fare.get(end))
+                if ref is not None:
+                    resolve(ref, _fare_field(where, i, end))
+
+
+def review(session: Session, model: type[Any], raw: Any) -> list[FieldIssue]:
+    """What the checks after validation find in input that ``model`` refused: unknown cities
+    and calendars, stops out of order, in the parts that can be read.
+
+    Callers add these to the model's own errors, so one answer lists every problem.
+    """
+    resolve = CityResolver(session)
+    if not isinstance(raw, dict):
+        return []
+    if model is s.ServiceCreate:
+        timetables = raw.get("timetables")
+        for i, timetable in enumerate(timetables if isinstance(timetables, list) else []):
+            _review_timetable(session, timetable, f"timetables[{i}].", resolve)
+        _review_fares(raw.get("fares"), "fares", resolve)
+    elif model is s.TimetableCreate:
+        _review_timetable(session, raw, "", resolve)
+    elif model is s.FaresReplace:
+        _review_fares(raw.get("fares"), "fares", resolve)
+    elif model is s.FareIn:
+        _review_fares([raw], "", resolve)
+    return resolve.issues
 
 
 def create_service(session: Session, data: s.ServiceCreate, *, user: str) -> Service:
@@ -474,9 +611,14 @@ def create_service(session: Session, data: s.ServiceCreate, *, user: str) -> Ser
     session.add(service)
     resolve = CityResolver(session)
     codes: set[str] = set()
+    served: set[int] = set()
     for i, timetable in enumerate(data.timetables):
         build_timetable(session, service, timetable, f"timetables[{i}].", resolve, codes)
-    service.fares = build_fares(service, data.fares, "fares", resolve)
+        # Fares may use the stops of a variant refused above: only its own problems show.
+        served |= {c.id for stop in timetable.stops if (c := resolve.known(stop.city))}
+    fares = build_fares(service, data.fares, "fares", resolve, served)
+    resolve.raise_if_any()
+    service.fares = fares
     _flush(session)
     audit(session, user, "create", "service", service.id, f"created service {service_label(service)}")
     return service
@@ -582,7 +724,10 @@ def add_timetable(
             f"Service {service_label(service)} already has a variant {data.code!r}.",
             [FieldIssue("code", "already used in this service")],
         )
-    timetable = build_timetable(session, service, data, "", CityResolver(session), codes)
+    resolve = CityResolver(session)
+    timetable = build_timetable(session, service, data, "", resolve, codes)
+    resolve.raise_if_any()
+    assert timetable is not None
     _flush(session)
     audit(session, user, "create", "timetable", timetable.id,
           f"added variant {timetable.code} to {service_label(service)}")
@@ -631,7 +776,9 @@ def replace_timetable(
             [FieldIssue("code", "already used in this service")],
         )
     old_calendar = timetable.calendar
-    build_timetable(session, service, data, "", CityResolver(session), codes, timetable)
+    resolve = CityResolver(session)
+    build_timetable(session, service, data, "", resolve, codes, timetable)
+    resolve.raise_if_any()
     _flush(session)
     check_fares_still_served(session, service)
     if drop_unused_calendar and old_calendar is not timetable.calendar:
@@ -659,7 +806,9 @@ def replace_fares(
     session: Session, service: Service, fares: Sequence[s.FareIn], *, user: str, where: str = "fares"
 ) -> list[ServiceFare]:
     """Make ``fares`` the service's whole list of origin-destination prices."""
-    built = build_fares(service, fares, where, CityResolver(session))
+    resolve = CityResolver(session)
+    built = build_fares(service, fares, where, resolve)
+    resolve.raise_if_any()
     service.fares.clear()
     _flush(session)
     service.fares.extend(built)
@@ -671,7 +820,10 @@ def replace_fares(
 
 def add_fare(session: Session, service: Service, data: s.FareIn, *, user: str) -> ServiceFare:
     """Add one origin-destination price (a conflict when the pair has one already)."""
-    (fare,) = build_fares(service, [data], "", CityResolver(session))
+    resolve = CityResolver(session)
+    built = build_fares(service, [data], "", resolve)
+    resolve.raise_if_any()
+    (fare,) = built
     existing = next(
         (f for f in service.fares
          if f.origin_id == fare.origin.id and f.destination_id == fare.destination.id),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,7 +26,6 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 
@@ -193,9 +194,12 @@ TimeZone = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_check_timezone),
 ]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Cents = Annotated[int, Field(ge=0, le=100_000_000, description="integer cents")]
+# Numbers are strict: JSON true or "10" is a mistake, not 1 or 10 (forms convert their text first).
+Latitude = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
+MAX_CENTS = 100_000_000
+Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS, description="integer cents")]
+ConnectionSeconds = Annotated[int, Field(strict=True, ge=0, le=86400)]
 
 
 def _city_ref(value: Any) -> int | str:
@@ -262,7 +266,7 @@ class CityCreate(_In):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     timezone: TimeZone = "Asia/Shanghai"
-    min_connection_seconds: Annotated[int, Field(ge=0, le=86400)] | None = Field(
+    min_connection_seconds: ConnectionSeconds | None = Field(
         default=None, description="own minimum connection time; null uses the global default"
     )
 
@@ -275,7 +279,7 @@ class CityUpdate(_In):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     timezone: TimeZone | None = None
-    min_connection_seconds: Annotated[int, Field(ge=0, le=86400)] | None = None
+    min_connection_seconds: ConnectionSeconds | None = None
 
     @model_validator(mode="after")
     def _not_null(self) -> CityUpdate:
@@ -339,7 +343,11 @@ class CalendarUpdate(_In):
 
 
 class StopIn(_In):
-    """A call at a city. The first stop needs a departure, the last an arrival."""
+    """A call at a city. The first stop needs a departure, the last an arrival.
+
+    How the stops fit together (times in order, ends with the times travellers use) is
+    checked by ``stop_problems`` once the cities are known, so every problem shows at once.
+    """
 
     city: CityRefIn
     arrival: TimeValue | None = None
@@ -350,20 +358,6 @@ class StopIn(_In):
     boarding: bool = True
     alighting: bool = True
 
-    @model_validator(mode="after")
-    def _times(self) -> StopIn:
-        if self.arrival is None and self.departure is None:
-            raise ValueError("a stop needs an arrival or a departure time")
-        if (
-            self.arrival is not None
-            and self.departure is not None
-            and self.arrival > self.departure
-        ):
-            raise ValueError(
-                f"arrival {format_time(self.arrival)} is after departure {format_time(self.departure)}"
-            )
-        return self
-
 
 class TimetableCreate(_In):
     """A timetable variant: its days (an existing calendar or a new one) and its stops."""
@@ -373,7 +367,7 @@ class TimetableCreate(_In):
         | None
     ) = Field(default=None, description="identifies the variant in its service; default 1, 2...")
     headsign: OptionalText = None
-    calendar_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    calendar_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)] | None = None
     calendar: CalendarCreate | None = None
     stops: list[StopIn] = Field(min_length=2, max_length=500)
 
@@ -385,34 +379,60 @@ class TimetableCreate(_In):
             )
         return self
 
-    @field_validator("stops")
-    @classmethod
-    def _stop_order(cls, stops: list[StopIn]) -> list[StopIn]:
-        check_stop_order(stops)
-        return stops
+
+@dataclass(frozen=True)
+class StopTimes:
+    """What ``stop_problems`` looks at in a stop; ``readable`` is False when a time or the
+    fare could not be read (the stop is then left out of the checks that need them)."""
+
+    arrival: int | None
+    departure: int | None
+    fare_cents: int | None = None
+    place: object = None  # the city, or anything equal for the same city; None when unknown
+    readable: bool = True
 
 
-def check_stop_order(stops: list[StopIn]) -> None:
-    """Times must never go back along the stops; ends must have the times travellers use."""
-    if stops[0].departure is None:
-        raise ValueError("stops[0]: the first stop needs a departure time")
-    if stops[-1].arrival is None:
-        raise ValueError(f"stops[{len(stops) - 1}]: the last stop needs an arrival time")
-    if stops[0].fare_cents:
-        raise ValueError("stops[0]: the first stop has no leg before it, so no fare")
+def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
+    """Every problem of a list of stops as ``(field, message)``, fields as ``stops[2]``.
+
+    Times must never go back along the stops; each stop needs a time; the ends need the
+    times travellers use; the first stop has no fare; no city twice in a row.
+    """
+    problems: list[tuple[str, str]] = []
+    last = len(stops) - 1
     previous: int | None = None
     for index, stop in enumerate(stops):
+        where = f"stops[{index}]"
+        if index and stop.place is not None and stop.place == stops[index - 1].place:
+            problems.append((f"{where}.city", "the same city twice in a row"))
+        if not stop.readable:
+            previous = None  # nothing to compare the next stop with
+            continue
+        if stop.arrival is None and stop.departure is None:
+            problems.append((where, "a stop needs an arrival or a departure time"))
+            previous = None
+            continue
+        if stop.arrival is not None and stop.departure is not None and stop.arrival > stop.departure:
+            problems.append(
+                (where, f"arrival {format_time(stop.arrival)} is after departure "
+                        f"{format_time(stop.departure)}")
+            )
+        if index == 0 and stop.departure is None:
+            problems.append((where, "the first stop needs a departure time"))
+        if index == last and stop.arrival is None:
+            problems.append((where, "the last stop needs an arrival time"))
+        if index == 0 and stop.fare_cents:
+            problems.append((f"{where}.fare_cents", "the first stop has no leg before it, so no fare"))
         arrival = stop.arrival if stop.arrival is not None else stop.departure
         departure = stop.departure if stop.departure is not None else stop.arrival
         assert arrival is not None and departure is not None
         if previous is not None and arrival < previous:
-            raise ValueError(
-                f"stops[{index}]: arrival {format_time(arrival)} is before the previous "
-                f"departure {format_time(previous)} (stops out of order? add '+1' after midnight)"
+            problems.append(
+                (where, f"arrival {format_time(arrival)} is before the previous departure "
+                        f"{format_time(previous)} (stops out of order? add '+1' after midnight)")
             )
-        if index and stop.city == stops[index - 1].city:
-            raise ValueError(f"stops[{index}]: the same city twice in a row")
         previous = departure
+    return problems
 
 
 # --- fares ----------------------------------------------------------------------------------

@@ -600,3 +600,88 @@ def test_bearer_writes_need_no_csrf_token(app, admin_token):
     assert reply.status_code == 201, reply.data
     with fresh.app_context():
         database.engine.dispose()
+
+
+# --- every problem at once, in words that fit, with strict numbers --------------------------
+
+
+def test_every_problem_of_a_service_is_reported_at_once(app, admin, network):
+    stops = [
+        {"city": "Beijing", "departure": "10:00"},
+        {"city": "Atlantis", "arrival": "09:00", "fare_cents": -5},
+    ]
+    problem = admin.post("/api/v1/services", _with_stops(stops)).problem(422)
+    fields = {e["field"]: e["message"] for e in problem["errors"]}
+    assert "greater than or equal to 0" in fields["timetables[0].stops[1].fare_cents"]
+    assert fields["timetables[0].stops[1].city"] == "no city with name 'Atlantis'"
+    assert "before the previous departure" in fields["timetables[0].stops[1]"]
+    assert _count(app, Service) == 2
+    # Without the bad fare the model accepts it: the editing checks still report both others.
+    stops[1]["fare_cents"] = 5
+    problem = admin.post("/api/v1/services", _with_stops(stops)).problem(422)
+    assert {e["field"] for e in problem["errors"]} == {
+        "timetables[0].stops[1].city", "timetables[0].stops[1]"
+    }
+    assert "no city with name 'Atlantis'" in problem["detail"]
+    assert "before the previous departure" in problem["detail"]
+
+
+def test_problem_detail_says_what_is_wrong_not_unknown_cities(admin, network):
+    bad_calendar = _with_stops(OVERNIGHT["timetables"][0]["stops"], calendar=None,
+                               calendar_id=999999)
+    problem = admin.post("/api/v1/services", bad_calendar).problem(422)
+    assert "no calendar 999999" in problem["detail"] and "cities" not in problem["detail"]
+    twice = {**OVERNIGHT, "fares": OVERNIGHT["fares"] * 2}
+    problem = admin.post("/api/v1/services", twice).problem(422)
+    assert "a second fare from Beijing to Shanghai" in problem["detail"]
+    assert "cities" not in problem["detail"]
+    variant = OVERNIGHT["timetables"][0]
+    same_code = {**OVERNIGHT, "timetables": [variant, variant], "fares": []}
+    problem = admin.post("/api/v1/services", same_code).problem(422)
+    assert "already has a variant 'A'" in problem["detail"] and "cities" not in problem["detail"]
+    assert problem["errors"][0]["field"] == "timetables[1].code"
+    unknown = _with_stops([{"city": "Atlantis", "departure": "08:00"},
+                           {"city": "Shanghai", "arrival": "09:00"}])
+    problem = admin.post("/api/v1/services", unknown).problem(422)
+    assert problem["detail"] == "Some cities are unknown: no city with name 'Atlantis'."
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/cities/{nanjing}", {"min_connection_seconds": True}, "min_connection_seconds"),
+        ("/cities/{nanjing}", {"min_connection_seconds": "10"}, "min_connection_seconds"),
+        ("/cities/{nanjing}", {"latitude": True}, "latitude"),
+        ("/cities/{nanjing}", {"longitude": "114.3"}, "longitude"),
+        ("/services/{t1}/fares", {"fares": [{"origin": "Beijing", "destination": "Shanghai",
+                                             "fare_cents": "100"}]}, "fares[0].fare_cents"),
+        ("/services/{t1}/fares", {"fares": [{"origin": "Beijing", "destination": "Shanghai",
+                                             "fare_cents": False}]}, "fares[0].fare_cents"),
+        ("/services/{t1}/timetables/{day}", {"calendar_id": True, "stops": [
+            {"city": "Beijing", "departure": "08:00"},
+            {"city": "Shanghai", "arrival": "13:00", "fare_cents": "1"}]},
+         "stops[1].fare_cents"),
+        ("/services/{t1}/timetables/{day}", {"calendar_id": "1", "stops": [
+            {"city": "Beijing", "departure": "08:00"},
+            {"city": "Shanghai", "arrival": "13:00"}]}, "calendar_id"),
+    ],
+)
+def test_numbers_must_be_numbers_not_booleans_or_text(app, admin, network, path, body, field):
+    url = "/api/v1" + path.format(nanjing=network.cities["Nanjing"], t1=network.services["T1"],
+                                  day=network.timetables["day"])
+    method = admin.patch if "cities" in path else admin.put
+    problem = method(url, body).problem(422)
+    assert field in [e["field"] for e in problem["errors"]], problem["errors"]
+    with app.app_context():
+        nanjing = db.session.get(City, network.cities["Nanjing"])
+        assert nanjing.min_connection_seconds is None and nanjing.latitude == 32.1
+
+
+def test_city_codes_are_unique_whatever_their_case(admin, network):
+    problem = admin.post("/api/v1/cities", {"name": "QA dupcode2", "code": "bjp"}).problem(409)
+    (error,) = problem["errors"]
+    assert error["field"] == "code" and "Beijing" in error["message"] and "'BJP'" in error["message"]
+    nanjing = f"/api/v1/cities/{network.cities['Nanjing']}"
+    admin.patch(nanjing, {"code": "Shh"}).problem(409)
+    recased = admin.patch(nanjing, {"code": "njh"})  # its own code in another case is fine
+    assert recased.status == 200 and recased.json["code"] == "njh"

@@ -88,11 +88,18 @@ def _city_input() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     data: dict[str, Any] = {
         "name": values["name"],
         "code": values["code"] or None,
-        "latitude": values["latitude"] or None,
-        "longitude": values["longitude"] or None,
+        "latitude": None,
+        "longitude": None,
         "timezone": values["timezone"],
         "min_connection_seconds": None,
     }
+    # The model takes numbers only (the API refuses "30.6" as text): convert what was typed.
+    for name in ("latitude", "longitude"):
+        if values[name]:
+            try:
+                data[name] = float(values[name])
+            except ValueError:
+                errors[name] = gettext("Write a valid number, such as 39.90.")
     if values["min_connection"]:
         try:
             data["min_connection_seconds"] = round(float(values["min_connection"]) * 60)
@@ -110,15 +117,16 @@ def city_new() -> Response | str | tuple[str, int]:
         model = s.CityCreate.model_validate(data)
     except ValidationError as error:
         errors = merge(errors, validation_messages(error, renames=RENAMES))
-    if errors:
         return render_template("admin/city_form.html", city=None, values=values, errors=errors), 422
     try:
+        # Run even when the form had errors of its own, so a taken name or code shows too.
         city = editing.create_city(db.session(), model, user=user_name())
-        db.session.commit()
     except editing.EditError as error:
+        errors = merge(edit_messages(error, renames=RENAMES), errors)
+    if errors:
         db.session.rollback()
-        errors = edit_messages(error, renames=RENAMES)
         return render_template("admin/city_form.html", city=None, values=values, errors=errors), 422
+    db.session.commit()
     flash(gettext("City %(name)s created.", name=city.name), "info")
     return redirect(url_for("admin.cities", q=city.name))
 
@@ -140,15 +148,17 @@ def city_edit(city_id: int) -> Response | str | tuple[str, int]:
         model = s.CityUpdate.model_validate(data)
     except ValidationError as error:
         errors = merge(errors, validation_messages(error, renames=RENAMES))
-    if errors:
         return render_template("admin/city_form.html", city=city, values=values, errors=errors), 422
     try:
+        # Run even when the form had errors of its own, so a taken name or code shows too.
         editing.update_city(db.session(), city, model, user=user_name())
-        db.session.commit()
     except editing.EditError as error:
+        errors = merge(edit_messages(error, renames=RENAMES), errors)
+    if errors:
         db.session.rollback()
-        errors = edit_messages(error, renames=RENAMES)
+        city = _city(city_id)
         return render_template("admin/city_form.html", city=city, values=values, errors=errors), 422
+    db.session.commit()
     flash(gettext("City %(name)s saved.", name=city.name), "info")
     return redirect(url_for("admin.cities", q=city.name))
 

@@ -242,6 +242,68 @@ def _variant_input() -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     return data, values, errors
 
 
+# --- messages in the form's words ------------------------------------------------------------
+
+_ROW_KEY = re.compile(r"^(stops|fares)\[(\d+)\](?:\.(\w+))?$")
+
+
+def _labels() -> dict[str, str]:
+    # The form's own labels (translated as on the page) for the fields the messages name.
+    return {
+        "number": gettext("Number"), "mode": gettext("Mode"), "operator": gettext("Operator"),
+        "route": gettext("Route tag"), "name": gettext("Name"), "currency": gettext("Currency"),
+        "code": gettext("Variant code"), "headsign": gettext("Headsign"),
+        "calendar": gettext("Days of operation"), "calendar.weekdays": gettext("Days of operation"),
+        "calendar.start_date": gettext("Valid from"), "calendar.end_date": gettext("Valid until"),
+        "calendar.added": gettext("Also runs on"), "calendar.removed": gettext("Does not run on"),
+        "stops": gettext("Stops, in travel order"), "fares": gettext("Fares between two stops"),
+        "city": gettext("City"), "arrival": gettext("Arrival"), "departure": gettext("Departure"),
+        "origin": gettext("From"), "destination": gettext("To"),
+    }
+
+
+def _in_form_words(errors: dict[str, str]) -> dict[str, str]:
+    """Messages that name what the form shows: "Stops, row 2, fare: ..." (rows from 1, fares
+    in currency units), not the API's ``stops[1].fare_cents``. Keys stay: they place them."""
+    labels = _labels()
+    plain: dict[str, str] = {}
+    for key, message in errors.items():
+        row = _ROW_KEY.match(key)
+        if key == "_form":
+            plain[key] = message
+            continue
+        if row is None:
+            label = labels.get(key, key)
+        else:
+            group, index, part = row.groups()
+            if group == "stops":
+                label = gettext("Stops, row %(row)d", row=int(index) + 1)
+            else:
+                label = gettext("Fares, row %(row)d", row=int(index) + 1)
+            if part == "fare_cents":
+                # The form takes currency units; the model's limits are in cents.
+                message = message.replace(
+                    "Input should be greater than or equal to 0", gettext("a fare cannot be negative")
+                ).replace(
+                    f"Input should be less than or equal to {s.MAX_CENTS}",
+                    gettext("a fare is at most %(most)s", most=f"{s.MAX_CENTS // 100:,}"),
+                )
+                label += ", " + gettext("fare")
+            elif part:
+                label += ", " + labels.get(part, part).lower()
+        plain[key] = f"{label}: {message}"
+    return plain
+
+
+def _reviewed(model: type[Any], data: Any, strip: str = "") -> dict[str, str]:
+    """What the checks after the model find in input it refused (unknown cities, stops
+    out of order), as form errors: shown with the model's own, all at once."""
+    issues = editing.review(db.session(), model, data)
+    errors = edit_messages(editing.EditError("invalid", "", issues), strip=strip)
+    errors.pop("_form")
+    return errors
+
+
 # --- values for the templates ----------------------------------------------------------------
 
 
@@ -376,20 +438,23 @@ def service_new() -> Response | str | tuple[str, int]:
     fares, fare_rows, fare_errors = _fares_input()
     values = {**service_values, **variant_values, "fares": fare_rows}
     errors = merge(errors, fare_errors)
+    data = {**service_data, "timetables": [variant_data], "fares": fares}
+    strip = "timetables[0]."
     try:
-        model = s.ServiceCreate.model_validate(
-            {**service_data, "timetables": [variant_data], "fares": fares}
-        )
+        model = s.ServiceCreate.model_validate(data)
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error, strip="timetables[0]."))
-    if errors:
-        return _render_new(values, errors, 422)
+        errors = merge(errors, validation_messages(error, strip=strip),
+                       _reviewed(s.ServiceCreate, data, strip))
+        return _render_new(values, _in_form_words(errors), 422)
     try:
+        # Run even when the form had errors of its own, so the editing checks show too.
         service = editing.create_service(db.session(), model, user=user_name())
-        db.session.commit()
     except editing.EditError as error:
+        errors = merge(edit_messages(error, strip=strip), errors)
+    if errors:
         db.session.rollback()
-        return _render_new(values, edit_messages(error, strip="timetables[0]."), 422)
+        return _render_new(values, _in_form_words(errors), 422)
+    db.session.commit()
     flash(gettext("Service %(number)s created.", number=service.number), "info")
     return redirect(url_for("admin.service_edit", service_id=service.id))
 
@@ -433,11 +498,13 @@ def service_edit(service_id: int) -> Response | str | tuple[str, int]:
         update = s.ServiceUpdate.model_validate(service_data)
         fare_models = s.FaresReplace.model_validate({"fares": fares}).fares
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error))
-    if errors:
-        return _render_edit(service, values, errors, 422)
+        errors = merge(errors, validation_messages(error),
+                       _reviewed(s.FaresReplace, {"fares": fares}))
+        return _render_edit(service, values, _in_form_words(errors), 422)
     session = db.session()
     try:
+        # Run even when the form had errors of its own (a fare's amount), so the editing
+        # checks (unknown cities, stops of the service) show with them.
         editing.update_service(session, service, update, user=user_name())
         current = sorted(
             (f.origin.name, f.destination.name, f.fare_cents) for f in service.fares
@@ -445,12 +512,14 @@ def service_edit(service_id: int) -> Response | str | tuple[str, int]:
         wanted = sorted(
             (str(f.origin), str(f.destination), f.fare_cents) for f in fare_models
         )
-        if current != wanted:
+        if errors or current != wanted:
             editing.replace_fares(session, service, fare_models, user=user_name())
-        db.session.commit()
     except editing.EditError as error:
+        errors = merge(edit_messages(error), errors)
+    if errors:
         db.session.rollback()
-        return _render_edit(_load(service_id), values, edit_messages(error), 422)
+        return _render_edit(_load(service_id), values, _in_form_words(errors), 422)
+    db.session.commit()
     flash(gettext("Service %(number)s saved.", number=service.number), "info")
     return redirect(url_for("admin.service_edit", service_id=service.id))
 
@@ -519,24 +588,26 @@ def _save_variant(service: Service, timetable: Timetable | None) -> Response | t
     try:
         model = s.TimetableCreate.model_validate(data)
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error))
-    if errors:
-        return _render_variant(service, timetable, values, errors, 422)
+        errors = merge(errors, validation_messages(error), _reviewed(s.TimetableCreate, data))
+        return _render_variant(service, timetable, values, _in_form_words(errors), 422)
     session = db.session()
     try:
+        # Run even when the form had errors of its own, so the editing checks show too.
         if timetable is None:
-            timetable = editing.add_timetable(session, service, model, user=user_name())
+            saved = editing.add_timetable(session, service, model, user=user_name())
         else:
-            editing.replace_timetable(
+            saved = editing.replace_timetable(
                 session, timetable, model, user=user_name(), drop_unused_calendar=True
             )
-        code = timetable.code
-        db.session.commit()
+        code = saved.code
     except editing.EditError as error:
+        errors = merge(edit_messages(error), errors)
+    if errors:
         db.session.rollback()
         service = _load(service.id)
         kept = _variant(service, timetable.id) if timetable is not None else None
-        return _render_variant(service, kept, values, edit_messages(error), 422)
+        return _render_variant(service, kept, values, _in_form_words(errors), 422)
+    db.session.commit()
     flash(gettext("Variant %(code)s of %(number)s saved.", code=code, number=service.number), "info")
     return redirect(url_for("admin.service_edit", service_id=service.id))
 

@@ -49,10 +49,10 @@ from transit.schemas import (  # noqa: F401  (re-exported: the API's input model
     Weekday,
     _check_calendar,
     _refuse_nul,
-    check_stop_order,
     describe_calendar,
     format_time,
     parse_time,
+    stop_problems,
     weekday_mask,
     weekday_names,
 )
@@ -183,6 +183,10 @@ class CalendarPage(_Page):
     items: list[CalendarOut]
 
 
+class TimetablePage(_Page):
+    items: list[TimetableOut]
+
+
 class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
@@ -221,6 +225,10 @@ class ServiceListQuery(PageQuery):
 
 
 class CalendarListQuery(PageQuery):
+    pass
+
+
+class TimetableListQuery(PageQuery):
     pass
 
 

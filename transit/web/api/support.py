@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from transit import auth
 from transit.db import timetable_stamp
-from transit.editing import EditError, name_list, service_label  # noqa: F401  (shared names)
+from transit.editing import EditError, name_list, review, service_label  # noqa: F401  (shared)
 from transit.models import (
     User,
 )
@@ -127,9 +128,17 @@ def parse_body(model: type[M]) -> M:
     except ValidationError as error:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             raise ApiProblem(400, "The body is not valid JSON.") from None
-        raise ApiProblem(
-            422, "The body is invalid.", errors=validation_errors(error, "body")
-        ) from None
+        errors = validation_errors(error, "body")
+        # The checks that run after the model (unknown cities, stop order) report now too.
+        seen = {(e["field"], e["message"]) for e in errors}
+        try:
+            raw = json.loads(data)
+        except (ValueError, RecursionError):
+            raw = None
+        for issue in review(db.session(), model, raw):
+            if (issue.field, issue.message) not in seen:
+                errors.append(field_error(issue.field, issue.message))
+        raise ApiProblem(422, "The body is invalid.", errors=errors) from None
 
 
 # --- authentication --------------------------------------------------------------------------
