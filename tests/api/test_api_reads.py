@@ -151,6 +151,23 @@ def test_timetable_and_fares_reads(api, network):
     api.get("/api/v1/services/999/fares").problem(404)
 
 
+def test_the_timetables_link_of_a_service_lists_its_variants_a_page_at_a_time(api, network):
+    service = api.get(f"/api/v1/services/{network.services['T1']}").json
+    reply = api.get(service["links"]["timetables"])
+    assert reply.status == 200, reply.body
+    page = reply.json
+    assert page["total"] == 2 and page["limit"] == 50 and page["offset"] == 0
+    assert page["items"] == service["timetables"]  # the same variants, the same shape
+    assert page["links"]["next"] is None and 'rel="first"' in reply.headers["Link"]
+    first = api.get(service["links"]["timetables"] + "?limit=1").json
+    assert [t["code"] for t in first["items"]] == ["night"] and first["total"] == 2
+    second = api.get(first["links"]["next"]).json
+    assert [t["code"] for t in second["items"]] == ["day"] and second["links"]["next"] is None
+    assert reply.headers["ETag"]
+    api.get("/api/v1/services/999/timetables").problem(404)
+    api.get(service["links"]["timetables"] + "?limit=0").problem(400)
+
+
 def test_calendars(api, network):
     page = api.get("/api/v1/calendars").json
     assert page["total"] == 3

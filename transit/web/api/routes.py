@@ -504,6 +504,39 @@ def _timetable_response(
 
 @endpoint(
     "GET",
+    "/services/{service_id}/timetables",
+    summary="Timetable variants of a service",
+    description="The service's variants (stops with times and fares, days of operation), a page at a time.",
+    tag="services",
+    response=s.TimetablePage,
+    query=s.TimetableListQuery,
+    conditional=True,
+    path_params={"service_id": "the service's id"},
+)
+def list_timetables(service_id: int) -> Response:
+    query = parse_query(s.TimetableListQuery)
+
+    def build() -> Response:
+        get_or_404(Service, service_id, "service")
+        statement = (
+            select(Timetable)
+            .where(Timetable.service_id == service_id)
+            .options(
+                selectinload(Timetable.stops).joinedload(Stop.city),
+                joinedload(Timetable.calendar).selectinload(Calendar.exceptions),
+            )
+            .order_by(Timetable.id)
+        )
+        timetables, total = paged(statement, query)
+        counts = timetable_counts(t.calendar_id for t in timetables)
+        items = [timetable_out(t, counts) for t in timetables]
+        return page_response(s.TimetablePage, items, total, query)
+
+    return conditional_read(build)
+
+
+@endpoint(
+    "GET",
     "/services/{service_id}/timetables/{timetable_id}",
     summary="One timetable variant",
     description="Stops with times and fares, and the days of operation.",

@@ -130,7 +130,7 @@ def fare_out(fare: ServiceFare, currency: str) -> s.FareOut:
 def service_links(service_id: int) -> s.ServiceLinks:
     return s.ServiceLinks(
         self=url_for("api.get_service", service_id=service_id),
-        timetables=url_for("api.create_timetable", service_id=service_id),
+        timetables=url_for("api.list_timetables", service_id=service_id),
         fares=url_for("api.get_fares", service_id=service_id),
     )
 
