@@ -623,6 +623,34 @@ def test_journey_map_places_cities_by_coordinates():
     assert tv.journey_map(places, [("北京", "Atlantis", "train", "X")]) is None
 
 
+def test_journey_map_names_of_nearby_cities_do_not_overlap():
+    # QA's 广州 -> 乌鲁木齐 journey: 南宁's name was written over 柳州's dot.
+    places = {"广州": (23.13, 113.26), "南宁": (22.82, 108.37), "柳州": (24.33, 109.41),
+              "兰州": (36.06, 103.83), "乌鲁木齐": (43.83, 87.62)}
+    drawn = tv.journey_map(places, [("广州", "南宁", "train", "D98"), ("南宁", "柳州", "train", "K236"),
+                                    ("柳州", "兰州", "flight", "MU5230"),
+                                    ("兰州", "乌鲁木齐", "flight", "MU5205")])
+    assert drawn is not None
+
+    def box(p: tv.MapPoint) -> tuple[float, float, float, float]:
+        w = tv._label_width(p.name)
+        left = p.label_x if p.anchor == "start" else p.label_x - w
+        return (left, p.label_y - tv.LABEL_HEIGHT, left + w, p.label_y)
+
+    def apart(one: tuple[float, ...], other: tuple[float, ...]) -> bool:
+        x1, y1, x2, y2 = one
+        a1, b1, a2, b2 = other
+        return x2 <= a1 or x1 >= a2 or y2 <= b1 or y1 >= b2
+
+    dots = [(p.x - 4, p.y - 4, p.x + 4, p.y + 4) for p in drawn.points]
+    boxes = [box(p) for p in drawn.points]
+    for i, label in enumerate(boxes):
+        x1, y1, x2, y2 = label
+        assert 0 <= x1 and x2 <= drawn.width and 0 <= y1 and y2 <= drawn.height
+        assert all(apart(label, other) for other in boxes[i + 1:]), drawn.points
+        assert all(apart(label, dot) for k, dot in enumerate(dots) if k != i), drawn.points
+
+
 @given(
     st.lists(
         st.tuples(st.floats(-60, 70), st.floats(-179, 179)), min_size=2, max_size=6, unique=True

@@ -453,6 +453,49 @@ class MapPoint:
     name: str
     x: float
     y: float
+    # Where its name is written: the text's anchor point and side ("start": to the right).
+    label_x: float = 0.0
+    label_y: float = 0.0
+    anchor: str = "start"
+
+
+LABEL_HEIGHT = 11.0  # px: the map's font size (static/css/site.css, .map-city text)
+
+
+def _label_width(name: str) -> float:
+    """About how wide a name is drawn: CJK characters are square, Latin ones narrower."""
+    return sum(LABEL_HEIGHT if ord(ch) > 0x2E80 else LABEL_HEIGHT * 0.6 for ch in name)
+
+
+def _place_labels(points: list[MapPoint], width: int, height: int) -> list[MapPoint]:
+    """Each name beside its dot, on the first side (above right, below right, above left,
+    below left) where it overlaps no name already placed and no dot, and stays on the map;
+    the first side when none does. Nearby cities (南宁, 柳州, 广州) wrote over one another."""
+    boxes: list[tuple[float, float, float, float]] = []
+    dots = [(p.x - 4, p.y - 4, p.x + 4, p.y + 4) for p in points]
+
+    def clear(box: tuple[float, float, float, float], own: int) -> bool:
+        x1, y1, x2, y2 = box
+        if x1 < 0 or y1 < 0 or x2 > width or y2 > height:
+            return False
+        others = boxes + [d for i, d in enumerate(dots) if i != own]
+        return all(x2 <= a1 or x1 >= a2 or y2 <= b1 or y1 >= b2 for a1, b1, a2, b2 in others)
+
+    placed = []
+    for i, p in enumerate(points):
+        w = _label_width(p.name)
+        sides = [
+            (p.x + 6, p.y - 6, "start", (p.x + 6, p.y - 6 - LABEL_HEIGHT, p.x + 6 + w, p.y - 6)),
+            (p.x + 6, p.y + 6 + LABEL_HEIGHT, "start",
+             (p.x + 6, p.y + 6, p.x + 6 + w, p.y + 6 + LABEL_HEIGHT)),
+            (p.x - 6, p.y - 6, "end", (p.x - 6 - w, p.y - 6 - LABEL_HEIGHT, p.x - 6, p.y - 6)),
+            (p.x - 6, p.y + 6 + LABEL_HEIGHT, "end",
+             (p.x - 6 - w, p.y + 6, p.x - 6, p.y + 6 + LABEL_HEIGHT)),
+        ]
+        x, y, anchor, box = next((side for side in sides if clear(side[3], i)), sides[0])
+        boxes.append(box)
+        placed.append(MapPoint(p.name, p.x, p.y, round(x, 1), round(y, 1), anchor))
+    return placed
 
 
 @dataclass(frozen=True)
@@ -521,7 +564,7 @@ def journey_map(
             round(off_y + (-lat - min(ys)) * scale, 1),
         )
 
-    points = [MapPoint(n, *place(n)) for n in names]
+    points = _place_labels([MapPoint(n, *place(n)) for n in names], width, height)
     drawn = [
         MapLeg(*place(origin), *place(dest), mode, label) for origin, dest, mode, label in legs
     ]
