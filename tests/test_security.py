@@ -79,6 +79,39 @@ def test_every_non_get_route_refuses_anonymous_requests(app, client, corridor):
     assert _state(app) == before
 
 
+def test_logging_out_ends_the_session_even_for_a_copy_of_the_cookie(app, client):
+    make_admin(app)
+    assert log_in(client).status_code == 302
+    copied = client.get_cookie("session").value
+    elsewhere = app.test_client()  # the same administrator in another browser
+    assert log_in(elsewhere).status_code == 302
+    assert client.get("/admin/cities").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    reply = thief.get("/admin/cities")
+    assert reply.status_code == 302 and reply.location.startswith("/login")
+    # Only that browser's session ended.
+    assert elsewhere.get("/admin/cities").status_code == 200
+
+
+def test_a_session_ends_after_its_lifetime_whatever_the_cookie_says(app, client):
+    from transit.models import AdminSession
+
+    make_admin(app)
+    log_in(client)
+    assert client.get("/admin/cities").status_code == 200
+    with app.app_context():
+        for row in db.session.scalars(select(AdminSession)):
+            row.created_at -= app.permanent_session_lifetime + dt.timedelta(seconds=1)
+        db.session.commit()
+    assert client.get("/admin/cities").status_code == 302
+    # The next login clears away rows that old.
+    log_in(client)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AdminSession)) == 1
+
+
 def test_a_non_admin_user_cannot_log_in(app, client):
     make_admin(app, "reader", is_admin=False)
     reply = log_in(client, "reader")

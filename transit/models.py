@@ -461,6 +461,19 @@ class ServiceForecast(Base):
     destination: Mapped[City] = relationship(foreign_keys=[destination_id])
 
 
+class AdminSession(Base):
+    """An administrator logged in from one browser. The cookie holds a random token and the
+    table its SHA-256: logging out deletes the row, so a copy of the cookie opens nothing."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class LoginAttempt(Base):
     """A login attempt, kept to limit repeated failures per user name and address."""
 

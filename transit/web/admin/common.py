@@ -8,20 +8,22 @@ CSRF protection in front, a form without its token never gets this far).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import re
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from werkzeug.wrappers import Response
 
 from transit.editing import EditError
-from transit.models import User
+from transit.models import AdminSession, User
 from transit.web.api.problems import validation_errors
 from transit.web.extensions import db
 
@@ -29,6 +31,7 @@ bp = Blueprint("admin", __name__)
 
 SESSION_USER = "admin_user"
 SESSION_CHECK = "admin_check"
+SESSION_TOKEN = "admin_token"  # its SHA-256 is the AdminSession row's id
 PUBLIC_ENDPOINTS = {"admin.login"}
 PER_PAGE = 50
 
@@ -38,17 +41,59 @@ def session_check(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _token_digest() -> str | None:
+    token = session.get(SESSION_TOKEN)
+    return hashlib.sha256(token.encode()).hexdigest() if isinstance(token, str) else None
+
+
+def open_session(user: User) -> None:
+    """Log ``user`` in on this browser: a fresh cookie session and its row (the caller
+    commits). Rows older than a session's lifetime go at the same time."""
+    now = _now()
+    db.session.execute(
+        delete(AdminSession).where(
+            AdminSession.created_at < now - current_app.permanent_session_lifetime
+        )
+    )
+    session.clear()  # nothing from before the login survives
+    token = secrets.token_urlsafe(32)
+    session[SESSION_USER] = user.id
+    session[SESSION_CHECK] = session_check(user)
+    session[SESSION_TOKEN] = token
+    session.permanent = True
+    db.session.add(AdminSession(id=_token_digest(), user_id=user.id, created_at=now))
+
+
+def close_session() -> None:
+    """Log out: the row goes, so the cookie (or a copy of it) opens nothing any more."""
+    digest = _token_digest()
+    if digest is not None:
+        db.session.execute(delete(AdminSession).where(AdminSession.id == digest))
+        db.session.commit()
+    session.clear()
+
+
 def current_user() -> User | None:
-    """The administrator logged in on this request, or None."""
+    """The administrator logged in on this request, or None: the cookie must name a
+    session row that is still there (not logged out, not too old)."""
     if "admin_user_obj" not in g:
         user = None
         user_id = session.get(SESSION_USER)
-        if isinstance(user_id, int):
+        digest = _token_digest()
+        if isinstance(user_id, int) and digest is not None:
             found = db.session.get(User, user_id)
+            row = db.session.get(AdminSession, digest)
             if (
                 found is not None
                 and found.is_admin
                 and session.get(SESSION_CHECK) == session_check(found)
+                and row is not None
+                and row.user_id == found.id
+                and row.created_at >= _now() - current_app.permanent_session_lifetime
             ):
                 user = found
         g.admin_user_obj = user

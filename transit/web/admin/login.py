@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import delete, func, select
 from werkzeug.wrappers import Response
 
 from transit import auth
 from transit.models import LoginAttempt
-from transit.web.admin.common import SESSION_CHECK, SESSION_USER, bp, session_check
+from transit.web.admin.common import bp, close_session, open_session
 from transit.web.extensions import db
 from transit.web.security import client_address
 
@@ -102,11 +102,8 @@ def login() -> Response | str | tuple[str, int]:
         error = gettext("The user name or the password is wrong, or the user is not an "
                         "administrator.")
         return render_template("login.html", username=username, next_url=next_url, error=error), 401
-    _record(username, address, True, now)
-    session.clear()  # a fresh session: nothing from before the login survives
-    session[SESSION_USER] = user.id
-    session[SESSION_CHECK] = session_check(user)
-    session.permanent = True
+    open_session(user)
+    _record(username, address, True, now)  # commits both
     flash(gettext("Logged in as %(name)s.", name=user.username), "info")
     return redirect(_safe_next(next_url))
 
@@ -114,6 +111,6 @@ def login() -> Response | str | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> Response:
     """End the session (a POST with the CSRF token, so no other site can log anyone out)."""
-    session.clear()
+    close_session()
     flash(gettext("Logged out."), "info")
     return redirect(url_for("admin.login"))
