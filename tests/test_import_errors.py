@@ -238,3 +238,39 @@ def test_values_beyond_what_the_database_holds(runner, tmp_path: Path) -> None:
         "is more than 21,474,836.47",
         "transfers.csv, line 2, field min_seconds: 99999999999 is beyond 2,147,483,647",
     )
+
+
+def test_format_messages_suit_every_door(tmp_path: Path, shared_data: Path) -> None:
+    """The core's words say what is wrong and what is accepted, with no command-line option in
+    them (people upload in the browser and the API too); ``kind`` lets the CLI add its hint."""
+    from transit.timetable.feed import ImportFailed
+    from transit.timetable.formats import parse_timetable
+
+    def failure(path: Path, **options: str) -> ImportFailed:
+        try:
+            parse_timetable(path, **options)
+        except ImportFailed as error:
+            (problem,) = error.problems
+            assert "--" not in problem.message and "give the folder" not in problem.message
+            return error
+        raise AssertionError(f"{path} was read")
+
+    note = tmp_path / "note.txt"
+    note.write_text("hello")
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    for path in (note, empty):
+        error = failure(path)
+        assert error.kind == "not_a_timetable"
+        assert "none of the timetable formats Transit reads: a GTFS feed, a CSV bundle" in str(error)
+    (tmp_path / "nothing").mkdir()
+    assert failure(tmp_path / "nothing").kind == "not_a_timetable"
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("hello")
+    error = failure(tmp_path / "notes")
+    assert error.kind == "unknown_format" and "the format must be chosen" in str(error)
+    error = failure(shared_data / CALTRAIN, encoding="gbk")
+    assert error.kind == "wrong_options" and "UTF-8" in str(error)
+    assert failure(note, fmt="zemdalk").kind == "wrong_options"
+    assert failure(tmp_path / "absent").kind == "not_found"
+

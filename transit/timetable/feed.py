@@ -41,10 +41,19 @@ class Problem:
 
 
 class ImportFailed(Exception):
-    """Raised with every problem found; nothing has been written."""
+    """Raised with every problem found; nothing has been written.
 
-    def __init__(self, problems: list[Problem]):
+    ``kind`` says what went wrong as a whole, so that each door (command line, admin page,
+    API) can add its own advice to the plain messages: ``problems`` (what the file says is
+    wrong), ``not_found`` (no such file or folder), ``not_a_timetable`` (a file of none of
+    the formats), ``unknown_format`` (a folder whose format cannot be told: choosing the
+    format would say what it lacks), ``wrong_options`` (a format or encoding that cannot
+    apply).
+    """
+
+    def __init__(self, problems: list[Problem], kind: str = "problems"):
         self.problems = problems
+        self.kind = kind
         count = len(problems)
         head = "\n".join(str(p) for p in problems[:20])
         more = f"\n... and {count - 20} more" if count > 20 else ""
@@ -184,3 +193,4 @@ class Feed:
             "timetables": timetables,
             "stops": stops,
         }
+

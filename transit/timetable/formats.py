@@ -19,24 +19,41 @@ CLASSIC_FORMATS = ("zemdalk", "17bugs", "nenieco")
 _UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
 
 
-def _fail(path: Path, message: str) -> ImportFailed:
-    return ImportFailed([Problem(path.name or str(path), None, None, message)])
+# The words say what is wrong and what is accepted, never how to say it on one door (a
+# command-line option, a form field): each door adds that from ``ImportFailed.kind``.
+NOT_A_TIMETABLE = (
+    "this file is none of the timetable formats Transit reads: a GTFS feed, a CSV bundle, or a "
+    "Zemdalk, 17BuGs or Nenieco timetable (GTFS comes as a zip; the others as a folder of "
+    "files, zipped to be uploaded)"
+)
+UNKNOWN_FORMAT = (
+    "cannot tell the format: this holds neither a GTFS feed, a CSV bundle, nor a Zemdalk, "
+    "17BuGs or Nenieco timetable by its file names; the format must be chosen, and it is "
+    "then checked as one"
+)
+
+
+def _fail(path: Path, message: str, kind: str = "problems") -> ImportFailed:
+    return ImportFailed([Problem(path.name or str(path), None, None, message)], kind)
 
 
 def detect_format(path: Path) -> str:
     """The format of ``path``: one of ``FORMATS``; ``ImportFailed`` when it is none of them."""
     path = Path(path)
     if not path.exists():
-        raise _fail(path, "no such file or folder")
+        raise _fail(path, "no such file or folder", "not_found")
     if path.is_file():
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 names = {n.rsplit("/", 1)[-1] for n in archive.namelist()}
             if "stop_times.txt" in names or "stops.txt" in names:
                 return "gtfs"
-            raise _fail(path, "a zip file without stops.txt or stop_times.txt: not a GTFS feed")
-        raise _fail(path, "a single file is none of the timetable formats (give the folder)")
+            raise _fail(path, "this zip holds no stops.txt or stop_times.txt, so it is not a GTFS "
+                        "feed; the other formats are read from their folder", "not_a_timetable")
+        raise _fail(path, NOT_A_TIMETABLE, "not_a_timetable")
     names = {child.name for child in path.iterdir()}
+    if not names:
+        raise _fail(path, "this holds no files: there is no timetable in it", "not_a_timetable")
     if {"stops.txt", "stop_times.txt"} & names:
         return "gtfs"
     from transit.timetable.csvbundle import is_bundle
@@ -48,11 +65,7 @@ def detect_format(path: Path) -> str:
     classic = detect_classic(path)
     if classic is not None:
         return classic
-    raise _fail(
-        path,
-        "cannot tell the format: expected a GTFS feed, a CSV bundle, or a Zemdalk, 17BuGs or "
-        "Nenieco folder (name it with --format)",
-    )
+    raise _fail(path, UNKNOWN_FORMAT, "unknown_format")
 
 
 def parse_timetable(path: Path, fmt: str | None = None, encoding: str | None = None) -> Feed:
@@ -64,17 +77,20 @@ def parse_timetable(path: Path, fmt: str | None = None, encoding: str | None = N
     path = Path(path)
     fmt = detect_format(path) if fmt is None else fmt.lower()
     if fmt not in FORMATS:
-        raise _fail(path, f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise _fail(path, f"unknown format {fmt!r}: the formats are {', '.join(FORMATS)}",
+                    "wrong_options")
     if fmt in CLASSIC_FORMATS:
         from transit.timetable import classic
 
         if not path.is_dir():
-            raise _fail(path, f"a {fmt} timetable is a folder")
+            raise _fail(path, f"a {fmt} timetable is a folder of files, not a single file",
+                        "wrong_options")
         parser = {"zemdalk": classic.parse_zemdalk, "17bugs": classic.parse_17bugs,
                   "nenieco": classic.parse_nenieco}[fmt]
         return parser(path, encoding)
     if encoding is not None and encoding.lower() not in _UTF8:
-        raise _fail(path, f"{fmt} files are UTF-8; --encoding {encoding} applies to classic formats")
+        raise _fail(path, f"{fmt} files are UTF-8: a text encoding ({encoding}) applies only to "
+                    "the Zemdalk, 17BuGs and Nenieco formats", "wrong_options")
     if fmt == "gtfs":
         return parse_gtfs(path)
     from transit.timetable.csvbundle import read_bundle

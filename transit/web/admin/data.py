@@ -108,7 +108,9 @@ def _run(kind: str, folder: Path, meta: dict[str, Any], *, dry_run: bool) -> dic
         return result
     except ImportFailed as error:
         session.rollback()
-        return {"ok": False, "problems": _problems(error), "total": len(error.problems)}
+        # kind: the page adds its own advice (choose the format) to the core's words.
+        return {"ok": False, "problems": _problems(error), "total": len(error.problems),
+                "kind": error.kind}
     except editing.EditError as error:
         session.rollback()
         return {"ok": False, "problems": [{"file": meta["filename"], "line": None, "field": None,
