@@ -274,3 +274,76 @@ def test_format_messages_suit_every_door(tmp_path: Path, shared_data: Path) -> N
     assert failure(note, fmt="zemdalk").kind == "wrong_options"
     assert failure(tmp_path / "absent").kind == "not_found"
 
+
+FLIGHT_GTFS = {
+    "agency.txt": "agency_name,agency_timezone\nSky Air,Asia/Shanghai\n",
+    "stops.txt": "stop_id,stop_name\nPEK,Beijing Capital\nSHA,Shanghai Hongqiao\n",
+    "routes.txt": "route_id,route_short_name,route_type\nR,MU,1100\n",
+    "trips.txt": "route_id,service_id,trip_id,trip_short_name\nR,D,T1,MU5101\n",
+    "stop_times.txt": (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "T1,08:00:00,08:00:00,PEK,1\nT1,10:15:00,10:15:00,SHA,2\n"
+    ),
+    "calendar.txt": (
+        "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n"
+        "D,1,1,1,1,1,1,1,20260101,20261231\n"
+    ),
+}
+
+
+def test_admin_import_pages_say_counts_in_words(app, client, tmp_path: Path) -> None:
+    """The check page, the audit log and the dashboard: "1 flight", "no services", never
+    "services {'flight': 1}"; a file of no format gets the page's own advice."""
+    from sqlalchemy import select
+
+    from tests.admin_helpers import log_in, make_admin, post
+    from transit.models import AuditEntry
+    from transit.web.extensions import db
+
+    app.config["TRANSIT_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    make_admin(app)
+    assert log_in(client).status_code == 302
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in FLIGHT_GTFS.items():
+            archive.writestr(name, content)
+
+    def upload(name: str, data: bytes) -> tuple[str, str]:
+        reply = post(client, "/admin/imports", {"file": (io.BytesIO(data), name)},
+                     content_type="multipart/form-data")
+        return reply.location, client.get(reply.location).get_data(as_text=True)
+
+    for round_ in ("first", "again"):
+        location, report = upload("flight.zip", buffer.getvalue())
+        assert "{" not in report.split("<table", 1)[1].split("</table>", 1)[0]
+        if round_ == "first":
+            assert "<th scope=\"row\">services</th><td>1 flight</td>" in report
+            assert "<th scope=\"row\">timetable variants</th><td>1</td>" in report
+        else:
+            assert "<th scope=\"row\">services</th><td>0</td>" in report
+        assert post(client, location + "/commit", {}, form_url=location).status_code == 302
+    with app.app_context():
+        summaries = list(db.session.scalars(
+            select(AuditEntry.summary).where(AuditEntry.action == "import").order_by(AuditEntry.id)))
+    assert summaries == [
+        "imported flight.zip (gtfs): 2 cities, 1 flight, 1 timetable, 2 stops, 1 calendar, "
+        "no fares, no transfers",
+        "imported flight.zip (gtfs): no cities, no services, no timetables, no stops, "
+        "no calendars, no fares, no transfers",
+    ]
+    for page in ("/admin/", "/admin/audit"):
+        html = client.get(page).get_data(as_text=True)
+        assert "1 flight, 1 timetable" in html and "{&#39;" not in html and "{'" not in html
+
+    _, report = upload("notes.txt", b"hello")
+    assert "none of the timetable formats Transit reads" in report and "--" not in report
+    empty = io.BytesIO()
+    zipfile.ZipFile(empty, "w").close()
+    _, report = upload("empty.zip", empty.getvalue())
+    assert "--format" not in report and "give the folder" not in report
+    folder = io.BytesIO()
+    with zipfile.ZipFile(folder, "w") as archive:
+        archive.writestr("notes/readme.txt", "hello")
+    _, report = upload("notes.zip", folder.getvalue())
+    assert "the format must be chosen" in report
+    assert "Choose the format in the upload form" in report and "--format" not in report

@@ -268,3 +268,26 @@ def test_known_city_gets_missing_connection_time(session: Session) -> None:
     beijing = session.scalars(select(City).where(City.name == "Beijing")).one()
     assert nanjing.min_connection_seconds == 300 and beijing.min_connection_seconds == 600
     assert report.conflicts == ["city 'Beijing': connection time 600 s kept, not 900 s"]
+
+
+def test_counts_in_plain_words(session: Session) -> None:
+    """Never a Python dict nor "1 timetables": the words the reports, the audit log and the
+    API's audit text share."""
+    from transit.timetable.feed import counts_in_words
+
+    assert counts_in_words({"cities": 1, "services": {"flight": 2, "train": 3}, "timetables": 1,
+                            "stops": 2697, "fares": 0}) == (
+        "1 city, 2 flights, 3 trains, 1 timetable, 2,697 stops, no fares"
+    )
+    assert counts_in_words({"services": {}, "transfers": 1}) == "no services, 1 transfer"
+    assert counts_in_words({"services": {"bus": 1, "ferry": 2, "cable": 1, "other": 2}}) == (
+        "1 bus, 2 ferries, 1 cable car, 2 other services"
+    )
+    assert counts_in_words({"past runs": 1}) == "1 past run"
+    load_feed(session, small_feed())
+    again = load_feed(session, small_feed(), dry_run=True)
+    assert str(again).splitlines() == [
+        "test feed: Would add no cities, no services, no timetables, no stops, no fares, "
+        "no transfers.",
+        "Skipped 5 identical items already present.",
+    ]

@@ -31,7 +31,7 @@ def test_import_gtfs_and_stats(runner, shared_data: Path) -> None:
     assert stats(runner) == EMPTY
     result = runner.invoke(args=["timetable", "import", str(shared_data / CALTRAIN)])
     assert result.exit_code == 0, result.output
-    assert "Added 33 cities, services (22 bus, 120 train), 188 timetables, 2697 stops" in result.output
+    assert "Added 33 cities, 22 buses, 120 trains, 188 timetables, 2,697 stops" in result.output
     counts = stats(runner)
     assert counts == dict(
         EMPTY, cities=33, timetables=188, stops=2697,
@@ -39,7 +39,7 @@ def test_import_gtfs_and_stats(runner, shared_data: Path) -> None:
     )
     again = runner.invoke(args=["timetable", "import", "--format", "gtfs", str(shared_data / CALTRAIN)])
     assert again.exit_code == 0, again.output
-    assert "Added 0 cities" in again.output and "Skipped" in again.output
+    assert "Added no cities, no services, no timetables" in again.output and "Skipped" in again.output
     assert stats(runner) == counts
     text = runner.invoke(args=["timetable", "stats"])
     assert "120 train" in text.output and "timetables:   188" in text.output
@@ -85,7 +85,7 @@ def test_export_then_import_is_identical(runner, app, shared_data: Path, tmp_pat
     # Reading the bundle back into the same database finds everything already there.
     again = runner.invoke(args=["timetable", "import", str(tmp_path / "out")])
     assert again.exit_code == 0, again.output
-    assert "Added 0 cities" in again.output and "0 timetables" in again.output
+    assert "Added no cities" in again.output and "no timetables" in again.output
     assert "Added 0 past trips (1 already recorded)" in again.output
     assert stats(runner) == before
     busy = runner.invoke(args=["timetable", "export", str(tmp_path / "out")])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from transit.models import ALL_DAYS
 
@@ -194,3 +195,57 @@ class Feed:
             "stops": stops,
         }
 
+
+# --- counts in words --------------------------------------------------------------------------
+
+# The counts of Feed.counts, LoadReport.counts and the history import, by their keys.
+COUNT_NOUNS: dict[str, tuple[str, str]] = {
+    "cities": ("city", "cities"),
+    "services": ("service", "services"),
+    "timetables": ("timetable", "timetables"),
+    "stops": ("stop", "stops"),
+    "calendars": ("calendar", "calendars"),
+    "fares": ("fare", "fares"),
+    "transfers": ("transfer", "transfers"),
+    "trip_records": ("past run", "past runs"),
+    "past runs": ("past run", "past runs"),
+}
+# A service counted by its mode: "2 flights, 3 trains".
+MODE_NOUNS: dict[str, tuple[str, str]] = {
+    "train": ("train", "trains"),
+    "flight": ("flight", "flights"),
+    "bus": ("bus", "buses"),
+    "coach": ("coach", "coaches"),
+    "ferry": ("ferry", "ferries"),
+    "tram": ("tram", "trams"),
+    "subway": ("subway train", "subway trains"),
+    "cable": ("cable car", "cable cars"),
+    "other": ("other service", "other services"),
+}
+
+
+def quantity(count: int, singular: str, plural: str) -> str:
+    """ "no stops", "1 stop", "2,697 stops"."""
+    if count == 0:
+        return f"no {plural}"
+    return f"{count:,} {singular if count == 1 else plural}"
+
+
+def counts_in_words(counts: dict[str, Any]) -> str:
+    """Import counts as plain English: "3 cities, 2 flights, 1 train, 1 timetable, no fares".
+
+    ``services`` is counted by mode (a dict) or as a number; unknown keys keep their name.
+    One place for the admin pages, the API's audit text and the command line (the pages
+    translate the same counts themselves). No Flask here.
+    """
+    parts: list[str] = []
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            by_mode = [(mode, int(n)) for mode, n in value.items() if n]
+            if not by_mode:
+                parts.append(quantity(0, *COUNT_NOUNS.get(key, (key, key))))
+            for mode, n in by_mode:
+                parts.append(quantity(n, *MODE_NOUNS.get(mode, (f"{mode} service", f"{mode} services"))))
+        else:
+            parts.append(quantity(int(value), *COUNT_NOUNS.get(key, (key, key))))
+    return ", ".join(parts) if parts else "nothing"

@@ -44,6 +44,8 @@ from transit.timetable.feed import (
     FeedTimetable,
     ImportFailed,
     ProblemList,
+    counts_in_words,
+    quantity,
 )
 
 # Column widths from transit.models: SQLite does not enforce them, PostgreSQL does.
@@ -81,19 +83,14 @@ class LoadReport:
     dry_run: bool = False
 
     def __str__(self) -> str:
-        services = self.counts.get("services", {})
-        modes = ", ".join(f"{n} {mode}" for mode, n in services.items()) or "none"
         verb = "Would add" if self.dry_run else "Added"
-        lines = [
-            f"{self.source}: {verb} {self.counts.get('cities', 0)} cities, "
-            f"services ({modes}), {self.counts.get('timetables', 0)} timetables, "
-            f"{self.counts.get('stops', 0)} stops, {self.counts.get('fares', 0)} fares, "
-            f"{self.counts.get('transfers', 0)} transfers."
-        ]
+        shown = {key: self.counts.get(key, 0) for key in ("cities", "services", "timetables", "stops", "fares", "transfers")}
+        lines = [f"{self.source}: {verb} {counts_in_words(shown)}."]
         if self.skipped:
-            lines.append(f"Skipped {len(self.skipped)} identical items already present.")
+            lines.append(f"Skipped {quantity(len(self.skipped), 'identical item', 'identical items')} already present.")
         if self.conflicts:
-            lines.append(f"{len(self.conflicts)} differences kept as they were in the database:")
+            lines.append(f"{quantity(len(self.conflicts), 'difference', 'differences')} kept as "
+                         "they were in the database:")
             lines.extend(f"  {c}" for c in self.conflicts[:20])
             if len(self.conflicts) > 20:
                 lines.append(f"  ... and {len(self.conflicts) - 20} more")

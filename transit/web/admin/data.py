@@ -31,7 +31,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.utils import secure_filename
@@ -40,7 +40,7 @@ from werkzeug.wrappers import Response
 from transit import editing
 from transit.db import refresh_statistics
 from transit.models import AuditEntry
-from transit.timetable.feed import ImportFailed
+from transit.timetable.feed import ImportFailed, counts_in_words
 from transit.web.admin.common import bp, paginate, user_name
 from transit.web.extensions import db
 
@@ -66,6 +66,50 @@ def _prune() -> None:
 
 def _limit() -> int:
     return int(current_app.config.get("TRANSIT_API_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def _count_label(key: str) -> str:
+    # Lower case, as the counts of the dashboard.
+    labels = {
+        "cities": gettext("cities"),
+        "services": gettext("services"),
+        "timetables": gettext("timetable variants"),
+        "stops": gettext("stops"),
+        "calendars": gettext("calendars"),
+        "fares": gettext("fares"),
+        "transfers": gettext("transfers"),
+        "past runs": gettext("past runs"),
+    }
+    return labels.get(key, key)
+
+
+def _mode_count(mode: str, count: int) -> str:
+    """ "3 trains" in the interface language (each mode spelled out for the translators)."""
+    phrases = {
+        "train": ngettext("%(num)d train", "%(num)d trains", count),
+        "flight": ngettext("%(num)d flight", "%(num)d flights", count),
+        "bus": ngettext("%(num)d bus", "%(num)d buses", count),
+        "coach": ngettext("%(num)d coach", "%(num)d coaches", count),
+        "ferry": ngettext("%(num)d ferry", "%(num)d ferries", count),
+        "tram": ngettext("%(num)d tram", "%(num)d trams", count),
+        "subway": ngettext("%(num)d subway train", "%(num)d subway trains", count),
+        "cable": ngettext("%(num)d cable car", "%(num)d cable cars", count),
+        "other": ngettext("%(num)d other service", "%(num)d other services", count),
+    }
+    return phrases.get(mode, f"{count} {mode}")
+
+
+def count_rows(counts: dict[str, Any]) -> list[tuple[str, str]]:
+    """The counts of an import as (label, value) rows in the interface language: "2 flights,
+    3 trains" for the services by mode, never a Python dict."""
+    rows = []
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            text = ", ".join(_mode_count(mode, int(n)) for mode, n in value.items() if n) or "0"
+        else:
+            text = f"{int(value):,}"
+        rows.append((_count_label(key), text))
+    return rows
 
 
 def _problems(error: ImportFailed) -> list[dict[str, Any]]:
@@ -102,7 +146,8 @@ def _run(kind: str, folder: Path, meta: dict[str, Any], *, dry_run: bool) -> dic
         else:
             if kind == "timetable":
                 editing.audit(session, user_name(), "import", "feed", None,
-                              f"imported {meta['filename']} ({result['format']}): {result['counts']}")
+                              f"imported {meta['filename']} ({result['format']}): "
+                              f"{counts_in_words(result['counts'])}")
             session.commit()
             refresh_statistics(session)
         return result
@@ -193,7 +238,7 @@ def upload_report(upload_id: str) -> str:
     """The dry-run report of a kept upload, with commit and cancel."""
     _folder, meta = _kept(upload_id)
     return render_template("admin/upload_report.html", upload_id=upload_id, meta=meta,
-                           report=meta["report"])
+                           report=meta["report"], count_rows=count_rows)
 
 
 @bp.post("/admin/uploads/<upload_id>/commit")
@@ -205,7 +250,7 @@ def upload_commit(upload_id: str) -> Response | str | tuple[str, int]:
         meta["report"] = result
         (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
         return render_template("admin/upload_report.html", upload_id=upload_id, meta=meta,
-                               report=result), 422
+                               report=result, count_rows=count_rows), 422
     shutil.rmtree(folder, ignore_errors=True)
     flash(gettext("%(name)s was imported.", name=meta["filename"]), "info")
     return redirect(url_for("admin.imports" if meta["kind"] == "timetable" else "admin.history"))
