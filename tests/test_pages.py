@@ -463,7 +463,7 @@ def test_service_variants_are_paged_and_a_linked_variant_opens_its_page(app, cli
         ("from=北京&to=上海&modes=rocket", "modes", "Unknown mode: rocket."),
         ("from=北京&to=上海&min_connection=abc", "min_connection", "Enter a whole number."),
         ("from=北京&to=上海&min_connection=-5", "min_connection", "from 0 to 1440"),
-        ("from=北京&to=上海&max_transfers=99", "max_transfers", "from 0 to 20"),
+        ("from=北京&to=上海&max_transfers=11", "max_transfers", "from 0 to 10"),
         ("from=北京&to=上海&window_hours=lots", "window_hours", "Enter a number of hours."),
         ("from=北京&to=上海&window_hours=0", "window_hours", "above 0, at most 336"),
         ("from=北京&to=上海&window_hours=337", "window_hours", "above 0, at most 336"),

@@ -122,6 +122,9 @@ def test_route_without_time_leaves_now(api, network):
         ({"from": "Beijing", "to": "Shanghai", "depart": "tomorrow"}, "depart"),
         ({"from": "Beijing", "to": "Shanghai", "depart": "2026-02-30T10:00"}, "depart"),
         ({"from": "Beijing", "to": "Shanghai", "arrive_by": "25:00"}, "arrive_by"),
+        # Years without a UTC equivalent were a 500.
+        ({"from": "Beijing", "to": "Shanghai", "depart": "0001-01-01T00:00"}, "depart"),
+        ({"from": "Beijing", "to": "Shanghai", "arrive_by": "9999-12-31T23:00"}, "arrive_by"),
         ({"from": "Beijing", "to": "Shanghai", "criterion": "best"}, "criterion"),
         ({"from": "Beijing", "to": "Shanghai", "modes": "boat"}, "modes"),
         ({"from": "Beijing", "to": "Shanghai", "modes": ","}, "modes"),

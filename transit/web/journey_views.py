@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from transit.routing.query import CRITERIA, FIRST_YEAR, LAST_YEAR, MAX_WINDOW_HOURS
 
 TIME_KINDS = ("depart", "arrive_by")
+MAX_TRANSFERS = 10  # as the API's max_transfers
 
 # An English msgid and its parameters: the page translates it (pybabel finds the msgids
 # through the ``N_`` marker below).
@@ -164,7 +165,7 @@ def parse_route_form(
     zone = _zone(zone_name)
     _read_time(form, args, zone, now(zone_name))
     form.min_connection_minutes = _whole(form, "min_connection", form.min_connection, 0, 24 * 60)
-    transfers = _whole(form, "max_transfers", form.max_transfers, 0, 20)
+    transfers = _whole(form, "max_transfers", form.max_transfers, 0, MAX_TRANSFERS)
     form.transfers_cap = transfers
     if form.window_hours:
         try:

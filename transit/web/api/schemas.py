@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from transit.models import Mode
-from transit.routing.query import MAX_WINDOW_HOURS
+from transit.routing.query import FIRST_YEAR, LAST_YEAR, MAX_WINDOW_HOURS
 from transit.schemas import (  # noqa: F401  (re-exported: the API's input models)
     MAX_ID,
     MAX_SECONDS,
@@ -271,6 +271,14 @@ class RouteQuery(_Query):
         description="how far ahead (or back, with arrive_by) to search",
     )
     max_transfers: int | None = Field(default=None, ge=0, le=10)
+
+    @field_validator("depart", "arrive_by")
+    @classmethod
+    def _years(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # As the router: times far outside these years have no UTC equivalent (a 500 once).
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}")
+        return value
 
     @field_validator("modes")
     @classmethod
