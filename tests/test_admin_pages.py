@@ -11,6 +11,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -368,6 +369,13 @@ def test_add_a_variant_with_its_own_days(app, client, admin):
 
 def test_record_a_run_in_local_times(app, client, admin):
     url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    # The form starts on today's date where the run starts (Beijing), not the server's.
+    beijing = ZoneInfo("Asia/Shanghai")
+    before = dt.datetime.now(beijing).date().isoformat()
+    html = client.get(url).get_data(as_text=True)
+    after = dt.datetime.now(beijing).date().isoformat()
+    shown = re.search(r'name="service_date"[^>]*value="([^"]*)"', html)
+    assert shown is not None and shown.group(1) in (before, after)
     form = {"service_date": "2026-03-02", "origin": "0", "destination": "2",
             "actual_departure": "2026-03-02T08:03", "actual_arrival": "2026-03-02T12:52"}
     assert post(client, url, form).status_code == 302

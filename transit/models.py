@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
     Boolean,
@@ -66,6 +67,15 @@ class Mode(enum.StrEnum):
 MODE_VALUES = tuple(m.value for m in Mode)
 
 
+def zone_named(name: str | None) -> dt.tzinfo:
+    """The IANA time zone ``name``; UTC when it is empty or unknown (a page must not fail
+    on a city's bad zone)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
 class City(Base):
     """A city, station or airport: a place where journeys start, end or change."""
 
@@ -90,6 +100,11 @@ class City(Base):
     min_connection_seconds: Mapped[int | None] = mapped_column(Integer)
 
     stops: Mapped[list[Stop]] = relationship(back_populates="city", passive_deletes="all")
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """Its clock: every time at the city is local to it."""
+        return zone_named(self.timezone)
 
     def __repr__(self) -> str:
         return f"<City {self.name}>"

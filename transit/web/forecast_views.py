@@ -11,14 +11,13 @@ import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from transit.forecast.store import PastRun, recent_runs
-from transit.models import City, ServiceForecast
+from transit.models import City, ServiceForecast, zone_named
 
 PAST_RUNS = 30
 FORECAST_RUNS = 7
@@ -81,13 +80,8 @@ def _fmt(moment: dt.datetime, zone: dt.tzinfo) -> str:
 def _zones(session: Session, city_ids: set[int | None]) -> dict[int | None, dt.tzinfo]:
     """Each city's time zone (UTC for an unknown or missing one)."""
     known = {i for i in city_ids if i is not None}
-    zones: dict[int | None, dt.tzinfo] = {}
-    for city_id, name in session.execute(select(City.id, City.timezone).where(City.id.in_(known))):
-        try:
-            zones[city_id] = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            zones[city_id] = dt.UTC
-    return zones
+    rows = session.execute(select(City.id, City.timezone).where(City.id.in_(known)))
+    return {city_id: zone_named(name) for city_id, name in rows}
 
 
 def _ticks(low: float, high: float) -> list[float]:

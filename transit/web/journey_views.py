@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from transit.models import zone_named
 from transit.routing.query import CRITERIA, FIRST_YEAR, LAST_YEAR, MAX_WINDOW_HOURS
 
 TIME_KINDS = ("depart", "arrive_by")
@@ -89,13 +89,6 @@ class RouteForm:
         return args
 
 
-def _zone(name: str | None) -> dt.tzinfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def default_form(now: dt.datetime, modes: Sequence[str]) -> RouteForm:
     """An empty form: leaving now, every mode, fastest."""
     return RouteForm(
@@ -162,7 +155,7 @@ def parse_route_form(
     if modes and not form.modes:
         form.modes = list(known_modes)
 
-    zone = _zone(zone_name)
+    zone = zone_named(zone_name)
     _read_time(form, args, zone, now(zone_name))
     form.min_connection_minutes = _whole(form, "min_connection", form.min_connection, 0, 24 * 60)
     transfers = _whole(form, "max_transfers", form.max_transfers, 0, MAX_TRANSFERS)

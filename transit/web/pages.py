@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
     Blueprint,
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
-from transit.models import City, Service, Timetable
+from transit.models import City, Service, Timetable, zone_named
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db
@@ -47,16 +46,9 @@ def _session() -> Session:
     return db.session()
 
 
-def _zone(name: str | None) -> dt.tzinfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def _now(zone_name: str | None) -> dt.datetime:
     zone = zone_name or tv.usual_timezone(_session())
-    return dt.datetime.now(_zone(zone)).replace(microsecond=0)
+    return dt.datetime.now(zone_named(zone)).replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -152,7 +144,7 @@ def _error_text(error: jv.Message) -> str:
 
 def _parse_day(raw: str | None, zone_name: str | None) -> dt.date:
     if not raw:
-        return dt.datetime.now(_zone(zone_name)).date()
+        return dt.datetime.now(zone_named(zone_name)).date()
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:

@@ -662,7 +662,9 @@ def trip_new(service_id: int, timetable_id: int) -> Response | str | tuple[str, 
     timetable = _variant(service, timetable_id)
     last = len(timetable.stops) - 1
     if request.method == "GET":
-        values = {"service_date": dt.date.today().isoformat(), "origin": "0",
+        # Today where the run starts (service dates are local), not on the server's clock.
+        zone = timetable.stops[0].city.zone if timetable.stops else dt.UTC
+        values = {"service_date": dt.datetime.now(zone).date().isoformat(), "origin": "0",
                   "destination": str(last), "actual_departure": "", "actual_arrival": "",
                   "cancelled": ""}
         return render_template("admin/trip_form.html", service=service, timetable=timetable,
