@@ -146,6 +146,7 @@ def test_unknown_format_and_wrong_encoding(runner, shared_data: Path, tmp_path: 
     (tmp_path / "notes" / "readme.txt").write_text("hello")
     result = runner.invoke(args=["timetable", "import", str(tmp_path / "notes")])
     assert result.exit_code == 1 and "cannot tell the format" in result.output
+    assert "Name the format with --format" in result.output  # the command line's own advice
     result = runner.invoke(args=["timetable", "import", "--encoding", "gbk", str(shared_data / CALTRAIN)])
     assert result.exit_code == 1 and "UTF-8" in result.output
     assert stats(runner) == EMPTY

@@ -14,6 +14,7 @@ the API names body fields (``stops[2].arrival``, ``timetables[0].code``, ``fares
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -929,12 +930,27 @@ def import_timetable(
     unreadable archive, and ``ValueError``/``LookupError``/``OSError`` for files no parser
     understands. On a dry run nothing is flushed; the caller rolls back either way on error.
     """
+    from transit.timetable.feed import ImportFailed
     from transit.timetable.formats import detect_format, parse_timetable
     from transit.timetable.loader import load_feed
 
     path = prepare_upload(saved, work, fmt, max_unzipped=max_unzipped)
-    chosen = fmt or detect_format(path)
-    feed = parse_timetable(path, chosen, encoding)
+    try:
+        chosen = fmt or detect_format(path)
+        feed = parse_timetable(path, chosen, encoding)
+    except ImportFailed as error:
+        if path == saved:
+            raise
+        # A zipped folder is unpacked under a name of ours: what is said of the folder
+        # itself is said of the file the user sent.
+        raise ImportFailed(
+            [
+                dataclasses.replace(p, file=saved.name)
+                if p.file == path.name and p.line is None else p
+                for p in error.problems
+            ],
+            error.kind,
+        ) from None
     report = load_feed(session, feed, dry_run=dry_run)
     return ImportOutcome(
         format=chosen,
@@ -1041,11 +1057,12 @@ def import_history(
     Raises ``ImportFailed`` listing every problem with its line; the caller rolls back on a
     dry run or an error.
     """
+    from transit.timetable.feed import quantity
     from transit.timetable.history import load_history, read_history_csv
 
     trips = read_history_csv(path)
     added = load_history(session, trips)
     if not dry_run:
         audit(session, user, "import", "trips", None,
-              f"imported {added} past runs from {source or path.name}")
+              f"imported {quantity(added, 'past run', 'past runs')} from {source or path.name}")
     return added

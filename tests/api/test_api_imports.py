@@ -51,6 +51,8 @@ def test_classic_zip_dry_run_then_commit(app, admin, shared_data):
     with app.app_context():
         entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "import")).one()
         assert entry.username == "admin" and "zemdalk.zip" in entry.summary
+        # Counts in words, as the admin pages write them, not a Python dict.
+        assert "25 cities, 384 flights, 390 trains" in entry.summary and "{" not in entry.summary
 
     again = admin.upload("/api/v1/imports", "zemdalk.zip", content, {})
     assert again.status == 200, again.body
@@ -96,7 +98,10 @@ def test_not_a_timetable(app, admin):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("readme.md", "nothing here")
-    admin.upload("/api/v1/imports", "empty.zip", buffer.getvalue(), {}).problem(422)
+    empty = admin.upload("/api/v1/imports", "empty.zip", buffer.getvalue(), {}).problem(422)
+    # Said of the file the user sent, not of the folder it was unpacked into.
+    assert {e["field"].split(",")[0] for e in empty["errors"]} <= {"empty.zip", "file"}, empty
+    assert "unpacked" not in str(empty)
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as archive:
         archive.writestr("../../escape.txt", "x")

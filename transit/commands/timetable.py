@@ -31,6 +31,12 @@ def _fail(error: ImportFailed) -> None:
     click.echo(f"Nothing was imported: {count} problem{'s' if count != 1 else ''} found.", err=True)
     for problem in error.problems:
         click.echo(f"  {problem}", err=True)
+    if error.kind == "unknown_format":
+        click.echo("Name the format with --format (gtfs, zemdalk, 17bugs, nenieco or csv).",
+                   err=True)
+    elif error.kind == "not_a_timetable":
+        click.echo("Give the folder of a classic or CSV timetable; a zip is read as GTFS "
+                   "unless --format says otherwise.", err=True)
     raise SystemExit(1)
 
 

@@ -765,7 +765,7 @@ def import_file() -> Response:
         raise ApiProblem(
             422, "No file was uploaded.", errors=[field_error("file", "a file is required", "form")]
         )
-    from transit.timetable.feed import ImportFailed
+    from transit.timetable.feed import ImportFailed, counts_in_words
 
     name = secure_filename(upload.filename) or "upload"
     work = Path(tempfile.mkdtemp(prefix="transit-import-"))
@@ -786,10 +786,11 @@ def import_file() -> Response:
             )
         except ImportFailed as error:
             db.session.rollback()
+            advice = " Name it in the `format` field." if error.kind == "unknown_format" else ""
             raise ApiProblem(
                 422,
                 f"{upload.filename} has {len(error.problems)} problem"
-                f"{'s' if len(error.problems) != 1 else ''}; nothing was written.",
+                f"{'s' if len(error.problems) != 1 else ''}; nothing was written.{advice}",
                 slug="import-failed",
                 errors=_import_errors(error.problems),
             ) from None
@@ -815,7 +816,7 @@ def import_file() -> Response:
             "import",
             "feed",
             None,
-            f"imported {upload.filename} ({outcome.format}): {outcome.counts}",
+            f"imported {upload.filename} ({outcome.format}): {counts_in_words(outcome.counts)}",
         )
         commit()
         refresh_statistics(db.session())
