@@ -245,6 +245,14 @@ def test_city_code_taken_by_another_city(session: Session) -> None:
     ]
     with pytest.raises(ImportFailed, match="already belongs to 'Beijing'"):
         load_feed(session, feed)
+    # Whatever the case: codes are unique as the API and admin forms check them.
+    feed.cities["X"].code = "bjs"
+    with pytest.raises(ImportFailed, match="'bjs' of 'Peking' already belongs to 'Beijing'"):
+        load_feed(session, feed)
+    feed.cities["X"].code = "TJN"
+    feed.cities["Y"].code = "tjn"
+    with pytest.raises(ImportFailed, match="is given to both 'Peking' and 'Tianjin'"):
+        load_feed(session, feed)
 
 
 def test_existing_city_in_another_time_zone_is_refused(session: Session) -> None:

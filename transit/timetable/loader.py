@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -171,7 +171,8 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
         if city.min_connection_seconds is not None and city.min_connection_seconds < 0:
             problems.add(src, None, "min_connection_seconds", f"city {city.name!r}: negative connection time")
         if city.code:
-            other = codes.setdefault(city.code, city.name)
+            # Codes are unique whatever their case (as the API and admin forms check).
+            other = codes.setdefault(city.code.lower(), city.name)
             if other != city.name:
                 problems.add(src, None, "city code", f"code {city.code!r} is given to both {other!r} and {city.name!r}")
         same = names.setdefault(city.name, city)
@@ -307,13 +308,16 @@ def load_feed(
         list(by_name),
     ):
         existing_cities[row.name] = row
-    codes = [c.code for c in by_name.values() if c.code]
-    for row in _select_in(session, (City.name, City.code), City.code, codes):
-        wanted = next(c for c in by_name.values() if c.code == row.code)
-        if wanted.name != row.name:
+    wanted_by_code = {c.code.lower(): c for c in by_name.values() if c.code}
+    for row in _select_in(
+        session, (City.name, City.code), func.lower(City.code), list(wanted_by_code)
+    ):
+        wanted = wanted_by_code.get(row.code.lower())
+        if wanted is not None and wanted.name != row.name:
             problems.add(
                 src, None, "city code",
-                f"code {row.code!r} of {wanted.name!r} already belongs to {row.name!r}",
+                f"code {wanted.code!r} of {wanted.name!r} already belongs to {row.name!r}"
+                + (f" (as {row.code!r})" if row.code != wanted.code else ""),
             )
     for name, row in existing_cities.items():
         city = by_name[name]
