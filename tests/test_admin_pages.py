@@ -292,6 +292,8 @@ def test_service_list_filters_and_pages(app, client, admin):
     assert "1 service" in client.get("/admin/services?operator=CR").get_data(as_text=True)
     html = client.get("/admin/services?city=Jinan").get_data(as_text=True)
     assert "1 service" in html and "G1" in html
+    html = client.get("/admin/services?city=jnk").get_data(as_text=True)  # its code, any case
+    assert "1 service" in html and "G1" in html
     html = client.get("/admin/services?number=D00").get_data(as_text=True)
     assert "10 services" in html
     html = client.get("/admin/services?city=Atlantis").get_data(as_text=True)

@@ -95,6 +95,7 @@ def test_one_city_and_unknown_city(api, network):
         ("operator=China%20Railway", ["T1"]),
         ("city=Nanjing", ["T1"]),
         ("city=XAY", ["MU5101"]),
+        ("city=xay", ["MU5101"]),  # codes match whatever their case
         ("city=beijing", ["MU5101", "T1"]),
     ],
 )

@@ -81,7 +81,8 @@ def services() -> str:
     if filters["city"]:
         city = db.session.scalar(
             select(City).where(
-                or_(func.lower(City.name) == filters["city"].lower(), City.code == filters["city"])
+                or_(func.lower(City.name) == filters["city"].lower(),
+                    func.lower(City.code) == filters["city"].lower())
             ).limit(1)
         )
         unknown_city = city is None

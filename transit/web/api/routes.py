@@ -356,7 +356,9 @@ def _find_city_param(value: str) -> City:
     if city is None:
         city = db.session.scalar(select(City).where(City.name == value))
     if city is None:
-        city = db.session.scalar(select(City).where(City.code == value))
+        city = db.session.scalar(
+            select(City).where(func.lower(City.code) == value.lower()).limit(1)
+        )
     if city is None:
         city = db.session.scalar(
             select(City).where(func.lower(City.name) == value.lower()).limit(1)
