@@ -96,6 +96,7 @@ def test_city_create_search_edit(app, client, admin):
         ({"latitude": "91"}, "latitude", "less than or equal to 90"),
         ({"longitude": "east"}, "longitude", "valid number"),
         ({"timezone": "Mars/Olympus"}, "timezone", "IANA time zone"),
+        ({"timezone": "Etc"}, "timezone", "IANA time zone"),  # a folder of zones: was a 500
         ({"min_connection": "soon"}, "min_connection", "as a number"),
         ({"code": "B J"}, "code", "no spaces"),
         ({"name": "Beijing"}, "name", "already exists"),

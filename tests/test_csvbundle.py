@@ -363,3 +363,12 @@ def test_a_refused_row_is_checked_whole_and_causes_nothing_more(tmp_path: Path) 
         "stops.csv, line 5, field fare: a fare cannot be negative (-1)",
         "stops.csv, line 5, field boarding: '2' is neither 1 nor 0",
     ]
+
+
+def test_a_zone_database_folder_is_no_time_zone(tmp_path: Path) -> None:
+    # ZoneInfo("America") raises an OSError (a folder), not the lookup error of other names.
+    files = dict(GOOD_BUNDLE)
+    files["cities.csv"] = GOOD_BUNDLE["cities.csv"].replace("Europe/Paris", "America")
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(_bundle(tmp_path, files))
+    assert "'America' is not a known time zone" in str(failure.value)

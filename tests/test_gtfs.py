@@ -461,3 +461,13 @@ def test_routes_need_agency_id_when_there_are_several_agencies(tmp_path: Path) -
     assert problems_of(write_feed(tmp_path / "f", files)) == [
         "routes.txt, line 1, field agency_id: required column is missing (the feed has several agencies)"
     ]
+
+
+@pytest.mark.parametrize("zone", ["Europe", "America", "Mars/Olympus", "Europe/__init__.py"])
+def test_a_zone_that_is_no_zone_is_a_problem(tmp_path: Path, zone: str) -> None:
+    # "Europe" is a folder of the zone database: ZoneInfo raises an OSError there (the
+    # importer fuzz test found it), not the lookup error other names give.
+    files = dict(BASE, **{"agency.txt": BASE["agency.txt"].replace("Europe/Zurich", zone)})
+    assert problems_of(write_feed(tmp_path / "f", files)) == [
+        f"agency.txt, line 2, field agency_timezone: {zone!r} is not a known time zone"
+    ]

@@ -67,13 +67,20 @@ class Mode(enum.StrEnum):
 MODE_VALUES = tuple(m.value for m in Mode)
 
 
+def time_zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone called ``name``, or None when there is none. Every check of a
+    zone someone typed goes through here: besides unknown names, a folder of the zone
+    database ("Europe") makes ``ZoneInfo`` raise an OSError, not a lookup error."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 def zone_named(name: str | None) -> dt.tzinfo:
     """The IANA time zone ``name``; UTC when it is empty or unknown (a page must not fail
     on a city's bad zone)."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
+    return time_zone(name or "UTC") or dt.UTC
 
 
 class City(Base):

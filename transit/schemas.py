@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -29,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from transit.models import ALL_DAYS, Mode
+from transit.models import ALL_DAYS, Mode, time_zone
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
 MAX_SECONDS = 7 * 86400  # a run longer than a week is a typing mistake
@@ -166,10 +165,8 @@ def _strip_or_none(value: Any) -> Any:
 
 
 def _check_timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Shanghai'") from None
+    if time_zone(value) is None:
+        raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Shanghai'")
     return value
 
 

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -37,6 +36,7 @@ from transit.models import (
     Stop,
     Timetable,
     Transfer,
+    time_zone,
 )
 from transit.timetable.feed import (
     MAX_CENTS,
@@ -456,12 +456,9 @@ class _Reader:
                 self.add(rows.name, line, "name", f"city {name!r} is given twice")
                 continue
             zone = row["timezone"].strip()
-            try:
-                ZoneInfo(zone)
-                good = True
-            except (ZoneInfoNotFoundError, ValueError):
+            good = time_zone(zone) is not None
+            if not good:
                 self.add(rows.name, line, "timezone", f"{zone!r} is not a known time zone")
-                good = False
             connection = row["min_connection_seconds"].strip()
             city = FeedCity(
                 name=name,

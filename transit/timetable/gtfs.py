@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from transit.models import Mode
+from transit.models import Mode, time_zone
 from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,
@@ -282,9 +282,7 @@ class _Parser:
 
     def zone(self, table: str, line: int, column: str, text: str) -> str | None:
         text = text.strip()
-        try:
-            ZoneInfo(text)
-        except (ZoneInfoNotFoundError, ValueError):
+        if time_zone(text) is None:
             self.problems.add(table, line, column, f"{text!r} is not a known time zone")
             return None
         return text
