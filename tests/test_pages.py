@@ -217,6 +217,8 @@ def test_bad_parameters_give_a_friendly_400(client, network):
     for url in (
         f"/cities/{city}?date=tomorrow",
         f"/cities/{city}?date=2025-02-30",
+        f"/cities/{city}?date=9999-12-31",  # no UTC equivalent: was a 500
+        f"/cities/{city}?date=0001-01-01",
         f"/cities/{city}?mode=rocket",
         "/cities?page=zero",
         "/cities?page=-1",
@@ -293,6 +295,14 @@ def test_board_shows_after_midnight_calls_of_yesterdays_service(client, network)
     assert "Z9" in page(client, f"/cities/{nanjing}?date=2025-03-09")
     # Monday: Sunday has no run.
     assert "Z9" not in page(client, f"/cities/{nanjing}?date=2025-03-03")
+
+
+def test_a_mode_no_service_here_uses_gives_empty_boards(client, network):
+    # "ferry" is a mode Transit knows; this network has none: nothing to show, no error.
+    assert "Z9" in page(client, f"/cities/{network['beijing']}?date=2025-03-03")
+    html = page(client, f"/cities/{network['beijing']}?date=2025-03-03&mode=ferry")
+    assert "Z9" not in html and "MU5101" not in html
+    assert "ferry" in page(client, "/cities?mode=ferry").lower()
 
 
 def test_board_mode_filter_and_terminus(client, network):

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
-from transit.models import City, Service, Timetable, zone_named
+from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
+from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db
@@ -146,9 +147,14 @@ def _parse_day(raw: str | None, zone_name: str | None) -> dt.date:
     if not raw:
         return dt.datetime.now(zone_named(zone_name)).date()
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         abort(400, description=gettext("The date must be written as YYYY-MM-DD."))
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        # As route queries: boards far out cannot even be computed (year 1 was a 500).
+        abort(400, description=gettext("Enter a date in the years %(low)d to %(high)d.",
+                                       low=FIRST_YEAR, high=LAST_YEAR))
+    return day
 
 
 def _parse_page(raw: str | None) -> int:
@@ -163,10 +169,11 @@ def _parse_page(raw: str | None) -> int:
     return page
 
 
-def _parse_mode(raw: str | None, known: list[str]) -> str | None:
+def _parse_mode(raw: str | None) -> str | None:
+    """A mode filter: any mode Transit knows (one no service here uses just finds nothing)."""
     if not raw:
         return None
-    if raw not in known:
+    if raw not in MODE_VALUES:
         abort(400, description=gettext("Unknown mode: %(mode)s.", mode=raw))
     return raw
 
@@ -321,7 +328,7 @@ def _places(names: set[str]) -> dict[str, tuple[float, float]]:
 def cities() -> str:
     modes = network_facts().modes
     zones = tv.timezones_in_use(_session())
-    mode = _parse_mode(request.args.get("mode"), modes)
+    mode = _parse_mode(request.args.get("mode"))
     zone = request.args.get("timezone") or None
     if zone is not None and zone not in zones:
         abort(400, description=gettext("Unknown time zone: %(zone)s.", zone=zone))
@@ -351,7 +358,7 @@ def city(city_id: int) -> str:
         abort(404)
     day = _parse_day(request.args.get("date"), place.timezone)
     modes = tv.modes_at_city(_session(), city_id)
-    mode = _parse_mode(request.args.get("mode"), network_facts().modes)
+    mode = _parse_mode(request.args.get("mode"))
     chosen = [mode] if mode else None
     departures = tv.city_board(_session(), city_id, day, "departures", chosen)
     arrivals = tv.city_board(_session(), city_id, day, "arrivals", chosen)
