@@ -606,6 +606,16 @@ def test_itinerary_cards_mark_days_waits_and_trades():
     assert flight.trades == [("later", 45), ("dearer", 750.0)]
 
 
+def test_arrive_by_options_call_the_latest_departure_fastest():
+    # With "arrive by", fastest is the latest departure (docs/routing.md): the flight
+    # leaving at 08:00 on the 4th, not the overnight train that arrives earlier.
+    cards = jv.itinerary_cards(sample_result(), dt.date(2025, 3, 4), compare=True, arrive_by=True)
+    overnight, flight = cards
+    assert flight.badges == ["fastest", "transfers"]
+    assert overnight.badges == ["cheapest"]
+    assert ("earlier", 600) in overnight.trades  # left 22:00 the day before, 10 h earlier
+
+
 def test_day_marks_count_days_either_way(app):
     from transit.web.i18n import day_mark
 

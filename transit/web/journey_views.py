@@ -320,7 +320,7 @@ class ItineraryCard:
     legs: list[LegCard]
     waits: list[TransferCard]
     badges: list[str] = field(default_factory=list)  # "fastest", "cheapest", "transfers"
-    # (kind, amount) pairs, kind in "later" (minutes), "dearer", "more_transfers"
+    # (kind, amount) pairs, kind in "later" or "earlier" (minutes), "dearer", "more_transfers"
     trades: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -356,6 +356,7 @@ def itinerary_cards(
     links: Sequence[Sequence[LegLink]] | None = None,
     default_currency: str = "CNY",
     compare: bool = False,
+    arrive_by: bool = False,
 ) -> list[ItineraryCard]:
     """Cards from the engine's JSON result (``RouteResult.to_json()``), with the forecast
     fields of ``transit.forecast.itinerary.result_json`` where present.
@@ -363,7 +364,7 @@ def itinerary_cards(
     ``reference_day`` is the query's local date: "+1 day" marks count from it.
     ``links[i][j]`` gives leg j of itinerary i its service page and currency. With
     ``compare``, each card says what it is best at and what it gives up against the best of
-    the others.
+    the others (``arrive_by``: the fastest is the latest departure, as the engine's).
     """
     cards: list[ItineraryCard] = []
     for i, itinerary in enumerate(result_json.get("itineraries", [])):
@@ -421,22 +422,26 @@ def itinerary_cards(
             )
         )
     if compare and len(cards) > 1:
-        _compare(cards)
+        _compare(cards, arrive_by)
     return cards
 
 
-def _compare(cards: list[ItineraryCard]) -> None:
-    # "Fastest" is the engine's: the earliest arrival (docs/routing.md), not the shortest
-    # ride, so the card it picks is the one the fastest search answers.
-    earliest = min(c.arrival for c in cards)
+def _compare(cards: list[ItineraryCard], arrive_by: bool) -> None:
+    # "Fastest" is the engine's (docs/routing.md), not the shortest ride, so the card it
+    # picks is the one the fastest search answers: the earliest arrival, or with "arrive
+    # by" the latest departure.
     fares = [c.fare for c in cards if c.fare is not None]
     cheapest = min(fares) if fares else None
     fewest = min(c.transfers for c in cards)
+    latest = max(c.departure for c in cards)
+    earliest = min(c.arrival for c in cards)
     for card in cards:
-        if card.arrival == earliest:
+        behind = latest - card.departure if arrive_by else card.arrival - earliest
+        if not behind:
             card.badges.append("fastest")
         else:
-            card.trades.append(("later", int((card.arrival - earliest).total_seconds()) // 60))
+            kind = "earlier" if arrive_by else "later"
+            card.trades.append((kind, int(behind.total_seconds()) // 60))
         if cheapest is not None and card.fare is not None:
             if card.fare <= cheapest:
                 card.badges.append("cheapest")

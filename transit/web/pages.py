@@ -254,6 +254,7 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         links=links,
         default_currency=facts.currency,
         compare=form.criterion == "options",
+        arrive_by=form.time_kind == "arrive_by",
     )
     places = _places({n for card in cards for leg in card.legs for n in (leg.origin, leg.destination)})
     maps = [
