@@ -16,7 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_routing_properties import BASE_DAY, feeds
-from transit.routing import CRITERIA, Query, Snapshot, engine, kernels, plan
+from transit.routing import (
+    CRITERIA,
+    Query,
+    QueryError,
+    Snapshot,
+    UnknownCity,
+    engine,
+    kernels,
+    plan,
+)
 from transit.routing.reference import reference_answer
 from transit.routing.synthetic import national_feed
 from transit.timetable.feed import (
@@ -342,3 +351,27 @@ def test_latest_departure_scan_stops_early_with_a_bound_that_still_holds(
     monkeypatch.setattr(engine, "LATEST_STOP_SHARE", 1.0)
     stopped, full = bounds_against_full_scan()
     assert (stopped == full).all()
+
+
+def test_a_city_may_be_named_by_its_code_or_in_any_case() -> None:
+    feed = Feed(source="test")
+    feed.cities["b"] = FeedCity(name="Beijing", code="PEK", timezone="Asia/Shanghai")
+    feed.cities["s"] = FeedCity(name="Shanghai", code="SHA", timezone="Asia/Shanghai")
+    feed.calendars["daily"] = FeedCalendar()
+    feed.services.append(FeedService(number="G1", mode="train", timetables=[FeedTimetable(
+        code="1", calendar="daily",
+        stops=[_stop("b", None, 8 * 3600), _stop("s", 13 * 3600, None, 500)],
+    )]))
+    snap = Snapshot.from_feed(feed, 0)
+    assert [snap.find_city(t) for t in ("Beijing", "beijing", "PEK", "pek ", "SHA", "Nowhere")] == [
+        0, 0, 0, 0, 1, None
+    ]
+    day = dt.datetime(2025, 3, 5, 7)
+    by_name = plan(snap, Query("Beijing", "Shanghai", depart=day))
+    by_code = plan(snap, Query("pek", "SHA", depart=day))
+    assert by_code.itineraries == by_name.itineraries and by_name.itineraries
+    assert by_code.itineraries[0].legs[0].origin == "Beijing"  # shown by its name
+    with pytest.raises(QueryError):
+        plan(snap, Query("PEK", "beijing", depart=day))  # the same city twice
+    with pytest.raises(UnknownCity):
+        plan(snap, Query("PEKING", "SHA", depart=day))

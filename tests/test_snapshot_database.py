@@ -33,6 +33,7 @@ def test_database_snapshot_equals_feed_snapshot(
     from_feed = Snapshot.from_feed(feed, 15)
     assert from_db.connection_count == from_feed.connection_count > 0
     assert from_db.city_names == from_feed.city_names
+    assert from_db.city_codes == from_feed.city_codes
     assert from_db.service_number == from_feed.service_number
     assert from_db.trip_code == from_feed.trip_code
     for name in ARRAYS:

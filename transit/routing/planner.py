@@ -31,7 +31,7 @@ from transit.routing.itinerary import (
     build_itinerary,
     local_time,
 )
-from transit.routing.query import Query, UnknownCity
+from transit.routing.query import Query, QueryError, UnknownCity
 from transit.routing.snapshot import UNREACHABLE, Snapshot
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -135,12 +135,17 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     an unusable field. An empty result carries a message saying why.
     """
     query.check()
-    origin = snapshot.city_index.get(query.origin)
+    origin = snapshot.find_city(query.origin)
     if origin is None:
         raise UnknownCity(query.origin)
-    destination = snapshot.city_index.get(query.destination)
+    destination = snapshot.find_city(query.destination)
     if destination is None:
         raise UnknownCity(query.destination)
+    if origin == destination:
+        raise QueryError("destination", "the destination is the origin")
+    # From here on the cities go by their stored names (messages, itineraries).
+    query = replace(query, origin=snapshot.city_names[origin],
+                    destination=snapshot.city_names[destination])
     window = int(round(query.window_hours * 3600))
     arrive_by = query.arrive_by is not None
     if query.arrive_by is not None:

@@ -178,6 +178,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.city_names: list[str] = []
+        self.city_codes: list[str | None] = []
         self.city_zones: list[str] = []
         self.city_mct: list[int] = []
         self.city_index: dict[object, int] = {}
@@ -201,9 +202,12 @@ class _Builder:
         # city index, arrival, departure, leg fare, boarding, alighting.
         self.stop_columns: tuple[np.ndarray, ...] | None = None
 
-    def city(self, key: object, name: str, zone: str, mct: int | None) -> None:
+    def city(
+        self, key: object, name: str, zone: str, mct: int | None, code: str | None = None
+    ) -> None:
         self.city_index[key] = len(self.city_names)
         self.city_names.append(name)
+        self.city_codes.append(code or None)
         self.city_zones.append(zone or "UTC")
         self.city_mct.append(-1 if mct is None else int(mct))
 
@@ -235,6 +239,15 @@ class Snapshot:
         self.default_min_connection_seconds = int(default_min_connection_minutes) * 60
         self.city_names: tuple[str, ...] = tuple(b.city_names)
         self.city_index: dict[str, int] = {n: i for i, n in enumerate(self.city_names)}
+        self.city_codes: tuple[str | None, ...] = tuple(b.city_codes)
+        # What a traveller may type besides the exact name: the name in any case, or the
+        # city's code in any case (the pages, the API and the command line alike).
+        self._city_aliases: dict[str, int] = {}
+        for i, code in enumerate(self.city_codes):
+            if code:
+                self._city_aliases.setdefault(code.lower(), i)
+        for i, name in enumerate(self.city_names):
+            self._city_aliases[name.lower()] = i
         self.city_zone: tuple[str, ...] = tuple(b.city_zones)
         self.city_tz: tuple[ZoneInfo, ...] = tuple(ZoneInfo(z) for z in self.city_zone)
         self.city_mct = np.array(b.city_mct, dtype=np.int64)
@@ -373,7 +386,7 @@ class Snapshot:
         """Build a snapshot straight from an importer's feed (no database)."""
         b = _Builder()
         for key, city in feed.cities.items():
-            b.city(key, city.name, city.timezone, city.min_connection_seconds)
+            b.city(key, city.name, city.timezone, city.min_connection_seconds, city.code)
         for key, cal in feed.calendars.items():
             b.calendar_index[key] = len(b.calendars)
             b.calendars.append(
@@ -421,10 +434,11 @@ class Snapshot:
         """Build a snapshot from the database with bulk ``SELECT``s (no ORM objects)."""
         b = _Builder()
         run = session.execute
-        for cid, name, zone, mct in run(
-            select(City.id, City.name, City.timezone, City.min_connection_seconds).order_by(City.id)
+        for cid, name, zone, mct, code in run(
+            select(City.id, City.name, City.timezone, City.min_connection_seconds, City.code)
+            .order_by(City.id)
         ):
-            b.city(cid, name, zone, mct)
+            b.city(cid, name, zone, mct, code)
         exceptions: dict[int, tuple[set[dt.date], set[dt.date]]] = {}
         for cal_id, day, is_added in run(
             select(CalendarDate.calendar_id, CalendarDate.date, CalendarDate.added)
@@ -482,6 +496,11 @@ class Snapshot:
         return cls(b, default_min_connection_minutes, "database")
 
     # -- queries on the data ----------------------------------------------------------------
+
+    def find_city(self, text: str) -> int | None:
+        """The city ``text`` names: its exact name, else its name or code in any case."""
+        found = self.city_index.get(text)
+        return found if found is not None else self._city_aliases.get(text.strip().lower())
 
     @property
     def connection_count(self) -> int:
