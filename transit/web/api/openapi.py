@@ -33,6 +33,7 @@ _ERROR_TEXT = {
     411: "The upload did not say its length (Content-Length).",
     413: "The upload is too large.",
     415: "The body is not JSON (or not multipart for uploads).",
+    412: "The resource changed since you read it: `If-Match` is not its current ETag.",
     422: "The input is invalid; `errors` names each field.",
 }
 
@@ -56,6 +57,7 @@ class Operation:
     upload: type[BaseModel] | None = None
     auth: bool = False
     conditional: bool = False
+    if_match: bool = False  # a write that honours If-Match (412 when stale)
     errors: tuple[int, ...] = ()
     path_params: dict[str, str] = field(default_factory=dict)
 
@@ -71,6 +73,8 @@ class Operation:
             codes |= {401, 403}
         if self.path_params:
             codes |= {404}
+        if self.if_match:
+            codes |= {412}
         return sorted(codes)
 
 
@@ -190,6 +194,20 @@ def build_document() -> dict[str, Any]:
                     "schema": {"type": "string"},
                 },
             ]
+        if op.if_match:
+            params.append(
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "the ETag of your last read of this resource (its GET; for a fare, the "
+                        "service's fares): 412 and nothing changed if it is no longer current. "
+                        "Send it, so that you do not overwrite a change you have not seen."
+                    ),
+                    "schema": {"type": "string"},
+                }
+            )
         if params:
             entry["parameters"] = params
         if op.body is not None:
@@ -249,7 +267,9 @@ def build_document() -> dict[str, Any]:
                 "Reads are public and carry `ETag`/`Last-Modified`; send them back in "
                 "`If-None-Match`/`If-Modified-Since` to get `304 Not Modified` while the timetable "
                 "is unchanged. Writes need an administrator's bearer token "
-                "(`flask --app app users token NAME`). Every error is `application/problem+json` "
+                "(`flask --app app users token NAME`); send the `ETag` of your last read as `If-Match` "
+                "with PUT, PATCH and DELETE (412 and nothing changed when the data changed since). "
+                "Every error is `application/problem+json` "
                 "(RFC 9457) with `errors` naming each field at fault.\n\n"
                 "Stop times are `HH:MM` (or `HH:MM:SS`) in the local time of the stop's city, with "
                 "`+1` for the next day, or seconds after the service day's midnight. Fares in "

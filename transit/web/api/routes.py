@@ -50,6 +50,7 @@ from transit.web.api.serialize import (
 from transit.web.api.support import (
     DEFAULT_MAX_UPLOAD_BYTES,
     MAX_UNZIPPED_BYTES,
+    check_if_match,
     commit,
     conditional_read,
     endpoint,
@@ -160,12 +161,14 @@ def create_city() -> Response:
     response=s.CityOut,
     body=s.CityUpdate,
     auth=True,
+    if_match=True,
     errors=(409,),
     path_params={"city_id": "the city's id"},
 )
 def update_city(city_id: int) -> Response:
     user = require_admin()
     city = get_or_404(City, city_id, "city")
+    check_if_match(request.path, f"city {city_id}")
     data = parse_body(s.CityUpdate)
     editing.update_city(db.session(), city, data, user=user.username)
     commit()
@@ -186,6 +189,7 @@ def update_city(city_id: int) -> Response:
     response_text="Deleted.",
     query=s.CascadeQuery,
     auth=True,
+    if_match=True,
     errors=(409,),
     path_params={"city_id": "the city's id"},
 )
@@ -193,6 +197,7 @@ def delete_city(city_id: int) -> Response:
     user = require_admin()
     query = parse_query(s.CascadeQuery)
     city = get_or_404(City, city_id, "city")
+    check_if_match(request.path, f"city {city_id}")
     editing.delete_city(db.session(), city, user=user.username, cascade=query.cascade)
     commit()
     return no_content()
@@ -282,11 +287,13 @@ def create_calendar() -> Response:
     response=s.CalendarOut,
     body=s.CalendarUpdate,
     auth=True,
+    if_match=True,
     path_params={"calendar_id": "the calendar's id"},
 )
 def update_calendar(calendar_id: int) -> Response:
     user = require_admin()
     calendar = get_or_404(Calendar, calendar_id, "calendar")
+    check_if_match(request.path, f"calendar {calendar_id}")
     data = parse_body(s.CalendarUpdate)
     editing.update_calendar(db.session(), calendar, data, user=user.username)
     commit()
@@ -305,12 +312,14 @@ def update_calendar(calendar_id: int) -> Response:
     media_type="none",
     response_text="Deleted.",
     auth=True,
+    if_match=True,
     errors=(409,),
     path_params={"calendar_id": "the calendar's id"},
 )
 def delete_calendar(calendar_id: int) -> Response:
     user = require_admin()
     calendar = get_or_404(Calendar, calendar_id, "calendar")
+    check_if_match(request.path, f"calendar {calendar_id}")
     editing.delete_calendar(db.session(), calendar, user=user.username)
     commit()
     return no_content()
@@ -446,12 +455,14 @@ def create_service() -> Response:
     response=s.ServiceDetail,
     body=s.ServiceUpdate,
     auth=True,
+    if_match=True,
     errors=(409,),
     path_params={"service_id": "the service's id"},
 )
 def update_service(service_id: int) -> Response:
     user = require_admin()
     service = get_or_404(Service, service_id, "service")
+    check_if_match(request.path, f"service {service_id}")
     data = parse_body(s.ServiceUpdate)
     editing.update_service(db.session(), service, data, user=user.username)
     commit()
@@ -468,11 +479,13 @@ def update_service(service_id: int) -> Response:
     media_type="none",
     response_text="Deleted.",
     auth=True,
+    if_match=True,
     path_params={"service_id": "the service's id"},
 )
 def delete_service(service_id: int) -> Response:
     user = require_admin()
     service = get_or_404(Service, service_id, "service")
+    check_if_match(request.path, f"service {service_id}")
     editing.delete_service(db.session(), service, user=user.username)
     commit()
     return no_content()
@@ -593,12 +606,14 @@ def create_timetable(service_id: int) -> Response:
     response=s.TimetableOut,
     body=s.TimetableCreate,
     auth=True,
+    if_match=True,
     errors=(409,),
     path_params={"service_id": "the service's id", "timetable_id": "the variant's id"},
 )
 def replace_timetable(service_id: int, timetable_id: int) -> Response:
     user = require_admin()
     timetable = _timetable_of(service_id, timetable_id)
+    check_if_match(request.path, f"variant {timetable_id} of service {service_id}")
     data = parse_body(s.TimetableCreate)
     editing.replace_timetable(db.session(), timetable, data, user=user.username)
     commit()
@@ -615,12 +630,14 @@ def replace_timetable(service_id: int, timetable_id: int) -> Response:
     media_type="none",
     response_text="Deleted.",
     auth=True,
+    if_match=True,
     errors=(409,),
     path_params={"service_id": "the service's id", "timetable_id": "the variant's id"},
 )
 def delete_timetable(service_id: int, timetable_id: int) -> Response:
     user = require_admin()
     timetable = _timetable_of(service_id, timetable_id)
+    check_if_match(request.path, f"variant {timetable_id} of service {service_id}")
     editing.delete_timetable(db.session(), timetable, user=user.username)
     commit()
     return no_content()
@@ -658,11 +675,13 @@ def get_fares(service_id: int) -> Response:
     response=s.FareList,
     body=s.FaresReplace,
     auth=True,
+    if_match=True,
     path_params={"service_id": "the service's id"},
 )
 def replace_fares(service_id: int) -> Response:
     user = require_admin()
     service = load_service(service_id)
+    check_if_match(request.path, f"the fares of service {service_id}")
     data = parse_body(s.FaresReplace)
     editing.replace_fares(db.session(), service, data.fares, user=user.username)
     commit()
@@ -701,6 +720,7 @@ def create_fare(service_id: int) -> Response:
     media_type="none",
     response_text="Deleted.",
     auth=True,
+    if_match=True,
     path_params={"service_id": "the service's id", "fare_id": "the fare's id"},
 )
 def delete_fare(service_id: int, fare_id: int) -> Response:
@@ -709,6 +729,10 @@ def delete_fare(service_id: int, fare_id: int) -> Response:
     if fare is None or fare.service_id != service_id:
         get_or_404(Service, service_id, "service")
         raise ApiProblem(404, f"Service {service_id} has no fare {fare_id}.")
+    # A fare has no page of its own: the client read it in the service's list of fares.
+    check_if_match(
+        url_for("api.get_fares", service_id=service_id), f"the fares of service {service_id}"
+    )
     editing.delete_fare(db.session(), fare, user=user.username)
     commit()
     return no_content()
