@@ -463,7 +463,9 @@ def test_routes_need_agency_id_when_there_are_several_agencies(tmp_path: Path) -
     ]
 
 
-@pytest.mark.parametrize("zone", ["Europe", "America", "Mars/Olympus", "Europe/__init__.py"])
+@pytest.mark.parametrize(
+    "zone", ["Europe", "America", "Mars/Olympus", "Europe/__init__.py", "posixrules", "Factory"]
+)
 def test_a_zone_that_is_no_zone_is_a_problem(tmp_path: Path, zone: str) -> None:
     # "Europe" is a folder of the zone database: ZoneInfo raises an OSError there (the
     # importer fuzz test found it), not the lookup error other names give.

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
+import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
@@ -67,10 +69,19 @@ class Mode(enum.StrEnum):
 MODE_VALUES = tuple(m.value for m in Mode)
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    # The database's own zones, less those that are no place ("Factory", "localtime").
+    return frozenset(zoneinfo.available_timezones() - {"Factory", "localtime"})
+
+
 def time_zone(name: str) -> ZoneInfo | None:
     """The IANA time zone called ``name``, or None when there is none. Every check of a
-    zone someone typed goes through here: besides unknown names, a folder of the zone
-    database ("Europe") makes ``ZoneInfo`` raise an OSError, not a lookup error."""
+    zone someone typed goes through here: only the zone database's names pass, so neither
+    a folder of it ("Europe", where ``ZoneInfo`` raises an OSError) nor one of its other
+    files ("posixrules") is taken for a zone."""
+    if name not in _zone_names():
+        return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):

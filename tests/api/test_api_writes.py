@@ -139,6 +139,7 @@ def test_city_lifecycle(app, admin):
         ({"name": "Wuhan", "longitude": "east"}, "longitude"),
         ({"name": "Wuhan", "timezone": "Mars/Olympus"}, "timezone"),
         ({"name": "Wuhan", "timezone": "Europe"}, "timezone"),  # a folder of zones: was a 500
+        ({"name": "Wuhan", "timezone": "posixrules"}, "timezone"),  # a file of zones, no place
         ({"name": "Wuhan", "min_connection_seconds": -5}, "min_connection_seconds"),
         ({"name": "Wuhan", "code": "W H"}, "code"),
         ({"name": "Wuhan", "population": 11}, "population"),
