@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from transit.db import make_engine
@@ -372,3 +372,102 @@ def test_a_zone_database_folder_is_no_time_zone(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed) as failure:
         read_bundle(_bundle(tmp_path, files))
     assert "'America' is not a known time zone" in str(failure.value)
+
+
+# --- the admin export's zip, imported through the web, the API's core and the CLI ----------
+
+_RUN = (
+    "operator,number,route,service_date,origin,destination,scheduled_departure,"
+    "scheduled_arrival,actual_departure,actual_arrival,cancelled,source\n"
+    "CR,G1,,2026-03-02,Beijing,Shanghai,2026-03-02T08:00:00+08:00,2026-03-02T12:40:00+08:00,"
+    "2026-03-02T08:01:00+08:00,2026-03-02T12:45:00+08:00,false,test\n"
+)
+
+
+def _exported_zip(app: Any, tmp_path: Path) -> bytes:
+    """The corridor of the admin tests with one past run, as /admin/export downloads it."""
+    from tests.admin_helpers import add_corridor, log_in, make_admin
+    from transit.timetable.history import read_history_csv
+    from transit.web.extensions import db
+
+    make_admin(app)
+    add_corridor(app)
+    (tmp_path / "run.csv").write_text(_RUN)
+    with app.app_context():
+        load_history(db.session(), read_history_csv(tmp_path / "run.csv"))
+        db.session.commit()
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    reply = client.get("/admin/export")
+    assert reply.status_code == 200
+    return reply.data
+
+
+def test_the_export_zip_loads_its_trip_history_in_the_same_transaction(
+    app: Any, session: Session, tmp_path: Path
+) -> None:
+    from transit import editing
+
+    saved = tmp_path / "export.zip"
+    saved.write_bytes(_exported_zip(app, tmp_path))
+    # An empty timetable to import into (the app's database is this session's).
+    for model in (TripRecordStop, TripRecord, ServiceFare, Stop, Timetable, CalendarDate,
+                  Calendar, Service, Transfer, City):
+        session.execute(model.__table__.delete())
+    session.commit()
+    (tmp_path / "work").mkdir()
+    dry = editing.import_timetable(session, saved, tmp_path / "work", dry_run=True)
+    assert dry.format == "csv" and dry.counts["past runs"] == 1 and dry.counts["cities"] == 3
+    assert "Would add 1 past run." in dry.report
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(TripRecord)) == 0
+    (tmp_path / "work2").mkdir()
+    done = editing.import_timetable(session, saved, tmp_path / "work2")
+    session.commit()
+    assert done.counts["past runs"] == 1 and "Added 1 past run." in done.report
+    assert session.scalar(select(func.count()).select_from(TripRecord)) == 1
+
+
+def test_the_export_zip_through_the_admin_import_page(app: Any, tmp_path: Path) -> None:
+    import io
+
+    from tests.admin_helpers import log_in, post
+    from transit.web.extensions import db
+
+    app.config["TRANSIT_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    content = _exported_zip(app, tmp_path)
+    with app.app_context():
+        db.session.execute(TripRecord.__table__.delete())
+        db.session.commit()
+    client = app.test_client()
+    log_in(client)
+    reply = post(client, "/admin/imports", {"file": (io.BytesIO(content), "export.zip")},
+                 content_type="multipart/form-data")
+    assert reply.status_code == 302
+    report = client.get(reply.location).get_data(as_text=True)
+    assert "Format: csv" in report and "<th scope=\"row\">past runs</th><td>1</td>" in report
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 0  # dry run
+    done = post(client, f"/admin/uploads/{reply.location.rsplit('/', 1)[1]}/commit", {},
+                form_url=reply.location)
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 1
+
+
+def test_bundle_and_history_problems_are_listed_together(session: Session, tmp_path: Path) -> None:
+    from transit import editing
+
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "cities.csv").write_text("name,timezone\nA,Nowhere/Zone\nB,Europe/Paris\n")
+    (folder / "calendars.csv").write_text("calendar,weekdays\nc,1111111\n")
+    (folder / "services.csv").write_text("number,mode\nX1,train\n")
+    (folder / "timetables.csv").write_text("number,code,calendar\nX1,a,c\n")
+    (folder / "stops.csv").write_text("number,code,sequence,city,arrival,departure\n"
+                                      "X1,a,0,A,,08:00:00\nX1,a,1,B,09:00:00,\n")
+    (folder / "trips.csv").write_text(_RUN.replace("2026-03-02,", "someday,"))
+    with pytest.raises(ImportFailed) as failed:
+        editing.import_timetable(session, folder, tmp_path)
+    places = {(p.file, p.field) for p in failed.value.problems}
+    assert ("cities.csv", "timezone") in places and ("trips.csv", "service_date") in places

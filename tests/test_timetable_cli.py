@@ -86,7 +86,7 @@ def test_export_then_import_is_identical(runner, app, shared_data: Path, tmp_pat
     again = runner.invoke(args=["timetable", "import", str(tmp_path / "out")])
     assert again.exit_code == 0, again.output
     assert "Added no cities" in again.output and "no timetables" in again.output
-    assert "Added 0 past trips (1 already recorded)" in again.output
+    assert "Added no past runs (1 already recorded)." in again.output
     assert stats(runner) == before
     busy = runner.invoke(args=["timetable", "export", str(tmp_path / "out")])
     assert busy.exit_code != 0 and "not empty" in busy.output
@@ -150,3 +150,52 @@ def test_unknown_format_and_wrong_encoding(runner, shared_data: Path, tmp_path: 
     result = runner.invoke(args=["timetable", "import", "--encoding", "gbk", str(shared_data / CALTRAIN)])
     assert result.exit_code == 1 and "UTF-8" in result.output
     assert stats(runner) == EMPTY
+
+
+def test_the_admin_export_zip_imports_with_its_history(runner, app, tmp_path: Path) -> None:
+    import zipfile
+
+    from tests.admin_helpers import add_corridor
+    from transit import create_app
+    from transit.web.extensions import db
+
+    add_corridor(app)
+    with app.app_context():
+        departure = dt.datetime(2026, 3, 2, 0, 0)
+        load_history(db.session(), [HistoryTrip(
+            "CR", "G1", "", dt.date(2026, 3, 2), "Beijing", "Shanghai",
+            departure, departure + dt.timedelta(minutes=280),
+            actual_departure=departure + dt.timedelta(minutes=1),
+        )])
+        db.session.commit()
+    assert runner.invoke(args=["timetable", "export", str(tmp_path / "b")]).exit_code == 0
+    # Zipped as /admin/export zips it: one folder inside.
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as archive:
+        for path in sorted((tmp_path / "b").iterdir()):
+            archive.write(path, f"transit-bundle/{path.name}")
+    other = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "other.sqlite3"),
+        "TRANSIT_MODEL_DIR": str(tmp_path / "models"),
+        "SECRET_KEY": "test-secret-key",
+    })
+    with other.app_context():
+        db.create_all()
+    try:
+        other_runner = other.test_cli_runner()
+        dry = other_runner.invoke(args=["timetable", "import", "--dry-run",
+                                        str(tmp_path / "export.zip")])
+        assert dry.exit_code == 0, dry.output
+        assert "Would add 3 cities" in dry.output and "Would add 1 past run." in dry.output
+        assert stats(other_runner) == EMPTY
+        result = other_runner.invoke(args=["timetable", "import", str(tmp_path / "export.zip")])
+        assert result.exit_code == 0, result.output
+        assert "Added 1 past run." in result.output
+        assert stats(other_runner) == stats(runner)
+        chosen = other_runner.invoke(args=["timetable", "import", "--format", "csv",
+                                           str(tmp_path / "export.zip")])
+        assert chosen.exit_code == 0, chosen.output
+        assert "Added no past runs (1 already recorded)." in chosen.output
+    finally:
+        with other.app_context():
+            db.engine.dispose()

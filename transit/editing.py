@@ -923,21 +923,43 @@ def import_timetable(
     encoding: str | None = None,
     dry_run: bool = False,
     max_unzipped: int = MAX_UNZIPPED_BYTES,
+    progress: bool = False,
 ) -> ImportOutcome:
     """Parse an uploaded timetable file and load it in the caller's transaction.
 
-    Raises ``ImportFailed`` listing every problem (file, line, field), ``EditError`` for an
-    unreadable archive, and ``ValueError``/``LookupError``/``OSError`` for files no parser
-    understands. On a dry run nothing is flushed; the caller rolls back either way on error.
+    A CSV bundle's trip history (trips.csv) is loaded too, after its timetable, and counted
+    as ``past runs``. Raises ``ImportFailed`` listing every problem (file, line, field),
+    ``EditError`` for an unreadable archive, and ``ValueError``/``LookupError``/``OSError``
+    for files no parser understands. The caller rolls back on a dry run or an error: a dry
+    run of a bundle with history writes inside the transaction, since past runs are checked
+    against the services they belong to.
     """
-    from transit.timetable.feed import ImportFailed
+    from transit.timetable.csvbundle import HISTORY_FILE
+    from transit.timetable.feed import ImportFailed, quantity
     from transit.timetable.formats import detect_format, parse_timetable
+    from transit.timetable.history import HistoryTrip, load_history, read_history_csv
     from transit.timetable.loader import load_feed
 
     path = prepare_upload(saved, work, fmt, max_unzipped=max_unzipped)
+    history: list[HistoryTrip] | None = None
     try:
-        chosen = fmt or detect_format(path)
-        feed = parse_timetable(path, chosen, encoding)
+        chosen = (fmt or detect_format(path)).lower()
+        try:
+            feed = parse_timetable(path, chosen, encoding)
+        except ImportFailed as error:
+            failed: ImportFailed | None = error
+        else:
+            failed = None
+        trips_file = path / HISTORY_FILE
+        if chosen == "csv" and trips_file.is_file():
+            # The history's own problems are listed with the timetable's, all at once.
+            try:
+                history = read_history_csv(trips_file)
+            except ImportFailed as error:
+                failed = ImportFailed((failed.problems if failed else []) + error.problems,
+                                      failed.kind if failed else error.kind)
+        if failed is not None:
+            raise failed
     except ImportFailed as error:
         if path == saved:
             raise
@@ -951,13 +973,24 @@ def import_timetable(
             ],
             error.kind,
         ) from None
-    report = load_feed(session, feed, dry_run=dry_run)
+    report = load_feed(session, feed, dry_run=dry_run and history is None, progress=progress)
+    report.dry_run = dry_run
+    counts = dict(report.counts)
+    text = str(report)
+    if history is not None:
+        added = load_history(session, history, progress=progress)
+        counts["past runs"] = added
+        skipped = len(history) - added
+        text += (f"\n{'Would add' if dry_run else 'Added'} "
+                 f"{quantity(added, 'past run', 'past runs')}"
+                 + (f" ({skipped:,} already recorded)" if skipped else "")
+                 + ".")
     return ImportOutcome(
         format=chosen,
-        counts=dict(report.counts),
+        counts=counts,
         skipped=list(report.skipped),
         conflicts=list(report.conflicts),
-        report=str(report),
+        report=text,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from transit.db import refresh_statistics
 from transit.models import MODE_VALUES, City, Service, Stop, Timetable, TripRecord
-from transit.timetable.feed import ImportFailed
+from transit.timetable.feed import ImportFailed, quantity
 from transit.timetable.formats import FORMATS
 from transit.web.extensions import db
 
@@ -27,16 +28,16 @@ def timetable() -> None:
 def _fail(error: ImportFailed) -> None:
     """Undo everything and exit non-zero, listing every problem."""
     db.session.rollback()
-    count = len(error.problems)
-    click.echo(f"Nothing was imported: {count} problem{'s' if count != 1 else ''} found.", err=True)
+    click.echo(f"Nothing was imported: {quantity(len(error.problems), 'problem', 'problems')} "
+               "found.", err=True)
     for problem in error.problems:
         click.echo(f"  {problem}", err=True)
     if error.kind == "unknown_format":
         click.echo("Name the format with --format (gtfs, zemdalk, 17bugs, nenieco or csv).",
                    err=True)
     elif error.kind == "not_a_timetable":
-        click.echo("Give the folder of a classic or CSV timetable; a zip is read as GTFS "
-                   "unless --format says otherwise.", err=True)
+        click.echo("Give a GTFS zip or folder, or the folder of a classic or CSV timetable "
+                   "(or a zip of that folder).", err=True)
     raise SystemExit(1)
 
 
@@ -49,42 +50,38 @@ def _fail(error: ImportFailed) -> None:
 @click.option("--dry-run", is_flag=True, help="Check everything and report counts; write nothing.")
 @with_appcontext
 def import_timetable(path: Path, fmt: str | None, encoding: str | None, dry_run: bool) -> None:
-    """Import the timetable at PATH (a GTFS zip or folder, a classic folder, a CSV bundle).
+    """Import the timetable at PATH (a GTFS zip or folder, a classic folder, a CSV bundle
+    folder or zip, as /admin/export downloads it).
 
     All or nothing: on any problem nothing is written and every problem is listed.
     """
-    from transit.timetable.csvbundle import read_bundle_history
-    from transit.timetable.formats import detect_format, parse_timetable
-    from transit.timetable.history import load_history
-    from transit.timetable.loader import load_feed
+    from transit import editing
 
     started = time.perf_counter()
     session = db.session()
-    try:
-        fmt = fmt.lower() if fmt else detect_format(path)
-        click.echo(f"Reading {path} ({fmt}) ...", err=True)
-        feed = parse_timetable(path, fmt, encoding)
-        parsed = time.perf_counter()
-        history = read_bundle_history(path) if fmt == "csv" else []
-        # Past trips need their services in the database: a dry run of a bundle with
-        # history loads for real and rolls back.
-        report = load_feed(session, feed, dry_run=dry_run and not history, progress=True)
-        added_trips = load_history(session, history, progress=True) if history else 0
-    except ImportFailed as error:
-        _fail(error)
-        return
-    click.echo(str(report))
-    if history:
-        click.echo(f"{'Would add' if dry_run else 'Added'} {added_trips} past trips "
-                   f"({len(history) - added_trips} already recorded).")
+    click.echo(f"Reading {path} ...", err=True)
+    # The same path as the admin page and the API: a zipped folder is unpacked and
+    # detected, and a bundle's trips.csv is loaded in the same transaction.
+    with tempfile.TemporaryDirectory(prefix="transit-import-") as work:
+        try:
+            outcome = editing.import_timetable(
+                session, path, Path(work), fmt=fmt.lower() if fmt else None, encoding=encoding,
+                dry_run=dry_run, progress=True,
+            )
+        except ImportFailed as error:
+            _fail(error)
+            return
+        except editing.EditError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+    click.echo(outcome.report)
     if dry_run:
         session.rollback()
         click.echo("Dry run: nothing was written.")
         return
     session.commit()
     refresh_statistics(session)
-    click.echo(f"Imported in {time.perf_counter() - started:.1f} s "
-               f"(reading {parsed - started:.1f} s).")
+    click.echo(f"Imported ({outcome.format}) in {time.perf_counter() - started:.1f} s.")
 
 
 @timetable.command("export")
