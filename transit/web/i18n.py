@@ -182,6 +182,27 @@ def mode_label(mode: str) -> str:
     return gettext(label) if label else mode
 
 
+def audit_word(word: str) -> str:
+    """An audit entry's action or kind of thing in the interface language (the entries
+    store them in English; their change descriptions stay as written)."""
+    words = {
+        "create": gettext("created"),
+        "update": gettext("changed"),
+        "delete": gettext("deleted"),
+        "import": gettext("imported"),
+        "city": gettext("city"),
+        "calendar": gettext("calendar"),
+        "fare": gettext("fare"),
+        "fares": gettext("fares"),
+        "service": gettext("service"),
+        "timetable": gettext("timetable variant"),
+        "trip": gettext("past run"),
+        "trips": gettext("past runs"),
+        "feed": gettext("timetable file"),
+    }
+    return words.get(word, word)
+
+
 # Filters rather than Jinja macros: boards and result pages call these hundreds of times.
 def mode_badge(mode: str) -> Markup:
     """A coloured badge naming the mode."""
@@ -231,4 +252,5 @@ def init_app(app: Flask) -> None:
         weekdays_in_words=weekdays_in_words,
         mode_badge=mode_badge,
         day_badge=day_badge,
+        audit_word=audit_word,
     )
