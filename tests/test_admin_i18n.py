@@ -15,3 +15,10 @@ def test_audit_log_names_actions_and_things_in_chinese(app, client):
     english = client.get("/admin/audit?lang=en").get_data(as_text=True)
     assert "<td>created</td><td>city " in english
     assert "Wuhan" in client.get("/admin/audit?entity=city&lang=zh").get_data(as_text=True)
+
+
+def test_admin_pages_leave_out_the_search_footnote(app, client):
+    make_admin(app)
+    log_in(client)
+    assert "marks a time on a later day" not in client.get("/admin/").get_data(as_text=True)
+    assert "marks a time on a later day" in client.get("/").get_data(as_text=True)
