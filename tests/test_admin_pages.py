@@ -528,3 +528,97 @@ def test_admin_pages_in_chinese(app, client, admin):
     html = client.get("/admin/services/new?lang=zh").get_data(as_text=True)
     assert "新建车次" in html and "停靠站" in html
     assert client.get("/login?lang=zh").get_data(as_text=True).count("登录") >= 2
+
+
+# --- two administrators editing the same thing -----------------------------------------------
+
+_VERSION = re.compile(r'name="version" value="([^"]+)"')
+
+
+def _opened(client, url: str) -> str:
+    """The version a form carries when it is opened (what a second browser tab holds)."""
+    match = _VERSION.search(client.get(url).get_data(as_text=True))
+    assert match, f"no version in the form of {url}"
+    return match.group(1)
+
+
+def _service_form(**changes):
+    form = {"number": "G1", "mode": "train", "operator": "CR", "route": "", "name": "",
+            "currency": "CNY", "fare_origin": [], "fare_destination": [], "fare_amount": []}
+    form.update(changes)
+    return form
+
+
+def test_a_service_changed_meanwhile_is_not_overwritten(app, client, admin):
+    url = f"/admin/services/{admin['g1']}"
+    a_opened = _opened(client, url)
+    b_opened = _opened(client, url)
+    # B changes the operator and saves.
+    assert post(client, url, _service_form(operator="China Railway", version=b_opened)).status_code == 302
+    # A, still on the page opened before, changes the name and saves: refused, nothing written.
+    reply = post(client, url, _service_form(name="Morning express", version=a_opened))
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 409
+    assert "Someone else changed this service since you opened it" in html
+    assert "open the page again to see theirs" in html
+    assert 'value="Morning express"' in html  # A's changes are kept in the form
+    assert f'name="version" value="{a_opened}"' in html  # sending again is refused again
+    assert post(client, url, _service_form(name="Morning express", version=a_opened)).status_code == 409
+    with app.app_context():
+        service = db.session.get(Service, admin["g1"])
+        assert (service.operator, service.name) == ("China Railway", None)
+    # Opened again, the form saves A's change on top of B's.
+    again = _opened(client, url)
+    form = _service_form(operator="China Railway", name="Morning express", version=again)
+    assert post(client, url, form).status_code == 302
+    with app.app_context():
+        service = db.session.get(Service, admin["g1"])
+        assert (service.operator, service.name) == ("China Railway", "Morning express")
+
+
+def test_a_fare_added_meanwhile_also_counts_as_a_change(app, client, admin):
+    url = f"/admin/services/{admin['g1']}"
+    opened = _opened(client, url)
+    fare = {"fare_origin": ["Beijing"], "fare_destination": ["Shanghai"], "fare_amount": ["500"]}
+    assert post(client, url, _service_form(version=opened, **fare)).status_code == 302
+    assert post(client, url, _service_form(name="X", version=opened, **fare)).status_code == 409
+    # A form that is not stale saves as before, validation included.
+    reply = post(client, url, _service_form(currency="", version=_opened(client, url), **fare))
+    assert reply.status_code == 422
+
+
+def test_a_variant_changed_meanwhile_is_not_overwritten(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    opened = _opened(client, url)
+    form = {"code": "1", "headsign": "", "weekdays": WEEK, "start_date": "", "end_date": "",
+            "added": "", "removed": "", "stop_city": ["Beijing", "Jinan", "Shanghai"],
+            "stop_arrival": ["", "09:30", "12:40"], "stop_arrival_day": ["0", "0", "0"],
+            "stop_departure": ["08:00", "09:32", ""], "stop_departure_day": ["0", "0", "0"],
+            "stop_fare": ["", "200", "350"]}
+    # B moves the departure; A then saves another headsign from the page opened before.
+    assert post(client, url, {**form, "stop_departure": ["08:05", "09:32", ""],
+                              "version": opened}).status_code == 302
+    reply = post(client, url, {**form, "headsign": "Shanghai", "version": opened})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 409
+    assert "Someone else changed this variant since you opened it" in html
+    assert 'value="Shanghai"' in html
+    with app.app_context():
+        timetable = db.session.get(Timetable, admin["g1_variant"])
+        assert timetable.headsign is None and timetable.stops[0].departure == 8 * 3600 + 300
+
+
+def test_a_city_changed_meanwhile_is_not_overwritten(app, client, admin):
+    url = f"/admin/cities/{admin['jinan']}"
+    opened = _opened(client, url)
+    form = {"name": "Jinan", "code": "JNK", "latitude": "", "longitude": "",
+            "timezone": "Asia/Shanghai", "min_connection": "", "version": opened}
+    assert post(client, url, {**form, "min_connection": "25"}).status_code == 302
+    reply = post(client, url, {**form, "latitude": "36.65"})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 409
+    assert "Someone else changed this city since you opened it" in html
+    assert 'value="36.65"' in html
+    with app.app_context():
+        city = db.session.get(City, admin["jinan"])
+        assert (city.latitude, city.min_connection_seconds) == (None, 1500)

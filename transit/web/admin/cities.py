@@ -15,9 +15,13 @@ from transit import schemas as s
 from transit.models import AuditEntry, City, Service, Stop, Timetable, TripRecord
 from transit.web.admin.common import (
     bp,
+    changed_meanwhile,
     edit_messages,
+    lock_row,
     merge,
+    opened_at,
     paginate,
+    state_version,
     text,
     user_name,
     validation_messages,
@@ -138,17 +142,37 @@ def _city(city_id: int) -> City:
     return city
 
 
+def _city_version(city: City) -> str:
+    return state_version(
+        city.name, city.code, city.latitude, city.longitude, city.timezone,
+        city.min_connection_seconds,
+    )
+
+
 @bp.route("/admin/cities/<int:city_id>", methods=["GET", "POST"])
 def city_edit(city_id: int) -> Response | str | tuple[str, int]:
+    if request.method == "POST":
+        lock_row(City, city_id)
     city = _city(city_id)
     if request.method == "GET":
-        return render_template("admin/city_form.html", city=city, values=_city_values(city), errors={})
+        return render_template("admin/city_form.html", city=city, values=_city_values(city),
+                               errors={}, version=_city_version(city))
     data, values, errors = _city_input()
+    # The version the form was opened at stays in it: a second try is checked against it too.
+    version = opened_at() or _city_version(city)
+    if changed_meanwhile(_city_version(city)):
+        conflict = gettext(
+            "Someone else changed this city since you opened it, so nothing was saved. Your "
+            "changes are kept in the form below; open the page again to see theirs."
+        )
+        return render_template("admin/city_form.html", city=city, values=values, errors={},
+                               version=version, conflict=conflict), 409
     try:
         model = s.CityUpdate.model_validate(data)
     except ValidationError as error:
         errors = merge(errors, validation_messages(error, renames=RENAMES))
-        return render_template("admin/city_form.html", city=city, values=values, errors=errors), 422
+        return render_template("admin/city_form.html", city=city, values=values,
+                               errors=errors, version=version), 422
     try:
         # Run even when the form had errors of its own, so a taken name or code shows too.
         editing.update_city(db.session(), city, model, user=user_name())
@@ -157,7 +181,8 @@ def city_edit(city_id: int) -> Response | str | tuple[str, int]:
     if errors:
         db.session.rollback()
         city = _city(city_id)
-        return render_template("admin/city_form.html", city=city, values=values, errors=errors), 422
+        return render_template("admin/city_form.html", city=city, values=values,
+                               errors=errors, version=version), 422
     db.session.commit()
     flash(gettext("City %(name)s saved.", name=city.name), "info")
     return redirect(url_for("admin.cities", q=city.name))

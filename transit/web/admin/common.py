@@ -220,6 +220,33 @@ def paginate(statement: Select[Any], per_page: int = PER_PAGE) -> Page:
     return Page(rows, int(total or 0), page, per_page)
 
 
+# --- edits made at the same time ----------------------------------------------------------------
+
+
+def state_version(*parts: Any) -> str:
+    """A digest of the stored state an edit form shows: the form carries it (``version``) from
+    when it was opened, so a save can tell that someone else changed the thing meanwhile."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+
+
+def opened_at() -> str:
+    return text("version")
+
+
+def changed_meanwhile(current: str) -> bool:
+    """Whether the posted form was opened at another version than ``current``. A post
+    without a version (not from the form) is not checked."""
+    sent = opened_at()
+    return bool(sent) and sent != current
+
+
+def lock_row(model: Any, ident: int) -> None:
+    """Hold the row until the transaction ends, so two saves of the same thing run one after
+    the other and the second sees the first's change (PostgreSQL; SQLite has no row locks,
+    and there only the moment between the check and the write is left open)."""
+    db.session.execute(select(model.id).where(model.id == ident).with_for_update())
+
+
 def rollback_with(error_messages: Iterable[str]) -> None:
     db.session.rollback()
     for message in error_messages:

@@ -25,11 +25,15 @@ from transit import schemas as s
 from transit.models import MODE_VALUES, Calendar, City, Service, ServiceFare, Stop, Timetable
 from transit.web.admin.common import (
     bp,
+    changed_meanwhile,
     columns,
     edit_messages,
+    lock_row,
     merge,
+    opened_at,
     optional,
     paginate,
+    state_version,
     text,
     user_name,
     validation_messages,
@@ -383,6 +387,35 @@ def _service_values(service: Service | None) -> dict[str, Any]:
     }
 
 
+def _service_version(service: Service) -> str:
+    # What the service form shows: its fields and its OD fares.
+    fares = sorted((f.origin_id, f.destination_id, f.fare_cents) for f in service.fares)
+    return state_version(service.number, service.mode, service.operator, service.route,
+                         service.name, service.currency, fares)
+
+
+def _variant_version(timetable: Timetable) -> str:
+    # What the variant form shows: code, headsign, days and stops.
+    calendar = timetable.calendar
+    return state_version(
+        timetable.code, timetable.headsign, calendar.weekdays, calendar.start_date,
+        calendar.end_date, sorted((e.date, e.added) for e in calendar.exceptions),
+        [(stop.city_id, stop.arrival, stop.departure, stop.fare_cents) for stop in timetable.stops],
+    )
+
+
+def _conflict(what: str) -> str:
+    if what == "service":
+        return gettext(
+            "Someone else changed this service since you opened it, so nothing was saved. Your "
+            "changes are kept in the form below; open the page again to see theirs."
+        )
+    return gettext(
+        "Someone else changed this variant since you opened it, so nothing was saved. Your "
+        "changes are kept in the form below; open the page again to see theirs."
+    )
+
+
 def _city_names() -> list[str]:
     # Suggestions for the stop inputs; a very large network gets the first 2,000.
     return list(db.session.scalars(select(City.name).order_by(City.name).limit(2000)))
@@ -470,6 +503,8 @@ def _render_edit(
     status: int = 200,
     duplicate: dict[str, str] | None = None,
     duplicate_errors: dict[str, str] | None = None,
+    version: str | None = None,
+    conflict: str | None = None,
 ) -> tuple[str, int]:
     return (
         render_template(
@@ -477,6 +512,8 @@ def _render_edit(
             service=service,
             values=values,
             errors=errors,
+            version=version or _service_version(service),
+            conflict=conflict,
             modes=MODE_VALUES,
             city_names=_city_names(),
             duplicate=duplicate or {"number": f"{service.number}-2", "route": service.route},
@@ -489,19 +526,26 @@ def _render_edit(
 @bp.route("/admin/services/<int:service_id>", methods=["GET", "POST"])
 def service_edit(service_id: int) -> Response | str | tuple[str, int]:
     """The service's own fields and its origin-destination fares; links to its variants."""
+    if request.method == "POST":
+        lock_row(Service, service_id)
     service = _load(service_id)
     if request.method == "GET":
         return _render_edit(service, _service_values(service), {})
     service_data, typed = _service_input()
     fares, fare_rows, errors = _fares_input()
     values: dict[str, Any] = {**typed, "fares": fare_rows}
+    # The version the form was opened at stays in it: a second try is checked against it too.
+    version = opened_at() or _service_version(service)
+    if changed_meanwhile(_service_version(service)):
+        return _render_edit(service, values, {}, 409, version=version,
+                            conflict=_conflict("service"))
     try:
         update = s.ServiceUpdate.model_validate(service_data)
         fare_models = s.FaresReplace.model_validate({"fares": fares}).fares
     except ValidationError as error:
         errors = merge(errors, validation_messages(error),
                        _reviewed(s.FaresReplace, {"fares": fares}))
-        return _render_edit(service, values, _in_form_words(errors), 422)
+        return _render_edit(service, values, _in_form_words(errors), 422, version=version)
     session = db.session()
     try:
         # Run even when the form had errors of its own (a fare's amount), so the editing
@@ -519,7 +563,8 @@ def service_edit(service_id: int) -> Response | str | tuple[str, int]:
         errors = merge(edit_messages(error), errors)
     if errors:
         db.session.rollback()
-        return _render_edit(_load(service_id), values, _in_form_words(errors), 422)
+        return _render_edit(_load(service_id), values, _in_form_words(errors), 422,
+                            version=version)
     db.session.commit()
     flash(gettext("Service %(number)s saved.", number=service.number), "info")
     return redirect(url_for("admin.service_edit", service_id=service.id))
@@ -569,7 +614,11 @@ def _render_variant(
     values: dict[str, Any],
     errors: dict[str, str],
     status: int = 200,
+    version: str | None = None,
+    conflict: str | None = None,
 ) -> tuple[str, int]:
+    if version is None and timetable is not None:
+        version = _variant_version(timetable)
     return (
         render_template(
             "admin/variant_form.html",
@@ -577,6 +626,8 @@ def _render_variant(
             timetable=timetable,
             values=values,
             errors=errors,
+            version=version,
+            conflict=conflict,
             weekday_names=s.WEEKDAY_NAMES,
             city_names=_city_names(),
         ),
@@ -586,11 +637,19 @@ def _render_variant(
 
 def _save_variant(service: Service, timetable: Timetable | None) -> Response | tuple[str, int]:
     data, values, errors = _variant_input()
+    version = None
+    if timetable is not None:
+        # The version the form was opened at stays in it: a second try is checked against it.
+        version = opened_at() or _variant_version(timetable)
+        if changed_meanwhile(_variant_version(timetable)):
+            return _render_variant(service, timetable, values, {}, 409, version=version,
+                                   conflict=_conflict("variant"))
     try:
         model = s.TimetableCreate.model_validate(data)
     except ValidationError as error:
         errors = merge(errors, validation_messages(error), _reviewed(s.TimetableCreate, data))
-        return _render_variant(service, timetable, values, _in_form_words(errors), 422)
+        return _render_variant(service, timetable, values, _in_form_words(errors), 422,
+                               version=version)
     session = db.session()
     try:
         # Run even when the form had errors of its own, so the editing checks show too.
@@ -607,7 +666,8 @@ def _save_variant(service: Service, timetable: Timetable | None) -> Response | t
         db.session.rollback()
         service = _load(service.id)
         kept = _variant(service, timetable.id) if timetable is not None else None
-        return _render_variant(service, kept, values, _in_form_words(errors), 422)
+        return _render_variant(service, kept, values, _in_form_words(errors), 422,
+                               version=version)
     db.session.commit()
     flash(gettext("Variant %(code)s of %(number)s saved.", code=code, number=service.number), "info")
     return redirect(url_for("admin.service_edit", service_id=service.id))
@@ -623,6 +683,8 @@ def variant_new(service_id: int) -> Response | str | tuple[str, int]:
 
 @bp.route("/admin/services/<int:service_id>/variants/<int:timetable_id>", methods=["GET", "POST"])
 def variant_edit(service_id: int, timetable_id: int) -> Response | str | tuple[str, int]:
+    if request.method == "POST":
+        lock_row(Service, service_id)  # edits of one service's variants, one after the other
     service = _load(service_id)
     timetable = _variant(service, timetable_id)
     if request.method == "GET":
