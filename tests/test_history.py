@@ -227,6 +227,53 @@ def test_load_checks_services_and_cities_and_writes_nothing_on_failure(
     assert session.scalar(select(func.count()).select_from(TripRecord)) == 0
 
 
+def _lookups_and_format_problems(tmp_path: Path) -> Path:
+    """Line 2 reads but names an unknown service and city; line 3 has a bad date; line 4's
+    stop belongs to the run of line 3 (not reported again as an orphan)."""
+    return write_csv(tmp_path / "mixed.csv", [
+        run_row(operator="", number="G99999", route="", destination="Nowhere"),
+        run_row(service_date="2024-02-30", scheduled_departure="2024-03-31T09:00:00+00:00",
+                scheduled_arrival="2024-03-31T12:00:00-04:00"),
+        stop_row(operator="BA", number="BA1", route="LHR-JFK", origin="London",
+                 scheduled_departure="2024-03-31T09:00:00+00:00", stop_city="Paris"),
+    ])
+
+
+def test_lookups_are_reported_with_the_format_problems(tmp_path: Path, session: Session) -> None:
+    from transit import editing
+
+    load_feed(session, small_feed())
+    session.commit()
+    path = _lookups_and_format_problems(tmp_path)
+    with pytest.raises(ImportFailed) as error:
+        editing.import_history(session, path, user="test", dry_run=True)
+    assert [(p.line, p.field) for p in error.value.problems] == [
+        (2, "number"), (2, "destination"), (3, "service_date"),
+    ]
+    assert "unknown service G99999" in error.value.problems[0].message
+    assert "unknown city 'Nowhere'" in error.value.problems[1].message
+    session.rollback()
+    # Read on its own, the file still raises its own problems.
+    with pytest.raises(ImportFailed) as error:
+        read_history_csv(path)
+    assert problem_places(error) == {(3, "service_date")}
+
+
+def test_cli_dry_run_reports_lookups_and_format_problems_at_once(app, runner, tmp_path: Path) -> None:
+    from transit.web.extensions import db
+
+    with app.app_context():
+        load_feed(db.session, small_feed())
+        db.session.commit()
+    path = _lookups_and_format_problems(tmp_path)
+    result = runner.invoke(args=["history", "import", "--dry-run", str(path)])
+    assert result.exit_code == 1
+    assert "Nothing was imported: 3 problems found." in result.output
+    assert "mixed.csv, line 2, field number: unknown service G99999" in result.output
+    assert "mixed.csv, line 2, field destination: unknown city 'Nowhere'" in result.output
+    assert "mixed.csv, line 3, field service_date" in result.output
+
+
 def test_load_then_reload(tmp_path: Path, session: Session) -> None:
     load_feed(session, small_feed())
     rows = [

@@ -935,13 +935,14 @@ def import_timetable(
     against the services they belong to.
     """
     from transit.timetable.csvbundle import HISTORY_FILE
-    from transit.timetable.feed import ImportFailed, quantity
+    from transit.timetable.feed import ImportFailed, ProblemList, quantity
     from transit.timetable.formats import detect_format, parse_timetable
     from transit.timetable.history import HistoryTrip, load_history, read_history_csv
     from transit.timetable.loader import load_feed
 
     path = prepare_upload(saved, work, fmt, max_unzipped=max_unzipped)
     history: list[HistoryTrip] | None = None
+    history_problems = ProblemList()
     try:
         chosen = (fmt or detect_format(path)).lower()
         try:
@@ -954,12 +955,18 @@ def import_timetable(
         if chosen == "csv" and trips_file.is_file():
             # The history's own problems are listed with the timetable's, all at once.
             try:
-                history = read_history_csv(trips_file)
+                history = read_history_csv(trips_file, history_problems)
             except ImportFailed as error:
-                failed = ImportFailed((failed.problems if failed else []) + error.problems,
-                                      failed.kind if failed else error.kind)
+                history_problems.items.extend(error.problems)
+            if failed is not None:
+                failed = ImportFailed(failed.problems + history_problems.items, failed.kind)
         if failed is not None:
             raise failed
+        try:
+            report = load_feed(session, feed, dry_run=dry_run and history is None,
+                               progress=progress)
+        except ImportFailed as error:
+            raise ImportFailed(error.problems + history_problems.items, error.kind) from None
     except ImportFailed as error:
         if path == saved:
             raise
@@ -973,12 +980,13 @@ def import_timetable(
             ],
             error.kind,
         ) from None
-    report = load_feed(session, feed, dry_run=dry_run and history is None, progress=progress)
     report.dry_run = dry_run
     counts = dict(report.counts)
     text = str(report)
-    if history is not None:
-        added = load_history(session, history, progress=progress)
+    if history is not None or history_problems:
+        # Runs that read are looked up in the just-loaded timetable, with the rows' problems.
+        history = history or []
+        added = load_history(session, history, progress=progress, problems=history_problems)
         counts["past runs"] = added
         skipped = len(history) - added
         text += (f"\n{'Would add' if dry_run else 'Added'} "
@@ -1090,11 +1098,13 @@ def import_history(
     Raises ``ImportFailed`` listing every problem with its line; the caller rolls back on a
     dry run or an error.
     """
-    from transit.timetable.feed import quantity
+    from transit.timetable.feed import ProblemList, quantity
     from transit.timetable.history import load_history, read_history_csv
 
-    trips = read_history_csv(path)
-    added = load_history(session, trips)
+    # The rows' own problems and the lookups of the rows that read, all in one report.
+    problems = ProblemList()
+    trips = read_history_csv(path, problems)
+    added = load_history(session, trips, problems=problems)
     if not dry_run:
         audit(session, user, "import", "trips", None,
               f"imported {quantity(added, 'past run', 'past runs')} from {source or path.name}")

@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from transit.db import refresh_statistics
-from transit.timetable.feed import ImportFailed
+from transit.timetable.feed import ImportFailed, ProblemList
 from transit.web.extensions import db
 
 # ../shared/data beside the repository, where the project's shared data sets live.
@@ -42,9 +42,11 @@ def import_csv(file: Path, dry_run: bool) -> None:
     from transit.timetable.history import load_history, read_history_csv
 
     started = time.perf_counter()
+    # The rows' own problems and the lookups of the rows that read, all in one report.
+    problems = ProblemList()
     try:
-        trips = read_history_csv(file)
-        added = load_history(db.session(), trips, progress=True)
+        trips = read_history_csv(file, problems)
+        added = load_history(db.session(), trips, progress=True, problems=problems)
     except ImportFailed as error:
         _fail(error)
         return

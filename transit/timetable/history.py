@@ -217,14 +217,18 @@ class _Row:
                                       f"{self.values[first_column].strip()} ({first_column})")
 
 
-def read_history_csv(path: Path) -> list[HistoryTrip]:
+def read_history_csv(path: Path, problems: ProblemList | None = None) -> list[HistoryTrip]:
     """Read a trip-history CSV (format in this module's docstring) into HistoryTrips.
 
     Raises ImportFailed listing every problem in the file; services and cities are checked
-    against the database later, by :func:`load_history`.
+    against the database later, by :func:`load_history`. Given ``problems``, the rows'
+    problems go there instead and the runs that could be read are returned, so that
+    ``load_history(..., problems=problems)`` reports their lookups with them, all at once
+    (a file that cannot be read at all, or a bad header, still raises at once).
     """
     path = Path(path)
-    problems = ProblemList()
+    collect = problems is not None
+    problems = problems if problems is not None else ProblemList()
     file = path.name
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -247,6 +251,8 @@ def read_history_csv(path: Path) -> list[HistoryTrip]:
     problems.raise_if_any()
 
     trips: dict[tuple[str, str, str, str, dt.datetime], HistoryTrip] = {}
+    # Runs refused for a bad value: their stop rows are not reported again as orphans.
+    refused: set[tuple[str, str, str, str, dt.datetime]] = set()
     stop_rows: list[tuple[_Row, tuple[str, str, str, str, dt.datetime], HistoryStop]] = []
     for values in reader:
         row = _Row(values, file, reader.line_num, problems)
@@ -265,6 +271,9 @@ def read_history_csv(path: Path) -> list[HistoryTrip]:
             continue
         trip = _read_run_row(row)
         if trip is None:
+            key = _run_key(row)
+            if key is not None:
+                refused.add(key)
             continue
         earlier = trips.get(trip.key)
         if earlier is not None:
@@ -276,6 +285,8 @@ def read_history_csv(path: Path) -> list[HistoryTrip]:
     seen_stops: dict[tuple[object, ...], int] = {}
     for row, key, stop in stop_rows:
         trip = trips.get(key)
+        if trip is None and key in refused:
+            continue
         if trip is None:
             row.problem("stop_sequence", "no run row in this file has this stop row's operator, "
                                          "number, route, origin and scheduled_departure")
@@ -286,10 +297,23 @@ def read_history_csv(path: Path) -> list[HistoryTrip]:
             continue
         seen_stops[(key, stop.sequence)] = row.line
         trip.stops.append(stop)
-    problems.raise_if_any()
+    if not collect:
+        problems.raise_if_any()
     for trip in trips.values():
         trip.stops.sort(key=lambda s: s.sequence)
     return list(trips.values())
+
+
+def _run_key(row: _Row) -> tuple[str, str, str, str, dt.datetime] | None:
+    """What identifies the run of a row, when its values for it can be read."""
+    try:
+        departure = _parse_time(row.values.get("scheduled_departure") or "")
+    except ValueError:
+        return None
+    number, origin = row.text("number"), row.text("origin")
+    if departure is None or not number or not origin:
+        return None
+    return (row.text("operator"), number, row.text("route"), origin, departure)
 
 
 def _read_run_row(row: _Row) -> HistoryTrip | None:
@@ -380,15 +404,20 @@ def _run_values(trip: HistoryTrip, destination_id: int) -> tuple[object, ...]:
             trip.actual_arrival, trip.cancelled)
 
 
-def load_history(session: Session, trips: Sequence[HistoryTrip], *, progress: bool = False) -> int:
+def load_history(
+    session: Session, trips: Sequence[HistoryTrip], *, progress: bool = False,
+    problems: ProblemList | None = None,
+) -> int:
     """Add past runs to the database in the caller's transaction; return how many were added.
 
     Services (by operator, number, route) and cities (by name) must exist. Runs already
     recorded with the same values are skipped; with other values they are problems. Every
     check runs before the first write, and ImportFailed lists all problems, so a failed load
     writes nothing. Rows go in with bulk INSERTs; the caller commits (or rolls back).
+    ``problems`` holds those found earlier (reading the file): they are raised with these
+    runs' own, in file and line order.
     """
-    problems = ProblemList()
+    problems = problems if problems is not None else ProblemList()
 
     def where(trip: HistoryTrip) -> str:
         return trip.file or trip.source or "trip history"
@@ -408,19 +437,25 @@ def load_history(session: Session, trips: Sequence[HistoryTrip], *, progress: bo
         for city in session.execute(select(City.id, City.name).where(City.name.in_(some_names))):
             cities[city.name] = city.id
 
+    known: list[HistoryTrip] = []
     for trip in trips:
+        fine = True
         if trip.service_key not in services:
+            fine = False
             problems.add(where(trip), trip.line, "number",
                          f"unknown service {trip.describe().split(' from ')[0]}: import its "
                          f"timetable first")
         for column, name in (("origin", trip.origin), ("destination", trip.destination)):
             if name not in cities:
+                fine = False
                 problems.add(where(trip), trip.line, column, f"unknown city {name!r}")
         for stop in trip.stops:
             if stop.city not in cities:
+                fine = False
                 problems.add(where(trip), stop.line or trip.line, "stop_city",
                              f"unknown city {stop.city!r} (stop {stop.sequence})")
-    problems.raise_if_any()
+        if fine:
+            known.append(trip)
 
     # Runs already recorded for these services: identical ones are skipped.
     existing: dict[tuple[int, int, dt.datetime], tuple[object, ...]] = {}
@@ -435,7 +470,7 @@ def load_history(session: Session, trips: Sequence[HistoryTrip], *, progress: bo
         ):
             existing[(record[0], record[1], record[2])] = tuple(record[3:])
     new: list[HistoryTrip] = []
-    for trip in trips:
+    for trip in known:
         key = (services[trip.service_key], cities[trip.origin], trip.scheduled_departure)
         recorded = existing.get(key)
         if recorded is None:
@@ -443,7 +478,9 @@ def load_history(session: Session, trips: Sequence[HistoryTrip], *, progress: bo
         elif recorded != _run_values(trip, cities[trip.destination]):
             problems.add(where(trip), trip.line, "scheduled_departure",
                          f"the run {trip.describe()} is already recorded with other values")
-    problems.raise_if_any()
+    if problems:
+        # Reading's problems and the lookups', line by line as the file goes.
+        raise ImportFailed(sorted(problems.items, key=lambda p: (p.file, p.line or 0)))
 
     bar: Any = None
     if progress:
