@@ -274,6 +274,68 @@ def test_cli_dry_run_reports_lookups_and_format_problems_at_once(app, runner, tm
     assert "mixed.csv, line 3, field service_date" in result.output
 
 
+def test_actual_times_in_the_future_are_refused(tmp_path: Path) -> None:
+    now = utc(2024, 3, 30, 18, 0)
+    rows = [
+        run_row(),  # 2: happened
+        run_row(scheduled_departure="2024-03-30T19:00:00+00:00",  # 3: left in the future
+                scheduled_arrival="2024-03-30T22:00:00-04:00",
+                actual_departure="2024-03-30T19:00:00Z", actual_arrival=""),
+        run_row(scheduled_departure="2024-04-02T09:00:00+00:00",  # 4: cancelled ahead: fine
+                scheduled_arrival="2024-04-02T12:00:00-04:00", service_date="2024-04-02",
+                actual_departure="", actual_arrival="", cancelled="true"),
+        run_row(scheduled_departure="2024-03-30T17:00:00+00:00",  # 5: 4 minutes ahead: slack
+                scheduled_arrival="2024-03-30T20:00:00-04:00",
+                actual_departure="2024-03-30T18:04:00Z", actual_arrival=""),
+        run_row(operator="CR", number="G1", route="", origin="Beijing", destination="London",
+                scheduled_departure="2024-03-30T08:00:00+08:00",
+                scheduled_arrival="2024-03-31T16:00:00+01:00", actual_departure="",
+                actual_arrival="2024-03-31T16:00:00+01:00"),  # 6: arrives tomorrow
+        stop_row(stop_actual_departure="2024-03-31T02:15:00+06:00"),  # 7: 20:15 UTC
+    ]
+    with pytest.raises(ImportFailed) as error:
+        read_history_csv(write_csv(tmp_path / "f.csv", rows), now=now)
+    assert problem_places(error) == {
+        (3, "actual_departure"), (6, "actual_arrival"), (7, "stop_actual_departure"),
+    }
+    assert "is in the future" in str(error.value)
+    assert "f.csv, line 3, field actual_departure: 2024-03-30T19:00:00Z is in the future" in str(
+        error.value)
+    good = [rows[0], rows[2], rows[3]]  # lines 2, 4 and 5
+    assert len(read_history_csv(write_csv(tmp_path / "g.csv", good), now=now)) == 3
+    # Without ``now``, the clock's time: a far-future actual time is refused.
+    far = [run_row(service_date="2099-01-01", scheduled_departure="2099-01-01T09:00:00+00:00",
+                   scheduled_arrival="2099-01-01T12:00:00-05:00",
+                   actual_departure="2099-01-01T09:00:00Z", actual_arrival="")]
+    with pytest.raises(ImportFailed):
+        read_history_csv(write_csv(tmp_path / "far.csv", far))
+
+
+def test_record_trip_refuses_actual_times_in_the_future(session: Session) -> None:
+    from transit import editing
+
+    load_feed(session, small_feed())
+    session.commit()
+    timetable = session.scalars(
+        select(Timetable).join(Service).where(Service.number == "G1")).one()
+    with pytest.raises(editing.EditError) as error:
+        editing.record_trip(session, timetable, dt.date(2027, 2, 6), 0, 2,
+                            actual_departure=dt.datetime(2027, 2, 6, 8, 1),  # noqa: DTZ001
+                            actual_arrival=dt.datetime(2027, 2, 7, 16, 0),  # noqa: DTZ001
+                            user="test", now=utc(2026, 11, 1))
+    assert {issue.field for issue in error.value.issues} == {"actual_departure",
+                                                              "actual_arrival"}
+    assert "in the future" in error.value.issues[0].message
+    # A run cancelled ahead of time has no actual times: recorded.
+    assert editing.record_trip(session, timetable, dt.date(2027, 2, 6), 0, 2,
+                               actual_departure=None, actual_arrival=None, cancelled=True,
+                               user="test", now=utc(2026, 11, 1)) == 1
+    # A run that happened is recorded as before.
+    assert editing.record_trip(session, timetable, dt.date(2026, 10, 6), 0, 2,
+                               actual_departure=dt.datetime(2026, 10, 6, 8, 1),  # noqa: DTZ001
+                               actual_arrival=None, user="test", now=utc(2026, 11, 1)) == 1
+
+
 def test_load_then_reload(tmp_path: Path, session: Session) -> None:
     load_feed(session, small_feed())
     rows = [

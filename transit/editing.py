@@ -1030,6 +1030,7 @@ def record_trip(
     cancelled: bool = False,
     user: str,
     source: str = "admin",
+    now: dt.datetime | None = None,
 ) -> int:
     """Record one past run of a timetable variant between two of its stops.
 
@@ -1037,10 +1038,12 @@ def record_trip(
     ``actual_*`` are naive local times of the origin's and destination's city. Scheduled
     times come from the timetable. The run goes in through ``transit.timetable.history``'s
     loader, so it is checked exactly as an uploaded trip-history CSV is. Returns the number
-    of runs added (0 when exactly this run was already recorded).
+    of runs added (0 when exactly this run was already recorded). Actual times later than
+    ``now`` (naive UTC, the current time when None), give or take the history's clock slack,
+    are refused: a run is recorded once it has happened.
     """
     from transit.timetable.feed import ImportFailed
-    from transit.timetable.history import HistoryTrip, load_history
+    from transit.timetable.history import CLOCK_SLACK, HistoryTrip, load_history
 
     stops = timetable.stops
     issues = []
@@ -1074,13 +1077,20 @@ def record_trip(
         cancelled=cancelled,
         source=source,
     )
+    latest = (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)) + CLOCK_SLACK
+    for name, moment in (("actual_departure", trip.actual_departure),
+                         ("actual_arrival", trip.actual_arrival)):
+        if moment is not None and moment > latest:
+            issues.append(FieldIssue(name, f"the {name.replace('_', ' ')} is in the future: "
+                                           "record a run once it has happened"))
     if (
         trip.actual_departure is not None
         and trip.actual_arrival is not None
         and trip.actual_arrival < trip.actual_departure
     ):
-        raise EditError("invalid", "The run cannot be recorded.",
-                        [FieldIssue("actual_arrival", "the actual arrival is before the actual departure")])
+        issues.append(FieldIssue("actual_arrival", "the actual arrival is before the actual departure"))
+    if issues:
+        raise EditError("invalid", "The run cannot be recorded.", issues)
     try:
         added = load_history(session, [trip])
     except ImportFailed as error:

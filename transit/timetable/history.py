@@ -102,6 +102,9 @@ REQUIRED_COLUMNS = ("number", "service_date", "origin", "destination",
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 _CHUNK = 5000  # rows per INSERT / per IN (...) list
+# An actual time is something that happened: later than now is refused, past this much
+# slack for a recorder's clock running a little ahead of the server's.
+CLOCK_SLACK = dt.timedelta(minutes=5)
 _TRIPS: Table = TripRecord.__table__  # type: ignore[assignment]
 _TRIP_STOPS: Table = TripRecordStop.__table__  # type: ignore[assignment]
 
@@ -182,11 +185,13 @@ def _parse_time(text: str) -> dt.datetime | None:
 class _Row:
     """One CSV row with helpers that report problems against its line."""
 
-    def __init__(self, values: dict[str, str], file: str, line: int, problems: ProblemList):
+    def __init__(self, values: dict[str, str], file: str, line: int, problems: ProblemList,
+                 latest: dt.datetime | None = None):
         self.values = values
         self.file = file
         self.line = line
         self.problems = problems
+        self.latest = latest  # naive UTC: the latest an actual time may be
         self.ok = True
 
     def problem(self, column: str | None, message: str) -> None:
@@ -209,6 +214,15 @@ class _Row:
             self.problem(column, f"{column} is empty")
         return value
 
+    def actual(self, column: str) -> dt.datetime | None:
+        """An actual time: it must have happened already (see ``CLOCK_SLACK``)."""
+        value = self.time(column)
+        if value is not None and self.latest is not None and value > self.latest:
+            self.problem(column, f"{self.values[column].strip()} is in the future: an actual "
+                                 "time is when the run really left or arrived, so it must have "
+                                 "happened already")
+        return value
+
     def order(self, first: tuple[str, dt.datetime | None], then: tuple[str, dt.datetime | None],
               what: str) -> None:
         (first_column, first_time), (then_column, then_time) = first, then
@@ -217,16 +231,21 @@ class _Row:
                                       f"{self.values[first_column].strip()} ({first_column})")
 
 
-def read_history_csv(path: Path, problems: ProblemList | None = None) -> list[HistoryTrip]:
+def read_history_csv(
+    path: Path, problems: ProblemList | None = None, *, now: dt.datetime | None = None
+) -> list[HistoryTrip]:
     """Read a trip-history CSV (format in this module's docstring) into HistoryTrips.
 
     Raises ImportFailed listing every problem in the file; services and cities are checked
     against the database later, by :func:`load_history`. Given ``problems``, the rows'
     problems go there instead and the runs that could be read are returned, so that
     ``load_history(..., problems=problems)`` reports their lookups with them, all at once
-    (a file that cannot be read at all, or a bad header, still raises at once).
+    (a file that cannot be read at all, or a bad header, still raises at once). Actual times
+    later than ``now`` (naive UTC, the current time when None) plus ``CLOCK_SLACK`` are
+    problems; scheduled times may lie in the future (a run cancelled ahead of time).
     """
     path = Path(path)
+    latest = (now or dt.datetime.now(UTC).replace(tzinfo=None)) + CLOCK_SLACK
     collect = problems is not None
     problems = problems if problems is not None else ProblemList()
     file = path.name
@@ -255,7 +274,7 @@ def read_history_csv(path: Path, problems: ProblemList | None = None) -> list[Hi
     refused: set[tuple[str, str, str, str, dt.datetime]] = set()
     stop_rows: list[tuple[_Row, tuple[str, str, str, str, dt.datetime], HistoryStop]] = []
     for values in reader:
-        row = _Row(values, file, reader.line_num, problems)
+        row = _Row(values, file, reader.line_num, problems, latest)
         if None in values:
             row.problem(None, f"more values than the {len(header)} columns")
             continue
@@ -329,8 +348,8 @@ def _read_run_row(row: _Row) -> HistoryTrip | None:
             row.problem("service_date", f"{date_text!r} is not a date YYYY-MM-DD")
     scheduled_departure = row.time("scheduled_departure", required=True)
     scheduled_arrival = row.time("scheduled_arrival", required=True)
-    actual_departure = row.time("actual_departure")
-    actual_arrival = row.time("actual_arrival")
+    actual_departure = row.actual("actual_departure")
+    actual_arrival = row.actual("actual_arrival")
     row.order(("scheduled_departure", scheduled_departure),
               ("scheduled_arrival", scheduled_arrival), "scheduled arrival")
     row.order(("actual_departure", actual_departure),
@@ -370,7 +389,8 @@ def _read_stop_row(
     origin = row.text("origin", required=True)
     departure = row.time("scheduled_departure", required=True)
     city = row.text("stop_city", required=True)
-    times = {column: row.time(column) for column in STOP_COLUMNS[2:]}
+    times = {column: row.actual(column) if "actual" in column else row.time(column)
+             for column in STOP_COLUMNS[2:]}
     row.order(("stop_scheduled_arrival", times["stop_scheduled_arrival"]),
               ("stop_scheduled_departure", times["stop_scheduled_departure"]),
               "scheduled departure")
