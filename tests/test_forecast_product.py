@@ -87,6 +87,32 @@ def test_quick_model_forecasts_and_stores_every_run(demo) -> None:
         )
 
 
+def test_predict_prints_the_arrivals_the_api_gives(demo) -> None:
+    """The command's arrival times are the API's, to the minute (it once cut the seconds
+    where the API rounds them)."""
+    from transit.models import Service
+    from transit.web.api.forecasts import forecast_out
+    from transit.web.extensions import db
+
+    day = demo["today"]
+    result = demo["runner"].invoke(
+        args=["forecast", "predict", "--date", day.isoformat(), "--limit", "40"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = re.findall(r"^\S+ (\S+) .* dep (\S+ \S+) UTC: .* arrival (\d\d:\d\d) UTC", result.output, re.M)
+    assert len(lines) >= 30  # (a name with spaces does not match the pattern)
+    with demo["app"].app_context():
+        for number, departure, printed in lines:
+            row = db.session.scalars(
+                select(ServiceForecast).join(Service).where(
+                    Service.number == number,
+                    ServiceForecast.scheduled_departure == dt.datetime.fromisoformat(departure),
+                )
+            ).first()
+            assert row is not None
+            assert forecast_out(row).forecast_arrival[11:16] == printed, (number, departure)
+
+
 def test_coming_dates_are_the_cities_own_dates() -> None:
     from transit.forecast.store import coming_dates
 
