@@ -471,3 +471,55 @@ def test_bundle_and_history_problems_are_listed_together(session: Session, tmp_p
         editing.import_timetable(session, folder, tmp_path)
     places = {(p.file, p.field) for p in failed.value.problems}
     assert ("cities.csv", "timezone") in places and ("trips.csv", "service_date") in places
+
+
+def _many_calendars() -> Any:
+    from transit.timetable.feed import (
+        Feed,
+        FeedCalendar,
+        FeedCity,
+        FeedService,
+        FeedStop,
+        FeedTimetable,
+    )
+
+    feed = Feed(source="calendars")
+    for name in ("Lyon", "Paris"):
+        feed.cities[name] = FeedCity(name=name, timezone="Europe/Paris")
+    for n in range(1, 13):
+        feed.calendars[f"c{n}"] = FeedCalendar(
+            weekdays=n, start_date=dt.date(2024, 1, n), removed={dt.date(2024, 2, n)})
+        feed.services.append(FeedService(number=f"TGV {n}", mode="train", timetables=[
+            FeedTimetable("a", f"c{n}", [FeedStop("Lyon", None, 8 * 3600 + n * 60),
+                                         FeedStop("Paris", 10 * 3600 + n * 60, None)]),
+        ]))
+    return feed
+
+
+def test_export_import_export_is_byte_identical(
+    session: Session, shared_data: Path, tmp_path: Path
+) -> None:
+    # Two feeds (the second's calendar ids do not start at 1) and a deleted calendar (a gap
+    # in the ids), with more than nine calendars: keys 10, 11... must not sort before 2.
+    load_feed(session, parse_timetable(shared_data / "classic/Nenieco-test"))
+    load_feed(session, parse_timetable(shared_data / "gtfs/caltrain_gtfs_2017-07-24.zip"))
+    spare = Calendar(name="unused", weekdays=1)
+    session.add(spare)
+    session.flush()
+    load_feed(session, _many_calendars())
+    session.delete(spare)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Calendar)) > 12
+    write_bundle(session, tmp_path / "first")
+    engine = fresh_engine(tmp_path / "copy.sqlite3")
+    try:
+        with Session(engine) as copy:
+            load_feed(copy, read_bundle(tmp_path / "first"))
+            load_history(copy, read_bundle_history(tmp_path / "first"))
+            copy.commit()
+            write_bundle(copy, tmp_path / "second")
+    finally:
+        engine.dispose()
+    for name in sorted(FILES):
+        first = (tmp_path / "first" / name).read_bytes()
+        assert (tmp_path / "second" / name).read_bytes() == first, name

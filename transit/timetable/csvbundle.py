@@ -158,9 +158,12 @@ def write_bundle(session: Session, folder: Path) -> dict[str, int]:
             select(Calendar.id, Calendar.name, Calendar.weekdays, Calendar.start_date, Calendar.end_date)
             .order_by(Calendar.id)
         ).all()
+        # Keys numbered in id order, not the ids themselves: the import creates calendars in
+        # file order, so an export of the import numbers them alike, byte for byte.
+        key = {row[0]: str(n) for n, row in enumerate(calendars, start=1)}
         for calendar_id, label, weekdays, first, last in calendars:
             pattern = "".join("1" if weekdays >> bit & 1 else "0" for bit in range(7))
-            out.writerow([calendar_id, label if label is not None else "", pattern,
+            out.writerow([key[calendar_id], label if label is not None else "", pattern,
                           first.isoformat() if first else "", last.isoformat() if last else ""])
         written["calendars.csv"] = len(calendars)
 
@@ -170,7 +173,7 @@ def write_bundle(session: Session, folder: Path) -> dict[str, int]:
             .order_by(CalendarDate.calendar_id, CalendarDate.date)
         ).all()
         for calendar_id, day, added in dates:
-            out.writerow([calendar_id, day.isoformat(), "1" if added else "0"])
+            out.writerow([key[calendar_id], day.isoformat(), "1" if added else "0"])
         written["calendar_dates.csv"] = len(dates)
 
     order = (Service.operator, Service.number, Service.route)
@@ -191,7 +194,8 @@ def write_bundle(session: Session, folder: Path) -> dict[str, int]:
             .order_by(*order, Timetable.id)
         ).all()
         for operator, number, route, code, calendar_id, headsign in timetables:
-            out.writerow([operator, number, route, code, calendar_id, headsign if headsign is not None else ""])
+            out.writerow([operator, number, route, code, key[calendar_id],
+                          headsign if headsign is not None else ""])
         written["timetables.csv"] = len(timetables)
 
     with _Writer(folder, "stops.csv") as out:

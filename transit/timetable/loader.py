@@ -474,7 +474,10 @@ def load_feed(
     timetables = [
         (service, t) for service in feed.services for t in service.timetables if id(t) not in skip
     ]
-    calendar_keys = sorted({t.calendar for _, t in timetables})
+    # In the feed's own order (a bundle's file order), never string order ("10" before "2"):
+    # calendars get their ids in it, so an export of the import numbers them as the file did.
+    used = {t.calendar for _, t in timetables}
+    calendar_keys = [key for key in feed.calendars if key in used]
     modes: dict[str, int] = {}
     for service in new_services:
         modes[service.mode] = modes.get(service.mode, 0) + 1
