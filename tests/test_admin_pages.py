@@ -92,13 +92,13 @@ def test_city_create_search_edit(app, client, admin):
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"name": ""}, "name", "at least 1 character"),
-        ({"latitude": "91"}, "latitude", "less than or equal to 90"),
+        ({"name": ""}, "name", "Name: required"),
+        ({"latitude": "91"}, "latitude", "Latitude: a number from -90 to 90"),
         ({"longitude": "east"}, "longitude", "valid number"),
-        ({"timezone": "Mars/Olympus"}, "timezone", "IANA time zone"),
-        ({"timezone": "Etc"}, "timezone", "IANA time zone"),  # a folder of zones: was a 500
+        ({"timezone": "Mars/Olympus"}, "timezone", "Mars/Olympus is not a time zone"),
+        ({"timezone": "Etc"}, "timezone", "Etc is not a time zone"),  # a folder of zones: was a 500
         ({"min_connection": "soon"}, "min_connection", "as a number"),
-        ({"code": "B J"}, "code", "no spaces"),
+        ({"code": "B J"}, "code", "Code: at most 32 characters, without spaces"),
         ({"name": "Beijing"}, "name", "already exists"),
         ({"code": "SHH"}, "code", "belongs to Shanghai"),
     ],
@@ -622,3 +622,58 @@ def test_a_city_changed_meanwhile_is_not_overwritten(app, client, admin):
     with app.app_context():
         city = db.session.get(City, admin["jinan"])
         assert (city.latitude, city.min_connection_seconds) == (None, 1500)
+
+
+# --- error summaries in the form's words -----------------------------------------------------
+
+
+def _summary_items(html: str) -> list[str]:
+    block = re.search(r'<div class="form-errors".*?</div>', html, re.S).group(0)
+    return [re.sub(r"<[^>]+>", "", item).replace("&#39;", "'").strip()
+            for item in re.findall(r"<li>(.*?)</li>", block, re.S)]
+
+
+def test_city_form_summary_names_the_labels_in_plain_words(app, client, admin):
+    form = {"name": "Wuhan", "code": "WHN", "latitude": "91", "longitude": "-200",
+            "timezone": "Asia/Shanghai", "min_connection": "-5"}
+    reply = post(client, "/admin/cities/new", form)
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    items = _summary_items(html)
+    assert items == [
+        "Latitude: a number from -90 to 90",
+        "Longitude: a number from -180 to 180",
+        "Minimum connection (minutes): a number of minutes from 0 to 1440",
+    ]
+    assert "<code>" not in html.split('class="form-errors"')[1].split("</div>")[0]
+    assert "Input should be" not in html and "min_connection :" not in html
+    # In Chinese, the labels and the words are the page's.
+    html = post(client, "/admin/cities/new?lang=zh", form).get_data(as_text=True)
+    assert "纬度" in _summary_items(html)[0] and "-90" in _summary_items(html)[0]
+
+
+def test_city_form_reports_a_bad_time_zone_and_a_taken_code_at_once(app, client, admin):
+    form = {"name": "Shanghai Hongqiao", "code": "shh", "latitude": "", "longitude": "",
+            "timezone": "Europe", "min_connection": ""}
+    for url in ("/admin/cities/new", f"/admin/cities/{admin['jinan']}"):
+        reply = post(client, url, {**form, "name": "Jinan"} if "new" not in url else form)
+        html = reply.get_data(as_text=True)
+        assert reply.status_code == 422
+        assert set(_errors(html)) == {"err-code", "err-timezone"}, url
+        items = _summary_items(html)
+        assert any(i.startswith("Code: code 'shh' belongs to Shanghai") for i in items), items
+        assert "Time zone: Europe is not a time zone; write one such as Asia/Shanghai" in items
+    with app.app_context():
+        assert db.session.get(City, admin["jinan"]).code == "JNK"
+
+
+def test_record_a_run_summary_names_the_labels(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    form = {"service_date": "2026-03-02", "origin": "0", "destination": "2",
+            "actual_departure": "2026-03-02T08:03", "actual_arrival": "2026-03-02T07:00"}
+    items = _summary_items(post(client, url, form).get_data(as_text=True))
+    assert items == ["Really arrived (local time): the actual arrival is before the actual departure"]
+    items = _summary_items(post(client, url, {**form, "service_date": "someday",
+                                              "actual_arrival": "late"}).get_data(as_text=True))
+    assert items == ["Day the run started: Choose the day the run started.",
+                     "Really arrived (local time): Write a date and time such as 2026-03-01 21:05."]

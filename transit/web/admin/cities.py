@@ -17,6 +17,7 @@ from transit.web.admin.common import (
     bp,
     changed_meanwhile,
     edit_messages,
+    labelled,
     lock_row,
     merge,
     opened_at,
@@ -85,6 +86,42 @@ def _city_values(city: City | None) -> dict[str, str]:
     }
 
 
+def _labels() -> dict[str, str]:
+    return {
+        "name": gettext("Name"), "code": gettext("Code"), "latitude": gettext("Latitude"),
+        "longitude": gettext("Longitude"), "timezone": gettext("Time zone"),
+        "min_connection": gettext("Minimum connection (minutes)"),
+    }
+
+
+def _model_messages(error: ValidationError, values: dict[str, str]) -> dict[str, str]:
+    """What the model refused, said as what each field takes, in the form's units (minutes
+    rather than the model's seconds); messages of the model's own checks stay."""
+    takes = {
+        "name": gettext("at most 200 characters") if values["name"] else gettext("required"),
+        "code": gettext("at most 32 characters, without spaces"),
+        "latitude": gettext("a number from -90 to 90"),
+        "longitude": gettext("a number from -180 to 180"),
+        "timezone": gettext("%(zone)s is not a time zone; write one such as Asia/Shanghai",
+                            zone=values["timezone"]) if values["timezone"]
+        else gettext("required, such as Asia/Shanghai"),
+        "min_connection": gettext("a number of minutes from 0 to 1440"),
+    }
+    messages = validation_messages(error, renames=RENAMES)
+    return {key: takes.get(key, message) for key, message in messages.items()}
+
+
+def _unique(values: dict[str, str], exclude: int | None = None) -> dict[str, str]:
+    """A name or code taken by another city, checked also when other fields were refused."""
+    try:
+        editing.check_city_unique(
+            db.session(), values["name"] or None, values["code"] or None, exclude
+        )
+    except editing.EditError as error:
+        return edit_messages(error, renames=RENAMES)
+    return {}
+
+
 def _city_input() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """The posted city as model input, what was typed, and errors found before the model."""
     values = {name: text(name) for name in CITY_FIELDS}
@@ -120,8 +157,9 @@ def city_new() -> Response | str | tuple[str, int]:
     try:
         model = s.CityCreate.model_validate(data)
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error, renames=RENAMES))
-        return render_template("admin/city_form.html", city=None, values=values, errors=errors), 422
+        errors = merge(_unique(values), errors, _model_messages(error, values))
+        return render_template("admin/city_form.html", city=None, values=values,
+                               errors=labelled(errors, _labels())), 422
     try:
         # Run even when the form had errors of its own, so a taken name or code shows too.
         city = editing.create_city(db.session(), model, user=user_name())
@@ -129,7 +167,8 @@ def city_new() -> Response | str | tuple[str, int]:
         errors = merge(edit_messages(error, renames=RENAMES), errors)
     if errors:
         db.session.rollback()
-        return render_template("admin/city_form.html", city=None, values=values, errors=errors), 422
+        return render_template("admin/city_form.html", city=None, values=values,
+                               errors=labelled(errors, _labels())), 422
     db.session.commit()
     flash(gettext("City %(name)s created.", name=city.name), "info")
     return redirect(url_for("admin.cities", q=city.name))
@@ -170,9 +209,9 @@ def city_edit(city_id: int) -> Response | str | tuple[str, int]:
     try:
         model = s.CityUpdate.model_validate(data)
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error, renames=RENAMES))
+        errors = merge(_unique(values, city.id), errors, _model_messages(error, values))
         return render_template("admin/city_form.html", city=city, values=values,
-                               errors=errors, version=version), 422
+                               errors=labelled(errors, _labels()), version=version), 422
     try:
         # Run even when the form had errors of its own, so a taken name or code shows too.
         editing.update_city(db.session(), city, model, user=user_name())
@@ -182,7 +221,7 @@ def city_edit(city_id: int) -> Response | str | tuple[str, int]:
         db.session.rollback()
         city = _city(city_id)
         return render_template("admin/city_form.html", city=city, values=values,
-                               errors=errors, version=version), 422
+                               errors=labelled(errors, _labels()), version=version), 422
     db.session.commit()
     flash(gettext("City %(name)s saved.", name=city.name), "info")
     return redirect(url_for("admin.cities", q=city.name))

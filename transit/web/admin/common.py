@@ -169,6 +169,15 @@ def merge(*parts: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+def labelled(errors: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
+    """Each message after the label the form shows for its field ("Latitude: ..."), for the
+    summary (``keys=False``) and beside the field; the overall ``_form`` message stays as is."""
+    return {
+        key: message if key == "_form" else f"{labels.get(key, key)}: {message}"
+        for key, message in errors.items()
+    }
+
+
 # --- form values -----------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from transit.web.admin.common import (
     changed_meanwhile,
     columns,
     edit_messages,
+    labelled,
     lock_row,
     merge,
     opened_at,
@@ -711,6 +712,14 @@ def variant_delete(service_id: int, timetable_id: int) -> Response:
 # --- recording a run -------------------------------------------------------------------------
 
 
+def _trip_labels() -> dict[str, str]:
+    return {
+        "service_date": gettext("Day the run started"), "origin": gettext("From"),
+        "destination": gettext("To"), "actual_departure": gettext("Really left (local time)"),
+        "actual_arrival": gettext("Really arrived (local time)"), "cancelled": gettext("Cancelled"),
+    }
+
+
 def _moment(raw: str) -> dt.datetime | None:
     return dt.datetime.fromisoformat(raw) if raw else None
 
@@ -775,4 +784,4 @@ def trip_new(service_id: int, timetable_id: int) -> Response | str | tuple[str, 
             )
             return redirect(url_for("admin.service_edit", service_id=service_id))
     return render_template("admin/trip_form.html", service=service, timetable=timetable,
-                           values=values, errors=errors), 422
+                           values=values, errors=labelled(errors, _trip_labels())), 422
