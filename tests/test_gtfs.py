@@ -394,6 +394,32 @@ def test_problems_in_several_files_and_rows_are_all_found_in_one_pass(tmp_path: 
     assert problems_of(archive) == expected
 
 
+def test_a_row_with_a_bad_sequence_still_has_its_times_compared(tmp_path: Path) -> None:
+    """QA: on `T1,7:00:00,6:00:00,S9,x` only the unknown stop and the sequence were said; the
+    departure before the arrival was said only once the stop alone was wrong."""
+    files = dict(BASE)
+    files["stops.txt"] = "stop_id,stop_name\nA,Alpha\nB,Beta\n"
+    files["routes.txt"] = "route_id,agency_id,route_short_name,route_type\nR1,A,Q1,2\n"
+    files["trips.txt"] = "route_id,service_id,trip_id\nR1,WK,T1\n"
+    files["stop_times.txt"] = (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "T1,05:00:00,05:00:00,A,1\n"
+        "T1,05:30:00,05:30:00,B,2\n"
+        "T1,7:00:00,6:00:00,S9,x\n"
+    )
+    for name in ("fare_attributes.txt", "fare_rules.txt", "transfers.txt"):
+        del files[name]
+    archive = tmp_path / "feed.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for name, text in files.items():
+            out.writestr(name, text)
+    assert problems_of(archive) == [
+        "stop_times.txt, line 4, field stop_id: unknown stop 'S9'",
+        "stop_times.txt, line 4, field stop_sequence: 'x' is not a whole number of zero or more",
+        "stop_times.txt, line 4, field departure_time: departure before arrival",
+    ]
+
+
 def test_a_refused_row_is_still_checked_and_causes_nothing_more(tmp_path: Path) -> None:
     files = dict(BASE)
     # Unknown agency and a bad route type on one row; trips on R1 are not "unknown route".

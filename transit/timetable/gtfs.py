@@ -616,15 +616,16 @@ class _Parser:
                     del times[departure_text]
                     self.problems.add(name, line, "departure_time", f"{departure_text.strip()!r} is not a time written {limit}")
                     usable = False
-            if not usable:
-                damaged.add(trip_key)
-                continue
             if arrival is None:
                 arrival = departure
             elif departure is None:
                 departure = arrival
+            # Times that read are compared even when the row's sequence is bad.
             if arrival is not None and departure is not None and departure < arrival:
                 self.problems.add(name, line, "departure_time", "departure before arrival")
+            if not usable:
+                damaged.add(trip_key)
+                continue
             boarding = pickup_i is None or row[pickup_i].strip() != "1"
             alighting = drop_i is None or row[drop_i].strip() != "1"
             if trip is not None:
