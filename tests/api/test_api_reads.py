@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from email.utils import format_datetime, parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -65,6 +65,30 @@ def test_city_pagination_follows_next_links(api, network):
     assert pages == 2 and seen == ["Beijing", "Nanjing", "Shanghai", "Xi'an"]
     second = api.get("/api/v1/cities?limit=3&offset=3").json
     assert second["links"]["prev"] == "/api/v1/cities?limit=3&offset=0"
+
+
+@pytest.mark.parametrize(
+    ("query", "prev"),
+    [
+        ("offset=99999&limit=5", "offset=0&limit=5"),  # 4 cities: one page of 5
+        ("offset=99999&limit=3", "offset=3&limit=3"),  # the last page starts at 3
+        ("offset=4&limit=3", "offset=3&limit=3"),  # just past the end
+        ("offset=7&limit=2", "offset=2&limit=2"),
+        ("offset=3&limit=2", "offset=1&limit=2"),  # within the list: the page before
+        ("q=Atlantis&offset=10&limit=2", "q=Atlantis&offset=0&limit=2"),  # nothing at all
+    ],
+)
+def test_prev_past_the_end_is_the_last_page(api, network, query, prev):
+    reply = api.get(f"/api/v1/cities?{query}")
+    assert reply.status == 200
+    links = reply.json["links"]
+    assert parse_qs(urlsplit(links["prev"]).query) == parse_qs(prev)
+    assert f'<{links["prev"]}>; rel="prev"' in reply.headers["Link"]
+    if reply.json["items"] == []:
+        assert links["next"] is None
+        # The prev link leads to items (or to the empty first page).
+        back = api.get(links["prev"]).json
+        assert back["items"] or back["total"] == 0
 
 
 def test_one_city_and_unknown_city(api, network):

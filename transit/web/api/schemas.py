@@ -160,8 +160,10 @@ class ServiceDetail(ServiceSummary):
 class PageLinks(BaseModel):
     self: str
     first: str
-    next: str | None
-    prev: str | None
+    next: str | None = Field(description="the following page; null on the last page")
+    prev: str | None = Field(
+        description="the page before; null on the first page, the last page when past the end"
+    )
 
 
 class _Page(BaseModel):

@@ -306,6 +306,9 @@ def page_links(query: s.PageQuery, total: int) -> s.PageLinks:
 
     following = query.offset + query.limit
     previous = max(0, query.offset - query.limit)
+    if query.offset >= total:
+        # Past the end, the page before is the last one there is (the first when none).
+        previous = max(0, (total - 1) // query.limit * query.limit)
     return s.PageLinks(
         self=link(query.offset),
         first=link(0),
