@@ -651,3 +651,39 @@ def test_nul_byte_is_a_problem_with_its_place(tmp_path: Path) -> None:
         read_history_csv(write_csv(tmp_path / "nul.csv", rows))
     assert problem_places(error) == {(3, "number"), (3, "origin")}
     assert all("NUL" in p.message for p in error.value.problems)
+
+
+# --- the admin pages ----------------------------------------------------------------------------
+
+
+def test_admin_pages_speak_of_trip_history(app, client, runner, tmp_path: Path) -> None:
+    import io
+
+    from tests.admin_helpers import log_in, make_admin, post
+    from transit.timetable.formats import detect_format
+    from transit.web.extensions import db
+
+    app.config["TRANSIT_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    make_admin(app)
+    with app.app_context():
+        load_feed(db.session, small_feed())
+        db.session.commit()
+    log_in(client)
+    page = client.get("/admin/history").get_data(as_text=True)
+    assert "a long trip history takes a minute" in page and "large timetables" not in page
+    # A trip-history CSV sent as a timetable: said so, with the way to the right page.
+    path = write_csv(tmp_path / "runs.csv", [run_row()])
+    with pytest.raises(ImportFailed) as error:
+        detect_format(path)
+    assert error.value.kind == "trip_history" and "trip-history CSV" in str(error.value)
+    reply = post(client, "/admin/imports", {"file": (io.BytesIO(path.read_bytes()), "runs.csv")},
+                 content_type="multipart/form-data")
+    report = client.get(reply.location).get_data(as_text=True)
+    assert "this is a trip-history CSV" in report and "none of the timetable formats" not in report
+    assert 'href="/admin/history"' in report
+    history = post(client, "/admin/history", {"file": (io.BytesIO(path.read_bytes()), "runs.csv")},
+                   content_type="multipart/form-data")
+    report = client.get(history.location).get_data(as_text=True)
+    assert "a long trip history takes a minute" in report and "large timetables" not in report
+    result = runner.invoke(args=["timetable", "import", str(path)])
+    assert result.exit_code == 1 and "history import FILE.csv" in result.output

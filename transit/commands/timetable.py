@@ -35,6 +35,8 @@ def _fail(error: ImportFailed) -> None:
     if error.kind == "unknown_format":
         click.echo("Name the format with --format (gtfs, zemdalk, 17bugs, nenieco or csv).",
                    err=True)
+    elif error.kind == "trip_history":
+        click.echo("Import it with: flask --app app history import FILE.csv", err=True)
     elif error.kind == "not_a_timetable":
         click.echo("Give a GTFS zip or folder, or the folder of a classic or CSV timetable "
                    "(or a zip of that folder).", err=True)

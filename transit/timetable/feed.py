@@ -47,7 +47,8 @@ class ImportFailed(Exception):
     ``kind`` says what went wrong as a whole, so that each door (command line, admin page,
     API) can add its own advice to the plain messages: ``problems`` (what the file says is
     wrong), ``not_found`` (no such file or folder), ``not_a_timetable`` (a file of none of
-    the formats), ``unknown_format`` (a folder whose format cannot be told: choosing the
+    the formats), ``trip_history`` (a trip-history CSV, which has its own import),
+    ``unknown_format`` (a folder whose format cannot be told: choosing the
     format would say what it lacks), ``wrong_options`` (a format or encoding that cannot
     apply).
     """

@@ -33,6 +33,25 @@ UNKNOWN_FORMAT = (
 )
 
 
+TRIP_HISTORY = (
+    "this is a trip-history CSV (past runs of services, docs/history-format.md), not a "
+    "timetable: it is imported as trip history"
+)
+
+
+def _is_trip_history(path: Path) -> bool:
+    """True when the file's first line is a trip-history CSV header."""
+    from transit.timetable.history import REQUIRED_COLUMNS
+
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(4096).split(b"\n", 1)[0].decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return False
+    header = {column.strip().strip('"') for column in first.strip().split(",")}
+    return set(REQUIRED_COLUMNS) <= header
+
+
 def _fail(path: Path, message: str, kind: str = "problems") -> ImportFailed:
     return ImportFailed([Problem(path.name or str(path), None, None, message)], kind)
 
@@ -50,6 +69,8 @@ def detect_format(path: Path) -> str:
                 return "gtfs"
             raise _fail(path, "this zip holds no stops.txt or stop_times.txt, so it is not a GTFS "
                         "feed; the other formats are read from their folder", "not_a_timetable")
+        if _is_trip_history(path):
+            raise _fail(path, TRIP_HISTORY, "trip_history")
         raise _fail(path, NOT_A_TIMETABLE, "not_a_timetable")
     names = {child.name for child in path.iterdir()}
     if not names:
