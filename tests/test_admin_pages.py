@@ -188,7 +188,7 @@ def test_stops_can_be_added_reordered_and_removed(app, client, admin):
     ("changes", "field", "words"),
     [
         ({"stop_arrival": ["", "05:10"], "stop_arrival_day": ["0", "0"]}, "stops-1",
-         "add '+1' after midnight"),
+         "a time after midnight not marked as the next day"),
         ({"stop_arrival": ["", "7h10"]}, "stops-1-arrival", "not a time"),
         ({"stop_fare": ["", "3x"]}, "stops-1-fare_cents", "amount such as"),
         ({"stop_city": ["Beijing", "Atlantis"]}, "stops-1-city", "no city with name"),

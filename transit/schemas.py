@@ -426,7 +426,8 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
         if previous is not None and arrival < previous:
             problems.append(
                 (where, f"arrival {format_time(arrival)} is before the previous departure "
-                        f"{format_time(previous)} (stops out of order? add '+1' after midnight)")
+                        f"{format_time(previous)} (stops out of order, or a time after midnight "
+                        "not marked as the next day?)")
             )
         previous = departure
     return problems

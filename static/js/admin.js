@@ -3,14 +3,29 @@
 (function () {
   "use strict";
 
+  // Every row has the same controls: their labels say which row ("City, row 2"), so that
+  // a screen reader tells them apart. The table carries the translated pattern.
   function renumber(table) {
+    var pattern = table.dataset.rowLabel;
     table.querySelectorAll("tbody tr").forEach(function (row, index) {
       var seq = row.querySelector(".seq");
       if (seq) {
         seq.textContent = String(index + 1);
       }
+      if (!pattern) {
+        return;
+      }
+      row.querySelectorAll("[aria-label]").forEach(function (control) {
+        if (!control.dataset.label) {
+          control.dataset.label = control.getAttribute("aria-label");
+        }
+        control.setAttribute("aria-label", pattern.replace("{label}", control.dataset.label)
+          .replace("{row}", String(index + 1)));
+      });
     });
   }
+
+  document.querySelectorAll("table[data-editor]").forEach(renumber);
 
   function blankRow(table) {
     var template = table.parentNode.querySelector("template[data-row-for='" + table.dataset.editor + "']");
@@ -55,7 +70,14 @@
       if (owner.dataset.editor === "stops" && owner.querySelectorAll("tbody tr").length <= 1) {
         current.querySelectorAll("input").forEach(function (input) { input.value = ""; });
       } else {
+        // Keyboard users keep their place: the same button of the row that takes this
+        // one's place (or of the one before it), else the editor's add button.
+        var next = current.nextElementSibling || current.previousElementSibling;
         current.remove();
+        renumber(owner);
+        var target = next && next.querySelector("button[data-action='remove']");
+        (target || document.querySelector("button[data-editor-for='" + owner.dataset.editor + "']")).focus();
+        return;
       }
     } else if (action === "up" && current.previousElementSibling) {
       current.parentNode.insertBefore(current, current.previousElementSibling);
