@@ -55,6 +55,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The change would break the timetable's integrity: a duplicate name or code, a city or "
         "calendar still in use. `detail` says which, and what to do.",
     ),
+    "precondition-failed": (
+        "Precondition failed",
+        "The resource changed since you read it (its `ETag` is no longer the one sent in "
+        "`If-Match`); nothing was changed. Read it again and send your change with the new ETag.",
+    ),
     "import-failed": (
         "Import failed",
         "The uploaded file has problems; nothing was written. `errors` lists each one with "
@@ -83,6 +88,7 @@ _STATUS_TYPES = {
     405: "method-not-allowed",
     409: "conflict",
     411: "length-required",
+    412: "precondition-failed",
     413: "payload-too-large",
     415: "unsupported-media-type",
     422: "validation-error",

@@ -251,17 +251,6 @@ class Validators:
         return response
 
 
-# Until problems.py lists it (no-op then): the type of a 412 answer.
-problems.PROBLEM_TYPES.setdefault(
-    "precondition-failed",
-    (
-        "Precondition failed",
-        "The resource changed since you read it (its `ETag` is no longer the one sent in "
-        "`If-Match`); nothing was changed. Read it again and send your change with the new ETag.",
-    ),
-)
-
-
 def check_if_match(path: str, what: str) -> None:
     """412 when ``If-Match`` is sent and is not the current ETag of a GET of ``path``.
 
