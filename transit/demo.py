@@ -605,6 +605,9 @@ def build_demo_history(
     """
     rng = random.Random(f"transit-demo-history:{seed}:{anchor.isoformat()}")
     window = [anchor - dt.timedelta(days=n) for n in range(days, 0, -1)]
+    # Past runs are over: one still under way at the anchor day's start (in China) has no
+    # actual arrival yet, and imports refuse actual times in the future.
+    over_by = _utc(anchor, 0, ZoneInfo(TIMEZONE))
     storms = _weather(seed, anchor, window)
     holidays = set(_holidays())
     zones: dict[str, ZoneInfo] = {}
@@ -664,6 +667,8 @@ def build_demo_history(
                             late_arriving = -rng.randint(1, 2)  # a minute or two early
                     actual_departure = scheduled_departure + dt.timedelta(minutes=late_leaving)
                     actual_arrival = scheduled_arrival + dt.timedelta(minutes=late_arriving)
+                    if actual_arrival > over_by:
+                        continue
                 runs.append(
                     DemoRun(
                         service=service.key,
