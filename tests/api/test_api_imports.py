@@ -92,6 +92,14 @@ def test_broken_file_is_422_listing_problems_and_writes_nothing(app, admin, shar
     assert _counts(app) == (0, 0, 0)
 
 
+def test_a_trip_history_sent_as_a_timetable_says_where_it_goes(app, admin):
+    header = ("operator,number,route,service_date,origin,destination,scheduled_departure,"
+              "scheduled_arrival,actual_departure,actual_arrival,cancelled,source\n")
+    problem = admin.upload("/api/v1/imports", "runs.csv", header.encode(), {}).problem(422)
+    assert "Trip history page" in problem["detail"] and "flask history import" in problem["detail"]
+    assert _counts(app) == (0, 0, 0)
+
+
 def test_not_a_timetable(app, admin):
     problem = admin.upload("/api/v1/imports", "notes.txt", b"hello", {}).problem(422)
     assert problem["errors"]

@@ -812,7 +812,12 @@ def import_file() -> Response:
             )
         except ImportFailed as error:
             db.session.rollback()
-            advice = " Name it in the `format` field." if error.kind == "unknown_format" else ""
+            advice = {
+                "unknown_format": " Name it in the `format` field.",
+                # The API has no history upload: the admin pages and the command line do.
+                "trip_history": " Import trip histories on the admin's Trip history page or "
+                                "with `flask history import`.",
+            }.get(error.kind, "")
             raise ApiProblem(
                 422,
                 f"{upload.filename} has {len(error.problems)} problem"
