@@ -207,6 +207,10 @@ def _city_ref(value: Any) -> int | str:
         value = value.strip()
         if not value or len(value) > 200:
             raise ValueError("a city name has 1 to 200 characters")
+        if "\x00" in value:
+            # Also where no model ran first (editing.review): PostgreSQL cannot even look
+            # such a name up.
+            raise ValueError("text may not contain NUL characters")
     elif not 1 <= value <= MAX_ID:
         raise ValueError(f"a city id is a number from 1 to {MAX_ID}")
     return value

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import pydantic_core
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, func, select
@@ -132,8 +132,8 @@ def parse_body(model: type[M]) -> M:
         # The checks that run after the model (unknown cities, stop order) report now too.
         seen = {(e["field"], e["message"]) for e in errors}
         try:
-            raw = json.loads(data)
-        except (ValueError, RecursionError):
+            raw = pydantic_core.from_json(data)  # read as the model read it
+        except ValueError:
             raw = None
         for issue in review(db.session(), model, raw):
             if (issue.field, issue.message) not in seen:
