@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tests.live import fresh_app
 from transit.models import Service
 from transit.timetable.history import HistoryTrip, load_history
 
@@ -93,19 +94,11 @@ def test_export_then_import_is_identical(runner, app, shared_data: Path, tmp_pat
 
 
 def test_bundle_with_history_into_a_fresh_database(runner, shared_data: Path, tmp_path: Path) -> None:
-    from transit import create_app
     from transit.web.extensions import db
 
     assert runner.invoke(args=["timetable", "import", str(shared_data / "classic/Nenieco-test")]).exit_code == 0
     assert runner.invoke(args=["timetable", "export", str(tmp_path / "b")]).exit_code == 0
-    other = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "other.sqlite3"),
-        "TRANSIT_MODEL_DIR": str(tmp_path / "models"),
-        "SECRET_KEY": "test-secret-key",
-    })
-    with other.app_context():
-        db.create_all()
+    other = fresh_app(tmp_path, "other")  # a second, empty database
     try:
         other_runner = other.test_cli_runner()
         dry = other_runner.invoke(args=["timetable", "import", "--dry-run", str(tmp_path / "b")])
@@ -156,7 +149,6 @@ def test_the_admin_export_zip_imports_with_its_history(runner, app, tmp_path: Pa
     import zipfile
 
     from tests.admin_helpers import add_corridor
-    from transit import create_app
     from transit.web.extensions import db
 
     add_corridor(app)
@@ -173,14 +165,7 @@ def test_the_admin_export_zip_imports_with_its_history(runner, app, tmp_path: Pa
     with zipfile.ZipFile(tmp_path / "export.zip", "w") as archive:
         for path in sorted((tmp_path / "b").iterdir()):
             archive.write(path, f"transit-bundle/{path.name}")
-    other = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "other.sqlite3"),
-        "TRANSIT_MODEL_DIR": str(tmp_path / "models"),
-        "SECRET_KEY": "test-secret-key",
-    })
-    with other.app_context():
-        db.create_all()
+    other = fresh_app(tmp_path, "other")  # a second, empty database
     try:
         other_runner = other.test_cli_runner()
         dry = other_runner.invoke(args=["timetable", "import", "--dry-run",
