@@ -111,6 +111,10 @@ def test_predict_prints_the_arrivals_the_api_gives(demo) -> None:
             ).first()
             assert row is not None
             assert forecast_out(row).forecast_arrival[11:16] == printed, (number, departure)
+    # The delay is printed in the same whole minutes: a delay under half a minute early
+    # once printed as "-0 min".
+    assert "(-0 min)" not in result.output
+    assert re.search(r"\([+-]\d+ min\)$", result.output, re.M)
 
 
 def test_coming_dates_are_the_cities_own_dates() -> None:

@@ -318,10 +318,11 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
     for item in forecasts[:limit]:
         # The arrival to the nearest minute, as the API and the pages give it (the
         # scheduled arrival plus the delay rounded to whole minutes).
-        arrival = item.scheduled_arrival + dt.timedelta(minutes=round(item.arrival_delay_minutes))
+        delay = round(item.arrival_delay_minutes)  # whole minutes: never "-0"
+        arrival = item.scheduled_arrival + dt.timedelta(minutes=delay)
         click.echo(f"{item.operator} {item.number} {item.origin}-{item.destination} "
                    f"dep {item.scheduled_departure:%Y-%m-%d %H:%M} UTC: "
                    f"{item.travel_minutes:.0f} min ({item.travel_minutes_low:.0f}-"
                    f"{item.travel_minutes_high:.0f}), arrival {arrival:%H:%M} UTC "
-                   f"({item.arrival_delay_minutes:+.0f} min)")
+                   f"({delay:+d} min)")
     click.echo(str(report))
