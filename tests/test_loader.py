@@ -243,16 +243,53 @@ def test_city_code_taken_by_another_city(session: Session) -> None:
             FeedTimetable("1", "d", [FeedStop("X", None, 0), FeedStop("Y", 1800, None)])
         ])
     ]
-    with pytest.raises(ImportFailed, match="already belongs to 'Beijing'"):
+    with pytest.raises(ImportFailed, match="city 'Peking': code 'BJS' belongs to Beijing;"):
         load_feed(session, feed)
     # Whatever the case: codes are unique as the API and admin forms check them.
     feed.cities["X"].code = "bjs"
-    with pytest.raises(ImportFailed, match="'bjs' of 'Peking' already belongs to 'Beijing'"):
+    with pytest.raises(ImportFailed, match=r"city 'Peking': code 'bjs' belongs to Beijing \(as 'BJS'\)"):
         load_feed(session, feed)
     feed.cities["X"].code = "TJN"
     feed.cities["Y"].code = "tjn"
-    with pytest.raises(ImportFailed, match="is given to both 'Peking' and 'Tianjin'"):
+    with pytest.raises(ImportFailed, match="city 'Tianjin': code 'tjn' belongs to Peking"):
         load_feed(session, feed)
+
+
+def test_a_new_city_may_not_be_what_travellers_type_for_another(session: Session) -> None:
+    """Travellers name a city by name or code in any case, so a new city's name may not be
+    another's code or name in another case, nor its code another's name: in the database
+    or in the same file. Every problem is listed, nothing is written."""
+    load_feed(session, small_feed())
+    session.commit()
+    feed = Feed(source="other")
+    feed.cities = {
+        "A": FeedCity("sha"),  # Shanghai's code
+        "B": FeedCity("NANJING"),  # Nanjing in another case
+        "C": FeedCity("Hangzhou", code="beijing"),  # Beijing's name
+        "D": FeedCity("Suzhou", code="SZ"),
+        "E": FeedCity("sz"),  # Suzhou's code, in this file
+        "F": FeedCity("suzhou"),  # Suzhou, in this file
+    }
+    feed.calendars = {"d": FeedCalendar()}
+    feed.services = [
+        FeedService("C1", "train", timetables=[
+            FeedTimetable("1", "d", [FeedStop(k, None if i == 0 else 600 * i, 600 * i if i < 5 else None)
+                                     for i, k in enumerate("ABCDEF")])
+        ])
+    ]
+    with pytest.raises(ImportFailed) as failed:
+        load_feed(session, feed)
+    messages = [str(p) for p in failed.value.problems]
+    expected = [
+        "city 'sha': 'sha' is the code of Shanghai",
+        "city 'NANJING': a city called 'Nanjing' already exists (names are matched in any case)",
+        "city 'Hangzhou': code 'beijing' is the name of another city, 'Beijing'",
+        "city 'sz': 'sz' is the code of Suzhou",
+        "city 'suzhou': a city called 'Suzhou' already exists",
+    ]
+    for words in expected:
+        assert any(words in m for m in messages), (words, messages)
+    assert session.scalar(select(func.count()).select_from(City)) == 4
 
 
 def test_existing_city_in_another_time_zone_is_refused(session: Session) -> None:

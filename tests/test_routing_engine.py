@@ -375,3 +375,13 @@ def test_a_city_may_be_named_by_its_code_or_in_any_case() -> None:
         plan(snap, Query("PEK", "beijing", depart=day))  # the same city twice
     with pytest.raises(UnknownCity):
         plan(snap, Query("PEKING", "SHA", depart=day))
+
+
+def test_a_code_wins_over_another_city_s_name_in_another_case() -> None:
+    """Every door refuses such a pair now; a database that still holds one gives the code
+    its city (a city named "pek" once took Beijing's code PEK), the exact name its own."""
+    feed = Feed(source="test")
+    feed.cities["b"] = FeedCity(name="Beijing", code="PEK", timezone="Asia/Shanghai")
+    feed.cities["p"] = FeedCity(name="pek", timezone="Asia/Shanghai")
+    snap = Snapshot.from_feed(feed, 0)
+    assert [snap.find_city(t) for t in ("PEK", "Pek", "pek")] == [0, 0, 1]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from transit.models import (
     Calendar,
     CalendarDate,
     City,
+    CityNames,
     Service,
     ServiceFare,
     Stop,
@@ -174,26 +175,12 @@ def issues_summary(issues: Sequence[FieldIssue], unknown_cities: int = 0) -> str
 def check_city_unique(
     session: Session, name: str | None, code: str | None, exclude: int | None = None
 ) -> None:
-    """Refuse a name or code another city already has (codes in any case: PEK is pek)."""
-    issues = []
-    if name is not None:
-        other = session.scalar(select(City).where(City.name == name, City.id != (exclude or 0)))
-        if other is not None:
-            issues.append(FieldIssue("name", f"a city called {name!r} already exists (id {other.id})"))
-    if code is not None:
-        other = session.scalar(
-            select(City)
-            .where(func.lower(City.code) == code.lower(), City.id != (exclude or 0))
-            .limit(1)
-        )
-        if other is not None:
-            issues.append(
-                FieldIssue(
-                    "code",
-                    f"code {code!r} belongs to {other.name} (id {other.id}, code {other.code!r}); "
-                    "codes are unique whatever their case",
-                )
-            )
+    """Refuse a name or code that another city's name or code already is, in any case
+    (``models.CityNames``: what a traveller types must name one city)."""
+    if name is None and code is None:
+        return
+    others = CityNames(session.execute(select(City.name, City.code).where(City.id != (exclude or 0))))
+    issues = [FieldIssue(field, words) for field, words in others.clashes(name, code)]
     if issues:
         raise EditError("conflict", "Names and codes of cities are unique.", issues)
 

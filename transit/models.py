@@ -17,6 +17,7 @@ import datetime as dt
 import enum
 import functools
 import zoneinfo
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
@@ -92,6 +93,50 @@ def zone_named(name: str | None) -> dt.tzinfo:
     """The IANA time zone ``name``; UTC when it is empty or unknown (a page must not fail
     on a city's bad zone)."""
     return time_zone(name or "UTC") or dt.UTC
+
+
+class CityNames:
+    """The names and codes of cities, to find what a new name or code would clash with.
+
+    Travellers name a city by its name or its code, in any case
+    (``routing.Snapshot.find_city``), so what they type must name one city: no name or
+    code may equal another city's name or code, whatever the case."""
+
+    def __init__(self, cities: Iterable[tuple[str, str | None]] = ()) -> None:
+        self._names: dict[str, str] = {}  # folded name -> name
+        self._codes: dict[str, tuple[str, str]] = {}  # folded code -> (name, code)
+        for name, code in cities:
+            self.add(name, code)
+
+    def add(self, name: str, code: str | None) -> None:
+        self._names.setdefault(name.lower(), name)
+        if code:
+            self._codes.setdefault(code.lower(), (name, code))
+
+    def clashes(self, name: str | None, code: str | None) -> list[tuple[str, str]]:
+        """Why a city called ``name`` with ``code`` may not join, as (field, words)
+        pairs; empty when it may."""
+        found: list[tuple[str, str]] = []
+        if name:
+            other = self._names.get(name.lower())
+            owner = self._codes.get(name.lower())
+            if other is not None:
+                found.append(("name", f"a city called {other!r} already exists"
+                              + ("" if other == name else " (names are matched in any case)")))
+            elif owner is not None:
+                found.append(("name", f"{name!r} is the code of {owner[0]} (codes are matched "
+                                      "in any case: travellers typing it get that city)"))
+        if code:
+            owner = self._codes.get(code.lower())
+            other = self._names.get(code.lower())
+            if owner is not None:
+                spelt = "" if owner[1] == code else f" (as {owner[1]!r})"
+                found.append(("code", f"code {code!r} belongs to {owner[0]}{spelt}; "
+                                      "codes are unique whatever their case"))
+            elif other is not None and other != name:
+                found.append(("code", f"code {code!r} is the name of another city, {other!r} "
+                                      "(names are matched in any case)"))
+        return found
 
 
 class City(Base):

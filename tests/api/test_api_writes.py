@@ -169,6 +169,25 @@ def test_duplicate_city_is_409(admin, network):
     admin.patch(f"/api/v1/cities/{network.cities['Nanjing']}", {"name": None}).problem(422)
 
 
+def test_a_city_may_not_take_what_travellers_type_for_another(app, admin, network):
+    """Routes take a city's name or code in any case: a new city called "pek" once took
+    over Beijing's code in every route query. Names and codes clash whatever the case."""
+    admin.patch(f"/api/v1/cities/{network.cities['Beijing']}", {"code": "PEK"})
+    before = _count(app, City)
+    for body, field, words in [
+        ({"name": "pek"}, "name", "is the code of Beijing"),
+        ({"name": "BEIJING"}, "name", "a city called 'Beijing' already exists"),
+        ({"name": "Wuhan", "code": "shanghai"}, "code", "is the name of another city, 'Shanghai'"),
+    ]:
+        problem = admin.post("/api/v1/cities", body).problem(409)
+        assert [(e["field"], words in e["message"]) for e in problem["errors"]] == [(field, True)]
+    rename = admin.patch(f"/api/v1/cities/{network.cities['Nanjing']}", {"name": "Pek"})
+    assert "is the code of Beijing" in rename.problem(409)["errors"][0]["message"]
+    assert _count(app, City) == before
+    # A city's own code may be its name in another case.
+    assert admin.patch(f"/api/v1/cities/{network.cities['Beijing']}", {"name": "pek"}).status == 200
+
+
 def test_body_must_be_json(admin):
     reply = admin.request(
         "POST",

@@ -240,14 +240,18 @@ class Snapshot:
         self.city_names: tuple[str, ...] = tuple(b.city_names)
         self.city_index: dict[str, int] = {n: i for i, n in enumerate(self.city_names)}
         self.city_codes: tuple[str | None, ...] = tuple(b.city_codes)
-        # What a traveller may type besides the exact name: the name in any case, or the
-        # city's code in any case (the pages, the API and the command line alike).
-        self._city_aliases: dict[str, int] = {}
+        # What a traveller may type besides the exact name: the city's code or its name,
+        # in any case (the pages, the API and the command line alike). Every door refuses
+        # a name or code that is another city's (models.CityNames); should a database
+        # still hold such a pair, the code wins, then the first city.
+        by_code: dict[str, int] = {}
         for i, code in enumerate(self.city_codes):
             if code:
-                self._city_aliases.setdefault(code.lower(), i)
+                by_code.setdefault(code.lower(), i)
+        self._city_aliases: dict[str, int] = {}
         for i, name in enumerate(self.city_names):
-            self._city_aliases[name.lower()] = i
+            self._city_aliases.setdefault(name.lower(), i)
+        self._city_aliases.update(by_code)
         self.city_zone: tuple[str, ...] = tuple(b.city_zones)
         self.city_tz: tuple[ZoneInfo, ...] = tuple(ZoneInfo(z) for z in self.city_zone)
         self.city_mct = np.array(b.city_mct, dtype=np.int64)

@@ -3,7 +3,7 @@
 Every check runs before the first write: the feed's own consistency (unknown city or
 calendar keys, impossible times, negative fares, values too long for their columns) and its
 agreement with what the database already holds (a timetable variant that exists with other
-stops, a city code taken by another city). Any problem raises ``ImportFailed`` with the whole
+stops, a city name or code that is already another city's name or code, in any case). Any problem raises ``ImportFailed`` with the whole
 list, so a failed import writes nothing at all. Only then are the rows written with bulk
 ``INSERT`` statements (an 86,000-stop feed loads in well under a second on SQLite).
 
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -30,6 +30,7 @@ from transit.models import (
     Calendar,
     CalendarDate,
     City,
+    CityNames,
     Service,
     ServiceFare,
     Stop,
@@ -153,10 +154,25 @@ def _check_length(problems: ProblemList, source: str, what: str, value: str | No
         )
 
 
+def _check_new_city_names(session: Session, feed: Feed, problems: ProblemList) -> None:
+    """A new city's name and code must not be what travellers type for a city already in
+    the database (cities are matched by exact name; they are few enough to read whole)."""
+    stored = [(row.name, row.code) for row in session.execute(select(City.name, City.code))]
+    known = {name for name, _ in stored}
+    names = CityNames(stored)
+    checked: set[str] = set()
+    for city in feed.cities.values():
+        if city.name in known or city.name in checked:
+            continue
+        checked.add(city.name)
+        for field_name, words in names.clashes(city.name, city.code):
+            problems.add(feed.source, None, f"city {field_name}", f"city {city.name!r}: {words}")
+
+
 def _validate_feed(feed: Feed, problems: ProblemList) -> None:
     """Checks that need nothing but the feed: everything the database would refuse."""
     src = feed.source
-    codes: dict[str, str] = {}
+    seen = CityNames()
     names: dict[str, FeedCity] = {}
     for key, city in feed.cities.items():
         if not city.name.strip():
@@ -170,12 +186,12 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
             problems.add(src, None, "longitude", f"city {city.name!r}: longitude {city.longitude} is out of range")
         if city.min_connection_seconds is not None and city.min_connection_seconds < 0:
             problems.add(src, None, "min_connection_seconds", f"city {city.name!r}: negative connection time")
-        if city.code:
-            # Codes are unique whatever their case (as the API and admin forms check).
-            other = codes.setdefault(city.code.lower(), city.name)
-            if other != city.name:
-                problems.add(src, None, "city code", f"code {city.code!r} is given to both {other!r} and {city.name!r}")
         same = names.setdefault(city.name, city)
+        if same is city:
+            # What a traveller types names one city (as the API and admin forms check).
+            for field_name, words in seen.clashes(city.name, city.code):
+                problems.add(src, None, f"city {field_name}", f"city {city.name!r}: {words}")
+            seen.add(city.name, city.code)
         if same is not city and same.timezone != city.timezone:
             problems.add(
                 src, None, "timezone",
@@ -293,6 +309,7 @@ def load_feed(
     problems = ProblemList()
     report = LoadReport(source=feed.source, dry_run=dry_run)
     _validate_feed(feed, problems)
+    _check_new_city_names(session, feed, problems)
     problems.raise_if_any()
     src = feed.source
 
@@ -308,17 +325,6 @@ def load_feed(
         list(by_name),
     ):
         existing_cities[row.name] = row
-    wanted_by_code = {c.code.lower(): c for c in by_name.values() if c.code}
-    for row in _select_in(
-        session, (City.name, City.code), func.lower(City.code), list(wanted_by_code)
-    ):
-        wanted = wanted_by_code.get(row.code.lower())
-        if wanted is not None and wanted.name != row.name:
-            problems.add(
-                src, None, "city code",
-                f"code {wanted.code!r} of {wanted.name!r} already belongs to {row.name!r}"
-                + (f" (as {row.code!r})" if row.code != wanted.code else ""),
-            )
     for name, row in existing_cities.items():
         city = by_name[name]
         if city.timezone != row.timezone:

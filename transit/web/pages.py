@@ -103,10 +103,11 @@ def _read_city_directory() -> CityDirectory:
 
 
 def _find_city(text: str) -> tuple[str, str] | None:
-    """A city by exact name, else by name ignoring case, else by code."""
+    """A city by exact name, else by code, else by name, in any case (as
+    ``routing.Snapshot.find_city``)."""
     cities = city_directory()
-    lower = text.lower()
-    return cities.by_name.get(text) or cities.by_lower_name.get(lower) or cities.by_code.get(lower)
+    lower = text.strip().lower()
+    return cities.by_name.get(text) or cities.by_code.get(lower) or cities.by_lower_name.get(lower)
 
 
 @dataclass(frozen=True)
