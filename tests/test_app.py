@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from transit import create_app
 from transit.config import load_settings, secret_key_from
 
@@ -69,3 +71,17 @@ def test_app_module_exposes_app():
 
     assert app_module.app.name == "transit"
     assert create_app is not None
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999999", "2147483648", "²", "١"])
+@pytest.mark.parametrize(
+    "url", ["/cities/{}", "/services/{}", "/admin/cities/{}", "/admin/services/{}/variants/{}",
+            "/api/v1/cities/{}"],
+)
+def test_an_id_no_row_can_have_is_404(client, url, number):
+    """Ids in URLs are ASCII digits up to the largest id (2**31 - 1): a 30-digit number
+    was a 500 (OverflowError on SQLite) on the pages and admin pages."""
+    reply = client.get(url.format(number, number))
+    assert reply.status_code == 404
+    if url.startswith("/api/"):
+        assert reply.is_json

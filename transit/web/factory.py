@@ -7,11 +7,25 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from transit.config import load_settings, secret_key_from
+from transit.schemas import MAX_ID
 from transit.web.extensions import db, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every URL: ASCII digits up to the largest id a row can have, so
+    that "²" or a 30-digit number is a 404 rather than an error in int() or the
+    database (an OverflowError on SQLite, a 500)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -45,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key_from(instance)
     logging.basicConfig(level=settings.log_level)
 
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
 
