@@ -78,9 +78,13 @@ def test_app_module_exposes_app():
     "url", ["/cities/{}", "/services/{}", "/admin/cities/{}", "/admin/services/{}/variants/{}",
             "/api/v1/cities/{}"],
 )
-def test_an_id_no_row_can_have_is_404(client, url, number):
-    """Ids in URLs are ASCII digits up to the largest id (2**31 - 1): a 30-digit number
-    was a 500 (OverflowError on SQLite) on the pages and admin pages."""
+def test_an_id_no_row_can_have_is_404(app, client, url, number):
+    """Ids in URLs are ASCII digits, and none is above the largest id (2**31 - 1): a
+    30-digit number was a 500 (OverflowError on SQLite) on the pages and admin pages."""
+    from tests.admin_helpers import log_in, make_admin
+
+    make_admin(app)
+    log_in(client)
     reply = client.get(url.format(number, number))
     assert reply.status_code == 404
     if url.startswith("/api/"):
