@@ -109,6 +109,11 @@ def test_route_arrive_by_and_max_transfers(loaded, runner) -> None:  # type: ign
         (["Beijing", "Shanghai", "--arrive-by", "2025-13-01"], "--arrive-by"),
         (["Beijing", "Shanghai", "--window-hours", "500"], "window-hours"),
         (["Beijing", "Shanghai", "--modes", "rocket"], "unknown mode rocket"),
+        # Beyond what the API takes: a traceback (OverflowError) once.
+        (["Beijing", "Shanghai", "--max-transfers", "99999999999999999999"],
+         "max-transfers: must be from 0 to 10"),
+        (["Beijing", "Shanghai", "--min-connection", "99999999999999999999"],
+         "min-connection: must be from 0 to 1440"),
         (["Beijing", "Beijing"], "destination"),
         (["Beijing", "Shanghai", "--depart", "2025-03-03T06:00", "--arrive-by",
           "2025-03-03T16:00"], "not both"),

@@ -9,6 +9,8 @@ from transit.models import MODE_VALUES
 
 CRITERIA = ("fastest", "cheapest", "transfers", "options")
 MAX_WINDOW_HOURS = 14 * 24
+MAX_TRANSFERS = 10  # no journey worth showing changes more often
+MAX_MIN_CONNECTION_MINUTES = 24 * 60
 # Dates the router answers for: timetables live well inside them, and times far outside
 # cannot even be turned into UTC (year 1, year 9999).
 FIRST_YEAR, LAST_YEAR = 1900, 2999
@@ -74,11 +76,16 @@ class Query:
                     "modes",
                     f"unknown mode {', '.join(unknown)} (known: {', '.join(MODE_VALUES)})",
                 )
-        if self.min_connection_minutes is not None and self.min_connection_minutes < 0:
-            raise QueryError("min_connection_minutes", "must be 0 or more")
+        if self.min_connection_minutes is not None and not (
+            0 <= self.min_connection_minutes <= MAX_MIN_CONNECTION_MINUTES
+        ):
+            raise QueryError(
+                "min_connection_minutes",
+                f"must be from 0 to {MAX_MIN_CONNECTION_MINUTES} minutes (a day)",
+            )
         if not 0 < self.window_hours <= MAX_WINDOW_HOURS:
             raise QueryError(
                 "window_hours", f"must be more than 0 and at most {MAX_WINDOW_HOURS} (14 days)"
             )
-        if self.max_transfers is not None and self.max_transfers < 0:
-            raise QueryError("max_transfers", "must be 0 or more")
+        if self.max_transfers is not None and not 0 <= self.max_transfers <= MAX_TRANSFERS:
+            raise QueryError("max_transfers", f"must be from 0 to {MAX_TRANSFERS}")

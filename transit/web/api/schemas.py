@@ -21,7 +21,13 @@ from pydantic import (
 )
 
 from transit.models import Mode
-from transit.routing.query import FIRST_YEAR, LAST_YEAR, MAX_WINDOW_HOURS
+from transit.routing.query import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_MIN_CONNECTION_MINUTES,
+    MAX_TRANSFERS,
+    MAX_WINDOW_HOURS,
+)
 from transit.schemas import (  # noqa: F401  (re-exported: the API's input models)
     MAX_ID,
     MAX_SECONDS,
@@ -263,7 +269,7 @@ class RouteQuery(_Query):
         default=None, description="comma-separated modes, e.g. 'train,flight'; default all"
     )
     min_connection: int | None = Field(
-        default=None, ge=0, le=1440, description="minimum connection time in minutes"
+        default=None, ge=0, le=MAX_MIN_CONNECTION_MINUTES, description="minimum connection time in minutes"
     )
     window_hours: float = Field(
         default=48,
@@ -272,7 +278,7 @@ class RouteQuery(_Query):
         allow_inf_nan=False,
         description="how far ahead (or back, with arrive_by) to search",
     )
-    max_transfers: int | None = Field(default=None, ge=0, le=10)
+    max_transfers: int | None = Field(default=None, ge=0, le=MAX_TRANSFERS)
 
     @field_validator("depart", "arrive_by")
     @classmethod
