@@ -320,6 +320,34 @@ def test_the_bundle_of_these_tests_is_good(tmp_path: Path) -> None:
     assert read_bundle(_bundle(tmp_path, GOOD_BUNDLE)).counts()["stops"] == 2
 
 
+def test_what_the_database_disagrees_with_is_located_by_file_and_line(
+    session: Session, tmp_path: Path
+) -> None:
+    """A bundle at odds with the stored timetable once named only its folder ("csv2, field
+    timetable: ... with other stops, times or days"): now the file, the line and what
+    differs, as for the file's own mistakes."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = dict(GOOD_BUNDLE, **{"cities.csv": GOOD_BUNDLE["cities.csv"] + "Nice,NI,43.7,7.3,Europe/Paris,\n"})
+    load_feed(session, read_bundle(_bundle(tmp_path / "first", first)))
+    session.commit()
+    changed = dict(GOOD_BUNDLE)
+    changed["stops.csv"] = GOOD_BUNDLE["stops.csv"].replace("12:00:00,,30", "12:00:00,,31")
+    changed["cities.csv"] = GOOD_BUNDLE["cities.csv"] + "Cannes,ni,43.6,7.0,Europe/Paris,\n"
+    changed["services.csv"] = GOOD_BUNDLE["services.csv"].replace(",train,", ",flight,")
+    with pytest.raises(ImportFailed) as failure:
+        load_feed(session, read_bundle(_bundle(tmp_path / "second", changed)))
+    assert sorted(str(p) for p in failure.value.problems) == [
+        "cities.csv, line 4, field city code: city 'Cannes': code 'ni' belongs to Nice (as 'NI'); "
+        "codes are unique whatever their case",
+        "services.csv, line 2, field mode: service SNCF flight T1 exists in the database as a "
+        "train service",
+        "timetables.csv, line 2, field timetable: service SNCF flight T1, timetable 'a' already "
+        "exists in the database with another fare at stop 2 (Paris) (give this one another "
+        "code, or delete the stored one first)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("file", "column"),
     [(name, column) for name, (_, required) in FILES.items() for column in required],

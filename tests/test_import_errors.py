@@ -190,10 +190,13 @@ def test_conflicting_reimport_changes_nothing(runner, shared_data: Path, tmp_pat
     assert lines[1].startswith("6512143-CT-17JUL-Caltrain-Sunday-01,22:08:00")
     lines[1] = lines[1].replace("22:08:00,22:08:00", "22:06:00,22:06:00")
     path.write_text("".join(lines), encoding="utf-8")
-    expect_failure(
+    output = expect_failure(
         runner, folder, before,
-        "timetable '6512143-CT-17JUL-Caltrain-Sunday-01' already exists in the database with other stops",
+        "timetable '6512143-CT-17JUL-Caltrain-Sunday-01' already exists in the database with "
+        "another departure at stop 1 (San Jose Diridon Caltrain)",
     )
+    # Located at the trip's own line, as a problem of the file itself is.
+    assert "trips.txt, line 2, field timetable: service Caltrain train 441" in output
 
 
 def test_broken_bundle_by_hand(runner, tmp_path: Path) -> None:

@@ -473,6 +473,7 @@ class _Reader:
                 min_connection_seconds=(
                     self.integer(rows.name, line, "min_connection_seconds", connection) if connection else None
                 ),
+                origin=(rows.name, line),
             )
             if good and name:
                 self.feed.cities[name] = city
@@ -532,7 +533,7 @@ class _Reader:
                 continue
             services[key] = FeedService(
                 number=key[1], mode=mode, operator=key[0], route=key[2],
-                name=row["name"] or None, currency=row["currency"].strip(),
+                name=row["name"] or None, currency=row["currency"].strip(), origin=(rows.name, line),
             )
         self.feed.services = list(services.values())
         return services
@@ -554,7 +555,7 @@ class _Reader:
             if service is None or not known_calendar:
                 self.refused_timetables.add((key, code))
                 continue
-            timetable = FeedTimetable(code, calendar, [], row["headsign"] or None)
+            timetable = FeedTimetable(code, calendar, [], row["headsign"] or None, (rows.name, line))
             service.timetables.append(timetable)
             timetables[(key, code)] = timetable
             self.timetable_lines[(key, code)] = line

@@ -102,6 +102,9 @@ class FeedCity:
     longitude: float | None = None
     timezone: str = "Asia/Shanghai"
     min_connection_seconds: int | None = None
+    # The file and line it was read from, so that what the database disagrees with is
+    # located as precisely as what the file itself gets wrong (None: not known).
+    origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -147,6 +150,7 @@ class FeedTimetable:
     calendar: str  # key into Feed.calendars
     stops: list[FeedStop]
     headsign: str | None = None
+    origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)  # as FeedCity's
 
 
 @dataclass
@@ -160,6 +164,7 @@ class FeedService:
     timetables: list[FeedTimetable] = field(default_factory=list)
     # Origin-destination prices (city keys) overriding the additive leg fares.
     fares: dict[tuple[str, str], int] = field(default_factory=dict)
+    origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)  # as FeedCity's
 
     @property
     def key(self) -> tuple[str, str, str]:

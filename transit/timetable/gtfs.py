@@ -745,7 +745,9 @@ class _Parser:
             trip.cities = [s.city for s in stops]
             trip.zones = zones
             trip.service = service
-            service.timetables.append(FeedTimetable(trip.trip_id, trip.service_id, stops, trip.headsign))
+            service.timetables.append(
+                FeedTimetable(trip.trip_id, trip.service_id, stops, trip.headsign, ("trips.txt", trip.line))
+            )
         self.feed.services = list(services.values())
         unused = set(self.feed.calendars) - {t.service_id for t in trips.values()}
         for service_id in unused:

@@ -147,11 +147,15 @@ class _Progress:
             self.bar.close()
 
 
-def _check_length(problems: ProblemList, source: str, what: str, value: str | None) -> None:
+def _at(source: str, origin: tuple[str, int] | None) -> tuple[str, int | None]:
+    """Where to say a record's problem is: the file and line it was read from when the
+    parser gave them, else the whole input."""
+    return origin if origin is not None else (source, None)
+
+
+def _check_length(problems: ProblemList, at: tuple[str, int | None], what: str, value: str | None) -> None:
     if value is not None and len(value) > _LIMITS[what]:
-        problems.add(
-            source, None, what, f"{what} {value[:40]!r}... is longer than {_LIMITS[what]} characters"
-        )
+        problems.add(*at, what, f"{what} {value[:40]!r}... is longer than {_LIMITS[what]} characters")
 
 
 def _check_new_city_names(session: Session, feed: Feed, problems: ProblemList) -> None:
@@ -166,7 +170,7 @@ def _check_new_city_names(session: Session, feed: Feed, problems: ProblemList) -
             continue
         checked.add(city.name)
         for field_name, words in names.clashes(city.name, city.code):
-            problems.add(feed.source, None, f"city {field_name}", f"city {city.name!r}: {words}")
+            problems.add(*_at(feed.source, city.origin), f"city {field_name}", f"city {city.name!r}: {words}")
 
 
 def _validate_feed(feed: Feed, problems: ProblemList) -> None:
@@ -175,31 +179,32 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
     seen = CityNames()
     names: dict[str, FeedCity] = {}
     for key, city in feed.cities.items():
+        at = _at(src, city.origin)
         if not city.name.strip():
-            problems.add(src, None, "city name", f"city {key!r} has an empty name")
-        _check_length(problems, src, "city name", city.name)
-        _check_length(problems, src, "city code", city.code)
-        _check_length(problems, src, "timezone", city.timezone)
+            problems.add(*at, "city name", f"city {key!r} has an empty name")
+        _check_length(problems, at, "city name", city.name)
+        _check_length(problems, at, "city code", city.code)
+        _check_length(problems, at, "timezone", city.timezone)
         if city.latitude is not None and not -90 <= city.latitude <= 90:
-            problems.add(src, None, "latitude", f"city {city.name!r}: latitude {city.latitude} is out of range")
+            problems.add(*at, "latitude", f"city {city.name!r}: latitude {city.latitude} is out of range")
         if city.longitude is not None and not -180 <= city.longitude <= 180:
-            problems.add(src, None, "longitude", f"city {city.name!r}: longitude {city.longitude} is out of range")
+            problems.add(*at, "longitude", f"city {city.name!r}: longitude {city.longitude} is out of range")
         if city.min_connection_seconds is not None and city.min_connection_seconds < 0:
-            problems.add(src, None, "min_connection_seconds", f"city {city.name!r}: negative connection time")
+            problems.add(*at, "min_connection_seconds", f"city {city.name!r}: negative connection time")
         same = names.setdefault(city.name, city)
         if same is city:
             # What a traveller types names one city (as the API and admin forms check).
             for field_name, words in seen.clashes(city.name, city.code):
-                problems.add(src, None, f"city {field_name}", f"city {city.name!r}: {words}")
+                problems.add(*at, f"city {field_name}", f"city {city.name!r}: {words}")
             seen.add(city.name, city.code)
         if same is not city and same.timezone != city.timezone:
             problems.add(
-                src, None, "timezone",
+                *at, "timezone",
                 f"city {city.name!r} appears twice with time zones {same.timezone} and {city.timezone}",
             )
 
     for key, calendar in feed.calendars.items():
-        _check_length(problems, src, "calendar name", calendar.name)
+        _check_length(problems, (src, None), "calendar name", calendar.name)
         if not 0 <= calendar.weekdays <= ALL_DAYS:
             problems.add(src, None, "weekdays", f"calendar {key!r}: weekday pattern {calendar.weekdays} is invalid")
         if calendar.start_date and calendar.end_date and calendar.start_date > calendar.end_date:
@@ -211,13 +216,14 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
     service_keys: set[tuple[str, str, str]] = set()
     for service in feed.services:
         name = _describe(service)
+        at = _at(src, service.origin)
         if service.key in service_keys:
-            problems.add(src, None, "number", f"service {name} is given twice")
+            problems.add(*at, "number", f"service {name} is given twice")
         service_keys.add(service.key)
         if not service.number.strip():
-            problems.add(src, None, "number", "a service has an empty number")
+            problems.add(*at, "number", "a service has an empty number")
         if service.mode not in MODE_VALUES:
-            problems.add(src, None, "mode", f"service {name}: unknown mode {service.mode!r}")
+            problems.add(*at, "mode", f"service {name}: unknown mode {service.mode!r}")
         for what, value in (
             ("service number", service.number),
             ("operator", service.operator),
@@ -225,25 +231,26 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
             ("service name", service.name),
             ("currency", service.currency),
         ):
-            _check_length(problems, src, what, value)
+            _check_length(problems, at, what, value)
         codes_seen: set[str] = set()
         for timetable in service.timetables:
             if timetable.code in codes_seen:
-                problems.add(src, None, "code", f"service {name}: timetable {timetable.code!r} is given twice")
+                problems.add(*_at(src, timetable.origin), "code",
+                             f"service {name}: timetable {timetable.code!r} is given twice")
             codes_seen.add(timetable.code)
             _validate_timetable(feed, service, timetable, problems)
         for (origin, destination), cents in service.fares.items():
             for key in (origin, destination):
                 if key not in feed.cities:
-                    problems.add(src, None, "fare", f"service {name}: fare names unknown city {key!r}")
+                    problems.add(*at, "fare", f"service {name}: fare names unknown city {key!r}")
             if cents < 0:
-                problems.add(src, None, "fare", f"service {name}: negative fare {origin} -> {destination}")
+                problems.add(*at, "fare", f"service {name}: negative fare {origin} -> {destination}")
             if origin == destination or (
                 origin in feed.cities
                 and destination in feed.cities
                 and feed.cities[origin].name == feed.cities[destination].name
             ):
-                problems.add(src, None, "fare", f"service {name}: fare from {origin!r} to itself")
+                problems.add(*at, "fare", f"service {name}: fare from {origin!r} to itself")
 
     pairs: dict[tuple[str, str], int] = {}
     for transfer in feed.transfers:
@@ -265,30 +272,31 @@ def _validate_timetable(
 ) -> None:
     src = feed.source
     where = f"service {_describe(service)}, timetable {timetable.code!r}"
-    _check_length(problems, src, "timetable code", timetable.code)
-    _check_length(problems, src, "headsign", timetable.headsign)
+    at = _at(src, timetable.origin)
+    _check_length(problems, at, "timetable code", timetable.code)
+    _check_length(problems, at, "headsign", timetable.headsign)
     if timetable.calendar not in feed.calendars:
-        problems.add(src, None, "calendar", f"{where}: unknown calendar {timetable.calendar!r}")
+        problems.add(*at, "calendar", f"{where}: unknown calendar {timetable.calendar!r}")
     if len(timetable.stops) < 2:
-        problems.add(src, None, "stops", f"{where}: a timetable needs at least two stops")
+        problems.add(*at, "stops", f"{where}: a timetable needs at least two stops")
     previous: int | None = None
     for index, stop in enumerate(timetable.stops, start=1):
         if stop.city not in feed.cities:
-            problems.add(src, None, "city", f"{where}, stop {index}: unknown city {stop.city!r}")
+            problems.add(*at, "city", f"{where}, stop {index}: unknown city {stop.city!r}")
         if stop.arrival is None and stop.departure is None:
-            problems.add(src, None, "time", f"{where}, stop {index}: neither arrival nor departure")
+            problems.add(*at, "time", f"{where}, stop {index}: neither arrival nor departure")
             continue
         for what, value in (("arrival", stop.arrival), ("departure", stop.departure)):
             if value is not None and value < 0:
-                problems.add(src, None, what, f"{where}, stop {index}: negative {what} time")
+                problems.add(*at, what, f"{where}, stop {index}: negative {what} time")
         if stop.arrival is not None and stop.departure is not None and stop.arrival > stop.departure:
-            problems.add(src, None, "departure", f"{where}, stop {index}: departure before arrival")
+            problems.add(*at, "departure", f"{where}, stop {index}: departure before arrival")
         first = stop.arrival if stop.arrival is not None else stop.departure
         if previous is not None and first is not None and first < previous:
-            problems.add(src, None, "arrival", f"{where}, stop {index}: arrives before the previous stop's departure")
+            problems.add(*at, "arrival", f"{where}, stop {index}: arrives before the previous stop's departure")
         previous = stop.departure if stop.departure is not None else stop.arrival
         if stop.fare_cents is not None and stop.fare_cents < 0:
-            problems.add(src, None, "fare", f"{where}, stop {index}: negative fare")
+            problems.add(*at, "fare", f"{where}, stop {index}: negative fare")
 
 
 def _select_in(session: Session, columns: Sequence[Any], column: Any, values: Sequence[Any]) -> Iterable[Any]:
@@ -309,11 +317,11 @@ def load_feed(
     problems = ProblemList()
     report = LoadReport(source=feed.source, dry_run=dry_run)
     _validate_feed(feed, problems)
-    _check_new_city_names(session, feed, problems)
     problems.raise_if_any()
     src = feed.source
 
     # --- cities, matched by name --------------------------------------------------------
+    _check_new_city_names(session, feed, problems)
     by_name: dict[str, FeedCity] = {}
     for city in feed.cities.values():
         by_name.setdefault(city.name, city)
@@ -329,7 +337,7 @@ def load_feed(
         city = by_name[name]
         if city.timezone != row.timezone:
             problems.add(
-                src, None, "timezone",
+                *_at(src, city.origin), "timezone",
                 f"city {name!r} is in {row.timezone} in the database, {city.timezone} here",
             )
         if city.code and row.code and city.code != row.code:
@@ -365,7 +373,7 @@ def load_feed(
         row = existing_services.get(service.key)
         if row is not None and row.mode != service.mode:
             problems.add(
-                src, None, "mode",
+                *_at(src, service.origin), "mode",
                 f"service {_describe(service)} exists in the database as a {row.mode} service",
             )
 
@@ -398,19 +406,20 @@ def load_feed(
                 (feed.cities[s.city].name, s.arrival, s.departure, s.fare_cents, s.boarding, s.alighting)
                 for s in timetable.stops
             ]
-            same = (
-                mine == stops_of.get(timetable_id, [])
-                and _calendar_key(feed.calendars[timetable.calendar]) == calendars_of[calendar_id]
-                and (timetable.headsign or None) == (headsign or None)
+            differences = _differences(
+                mine, stops_of.get(timetable_id, []),
+                _calendar_key(feed.calendars[timetable.calendar]) != calendars_of[calendar_id],
+                (timetable.headsign or None) != (headsign or None),
             )
             what = f"service {_describe(service)}, timetable {timetable.code!r}"
-            if same:
+            if not differences:
                 skip.add(id(timetable))
                 report.skipped.append(what)
             else:
                 problems.add(
-                    src, None, "timetable",
-                    f"{what} already exists in the database with other stops, times or days",
+                    *_at(src, timetable.origin), "timetable",
+                    f"{what} already exists in the database with {differences} (give this one "
+                    "another code, or delete the stored one first)",
                 )
 
     # --- fares and transfers against the database --------------------------------------
@@ -519,6 +528,29 @@ def load_feed(
     finally:
         bar.close()
     return report
+
+
+def _differences(
+    mine: list[StopKey], stored: list[StopKey], other_days: bool, other_headsign: bool
+) -> str:
+    """What tells a timetable from the stored one of the same code, in words ("" when
+    nothing does): the first stop that differs, and whether the days or headsign do."""
+    words = []
+    if mine != stored:
+        if [s[0] for s in mine] != [s[0] for s in stored]:
+            words.append(f"other stops ({len(stored)} stored, from {stored[0][0]} to "
+                         f"{stored[-1][0]})" if stored else "other stops")
+        else:
+            index = next(i for i, (a, b) in enumerate(zip(mine, stored, strict=True)) if a != b)
+            a, b = mine[index], stored[index]
+            what = ("arrival" if a[1] != b[1] else "departure" if a[2] != b[2]
+                    else "fare" if a[3] != b[3] else "boarding or alighting")
+            words.append(f"another {what} at stop {index + 1} ({a[0]})")
+    if other_days:
+        words.append("other days")
+    if other_headsign:
+        words.append("another headsign")
+    return ", ".join(words)
 
 
 def _existing_stops(session: Session, timetable_ids: list[int]) -> dict[int, list[StopKey]]:
