@@ -6,8 +6,9 @@ The routing core knows nothing of forecasts; this module reads the stored foreca
 - per leg ``forecast_arrival`` (ISO 8601, the leg's destination zone) and ``forecast_range``
   (the 10% and 90% arrival), or ``null`` where the run has no forecast;
 - per itinerary ``connections``: one entry per transfer with the ``slack_minutes`` (the wait
-  less the minimum connection time) and ``miss_probability`` (0..1, ``null`` without a
-  forecast of the incoming leg).
+  less the time the transfer needed when the journey was planned: docs/routing.md, "A
+  transfer") and ``miss_probability`` (0..1, ``null`` without a forecast of the incoming
+  leg).
 
 A leg is matched to the stored run of its service (operator and number) that had left its
 first stop by the leg's departure and reaches its last stop no earlier than the leg's
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,8 @@ from transit.models import Service
 from transit.models import ServiceForecast as StoredForecast
 
 if TYPE_CHECKING:
-    from transit.routing.itinerary import Itinerary, ItineraryLeg, RouteResult
+    from transit.routing.itinerary import Itinerary, ItineraryLeg, RouteResult, Wait
+    from transit.routing.snapshot import Snapshot
 
 MIN_SCALE_MINUTES = 0.5  # a quantile gap this small still gives a smooth, monotone curve
 LOOKBACK = dt.timedelta(days=3)  # the longest run a leg may be part of
@@ -168,14 +171,42 @@ def _leg_forecast(leg: ItineraryLeg, runs: list[StoredForecast]) -> LegForecast 
     )
 
 
+def needed_seconds(
+    snapshot: Snapshot, min_connection_minutes: int | None
+) -> Callable[[Wait], int]:
+    """The seconds each transfer needed when the engine planned on ``snapshot`` with this
+    override (docs/routing.md, "A transfer"): a walk its own time (the override leaves walks
+    alone); a change at a city the override, else the city's own time, else the default."""
+    per_city = snapshot.min_connection(min_connection_minutes)
+
+    def needed(wait: Wait) -> int:
+        city = snapshot.city_index[wait.city]
+        if wait.walk_to is not None:
+            to = snapshot.city_index[wait.walk_to]
+            return min(secs for c, secs in snapshot.walks.get(city, ()) if c == to)
+        return int(per_city[city])
+
+    return needed
+
+
 def forecast_itineraries(
-    session: Session, itineraries: list[Itinerary], min_connection_minutes: int = 0
+    session: Session,
+    itineraries: list[Itinerary],
+    min_connection_minutes: int | None = 0,
+    snapshot: Snapshot | None = None,
 ) -> list[ItineraryForecast]:
     """Forecasts for every leg and transfer of ``itineraries`` (one database query).
 
-    ``min_connection_minutes`` is the time a transfer needs; the slack of a connection is
-    its wait less that. The outgoing leg is taken to leave on time.
+    The slack of a connection is its wait less the time the transfer needed. With
+    ``snapshot`` (the one the itineraries were planned on) that is what the engine applied
+    there for a query with ``min_connection_minutes`` (None: no override); without it,
+    ``min_connection_minutes`` for every transfer. The outgoing leg is taken to leave on time.
     """
+    fixed = (min_connection_minutes or 0) * 60
+    needed: Callable[[Wait], int] = (
+        needed_seconds(snapshot, min_connection_minutes) if snapshot is not None
+        else lambda wait: fixed
+    )
     every_leg = [leg for itinerary in itineraries for leg in itinerary.legs]
     # With no forecast stored (known once per content version), no query to ask.
     runs = _load(session, every_leg) if forecasts_state(session).count else {}
@@ -187,7 +218,9 @@ def forecast_itineraries(
         )
         connections = []
         for i, wait in enumerate(itinerary.waits):
-            slack = wait.minutes - min_connection_minutes
+            # Whole minutes rounded down on both sides: never below 0 for a transfer the
+            # engine accepted (the wait is at least what it needed).
+            slack = wait.minutes - needed(wait) // 60
             incoming = legs[i]
             chance = None
             if incoming is not None:
@@ -200,11 +233,19 @@ def forecast_itineraries(
 
 
 def result_json(
-    session: Session, result: RouteResult, min_connection_minutes: int = 0
+    session: Session,
+    result: RouteResult,
+    min_connection_minutes: int | None = 0,
+    snapshot: Snapshot | None = None,
 ) -> dict[str, Any]:
-    """``result.to_json()`` with the forecast fields added (existing fields unchanged)."""
+    """``result.to_json()`` with the forecast fields added (existing fields unchanged).
+
+    Pass the ``snapshot`` the result was planned on and the query's own
+    ``min_connection_minutes`` (None without an override), so that each connection's slack
+    counts from what the engine required there (see ``forecast_itineraries``).
+    """
     body = result.to_json()
-    forecasts = forecast_itineraries(session, result.itineraries, min_connection_minutes)
+    forecasts = forecast_itineraries(session, result.itineraries, min_connection_minutes, snapshot)
     for itinerary, forecast in zip(body["itineraries"], forecasts, strict=True):
         for leg, leg_forecast in zip(itinerary["legs"], forecast.legs, strict=True):
             if leg_forecast is None:

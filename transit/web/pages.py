@@ -245,8 +245,8 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         return {"field_error": (_QUERY_FIELDS.get(error.field, "from"), error.message)}
     from transit.forecast.itinerary import result_json
 
-    minutes = form.min_connection_minutes
-    data = result_json(_session(), result, default_minutes if minutes is None else minutes)
+    # The slack of each connection counts from what the engine required there.
+    data = result_json(_session(), result, form.min_connection_minutes, snapshot)
     links = _leg_links(result.itineraries)
     assert form.when is not None
     cards = jv.itinerary_cards(
