@@ -426,22 +426,38 @@ def itinerary_cards(
     return cards
 
 
+def _fastest(cards: list[ItineraryCard], arrive_by: bool) -> ItineraryCard:
+    """The card the fastest search answers, with its tie-breaks (docs/routing.md, "Which
+    journey is best"): the earliest arrival, then the latest departure; with "arrive by" the
+    latest departure, then the earliest arrival; then fewer transfers, then the lower fare.
+    On a full tie the first card (the engine's order) keeps it."""
+    def key(card: ItineraryCard) -> tuple[float, float, int, bool, float]:
+        arrival, departure = card.arrival.timestamp(), -card.departure.timestamp()
+        first, second = (departure, arrival) if arrive_by else (arrival, departure)
+        return first, second, card.transfers, card.fare is None, card.fare or 0.0
+
+    return min(cards, key=key)
+
+
 def _compare(cards: list[ItineraryCard], arrive_by: bool) -> None:
-    # "Fastest" is the engine's (docs/routing.md), not the shortest ride, so the card it
-    # picks is the one the fastest search answers: the earliest arrival, or with "arrive
-    # by" the latest departure.
+    # "Fastest" is the engine's (docs/routing.md), not the shortest ride: one card, the one
+    # the fastest search answers. The others say what they give up against it in time: a
+    # later arrival (arrive by: an earlier departure) or, where that ties, the other end.
     fares = [c.fare for c in cards if c.fare is not None]
     cheapest = min(fares) if fares else None
     fewest = min(c.transfers for c in cards)
-    latest = max(c.departure for c in cards)
-    earliest = min(c.arrival for c in cards)
+    fastest = _fastest(cards, arrive_by)
     for card in cards:
-        behind = latest - card.departure if arrive_by else card.arrival - earliest
-        if not behind:
+        later = card.arrival - fastest.arrival
+        earlier = fastest.departure - card.departure
+        if card is fastest:
             card.badges.append("fastest")
         else:
-            kind = "earlier" if arrive_by else "later"
-            card.trades.append((kind, int(behind.total_seconds()) // 60))
+            ends = [("earlier", earlier), ("later", later)]
+            for kind, behind in ends if arrive_by else ends[::-1]:
+                if behind:  # a card as quick at both ends gives up transfers or fare
+                    card.trades.append((kind, int(behind.total_seconds()) // 60))
+                    break
         if cheapest is not None and card.fare is not None:
             if card.fare <= cheapest:
                 card.badges.append("cheapest")
