@@ -501,6 +501,11 @@ def _london(value: str, zone: ZoneInfo) -> dt.datetime | None:
     return dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
 
 
+# The columns of bhmtrains.csv.gz the forecasts read.
+BHM_COLUMNS = ("TOC", "Origin", "Destination", "Status", "OriginGbttDeparture",
+               "OriginActualDeparture", "DestinationGbttArrival", "DestinationActualArrival")
+
+
 def load_bhmtrains(path: Path | str) -> TripTable:
     """Train runs through Birmingham New Street (bhmtrains.csv.gz), origin to destination.
 
@@ -515,37 +520,55 @@ def load_bhmtrains(path: Path | str) -> TripTable:
     opener = gzip.open if path.name.endswith(".gz") else open
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     skipped = 0
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:  # type: ignore[operator]
-        reader = csv.DictReader(handle)
-        for number, row in enumerate(reader, start=2):
-            try:
-                sched_dep = _london(row["OriginGbttDeparture"], zone)
-                sched_arr = _london(row["DestinationGbttArrival"], zone)
-                if sched_dep is None or sched_arr is None:
-                    raise ValueError("timetabled origin departure and destination arrival needed")
-                act_dep = _london(row["OriginActualDeparture"], zone)
-                act_arr = _london(row["DestinationActualArrival"], zone)
-                cancelled = row["Status"] == "C"
-                operator, origin, dest = row["TOC"], row["Origin"], row["Destination"]
-            except (KeyError, ValueError) as exc:
-                raise DataError(f"{path}, line {number}: {exc}") from None
-            if sched_arr < sched_dep:
-                # 111 runs carry an origin departure dated a day after their arrival (a
-                # fault in the source); their timetable is unknowable, so they are left out.
-                skipped += 1
-                continue
-            label = f"{operator}|{origin}-{dest} {sched_dep:%H:%M}|{origin}-{dest}"
-            builder.add(
-                builder.service(label),
-                builder.place(origin, LONDON),
-                builder.place(dest, LONDON),
-                epoch_seconds(sched_dep),
-                epoch_seconds(sched_arr),
-                math.nan if cancelled or act_dep is None else float(epoch_seconds(act_dep)),
-                math.nan if cancelled or act_arr is None else float(epoch_seconds(act_arr)),
-                cancelled,
-                sched_dep,
-            )
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:  # type: ignore[operator]
+            reader = csv.DictReader(handle)
+            # The header first: a wrong file is one problem, not a KeyError on its first row.
+            missing = [c for c in BHM_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(
+                    f"{path}, line 1: the column{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} missing; "
+                    "is this bhmtrains.csv.gz?"
+                )
+            for number, row in enumerate(reader, start=2):
+                try:
+                    if any(row[c] is None for c in BHM_COLUMNS):
+                        raise ValueError("the row has fewer fields than the header")
+                    sched_dep = _london(row["OriginGbttDeparture"], zone)
+                    sched_arr = _london(row["DestinationGbttArrival"], zone)
+                    if sched_dep is None or sched_arr is None:
+                        raise ValueError(
+                            "timetabled origin departure and destination arrival needed"
+                        )
+                    act_dep = _london(row["OriginActualDeparture"], zone)
+                    act_arr = _london(row["DestinationActualArrival"], zone)
+                    cancelled = row["Status"] == "C"
+                    operator, origin, dest = row["TOC"], row["Origin"], row["Destination"]
+                except ValueError as exc:
+                    raise DataError(f"{path}, line {number}: {exc}") from None
+                if sched_arr < sched_dep:
+                    # 111 runs carry an origin departure dated a day after their arrival (a
+                    # fault in the source); their timetable is unknowable, so they are left out.
+                    skipped += 1
+                    continue
+                label = f"{operator}|{origin}-{dest} {sched_dep:%H:%M}|{origin}-{dest}"
+                builder.add(
+                    builder.service(label),
+                    builder.place(origin, LONDON),
+                    builder.place(dest, LONDON),
+                    epoch_seconds(sched_dep),
+                    epoch_seconds(sched_arr),
+                    math.nan if cancelled or act_dep is None else float(epoch_seconds(act_dep)),
+                    math.nan if cancelled or act_arr is None else float(epoch_seconds(act_arr)),
+                    cancelled,
+                    sched_dep,
+                )
+    except (UnicodeDecodeError, OSError, csv.Error) as exc:
+        # Not a (gzipped) UTF-8 CSV file at all: a binary file, a broken archive.
+        raise DataError(
+            f"{path}: not a readable CSV file ({exc}); is this bhmtrains.csv.gz?"
+        ) from None
     table = builder.build(None, "bhmtrains:" + digest)
     table.skipped = skipped
     return table
