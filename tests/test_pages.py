@@ -535,10 +535,10 @@ def test_route_form_parsing_reads_api_and_form_names():
     assert not form.errors
     kwargs = form.query_kwargs()
     assert kwargs["depart"] is None and kwargs["modes"] == frozenset({"train", "flight"})
-    # An aware time is converted to the origin city's clock.
-    assert kwargs["arrive_by"].isoformat() == "2025-03-05T01:00:00+08:00"
+    # An aware deadline is converted to the destination city's clock (docs/routing.md).
+    assert kwargs["arrive_by"].isoformat() == "2025-03-04T18:00:00+01:00"
     assert kwargs["min_connection_minutes"] == 20 and kwargs["criterion"] == "options"
-    assert form.api_args()["arrive_by"] == "2025-03-05T01:00:00+08:00"
+    assert form.api_args()["arrive_by"] == "2025-03-04T18:00:00+01:00"
 
     form = parse(**{"from": "北京", "to": "Paris", "date": "2025-03-10", "time": "07:05",
                     "modes": ["train", "bus"]})

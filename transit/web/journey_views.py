@@ -122,7 +122,7 @@ def parse_route_form(
         window_hours=str(args.get("window_hours", "")).strip(),
         max_transfers=str(args.get("max_transfers", "")).strip(),
     )
-    zone_name = None
+    zones: dict[str, str | None] = {"from": None, "to": None}
     for name, text in (("from", form.origin), ("to", form.destination)):
         if not text:
             form.fail(name, N_("Enter a city."))
@@ -132,9 +132,9 @@ def parse_route_form(
             form.fail(name, N_("No city called “%(name)s”."), name=shorten(text))
             continue
         if name == "from":
-            form.origin, zone_name = found
+            form.origin, zones[name] = found
         else:
-            form.destination = found[0]
+            form.destination, zones[name] = found
     if form.origin and form.origin == form.destination:
         form.fail("to", N_("Origin and destination are the same city."))
     if form.criterion not in CRITERIA:
@@ -155,8 +155,7 @@ def parse_route_form(
     if modes and not form.modes:
         form.modes = list(known_modes)
 
-    zone = zone_named(zone_name)
-    _read_time(form, args, zone, now(zone_name))
+    _read_time(form, args, zones, now)
     form.min_connection_minutes = _whole(form, "min_connection", form.min_connection, 0, 24 * 60)
     transfers = _whole(form, "max_transfers", form.max_transfers, 0, MAX_TRANSFERS)
     form.transfers_cap = transfers
@@ -178,7 +177,14 @@ def parse_route_form(
     return form
 
 
-def _read_time(form: RouteForm, args: Mapping[str, Any], zone: dt.tzinfo, now: dt.datetime) -> None:
+def _read_time(
+    form: RouteForm,
+    args: Mapping[str, Any],
+    zones: Mapping[str, str | None],
+    now: Callable[[str | None], dt.datetime],
+) -> None:
+    """The departure time, read in the origin's zone, or the arrival deadline, read in the
+    destination's (docs/routing.md, "The query"), as the API and the command line read them."""
     iso_depart = str(args.get("depart", "") or "").strip()
     iso_arrive = str(args.get("arrive_by", "") or "").strip()
     if iso_depart and iso_arrive:
@@ -186,34 +192,47 @@ def _read_time(form: RouteForm, args: Mapping[str, Any], zone: dt.tzinfo, now: d
         return
     if iso_depart or iso_arrive:
         form.time_kind = "depart" if iso_depart else "arrive_by"
+    else:
+        kind = str(args.get("time_kind", "depart") or "depart")
+        if kind not in TIME_KINDS:
+            form.fail("time", N_("Choose leave at or arrive by."))
+            kind = "depart"
+        form.time_kind = kind
+    zone_name = zones["from" if form.time_kind == "depart" else "to"]
+    zone = zone_named(zone_name)
+    if iso_depart or iso_arrive:
         try:
             when = dt.datetime.fromisoformat(iso_depart or iso_arrive)
         except ValueError:
             form.fail("time", N_("Enter the date and time as YYYY-MM-DDTHH:MM."))
             return
-        if not _in_years(form, "time", when.date()):
+        # Naive times are local to the city, as a traveller reads them. The years are
+        # checked on the local time the engine gets (an offset can move it into another
+        # year, or past what datetime holds).
+        try:
+            local = when.replace(tzinfo=zone) if when.tzinfo is None else when.astimezone(zone)
+        except OverflowError:  # before year 1 or after 9999 there: out of the years too
+            local = dt.datetime.min
+        if not _in_years(form, "time", local.date()):
             return
-        # Naive times are local to the origin city, as a traveller reads them.
-        when = when.replace(tzinfo=zone) if when.tzinfo is None else when.astimezone(zone)
-        form.when = when
-        form.date, form.time = when.date().isoformat(), when.strftime("%H:%M")
+        form.when = local
+        form.date, form.time = local.date().isoformat(), local.strftime("%H:%M")
         return
-    kind = str(args.get("time_kind", "depart") or "depart")
-    if kind not in TIME_KINDS:
-        form.fail("time", N_("Choose leave at or arrive by."))
-        kind = "depart"
-    form.time_kind = kind
     form.date = str(args.get("date", "") or "").strip()
     form.time = str(args.get("time", "") or "").strip()
+    current = now(zone_name)
     try:
-        day = dt.date.fromisoformat(form.date) if form.date else now.date()
+        day = dt.date.fromisoformat(form.date) if form.date else current.date()
     except ValueError:
         form.fail("date", N_("Enter a date as YYYY-MM-DD."))
         return
     if not _in_years(form, "date", day):
         return
     try:
-        clock = dt.time.fromisoformat(form.time) if form.time else now.time().replace(microsecond=0)
+        clock = (
+            dt.time.fromisoformat(form.time) if form.time
+            else current.time().replace(microsecond=0)
+        )
     except ValueError:
         form.fail("time", N_("Enter a time as HH:MM."))
         return
