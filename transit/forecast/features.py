@@ -137,9 +137,16 @@ def _safe_mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 
 def build_features(
-    table: TripTable, rows: np.ndarray | None = None, config: FeatureConfig | None = None
+    table: TripTable,
+    rows: np.ndarray | None = None,
+    config: FeatureConfig | None = None,
+    pending: np.ndarray | None = None,
 ) -> Features:
-    """Features of the trips ``rows`` (default: all) from what was known at their cut-offs."""
+    """Features of the trips ``rows`` (default: all) from what was known at their cut-offs.
+
+    ``pending`` (bool per trip) marks runs still to come, such as the planned runs being
+    forecast: they are never any trip's history, however early they are scheduled.
+    """
     config = config or FeatureConfig()
     rows = np.arange(len(table)) if rows is None else np.asarray(rows, dtype=np.int64)
     k = config.history
@@ -151,6 +158,10 @@ def build_features(
     dep_all = table.departure_delay_minutes()
     cancelled = table.cancelled
     known = known_times(table)
+    if pending is not None:
+        # Known after every cut-off: with no arrival recorded, a planned run would otherwise
+        # read as a past diversion three hours after its scheduled arrival.
+        known = np.where(pending, int(cutoff.max(initial=0)) + 1, known)
 
     t0 = int(min(known.min(initial=0), table.sched_dep.min(initial=0), cutoff.min(initial=0))) - 2 * 86400
     t1 = int(max(known.max(initial=0), table.sched_arr.max(initial=0))) + 2 * 86400

@@ -2,8 +2,8 @@
 
 The day's planned trips come from the timetable (every variant whose calendar runs that
 day, first boarding stop to last alighting stop); each is appended to the trip history
-with unknown outcome, and its features are built exactly as in training (nothing known
-after its cut-off). Forecasts are plain data the web layer and the API format.
+with unknown outcome (never read as the history of another planned run), and its features
+are built exactly as in training (nothing known after its cut-off). Forecasts are plain data the web layer and the API format.
 """
 
 from __future__ import annotations
@@ -135,11 +135,28 @@ def with_planned(history: TripTable, planned: list[PlannedTrip]) -> tuple[TripTa
 def forecast_trips(
     history: TripTable, planned: list[PlannedTrip], checkpoint: Checkpoint
 ) -> list[ServiceForecast]:
-    """Forecast every planned trip from ``history`` with a trained model."""
+    """Forecast every planned trip from ``history`` with a trained model.
+
+    Each service date is forecast on its own, beside the history and its own planned runs
+    only, so a date's forecasts do not depend on which other dates are asked for with it
+    (the timetable load at the origin would count a neighbouring date's runs near midnight).
+    """
+    by_date: dict[dt.date | None, list[PlannedTrip]] = {}
+    for trip in planned:
+        by_date.setdefault(trip.service_date, []).append(trip)
+    return [f for trips in by_date.values() for f in _forecast_together(history, trips, checkpoint)]
+
+
+def _forecast_together(
+    history: TripTable, planned: list[PlannedTrip], checkpoint: Checkpoint
+) -> list[ServiceForecast]:
+    """Forecast ``planned`` in one table; none of them is history for another."""
     if not planned:
         return []
     table, rows = with_planned(history, planned)
-    features = build_features(table, rows, checkpoint.feature_config)
+    pending = np.zeros(len(table), dtype=bool)
+    pending[rows] = True
+    features = build_features(table, rows, checkpoint.feature_config, pending)
     prediction = checkpoint.predict(features, table.places)
     assert prediction.tt_q10 is not None and prediction.tt_q90 is not None
     assert prediction.arr_q10 is not None and prediction.arr_q90 is not None
