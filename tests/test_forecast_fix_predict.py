@@ -1,10 +1,11 @@
 """Stored forecasts on a small network with a tiny model: a date's forecasts do not depend
-on the other dates forecast with it."""
+on the other dates forecast with it, and a damaged model file is named in plain words."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,3 +149,68 @@ def test_a_planned_run_is_no_history_for_a_later_one_that_day(network) -> None:
                   "arrival_delay_minutes", "arrival_delay_low", "arrival_delay_high"):
         assert getattr(together, field) == pytest.approx(getattr(alone, field), abs=1e-4), field
 
+
+# --- A damaged model file ---------------------------------------------------------------
+
+
+def _damaged(network: dict, name: str, content: bytes) -> Path:
+    path = network["folder"] / "damaged" / name / "forecast.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["cut short", "junk", "empty"])
+def test_predict_says_a_damaged_model_cannot_be_read(network, kind: str) -> None:
+    whole = network["model"].read_bytes()
+    content = {"cut short": whole[: len(whole) // 2], "junk": b"junk\n", "empty": b""}[kind]
+    path = _damaged(network, kind.replace(" ", "_"), content)
+    result = network["runner"].invoke(args=["forecast", "predict", "--date",
+                                            FIRST.isoformat(), "--model", str(path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    assert f"The forecast model at {path} cannot be read" in result.output
+    assert "forecast train" in result.output  # what to do
+
+
+def test_train_if_missing_replaces_a_model_it_cannot_read(network) -> None:
+    from transit.forecast.lstm import load_checkpoint
+
+    whole = network["model"].read_bytes()
+    path = _damaged(network, "if_missing", whole[: len(whole) // 2])
+    result = network["runner"].invoke(args=[
+        "forecast", "train", "--source", "database", "--tiny", "--features", "history",
+        "--seeds", "0", "--if-missing", "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "cannot be read" in result.output and "training a new one" in result.output
+    assert "not training" not in result.output
+    assert load_checkpoint(path).metadata["source"] == "database"
+    # A model that loads is kept.
+    again = network["runner"].invoke(args=[
+        "forecast", "train", "--tiny", "--if-missing", "--out", str(path)])
+    assert again.exit_code == 0 and "not training" in again.output
+
+
+def test_an_interrupted_save_leaves_the_previous_model(network, monkeypatch) -> None:
+    """The checkpoint is written to a file beside it and renamed over it."""
+    from transit.forecast import lstm
+
+    path = _damaged(network, "interrupted", network["model"].read_bytes())
+    before = path.read_bytes()
+    checkpoint = lstm.load_checkpoint(path)
+
+    def full_disk(payload, target) -> None:
+        with open(target, "wb") if isinstance(target, str | Path) else target as handle:
+            handle.write(before[:1000])  # the first bytes, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lstm.torch, "save", full_disk)
+    result = lstm.TrainResult(
+        model=checkpoint.model, normaliser=checkpoint.normaliser,
+        config=checkpoint.train_config, feature_config=checkpoint.feature_config,
+        ctx_names=checkpoint.ctx_names, epochs=1, best_epoch=1, val_loss=0.0,
+        epoch_seconds=[], sequences_per_second=0.0, device="cpu")
+    with pytest.raises(OSError):
+        lstm.save_checkpoint(path, [result], 3, {}, {}, "test")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["forecast.pt"]  # nothing left over

@@ -172,8 +172,16 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
     from transit.forecast.features import build_features
 
     if if_missing and _model_path(out).is_file():
-        click.echo(f"A trained model exists ({_model_path(out)}); not training.")
-        return
+        # Only a model that loads counts: a damaged one (an interrupted save) is replaced,
+        # or make run would never recover.
+        try:
+            lstm_model.load_checkpoint(_model_path(out))
+        except lstm_model.UnreadableModel as error:
+            click.echo(f"The forecast model at {error.path} cannot be read: {error.why}; "
+                       "training a new one.")
+        else:
+            click.echo(f"A trained model exists ({_model_path(out)}); not training.")
+            return
     seed_list = _seed_list(seeds if seeds is not None else ("0" if quick else "0,1,2"))
     started = time.perf_counter()
     table = _load_table(source, data)
@@ -300,7 +308,7 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
     """
     from tqdm import tqdm
 
-    from transit.forecast.lstm import load_checkpoint
+    from transit.forecast.lstm import UnreadableModel, load_checkpoint
     from transit.forecast.store import NoModel, forecast_dates, network_dates
 
     path = _model_path(model_path)
@@ -311,7 +319,10 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
         dates = [day.date() + dt.timedelta(days=n) for n in range(days)]
     else:
         dates = network_dates(session, days)
-    checkpoint = load_checkpoint(path)
+    try:
+        checkpoint = load_checkpoint(path)
+    except UnreadableModel as error:
+        raise click.ClickException(str(error)) from None
     with tqdm(total=len(dates) + 3, desc="Forecasting", unit="step") as bar:
         def step(stage: str, done: int) -> None:
             bar.set_postfix_str(stage)

@@ -12,6 +12,8 @@ metrics and the data version. Only torch and numpy here.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pickle
 import random
 import time
 from collections.abc import Callable
@@ -506,7 +508,17 @@ def save_checkpoint(
         "metrics": metrics,
         "data_version": data_version,
     }
-    torch.save(payload, path)
+    # Written beside the model and renamed over it: an interrupted save (a killed training,
+    # a full disk) leaves the previous model whole, never a cut-short file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
@@ -563,11 +575,47 @@ def _knots(state: Any) -> list[tuple[list[float], list[float]]] | None:
     return [(list(map(float, values)), list(map(float, ranks))) for values, ranks in state]
 
 
+class UnreadableModel(ValueError):
+    """A checkpoint file that cannot be loaded: damaged, cut short, or not a checkpoint."""
+
+    def __init__(self, path: Path, why: str = "the file is damaged (cut short by an "
+                 "interrupted training?) or is not a forecast model") -> None:
+        super().__init__(
+            f"The forecast model at {path} cannot be read: {why}. Train it again with "
+            "'flask --app app forecast train' (add --source database --quick for a fast one "
+            "on this database's trip history; --if-missing also replaces an unreadable file)."
+        )
+        self.path = path
+        self.why = why
+
+
+# What torch.load and the payload's reading raise for a damaged or foreign file: it depends
+# on the damage (a cut-short zip, junk bytes, another pickle, a dictionary lacking keys).
+_DAMAGED = (OSError, EOFError, RuntimeError, ValueError, KeyError, IndexError, TypeError,
+            AttributeError, pickle.UnpicklingError)
+
+
 def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> Checkpoint:
-    """Read a checkpoint written by ``save_checkpoint`` (weights only, no pickled code)."""
-    payload = torch.load(Path(path), map_location=device, weights_only=True)
+    """Read a checkpoint written by ``save_checkpoint`` (weights only, no pickled code).
+
+    ``UnreadableModel`` when the file cannot be read as one.
+    """
+    path = Path(path)
+    try:
+        return _read_checkpoint(path, device)
+    except UnreadableModel:
+        raise
+    except _DAMAGED as error:
+        raise UnreadableModel(path) from error
+
+
+def _read_checkpoint(path: Path, device: torch.device | str) -> Checkpoint:
+    payload = torch.load(path, map_location=device, weights_only=True)
     if payload.get("format") not in (1, CHECKPOINT_FORMAT):
-        raise ValueError(f"{path}: unknown checkpoint format {payload.get('format')!r}")
+        raise UnreadableModel(
+            path, f"it has a checkpoint format this version does not know "
+            f"({payload.get('format')!r})"
+        )
     config = TrainConfig(**payload["train_config"])
     feature_config = FeatureConfig(**payload["feature_config"])
     ctx_names = list(payload["ctx_names"])
