@@ -368,8 +368,9 @@ def city(city_id: int) -> str:
         "city.html",
         city=place,
         day=day,
-        previous_day=day - dt.timedelta(days=1),
-        next_day=day + dt.timedelta(days=1),
+        # No link to a day outside the years a board answers for (it would be a 400).
+        previous_day=day - dt.timedelta(days=1) if day > dt.date(FIRST_YEAR, 1, 1) else None,
+        next_day=day + dt.timedelta(days=1) if day < dt.date(LAST_YEAR, 12, 31) else None,
         modes=modes,
         mode=mode,
         departures=departures,
