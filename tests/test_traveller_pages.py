@@ -18,3 +18,12 @@ def test_city_board_offers_no_day_past_the_years(client):
     assert 'rel="next"' not in last and 'rel="prev"' in last
     for href in re.findall(r'rel="(?:prev|next)" href="([^"]+)"', first + last):
         page(client, href.replace("&amp;", "&"))  # every offered day opens
+
+
+def test_odd_variant_numbers_are_no_server_error(client):
+    with client.application.app_context():
+        train = build_network(db.session)["train"]
+    assert "must be a number" in page(client, f"/services/{train}?variant=²", 400)
+    for number in ("9" * 30, "9223372036854775808", "2147483648", "1" * 5000):
+        html = page(client, f"/services/{train}?variant={number}")
+        assert "focused" not in html

@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 from transit.db import data_version
 from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
+from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db
@@ -386,15 +387,21 @@ VARIANTS_PER_PAGE = 20
 @bp.get("/services/<int:service_id>")
 def service(service_id: int) -> str:
     page = _parse_page(request.args.get("page"))
-    focus = request.args.get("variant")
-    if focus:
-        if not focus.isdigit():
+    raw = request.args.get("variant")
+    focus = None
+    if raw:
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if not (raw.isascii() and raw.isdigit()):
             abort(400, description=gettext("The timetable variant must be a number."))
+        # A number above the largest id (ten digits at most) names no row: 0, as in URLs.
+        # The database could not even compare it (an OverflowError on SQLite), nor int()
+        # read one of thousands of digits.
+        focus = int(raw) if len(raw) <= 10 and int(raw) <= MAX_ID else 0
         # Open the page that holds the variant a board or a result linked to.
         before = db.session.scalar(
             select(func.count())
             .select_from(Timetable)
-            .where(Timetable.service_id == service_id, Timetable.id < int(focus))
+            .where(Timetable.service_id == service_id, Timetable.id < focus)
         ) or 0
         page = before // VARIANTS_PER_PAGE + 1
     view = tv.service_view(_session(), service_id, page=page, per_page=VARIANTS_PER_PAGE)
