@@ -146,6 +146,8 @@ def _city_input() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
             data["min_connection_seconds"] = round(float(values["min_connection"]) * 60)
         except ValueError:
             errors["min_connection"] = gettext("Write the minutes as a number, such as 15.")
+        except OverflowError:  # inf, 1e400: a number, but no whole number of seconds
+            errors["min_connection"] = gettext("a number of minutes from 0 to 1440")
     return data, values, errors
 
 
