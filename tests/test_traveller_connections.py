@@ -90,9 +90,22 @@ def test_forecast_slack_of_each_connection(app, connections):
         snapshot = snapshot_for(db.session(), 15)
         query = routing.Query("A", "C", depart=dt.datetime(2025, 3, 3, 7))
         result = routing.plan(snapshot, query)
-        [at_b] = result_json(db.session(), result, None, snapshot)["itineraries"][0]["connections"]
+        [at_b] = result_json(db.session(), result, snapshot, None)["itineraries"][0]["connections"]
         assert at_b == {"at": "B", "slack_minutes": 0, "miss_probability": 0.5}
         # Asked for no connection time at all, the whole wait is slack.
         result = routing.plan(snapshot, replace(query, min_connection_minutes=0))
-        [at_b] = result_json(db.session(), result, 0, snapshot)["itineraries"][0]["connections"]
+        [at_b] = result_json(db.session(), result, snapshot, 0)["itineraries"][0]["connections"]
         assert at_b["slack_minutes"] == 10
+
+
+def test_the_api_and_the_command_line_give_the_pages_chance(app, client, runner, connections):
+    """The API and `route --json` counted the slack from the network default after the
+    pages stopped doing so: one answer, every door."""
+    import json
+
+    api = client.get(f"/api/v1/routes?from=A&to=C&depart={DAY}T07:00").get_json()
+    [at_b] = api["itineraries"][0]["connections"]
+    assert (at_b["slack_minutes"], at_b["miss_probability"]) == (0, 0.5)
+    cli = runner.invoke(args=["route", "A", "C", "--depart", f"{DAY}T07:00", "--json"])
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.output)["itineraries"][0]["connections"] == api["itineraries"][0]["connections"]

@@ -23,8 +23,9 @@ def _engine_answer(app, **query):
         # What the API adds beside the engine's answer: forecasts (none stored here).
         from transit.forecast.itinerary import result_json
 
-        minutes = query.get("min_connection_minutes") or app.config["TRANSIT_MIN_CONNECTION_MINUTES"]
-        return result_json(db.session, plan(snapshot, Query(**query)), minutes)
+        return result_json(
+            db.session, plan(snapshot, Query(**query)), snapshot, query.get("min_connection_minutes")
+        )
 
 
 def _cli_answer(runner, *args):

@@ -136,8 +136,7 @@ def route(
         from transit.forecast.itinerary import result_json
 
         # Forecast arrivals and the chance of missing each connection join the timetable's.
-        minutes = default_minutes if min_connection is None else min_connection
-        body = result_json(db.session(), result, minutes)
+        body = result_json(db.session(), result, snapshot, min_connection)
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     when = f"arriving by {arrive_by}" if arrive_by else f"departing {depart or 'now'}"

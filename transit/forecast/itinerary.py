@@ -192,21 +192,17 @@ def needed_seconds(
 def forecast_itineraries(
     session: Session,
     itineraries: list[Itinerary],
-    min_connection_minutes: int | None = 0,
-    snapshot: Snapshot | None = None,
+    snapshot: Snapshot,
+    min_connection_minutes: int | None,
 ) -> list[ItineraryForecast]:
     """Forecasts for every leg and transfer of ``itineraries`` (one database query).
 
-    The slack of a connection is its wait less the time the transfer needed. With
-    ``snapshot`` (the one the itineraries were planned on) that is what the engine applied
-    there for a query with ``min_connection_minutes`` (None: no override); without it,
-    ``min_connection_minutes`` for every transfer. The outgoing leg is taken to leave on time.
+    The slack of a connection is its wait less the time the transfer needed: what the
+    engine applied there, planning on ``snapshot`` for a query with
+    ``min_connection_minutes`` (None: no override). The outgoing leg is taken to leave on
+    time.
     """
-    fixed = (min_connection_minutes or 0) * 60
-    needed: Callable[[Wait], int] = (
-        needed_seconds(snapshot, min_connection_minutes) if snapshot is not None
-        else lambda wait: fixed
-    )
+    needed = needed_seconds(snapshot, min_connection_minutes)
     every_leg = [leg for itinerary in itineraries for leg in itinerary.legs]
     # With no forecast stored (known once per content version), no query to ask.
     runs = _load(session, every_leg) if forecasts_state(session).count else {}
@@ -235,17 +231,17 @@ def forecast_itineraries(
 def result_json(
     session: Session,
     result: RouteResult,
-    min_connection_minutes: int | None = 0,
-    snapshot: Snapshot | None = None,
+    snapshot: Snapshot,
+    min_connection_minutes: int | None,
 ) -> dict[str, Any]:
     """``result.to_json()`` with the forecast fields added (existing fields unchanged).
 
-    Pass the ``snapshot`` the result was planned on and the query's own
-    ``min_connection_minutes`` (None without an override), so that each connection's slack
-    counts from what the engine required there (see ``forecast_itineraries``).
+    ``snapshot`` is the one the result was planned on and ``min_connection_minutes`` the
+    query's own (None without an override), so that each connection's slack counts from
+    what the engine required there (see ``forecast_itineraries``).
     """
     body = result.to_json()
-    forecasts = forecast_itineraries(session, result.itineraries, min_connection_minutes, snapshot)
+    forecasts = forecast_itineraries(session, result.itineraries, snapshot, min_connection_minutes)
     for itinerary, forecast in zip(body["itineraries"], forecasts, strict=True):
         for leg, leg_forecast in zip(itinerary["legs"], forecast.legs, strict=True):
             if leg_forecast is None:

@@ -247,7 +247,7 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     from transit.forecast.itinerary import result_json
 
     # The slack of each connection counts from what the engine required there.
-    data = result_json(_session(), result, form.min_connection_minutes, snapshot)
+    data = result_json(_session(), result, snapshot, form.min_connection_minutes)
     links = _leg_links(result.itineraries)
     assert form.when is not None
     cards = jv.itinerary_cards(

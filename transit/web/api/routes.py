@@ -935,8 +935,9 @@ def find_routes() -> Response:
             ) from None
         from transit.forecast.itinerary import result_json
 
-        minutes = default_minutes if query.min_connection is None else query.min_connection
-        body = s.RouteResultOut.model_validate(result_json(db.session(), result, minutes))
+        body = s.RouteResultOut.model_validate(
+            result_json(db.session(), result, snapshot, query.min_connection)
+        )
         return json_response(body)
 
     from transit.forecast.store import forecasts_state
