@@ -29,9 +29,14 @@ from pydantic import (
 )
 
 from transit.models import ALL_DAYS, Mode, time_zone
+from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
-MAX_SECONDS = 7 * 86400  # a run longer than a week is a typing mistake
+# The imports' limits (transit.timetable.feed), so that whatever an import wrote can be kept
+# by an edit through the API or the admin pages: stop times up to 14 days after the service
+# day's midnight, fares up to 2**31 - 1 cents.
+MAX_SECONDS = MAX_STOP_SECONDS
+MAX_DAYS = MAX_SECONDS // 86400
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RE = re.compile(r"^\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*(?:\+\s*(\d+))?\s*$")
 
@@ -58,7 +63,9 @@ def parse_time(value: Any) -> int:
     if seconds < 0:
         raise ValueError("a time cannot be negative")
     if seconds > MAX_SECONDS:
-        raise ValueError("a time must fall within 7 days of the service day's midnight")
+        raise ValueError(
+            f"a time must fall within {MAX_DAYS} days of the service day's midnight"
+        )
     return seconds
 
 
@@ -194,7 +201,6 @@ TimeZone = Annotated[
 # Numbers are strict: JSON true or "10" is a mistake, not 1 or 10 (forms convert their text first).
 Latitude = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
-MAX_CENTS = 100_000_000
 Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS, description="integer cents")]
 ConnectionSeconds = Annotated[int, Field(strict=True, ge=0, le=86400)]
 
@@ -397,15 +403,23 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
     """Every problem of a list of stops as ``(field, message)``, fields as ``stops[2]``.
 
     Times must never go back along the stops; each stop needs a time; the ends need the
-    times travellers use; the first stop has no fare; no city twice in a row.
+    times travellers use; the first stop has no fare; the leg fares add up to at most
+    ``MAX_CENTS``; no city twice in a row.
     """
     problems: list[tuple[str, str]] = []
     last = len(stops) - 1
     previous: int | None = None
+    total = 0  # leg fares so far: the search adds them up in 32 bits (routing.snapshot)
     for index, stop in enumerate(stops):
         where = f"stops[{index}]"
         if index and stop.place is not None and stop.place == stops[index - 1].place:
             problems.append((f"{where}.city", "the same city twice in a row"))
+        fare = stop.fare_cents or 0
+        if index and 0 < fare <= MAX_CENTS and total <= MAX_CENTS:  # a bad fare has its own
+            total += fare
+            if total > MAX_CENTS:
+                problems.append((f"{where}.fare_cents", "the leg fares add up to more than "
+                                                        f"{MAX_CENTS / 100:,.2f} by this stop"))
         if not stop.readable:
             previous = None  # nothing to compare the next stop with
             continue

@@ -110,9 +110,13 @@ def test_keep_a_timetable_in_the_browser(admin_page: Page, screenshots: Path, tm
     rows.nth(1).get_by_label("Arrival, row 2", exact=True).fill("07:30")
     rows.nth(1).get_by_label("Day of arrival").select_option("1")
     rows.nth(1).get_by_label("Fare of the leg").fill("280")
+    # Where travellers may not get off (the first stop) or on (the last), as imports say.
+    rows.nth(0).get_by_label("Alighting, row 1", exact=True).select_option(label="no alighting")
+    rows.nth(1).get_by_label("Boarding, row 2", exact=True).select_option(label="no boarding")
     # The editor adds, moves and removes rows.
     page.get_by_role("button", name="Add a stop").click()
     expect(rows).to_have_count(3)
+    expect(rows.nth(2).get_by_label("Boarding, row 3", exact=True)).to_have_value("1")
     rows.nth(2).get_by_label("City").fill("上海")
     rows.nth(2).get_by_role("button", name="Move up").click()
     expect(rows.nth(1).get_by_label("City")).to_have_value("上海")
@@ -138,6 +142,9 @@ def test_keep_a_timetable_in_the_browser(admin_page: Page, screenshots: Path, tm
     page.get_by_role("link", name="Edit stops and days").click()
     last = page.locator("table[data-editor='stops'] tbody tr").nth(1)
     expect(last.get_by_label("Day of arrival")).to_have_value("1")
+    expect(last.get_by_label("Boarding, row 2", exact=True)).to_have_value("0")
+    first = page.locator("table[data-editor='stops'] tbody tr").nth(0)
+    expect(first.get_by_label("Alighting, row 1", exact=True)).to_have_value("0")
     last.get_by_label("Arrival, row 2", exact=True).fill("06:45")
     page.get_by_role("button", name="Save the variant").click()
     expect(page.locator(".flash")).to_contain_text("Variant 1 of Z15 saved")

@@ -189,8 +189,9 @@ def optional(name: str) -> str | None:
     return text(name) or None
 
 
-def columns(*names: str) -> list[dict[str, str]]:
-    """Rows of a repeated group of inputs (the stops editor), blank rows left out."""
+def columns(*names: str, selects: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """Rows of a repeated group of inputs (the stops editor), blank rows left out: a row is
+    blank when nothing is typed in it (its ``selects`` always send a value)."""
     lists = [request.form.getlist(name) for name in names]
     length = max((len(values) for values in lists), default=0)
     rows = []
@@ -199,9 +200,18 @@ def columns(*names: str) -> list[dict[str, str]]:
             name: (values[index] if index < len(values) else "").strip()
             for name, values in zip(names, lists, strict=True)
         }
-        if any(value for key, value in row.items() if not key.endswith("_day")):
+        if any(value for key, value in row.items() if key not in selects):
             rows.append(row)
     return rows
+
+
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(raw: str) -> int | None:
+    """A number sent in a form or a query string: ASCII digits only (``str.isdigit`` takes
+    "²", which ``int`` refuses), short enough for any id or page."""
+    return int(raw) if _WHOLE.fullmatch(raw) else None
 
 
 # --- paging ----------------------------------------------------------------------------------

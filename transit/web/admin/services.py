@@ -49,9 +49,13 @@ STOP_COLUMNS = (
     "stop_departure",
     "stop_departure_day",
     "stop_fare",
+    "stop_boarding",
+    "stop_alighting",
 )
+# Selects always send a value: a row with nothing typed in it is still blank.
+STOP_SELECTS = ("stop_arrival_day", "stop_departure_day", "stop_boarding", "stop_alighting")
 FARE_COLUMNS = ("fare_origin", "fare_destination", "fare_amount")
-MAX_DAYS = 7
+MAX_DAYS = s.MAX_DAYS  # the day selects offer every day a stored time may fall on
 _DATES_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -154,13 +158,13 @@ def _cents(raw: str) -> int:
 def _time(raw: str, day: str) -> str | None:
     if not raw:
         return None
-    days = int(day) if day.isdigit() and int(day) <= MAX_DAYS else 0
-    return f"{raw}+{days}" if days else raw
+    # The day goes to the model as chosen: one it cannot take is refused, never moved.
+    return f"{raw}+{day}" if day not in ("", "0") else raw
 
 
 def _stops_input(prefix: str = "") -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, str]]:
     """The stops editor's rows as model input, as typed, and money errors found on the way."""
-    rows = columns(*STOP_COLUMNS)
+    rows = columns(*STOP_COLUMNS, selects=STOP_SELECTS)
     stops: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     for index, row in enumerate(rows):
@@ -168,6 +172,9 @@ def _stops_input(prefix: str = "") -> tuple[list[dict[str, Any]], list[dict[str,
             "city": row["stop_city"],
             "arrival": _time(row["stop_arrival"], row["stop_arrival_day"]),
             "departure": _time(row["stop_departure"], row["stop_departure_day"]),
+            # Allowed unless the select says no ("0"), as in the model and the imports.
+            "boarding": row["stop_boarding"] != "0",
+            "alighting": row["stop_alighting"] != "0",
         }
         if row["stop_fare"]:
             try:
@@ -330,7 +337,7 @@ def _money(cents: int | None) -> str:
 
 def _variant_values(timetable: Timetable | None) -> dict[str, Any]:
     if timetable is None:
-        blank = dict.fromkeys(STOP_COLUMNS, "")
+        blank = {**dict.fromkeys(STOP_COLUMNS, ""), "stop_boarding": "1", "stop_alighting": "1"}
         return {
             "code": "",
             "headsign": "",
@@ -354,6 +361,8 @@ def _variant_values(timetable: Timetable | None) -> dict[str, Any]:
                 "stop_departure": departure,
                 "stop_departure_day": departure_day,
                 "stop_fare": _money(stop.fare_cents),
+                "stop_boarding": "1" if stop.boarding else "0",
+                "stop_alighting": "1" if stop.alighting else "0",
             }
         )
     return {
@@ -396,12 +405,13 @@ def _service_version(service: Service) -> str:
 
 
 def _variant_version(timetable: Timetable) -> str:
-    # What the variant form shows: code, headsign, days and stops.
+    # What the variant form shows: code, headsign, days and stops (boarding/alighting too).
     calendar = timetable.calendar
     return state_version(
         timetable.code, timetable.headsign, calendar.weekdays, calendar.start_date,
         calendar.end_date, sorted((e.date, e.added) for e in calendar.exceptions),
-        [(stop.city_id, stop.arrival, stop.departure, stop.fare_cents) for stop in timetable.stops],
+        [(stop.city_id, stop.arrival, stop.departure, stop.fare_cents, stop.boarding,
+          stop.alighting) for stop in timetable.stops],
     )
 
 
@@ -459,6 +469,7 @@ def _render_new(values: dict[str, Any], errors: dict[str, str], status: int = 20
             modes=MODE_VALUES,
             weekday_names=s.WEEKDAY_NAMES,
             city_names=_city_names(),
+            max_days=MAX_DAYS,
         ),
         status,
     )
@@ -631,6 +642,7 @@ def _render_variant(
             conflict=conflict,
             weekday_names=s.WEEKDAY_NAMES,
             city_names=_city_names(),
+            max_days=MAX_DAYS,
         ),
         status,
     )
