@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
@@ -142,12 +142,21 @@ def _add(errors: dict[str, str], key: str, message: str) -> None:
 
 
 def validation_messages(
-    error: ValidationError, strip: str = "", renames: dict[str, str] | None = None
+    error: ValidationError,
+    strip: str = "",
+    renames: dict[str, str] | None = None,
+    plain: Callable[[str, Any], str | None] | None = None,
 ) -> dict[str, str]:
-    """Pydantic's errors keyed by form field (``stops[2].arrival``), one message each."""
+    """Pydantic's errors keyed by form field (``stops[2].arrival``), one message each.
+
+    ``plain(key, detail)`` may say an error (pydantic's detail: type, input...) in the form's
+    words; when it gives None, the model's message stays."""
     errors: dict[str, str] = {}
-    for item in validation_errors(error, "form"):
-        _add(errors, _key(item["field"], strip, renames or {}), item["message"])
+    details = error.errors(include_url=False)
+    # validation_errors gives one item per pydantic error, in the same order.
+    for detail, item in zip(details, validation_errors(error, "form"), strict=True):
+        key = _key(item["field"], strip, renames or {})
+        _add(errors, key, (plain and plain(key, detail)) or item["message"])
     return errors
 
 
@@ -228,8 +237,8 @@ class Page:
 
 
 def page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 1_000_000)) if raw.isdigit() else 1
+    number = whole_number(request.args.get("page", "1"))
+    return max(1, min(number, 1_000_000)) if number is not None else 1
 
 
 def paginate(statement: Select[Any], per_page: int = PER_PAGE) -> Page:

@@ -38,6 +38,7 @@ from transit.web.admin.common import (
     text,
     user_name,
     validation_messages,
+    whole_number,
 )
 from transit.web.extensions import db
 
@@ -294,18 +295,45 @@ def _in_form_words(errors: dict[str, str]) -> dict[str, str]:
             else:
                 label = gettext("Fares, row %(row)d", row=int(index) + 1)
             if part == "fare_cents":
-                # The form takes currency units; the model's limits are in cents.
-                message = message.replace(
-                    "Input should be greater than or equal to 0", gettext("a fare cannot be negative")
-                ).replace(
-                    f"Input should be less than or equal to {s.MAX_CENTS}",
-                    gettext("a fare is at most %(most)s", most=f"{s.MAX_CENTS // 100:,}"),
-                )
                 label += ", " + gettext("fare")
             elif part:
                 label += ", " + labels.get(part, part).lower()
         plain[key] = f"{label}: {message}"
     return plain
+
+
+_DATE_FIELDS = ("start_date", "end_date", "added", "removed")
+
+
+def _plain(key: str, detail: Any) -> str | None:
+    """What a field takes, in the form's words (fares in currency units, not the model's
+    cents), for the errors of pydantic's own types. The models' own checks (value errors)
+    already say what is wrong in plain words: None keeps them."""
+    kind, typed = detail["type"], detail.get("input")
+    limits = detail.get("ctx") or {}
+    field = key.rsplit(".", 1)[-1]
+    if kind == "value_error":
+        return None
+    if kind == "missing" or kind == "string_too_short":
+        return gettext("required")
+    if kind == "too_short" and field == "stops":
+        return gettext("a variant needs at least two stops")
+    if kind == "string_too_long":
+        return gettext("at most %(count)d characters", count=limits.get("max_length", 0))
+    if kind == "too_long":
+        return gettext("at most %(count)d", count=limits.get("max_length", 0))
+    if field == "fare_cents":
+        if kind == "greater_than_equal":
+            return gettext("a fare cannot be negative")
+        return gettext("a fare is at most %(most)s", most=f"{s.MAX_CENTS / 100:,.2f}")
+    if field in _DATE_FIELDS:
+        # One error per bad date of a list: each names its date.
+        return gettext("%(date)s is not a date; write one such as 2026-05-01", date=typed)
+    if field == "currency":
+        return gettext("three letters such as CNY")
+    if kind in ("literal_error", "enum"):
+        return gettext("choose one from the list")
+    return None
 
 
 def _reviewed(model: type[Any], data: Any, strip: str = "") -> dict[str, str]:
@@ -489,7 +517,7 @@ def service_new() -> Response | str | tuple[str, int]:
     try:
         model = s.ServiceCreate.model_validate(data)
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error, strip=strip),
+        errors = merge(errors, validation_messages(error, strip=strip, plain=_plain),
                        _reviewed(s.ServiceCreate, data, strip))
         return _render_new(values, _in_form_words(errors), 422)
     try:
@@ -555,7 +583,7 @@ def service_edit(service_id: int) -> Response | str | tuple[str, int]:
         update = s.ServiceUpdate.model_validate(service_data)
         fare_models = s.FaresReplace.model_validate({"fares": fares}).fares
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error),
+        errors = merge(errors, validation_messages(error, plain=_plain),
                        _reviewed(s.FaresReplace, {"fares": fares}))
         return _render_edit(service, values, _in_form_words(errors), 422, version=version)
     session = db.session()
@@ -586,6 +614,13 @@ def service_edit(service_id: int) -> Response | str | tuple[str, int]:
 def service_duplicate(service_id: int) -> Response | tuple[str, int]:
     service = _load(service_id)
     wanted = {"number": text("number"), "route": text("route")}
+    try:
+        # The copy's number and route follow the service form's rules (NUL characters...).
+        s.ServiceUpdate.model_validate(wanted)
+    except ValidationError as error:
+        refused = {"_form": gettext("Nothing was saved. Please correct what is marked below."),
+                   **validation_messages(error, plain=_plain)}
+        return _render_edit(service, _service_values(service), {}, 422, wanted, refused)
     try:
         copy = editing.duplicate_service(
             db.session(), service, number=wanted["number"], route=wanted["route"], user=user_name()
@@ -660,7 +695,8 @@ def _save_variant(service: Service, timetable: Timetable | None) -> Response | t
     try:
         model = s.TimetableCreate.model_validate(data)
     except ValidationError as error:
-        errors = merge(errors, validation_messages(error), _reviewed(s.TimetableCreate, data))
+        errors = merge(errors, validation_messages(error, plain=_plain),
+                       _reviewed(s.TimetableCreate, data))
         return _render_variant(service, timetable, values, _in_form_words(errors), 422,
                                version=version)
     session = db.session()
@@ -763,37 +799,48 @@ def trip_new(service_id: int, timetable_id: int) -> Response | str | tuple[str, 
     except ValueError:
         errors["service_date"] = gettext("Choose the day the run started.")
     for name in ("origin", "destination"):
-        parsed[name] = int(values[name]) if values[name].isdigit() else -1
+        number = whole_number(values[name])
+        parsed[name] = -1 if number is None else number  # -1: "choose a stop of the variant"
     for name in ("actual_departure", "actual_arrival"):
         try:
             parsed[name] = _moment(values[name])
         except ValueError:
             errors[name] = gettext("Write a date and time such as 2026-03-01 21:05.")
-    if not errors:
-        try:
-            added = editing.record_trip(
-                db.session(),
-                timetable,
-                parsed["service_date"],
-                parsed["origin"],
-                parsed["destination"],
-                actual_departure=parsed["actual_departure"],
-                actual_arrival=parsed["actual_arrival"],
-                cancelled=bool(values["cancelled"]),
-                user=user_name(),
-            )
-            db.session.commit()
-        except editing.EditError as error:
-            db.session.rollback()
-            errors = edit_messages(error)
-            service = _load(service_id)
-            timetable = _variant(service, timetable_id)
-        else:
-            flash(
-                gettext("The run was recorded.") if added
-                else gettext("This run was already recorded with these times."),
-                "info",
-            )
-            return redirect(url_for("admin.service_edit", service_id=service_id))
-    return render_template("admin/trip_form.html", service=service, timetable=timetable,
-                           values=values, errors=labelled(errors, _trip_labels())), 422
+            parsed[name] = None
+    try:
+        # Run even when the form had errors of its own, so the other checks show too (what
+        # could not be read stands aside: the form's own message says what is wrong with it).
+        added = editing.record_trip(
+            db.session(),
+            timetable,
+            # An unreadable day stands aside: any day, its calendar message is dropped below.
+            parsed.get("service_date") or dt.date.today(),
+            parsed["origin"],
+            parsed["destination"],
+            actual_departure=parsed["actual_departure"],
+            actual_arrival=parsed["actual_arrival"],
+            cancelled=bool(values["cancelled"]),
+            user=user_name(),
+        )
+    except editing.EditError as error:
+        problems = {key: message for key, message in edit_messages(error).items()
+                    if key not in errors}
+        errors = merge(errors, problems)
+    if errors:
+        # In the order of the form's fields, the overall message first.
+        order = ["_form", *_trip_labels()]
+        errors = dict(sorted(errors.items(),
+                             key=lambda item: order.index(item[0]) if item[0] in order else 0))
+        db.session.rollback()
+        service = _load(service_id)
+        timetable = _variant(service, timetable_id)
+        return render_template("admin/trip_form.html", service=service, timetable=timetable,
+                               values=values, errors=labelled(errors, _trip_labels())), 422
+    db.session.commit()
+    flash(
+        gettext("The run was recorded.") if added
+        else gettext("This run was already recorded with these times."),
+        "info",
+    )
+    return redirect(url_for("admin.service_edit", service_id=service_id))
+

@@ -1,0 +1,135 @@
+"""Admin forms against what a user can type (QA findings #1, #6, #8, #9): a message in
+plain words naming the field, every problem at once, never a 500, nothing written.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.admin_helpers import add_corridor, csrf_token, log_in, make_admin, post
+from tests.test_admin_pages import _summary_items
+from transit.models import Service, TripRecord
+from transit.web.extensions import db
+
+WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+@pytest.fixture
+def admin(app, client):
+    make_admin(app)
+    ids = add_corridor(app)
+    assert log_in(client).status_code == 302
+    return ids
+
+
+# --- #6 plain words in the service and variant forms ------------------------------------------
+
+
+def _new_service(**changes: Any) -> dict[str, Any]:
+    form = {
+        "number": "Z99", "mode": "train", "operator": "CR", "route": "", "name": "",
+        "currency": "CNY", "code": "", "headsign": "", "weekdays": WEEK, "start_date": "",
+        "end_date": "", "added": "", "removed": "",
+        "stop_city": ["Beijing", "Shanghai"],
+        "stop_arrival": ["", "07:10"], "stop_arrival_day": ["0", "1"],
+        "stop_departure": ["21:00", ""], "stop_departure_day": ["0", "0"],
+        "stop_fare": ["", "300.50"],
+    }
+    form.update(changes)
+    return form
+
+
+def test_the_service_form_says_what_each_field_takes(app, client, admin):
+    form = _new_service(number="", mode="rocket", currency="EURO", start_date="2026-13-01",
+                        added="2026-02-30, foo", operator="x" * 201)
+    reply = post(client, "/admin/services/new", form)
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert _summary_items(html) == [
+        "Number: required",
+        "Mode: choose one from the list",
+        "Operator: at most 200 characters",
+        "Currency: three letters such as CNY",
+        "Valid from: 2026-13-01 is not a date; write one such as 2026-05-01",
+        "Also runs on: 2026-02-30 is not a date; write one such as 2026-05-01; "
+        "foo is not a date; write one such as 2026-05-01",
+    ]
+    assert "should" not in html and "pattern" not in html
+    assert 'value="2026-02-30, foo"' in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 1
+
+
+def test_a_fare_beyond_the_limit_is_refused_in_currency_units(app, client, admin):
+    form = {"number": "G1", "mode": "train", "operator": "CR", "route": "", "name": "",
+            "currency": "CNY", "fare_origin": ["Beijing"], "fare_destination": ["Shanghai"],
+            "fare_amount": ["21474836.48"]}
+    reply = post(client, f"/admin/services/{admin['g1']}", form)
+    assert reply.status_code == 422
+    assert _summary_items(reply.get_data(as_text=True)) == [
+        "Fares, row 1, fare: a fare is at most 21,474,836.47"]
+
+
+def test_a_variant_with_one_stop_is_refused_in_words(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/new"
+    form = _new_service(stop_city=["Beijing"], stop_arrival=[""], stop_arrival_day=["0"],
+                        stop_departure=["08:00"], stop_departure_day=["0"], stop_fare=[""])
+    reply = post(client, url, form)
+    assert reply.status_code == 422
+    assert _summary_items(reply.get_data(as_text=True)) == [
+        "Stops, in travel order: a variant needs at least two stops"]
+
+
+# --- #8 record a run: every problem at once; #1 numbers in forms and query strings ----------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"origin": "2", "destination": "1", "actual_departure": "soon"},
+         ["To: the destination must come after the origin",
+          "Really left (local time): Write a date and time such as 2026-03-01 21:05."]),
+        ({"origin": "1", "destination": "1", "actual_arrival": "later"},
+         ["To: the destination must come after the origin",
+          "Really arrived (local time): Write a date and time such as 2026-03-01 21:05."]),
+        ({"origin": "²", "destination": "³"},
+         ["From: choose a stop of the variant", "To: choose a stop of the variant"]),
+    ],
+)
+def test_record_a_run_shows_every_problem_at_once(app, client, admin, changes, expected):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    form = {"service_date": "2026-03-02", "origin": "0", "destination": "2",
+            "actual_departure": "2026-03-02T08:03", "actual_arrival": "2026-03-02T12:52",
+            **changes}
+    reply = post(client, url, form)
+    assert reply.status_code == 422
+    assert _summary_items(reply.get_data(as_text=True)) == expected
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 0
+
+
+@pytest.mark.parametrize("listing", ["/admin/services", "/admin/cities", "/admin/audit"])
+def test_a_page_number_that_is_not_ascii_digits_means_the_first_page(client, admin, listing):
+    for page in ("²", "٣", "abc"):
+        assert client.get(listing, query_string={"page": page}).status_code == 200
+
+
+# --- #9 duplicate -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("number", "route", "field"), [("QN\x001", "", "number"),
+                                                         ("QN1", "\x00", "route")])
+def test_duplicate_refuses_a_nul_character(app, client, admin, number, route, field):
+    url = f"/admin/services/{admin['g1']}"
+    reply = client.post(f"{url}/duplicate", data={"number": number, "route": route,
+                                                  "csrf_token": csrf_token(client, url)})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    beside = re.search(rf'id="err-{field}"[^>]*>([^<]*)<', html)
+    assert beside and beside.group(1) == "text may not contain NUL characters"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 1
