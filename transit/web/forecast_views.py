@@ -104,7 +104,7 @@ def service_chart(
     height: int = 260,
 ) -> ForecastChart | None:
     """The chart of a service's recent runs and the forecasts of its runs leaving after
-    ``now`` (naive UTC); None when it has neither."""
+    ``now`` (naive UTC); None when it has neither (the page then says so in words)."""
     runs = recent_runs(session, service_id, past_runs)
     forecasts: list[ServiceForecast] = list(
         session.scalars(
