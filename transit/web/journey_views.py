@@ -295,10 +295,14 @@ class LegCard:
     arrival_days: int
     fare: float | None
     currency: str
-    # The forecast arrival and its 10-90% range, where a forecast is stored for the run.
+    # The forecast arrival and its 10-90% range, where a forecast is stored for the run,
+    # each with its "+1 day" mark as the timetable's times.
     forecast_arrival: dt.datetime | None = None
     forecast_low: dt.datetime | None = None
     forecast_high: dt.datetime | None = None
+    forecast_arrival_days: int = 0
+    forecast_low_days: int = 0
+    forecast_high_days: int = 0
 
     @property
     def minutes(self) -> int:
@@ -348,6 +352,11 @@ class ItineraryCard:
         return self.legs[-1].forecast_arrival if self.legs else None
 
     @property
+    def forecast_arrival_days(self) -> int:
+        """The "+1 day" mark of the forecast final arrival."""
+        return self.legs[-1].forecast_arrival_days if self.legs else 0
+
+    @property
     def has_forecast(self) -> bool:
         return any(leg.forecast_arrival is not None for leg in self.legs)
 
@@ -367,6 +376,11 @@ def _when(text: str) -> dt.datetime:
 
 def _maybe_when(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def _days(moment: dt.datetime | None, reference_day: dt.date) -> int:
+    """Days from the query's local date to ``moment``'s own local date (0 without one)."""
+    return 0 if moment is None else (moment.date() - reference_day).days
 
 
 def itinerary_cards(
@@ -393,6 +407,8 @@ def itinerary_cards(
             link = found[j] if j < len(found) else LegLink()
             departure, arrival = _when(leg["departure"]), _when(leg["arrival"])
             spread = leg.get("forecast_range") or (None, None)
+            forecast = _maybe_when(leg.get("forecast_arrival"))
+            low, high = _maybe_when(spread[0]), _maybe_when(spread[1])
             legs.append(
                 LegCard(
                     service=str(leg["service"]),
@@ -403,13 +419,16 @@ def itinerary_cards(
                     destination=str(leg["to"]),
                     departure=departure,
                     arrival=arrival,
-                    departure_days=(departure.date() - reference_day).days,
-                    arrival_days=(arrival.date() - reference_day).days,
+                    departure_days=_days(departure, reference_day),
+                    arrival_days=_days(arrival, reference_day),
                     fare=leg.get("fare"),
                     currency=link.currency or default_currency,
-                    forecast_arrival=_maybe_when(leg.get("forecast_arrival")),
-                    forecast_low=_maybe_when(spread[0]),
-                    forecast_high=_maybe_when(spread[1]),
+                    forecast_arrival=forecast,
+                    forecast_low=low,
+                    forecast_high=high,
+                    forecast_arrival_days=_days(forecast, reference_day),
+                    forecast_low_days=_days(low, reference_day),
+                    forecast_high_days=_days(high, reference_day),
                 )
             )
         connections = list(itinerary.get("connections") or [])
@@ -430,8 +449,8 @@ def itinerary_cards(
             ItineraryCard(
                 departure=departure,
                 arrival=arrival,
-                departure_days=(departure.date() - reference_day).days,
-                arrival_days=(arrival.date() - reference_day).days,
+                departure_days=_days(departure, reference_day),
+                arrival_days=_days(arrival, reference_day),
                 duration_minutes=int(itinerary["duration_minutes"]),
                 fare=itinerary.get("fare"),
                 currency=leg_currencies.pop() if len(leg_currencies) == 1 else default_currency,
