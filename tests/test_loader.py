@@ -344,3 +344,15 @@ def test_counts_in_plain_words(session: Session) -> None:
         "no transfers.",
         "Skipped 5 identical items already present.",
     ]
+
+
+def test_leg_fares_that_add_up_past_what_a_journey_may_cost_are_refused(session: Session) -> None:
+    """Each leg fare may be up to 21,474,836.47, but the route search adds a run's fares up
+    in 32 bits and refused to load the whole timetable over one that passed it: every route
+    query then failed. The import refuses such a run instead, naming it."""
+    feed = small_feed()
+    stops = feed.services[0].timetables[0].stops
+    stops[1].fare_cents = stops[2].fare_cents = 1_500_000_000
+    with pytest.raises(ImportFailed, match="its leg fares add up to 30,000,000.00, more than"):
+        load_feed(session, feed)
+    assert session.scalar(select(func.count()).select_from(City)) == 0

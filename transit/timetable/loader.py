@@ -38,6 +38,7 @@ from transit.models import (
     Transfer,
 )
 from transit.timetable.feed import (
+    MAX_CENTS,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -297,6 +298,12 @@ def _validate_timetable(
         previous = stop.departure if stop.departure is not None else stop.arrival
         if stop.fare_cents is not None and stop.fare_cents < 0:
             problems.add(*at, "fare", f"{where}, stop {index}: negative fare")
+    # The route search adds a run's leg fares up in 32 bits, and would refuse the whole
+    # timetable over a run that passes it.
+    total = sum(max(stop.fare_cents or 0, 0) for stop in timetable.stops)
+    if total > MAX_CENTS:
+        problems.add(*at, "fare", f"{where}: its leg fares add up to {total / 100:,.2f}, more than "
+                                  f"the {MAX_CENTS / 100:,.2f} a journey may cost")
 
 
 def _select_in(session: Session, columns: Sequence[Any], column: Any, values: Sequence[Any]) -> Iterable[Any]:
