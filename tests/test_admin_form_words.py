@@ -133,3 +133,17 @@ def test_duplicate_refuses_a_nul_character(app, client, admin, number, route, fi
     assert beside and beside.group(1) == "text may not contain NUL characters"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Service)) == 1
+
+
+def test_the_core_copy_refuses_a_nul_character_itself(app, admin):
+    """Not only the admin view: ``editing.duplicate_service`` is the rule every door shares."""
+    from transit import editing
+
+    with app.app_context():
+        service = db.session.get(Service, admin["g1"])
+        with pytest.raises(editing.EditError) as refused:
+            editing.duplicate_service(db.session(), service, number="QN\x001", route="\x00", user="t")
+        assert [(i.field, i.message) for i in refused.value.issues] == [
+            ("number", "text may not contain NUL characters"),
+            ("route", "text may not contain NUL characters"),
+        ]

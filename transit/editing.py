@@ -659,6 +659,9 @@ def duplicate_service(
         issues.append(FieldIssue("number", "a service number has at most 64 characters"))
     if len(route) > 200:
         issues.append(FieldIssue("route", "a route tag has at most 200 characters"))
+    # As every other door refuses it (and PostgreSQL would, with a 500).
+    issues += [FieldIssue(name, "text may not contain NUL characters")
+               for name, value in (("number", number), ("route", route)) if "\x00" in value]
     if issues:
         raise EditError("invalid", "The copy needs a number of its own.", issues)
     check_service_unique(session, service.operator, number, route)
