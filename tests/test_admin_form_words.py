@@ -98,6 +98,11 @@ def test_a_variant_with_one_stop_is_refused_in_words(app, client, admin):
           "Really arrived (local time): Write a date and time such as 2026-03-01 21:05."]),
         ({"origin": "²", "destination": "³"},
          ["From: choose a stop of the variant", "To: choose a stop of the variant"]),
+        # Both problems of editing.record_trip at once (it once stopped at the first).
+        ({"origin": "2", "destination": "1", "actual_departure": "2026-03-02T08:03",
+          "actual_arrival": "2026-03-02T07:00"},
+         ["To: the destination must come after the origin",
+          "Really arrived (local time): the actual arrival is before the actual departure"]),
     ],
 )
 def test_record_a_run_shows_every_problem_at_once(app, client, admin, changes, expected):

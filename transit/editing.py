@@ -1047,8 +1047,10 @@ def record_trip(
         issues.append(FieldIssue("destination", "the destination must come after the origin"))
     if cancelled and (actual_departure or actual_arrival):
         issues.append(FieldIssue("cancelled", "a cancelled run has no actual times"))
-    if issues:
+    if not (0 <= origin < len(stops) and 0 <= destination < len(stops)):
+        # Without both stops the times cannot be placed in their cities' zones.
         raise EditError("invalid", "The run cannot be recorded.", issues)
+    # Otherwise every problem at once: the times are checked too.
     start, end = stops[origin], stops[destination]
     departs = start.departure if start.departure is not None else start.arrival
     arrives = end.arrival if end.arrival is not None else end.departure
