@@ -92,3 +92,16 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin(app, client, tmp_path):
+    """An administrator logged in on ``client``, with the Beijing-Shanghai corridor of
+    ``tests.admin_helpers.add_corridor`` (its ids) and uploads kept in ``tmp_path``."""
+    from tests.admin_helpers import add_corridor, log_in, make_admin
+
+    app.config["TRANSIT_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    make_admin(app)
+    ids = add_corridor(app)
+    assert log_in(client).status_code == 302
+    return ids

@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.admin_helpers import add_corridor, log_in, make_admin, post
+from tests.admin_helpers import post
 from tests.test_admin_pages import _summary_items
 from transit.models import City
 from transit.web.extensions import db
-
-
-@pytest.fixture
-def admin(app, client):
-    make_admin(app)
-    ids = add_corridor(app)
-    assert log_in(client).status_code == 302
-    return ids
 
 
 @pytest.mark.parametrize("typed", ["inf", "1e400", "-Infinity"])

@@ -5,46 +5,24 @@ plain words naming the field, every problem at once, never a 500, nothing writte
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.admin_helpers import add_corridor, csrf_token, log_in, make_admin, post
-from tests.test_admin_pages import _summary_items
+from tests.admin_helpers import csrf_token, post
+from tests.test_admin_pages import _overnight, _summary_items
 from transit.models import Service, TripRecord
 from transit.web.extensions import db
 
 WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-@pytest.fixture
-def admin(app, client):
-    make_admin(app)
-    ids = add_corridor(app)
-    assert log_in(client).status_code == 302
-    return ids
-
 
 # --- #6 plain words in the service and variant forms ------------------------------------------
 
 
-def _new_service(**changes: Any) -> dict[str, Any]:
-    form = {
-        "number": "Z99", "mode": "train", "operator": "CR", "route": "", "name": "",
-        "currency": "CNY", "code": "", "headsign": "", "weekdays": WEEK, "start_date": "",
-        "end_date": "", "added": "", "removed": "",
-        "stop_city": ["Beijing", "Shanghai"],
-        "stop_arrival": ["", "07:10"], "stop_arrival_day": ["0", "1"],
-        "stop_departure": ["21:00", ""], "stop_departure_day": ["0", "0"],
-        "stop_fare": ["", "300.50"],
-    }
-    form.update(changes)
-    return form
-
-
 def test_the_service_form_says_what_each_field_takes(app, client, admin):
-    form = _new_service(number="", mode="rocket", currency="EURO", start_date="2026-13-01",
+    form = _overnight(number="", mode="rocket", currency="EURO", start_date="2026-13-01",
                         added="2026-02-30, foo", operator="x" * 201)
     reply = post(client, "/admin/services/new", form)
     html = reply.get_data(as_text=True)
@@ -76,7 +54,7 @@ def test_a_fare_beyond_the_limit_is_refused_in_currency_units(app, client, admin
 
 def test_a_variant_with_one_stop_is_refused_in_words(app, client, admin):
     url = f"/admin/services/{admin['g1']}/variants/new"
-    form = _new_service(stop_city=["Beijing"], stop_arrival=[""], stop_arrival_day=["0"],
+    form = _overnight(stop_city=["Beijing"], stop_arrival=[""], stop_arrival_day=["0"],
                         stop_departure=["08:00"], stop_departure_day=["0"], stop_fare=[""])
     reply = post(client, url, form)
     assert reply.status_code == 422

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from tests.admin_helpers import add_corridor, log_in, make_admin, post
+from tests.admin_helpers import log_in, make_admin, post
 from transit.models import (
     AuditEntry,
     Calendar,
@@ -30,14 +30,6 @@ from transit.web.extensions import db
 
 WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
-
-@pytest.fixture
-def admin(app, client, tmp_path):
-    app.config["TRANSIT_UPLOAD_DIR"] = str(tmp_path / "uploads")
-    make_admin(app)
-    ids = add_corridor(app)
-    assert log_in(client).status_code == 302
-    return ids
 
 
 def _errors(html: str) -> list[str]:

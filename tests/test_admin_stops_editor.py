@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from tests.admin_helpers import H, add_corridor, log_in, make_admin
+from tests.admin_helpers import H
 from tests.test_admin_pages import _summary_items
 from transit import schemas as s
 from transit.models import Calendar, City, Service, ServiceFare, Stop, Timetable
@@ -24,13 +24,6 @@ from transit.web.extensions import db
 
 DAY = 86400
 
-
-@pytest.fixture
-def admin(app, client):
-    make_admin(app)
-    ids = add_corridor(app)
-    assert log_in(client).status_code == 302
-    return ids
 
 
 class _Form(HTMLParser):

@@ -10,24 +10,13 @@ import re
 import pytest
 
 from tests.test_pages import build_network, page
-from transit.models import Calendar, City, Service, Stop, Timetable
+from tests.test_traveller_connections import _service
+from transit.models import Calendar, City
 from transit.web import journey_views as jv
 from transit.web.extensions import db
 
 H = 3600
 DAY = dt.date(2025, 3, 3)
-
-
-def _service(number: str, calendar: Calendar, *calls: tuple[City, int]) -> Service:
-    """A daily service calling at ``calls`` (city, local seconds), 100.00 a leg."""
-    service = Service(number=number, mode="train", operator="CR")
-    timetable = Timetable(code="1", calendar=calendar, service=service)
-    timetable.stops = [
-        Stop(sequence=k, city=city, arrival=None if k == 0 else t,
-             departure=None if k == len(calls) - 1 else t, fare_cents=0 if k == 0 else 10000)
-        for k, (city, t) in enumerate(calls)
-    ]
-    return service
 
 
 # --- 2. "Arrive by" is read in the destination's time zone ---------------------------------
