@@ -54,7 +54,7 @@ def test_route_is_what_flask_route_json_prints(api, runner, network, criterion):
     assert len(first["connections"]) == first["transfers"]
     leg = first["legs"][0]
     assert set(leg) == {"service", "mode", "from", "to", "departure", "arrival", "fare",
-                        "forecast_arrival", "forecast_range"}
+                        "route", "forecast_arrival", "forecast_range"}
     assert leg["forecast_arrival"] is None  # no forecast stored: the timetable only
     assert leg["from"] == "Beijing" and leg["service"] == "T1"
     assert first["departure"].startswith("2026-03-02T08:00:00+08:00")

@@ -12,6 +12,8 @@ from flask.cli import with_appcontext
 
 from transit.web.extensions import db
 
+NO_FARE = "no fare information"
+
 
 def _parse_time(value: str | None, option: str) -> dt.datetime | None:
     if value is None:
@@ -48,23 +50,26 @@ def format_result(result: Any, title: str) -> str:
         return "\n".join(lines)
     for number, it in enumerate(result.itineraries, 1):
         first_day = it.departure.date()
-        currency = it.legs[0].currency
         transfers = f"{it.transfers} transfer{'s' if it.transfers != 1 else ''}"
+        # A service without a currency has no fare: its price is unknown, not 0.
+        priced = all(leg.currency for leg in it.legs)
+        fare = f"fare {it.fare_cents / 100:.2f} {it.legs[0].currency}" if priced else NO_FARE
         lines.append("")
         lines.append(
             f"{number}. {it.departure:%Y-%m-%d %H:%M} → {_clock(it.arrival, first_day)}"
-            f"  ({_duration(it.duration_minutes)}, {transfers}, fare {it.fare_cents / 100:.2f}"
-            f" {currency})"
+            f"  ({_duration(it.duration_minutes)}, {transfers}, {fare})"
         )
         for index, leg in enumerate(it.legs):
             if index:
                 wait = it.waits[index - 1]
                 where = f"walk to {wait.walk_to}, " if wait.walk_to else ""
                 lines.append(f"     {where}wait {_duration(wait.minutes)} at {wait.city}")
+            service = f"{leg.route} {leg.service}" if leg.route not in ("", leg.service) else leg.service
+            leg_fare = f"{leg.fare_cents / 100:.2f}" if leg.currency else NO_FARE
             lines.append(
-                f"   {leg.mode:<7} {leg.service:<10} {leg.origin} {_clock(leg.departure, first_day)}"
+                f"   {leg.mode:<7} {service:<10} {leg.origin} {_clock(leg.departure, first_day)}"
                 f" → {leg.destination} {_clock(leg.arrival, first_day)}"
-                f"  ({_duration(leg.duration_minutes)}, {leg.fare_cents / 100:.2f})"
+                f"  ({_duration(leg.duration_minutes)}, {leg_fare})"
             )
     return "\n".join(lines)
 
@@ -102,6 +107,7 @@ def route(
     """Plan a journey from ORIGIN to DESTINATION (city names)."""
     from transit.routing import Query, QueryError, UnknownCity, plan
     from transit.routing.cache import snapshot_for
+    from transit.routing.planner import AmbiguousCity
 
     if depart is not None and arrive_by is not None:
         _fail("give --depart or --arrive-by, not both")
@@ -123,6 +129,10 @@ def route(
     snapshot = snapshot_for(db.session(), default_minutes)
     try:
         result = plan(snapshot, query)
+    except AmbiguousCity as error:
+        names = ", ".join(repr(name) for name in error.candidates)
+        _fail(f"{error.name!r} is ambiguous: several stations have that name ({names})")
+        return
     except UnknownCity as error:
         _fail(f"no city called {error.name!r}")
         return

@@ -30,6 +30,7 @@ class ItineraryLeg:
     fare_cents: int
     currency: str
     timetable: str
+    route: str = ""  # the line riders know (GTFS route_short_name); "" where none
 
     @property
     def duration_minutes(self) -> int:
@@ -45,6 +46,7 @@ class ItineraryLeg:
             "departure": self.departure.isoformat(timespec="seconds"),
             "arrival": self.arrival.isoformat(timespec="seconds"),
             "fare": self.fare_cents / 100,
+            "route": self.route or None,
         }
 
 
@@ -146,6 +148,7 @@ def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
                 cents,
                 snapshot.service_currency[service],
                 snapshot.trip_code[trip],
+                snapshot.service_route[service],
             )
         )
     waits = () if len(out) == 1 else tuple(

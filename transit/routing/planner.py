@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
@@ -35,6 +37,40 @@ from transit.routing.query import Query, QueryError, UnknownCity
 from transit.routing.snapshot import UNREACHABLE, Snapshot
 
 _EPOCH = dt.datetime(1970, 1, 1)
+
+
+class AmbiguousCity(UnknownCity):
+    """No city has this name, but several are this name with their stop id appended (two
+    stations of one name: ``125 St (116)``, ``125 St (225)``, docs/formats.md)."""
+
+    def __init__(self, name: str, candidates: list[str]) -> None:
+        super().__init__(name)
+        self.candidates = candidates
+
+
+# A name with a stop id appended to tell two stations of one name apart.
+_DISAMBIGUATED = re.compile(r"(.+) \([^()]+\)")
+
+
+def same_name_cities(names: Iterable[str], text: str) -> list[str]:
+    """The names that are ``text`` (in any case) with a stop id appended."""
+    wanted = text.strip().casefold()
+    return sorted(
+        name for name in names
+        if (match := _DISAMBIGUATED.fullmatch(name)) and match[1].casefold() == wanted
+    )
+
+
+def _find_city(snapshot: Snapshot, text: str) -> int:
+    """The city ``text`` names; ``UnknownCity`` (``AmbiguousCity`` where it is a name
+    several stations share) when none has it."""
+    found = snapshot.find_city(text)
+    if found is not None:
+        return found
+    candidates = same_name_cities(snapshot.city_names, text)
+    if len(candidates) > 1:
+        raise AmbiguousCity(text, candidates)
+    raise UnknownCity(text)
 
 
 def instant(value: dt.datetime, zone: str | dt.tzinfo) -> int:
@@ -70,10 +106,15 @@ def _opposite(s: Search, start: int, end: int) -> Search:
     )
 
 
+def _unconnected(s: Search) -> bool:
+    """Whether no sequence of rides, whenever they run, links the two cities."""
+    return bool(s.snapshot.bounds(s.direction, s.target)[1][s.origin] >= UNREACHABLE)
+
+
 def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
     """Target labels for the criterion, best first, each with the search that found it."""
-    if s.snapshot.bounds(s.direction, s.target)[1][s.origin] >= UNREACHABLE:
-        return []  # no sequence of rides, whenever they run, links the two cities
+    if _unconnected(s):
+        return []
     # Where no fare is set, every journey costs 0 and fares decide nothing.
     use_fare = not s.snapshot.fare_free
     if criterion == "cheapest" and not use_fare and s.max_rides is None:
@@ -135,12 +176,8 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     an unusable field. An empty result carries a message saying why.
     """
     query.check()
-    origin = snapshot.find_city(query.origin)
-    if origin is None:
-        raise UnknownCity(query.origin)
-    destination = snapshot.find_city(query.destination)
-    if destination is None:
-        raise UnknownCity(query.destination)
+    origin = _find_city(snapshot, query.origin)
+    destination = _find_city(snapshot, query.destination)
     if origin == destination:
         raise QueryError("destination", "the destination is the origin")
     # From here on the cities go by their stored names (messages, itineraries).
@@ -204,22 +241,48 @@ def _why_empty(
             )
     plain = replace(s, trip_ok=None)
     if not leaves_origin(plain):
+        zone = dest_zone if arrive_by else origin_zone
+        span = {
+            **places,
+            "start": local_time(low, zone).strftime(fmt),
+            "end": local_time(high, zone).strftime(fmt),
+        }
+        city = snapshot.city_index[query.destination if arrive_by else query.origin]
+        dates = _dates_served(snapshot, city, arriving=arrive_by)
+        if dates is not None and _outside(snapshot, city, dates, low, high, arrive_by):
+            span.update(first=dates[0].isoformat(), last=dates[1].isoformat())
+            if arrive_by:
+                return (
+                    N_(
+                        "No service reaches %(destination)s between %(start)s and %(end)s "
+                        "(local time): the timetables of the services there run from "
+                        "%(first)s to %(last)s."
+                    ),
+                    span,
+                )
+            return (
+                N_(
+                    "No service leaves %(origin)s between %(start)s and %(end)s (local time): "
+                    "the timetables of the services there run from %(first)s to %(last)s."
+                ),
+                span,
+            )
         if arrive_by:
             return (
                 N_("No service reaches %(destination)s between %(start)s and %(end)s (local time)."),
-                {
-                    **places,
-                    "start": local_time(low, dest_zone).strftime(fmt),
-                    "end": local_time(high, dest_zone).strftime(fmt),
-                },
+                span,
             )
         return (
             N_("No service leaves %(origin)s between %(start)s and %(end)s (local time)."),
-            {
-                **places,
-                "start": local_time(low, origin_zone).strftime(fmt),
-                "end": local_time(high, origin_zone).strftime(fmt),
-            },
+            span,
+        )
+    if _unconnected(s):
+        return (
+            N_(
+                "No service connects %(origin)s to %(destination)s at any time: no sequence "
+                "of rides leads from one to the other."
+            ),
+            places,
         )
     hours = f"{query.window_hours:g}"
     if query.max_transfers is None:
@@ -242,3 +305,48 @@ def _why_empty(
         ),
         {**places, "hours": hours, "transfers": query.max_transfers},
     )
+
+
+def _calls(snapshot: Snapshot, city: int, arriving: bool) -> np.ndarray:
+    """The stop rows where a run may be boarded at ``city`` (``arriving``: alighted)."""
+    allowed = snapshot.stop_alight if arriving else snapshot.stop_board
+    return np.flatnonzero((snapshot.stop_city == city) & allowed)
+
+
+def _dates_served(
+    snapshot: Snapshot, city: int, arriving: bool
+) -> tuple[dt.date, dt.date] | None:
+    """The first and last service dates of the runs that call at ``city`` (None when a
+    calendar has no end, or no run calls there)."""
+    trips = np.unique(snapshot.stop_trip[_calls(snapshot, city, arriving)])
+    days: list[dt.date] = []
+    for cal in np.unique(snapshot.trip_calendar[trips]).tolist():
+        rule = snapshot.calendars[cal]
+        if rule.weekdays & 0b1111111:
+            if rule.start is None or rule.end is None:
+                return None
+            days += [rule.start, rule.end]
+        days += rule.added
+    return (min(days), max(days)) if days else None
+
+
+def _outside(
+    snapshot: Snapshot,
+    city: int,
+    dates: tuple[dt.date, dt.date],
+    low: int,
+    high: int,
+    arriving: bool,
+) -> bool:
+    """Whether the window [low, high] lies wholly before the first service date's calls at
+    ``city`` or after the last one's (times past midnight included)."""
+    rows = _calls(snapshot, city, arriving)
+    times = (snapshot.stop_arr if arriving else snapshot.stop_dep)[rows]
+    zone = snapshot.city_tz[city]
+
+    def start_of(day: dt.date) -> int:  # the GTFS rule: noon minus 12 hours
+        return instant(dt.datetime.combine(day, dt.time(12)), zone) - 12 * 3600
+
+    first = start_of(dates[0]) + int(times.min())
+    last = start_of(dates[1]) + int(times.max())
+    return high < first or low > last

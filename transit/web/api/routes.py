@@ -894,6 +894,7 @@ def find_routes() -> Response:
     query = parse_query(s.RouteQuery)
     from transit.routing import Query, QueryError, UnknownCity, plan
     from transit.routing.cache import snapshot_for
+    from transit.routing.planner import AmbiguousCity
 
     depart, arrive_by = query.depart, query.arrive_by
     explicit = depart is not None or arrive_by is not None
@@ -919,6 +920,16 @@ def find_routes() -> Response:
                     max_transfers=query.max_transfers,
                 ),
             )
+        except AmbiguousCity as error:
+            field = "to" if error.name == query.destination else "from"
+            names = ", ".join(repr(name) for name in error.candidates)
+            raise ApiProblem(
+                422,
+                f"{error.name!r} is ambiguous: several stations have that name ({names}).",
+                errors=[field_error(
+                    field, f"{error.name!r} is ambiguous: one of {names}", "query"
+                )],
+            ) from None
         except UnknownCity as error:
             field = "to" if error.name == query.destination else "from"
             raise ApiProblem(

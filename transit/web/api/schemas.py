@@ -324,6 +324,11 @@ class LegOut(BaseModel):
     departure: str = Field(description="ISO 8601 with UTC offset")
     arrival: str
     fare: float = Field(description="in currency units")
+    route: str | None = Field(
+        default=None,
+        description="the line riders know the service by (GTFS route_short_name, e.g. "
+        "\"2\" or \"522\"); null where the service has none",
+    )
     forecast_arrival: str | None = Field(
         default=None, description="forecast arrival (ISO 8601); null without a stored forecast"
     )
