@@ -97,7 +97,13 @@ class BoardRow:
     timetable_id: int
     other_city_id: int | None  # where it goes (departures) or comes from (arrivals)
     other_city: str | None
-    started_days_before: int  # 1: the service day began the day before (after-midnight call)
+    started_days_before: int  # 1: the run left its first stop the day before
+    route: str = ""  # the line riders know (GTFS route_short_name), "" where none
+
+    @property
+    def line(self) -> str:
+        """The line to show beside the service number ("" where none, or the same)."""
+        return "" if self.route == self.number else self.route
 
 
 def city_board(
@@ -127,6 +133,7 @@ def city_board(
             Service.mode,
             Service.operator,
             Service.name,
+            Service.route,
         )
         .join(Timetable, Timetable.id == Stop.timetable_id)
         .join(Service, Service.id == Timetable.service_id)
@@ -136,8 +143,9 @@ def city_board(
     if mode_list:
         stmt = stmt.where(Service.mode.in_(mode_list))
     calls = [
-        (tid, seconds, cal_id, headsign, sid, number, mode, operator, name)
-        for tid, seconds, cal_id, headsign, sid, number, mode, operator, name in session.execute(stmt)
+        (tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route)
+        for tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route
+        in session.execute(stmt)
         if seconds is not None
     ]
     if not calls:
@@ -147,14 +155,19 @@ def city_board(
     calendars = load_calendars(session, {row[2] for row in calls}, candidate_days)
 
     kept = []
-    for tid, seconds, cal_id, headsign, sid, number, mode, operator, name in calls:
+    for tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route in calls:
         before = seconds // DAY
         calendar = calendars.get(cal_id)
         if calendar is None or not calendar.runs_on(day - dt.timedelta(days=before)):
             continue
-        kept.append((seconds - before * DAY, tid, headsign, sid, number, mode, operator, name, before))
+        kept.append(
+            (seconds - before * DAY, tid, headsign, sid, number, mode, operator, name, before, route)
+        )
 
     ends = terminal_cities(session, [row[1] for row in kept], last=departures)
+    # The mark counts from the day the run left its first stop, not from its service day:
+    # a train that starts at 24:05 leaves on the board's day.
+    left_on = first_departure_days(session, [row[1] for row in kept if row[8]])
     rows = [
         BoardRow(
             time=t,
@@ -167,12 +180,27 @@ def city_board(
             timetable_id=tid,
             other_city_id=ends.get(tid, (None, None))[0],
             other_city=ends.get(tid, (None, None))[1],
-            started_days_before=before,
+            started_days_before=before - left_on.get(tid, 0),
+            route=route or "",
         )
-        for t, tid, headsign, sid, number, mode, operator, name, before in kept
+        for t, tid, headsign, sid, number, mode, operator, name, before, route in kept
     ]
     rows.sort(key=lambda r: (r.time, r.number, r.timetable_id))
     return rows
+
+
+def first_departure_days(session: Session, timetable_ids: Sequence[int]) -> dict[int, int]:
+    """Days after its service day's midnight that each variant leaves its first stop."""
+    ids = sorted(set(timetable_ids))
+    days: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        for tid, first in session.execute(
+            select(Stop.timetable_id, func.min(Stop.departure))
+            .where(Stop.timetable_id.in_(chunk))
+            .group_by(Stop.timetable_id)
+        ):
+            days[tid] = (first or 0) // DAY
+    return days
 
 
 def terminal_cities(
