@@ -108,11 +108,15 @@ def _currency_format(currency: str, locale: str) -> tuple[str, int, bool]:
 
 
 def money(amount: float | int | None, currency: str = "CNY") -> str:
-    """An amount in currency units, formatted for the interface language."""
+    """An amount in currency units, formatted for the interface language; without a
+    currency (a service whose feed has no fares) the bare number, never another
+    country's money."""
     if amount is None:
         return "—"
+    if not currency:
+        return f"{amount:,.2f}"
     # Babel's full formatter costs ~0.15 ms a call; result pages show dozens of fares.
-    symbol, decimals, first = _currency_format(currency or "CNY", _babel_locale())
+    symbol, decimals, first = _currency_format(currency, _babel_locale())
     number = f"{abs(amount):,.{decimals}f}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{number}" if first else f"{sign}{number}\u00a0{symbol}"

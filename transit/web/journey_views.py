@@ -27,6 +27,9 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+AMBIGUOUS = N_("Several stations are called “%(name)s”: %(names)s. Choose one.")
+
+
 @dataclass
 class RouteForm:
     """What the query form shows and what the engine is asked, after validation."""
@@ -89,13 +92,11 @@ class RouteForm:
         return args
 
 
-def default_form(now: dt.datetime, modes: Sequence[str]) -> RouteForm:
-    """An empty form: leaving now, every mode, fastest."""
-    return RouteForm(
-        date=now.date().isoformat(),
-        time=now.strftime("%H:%M"),
-        modes=list(modes),
-    )
+def default_form(modes: Sequence[str]) -> RouteForm:
+    """An empty form: every mode, fastest, and no date or time, which means leaving now,
+    read on the origin's clock when the query is asked (as the API's default): no clock
+    is right for every origin before one is chosen."""
+    return RouteForm(modes=list(modes))
 
 
 def parse_route_form(
@@ -105,6 +106,7 @@ def parse_route_form(
     known_modes: Sequence[str],
     find_city: Callable[[str], tuple[str, str] | None],
     now: Callable[[str | None], dt.datetime],
+    same_name: Callable[[str], list[str]] | None = None,
 ) -> RouteForm:
     """Read the query from request arguments; every problem is kept against its field.
 
@@ -112,7 +114,8 @@ def parse_route_form(
     ``criterion``, ``modes`` comma-separated or repeated, ``min_connection``,
     ``window_hours``, ``max_transfers``) and the form's ``date``/``time``/``time_kind``.
     ``find_city(text)`` gives a city's stored name and time zone (None when unknown) and
-    ``now(zone)`` the current time there.
+    ``now(zone)`` the current time there; ``same_name(text)`` the cities whose name is
+    ``text`` with a stop id appended (two stations of one name), for the message.
     """
     form = RouteForm(
         origin=str(args.get("from", "")).strip(),
@@ -129,7 +132,11 @@ def parse_route_form(
             continue
         found = find_city(text)
         if found is None:
-            form.fail(name, N_("No city called “%(name)s”."), name=shorten(text))
+            candidates = same_name(text) if same_name else []
+            if len(candidates) > 1:
+                form.fail(name, AMBIGUOUS, name=shorten(text), names=", ".join(candidates))
+            else:
+                form.fail(name, N_("No city called “%(name)s”."), name=shorten(text))
             continue
         if name == "from":
             form.origin, zones[name] = found
@@ -237,7 +244,9 @@ def _read_time(
         form.fail("time", N_("Enter a time as HH:MM."))
         return
     form.when = dt.datetime.combine(day, clock.replace(tzinfo=None), tzinfo=zone)
-    form.date, form.time = day.isoformat(), form.when.strftime("%H:%M")
+    if form.date or form.time:
+        form.date, form.time = day.isoformat(), form.when.strftime("%H:%M")
+    # else both stay empty: "now" again when the form is sent again, at whatever origin.
 
 
 def shorten(text: str, most: int = 60) -> str:
@@ -274,7 +283,8 @@ def _whole(form: RouteForm, name: str, raw: str, low: int, high: int) -> int | N
 
 @dataclass(frozen=True)
 class LegLink:
-    """Where a leg's service page is, and the currency its fare is in."""
+    """Where a leg's service page is, and the currency its fare is in ("" where the
+    service has no fare: its price is unknown; None where not known here)."""
 
     service_id: int | None = None
     timetable_id: int | None = None
@@ -295,6 +305,7 @@ class LegCard:
     arrival_days: int
     fare: float | None
     currency: str
+    route: str = ""  # the line riders know (GTFS route_short_name), "" where none
     # The forecast arrival and its 10-90% range, where a forecast is stored for the run,
     # each with its "+1 day" mark as the timetable's times.
     forecast_arrival: dt.datetime | None = None
@@ -303,6 +314,11 @@ class LegCard:
     forecast_arrival_days: int = 0
     forecast_low_days: int = 0
     forecast_high_days: int = 0
+
+    @property
+    def line(self) -> str:
+        """The line to show beside the service number ("" where none, or the same)."""
+        return "" if self.route == self.service else self.route
 
     @property
     def minutes(self) -> int:
@@ -405,6 +421,9 @@ def itinerary_cards(
         legs = []
         for j, leg in enumerate(itinerary["legs"]):
             link = found[j] if j < len(found) else LegLink()
+            # An empty currency: the service has no fare (a GTFS feed without fares), so
+            # the leg's price is unknown, not free.
+            currency = default_currency if link.currency is None else link.currency
             departure, arrival = _when(leg["departure"]), _when(leg["arrival"])
             spread = leg.get("forecast_range") or (None, None)
             forecast = _maybe_when(leg.get("forecast_arrival"))
@@ -421,8 +440,9 @@ def itinerary_cards(
                     arrival=arrival,
                     departure_days=_days(departure, reference_day),
                     arrival_days=_days(arrival, reference_day),
-                    fare=leg.get("fare"),
-                    currency=link.currency or default_currency,
+                    fare=leg.get("fare") if currency else None,
+                    currency=currency,
+                    route=str(leg.get("route") or ""),
                     forecast_arrival=forecast,
                     forecast_low=low,
                     forecast_high=high,
@@ -445,6 +465,8 @@ def itinerary_cards(
         ]
         departure, arrival = _when(itinerary["departure"]), _when(itinerary["arrival"])
         leg_currencies = {leg.currency for leg in legs}
+        # One leg of unknown price leaves the journey's price unknown.
+        priced = all(leg.fare is not None for leg in legs)
         cards.append(
             ItineraryCard(
                 departure=departure,
@@ -452,7 +474,7 @@ def itinerary_cards(
                 departure_days=_days(departure, reference_day),
                 arrival_days=_days(arrival, reference_day),
                 duration_minutes=int(itinerary["duration_minutes"]),
-                fare=itinerary.get("fare"),
+                fare=itinerary.get("fare") if priced else None,
                 currency=leg_currencies.pop() if len(leg_currencies) == 1 else default_currency,
                 transfers=int(itinerary["transfers"]),
                 legs=legs,

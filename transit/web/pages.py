@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
-from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
+from transit.models import MODE_VALUES, City, Service, ServiceFare, Stop, Timetable, zone_named
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
@@ -111,6 +111,13 @@ def _find_city(text: str) -> tuple[str, str] | None:
     return cities.by_name.get(text) or cities.by_code.get(lower) or cities.by_lower_name.get(lower)
 
 
+def _same_name(text: str) -> list[str]:
+    """The stations called ``text`` with their stop id appended (``125 St (116)``)."""
+    from transit.routing.planner import same_name_cities
+
+    return same_name_cities(city_directory().by_name, text)
+
+
 @dataclass(frozen=True)
 class NetworkFacts:
     """What every form shows about the network, read once per data version."""
@@ -132,8 +139,10 @@ def _read_network_facts() -> NetworkFacts:
         if count <= INLINE_SUGGESTIONS
         else []
     )
+    # Services without fares have no currency: they say nothing about the usual one.
     row = db.session.execute(
         select(Service.currency, func.count())
+        .where(Service.currency != "")
         .group_by(Service.currency)
         .order_by(func.count().desc())
     ).first()
@@ -202,7 +211,7 @@ def favicon() -> Response:
 @bp.get("/")
 def index() -> str:
     facts = network_facts()
-    form = jv.default_form(_now(None), facts.modes)
+    form = jv.default_form(facts.modes)
     return render_template("index.html", **_form_context(form, facts))
 
 
@@ -217,6 +226,7 @@ def routes() -> tuple[str, int] | str:
         known_modes=facts.modes,
         find_city=_find_city,
         now=_now,
+        same_name=_same_name,
     )
     context = _form_context(form, facts)
     if form.errors:
@@ -233,11 +243,16 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     """Ask the routing engine; turn its result into cards and its refusals into field errors."""
     from transit import routing
     from transit.routing.cache import snapshot_for
+    from transit.routing.planner import AmbiguousCity
 
     default_minutes = int(current_app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
     snapshot = snapshot_for(_session(), default_minutes)
     try:
         result = routing.plan(snapshot, routing.Query(**form.query_kwargs()))
+    except AmbiguousCity as error:
+        field = "to" if error.name == form.destination else "from"
+        return {"field_error": (field, gettext(jv.AMBIGUOUS, name=jv.shorten(error.name),
+                                                names=", ".join(error.candidates)))}
     except routing.UnknownCity as error:
         field = "to" if error.name == form.destination else "from"
         return {"field_error": (field, gettext("No city called “%(name)s”.",
@@ -309,14 +324,32 @@ def _leg_links(itineraries: list[Any]) -> list[list[jv.LegLink]]:
         )
         for operator, number, code, service_id, timetable_id in rows:
             found.setdefault((operator, number, code), (service_id, timetable_id))
+    priced = _priced_services([ids[0] for ids in found.values() if ids[0] is not None])
     links = []
     for itinerary in itineraries:
         row = []
         for leg in itinerary.legs:
             sid, tid = found.get((leg.operator, leg.service, leg.timetable), (None, None))
-            row.append(jv.LegLink(sid, tid, leg.currency))
+            # A service without a single price (no zone fare, no leg fare) gives no fare
+            # information: the engine counts its rides as 0, the card must not say free.
+            currency = leg.currency if sid is None or sid in priced else ""
+            row.append(jv.LegLink(sid, tid, currency))
         links.append(row)
     return links
+
+
+def _priced_services(service_ids: list[int]) -> set[int]:
+    """Those of the services that have a fare: a zone fare or a leg fare on some stop."""
+    ids = sorted(set(service_ids))
+    if not ids:
+        return set()
+    zoned = select(ServiceFare.service_id).where(ServiceFare.service_id.in_(ids))
+    legs = (
+        select(Timetable.service_id)
+        .join(Stop, Stop.timetable_id == Timetable.id)
+        .where(Timetable.service_id.in_(ids), Stop.fare_cents.is_not(None))
+    )
+    return set(db.session.scalars(zoned.union(legs)))
 
 
 def _places(names: set[str]) -> dict[str, tuple[float, float]]:
