@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Flask, Request, Response, render_template, request
@@ -79,14 +80,18 @@ def _csrf_refused(error: CSRFError) -> tuple[str, int]:
     return render_template("error.html", code=400, error=error), 400
 
 
+ADMIN_SESSION_SECONDS = 8 * 3600  # how long a login lasts (docs/admin.md)
+
+
 def init_app(app: Flask) -> None:
     """CSRF protection, cookie settings, proxy trust and security headers for ``app``.
 
     Call before registering blueprints, so the API blueprint finds CSRF set up and exempts
     itself at registration.
     """
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", ADMIN_SESSION_SECONDS)
+    # Assigned, not set by default: Flask's own default (31 days) is always there already.
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(seconds=ADMIN_SESSION_SECONDS)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if app.config.get("TRANSIT_SECURE_COOKIES"):
