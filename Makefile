@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-WORKERS ?= 2
+WORKERS ?= $(or $(WEB_CONCURRENCY),2)
 
 .PHONY: run test test-sqlite test-postgres serve lint bench clean
 

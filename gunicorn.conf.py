@@ -2,8 +2,8 @@
 
 Threaded workers (``gthread``): while one request of a worker waits on the database or on a
 snapshot build, its other threads go on answering, and connections are kept alive between
-requests. The worker count comes from ``--workers`` (or ``WEB_CONCURRENCY``); threads per
-worker from ``TRANSIT_THREADS``.
+requests. The worker count comes from ``--workers`` (``make serve`` passes ``WORKERS``, else
+``WEB_CONCURRENCY``, else 2); threads per worker from ``TRANSIT_THREADS``.
 """
 
 import os
@@ -17,6 +17,11 @@ worker_class = "gthread"
 threads = int(os.environ.get("TRANSIT_THREADS", "2"))
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 keepalive = 5
+# Which X-Forwarded-* headers to believe is the app's choice (TRANSIT_PROXY_HOPS, ProxyFix in
+# transit/web/security.py): gunicorn's own default believes X-Forwarded-Proto from
+# 127.0.0.1, which made a plain-HTTP request claiming "https" get HSTS and Secure cookies.
+secure_scheme_headers: dict[str, str] = {}
+forwarded_allow_ips = ""
 # A gthread worker accepts every connection it is offered, and a kept-alive connection stays
 # with the worker that took it: left alone, one worker can end up holding most clients while
 # the other idles. Capped, a worker keeps at most this many connections open (minus one per

@@ -97,7 +97,9 @@ def server(database_url: str, tmp_path: Path, shared_data: Path) -> Iterator[Ser
     access_log.touch()
     process = subprocess.Popen(
         [
-            str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+            # The project's settings, as `make serve` runs it.
+            str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--workers", "2",
+            "--bind", f"127.0.0.1:{port}",
             "--access-logfile", str(access_log), "--access-logformat", '%(p)s "%(r)s" %(s)s',
             "--error-logfile", str(error_log), "app:app",
         ],
@@ -177,3 +179,18 @@ def test_an_edit_reaches_every_worker(server: Server) -> None:
     assert status == 204
     assert _route_services(server, 46) == {(200, ("G7",))}
     assert re.search(r'"DELETE /api/v1/services/\d+ HTTP/1.1" 204', server.access_log.read_text())
+
+
+def test_a_forwarded_scheme_is_not_believed_without_trusted_proxies(server: Server) -> None:
+    """With TRANSIT_PROXY_HOPS unset, "X-Forwarded-Proto: https" from a plain-HTTP client
+    changes nothing (gunicorn believed it from 127.0.0.1: HSTS and Secure cookies)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        connection.request("GET", "/login", headers={"X-Forwarded-Proto": "https"})
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert response.getheader("Strict-Transport-Security") is None
+    assert "secure" not in (response.getheader("Set-Cookie") or "").lower()
