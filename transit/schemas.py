@@ -181,6 +181,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 OptionalText = Annotated[
     Annotated[str, StringConstraints(max_length=300)] | None, BeforeValidator(_strip_or_none)
 ]
+# The calendars.name column holds 200 (PostgreSQL refuses more; SQLite would keep it).
+CalendarName = Annotated[
+    Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_strip_or_none)
+]
 
 
 def _check_code(value: str) -> str:
@@ -302,7 +306,7 @@ class CityUpdate(_In):
 class CalendarCreate(_In):
     """Days of operation: weekdays within optional validity dates, plus added/removed dates."""
 
-    name: OptionalText = None
+    name: CalendarName = None
     weekdays: list[Weekday] = Field(default_factory=_every_day)
     start_date: dt.date | None = None
     end_date: dt.date | None = None
@@ -331,7 +335,7 @@ def _check_calendar(
 class CalendarUpdate(_In):
     """Fields to change on a calendar; fields left out keep their value."""
 
-    name: OptionalText = None
+    name: CalendarName = None
     weekdays: list[Weekday] | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None

@@ -587,6 +587,30 @@ def test_calendar_lifecycle(app, admin, network):
     admin.delete(calendar["links"]["self"]).problem(404)
 
 
+def test_a_calendar_name_is_at_most_200_characters_as_its_column(app, admin, network):
+    # The schema once allowed 300: PostgreSQL then answered 500 (SQLite kept the whole name).
+    unused = f"/api/v1/calendars/{network.calendars['unused']}"
+    assert admin.post("/api/v1/calendars", {"name": "c" * 200}).status == 201
+    day = [{"city": "Beijing", "departure": "08:00"},
+           {"city": "Shanghai", "arrival": "13:00", "fare_cents": 100}]
+    service = {"number": "C1", "mode": "train",
+               "timetables": [{"calendar": {"name": "c" * 300}, "stops": day}]}
+    variant = {"calendar": {"name": "c" * 201}, "stops": day}
+    for reply, field in [
+        (admin.post("/api/v1/calendars", {"name": "c" * 201}), "name"),
+        (admin.patch(unused, {"name": "c" * 250}), "name"),
+        (admin.post("/api/v1/services", service), "timetables[0].calendar.name"),
+        (admin.post(f"/api/v1/services/{network.services['T1']}/timetables", variant),
+         "calendar.name"),
+    ]:
+        errors = reply.problem(422)["errors"]
+        assert [(e["field"], e["message"]) for e in errors] == [
+            (field, "String should have at most 200 characters")], errors
+    assert _count(app, Calendar) == 4
+    with app.app_context():
+        assert db.session.get(Calendar, network.calendars["unused"]).name == "unused"
+
+
 def test_calendar_in_use_is_409(app, admin, network):
     problem = admin.delete(f"/api/v1/calendars/{network.calendars['daily']}").problem(409)
     assert "T1" in problem["detail"] and "MU5101" in problem["detail"]
