@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, sessionmaker
@@ -94,6 +95,62 @@ def refresh_statistics(session: Session) -> None:
 def data_version(session: Session) -> int:
     """The current timetable data version (0 on a database that never changed)."""
     return timetable_stamp(session)[0]
+
+
+# --- write locks -----------------------------------------------------------------------------
+# Every public write updates the one ``data_version`` row at its first flush, so writers
+# already queue there; these helpers take that place in the queue before the checks a write
+# depends on (an If-Match, a unique name, the rows to replace), so the checks still hold
+# when it commits. The data version is always locked first, as the flush would: all writers
+# then lock in one order and never deadlock.
+
+
+def _sqlite_write_lock(session: Session) -> None:
+    # pysqlite sends BEGIN only before the first write, so the reads before it run outside
+    # any transaction; BEGIN IMMEDIATE takes SQLite's single write lock now.
+    connection = session.connection()
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_data_version(session: Session) -> int:
+    """The data version, read afresh and held until the transaction ends.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` of its row (waits for a write in progress, keeps
+    the next ones out). SQLite: its write lock (one writer at a time anyway). A database
+    made without the migrations has no row until its first write: nothing to hold then.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.get_bind().dialect.name == "sqlite":
+        _sqlite_write_lock(session)
+    session.info.pop("version_stamps", None)  # read before the lock: maybe stale
+    version = session.scalar(
+        select(DataVersion.version).where(DataVersion.id == 1).with_for_update()
+    )
+    return int(version or 0)
+
+
+def lock_row(session: Session, model: Any, ident: int) -> None:
+    """Hold one row (after the data version) until the transaction ends, so two saves of the
+    same thing run one after the other and the second reads what the first wrote."""
+    lock_data_version(session)
+    session.execute(select(model.id).where(model.id == ident).with_for_update())
+
+
+def lock_city_writes(session: Session) -> None:
+    """Make the other writers of cities wait until this transaction ends: call it before
+    checking that a name or code is free (``models.CityNames``), so that two writers cannot
+    both find it free and both take it (the database's own unique indexes are case-sensitive).
+
+    PostgreSQL: the data version, then ``LOCK TABLE cities IN SHARE ROW EXCLUSIVE MODE``
+    (which also stops a city write that would not bump the version). SQLite: its write lock,
+    taken by ``lock_data_version``; SQLite lets one writer in at a time.
+    """
+    lock_data_version(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE cities IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def mark_timetable_changed(session: Session) -> None:

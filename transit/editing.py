@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from transit import schemas as s
+from transit.db import lock_city_writes
 from transit.models import (
     AuditEntry,
     Calendar,
@@ -41,6 +43,7 @@ from transit.models import (
 )
 
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -76,13 +79,21 @@ class EditError(Exception):
         self.extra = dict(extra or {})
 
 
+def conflict_words(error: IntegrityError) -> str:
+    """What to tell the user when the database refused a change the checks let through: a
+    change saved at the same moment (the constraint's own text is for the log, not for them)."""
+    log.warning("a write was refused by the database: %s", error.orig)
+    return ("The change clashes with another change saved at the same moment, so nothing was "
+            "changed: look at the data again and repeat the change if it still applies.")
+
+
 def _flush(session: Session) -> None:
     """Flush; a constraint the checks missed becomes a conflict, not a crash."""
     try:
         session.flush()
     except IntegrityError as error:
         session.rollback()
-        raise EditError("conflict", f"The change conflicts with existing data: {error.orig}") from None
+        raise EditError("conflict", conflict_words(error)) from None
 
 
 # --- words -----------------------------------------------------------------------------------
@@ -179,6 +190,7 @@ def check_city_unique(
     (``models.CityNames``: what a traveller types must name one city)."""
     if name is None and code is None:
         return
+    lock_city_writes(session)  # until the commit: no one else takes the name meanwhile
     others = CityNames(session.execute(select(City.name, City.code).where(City.id != (exclude or 0))))
     issues = [FieldIssue(field, words) for field, words in others.clashes(name, code)]
     if issues:
@@ -245,7 +257,16 @@ def delete_city(session: Session, city: City, *, user: str, cascade: bool = Fals
     _flush(session)
     name, city_id = city.name, city.id
     session.delete(city)
-    _flush(session)
+    try:
+        session.flush()
+    except IntegrityError as error:  # a stop there, saved since the services were listed
+        session.rollback()
+        log.warning("deleting city %s was refused: %s", city_id, error.orig)
+        raise EditError(
+            "conflict",
+            f"A service calling at {name} was saved while it was being deleted, so nothing "
+            "was deleted: try again.",
+        ) from None
     summary = f"deleted city {name}"
     if services:
         summary += " and services " + name_list(labels, 50)

@@ -15,6 +15,7 @@ listed in the report.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from transit.db import mark_timetable_changed
+from transit.db import lock_city_writes, mark_timetable_changed
 from transit.models import (
     ALL_DAYS,
     MODE_VALUES,
@@ -49,6 +50,8 @@ from transit.timetable.feed import (
     counts_in_words,
     quantity,
 )
+
+log = logging.getLogger(__name__)
 
 # Column widths from transit.models: SQLite does not enforce them, PostgreSQL does.
 _LIMITS = {
@@ -328,6 +331,9 @@ def load_feed(
     src = feed.source
 
     # --- cities, matched by name --------------------------------------------------------
+    # Until the commit no other writer adds a city: what is found new here is still new when
+    # written (two imports of one file at once: the second skips what the first wrote).
+    lock_city_writes(session)
     _check_new_city_names(session, feed, problems)
     by_name: dict[str, FeedCity] = {}
     for city in feed.cities.values():
@@ -530,7 +536,9 @@ def load_feed(
     except IntegrityError as error:
         # Validation above should leave nothing for the database to refuse; if it still
         # does (a concurrent writer), report it as a problem like any other.
-        problems.add(src, None, None, f"the database refused the data: {error.orig}")
+        log.warning("an import was refused by the database: %s", error.orig)
+        problems.add(src, None, None, "the database refused the data (a change saved at the "
+                                      "same moment?): nothing was imported; try again")
         raise ImportFailed(problems.items) from error
     finally:
         bar.close()

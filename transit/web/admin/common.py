@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import Select, delete, func, select
 from werkzeug.wrappers import Response
 
+from transit.db import lock_row as db_lock_row
 from transit.editing import EditError
 from transit.models import AdminSession, User
 from transit.web.api.problems import validation_errors
@@ -270,9 +271,8 @@ def changed_meanwhile(current: str) -> bool:
 
 def lock_row(model: Any, ident: int) -> None:
     """Hold the row until the transaction ends, so two saves of the same thing run one after
-    the other and the second sees the first's change (PostgreSQL; SQLite has no row locks,
-    and there only the moment between the check and the write is left open)."""
-    db.session.execute(select(model.id).where(model.id == ident).with_for_update())
+    the other and the second sees the first's change (``transit.db.lock_row``)."""
+    db_lock_row(db.session(), model, ident)
 
 
 def rollback_with(error_messages: Iterable[str]) -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from transit.editing import conflict_words
 from transit.web.extensions import db
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -245,7 +246,7 @@ def _http_problem(error: HTTPException) -> Response:
 def _integrity(error: IntegrityError) -> Response:
     # The views check constraints first; this catches what only the database could see.
     db.session.rollback()
-    return problem_response(409, f"The change conflicts with existing data: {error.orig}")
+    return problem_response(409, conflict_words(error))
 
 
 def _unexpected(error: Exception) -> Response:

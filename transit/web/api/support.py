@@ -22,9 +22,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from transit import auth
-from transit.db import timetable_stamp
-from transit.editing import EditError, name_list, review, service_label  # noqa: F401  (shared)
+from transit.db import lock_data_version, lock_row, timetable_stamp
+from transit.editing import (  # noqa: F401  (shared)
+    EditError,
+    conflict_words,
+    name_list,
+    review,
+    service_label,
+)
 from transit.models import (
+    Service,
     User,
 )
 from transit.web.api import openapi, problems
@@ -88,6 +95,12 @@ def endpoint(
                     if operation.auth:
                         require_admin()
                     raise ApiProblem(404, f"There is no {name.removesuffix('_id')} {value}.")
+            if method != "GET" and "service_id" in ids:
+                # Writes of one service's rows (variants, fares) one after the other, each
+                # reading what the one before wrote (as the admin pages do).
+                if operation.auth:
+                    require_admin()
+                lock_row(db.session(), Service, ids["service_id"])
             return view(**ids)
 
         bp.add_url_rule(rule, view.__name__, checked, methods=[method])
@@ -188,7 +201,7 @@ def commit() -> None:
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        raise ApiProblem(409, f"The change conflicts with existing data: {error.orig}") from None
+        raise ApiProblem(409, conflict_words(error)) from None
 
 
 # --- responses and caching -------------------------------------------------------------------
@@ -254,14 +267,17 @@ class Validators:
 def check_if_match(path: str, what: str) -> None:
     """412 when ``If-Match`` is sent and is not the current ETag of a GET of ``path``.
 
-    Called before a write touches anything. The ETags follow the data version, so any
-    timetable change since the client's read counts; they are weak (W/), and If-Match compares
-    them by value, as the client got them. Without If-Match the write goes ahead.
+    Called before a write touches anything. It holds the data version until the request's
+    transaction ends, so a write committed before is seen and none can commit in between.
+    The ETags follow the data version, so any timetable change since the client's read
+    counts; they are weak (W/), and If-Match compares them by value, as the client got them.
+    Without If-Match the write goes ahead.
     """
     wanted = request.if_match
     if not wanted or wanted.star_tag:  # "*": any current version (the resource exists)
         return
-    version, _ = timetable_stamp(db.session())
+    # Held until the commit: no other write can come between this check and ours.
+    version = lock_data_version(db.session())
     current = _etag(version, path, [])
     if not wanted.contains_weak(current):
         raise ApiProblem(
