@@ -95,6 +95,32 @@ def test_record_a_run_shows_every_problem_at_once(app, client, admin, changes, e
         assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 0
 
 
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # 06:35 in Shanghai on 0001-01-01 is in year 0 UTC: once a 500 (OverflowError).
+        ({"service_date": "0001-01-01"},
+         ["Day the run started: the day must fall in the years 1900 to 2999"]),
+        ({"service_date": "0001-01-01", "actual_departure": "0001-01-01T06:40",
+          "actual_arrival": "0001-01-01T12:00"},
+         ["Day the run started: the day must fall in the years 1900 to 2999",
+          "Really left (local time): the time must fall in the years 1900 to 2999",
+          "Really arrived (local time): the time must fall in the years 1900 to 2999"]),
+        ({"service_date": "3000-01-01", "actual_departure": "", "actual_arrival": ""},
+         ["Day the run started: the day must fall in the years 1900 to 2999"]),
+    ],
+)
+def test_record_a_run_refuses_a_day_outside_the_years_known(app, client, admin, changes, expected):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    form = {"service_date": "2026-03-02", "origin": "0", "destination": "2",
+            "actual_departure": "", "actual_arrival": "", **changes}
+    reply = post(client, url, form)
+    assert reply.status_code == 422
+    assert _summary_items(reply.get_data(as_text=True)) == expected
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 0
+
+
 @pytest.mark.parametrize("listing", ["/admin/services", "/admin/cities", "/admin/audit"])
 def test_a_page_number_that_is_not_ascii_digits_means_the_first_page(client, admin, listing):
     for page in ("²", "٣", "abc"):

@@ -1053,13 +1053,25 @@ def record_trip(
     ``now`` (naive UTC, the current time when None), give or take the history's clock slack,
     are refused: a run is recorded once it has happened.
     """
+    from transit.routing.query import FIRST_YEAR, LAST_YEAR
     from transit.timetable.feed import ImportFailed
     from transit.timetable.history import CLOCK_SLACK, HistoryTrip, load_history
 
     stops = timetable.stops
     issues = []
-    if not timetable.calendar.runs_on(service_date):
+    # The years the planner knows; far ones cannot even be turned into UTC everywhere (06:00
+    # in Shanghai on 0001-01-01 is in year 0 UTC).
+    years = f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}"
+    placeable = FIRST_YEAR <= service_date.year <= LAST_YEAR
+    if not placeable:
+        issues.append(FieldIssue("service_date", f"the day {years}"))
+    elif not timetable.calendar.runs_on(service_date):
         issues.append(FieldIssue("service_date", "this variant does not run on that day"))
+    for name, moment in (("actual_departure", actual_departure),
+                         ("actual_arrival", actual_arrival)):
+        if moment is not None and not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            issues.append(FieldIssue(name, f"the time {years}"))
+            placeable = False
     if not 0 <= origin < len(stops):
         issues.append(FieldIssue("origin", "choose a stop of the variant"))
     if not 0 <= destination < len(stops):
@@ -1068,8 +1080,8 @@ def record_trip(
         issues.append(FieldIssue("destination", "the destination must come after the origin"))
     if cancelled and (actual_departure or actual_arrival):
         issues.append(FieldIssue("cancelled", "a cancelled run has no actual times"))
-    if not (0 <= origin < len(stops) and 0 <= destination < len(stops)):
-        # Without both stops the times cannot be placed in their cities' zones.
+    if not (placeable and 0 <= origin < len(stops) and 0 <= destination < len(stops)):
+        # Without both stops (or a day in range) the times cannot be placed in their zones.
         raise EditError("invalid", "The run cannot be recorded.", issues)
     # Otherwise every problem at once: the times are checked too.
     start, end = stops[origin], stops[destination]
