@@ -274,3 +274,30 @@ def test_writes_of_one_variant_and_its_fares_without_if_match_all_go_through(
                                     .where(ServiceFare.service_id == sid)).all()
         assert prices in ([300], [301])
 
+
+
+# --- Two admin forms opened at one version (QA production F2: lost on SQLite) ---------------
+
+
+def test_two_admin_edits_opened_at_one_version_one_is_409(app, line, monkeypatch):
+    """Both tabs opened the city before either saved: the second save must see the first
+    and write nothing. On SQLite the lock on the row was a no-op, and 3-4 of 10 parallel
+    saves each "succeeded", overwriting one another."""
+    import re
+
+    from transit.web.admin import cities as admin_cities
+
+    make_admin(app)
+    clients: list[FlaskClient] = [app.test_client(), app.test_client()]
+    for client in clients:
+        assert log_in(client).status_code == 302
+    url = f"/admin/cities/{line['beijing']}"
+    version = re.search(r'name="version" value="([^"]+)"', clients[0].get(url).get_data(as_text=True))
+    assert version
+    slow(monkeypatch, admin_cities, "changed_meanwhile", after=True)
+    forms = [{"name": name, "code": "", "latitude": "", "longitude": "", "timezone": "Asia/Shanghai",
+              "min_connection": "", "version": version.group(1)} for name in ("Peking", "Beiping")]
+    replies = at_once(*(lambda c=c, f=f: post(c, url, f) for c, f in zip(clients, forms, strict=True)))
+    assert sorted(r.status_code for r in replies) == [302, 409], [r.status_code for r in replies]
+    with app.app_context():
+        assert db.session.get(City, line["beijing"]).name in ("Peking", "Beiping")
