@@ -125,6 +125,24 @@ def test_city_delete_lists_the_services_then_deletes_after_confirming(app, clien
         assert entry.username == "editor" and "Jinan" in entry.summary and "G1" in entry.summary
 
 
+def test_a_refused_city_delete_says_why_and_keeps_everything(app, client, admin, monkeypatch):
+    """The delete may be refused (a service saved there at that moment): the page says so
+    in words (it was a 500 page) and nothing is deleted."""
+    from transit import editing
+
+    def refused(*args, **kwargs):
+        raise editing.EditError("conflict", "A service calling at Jinan was saved while it was "
+                                            "being deleted, so nothing was deleted: try again.")
+
+    monkeypatch.setattr(editing, "delete_city", refused)
+    reply = post(client, f"/admin/cities/{admin['jinan']}/delete", {})
+    assert reply.status_code == 302
+    page = client.get(reply.location).get_data(as_text=True)
+    assert "so nothing was deleted: try again." in page
+    with app.app_context():
+        assert db.session.get(City, admin["jinan"]) is not None
+
+
 # --- services --------------------------------------------------------------------------------
 
 

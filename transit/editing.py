@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from transit import schemas as s
-from transit.db import lock_city_writes
+from transit.db import lock_city_writes, lock_row
 from transit.models import (
     AuditEntry,
     Calendar,
@@ -242,6 +242,9 @@ def delete_city(session: Session, city: City, *, user: str, cascade: bool = Fals
 
     Without ``cascade`` a city still called at is a conflict naming those services.
     """
+    # Held until the commit: a service saved there meanwhile is either listed (and goes
+    # too) or waits and is then refused, never left calling at a deleted city.
+    lock_row(session, City, city.id)
     services = services_calling_at(session, city.id)
     labels = [service_label(x) for x in services]
     if services and not cascade:

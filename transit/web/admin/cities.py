@@ -237,8 +237,13 @@ def city_delete(city_id: int) -> Response | str:
         services = editing.services_calling_at(db.session(), city.id)
         return render_template("admin/city_delete.html", city=city, services=services)
     name = city.name
-    removed = editing.delete_city(db.session(), city, user=user_name(), cascade=True)
-    db.session.commit()
+    try:
+        removed = editing.delete_city(db.session(), city, user=user_name(), cascade=True)
+        db.session.commit()
+    except editing.EditError as error:  # a service saved there meanwhile: say so, keep all
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.city_delete", city_id=city_id))
     flash(
         gettext(
             "City %(name)s deleted, with %(count)d services.", name=name, count=len(removed)
