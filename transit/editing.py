@@ -660,10 +660,14 @@ def update_service(
 
 
 def delete_service(session: Session, service: Service, *, user: str) -> None:
-    """Delete a service with its timetable variants, fares and trip history."""
+    """Delete a service with its timetable variants, fares and trip history (and the
+    calendars of its variants that have no name and nothing else uses)."""
     label, service_id = service_label(service), service.id
+    calendars = {t.calendar_id: t.calendar for t in service.timetables}
     session.delete(service)
     _flush(session)
+    for calendar in calendars.values():
+        _drop_if_unused(session, calendar)
     audit(session, user, "delete", "service", service_id, f"deleted service {label}")
 
 
@@ -763,8 +767,14 @@ def check_fares_still_served(session: Session, service: Service) -> None:
         )
 
 
-def _drop_if_unused(session: Session, calendar: Calendar | None) -> None:
-    if calendar is not None and not _calendar_users(session, calendar.id):
+def _drop_if_unused(session: Session, calendar: Calendar | None, *, named_too: bool = False) -> None:
+    """Delete ``calendar`` when no variant uses it any more. Only an unnamed one (the days
+    of one variant, given with it) unless ``named_too``: a named calendar is kept for the
+    variants to come (``POST /calendars``), else edits and deletions would leave unnamed
+    calendars piling up."""
+    if calendar is None or (calendar.name and not named_too):
+        return
+    if not _calendar_users(session, calendar.id):
         session.delete(calendar)
         _flush(session)
 
@@ -779,8 +789,9 @@ def replace_timetable(
 ) -> Timetable:
     """Replace a variant's stops, days and headsign (and code, when given).
 
-    With ``drop_unused_calendar`` the variant's old calendar is deleted when nothing else
-    uses it any more (the admin pages give each edited variant days of its own).
+    The variant's old calendar is deleted when nothing else uses it any more and it has no
+    name; with ``drop_unused_calendar`` even a named one (the admin pages give each edited
+    variant days of its own).
     """
     service = timetable.service
     codes = variant_codes(session, service)
@@ -796,20 +807,21 @@ def replace_timetable(
     resolve.raise_if_any()
     _flush(session)
     check_fares_still_served(session, service)
-    if drop_unused_calendar and old_calendar is not timetable.calendar:
-        _drop_if_unused(session, old_calendar)
+    if old_calendar is not timetable.calendar:
+        _drop_if_unused(session, old_calendar, named_too=drop_unused_calendar)
     audit(session, user, "update", "timetable", timetable.id,
           f"replaced variant {timetable.code} of {service_label(service)}")
     return timetable
 
 
 def delete_timetable(session: Session, timetable: Timetable, *, user: str) -> None:
-    """Delete one variant (its calendar stays, for other variants to use)."""
+    """Delete one variant (its calendar too when it has no name and nothing else uses it)."""
     service = timetable.service
-    code, timetable_id = timetable.code, timetable.id
+    code, timetable_id, calendar = timetable.code, timetable.id, timetable.calendar
     session.delete(timetable)
     _flush(session)
     check_fares_still_served(session, service)
+    _drop_if_unused(session, calendar)
     audit(session, user, "delete", "timetable", timetable_id,
           f"deleted variant {code} of {service_label(service)}")
 

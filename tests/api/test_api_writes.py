@@ -730,3 +730,29 @@ def test_city_codes_are_unique_whatever_their_case(admin, network):
     admin.patch(nanjing, {"code": "Shh"}).problem(409)
     recased = admin.patch(nanjing, {"code": "njh"})  # its own code in another case is fine
     assert recased.status == 200 and recased.json["code"] == "njh"
+
+
+def test_the_days_given_with_a_variant_go_when_nothing_uses_them(app, admin, network):
+    """A variant's days given inline are an unnamed calendar of its own: replaced or deleted,
+    the variant no longer leaves it behind (they piled up: 42 in one QA session). A named
+    calendar stays for the variants to come."""
+    from transit.models import Calendar
+
+    sid = network.services["MU5101"]
+    stops = [{"city": "Beijing", "departure": "18:00"}, {"city": "Xi'an", "arrival": "20:05"}]
+    before = _count(app, Calendar)
+    variant = admin.post(f"/api/v1/services/{sid}/timetables",
+                         {"calendar": {"weekdays": ["mon"]}, "stops": stops}).json
+    assert _count(app, Calendar) == before + 1
+    replaced = admin.put(variant["links"]["self"], {"calendar": {"weekdays": ["tue"]}, "stops": stops})
+    assert replaced.status == 200 and _count(app, Calendar) == before + 1  # Mondays went
+    assert admin.put(variant["links"]["self"], {"calendar_id": network.calendars["weekdays"],
+                                                "stops": stops}).status == 200
+    assert _count(app, Calendar) == before  # Tuesdays went
+    assert admin.delete(variant["links"]["self"]).status == 204
+    assert _count(app, Calendar) == before  # "weekdays" is named: it stays, unused or not
+    service = admin.post("/api/v1/services", {"number": "K7", "mode": "train", "timetables": [
+        {"calendar": {"weekdays": ["sat"]}, "stops": stops}]}).json
+    assert _count(app, Calendar) == before + 1
+    assert admin.delete(f"/api/v1/services/{service['id']}").status == 204
+    assert _count(app, Calendar) == before
