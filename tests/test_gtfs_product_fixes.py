@@ -145,6 +145,9 @@ def test_leave_now_is_read_on_the_origins_clock(app, client, nyc):
     assert before <= searched <= after
     # Sent again (a shared link), the empty fields still mean "now".
     assert 'name="time" type="time" value=""' in html
+    # Arriving by now would only find journeys already made: the time must be given.
+    html = text_of(client, "/routes?from=Wall+St&to=Times+Sq-42+St&date=&time=&time_kind=arrive_by", 400)
+    assert "Give the time you want to arrive by." in html
 
 
 # --- 4. Stations no ride links, at any time --------------------------------------------------

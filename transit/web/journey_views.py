@@ -227,6 +227,10 @@ def _read_time(
         return
     form.date = str(args.get("date", "") or "").strip()
     form.time = str(args.get("time", "") or "").strip()
+    if form.time_kind == "arrive_by" and not form.time:
+        # Empty means "now" for leaving; arriving by now would only find journeys already made.
+        form.fail("time", N_("Give the time you want to arrive by."))
+        return
     current = now(zone_name)
     try:
         day = dt.date.fromisoformat(form.date) if form.date else current.date()
