@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from tests.admin_helpers import H
@@ -119,6 +119,31 @@ def test_an_unchanged_save_keeps_times_up_to_14_days_and_the_boarding_flags(app,
     before = _stored(app, variant_id)
     assert client.post(url, data=_as_opened(client, url)).status_code == 302
     assert _stored(app, variant_id) == before
+
+
+def test_an_unchanged_save_keeps_the_variants_named_calendar(app, client, admin):
+    """Saved as opened, a variant on a named calendar ("daily") was moved onto an unnamed
+    copy of it, and the named one deleted once its last variant was saved so. Days that do
+    change get an unnamed calendar of their own; the named one stays."""
+    from transit.models import Calendar
+
+    service_id, variant_id = _add_imported(app, [
+        ("Beijing", None, 8 * H, None, True, True), ("Shanghai", 13 * H, None, 3000, True, True)])
+    url = f"/admin/services/{service_id}/variants/{variant_id}"
+    with app.app_context():
+        named = db.session.get(Timetable, variant_id).calendar_id
+        calendars = db.session.scalar(select(func.count()).select_from(Calendar))
+    assert client.post(url, data=_as_opened(client, url)).status_code == 302
+    with app.app_context():
+        assert db.session.get(Timetable, variant_id).calendar_id == named
+        assert db.session.scalar(select(func.count()).select_from(Calendar)) == calendars
+    form = _as_opened(client, url)
+    form.setlist("weekdays", ["mon"])
+    assert client.post(url, data=form).status_code == 302
+    with app.app_context():
+        variant = db.session.get(Timetable, variant_id)
+        assert variant.calendar_id != named and variant.calendar.name is None
+        assert db.session.get(Calendar, named) is not None  # named: kept for variants to come
 
 
 def test_the_stops_editor_shows_boarding_and_alighting_and_saves_a_change(app, client, admin):

@@ -295,6 +295,22 @@ def new_calendar(session: Session, data: s.CalendarCreate) -> Calendar:
     return calendar
 
 
+def _same_days(calendar: Calendar | None, data: s.CalendarCreate) -> bool:
+    """Whether ``data`` describes exactly the days of ``calendar`` (its name aside, unless
+    ``data`` gives one)."""
+    if calendar is None or (data.name is not None and data.name != calendar.name):
+        return False
+    added = {e.date for e in calendar.exceptions if e.added}
+    removed = {e.date for e in calendar.exceptions if not e.added}
+    return (
+        calendar.weekdays == s.weekday_mask(list(data.weekdays))
+        and calendar.start_date == data.start_date
+        and calendar.end_date == data.end_date
+        and added == set(data.added)
+        and removed == set(data.removed)
+    )
+
+
 def create_calendar(session: Session, data: s.CalendarCreate, *, user: str) -> Calendar:
     """Add days of operation that timetable variants can then use."""
     calendar = new_calendar(session, data)
@@ -454,7 +470,12 @@ def build_timetable(
     taken_codes.add(code)
     if calendar is None:
         assert data.calendar is not None
-        calendar = new_calendar(session, data.calendar)
+        if timetable is not None and _same_days(timetable.calendar, data.calendar):
+            # Days sent unchanged (a form saved as it was opened): keep the calendar, named
+            # or shared, rather than a copy of it.
+            calendar = timetable.calendar
+        else:
+            calendar = new_calendar(session, data.calendar)
     if timetable is None:
         timetable = Timetable(service=service, code=code)
         session.add(timetable)
@@ -767,12 +788,11 @@ def check_fares_still_served(session: Session, service: Service) -> None:
         )
 
 
-def _drop_if_unused(session: Session, calendar: Calendar | None, *, named_too: bool = False) -> None:
-    """Delete ``calendar`` when no variant uses it any more. Only an unnamed one (the days
-    of one variant, given with it) unless ``named_too``: a named calendar is kept for the
-    variants to come (``POST /calendars``), else edits and deletions would leave unnamed
-    calendars piling up."""
-    if calendar is None or (calendar.name and not named_too):
+def _drop_if_unused(session: Session, calendar: Calendar | None) -> None:
+    """Delete ``calendar`` when no variant uses it any more, if it has no name (the days
+    of one variant, given with it: else edits and deletions leave them piling up). A named
+    calendar is kept for the variants to come (``POST /calendars``)."""
+    if calendar is None or calendar.name:
         return
     if not _calendar_users(session, calendar.id):
         session.delete(calendar)
@@ -785,13 +805,11 @@ def replace_timetable(
     data: s.TimetableCreate,
     *,
     user: str,
-    drop_unused_calendar: bool = False,
 ) -> Timetable:
     """Replace a variant's stops, days and headsign (and code, when given).
 
-    The variant's old calendar is deleted when nothing else uses it any more and it has no
-    name; with ``drop_unused_calendar`` even a named one (the admin pages give each edited
-    variant days of its own).
+    Days sent unchanged keep the variant's calendar; new days get a calendar of their own,
+    and the old one is deleted when it has no name and nothing else uses it any more.
     """
     service = timetable.service
     codes = variant_codes(session, service)
@@ -808,7 +826,7 @@ def replace_timetable(
     _flush(session)
     check_fares_still_served(session, service)
     if old_calendar is not timetable.calendar:
-        _drop_if_unused(session, old_calendar, named_too=drop_unused_calendar)
+        _drop_if_unused(session, old_calendar)
     audit(session, user, "update", "timetable", timetable.id,
           f"replaced variant {timetable.code} of {service_label(service)}")
     return timetable

@@ -705,9 +705,7 @@ def _save_variant(service: Service, timetable: Timetable | None) -> Response | t
         if timetable is None:
             saved = editing.add_timetable(session, service, model, user=user_name())
         else:
-            saved = editing.replace_timetable(
-                session, timetable, model, user=user_name(), drop_unused_calendar=True
-            )
+            saved = editing.replace_timetable(session, timetable, model, user=user_name())
         code = saved.code
     except editing.EditError as error:
         errors = merge(edit_messages(error), errors)
