@@ -22,3 +22,23 @@ def test_admin_pages_leave_out_the_search_footnote(app, client):
     log_in(client)
     assert "marks a time on a later day" not in client.get("/admin/").get_data(as_text=True)
     assert "marks a time on a later day" in client.get("/").get_data(as_text=True)
+
+
+def test_the_cores_refusals_read_in_chinese(app, client, admin):
+    """What editing and the city rule refuse was English on the Chinese pages ("the
+    destination must come after the origin", "'pek' is the code of ..."): it is translated,
+    values kept."""
+    client.get("/admin/?lang=zh")  # the language is remembered
+    reply = post(client, "/admin/cities/new", {"name": "shh", "code": "", "latitude": "",
+                                               "longitude": "", "timezone": "Asia/Shanghai",
+                                               "min_connection": ""})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code in (409, 422) and "“shh”是Shanghai的代码" in html, html
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    reply = post(client, url, {"service_date": "2026-03-02", "origin": "2", "destination": "1",
+                               "actual_departure": "2026-03-02T08:03",
+                               "actual_arrival": "2026-03-02T07:00"})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert "终点必须在起点之后" in html and "实际到达早于实际出发" in html
+    assert "the destination must come after the origin" not in html

@@ -41,6 +41,7 @@ from transit.models import (
     Stop,
     Timetable,
 )
+from transit.words import Words
 
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def check_city_unique(
     others = CityNames(session.execute(select(City.name, City.code).where(City.id != (exclude or 0))))
     issues = [FieldIssue(field, words) for field, words in others.clashes(name, code)]
     if issues:
-        raise EditError("conflict", "Names and codes of cities are unique.", issues)
+        raise EditError("conflict", Words("Names and codes of cities are unique."), issues)
 
 
 def create_city(session: Session, data: s.CityCreate, *, user: str) -> City:
@@ -1094,28 +1095,30 @@ def record_trip(
     issues = []
     # The years the planner knows; far ones cannot even be turned into UTC everywhere (06:00
     # in Shanghai on 0001-01-01 is in year 0 UTC).
-    years = f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}"
+    years = {"first": FIRST_YEAR, "last": LAST_YEAR}
     placeable = FIRST_YEAR <= service_date.year <= LAST_YEAR
     if not placeable:
-        issues.append(FieldIssue("service_date", f"the day {years}"))
+        issues.append(FieldIssue("service_date", Words(
+            "the day must fall in the years %(first)d to %(last)d", **years)))
     elif not timetable.calendar.runs_on(service_date):
-        issues.append(FieldIssue("service_date", "this variant does not run on that day"))
+        issues.append(FieldIssue("service_date", Words("this variant does not run on that day")))
     for name, moment in (("actual_departure", actual_departure),
                          ("actual_arrival", actual_arrival)):
         if moment is not None and not FIRST_YEAR <= moment.year <= LAST_YEAR:
-            issues.append(FieldIssue(name, f"the time {years}"))
+            issues.append(FieldIssue(name, Words(
+                "the time must fall in the years %(first)d to %(last)d", **years)))
             placeable = False
     if not 0 <= origin < len(stops):
-        issues.append(FieldIssue("origin", "choose a stop of the variant"))
+        issues.append(FieldIssue("origin", Words("choose a stop of the variant")))
     if not 0 <= destination < len(stops):
-        issues.append(FieldIssue("destination", "choose a stop of the variant"))
+        issues.append(FieldIssue("destination", Words("choose a stop of the variant")))
     elif destination <= origin:
-        issues.append(FieldIssue("destination", "the destination must come after the origin"))
+        issues.append(FieldIssue("destination", Words("the destination must come after the origin")))
     if cancelled and (actual_departure or actual_arrival):
-        issues.append(FieldIssue("cancelled", "a cancelled run has no actual times"))
+        issues.append(FieldIssue("cancelled", Words("a cancelled run has no actual times")))
     if not (placeable and 0 <= origin < len(stops) and 0 <= destination < len(stops)):
         # Without both stops (or a day in range) the times cannot be placed in their zones.
-        raise EditError("invalid", "The run cannot be recorded.", issues)
+        raise EditError("invalid", Words("The run cannot be recorded."), issues)
     # Otherwise every problem at once: the times are checked too.
     start, end = stops[origin], stops[destination]
     departs = start.departure if start.departure is not None else start.arrival
@@ -1139,16 +1142,19 @@ def record_trip(
     for name, moment in (("actual_departure", trip.actual_departure),
                          ("actual_arrival", trip.actual_arrival)):
         if moment is not None and moment > latest:
-            issues.append(FieldIssue(name, f"the {name.replace('_', ' ')} is in the future: "
-                                           "record a run once it has happened"))
+            issues.append(FieldIssue(name, Words(
+                "the actual departure is in the future: record a run once it has happened")
+                if name == "actual_departure" else Words(
+                "the actual arrival is in the future: record a run once it has happened")))
     if (
         trip.actual_departure is not None
         and trip.actual_arrival is not None
         and trip.actual_arrival < trip.actual_departure
     ):
-        issues.append(FieldIssue("actual_arrival", "the actual arrival is before the actual departure"))
+        issues.append(FieldIssue("actual_arrival", Words(
+            "the actual arrival is before the actual departure")))
     if issues:
-        raise EditError("invalid", "The run cannot be recorded.", issues)
+        raise EditError("invalid", Words("The run cannot be recorded."), issues)
     try:
         added = load_history(session, [trip])
     except ImportFailed as error:

@@ -37,6 +37,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from transit.words import Words
+
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -121,21 +123,28 @@ class CityNames:
             other = self._names.get(name.lower())
             owner = self._codes.get(name.lower())
             if other is not None:
-                found.append(("name", f"a city called {other!r} already exists"
-                              + ("" if other == name else " (names are matched in any case)")))
+                found.append(("name", Words(
+                    "a city called '%(other)s' already exists", other=other) if other == name
+                    else Words("a city called '%(other)s' already exists (names are matched "
+                               "in any case)", other=other)))
             elif owner is not None:
-                found.append(("name", f"{name!r} is the code of {owner[0]} (codes are matched "
-                                      "in any case: travellers typing it get that city)"))
+                found.append(("name", Words(
+                    "'%(name)s' is the code of %(owner)s (codes are matched in any case: "
+                    "travellers typing it get that city)", name=name, owner=owner[0])))
         if code:
             owner = self._codes.get(code.lower())
             other = self._names.get(code.lower())
             if owner is not None:
-                spelt = "" if owner[1] == code else f" (as {owner[1]!r})"
-                found.append(("code", f"code {code!r} belongs to {owner[0]}{spelt}; "
-                                      "codes are unique whatever their case"))
+                found.append(("code", Words(
+                    "code '%(code)s' belongs to %(owner)s; codes are unique whatever their case",
+                    code=code, owner=owner[0]) if owner[1] == code
+                    else Words("code '%(code)s' belongs to %(owner)s (as '%(spelt)s'); codes are "
+                               "unique whatever their case", code=code, owner=owner[0],
+                               spelt=owner[1])))
             elif other is not None and other != name:
-                found.append(("code", f"code {code!r} is the name of another city, {other!r} "
-                                      "(names are matched in any case)"))
+                found.append(("code", Words(
+                    "code '%(code)s' is the name of another city, '%(other)s' (names are "
+                    "matched in any case)", code=code, other=other)))
         return found
 
 

@@ -18,6 +18,8 @@ from flask import Flask, Response, request
 from flask_babel import Babel, get_locale, gettext, ngettext
 from markupsafe import Markup
 
+from transit.words import Words
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "en"
 COOKIE = "lang"
@@ -60,6 +62,14 @@ def url_with(**changes: Any) -> str:
     args += [(k, str(v)) for k, v in changes.items() if v is not None]
     query = urlencode(args)
     return request.path + ("?" + query if query else "")
+
+
+def translated(message: str) -> str:
+    """A message of the core in the reader's language: ``transit.words.Words`` carries the
+    msgid and values it was made from; any other text is shown as it is."""
+    if isinstance(message, Words):
+        return gettext(message.template, **message.values)
+    return message
 
 
 def clock(seconds: int | None) -> str:

@@ -27,6 +27,7 @@ from transit.editing import EditError
 from transit.models import AdminSession, User
 from transit.web.api.problems import validation_errors
 from transit.web.extensions import db
+from transit.web.i18n import translated
 
 bp = Blueprint("admin", __name__)
 
@@ -165,9 +166,9 @@ def edit_messages(
     error: EditError, strip: str = "", renames: dict[str, str] | None = None
 ) -> dict[str, str]:
     """A refused edit as form errors; the overall message goes under ``_form``."""
-    errors: dict[str, str] = {"_form": error.message}
+    errors: dict[str, str] = {"_form": translated(error.message)}
     for issue in error.issues:
-        _add(errors, _key(issue.field, strip, renames or {}), issue.message)
+        _add(errors, _key(issue.field, strip, renames or {}), translated(issue.message))
     return errors
 
 
