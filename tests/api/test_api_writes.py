@@ -76,6 +76,21 @@ def test_every_write_needs_a_token(api, network, reader_token, method, path):
     api.request(method, path, json_body={}, token=reader_token).problem(403)
 
 
+READS = ["/api/v1/cities", "/api/v1/services/1", "/api/v1/routes?from=Beijing&to=Shanghai"]
+
+
+@pytest.mark.parametrize("path", READS)
+def test_reads_refuse_a_bad_token_they_were_sent(api, network, reader_token, path):
+    # Reads need no token, but a revoked or mistyped one is refused rather than ignored, so
+    # a client learns of it before its first write.
+    assert api.get(path).status == 200
+    assert api.get(path, token=reader_token).status == 200
+    bad = api.get(path, token="trt_not-a-real-token")
+    bad.problem(401)
+    assert 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
+    api.get(path, headers={"Authorization": "Basic YWRtaW46eA=="}).problem(401)
+
+
 def test_nothing_changes_without_admin(app, api, network, reader_token):
     before = _count(app, City)
     api.post("/api/v1/cities", {"name": "Wuhan"}).problem(401)

@@ -69,8 +69,10 @@ class Operation:
             codes |= {415, 422}
         if self.upload is not None:
             codes |= {413}
+        # A token sent with any request is checked (401 when bad); writes need an admin's.
+        codes |= {401}
         if self.auth:
-            codes |= {401, 403}
+            codes |= {403}
         if self.path_params:
             codes |= {404}
         if self.if_match:

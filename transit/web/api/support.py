@@ -95,6 +95,8 @@ def endpoint(
                     if operation.auth:
                         require_admin()
                     raise ApiProblem(404, f"There is no {name.removesuffix('_id')} {value}.")
+            if not operation.auth:
+                presented_user()
             if method != "GET" and "service_id" in ids:
                 # Writes of one service's rows (variants, fares) one after the other, each
                 # reading what the one before wrote (as the admin pages do).
@@ -168,15 +170,30 @@ def _challenge(error: str | None = None, description: str | None = None) -> dict
 
 def require_admin() -> User:
     """The administrator whose bearer token came with the request; 401 or 403 otherwise."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
+    if not request.headers.get("Authorization", ""):
         raise ApiProblem(
             401,
             "This request changes data: send 'Authorization: Bearer <token>' with a token from "
             "'flask --app app users token NAME'.",
             headers=_challenge(),
         )
+    user = presented_user()
+    assert user is not None
+    if not user.is_admin:
+        raise ApiProblem(403, f"User {user.username} is not an administrator.")
+    return user
+
+
+def presented_user() -> User | None:
+    """The user whose bearer token came with the request, None without one; 401 for a bad one.
+
+    Reads need no token, but one that is sent is checked: a client whose token was revoked
+    or mistyped learns it on its first request, not on its first write.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(
             401,
@@ -190,8 +207,6 @@ def require_admin() -> User:
             "The bearer token is not valid (revoked, or never issued).",
             headers=_challenge("invalid_token", "unknown token"),
         )
-    if not user.is_admin:
-        raise ApiProblem(403, f"User {user.username} is not an administrator.")
     return user
 
 
