@@ -248,8 +248,9 @@ def test_lookups_are_reported_with_the_format_problems(tmp_path: Path, session: 
     with pytest.raises(ImportFailed) as error:
         editing.import_history(session, path, user="test", dry_run=True)
     assert [(p.line, p.field) for p in error.value.problems] == [
-        (2, "number"), (2, "destination"), (3, "service_date"),
+        (2, "number"), (2, "destination"), (3, "service_date"), (4, "stop_city"),
     ]
+    assert error.value.problems[3].message == "unknown city 'Paris'"
     assert "unknown service G99999" in error.value.problems[0].message
     assert "unknown city 'Nowhere'" in error.value.problems[1].message
     session.rollback()
@@ -257,6 +258,34 @@ def test_lookups_are_reported_with_the_format_problems(tmp_path: Path, session: 
     with pytest.raises(ImportFailed) as error:
         read_history_csv(path)
     assert problem_places(error) == {(3, "service_date")}
+
+
+def test_unknown_cities_are_reported_on_rows_refused_for_other_problems(
+    tmp_path: Path, session: Session
+) -> None:
+    # A row with a bad time and an unknown city gets both problems in one import, not the
+    # city's only once the time is mended.
+    from transit import editing
+
+    load_feed(session, small_feed())
+    session.commit()
+    path = write_csv(tmp_path / "both.csv", [
+        run_row(destination="Nowhere", scheduled_arrival="noon"),
+        run_row(origin="Atlantis", service_date="2024-03-31", cancelled="maybe"),
+        stop_row(stop_city="Shangri-La", stop_scheduled_arrival="2024-03-30T25:00"),
+        stop_row(stop_city="Urumqi", stop_sequence="x"),
+    ])
+    with pytest.raises(ImportFailed) as error:
+        editing.import_history(session, path, user="test", dry_run=True)
+    places = [(p.line, p.field, p.message) for p in error.value.problems]
+    assert (2, "destination", "unknown city 'Nowhere'") in places
+    assert (3, "origin", "unknown city 'Atlantis'") in places
+    assert (4, "stop_city", "unknown city 'Shangri-La'") in places
+    assert not [p for p in places if "Urumqi" in p[2] or "New York" in p[2]]
+    assert [p[0] for p in places] == sorted(p[0] for p in places)
+    assert {p[0] for p in places} == {2, 3, 4, 5}
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(TripRecord)) == 0
 
 
 def test_cli_dry_run_reports_lookups_and_format_problems_at_once(app, runner, tmp_path: Path) -> None:
@@ -268,7 +297,7 @@ def test_cli_dry_run_reports_lookups_and_format_problems_at_once(app, runner, tm
     path = _lookups_and_format_problems(tmp_path)
     result = runner.invoke(args=["history", "import", "--dry-run", str(path)])
     assert result.exit_code == 1
-    assert "Nothing was imported: 3 problems found." in result.output
+    assert "Nothing was imported: 4 problems found." in result.output
     assert "mixed.csv, line 2, field number: unknown service G99999" in result.output
     assert "mixed.csv, line 2, field destination: unknown city 'Nowhere'" in result.output
     assert "mixed.csv, line 3, field service_date" in result.output

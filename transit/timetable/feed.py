@@ -74,6 +74,10 @@ class ProblemList:
         self.items: list[Problem] = []
         # (file, column) of required columns a header lacks: said once, not again on each row.
         self.absent: set[tuple[str, str]] = set()
+        # (file, line, field, name) of cities named on rows refused for another problem:
+        # whoever checks names against the database checks these too, so that one run reports
+        # an unknown city beside the row's other problems.
+        self.unchecked_cities: list[tuple[str, int, str, str]] = []
 
     def add(self, file: str, line: int | None, field: str | None, message: str) -> None:
         if field is not None and (file, field) in self.absent:

@@ -204,6 +204,12 @@ class _Row:
             self.problem(column, f"{column} is empty")
         return value
 
+    def leave_cities(self, *columns: str) -> None:
+        """The row is refused: leave its city names for the database check (load_history)."""
+        for column in columns:
+            if name := self.text(column):
+                self.problems.unchecked_cities.append((self.file, self.line, column, name))
+
     def time(self, column: str, required: bool = False) -> dt.datetime | None:
         try:
             value = _parse_time(self.values.get(column) or "")
@@ -287,9 +293,12 @@ def read_history_csv(
             parsed = _read_stop_row(row)
             if parsed is not None:
                 stop_rows.append((row, *parsed))
+            else:
+                row.leave_cities("stop_city")
             continue
         trip = _read_run_row(row)
         if trip is None:
+            row.leave_cities("origin", "destination")
             key = _run_key(row)
             if key is not None:
                 refused.add(key)
@@ -305,6 +314,7 @@ def read_history_csv(
     for row, key, stop in stop_rows:
         trip = trips.get(key)
         if trip is None and key in refused:
+            row.leave_cities("stop_city")
             continue
         if trip is None:
             row.problem("stop_sequence", "no run row in this file has this stop row's operator, "
@@ -452,6 +462,7 @@ def load_history(
             services[(service.operator, service.number, service.route)] = service.id
     names = {trip.origin for trip in trips} | {trip.destination for trip in trips}
     names |= {stop.city for trip in trips for stop in trip.stops}
+    names |= {name for *_, name in problems.unchecked_cities}
     cities: dict[str, int] = {}
     for some_names in _chunks(sorted(names), 500):
         for city in session.execute(select(City.id, City.name).where(City.name.in_(some_names))):
@@ -476,6 +487,11 @@ def load_history(
                              f"unknown city {stop.city!r} (stop {stop.sequence})")
         if fine:
             known.append(trip)
+
+    for file, line, column, name in problems.unchecked_cities:
+        if name not in cities:
+            problems.add(file, line, column, f"unknown city {name!r}")
+    problems.unchecked_cities.clear()
 
     # Runs already recorded for these services: identical ones are skipped.
     existing: dict[tuple[int, int, dt.datetime], tuple[object, ...]] = {}
