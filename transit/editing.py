@@ -84,8 +84,8 @@ def conflict_words(error: IntegrityError) -> str:
     """What to tell the user when the database refused a change the checks let through: a
     change saved at the same moment (the constraint's own text is for the log, not for them)."""
     log.warning("a write was refused by the database: %s", error.orig)
-    return ("The change clashes with another change saved at the same moment, so nothing was "
-            "changed: look at the data again and repeat the change if it still applies.")
+    return Words("The change clashes with another change saved at the same moment, so nothing "
+                 "was changed: look at the data again and repeat the change if it still applies.")
 
 
 def _flush(session: Session) -> None:
@@ -159,8 +159,8 @@ class CityResolver:
                 self._cache[ref] = self.session.scalar(select(City).where(City.name == ref))
         city = self._cache[ref]
         if city is None:
-            kind = "id" if isinstance(ref, int) else "name"
-            self.add(where, f"no city with {kind} {ref!r}")
+            self.add(where, Words("no city with id %(ref)s", ref=repr(ref)) if isinstance(ref, int)
+                     else Words("no city with name %(ref)s", ref=repr(ref)))
             self.unknown += 1
         return city
 
@@ -177,11 +177,21 @@ class CityResolver:
 
 
 def issues_summary(issues: Sequence[FieldIssue], unknown_cities: int = 0) -> str:
-    """The message of a refusal: what is wrong, in the issues' own words."""
-    head = "Some cities are unknown" if unknown_cities == len(issues) else "Some fields are invalid"
+    """The message of a refusal: what is wrong, in the issues' own words.
+
+    The issues' messages stay values of their own (``Words`` within ``Words``), so a page
+    can say each of them in its reader's language too."""
     words = list(dict.fromkeys(issue.message for issue in issues))
-    more = f" and {len(words) - 3} more" if len(words) > 3 else ""
-    return f"{head}: {'; '.join(words[:3])}{more}."
+    shown = words[:3]
+    problems: str = shown[-1] if shown else ""
+    for word in reversed(shown[:-1]):  # "a; b; c", one pair at a time
+        problems = Words("%(first)s; %(rest)s", first=word, rest=problems)
+    if len(words) > 3:
+        problems = Words("%(problems)s and %(count)d more", problems=problems,
+                         count=len(words) - 3)
+    if unknown_cities == len(issues):
+        return Words("Some cities are unknown: %(problems)s.", problems=problems)
+    return Words("Some fields are invalid: %(problems)s.", problems=problems)
 
 
 def check_city_unique(
@@ -249,11 +259,15 @@ def delete_city(session: Session, city: City, *, user: str, cascade: bool = Fals
     services = services_calling_at(session, city.id)
     labels = [service_label(x) for x in services]
     if services and not cascade:
+        values = {"city": city.name, "count": len(services), "services": name_list(labels)}
         raise EditError(
             "conflict",
-            f"{city.name} is still called at by {len(services)} service"
-            f"{'s' if len(services) != 1 else ''}: {name_list(labels)}. Delete or change them "
-            "first, or repeat with cascade=true to delete them too.",
+            Words("%(city)s is still called at by %(count)d service: %(services)s. Delete or "
+                  "change them first, or repeat with cascade=true to delete them too.", **values)
+            if len(services) == 1
+            else Words("%(city)s is still called at by %(count)d services: %(services)s. Delete "
+                       "or change them first, or repeat with cascade=true to delete them too.",
+                       **values),
             extra={"services": [{"id": x.id, "label": service_label(x)} for x in services]},
         )
     for service in services:
@@ -268,8 +282,8 @@ def delete_city(session: Session, city: City, *, user: str, cascade: bool = Fals
         log.warning("deleting city %s was refused: %s", city_id, error.orig)
         raise EditError(
             "conflict",
-            f"A service calling at {name} was saved while it was being deleted, so nothing "
-            "was deleted: try again.",
+            Words("A service calling at %(city)s was saved while it was being deleted, so "
+                  "nothing was deleted: try again.", city=name),
         ) from None
     summary = f"deleted city {name}"
     if services:
@@ -349,7 +363,7 @@ def update_calendar(
     except ValueError as error:
         where, _, message = str(error).partition(": ")
         raise EditError(
-            "invalid", "The calendar would be inconsistent.", [FieldIssue(where, message)]
+            "invalid", Words("The calendar would be inconsistent."), [FieldIssue(where, message)]
         ) from None
     if "name" in fields:
         calendar.name = data.name
@@ -383,7 +397,8 @@ def delete_calendar(session: Session, calendar: Calendar, *, user: str) -> None:
         labels = [f"{service_label(service)} variant {code}" for service, code in users]
         raise EditError(
             "conflict",
-            f"Calendar {calendar.id} is used by {name_list(labels)}; give them another calendar first.",
+            Words("Calendar %(id)s is used by %(users)s; give them another calendar first.",
+                  id=calendar.id, users=name_list(labels)),
         )
     calendar_id = calendar.id
     session.delete(calendar)
@@ -409,9 +424,10 @@ def check_service_unique(
     if other is not None:
         raise EditError(
             "conflict",
-            f"Service {service_label(other)} already exists (id {other.id}); operator, number "
-            "and route together are unique (set route to tell two products apart).",
-            [FieldIssue("number", f"already used by service {other.id}")],
+            Words("Service %(service)s already exists (id %(id)s); operator, number and route "
+                  "together are unique (set route to tell two products apart).",
+                  service=service_label(other), id=other.id),
+            [FieldIssue("number", Words("already used by service %(id)s", id=other.id))],
         )
 
 
@@ -453,10 +469,11 @@ def build_timetable(
     if data.calendar_id is not None:
         calendar = session.get(Calendar, data.calendar_id)
         if calendar is None:
-            resolve.add(f"{where}calendar_id", f"no calendar {data.calendar_id}")
+            resolve.add(f"{where}calendar_id", Words("no calendar %(id)s", id=data.calendar_id))
     code = data.code or (timetable.code if timetable is not None else _next_code(taken_codes))
     if code in taken_codes and (timetable is None or code != timetable.code):
-        resolve.add(f"{where}code", f"the service already has a variant {code!r}")
+        resolve.add(f"{where}code", Words("the service already has a variant %(code)s",
+                                          code=repr(code)))
     cities = [resolve(stop.city, f"{where}stops[{i}].city") for i, stop in enumerate(data.stops)]
     _stop_checks(
         resolve,
@@ -534,14 +551,17 @@ def build_fares(
         if origin is None or destination is None:
             continue
         if origin is destination:
-            resolve.add(_fare_field(where, i), "origin and destination are the same city")
+            resolve.add(_fare_field(where, i), Words("origin and destination are the same city"))
             continue
         for end, city in (("origin", origin), ("destination", destination)):
             if city.id not in served:
-                resolve.add(_fare_field(where, i, end), f"{city.name} is not a stop of this service")
+                resolve.add(_fare_field(where, i, end),
+                            Words("%(city)s is not a stop of this service", city=city.name))
         if (origin.id, destination.id) in seen:
             resolve.add(
-                _fare_field(where, i), f"a second fare from {origin.name} to {destination.name}"
+                _fare_field(where, i),
+                Words("a second fare from %(origin)s to %(destination)s", origin=origin.name,
+                      destination=destination.name),
             )
         seen.add((origin.id, destination.id))
         # Not attached yet: the caller adds them once the old fares are gone.
@@ -578,7 +598,7 @@ def _review_timetable(session: Session, raw: Any, where: str, resolve: CityResol
         and 1 <= calendar_id <= s.MAX_ID
         and session.get(Calendar, calendar_id) is None
     ):
-        resolve.add(f"{where}calendar_id", f"no calendar {calendar_id}")
+        resolve.add(f"{where}calendar_id", Words("no calendar %(id)s", id=calendar_id))
     stops = raw.get("stops")
     if not isinstance(stops, list) or not 2 <= len(stops) <= 500:
         return
@@ -704,16 +724,18 @@ def duplicate_service(
     number, route = number.strip(), route.strip()
     issues = []
     if not number:
-        issues.append(FieldIssue("number", "a service needs a number"))
+        issues.append(FieldIssue("number", Words("a service needs a number")))
     elif len(number) > 64:
-        issues.append(FieldIssue("number", "a service number has at most 64 characters"))
+        issues.append(FieldIssue("number", Words(
+            "a service number has at most %(count)d characters", count=64)))
     if len(route) > 200:
-        issues.append(FieldIssue("route", "a route tag has at most 200 characters"))
+        issues.append(FieldIssue("route", Words(
+            "a route tag has at most %(count)d characters", count=200)))
     # As every other door refuses it (and PostgreSQL would, with a 500).
-    issues += [FieldIssue(name, "text may not contain NUL characters")
+    issues += [FieldIssue(name, Words("text may not contain NUL characters"))
                for name, value in (("number", number), ("route", route)) if "\x00" in value]
     if issues:
-        raise EditError("invalid", "The copy needs a number of its own.", issues)
+        raise EditError("invalid", Words("The copy needs a number of its own."), issues)
     check_service_unique(session, service.operator, number, route)
     copy = Service(
         number=number,
@@ -762,8 +784,9 @@ def add_timetable(
     if data.code is not None and data.code in codes:
         raise EditError(
             "conflict",
-            f"Service {service_label(service)} already has a variant {data.code!r}.",
-            [FieldIssue("code", "already used in this service")],
+            Words("Service %(service)s already has a variant %(code)s.",
+                  service=service_label(service), code=repr(data.code)),
+            [FieldIssue("code", Words("already used in this service"))],
         )
     resolve = CityResolver(session)
     timetable = build_timetable(session, service, data, "", resolve, codes)
@@ -784,8 +807,8 @@ def check_fares_still_served(session: Session, service: Service) -> None:
         labels = [f"{f.origin.name}-{f.destination.name}" for f in orphans]
         raise EditError(
             "conflict",
-            f"The service would no longer call where its fares {name_list(labels)} apply; "
-            "change or delete those fares first.",
+            Words("The service would no longer call where its fares %(fares)s apply; change or "
+                  "delete those fares first.", fares=name_list(labels)),
         )
 
 
@@ -817,8 +840,9 @@ def replace_timetable(
     if data.code is not None and data.code != timetable.code and data.code in codes:
         raise EditError(
             "conflict",
-            f"Service {service_label(service)} already has a variant {data.code!r}.",
-            [FieldIssue("code", "already used in this service")],
+            Words("Service %(service)s already has a variant %(code)s.",
+                  service=service_label(service), code=repr(data.code)),
+            [FieldIssue("code", Words("already used in this service"))],
         )
     old_calendar = timetable.calendar
     resolve = CityResolver(session)
@@ -878,8 +902,9 @@ def add_fare(session: Session, service: Service, data: s.FareIn, *, user: str) -
     if existing is not None:
         raise EditError(
             "conflict",
-            f"There is already a fare from {fare.origin.name} to {fare.destination.name} "
-            f"(id {existing.id}); change it with PUT on the fares list.",
+            Words("There is already a fare from %(origin)s to %(destination)s (id %(id)s); "
+                  "change it with PUT on the fares list.", origin=fare.origin.name,
+                  destination=fare.destination.name, id=existing.id),
         )
     service.fares.append(fare)
     _flush(session)
@@ -904,10 +929,12 @@ def _safe_extract(archive: zipfile.ZipFile, folder: Path, limit: int) -> None:
     for member in archive.infolist():
         target = (folder / member.filename).resolve()
         if not target.is_relative_to(folder.resolve()):
-            raise EditError("invalid", f"The archive has an unsafe path: {member.filename!r}.")
+            raise EditError("invalid", Words("The archive has an unsafe path: %(path)s.",
+                                             path=repr(member.filename)))
         total += member.file_size
         if total > limit:
-            raise EditError("too_large", "The archive unpacks to more than the server accepts.")
+            raise EditError("too_large",
+                            Words("The archive unpacks to more than the server accepts."))
     archive.extractall(folder)
 
 
@@ -944,7 +971,8 @@ def prepare_upload(
         with zipfile.ZipFile(saved) as archive:
             _safe_extract(archive, folder, max_unzipped)
     except zipfile.BadZipFile as error:
-        raise EditError("invalid", f"The archive cannot be read: {error}.") from None
+        raise EditError("invalid", Words("The archive cannot be read: %(error)s.",
+                                         error=str(error))) from None
     return _unpacked_root(folder)
 
 

@@ -17,6 +17,7 @@ from transit.web.admin.common import (
     bp,
     changed_meanwhile,
     edit_messages,
+    in_reader_words,
     labelled,
     lock_row,
     merge,
@@ -242,7 +243,7 @@ def city_delete(city_id: int) -> Response | str:
         db.session.commit()
     except editing.EditError as error:  # a service saved there meanwhile: say so, keep all
         db.session.rollback()
-        flash(error.message, "error")
+        flash(in_reader_words(error.message), "error")
         return redirect(url_for("admin.city_delete", city_id=city_id))
     flash(
         gettext(

@@ -8,6 +8,7 @@ CSRF protection in front, a form without its token never gets this far).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import math
@@ -28,6 +29,7 @@ from transit.models import AdminSession, User
 from transit.web.api.problems import validation_errors
 from transit.web.extensions import db
 from transit.web.i18n import translated
+from transit.words import Words
 
 bp = Blueprint("admin", __name__)
 
@@ -162,13 +164,27 @@ def validation_messages(
     return errors
 
 
+def in_reader_words(message: str) -> str:
+    """A message of the core (``editing``) in the reader's language, as ``translated`` says
+    it, and the messages it is made of too: a refusal's summary ("Some fields are invalid:
+    ...") lists its issues, each ``Words`` of its own."""
+    if isinstance(message, Words) and any(isinstance(v, Words) for v in message.values.values()):
+        parts = copy.copy(message)  # the same msgid, its values said in the reader's language
+        parts.values = {
+            key: in_reader_words(value) if isinstance(value, Words) else value
+            for key, value in message.values.items()
+        }
+        return translated(parts)
+    return translated(message)
+
+
 def edit_messages(
     error: EditError, strip: str = "", renames: dict[str, str] | None = None
 ) -> dict[str, str]:
     """A refused edit as form errors; the overall message goes under ``_form``."""
-    errors: dict[str, str] = {"_form": translated(error.message)}
+    errors: dict[str, str] = {"_form": in_reader_words(error.message)}
     for issue in error.issues:
-        _add(errors, _key(issue.field, strip, renames or {}), translated(issue.message))
+        _add(errors, _key(issue.field, strip, renames or {}), in_reader_words(issue.message))
     return errors
 
 

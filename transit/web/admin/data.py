@@ -41,7 +41,7 @@ from transit import editing
 from transit.db import refresh_statistics
 from transit.models import AuditEntry
 from transit.timetable.feed import ImportFailed, counts_in_words
-from transit.web.admin.common import bp, paginate, user_name
+from transit.web.admin.common import bp, in_reader_words, paginate, user_name
 from transit.web.extensions import db
 
 FORMATS = ("gtfs", "zemdalk", "17bugs", "nenieco", "csv")
@@ -159,7 +159,8 @@ def _run(kind: str, folder: Path, meta: dict[str, Any], *, dry_run: bool) -> dic
     except editing.EditError as error:
         session.rollback()
         return {"ok": False, "problems": [{"file": meta["filename"], "line": None, "field": None,
-                                           "message": error.message}], "total": 1}
+                                           "message": in_reader_words(error.message)}],
+                "total": 1}
     except (ValueError, LookupError, UnicodeError, OSError) as error:
         session.rollback()
         return {"ok": False, "problems": [{"file": meta["filename"], "line": None, "field": None,

@@ -28,6 +28,7 @@ from transit.web.admin.common import (
     changed_meanwhile,
     columns,
     edit_messages,
+    in_reader_words,
     labelled,
     lock_row,
     merge,
@@ -749,7 +750,7 @@ def variant_delete(service_id: int, timetable_id: int) -> Response:
         db.session.commit()
     except editing.EditError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(in_reader_words(error.message), "error")
     else:
         flash(gettext("Variant %(code)s deleted.", code=code), "info")
     return redirect(url_for("admin.service_edit", service_id=service_id))
