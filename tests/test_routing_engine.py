@@ -385,3 +385,59 @@ def test_a_code_wins_over_another_city_s_name_in_another_case() -> None:
     feed.cities["p"] = FeedCity(name="pek", timezone="Asia/Shanghai")
     snap = Snapshot.from_feed(feed, 0)
     assert [snap.find_city(t) for t in ("PEK", "Pek", "pek")] == [0, 0, 1]
+
+
+@pytest.mark.parametrize("criterion", ["fastest", "cheapest", "transfers", "options"])
+def test_arrive_by_proposes_nothing_that_left_before_not_before(criterion: str) -> None:
+    """A cheap slow train every hour from 06:00 to 09:00 and a dear fast one at 11:00. By
+    20:00, asked at 09:30: the slow trains have left, so neither the cheapest nor any option
+    may use them; the answer is the one the window from 09:30 gives."""
+    h = 3600
+    feed = _daily_feed("AB", {
+        "slow": [[_stop("A", None, t * h), _stop("B", (t + 6) * h, None, 100)]
+                 for t in range(6, 10)],
+        "fast": [[_stop("A", None, 11 * h), _stop("B", 12 * h, None, 900)]],
+    })
+    snap = Snapshot.from_feed(feed, 0)
+    deadline = dt.datetime(2025, 3, 5, 20)
+    asked = dt.datetime(2025, 3, 5, 9, 30, tzinfo=dt.UTC)
+    clipped = plan(snap, Query("A", "B", arrive_by=deadline, criterion=criterion,
+                               not_before=asked))
+    assert clipped.itineraries
+    assert all(it.departure_seconds >= asked.timestamp() for it in clipped.itineraries)
+    # The same as a window that starts then, which the reference checks elsewhere.
+    windowed = plan(snap, Query("A", "B", arrive_by=deadline, criterion=criterion,
+                                window_hours=10.5))
+    assert clipped.itineraries == windowed.itineraries
+    if criterion == "cheapest":
+        whole = plan(snap, Query("A", "B", arrive_by=deadline, criterion=criterion))
+        assert whole.itineraries[0].departure_seconds < asked.timestamp()
+    # A deadline already past is answered as asked.
+    past = plan(snap, Query("A", "B", arrive_by=deadline, criterion=criterion,
+                            not_before=asked + dt.timedelta(days=1)))
+    assert past.itineraries == plan(snap, Query("A", "B", arrive_by=deadline,
+                                                criterion=criterion)).itineraries
+
+
+def test_arrive_by_says_when_nothing_left_from_now_arrives_in_time() -> None:
+    h = 3600
+    feed = _daily_feed("AB", {"slow": [[_stop("A", None, 6 * h), _stop("B", 12 * h, None, 100)]]})
+    snap = Snapshot.from_feed(feed, 0)
+    result = plan(snap, Query("A", "B", arrive_by=dt.datetime(2025, 3, 5, 20),
+                              not_before=dt.datetime(2025, 3, 5, 9, 30, tzinfo=dt.UTC)))
+    assert result.itineraries == []
+    assert result.message == (
+        "No journey leaving A from now (2025-03-05 09:30) reaches B by 2025-03-05 20:00 "
+        "(local times)."
+    )
+
+
+def test_no_transfer_allowed_is_said_in_words() -> None:
+    h = 3600
+    feed = _daily_feed("ABC", {
+        "one": [[_stop("A", None, 6 * h), _stop("B", 7 * h, None, 100)]],
+        "two": [[_stop("B", None, 8 * h), _stop("C", 9 * h, None, 100)]],
+    })
+    snap = Snapshot.from_feed(feed, 0)
+    result = plan(snap, Query("A", "C", depart=dt.datetime(2025, 3, 5), max_transfers=0))
+    assert result.message == "C cannot be reached from A within the 48-hour window without a transfer."

@@ -88,3 +88,51 @@ def test_a_time_out_of_the_years_after_its_offset_is_a_form_error(client, when, 
     html = page(client, f"/routes?from=北京&to=上海&depart={when}&lang={lang}", 400)
     match = re.search(r'<p class="field-error" id="time-error" role="alert">([^<]*)</p>', html)
     assert match and match.group(1) == text
+
+
+# --- Arrive by: nothing that has already left -------------------------------------------------
+
+
+def _daily(number: str, calendar: Calendar, a: City, b: City, leaves: int, fare: int) -> None:
+    """A daily run from ``a`` at ``leaves`` (seconds from UTC midnight, any day) to ``b`` an
+    hour later."""
+    leaves %= 24 * H
+    service = _service(number, calendar, (a, leaves), (b, leaves + H))
+    service.timetables[0].stops[1].fare_cents = fare
+    db.session.add(service)
+
+
+@pytest.fixture
+def around_now(app) -> dt.datetime:
+    """From A to B (both UTC): a cheap run that left two hours ago, a dear one in an hour."""
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    seconds = now.hour * H + now.minute * 60
+    with app.app_context():
+        a, b = City(name="A", timezone="UTC"), City(name="B", timezone="UTC")
+        daily = Calendar(name="daily")
+        _daily("LEFT", daily, a, b, seconds - 2 * H, 100)
+        _daily("LATER", daily, a, b, seconds + H, 9000)
+        db.session.commit()
+    return now
+
+
+@pytest.mark.parametrize("criterion", ["cheapest", "options", "transfers"])
+def test_arrive_by_today_proposes_no_journey_that_has_left(client, around_now, criterion):
+    # QA: arriving by this evening, the cheapest answer was a train that had left hours ago.
+    deadline = around_now + dt.timedelta(hours=3)
+    html = page(client, f"/routes?from=A&to=B&time_kind=arrive_by&date={deadline.date()}"
+                        f"&time={deadline:%H:%M}&criterion={criterion}")
+    assert _services(html) == ["LATER"]
+    reply = client.get(f"/api/v1/routes?from=A&to=B&arrive_by={deadline:%Y-%m-%dT%H:%M}"
+                       f"&criterion={criterion}")
+    assert [leg["service"] for it in reply.get_json()["itineraries"] for leg in it["legs"]] == [
+        "LATER"
+    ]
+    assert "Last-Modified" not in reply.headers
+
+
+def test_arrive_by_a_deadline_already_past_is_answered_as_asked(client, around_now):
+    deadline = around_now - dt.timedelta(minutes=30)
+    html = page(client, f"/routes?from=A&to=B&time_kind=arrive_by&date={deadline.date()}"
+                        f"&time={deadline:%H:%M}&criterion=cheapest")
+    assert _services(html) == ["LEFT"]

@@ -124,6 +124,7 @@ def route(
         min_connection_minutes=min_connection,
         window_hours=window_hours,
         max_transfers=max_transfers,
+        not_before=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
     default_minutes = int(current_app.config["TRANSIT_MIN_CONNECTION_MINUTES"])
     snapshot = snapshot_for(db.session(), default_minutes)

@@ -185,9 +185,14 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
                     destination=snapshot.city_names[destination])
     window = int(round(query.window_hours * 3600))
     arrive_by = query.arrive_by is not None
+    clipped = False  # the window starts at not_before, not a whole window before the deadline
     if query.arrive_by is not None:
         deadline = instant(query.arrive_by, snapshot.city_tz[destination])
         low, high = deadline - window, deadline
+        if query.not_before is not None:
+            earliest = instant(query.not_before, snapshot.city_tz[origin])
+            if low < earliest < deadline:
+                low, clipped = earliest, True
         view = snapshot.backward
         v_origin, v_target, v_start, v_end = destination, origin, -deadline, -low
     else:
@@ -209,7 +214,7 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     ]
     if itineraries:
         return RouteResult(itineraries)
-    return RouteResult([], _why_empty(snapshot, query, s, low, high, arrive_by))
+    return RouteResult([], _why_empty(snapshot, query, s, low, high, arrive_by, clipped))
 
 
 def N_(msgid: str) -> str:
@@ -224,6 +229,7 @@ def _why_empty(
     low: int,
     high: int,
     arrive_by: bool,
+    clipped: bool = False,
 ) -> Reason:
     origin_zone = snapshot.city_zone[snapshot.city_index[query.origin]]
     dest_zone = snapshot.city_zone[snapshot.city_index[query.destination]]
@@ -284,10 +290,30 @@ def _why_empty(
             ),
             places,
         )
+    if clipped:
+        return (
+            N_(
+                "No journey leaving %(origin)s from now (%(start)s) reaches %(destination)s "
+                "by %(end)s (local times)."
+            ),
+            {
+                **places,
+                "start": local_time(low, origin_zone).strftime(fmt),
+                "end": local_time(high, dest_zone).strftime(fmt),
+            },
+        )
     hours = f"{query.window_hours:g}"
     if query.max_transfers is None:
         return (
             N_("%(destination)s cannot be reached from %(origin)s within the %(hours)s-hour window."),
+            {**places, "hours": hours},
+        )
+    if query.max_transfers == 0:
+        return (
+            N_(
+                "%(destination)s cannot be reached from %(origin)s within the %(hours)s-hour "
+                "window without a transfer."
+            ),
             {**places, "hours": hours},
         )
     if query.max_transfers == 1:

@@ -49,6 +49,10 @@ class Query:
     min_connection_minutes: int | None = None
     window_hours: float = 48
     max_transfers: int | None = None
+    # The earliest departure an arrive-by search may propose (aware; callers pass now), so
+    # that a deadline still ahead never yields a journey that has already left. None, or a
+    # deadline no later than it, leaves the window alone.
+    not_before: dt.datetime | None = None
 
     def check(self) -> None:
         """Raise ``QueryError`` naming the first field with an unusable value."""
@@ -60,6 +64,8 @@ class Query:
             raise QueryError("destination", "the destination is the origin")
         if self.depart is not None and self.arrive_by is not None:
             raise QueryError("arrive_by", "give a departure time or an arrival deadline, not both")
+        if self.not_before is not None and self.not_before.tzinfo is None:
+            raise QueryError("not_before", "must carry its UTC offset")
         for name, when in (("depart", self.depart), ("arrive_by", self.arrive_by)):
             if when is not None and not FIRST_YEAR <= when.year <= LAST_YEAR:
                 raise QueryError(name, f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}")

@@ -248,7 +248,9 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     default_minutes = int(current_app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
     snapshot = snapshot_for(_session(), default_minutes)
     try:
-        result = routing.plan(snapshot, routing.Query(**form.query_kwargs()))
+        result = routing.plan(snapshot, routing.Query(
+            **form.query_kwargs(), not_before=dt.datetime.now(dt.UTC).replace(microsecond=0)
+        ))
     except AmbiguousCity as error:
         field = "to" if error.name == form.destination else "from"
         return {"field_error": (field, gettext(jv.AMBIGUOUS, name=jv.shorten(error.name),

@@ -200,6 +200,10 @@ def _key() -> tuple[Any, ...] | None:
     seconds = CLOCK_SECONDS.get(request.endpoint)
     if seconds and not (request.endpoint == "pages.city" and request.args.get("date")):
         clock = int(time.time()) // seconds
+    if request.args.get("arrive_by") or request.args.get("time_kind") == "arrive_by":
+        # An arrive-by search proposes nothing that has already left (routing Query's
+        # not_before): its answer holds for the minute.
+        clock = -(int(time.time()) // 60)  # negative: never equal to a quarter hour's count
     return (request.full_path, select_language(), request.accept_mimetypes.to_header(), clock)
 
 

@@ -898,9 +898,11 @@ def find_routes() -> Response:
 
     depart, arrive_by = query.depart, query.arrive_by
     explicit = depart is not None or arrive_by is not None
+    # "Now", to the minute: the same answer (and ETag) for a minute. An arrive-by search
+    # proposes nothing that has already left, so its answer moves with the clock too.
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     if not explicit:
-        # "Now", to the minute: the same answer (and ETag) for a minute.
-        depart = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        depart = now
 
     def build() -> Response:
         default_minutes = int(current_app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
@@ -918,6 +920,7 @@ def find_routes() -> Response:
                     min_connection_minutes=query.min_connection,
                     window_hours=query.window_hours,
                     max_transfers=query.max_transfers,
+                    not_before=now,
                 ),
             )
         except AmbiguousCity as error:
@@ -957,8 +960,9 @@ def find_routes() -> Response:
     forecasts = forecasts_state(db.session())
     return conditional_read(
         build,
-        extra=f"depart={depart}|forecasts={forecasts.fingerprint}",
-        use_last_modified=explicit,
+        extra=f"depart={depart}|not_before={now if arrive_by else None}"
+        f"|forecasts={forecasts.fingerprint}",
+        use_last_modified=explicit and arrive_by is None,
         also_changed=forecasts.latest,
     )
 
