@@ -136,3 +136,23 @@ def test_arrive_by_a_deadline_already_past_is_answered_as_asked(client, around_n
     html = page(client, f"/routes?from=A&to=B&time_kind=arrive_by&date={deadline.date()}"
                         f"&time={deadline:%H:%M}&criterion=cheapest")
     assert _services(html) == ["LEFT"]
+
+
+def _form(date: str, time: str) -> jv.RouteForm:
+    args = {"from": "Beijing", "to": "Urumqi", "date": date, "time": time}
+    return jv.parse_route_form(
+        args, lambda name: [], known_modes=["train"],
+        find_city=lambda text: (text, "Asia/Shanghai"),
+        now=lambda zone: dt.datetime(2025, 3, 3, 9, 48, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    )
+
+
+def test_a_date_without_a_time_leaves_from_the_start_of_that_day():
+    # QA: a later date with an empty time took the clock's time of asking (09:48), so the
+    # morning's trains were missing; the API reads a bare date as its midnight.
+    later = _form("2025-03-05", "")
+    assert not later.errors
+    assert later.when is not None and later.when.isoformat() == "2025-03-05T00:00:00+08:00"
+    assert (later.date, later.time) == ("2025-03-05", "00:00")
+    today = _form("2025-03-03", "")
+    assert today.when is not None and today.when.isoformat() == "2025-03-03T09:48:00+08:00"

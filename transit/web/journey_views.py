@@ -240,10 +240,12 @@ def _read_time(
     if not _in_years(form, "date", day):
         return
     try:
-        clock = (
-            dt.time.fromisoformat(form.time) if form.time
-            else current.time().replace(microsecond=0)
-        )
+        if form.time:
+            clock = dt.time.fromisoformat(form.time)
+        elif day == current.date():
+            clock = current.time().replace(microsecond=0)
+        else:  # another day with no time: from its start, as the API reads a bare date
+            clock = dt.time()
     except ValueError:
         form.fail("time", N_("Enter a time as HH:MM."))
         return
