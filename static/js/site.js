@@ -14,6 +14,16 @@
     });
   }
 
+  // Back (or forward) to a page of results: the browser restores the form as it was left,
+  // edits made after the search included, under results of the query before them. Put the
+  // form back to the query the page answers (the values the server wrote into it).
+  window.addEventListener("pageshow", function (event) {
+    var entry = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    if (event.persisted || (entry && entry.type === "back_forward")) {
+      document.querySelectorAll("form.route-form").forEach(function (form) { form.reset(); });
+    }
+  });
+
   // City suggestions from the server when the page did not carry the whole list.
   var list = document.getElementById("city-names");
   if (!list || list.options.length > 0) {

@@ -113,3 +113,25 @@ def test_switch_language_and_back(page: Page, screenshots: Path):
     page.get_by_role("link", name="English").click()
     expect(page.locator("article.itinerary").first).to_contain_text("Duration")
 
+
+
+def test_back_shows_the_form_of_the_results_it_shows(page: Page):
+    # QA: after a second search with the cities swapped, "arrive by" and another criterion,
+    # Back showed the first search's results under a form holding the second's choices.
+    ask(page, "fastest")
+    first = page.url
+    page.locator("#swap").click()
+    page.get_by_label("Arrive by").check()
+    page.get_by_label("Best by").select_option("cheapest")
+    page.get_by_label("Time", exact=True).fill("20:00")
+    page.get_by_role("button", name="Find routes").click()
+    page.wait_for_url(lambda url: url != first)
+    expect(page.get_by_label("From")).to_have_value("上海")
+    page.go_back()
+    page.wait_for_url(first)
+    expect(page.get_by_label("From")).to_have_value("北京")
+    expect(page.get_by_label("To", exact=True)).to_have_value("上海")
+    expect(page.get_by_label("Best by")).to_have_value("fastest")
+    expect(page.get_by_label("Time", exact=True)).to_have_value("06:30")
+    expect(page.get_by_label("Leave at")).to_be_checked()
+    assert legs_of_first_card(page) == ["MU5101"]
