@@ -89,3 +89,16 @@ def test_an_id_no_row_can_have_is_404(app, client, url, number):
     assert reply.status_code == 404
     if url.startswith("/api/"):
         assert reply.is_json
+
+
+@pytest.mark.parametrize("number", ["2147483648", "000002147483648", "9" * 30])
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [("/api/v1/cities/{}", "city"), ("/api/v1/services/{}", "service"),
+     ("/api/v1/calendars/{}", "calendar"), ("/api/v1/services/1/timetables/{}", "timetable")],
+)
+def test_the_api_names_the_id_asked_for_when_none_can_have_it(client, url, name, number):
+    # QA: /api/v1/cities/2147483648 answered "There is no city 0."
+    reply = client.get(url.format(number))
+    assert reply.status_code == 404
+    assert reply.get_json()["detail"] == f"There is no {name} {number.lstrip('0')}."

@@ -36,6 +36,7 @@ def test_list_cities_sorted_with_counts(api, network):
         ("q=%25", []),  # LIKE wildcards are literal
         ("mode=flight", ["Beijing", "Xi'an"]),
         ("mode=train", ["Beijing", "Nanjing", "Shanghai"]),
+        ("mode=TRAIN", ["Beijing", "Nanjing", "Shanghai"]),  # any case, as routes' modes
         ("operator=China%20Eastern", ["Beijing", "Xi'an"]),
         ("mode=bus", []),
     ],
@@ -113,6 +114,7 @@ def test_one_city_and_unknown_city(api, network):
     [
         ("", ["MU5101", "T1"]),
         ("mode=train", ["T1"]),
+        ("mode=Train", ["T1"]),
         ("q=express", ["T1"]),
         ("q=eastern", ["MU5101"]),
         ("number=T1", ["T1"]),

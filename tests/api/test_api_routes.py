@@ -142,9 +142,16 @@ def test_bad_route_parameters_are_400(api, network, params, field):
     assert field in [e["field"] for e in problem["errors"]], problem["errors"]
 
 
-def test_same_city_and_both_times_are_400(api, network):
-    problem = _routes(api, **{"from": "Beijing", "to": "beijing"}).problem(400)
-    assert "same city" in problem["errors"][0]["message"]
+@pytest.mark.parametrize("to", ["beijing", "BJP", "bjp", "Beijing"])
+def test_same_city_is_422_on_to_however_it_is_spelled(api, network, to):
+    # QA: Beijing to beijing was a 400 on "(request)", Beijing to its code a 422 on "to".
+    problem = _routes(api, **{"from": "Beijing", "to": to}).problem(422)
+    assert problem["errors"] == [
+        {"field": "to", "location": "query", "message": "the destination is the origin"}
+    ]
+
+
+def test_both_times_are_400(api, network):
     both = {
         "from": "Beijing",
         "to": "Shanghai",

@@ -7,27 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 
 from transit.config import load_settings, secret_key_from
-from transit.schemas import MAX_ID
 from transit.web.extensions import db, migrate
+from transit.web.ids import DatabaseIdConverter
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-class DatabaseIdConverter(IntegerConverter):
-    """``<int:...>`` in every URL: ASCII digits only ("²" is no id), and a number larger
-    than any id a row can have becomes 0, which names no row (ids start at 1), so that
-    the view answers its own 404 (the API's in JSON) rather than an error in the database
-    (an OverflowError on SQLite: a 500). Refusing it here instead would make the router
-    answer 405 to some methods."""
-
-    regex = r"[0-9]+"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        return number if number <= MAX_ID else 0
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

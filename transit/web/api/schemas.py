@@ -206,11 +206,17 @@ class PageQuery(_Query):
     offset: int = Field(default=0, ge=0, le=10_000_000, description="items to skip")
 
 
+def _mode_in_any_case(value: object) -> object:
+    """Modes are matched in any case, as the route search's `modes` are."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 class CityListQuery(PageQuery):
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="part of the name or code (any case)"
     )
     mode: Mode | None = Field(default=None, description="only cities served by this mode")
+    _mode_case = field_validator("mode", mode="before")(_mode_in_any_case)
     operator: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="only cities served by this operator (exact name)"
     )
@@ -224,6 +230,7 @@ class ServiceListQuery(PageQuery):
         default=None, description="exact service number"
     )
     mode: Mode | None = None
+    _mode_case = field_validator("mode", mode="before")(_mode_in_any_case)
     operator: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="exact operator name"
     )
@@ -306,8 +313,8 @@ class RouteQuery(_Query):
     def _check(self) -> RouteQuery:
         if self.depart is not None and self.arrive_by is not None:
             raise ValueError("give depart or arrive_by, not both")
-        if self.origin.casefold() == self.destination.casefold():
-            raise ValueError("from and to are the same city")
+        # The same city under two spellings (PEK and Beijing) is the planner's to find: it
+        # answers 422 on `to` for both, as for any other query it cannot answer.
         return self
 
     def mode_set(self) -> frozenset[str] | None:

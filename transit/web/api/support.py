@@ -39,6 +39,8 @@ from transit.web.api import schemas as s
 from transit.web.api.openapi import Operation
 from transit.web.api.problems import ApiProblem, field_error, validation_errors
 from transit.web.extensions import db
+from transit.web.ids import UnknownId
+from transit.web.journey_views import shorten
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 problems.install(bp)
@@ -91,10 +93,12 @@ def endpoint(
         @functools.wraps(view)
         def checked(**ids: int) -> Response:
             for name, value in ids.items():
-                if value > s.MAX_ID:  # no such row, and too large for the database to compare
+                if isinstance(value, UnknownId):  # larger than any id: no such row
                     if operation.auth:
                         require_admin()
-                    raise ApiProblem(404, f"There is no {name.removesuffix('_id')} {value}.")
+                    raise ApiProblem(
+                        404, f"There is no {name.removesuffix('_id')} {shorten(value.asked)}."
+                    )
             if not operation.auth:
                 presented_user()
             if method != "GET" and "service_id" in ids:

@@ -1,0 +1,33 @@
+"""Ids in URLs: what ``<int:...>`` accepts, and the id asked for when no row can have it."""
+
+from __future__ import annotations
+
+from werkzeug.routing import IntegerConverter
+
+from transit.schemas import MAX_ID
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every URL: ASCII digits only ("²" is no id), and a number larger
+    than any id a row can have becomes an UnknownId: 0, which names no row (ids start at
+    1), remembering the id as asked for the API's message, so that
+    the view answers its own 404 (the API's in JSON) rather than an error in the database
+    (an OverflowError on SQLite: a 500). Refusing it here instead would make the router
+    answer 405 to some methods."""
+
+    regex = r"[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ID else UnknownId(value)
+
+
+class UnknownId(int):
+    """0 (no row), remembering the id as asked, for the message that says there is none."""
+
+    asked: str
+
+    def __new__(cls, asked: str) -> UnknownId:
+        made = super().__new__(cls, 0)
+        made.asked = asked.lstrip("0") or "0"
+        return made
