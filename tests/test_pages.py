@@ -150,6 +150,16 @@ def test_language_from_browser_then_switch_remembered(client, network):
     assert "北京" in page(client, "/cities?lang=en")
 
 
+@pytest.mark.parametrize("url", ["/", "/cities", "/routes?from=Beijing&to=Shanghai&date=2025-03-03&time=06:30"])
+def test_pages_say_they_vary_by_language(client, network, url):
+    # A page's language follows Accept-Language: a shared cache that keyed it on the URL
+    # alone would hand one reader's language to the next.
+    reply = client.get(url, headers={"Accept-Language": "zh-CN"})
+    assert {"accept-language", "cookie"} <= {v.strip().lower() for v in reply.headers["Vary"].split(",")}
+    api = client.get("/api/v1/cities")
+    assert "accept-language" not in api.headers.get("Vary", "").lower()
+
+
 def test_language_switch_keeps_the_query(client, network):
     html = page(client, f"/cities/{network['beijing']}?date=2025-03-03&mode=train")
     assert f'href="/cities/{network["beijing"]}?date=2025-03-03&amp;mode=train&amp;lang=zh"' in html

@@ -151,6 +151,17 @@ def test_same_city_is_422_on_to_however_it_is_spelled(api, network, to):
     ]
 
 
+@pytest.mark.parametrize("when", ["2026-12-01T24:30", "tomorrow", "2026-02-30T10:00"])
+def test_a_bad_time_is_told_what_a_time_looks_like(api, network, when):
+    problem = _routes(api, **{"from": "Beijing", "to": "Shanghai", "depart": when}).problem(400)
+    assert problem["errors"] == [{
+        "field": "depart", "location": "query",
+        "message": f"{when!r} is not a date and time: use YYYY-MM-DDTHH:MM, with hours 00 to "
+                   "23, seconds and a UTC offset if you like (2026-03-02T07:30, "
+                   "2026-03-02T07:30:00+08:00)",
+    }]
+
+
 def test_both_times_are_400(api, network):
     both = {
         "from": "Beijing",

@@ -41,6 +41,10 @@ def select_language() -> str:
 
 
 def _remember_language(response: Response) -> Response:
+    if response.mimetype == "text/html":
+        # A page's language follows the cookie, else Accept-Language: shared caches must
+        # not hand one reader's language to another.
+        response.vary.update(("Cookie", "Accept-Language"))
     asked = request.args.get("lang")
     if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
         response.set_cookie(COOKIE, asked, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True)

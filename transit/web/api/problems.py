@@ -190,6 +190,14 @@ def validation_errors(error: ValidationError, location: str) -> list[dict[str, s
     for item in error.errors(include_url=False):
         loc = tuple(item.get("loc", ()))
         message = str(item.get("msg", "invalid"))
+        if item.get("type") in _DATETIME_ERRORS:
+            # Pydantic's words ("unexpected extra characters at the end of the input" for
+            # 24:30) say nothing of what a time must look like.
+            message = (
+                f"{item.get('input')!r} is not a date and time: use YYYY-MM-DDTHH:MM, with "
+                "hours 00 to 23, seconds and a UTC offset if you like (2026-03-02T07:30, "
+                "2026-03-02T07:30:00+08:00)"
+            )
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         field = _loc_to_field(loc)
@@ -207,6 +215,7 @@ def validation_errors(error: ValidationError, location: str) -> list[dict[str, s
     return items
 
 
+_DATETIME_ERRORS = {"datetime_from_date_parsing", "datetime_parsing", "datetime_type"}
 _NAMED = re.compile(r"^([A-Za-z_][\w.]*(?:\[\d+\])?): (.+)$", re.S)
 
 
