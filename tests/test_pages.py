@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -825,3 +827,32 @@ def test_why_nothing_was_found_is_said_in_the_page_language(client, network):
     filtered = page(client, "/routes?from=北京&to=南京&date=2025-03-03&time=07:00"
                     "&criterion=fastest&modes=flight&lang=zh")
     assert "从北京到南京没有只乘坐航班的行程" in filtered
+
+
+def _around_links(html: str) -> dict[str, str]:
+    nav = html[html.index('class="day-nav around"'):]
+    nav = nav[: nav.index("</nav>")]
+    return {
+        kind: unquote(unescape(href))
+        for kind, href in re.findall(r'class="(earlier|later)" href="([^"]+)"', nav)
+    }
+
+
+def test_results_link_to_the_journeys_before_and_after(client, network):
+    # A journey planner shows the next and the previous journey, not only the asked one.
+    html = page(client, "/routes?from=北京&to=上海&date=2025-03-05&time=06:30")
+    links = _around_links(html)
+    assert set(links) == {"earlier", "later"}
+    assert "time=08:00" in links["earlier"] and "date=2025-03-04" in links["earlier"]
+    assert "time=22:00" in links["later"] and "date=2025-03-05" in links["later"]
+    assert "leave at 22:00" in html
+    later = page(client, links["later"])
+    assert re.findall(r'class="service-link"[^>]*>([^<]+)</a>', later)[0] == "Z9"
+    earlier = page(client, links["earlier"])
+    assert 'value="2025-03-04"' in earlier
+    assert re.findall(r'class="service-link"[^>]*>([^<]+)</a>', earlier)[0] == "MU5101"
+    # Arriving by a deadline, the links move the deadline.
+    html = page(client, "/routes?from=北京&to=上海&date=2025-03-05&time=12:00&time_kind=arrive_by")
+    links = _around_links(html)
+    assert "time_kind=arrive_by" in links["earlier"] and "time=10:15" in links["earlier"]
+    assert "date=2025-03-04" in links["earlier"]

@@ -441,3 +441,43 @@ def test_no_transfer_allowed_is_said_in_words() -> None:
     snap = Snapshot.from_feed(feed, 0)
     result = plan(snap, Query("A", "C", depart=dt.datetime(2025, 3, 5), max_transfers=0))
     assert result.message == "C cannot be reached from A within the 48-hour window without a transfer."
+
+
+def test_earlier_and_later_journeys_are_the_neighbours_of_the_answer() -> None:
+    from transit.routing.neighbours import neighbours
+
+    h = 3600
+    feed = _daily_feed("AB", {
+        "hourly": [[_stop("A", None, t * h), _stop("B", (t + 1) * h, None, 100)]
+                   for t in range(6, 14)],
+    })
+    snap = Snapshot.from_feed(feed, 0)
+    day = dt.datetime(2025, 3, 5)
+
+    def at(hour: int, days: int = 0) -> dt.datetime:
+        return (day + dt.timedelta(days=days, hours=hour)).replace(tzinfo=dt.UTC)
+
+    for criterion in ("fastest", "cheapest", "options"):
+        leave = Query("A", "B", depart=day + dt.timedelta(hours=9, minutes=30),
+                      criterion=criterion)
+        earlier, later = neighbours(snap, leave, plan(snap, leave))
+        assert (earlier, later) == (at(9), at(11))
+        # Asking again with them finds the journeys just before and after.
+        for when, hour in ((earlier, 9), (later, 11)):
+            again = plan(snap, replace(leave, depart=when, criterion="fastest"))
+            assert again.itineraries[0].departure == at(hour)
+        arrive = Query("A", "B", arrive_by=day + dt.timedelta(hours=15), criterion=criterion)
+        earlier, later = neighbours(snap, arrive, plan(snap, arrive))
+        # By 15:00 the 13:00 (arriving 14:00); before it the 12:00, after it the next
+        # morning's 06:00.
+        assert (earlier, later) == (at(13), at(7, days=1))
+    # The first of the day has none before it; the window bounds the next one too (the
+    # 07:00 arrives after 06:01 + 1.5 hours).
+    lone = Query("A", "B", depart=day + dt.timedelta(hours=6), window_hours=1.5)
+    assert neighbours(snap, lone, plan(snap, lone)) == (None, None)
+    # Nothing found, nothing around it; nothing earlier than not_before (now).
+    empty = Query("B", "A", depart=day)
+    assert neighbours(snap, empty, plan(snap, empty)) == (None, None)
+    asked = Query("A", "B", depart=day + dt.timedelta(hours=9, minutes=30),
+                  not_before=at(9, days=0) + dt.timedelta(minutes=1))
+    assert neighbours(snap, asked, plan(snap, asked))[0] is None

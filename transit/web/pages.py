@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import (
     Blueprint,
@@ -33,7 +33,10 @@ from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db
-from transit.web.i18n import mode_label
+from transit.web.i18n import mode_label, url_with
+
+if TYPE_CHECKING:
+    from transit.routing import Query, RouteResult, Snapshot
 
 bp = Blueprint("pages", __name__)
 T = TypeVar("T")
@@ -248,9 +251,10 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
     default_minutes = int(current_app.config.get("TRANSIT_MIN_CONNECTION_MINUTES", 15))
     snapshot = snapshot_for(_session(), default_minutes)
     try:
-        result = routing.plan(snapshot, routing.Query(
+        query = routing.Query(
             **form.query_kwargs(), not_before=dt.datetime.now(dt.UTC).replace(microsecond=0)
-        ))
+        )
+        result = routing.plan(snapshot, query)
     except AmbiguousCity as error:
         field = "to" if error.name == form.destination else "from"
         return {"field_error": (field, gettext(jv.AMBIGUOUS, name=jv.shorten(error.name),
@@ -282,7 +286,30 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         )
         for card in cards
     ]
-    return {"cards": cards, "maps": maps, "message": _reason_text(result.reason)}
+    return {
+        "cards": cards,
+        "maps": maps,
+        "message": _reason_text(result.reason),
+        "around": _around(snapshot, query, result, form.time_kind),
+    }
+
+
+def _around(
+    snapshot: Snapshot, query: Query, result: RouteResult, time_kind: str
+) -> dict[str, tuple[str, dt.datetime]]:
+    """The same search for the journey before and the one after those shown: link and time
+    (departure, or arrival when arriving by), for the names that have one."""
+    from transit.routing.neighbours import neighbours
+
+    links: dict[str, tuple[str, dt.datetime]] = {}
+    for name, when in zip(("earlier", "later"), neighbours(snapshot, query, result), strict=True):
+        if when is not None:
+            links[name] = (
+                url_with(depart=None, arrive_by=None, time_kind=time_kind,
+                         date=when.date().isoformat(), time=when.strftime("%H:%M")),
+                when,
+            )
+    return links
 
 
 def _reason_text(reason: tuple[str, dict[str, Any]] | None) -> str:
