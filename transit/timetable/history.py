@@ -264,7 +264,9 @@ def read_history_csv(
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     if not header:
+        # Nothing else to say: every column would be "missing".
         problems.add(file, 1, None, "the file is empty: the first line must name the columns")
+        raise ImportFailed(problems.items)
     for column in REQUIRED_COLUMNS:
         if column not in header:
             problems.add(file, 1, column, f"the required column {column} is missing")
@@ -700,8 +702,7 @@ class _BhmRun:
 _BHM_TIMES = ("OriginGbttDeparture", "OriginActualDeparture", "GbttArrival", "ActualArrival",
               "GbttDeparture", "ActualDeparture", "DestinationGbttArrival",
               "DestinationActualArrival")
-_BHM_REQUIRED = ("Status", "TOC", "Origin", "OriginGbttDeparture", "Destination",
-                 "DestinationGbttArrival", *_BHM_TIMES)
+_BHM_REQUIRED = ("Status", "TOC", "Origin", "Destination", *_BHM_TIMES)
 
 
 _BHM_SCHEDULED = ("OriginGbttDeparture", "GbttArrival", "GbttDeparture", "DestinationGbttArrival")
@@ -776,6 +777,9 @@ def read_bhmtrains(
     doubles = 0
     with _open_text(path) as handle:
         reader = csv.DictReader(handle)
+        if not reader.fieldnames:
+            problems.add(file, 1, None, "the file is empty: the first line must name the columns")
+            problems.raise_if_any()
         missing = [c for c in _BHM_REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             problems.add(file, 1, None, f"missing columns: {', '.join(missing)}")
