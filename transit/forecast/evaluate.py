@@ -22,7 +22,7 @@ import numpy as np
 from transit.forecast import baselines
 from transit.forecast import lstm as lstm_model
 from transit.forecast.baselines import Prediction, average_predictions
-from transit.forecast.data import TripTable, split_masks
+from transit.forecast.data import TripTable, check_split, split_masks
 from transit.forecast.features import FeatureConfig, Features, build_features
 
 LSTM_NAME = "lstm"
@@ -99,6 +99,8 @@ def evaluate(
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
+    # Each part needs trips of known outcome; if one has none, say which, with its dates.
+    check_split(table, validate_from, test_from)
     train_mask, validate_mask, test_mask = split_masks(table, validate_from, test_from)
     train_f, validate_f, test_all = (
         build_features(table, np.flatnonzero(mask), feature_config)
