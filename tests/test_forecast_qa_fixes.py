@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sqlalchemy import func, select
 
 from tests.live import fresh_app
 from transit.timetable.feed import (
@@ -196,3 +197,96 @@ def test_a_history_of_two_dates_cannot_be_split(app, runner) -> None:
     output = _refused(runner.invoke(args=["forecast", "train", "--source", "database", *TINY]))
     assert "the trips cover only 2026-02-28 and 2026-03-01: 2 service dates" in output
     assert "training, validation and testing need one each" in output
+
+
+# --- 2. Output files are checked before the work ----------------------------------------
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder that takes no new files: read-only, or (for root, whom modes do not stop)
+    a folder of /sys, which refuses new files to everyone."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        yield folder
+    else:
+        (folder / "probe").unlink()
+        sys_folder = Path("/sys/fs")
+        try:
+            (sys_folder / "probe").touch()
+        except OSError:
+            yield sys_folder
+        else:  # pragma: no cover
+            pytest.skip("no folder here refuses new files")
+    finally:
+        folder.chmod(0o755)
+
+
+def _a_file(tmp_path: Path) -> Path:
+    path = tmp_path / "a-file"
+    path.write_text("not a folder\n")
+    return path
+
+
+@pytest.mark.parametrize("where", ["read-only", "a file", "under a file"])
+def test_train_refuses_a_model_folder_it_cannot_write_before_training(
+    mixed, unwritable_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    folder = {"read-only": unwritable_dir, "a file": _a_file(tmp_path),
+              "under a file": _a_file(tmp_path) / "models"}[where]
+    monkeypatch.setitem(mixed["app"].config, "TRANSIT_MODEL_DIR", str(folder))
+    result = mixed["runner"].invoke(args=["forecast", "train", "--source", "database", *TINY])
+    output = _refused(result)
+    assert f"cannot write the model to {folder / 'forecast.pt'} (TRANSIT_MODEL_DIR)" in output
+    if where == "read-only":
+        assert f"the folder {folder} takes no new files" in output
+    else:
+        assert f"{tmp_path / 'a-file'} is a file, not a folder" in output
+    assert "Reading trips" not in output  # refused before any work
+
+
+def test_train_refuses_an_out_path_under_a_file(mixed, tmp_path: Path) -> None:
+    out = _a_file(tmp_path) / "model.pt"
+    output = _refused(mixed["runner"].invoke(args=[
+        "forecast", "train", "--source", "database", *TINY, "--out", str(out)]))
+    assert f"cannot write the model to {out} (--out)" in output
+    assert "Reading trips" not in output
+
+
+@pytest.mark.parametrize("where", ["read-only", "under a file"])
+def test_evaluate_refuses_a_report_it_cannot_write_before_evaluating(
+    mixed, unwritable_dir: Path, tmp_path: Path, where: str
+) -> None:
+    folder = unwritable_dir if where == "read-only" else _a_file(tmp_path)
+    report = folder / "r.json"
+    output = _refused(mixed["runner"].invoke(args=[
+        "forecast", "evaluate", "--source", "database", *TINY, "--report", str(report)]))
+    assert f"cannot write the report to {report} (--report)" in output
+    assert "Reading trips" not in output
+
+
+def _stored_forecasts(app) -> int:
+    from transit.models import ServiceForecast
+    from transit.web.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(ServiceForecast)) or 0
+
+
+@pytest.mark.parametrize("where", ["read-only", "under a file"])
+def test_predict_stores_nothing_when_it_cannot_write_its_json(
+    mixed, unwritable_dir: Path, tmp_path: Path, where: str
+) -> None:
+    folder = unwritable_dir if where == "read-only" else _a_file(tmp_path)
+    before = _stored_forecasts(mixed["app"])
+    out = folder / "out.json"
+    output = _refused(mixed["runner"].invoke(args=[
+        "forecast", "predict", "--date", "2026-05-04", "--model", str(mixed["model"]),
+        "--json", str(out)]))
+    assert f"cannot write the forecasts to {out} (--json)" in output
+    assert "Nothing was done." in output
+    assert _stored_forecasts(mixed["app"]) == before

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +31,34 @@ def forecast() -> None:
 
 def _model_path(path: Path | None) -> Path:
     return path or Path(current_app.config["TRANSIT_MODEL_DIR"]) / "forecast.pt"
+
+
+def _check_output(path: Path, what: str, setting: str, in_place: bool = True) -> None:
+    """Refuse, before any work, an output file that could not be written at the end.
+
+    ``setting`` says where the path came from (an option, TRANSIT_MODEL_DIR). Folders
+    missing on the way are fine (they are made), as long as the nearest one that exists is a
+    folder that takes new files; a file written ``in_place`` must itself be writable.
+    """
+    def refuse(why: str) -> click.ClickException:
+        return click.ClickException(f"cannot write {what} to {path} ({setting}): {why}. "
+                                    "Nothing was done.")
+
+    if path.is_dir():
+        raise refuse("that is a folder; give a file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise refuse(f"{folder} is a file, not a folder")
+    try:
+        # The only sure test of a folder (permissions, a read-only disk, root): a new file.
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".transit-write-check-"):
+            pass
+    except OSError as error:
+        raise refuse(f"the folder {folder} takes no new files ({error.strerror or error})") from None
+    if in_place and path.exists() and not os.access(path, os.W_OK):
+        raise refuse("the file is read-only")
 
 
 def _load_table(source: str, data: Path | None) -> Any:
@@ -189,6 +219,9 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
             click.echo(f"A trained model exists ({_model_path(out)}); not training.")
             return
     seed_list = _seed_list(seeds if seeds is not None else ("0" if quick else "0,1,2"))
+    model_path = _model_path(out)
+    _check_output(model_path, "the model", "--out" if out else "TRANSIT_MODEL_DIR",
+                  in_place=False)
     started = time.perf_counter()
     table = _load_table(source, data)
     features = features or ("history" if quick else "hour-before")
@@ -228,12 +261,17 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
         ])
         scores = {"test": metrics(prediction, test), "coverage_10_90": coverage(prediction, test),
                   "timetable": metrics(baselines.timetable(test), test), "test_rows": len(test)}
-    path = lstm_model.save_checkpoint(
-        _model_path(out), results, len(table.places),
-        {"source": table.source, "validate_from": validate_from.isoformat(),
-         "test_from": test_from.isoformat(), "train_rows": int(train_f.has_target.sum())},
-        scores, table.data_version,
-    )
+    try:
+        path = lstm_model.save_checkpoint(
+            model_path, results, len(table.places),
+            {"source": table.source, "validate_from": validate_from.isoformat(),
+             "test_from": test_from.isoformat(), "train_rows": int(train_f.has_target.sum())},
+            scores, table.data_version,
+        )
+    except OSError as error:  # the folder changed during the training
+        raise click.ClickException(
+            f"the model was trained but cannot be written to {model_path}: {error.strerror or error}"
+        ) from None
     members = ", ".join(f"seed {r.config.seed}: {r.epochs} epochs, best {r.best_epoch}"
                         for r in results)
     click.echo(f"Trained on {result.device} in {time.perf_counter() - started:.1f} s "
@@ -269,6 +307,8 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
     from transit.forecast.evaluate import evaluate as run_evaluation
 
     seed_list = _seed_list(seeds)
+    # The report and the plots beside it: checked before the work, not after it.
+    _check_output(report_path, "the report", "--report")
     started = time.perf_counter()
     table = _load_table(source, data)
     feature_config, train_config = _configs(features or "hour-before", tiny, epochs, device)
@@ -287,7 +327,13 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
         raise click.ClickException(str(error)) from None
     finally:
         bar.close()
-    written = result.write(report_path, plots=not no_plots)
+    try:
+        written = result.write(report_path, plots=not no_plots)
+    except OSError as error:  # the folder changed during the evaluation
+        raise click.ClickException(
+            f"the evaluation ran but its report cannot be written to {report_path}: "
+            f"{error.strerror or error}"
+        ) from None
     report = result.report
     click.echo(f"{'method':<18} {'tt MAE':>8} {'tt RMSE':>8} {'arr MAE':>8} {'arr RMSE':>8}")
     for name, m in report["methods"].items():
@@ -327,6 +373,9 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
     from transit.forecast.lstm import UnreadableModel, load_checkpoint
     from transit.forecast.store import NoModel, forecast_dates, network_dates
 
+    if json_path is not None:
+        # Checked first: forecasts stored without the file asked for would be half a run.
+        _check_output(json_path, "the forecasts", "--json")
     path = _model_path(model_path)
     if not path.is_file():
         raise click.ClickException(str(NoModel(path)))
@@ -345,14 +394,22 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
             bar.update(done)
 
         report = forecast_dates(session, checkpoint, dates, step)
-    session.commit()
     forecasts = report.forecasts
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(
-            {"dates": [d.isoformat() for d in dates], "model": checkpoint.metadata,
-             "data_version": checkpoint.data_version,
-             "forecasts": [f.to_json() for f in forecasts]}, indent=1, default=str) + "\n")
+        # Written before the forecasts are committed: if it fails, nothing is stored.
+        try:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(
+                {"dates": [d.isoformat() for d in dates], "model": checkpoint.metadata,
+                 "data_version": checkpoint.data_version,
+                 "forecasts": [f.to_json() for f in forecasts]}, indent=1, default=str) + "\n")
+        except OSError as error:
+            session.rollback()
+            raise click.ClickException(
+                f"cannot write the forecasts to {json_path}: {error.strerror or error}; "
+                "nothing was stored"
+            ) from None
+    session.commit()
     for item in forecasts[:limit]:
         # The arrival to the nearest minute, as the API and the pages give it (the
         # scheduled arrival plus the delay rounded to whole minutes).
