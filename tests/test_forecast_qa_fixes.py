@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from tests.live import fresh_app
 from transit.timetable.feed import (
+    MAX_STOP_SECONDS,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -31,14 +32,15 @@ TINY = ["--tiny", "--features", "history", "--seeds", "0"]
 
 
 def _feed() -> Feed:
-    """K2 and G1 run daily; OLD ran in 2017."""
+    """K2 and G1 run daily; OLD ran in 2017; N9 arrives 14 days after it leaves (the longest
+    run a timetable may hold), so a forecast date near the calendar's end reaches it."""
     feed = Feed(source="test")
     for name, code in (("Alpha", "AAA"), ("Beta", "BBB"), ("Gamma", "CCC")):
         feed.cities[name] = FeedCity(name=name, timezone="Asia/Shanghai", code=code)
     feed.calendars["daily"] = FeedCalendar()
     for number, origin, dest, hour, arrive in (
         ("K2", "Beta", "Gamma", 7, 12 * 3600), ("G1", "Alpha", "Beta", 8, 10 * 3600),
-        ("OLD", "Gamma", "Alpha", 9, 11 * 3600),
+        ("OLD", "Gamma", "Alpha", 9, 11 * 3600), ("N9", "Alpha", "Gamma", 23, MAX_STOP_SECONDS),
     ):
         feed.services.append(FeedService(number=number, mode="train", operator="CR", timetables=[
             FeedTimetable("1", "daily", [FeedStop(origin, None, hour * 3600),
@@ -290,3 +292,47 @@ def test_predict_stores_nothing_when_it_cannot_write_its_json(
     assert f"cannot write the forecasts to {out} (--json)" in output
     assert "Nothing was done." in output
     assert _stored_forecasts(mixed["app"]) == before
+
+
+# --- 3. Seeds, dates and limits ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("seeds", ["-1", "99999999999999999999", "0,4294967296"])
+def test_train_refuses_a_seed_out_of_range(mixed, seeds: str) -> None:
+    output = _refused(mixed["runner"].invoke(args=[
+        "forecast", "train", "--source", "database", "--quick", "--seeds", seeds]), code=2)
+    assert "a seed is a whole number from 0 to 4294967295, not" in output
+    assert seeds.split(",")[-1] in output
+    assert "Reading trips" not in output
+
+
+@pytest.mark.parametrize(("date", "days"), [
+    ("9999-12-30", "5"), ("9999-12-16", "1"), ("9999-12-10", "7"), ("0001-01-02", "1"),
+])
+def test_predict_refuses_dates_past_the_calendar(mixed, date: str, days: str) -> None:
+    output = _refused(mixed["runner"].invoke(args=[
+        "forecast", "predict", "--date", date, "--days", days, "--model", str(mixed["model"])]),
+        code=2)
+    assert "forecasts are made for service dates from 0001-01-03 to 9999-12-15" in output
+    assert f"not {date}" in output
+
+
+@pytest.mark.parametrize("date", ["9999-12-15", "0001-01-03"])
+def test_predict_forecasts_the_first_and_last_dates_it_takes(mixed, date: str) -> None:
+    """N9 arrives 14 days after its service date: its times and range still fit."""
+    out = mixed["folder"] / f"edge-{date}.json"
+    result = mixed["runner"].invoke(args=[
+        "forecast", "predict", "--date", date, "--model", str(mixed["model"]),
+        "--json", str(out), "--limit", "0"])
+    assert result.exit_code == 0, result.output
+    forecasts = json.loads(out.read_text())["forecasts"]
+    assert len(forecasts) == 4
+    assert all(f["service_date"] == date for f in forecasts)
+    assert "dep " not in result.output  # --limit 0: no rows printed
+
+
+def test_predict_refuses_a_negative_limit(mixed) -> None:
+    output = _refused(mixed["runner"].invoke(args=[
+        "forecast", "predict", "--date", "2026-05-04", "--limit", "-1",
+        "--model", str(mixed["model"])]), code=2)
+    assert "'--limit': -1 is not in the range x>=0" in output

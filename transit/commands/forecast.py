@@ -161,6 +161,10 @@ _device_option = click.option("--device", type=click.Choice(("cpu", "cuda")),
                               help="Default: CUDA when available, else the CPU.")
 
 
+# numpy's random generator takes seeds from 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
 def _seed_list(seeds: str) -> tuple[int, ...]:
     try:
         seed_list = tuple(int(s) for s in seeds.split(",") if s.strip())
@@ -169,6 +173,11 @@ def _seed_list(seeds: str) -> tuple[int, ...]:
                                  param_hint="--seeds") from None
     if not seed_list:
         raise click.BadParameter("give at least one seed", param_hint="--seeds")
+    wrong = [seed for seed in seed_list if not 0 <= seed <= MAX_SEED]
+    if wrong:
+        raise click.BadParameter(
+            f"a seed is a whole number from 0 to {MAX_SEED}, not "
+            + ", ".join(str(seed) for seed in wrong), param_hint="--seeds")
     return seed_list
 
 
@@ -349,6 +358,25 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
                + ", ".join(str(p) for p in written))
 
 
+# A run ends up to MAX_STOP_SECONDS (14 days) after its service date's midnight, and its
+# forecast range and time zone move it a little more: the dates keep that far from the ends
+# of Python's calendar (0001-01-01 to 9999-12-31), so no time of a run falls off it.
+FIRST_FORECAST_DATE = dt.date.min + dt.timedelta(days=2)
+LAST_FORECAST_DATE = dt.date.max - dt.timedelta(days=16)
+
+
+def _forecast_dates(first: dt.date, days: int) -> list[dt.date]:
+    """``days`` service dates from ``first`` on, refused in plain words past the calendar."""
+    last_ok = (LAST_FORECAST_DATE - first).days + 1  # dates that fit from ``first`` on
+    if first < FIRST_FORECAST_DATE or first > LAST_FORECAST_DATE or days > last_ok:
+        asked = (f"{first} and the {days - 1} days after it" if days > 1 else str(first))
+        raise click.BadParameter(
+            f"forecasts are made for service dates from {FIRST_FORECAST_DATE} to "
+            f"{LAST_FORECAST_DATE} (a run may end two weeks after its date, and the calendar "
+            f"ends on {dt.date.max}), not {asked}", param_hint="'--date' / '--days'")
+    return [first + dt.timedelta(days=n) for n in range(days)]
+
+
 @forecast.command("predict")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="First service date (default: today, in the network's cities' time zones).")
@@ -359,7 +387,8 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
               help="Checkpoint (default: TRANSIT_MODEL_DIR/forecast.pt).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write every forecast to this JSON file.")
-@click.option("--limit", type=int, default=10, show_default=True, help="Rows to print.")
+@click.option("--limit", type=click.IntRange(0), default=10, show_default=True,
+              help="Rows to print (0: none).")
 @with_appcontext
 def predict(day: dt.datetime | None, days: int, model_path: Path | None,
             json_path: Path | None, limit: int) -> None:
@@ -381,7 +410,7 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
         raise click.ClickException(str(NoModel(path)))
     session = db.session()
     if day:
-        dates = [day.date() + dt.timedelta(days=n) for n in range(days)]
+        dates = _forecast_dates(day.date(), days)
     else:
         dates = network_dates(session, days)
     try:
