@@ -336,3 +336,25 @@ def test_predict_refuses_a_negative_limit(mixed) -> None:
         "forecast", "predict", "--date", "2026-05-04", "--limit", "-1",
         "--model", str(mixed["model"])]), code=2)
     assert "'--limit': -1 is not in the range x>=0" in output
+
+
+# --- 4. The per-service median beside the trained model's figures ------------------------
+
+
+def test_train_prints_the_per_service_median_beside_the_timetable(mixed) -> None:
+    from transit.forecast.lstm import load_checkpoint
+
+    result = mixed["train"]
+    assert result.exit_code == 0, result.output
+    metrics = load_checkpoint(mixed["model"]).metrics
+    median = metrics["median_last_14"]
+    line = next(line for line in result.output.splitlines() if line.startswith("Test:"))
+    assert (f"(timetable {metrics['timetable']['tt_mae']:.2f}, median of the service's last "
+            f"14 trips {median['tt_mae']:.2f})") in line
+    assert (f"(timetable {metrics['timetable']['arr_mae']:.2f}, median of the last 14 "
+            f"{median['arr_mae']:.2f})") in line
+    # The evaluation's own baselines on the same split and rows: the same figures.
+    assert mixed["evaluate"].exit_code == 0, mixed["evaluate"].output
+    evaluation = json.loads(mixed["report"].read_text())
+    assert evaluation["methods"]["median_last_14"] == pytest.approx(median)
+    assert evaluation["methods"]["timetable"] == pytest.approx(metrics["timetable"])

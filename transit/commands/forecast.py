@@ -203,7 +203,6 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
           device: str | None, quick: bool, if_missing: bool, seeds: str | None,
           out: Path | None) -> None:
     """Train the LSTM ensemble and save a checkpoint with its test metrics."""
-    from transit.forecast import baselines
     from transit.forecast import lstm as lstm_model
     from transit.forecast.baselines import average_predictions
     from transit.forecast.data import (
@@ -213,7 +212,7 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
         split_masks,
         split_summary,
     )
-    from transit.forecast.evaluate import _select, coverage, metrics
+    from transit.forecast.evaluate import _select, coverage, metrics, simple_baselines
     from transit.forecast.features import build_features
 
     if if_missing and _model_path(out).is_file():
@@ -268,8 +267,13 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
         prediction = average_predictions([
             lstm_model.predict(r.model, r.normaliser, test, table.places) for r in results
         ])
+        # The baselines evaluate scores, on the same rows: the timetable, and the median
+        # of each service's last k trips (the honest margin: it needs no model at all).
+        median_name = f"median_last_{feature_config.history}"
+        plain = simple_baselines(test, feature_config.history)
         scores = {"test": metrics(prediction, test), "coverage_10_90": coverage(prediction, test),
-                  "timetable": metrics(baselines.timetable(test), test), "test_rows": len(test)}
+                  "timetable": metrics(plain["timetable"], test),
+                  median_name: metrics(plain[median_name], test), "test_rows": len(test)}
     try:
         path = lstm_model.save_checkpoint(
             model_path, results, len(table.places),
@@ -287,12 +291,15 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
                f"({len(results)} LSTM{'s' if len(results) > 1 else ''}: {members}); "
                f"saved {path}.")
     if scores:
-        test_scores = scores["test"]
+        test_scores, timetable, median = (scores["test"], scores["timetable"],
+                                          scores[median_name])
         click.echo(f"Test: travel time MAE {test_scores['tt_mae']:.2f} min "
-                   f"(timetable {scores['timetable']['tt_mae']:.2f}), arrival delay MAE "
-                   f"{test_scores['arr_mae']:.2f} min (timetable "
-                   f"{scores['timetable']['arr_mae']:.2f}), 10-90% range holds "
-                   f"{scores['coverage_10_90']['arrival']:.1%} of {len(test)} trips.")
+                   f"(timetable {timetable['tt_mae']:.2f}, median of the service's last "
+                   f"{feature_config.history} trips {median['tt_mae']:.2f}), arrival delay MAE "
+                   f"{test_scores['arr_mae']:.2f} min (timetable {timetable['arr_mae']:.2f}, "
+                   f"median of the last {feature_config.history} {median['arr_mae']:.2f}), "
+                   f"10-90% range holds {scores['coverage_10_90']['arrival']:.1%} of "
+                   f"{len(test)} trips.")
 
 
 @forecast.command("evaluate")

@@ -77,6 +77,17 @@ class EvaluationResult:
         return written
 
 
+def simple_baselines(test: Features, k: int) -> dict[str, Prediction]:
+    """The baselines that need no fitting: the timetable, and the mean and the median
+    residual of each service's last ``k`` known trips (``median_last_K``: the per-service
+    median that ``forecast train`` prints beside its own figures)."""
+    return {
+        "timetable": baselines.timetable(test),
+        f"mean_last_{k}": baselines.last_k(test, k, "mean"),
+        f"median_last_{k}": baselines.last_k(test, k, "median"),
+    }
+
+
 def evaluate(
     table: TripTable,
     validate_from: dt.datetime,
@@ -116,11 +127,7 @@ def evaluate(
     say(f"{int(train_f.has_target.sum())} training, {int(validate_f.has_target.sum())} "
         f"validation and {len(test)} test trips")
 
-    predictions: dict[str, Prediction] = {
-        "timetable": baselines.timetable(test),
-        f"mean_last_{k}": baselines.last_k(test, k, "mean"),
-        f"median_last_{k}": baselines.last_k(test, k, "median"),
-    }
+    predictions = simple_baselines(test, k)
     if fitted_baselines:
         for name, model in (("ridge", baselines.Ridge()), ("gbm", baselines.GradientBoosting(gbm_max_iter))):
             say(f"fitting {name}")
