@@ -18,8 +18,11 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -37,6 +40,7 @@ from transit.models import (
     Stop,
     Timetable,
     Transfer,
+    time_zone,
 )
 from transit.timetable.feed import (
     MAX_CENTS,
@@ -162,6 +166,186 @@ def _check_length(problems: ProblemList, at: tuple[str, int | None], what: str, 
         problems.add(*at, what, f"{what} {value[:40]!r}... is longer than {_LIMITS[what]} characters")
 
 
+# --- times across time zones ----------------------------------------------------------------
+#
+# docs/routing.md, "Time": stop time t on service date D is the instant "D at 12:00 in the
+# stop's city's zone, minus 12 hours, plus t". Within one zone instants keep the order of the
+# local times (``_validate_timetable`` checks that order first); across zones they compare as t - offset, the offset being the
+# zone's UTC offset at noon of D. So a stop b after a stop a in another zone comes before it,
+# as an instant, on D exactly when t_b - t_a < offset_b(D) - offset_a(D): the routing snapshot
+# then drops that ride, and a run refused nowhere would be missing from every answer.
+
+# The service dates a search can ask for (transit.routing.query.FIRST_YEAR and LAST_YEAR).
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+
+
+@lru_cache(maxsize=8192)
+def _year_offsets(zone: str, year: int) -> np.ndarray:
+    """The UTC offset of ``zone`` (seconds) at noon of each day of ``year``: what
+    ``routing.snapshot.service_day_start`` takes, since noon minus 12 hours is its midnight."""
+    tz = ZoneInfo(zone)
+    noon = dt.datetime(year, 1, 1, 12)
+    one = dt.timedelta(days=1)
+    count = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+    values = []
+    for _ in range(count):
+        offset = tz.utcoffset(noon)
+        values.append(offset.days * 86_400 + offset.seconds if offset is not None else 0)
+        noon += one
+    table = np.array(values, dtype=np.int32)
+    table.flags.writeable = False
+    return table
+
+
+@dataclass(frozen=True)
+class EarlyStop:
+    """A stop whose time, as an instant, comes before the previous stop's on some date."""
+
+    index: int  # the stop (0-based); the previous stop is index - 1
+    time: int  # its local time (arrival, else departure), seconds after its service midnight
+    previous_time: int  # the previous stop's local time (departure, else arrival)
+    gap: int  # how many seconds before, on ``day``
+    day: dt.date  # the first service date on which it does
+    days: int  # on how many service dates it does
+    running: int  # how many service dates were checked (all it runs on)
+    uses_arrival: bool  # whether ``time`` is the stop's arrival (else its departure)
+
+
+class ZoneClock:
+    """Checks runs through several time zones on every date their calendar runs.
+
+    Only the difference of two zones' offsets on a date matters, and only its largest value
+    over the dates a calendar runs decides whether a leg is possible: offsets are read per
+    zone and year once (and kept for the process), and per calendar and pair of zones the
+    largest difference is worked out once, with arrays over the dates, not per stop.
+
+    A calendar is checked from its start date to its end date (added dates too), within the
+    years a search can ask for (``FIRST_DAY`` to ``LAST_DAY``). One without a start date is
+    checked from ``today``, the day of the check (on its end date alone when that is past):
+    the clocks of two cities may have differed otherwise in the past (Lisbon kept Central
+    European time in 1992-1996), and a timetable of today refused for those years would be a
+    surprise. One without an end date is checked to ``LAST_DAY``, on today's rules.
+    """
+
+    def __init__(self, today: dt.date | None = None) -> None:
+        self.today = today or dt.date.today()
+        # The caller's calendars by its own names, once made keys (a feed's calendar ids).
+        self.keys: dict[Any, CalendarKey] = {}
+        self._days: dict[CalendarKey, np.ndarray] = {}
+        self._tables: dict[tuple[str, int, int], np.ndarray] = {}
+        self._shifts: dict[tuple[CalendarKey, str, str], tuple[np.ndarray, np.ndarray, int] | None] = {}
+
+    def days(self, calendar: CalendarKey) -> np.ndarray:
+        """The ordinals of the service dates checked for ``calendar``, in order."""
+        found = self._days.get(calendar)
+        if found is not None:
+            return found
+        weekdays, start, end, added, removed = calendar
+        last = min(end or LAST_DAY, LAST_DAY)
+        first = max(start or min(self.today, last), FIRST_DAY)
+        days = np.zeros(0, dtype=np.int64)
+        if weekdays & ALL_DAYS and first <= last:
+            days = np.arange(first.toordinal(), last.toordinal() + 1, dtype=np.int64)
+            # Ordinal 1 (0001-01-01) is a Monday, bit 0 of the pattern.
+            days = days[(np.right_shift(weekdays, (days - 1) % 7) & 1).astype(bool)]
+        extra = [d.toordinal() for d in added if FIRST_DAY <= d <= LAST_DAY]
+        if extra:
+            days = np.union1d(days, np.array(extra, dtype=np.int64))
+        if removed and len(days):
+            days = days[~np.isin(days, np.array([d.toordinal() for d in removed], dtype=np.int64))]
+        self._days[calendar] = days
+        return days
+
+    def _offsets(self, zone: str, days: np.ndarray) -> np.ndarray:
+        low = dt.date.fromordinal(int(days[0])).year
+        high = dt.date.fromordinal(int(days[-1])).year
+        table = self._tables.get((zone, low, high))
+        if table is None:
+            table = np.concatenate([_year_offsets(zone, year) for year in range(low, high + 1)])
+            self._tables[(zone, low, high)] = table
+        return table[days - dt.date(low, 1, 1).toordinal()]
+
+    def shifts(self, calendar: CalendarKey, zone: str, next_zone: str) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The dates checked, ``next_zone``'s offset less ``zone``'s on each, and the largest
+        of them; None when the calendar runs on none of them or a zone is unknown."""
+        key = (calendar, zone, next_zone)
+        if key in self._shifts:
+            return self._shifts[key]
+        days = self.days(calendar)
+        found = None
+        if len(days) and time_zone(zone) is not None and time_zone(next_zone) is not None:
+            shift = self._offsets(next_zone, days).astype(np.int64) - self._offsets(zone, days)
+            found = (days, shift, int(shift.max()))
+        self._shifts[key] = found
+        return found
+
+    def early_stops(
+        self, stops: Sequence[tuple[str, int | None, int | None]], calendar: CalendarKey
+    ) -> list[EarlyStop]:
+        """Each stop of a run (zone, arrival, departure) that comes, as an instant, before
+        the previous stop on some date ``calendar`` runs. Local times are taken to be in
+        order already (same zone: nothing to find)."""
+        found: list[EarlyStop] = []
+        previous: int | None = None
+        previous_zone = ""
+        for index, (zone, arrival, departure) in enumerate(stops):
+            at = arrival if arrival is not None else departure
+            if at is None:
+                previous = None
+                continue
+            if previous is not None and zone != previous_zone:
+                shifts = self.shifts(calendar, previous_zone, zone)
+                if shifts is not None and at - previous < shifts[2]:
+                    days, shift, _ = shifts
+                    early = shift > at - previous
+                    first = int(np.argmax(early))
+                    found.append(EarlyStop(
+                        index, at, previous, int(shift[first]) - (at - previous),
+                        dt.date.fromordinal(int(days[first])), int(early.sum()), len(days),
+                        arrival is not None,
+                    ))
+            previous = departure if departure is not None else at
+            previous_zone = zone
+        return found
+
+
+def clock_time(seconds: int) -> str:
+    """A stop time as a traveller reads it: "09:00 (+1 day)", "23:00", "07:05:30"."""
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+    if days:
+        text += f" (+{days} day{'s' if days > 1 else ''})"
+    return text
+
+
+def duration_words(seconds: int) -> str:
+    """ "9 hours", "1 hour 30 minutes", "45 minutes", "20 seconds" (minutes rounded up)."""
+    if seconds < 60:
+        return quantity(seconds, "second", "seconds")
+    hours, minutes = divmod(-(-seconds // 60), 60)
+    parts = [quantity(n, *unit) for n, unit in ((hours, ("hour", "hours")), (minutes, ("minute", "minutes"))) if n]
+    return " ".join(parts)
+
+
+def early_stop_words(early: EarlyStop, city: str, zone: str, previous_city: str, previous_zone: str) -> str:
+    """What is wrong with ``early`` in plain words (the timetable named by the caller)."""
+    if early.days == 1:
+        when = f"on {early.day.isoformat()}"
+    elif early.days == early.running:
+        when = f"on every day it runs, from {early.day.isoformat()}"
+    else:
+        when = f"on {early.day.isoformat()} and {quantity(early.days - 1, 'other day', 'other days')}"
+    return (
+        f"arrives in {city} at {clock_time(early.time)} local time, {duration_words(early.gap)} "
+        f"before it leaves {previous_city} at {clock_time(early.previous_time)} local time "
+        f"({when}): times are local to each city ({previous_city} in {previous_zone}, "
+        f"{city} in {zone})"
+    )
+
+
 def _check_new_city_names(session: Session, feed: Feed, problems: ProblemList) -> None:
     """A new city's name and code must not be what travellers type for a city already in
     the database (cities are matched by exact name; they are few enough to read whole)."""
@@ -217,6 +401,8 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
         if both:
             problems.add(src, None, "date", f"calendar {key!r}: {min(both)} is both added and removed")
 
+    # Runs are checked across time zones only where the feed has more than one.
+    clock = ZoneClock() if len({city.timezone for city in feed.cities.values()}) > 1 else None
     service_keys: set[tuple[str, str, str]] = set()
     for service in feed.services:
         name = _describe(service)
@@ -242,7 +428,7 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
                 problems.add(*_at(src, timetable.origin), "code",
                              f"service {name}: timetable {timetable.code!r} is given twice")
             codes_seen.add(timetable.code)
-            _validate_timetable(feed, service, timetable, problems)
+            _validate_timetable(feed, service, timetable, problems, clock)
         for (origin, destination), cents in service.fares.items():
             for key in (origin, destination):
                 if key not in feed.cities:
@@ -272,8 +458,13 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
 
 
 def _validate_timetable(
-    feed: Feed, service: FeedService, timetable: FeedTimetable, problems: ProblemList
+    feed: Feed,
+    service: FeedService,
+    timetable: FeedTimetable,
+    problems: ProblemList,
+    clock: ZoneClock | None = None,
 ) -> None:
+    before = len(problems.items)
     src = feed.source
     where = f"service {_describe(service)}, timetable {timetable.code!r}"
     at = _at(src, timetable.origin)
@@ -307,6 +498,21 @@ def _validate_timetable(
     if total > MAX_CENTS:
         problems.add(*at, "fare", f"{where}: its leg fares add up to {total / 100:,.2f}, more than "
                                   f"the {MAX_CENTS / 100:,.2f} a journey may cost")
+    if clock is not None and len(problems.items) == before:
+        # Times in order locally: do they stay in order as instants, where the zone changes?
+        cities = [feed.cities[stop.city] for stop in timetable.stops]
+        if len({city.timezone for city in cities}) > 1:
+            days = clock.keys.get(timetable.calendar)
+            if days is None:
+                days = clock.keys[timetable.calendar] = _calendar_key(feed.calendars[timetable.calendar])
+            runs = [(c.timezone, s.arrival, s.departure) for c, s in zip(cities, timetable.stops, strict=True)]
+            for early in clock.early_stops(runs, days):
+                here, left = cities[early.index], cities[early.index - 1]
+                problems.add(
+                    *at, "arrival" if early.uses_arrival else "departure",
+                    f"{where}, stop {early.index + 1}: "
+                    + early_stop_words(early, here.name, here.timezone, left.name, left.timezone),
+                )
 
 
 def _select_in(session: Session, columns: Sequence[Any], column: Any, values: Sequence[Any]) -> Iterable[Any]:

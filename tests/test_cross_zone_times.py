@@ -1,0 +1,228 @@
+"""Runs through several time zones go forwards in time on every date they run.
+
+QA finding: a CSV bundle's flight from Los Angeles at 23:00 to Auckland at 33:00:00 (a
+date-line mistake: 9 to 11 hours before it leaves, as instants) imported without a word; the
+route search drops such a ride, so Auckland could not be reached. Each time is local to its
+stop's city (docs/routing.md, "Time"), so only stops in another zone than the one before can
+go back in time where the local times do not, and only on some dates where the two zones
+change clocks on different days. The loader refuses such a run, whatever the format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.admin_helpers import H
+from tests.api.conftest import Api
+from tests.live import served
+from transit.models import City, Service, Stop
+from transit.routing.query import FIRST_YEAR, LAST_YEAR
+from transit.routing.snapshot import service_day_start
+from transit.timetable.feed import (
+    Feed,
+    FeedCalendar,
+    FeedCity,
+    FeedService,
+    FeedStop,
+    FeedTimetable,
+    ImportFailed,
+)
+from transit.timetable.gtfs import parse_gtfs
+from transit.timetable.loader import load_feed
+from transit.web.extensions import db
+
+# The QA bundle (/tmp/qa_trav/tz): F4 is the date-line mistake, the other flights are right.
+BUNDLE = {
+    "calendars.csv": "calendar,weekdays,start_date,end_date\ndaily,1111111,2026-01-01,2026-12-31\n",
+    "cities.csv": (
+        "name,code,timezone,latitude,longitude\n"
+        "New York,NYC,America/New_York,40.71,-74.0\n"
+        "Los Angeles,LAX,America/Los_Angeles,34.05,-118.24\n"
+        "London,LON,Europe/London,51.5,-0.12\n"
+        "Beijing,BJS,Asia/Shanghai,39.9,116.4\n"
+        "Newark,EWR,America/New_York,40.73,-74.17\n"
+        "Auckland,AKL,Pacific/Auckland,-36.85,174.76\n"
+    ),
+    "services.csv": "number,mode,currency\nF1,flight,USD\nF2,flight,USD\nF3,flight,USD\nT1,train,USD\nF4,flight,USD\n",
+    "stops.csv": (
+        "number,code,sequence,city,arrival,departure,fare\n"
+        "F1,a,0,New York,,22:00:00,\n"
+        "F1,a,1,Los Angeles,24:30:00,,300.00\n"
+        "F2,a,0,Los Angeles,,01:30:00,\n"
+        "F2,a,1,Beijing,30:00:00,,900.00\n"
+        "F3,a,0,Beijing,,10:00:00,\n"
+        "F3,a,1,London,14:00:00,,500.00\n"
+        "T1,a,0,New York,,01:30:00,\n"
+        "T1,a,1,Newark,03:30:00,,10.00\n"
+        "F4,a,0,Los Angeles,,23:00:00,\n"
+        "F4,a,1,Auckland,33:00:00,,800.00\n"
+    ),
+    "timetables.csv": "number,code,calendar\nF1,a,daily\nF2,a,daily\nF3,a,daily\nT1,a,daily\nF4,a,daily\n",
+}
+F4_WORDS = (
+    "timetables.csv, line 6, field arrival: service flight F4, timetable 'a', stop 2: arrives in "
+    "Auckland at 09:00 (+1 day) local time, 11 hours before it leaves Los Angeles at 23:00 local "
+    "time (on every day it runs, from 2026-01-01): times are local to each city (Los Angeles in "
+    "America/Los_Angeles, Auckland in Pacific/Auckland)"
+)
+# US clocks go forward on 2026-03-08 and back on 2026-11-01; Arizona keeps standard time.
+SUMMER_DAYS = (dt.date(2026, 11, 1) - dt.date(2026, 3, 8)).days  # 238
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+# --- imports -----------------------------------------------------------------------------
+
+
+def test_the_qa_bundle_is_refused_naming_file_line_and_field(app, runner, tmp_path):
+    result = runner.invoke(args=["timetable", "import", str(_write(tmp_path / "tz", BUNDLE))])
+    assert result.exit_code == 1, result.output
+    assert "Nothing was imported: 1 problem found." in result.output
+    assert F4_WORDS in result.output
+    # The whole import is rolled back: the right flights are not in either.
+    assert _count(app, City) == _count(app, Service) == _count(app, Stop) == 0
+
+
+def test_the_corrected_flight_imports_and_is_found_by_the_route_search(app, runner, tmp_path):
+    # 23:00 in Los Angeles, 09:00 two days later in Auckland: 13 hours in January.
+    files = dict(BUNDLE, **{"stops.csv": BUNDLE["stops.csv"].replace(
+        "F4,a,1,Auckland,33:00:00", "F4,a,1,Auckland,57:00:00")})
+    result = runner.invoke(args=["timetable", "import", str(_write(tmp_path / "tz", files))])
+    assert result.exit_code == 0, result.output
+    with served(app, "cross-zone-routes") as (host, port):
+        reply = Api(host, port).get("/api/v1/routes?from=LAX&to=AKL&depart=2026-06-01T20:00")
+    assert reply.status == 200, reply.body
+    leg = reply.json["itineraries"][0]["legs"][0]
+    assert (leg["service"], leg["departure"], leg["arrival"]) == (
+        "F4", "2026-06-01T23:00:00-07:00", "2026-06-03T09:00:00+12:00")
+
+
+def _feed(days: FeedCalendar, arrival: int = 10 * H + 50 * 60) -> Feed:
+    """A flight from Los Angeles to Phoenix (no summer time), 10:00 to 10:50 local, written
+    as if Arizona kept summer time: 50 minutes while California does, 10 minutes before it
+    leaves in winter."""
+    return Feed(
+        source="lax",
+        cities={
+            "LAX": FeedCity("Los Angeles", "LAX", timezone="America/Los_Angeles"),
+            "PHX": FeedCity("Phoenix", "PHX", timezone="America/Phoenix"),
+        },
+        calendars={"days": days},
+        services=[FeedService("F7", "flight", timetables=[FeedTimetable("a", "days", [
+            FeedStop("LAX", None, 10 * H), FeedStop("PHX", arrival, None, 5000)])])],
+    )
+
+
+def _problems(session: Session, feed: Feed) -> list[str]:
+    with pytest.raises(ImportFailed) as failed:
+        load_feed(session, feed)
+    session.rollback()
+    return [str(p) for p in failed.value.problems]
+
+
+def test_a_run_wrong_only_while_the_zones_keep_winter_time_is_refused(session):
+    year = FeedCalendar(start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31))
+    assert _problems(session, _feed(year)) == [
+        "lax, field arrival: service flight F7, timetable 'a', stop 2: arrives in Phoenix at "
+        "10:50 local time, 10 minutes before it leaves Los Angeles at 10:00 local time (on 2026-01-01 "
+        f"and {365 - SUMMER_DAYS - 1} other days): times are local to each city (Los Angeles in "
+        "America/Los_Angeles, Phoenix in America/Phoenix)"
+    ]
+    # A date added to a summer calendar is a date it runs too; a removed one is not.
+    summer = FeedCalendar(start_date=dt.date(2026, 4, 1), end_date=dt.date(2026, 9, 30),
+                          added={dt.date(2026, 12, 24)})
+    assert "(on 2026-12-24):" in _problems(session, _feed(summer))[0]
+    mondays = FeedCalendar(weekdays=0b0000001, start_date=dt.date(2026, 2, 1), end_date=dt.date(2026, 3, 31),
+                           removed={dt.date(2026, 2, 2), dt.date(2026, 2, 9), dt.date(2026, 2, 16)})
+    assert "(on 2026-02-23 and 1 other day):" in _problems(session, _feed(mondays))[0]
+    # In summer alone, or given the hour California is behind in winter, it loads.
+    summer.added = set()
+    assert load_feed(session, _feed(summer)).counts["stops"] == 2
+    session.rollback()
+    assert load_feed(session, _feed(year, arrival=11 * H)).counts["stops"] == 2
+
+
+def test_a_calendar_without_dates_is_checked_from_today():
+    from transit.timetable.loader import ZoneClock
+
+    clock = ZoneClock(today=dt.date(2026, 5, 4))
+    daily = FeedCalendar()
+    key = (daily.weekdays, None, None, frozenset(), frozenset())
+    early = clock.early_stops([("America/Los_Angeles", None, 23 * H), ("Pacific/Auckland", 33 * H, None)], key)
+    assert [(e.index, e.day, e.gap, e.days == e.running) for e in early] == [
+        (1, dt.date(2026, 5, 4), 9 * H, True)]
+    # London to Lisbon, 10:00 to 10:30 on the clocks of both since 1996; Lisbon kept Central
+    # European time from 1992 to 1996, an hour ahead: checked from 1993, it goes back.
+    border = [("Europe/London", None, 10 * H), ("Europe/Lisbon", 10 * H + 30 * 60, None)]
+    assert ZoneClock(today=dt.date(2026, 1, 1)).early_stops(border, key) == []
+    (early_1993,) = ZoneClock(today=dt.date(1993, 1, 1)).early_stops(border, key)
+    assert (early_1993.day, early_1993.gap) == (dt.date(1993, 1, 1), 30 * 60)
+
+
+def test_the_offsets_are_the_route_searchs_on_every_kind_of_day():
+    from transit.timetable.loader import FIRST_DAY, LAST_DAY, ZoneClock
+
+    assert (FIRST_DAY, LAST_DAY) == (dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31))
+    clock = ZoneClock()
+    days = [dt.date(1900, 1, 1), dt.date(1941, 6, 30), dt.date(1993, 7, 1), dt.date(2011, 12, 29),
+            dt.date(2011, 12, 31), dt.date(2026, 3, 8), dt.date(2026, 3, 29), dt.date(2026, 4, 5),
+            dt.date(2026, 10, 4), dt.date(2026, 11, 1), dt.date(2999, 12, 31)]
+    for zone in ("America/Los_Angeles", "Pacific/Auckland", "Europe/Lisbon", "Asia/Kolkata",
+                 "Australia/Lord_Howe", "America/St_Johns", "Pacific/Apia", "Asia/Kathmandu"):
+        for day in days:
+            key = (0, None, None, frozenset({day}), frozenset())
+            shifts = clock.shifts(key, "UTC", zone)
+            assert shifts is not None
+            midnight = (day - dt.date(1970, 1, 1)).days * 86400
+            assert midnight - int(shifts[1][0]) == service_day_start(day, zone), (zone, day)
+
+
+def test_a_gtfs_stop_in_another_zone_is_checked_on_every_date(session, tmp_path):
+    """GTFS times are the agency's; a stop with its own zone has them moved to it with the
+    offsets of the calendar's first day. Where the two zones change clocks apart, a leg
+    shorter than the change goes back in time on the other dates: refused, not dropped."""
+    folder = _write(tmp_path / "desert", {
+        "agency.txt": "agency_name,agency_url,agency_timezone\nDesert Air,http://d,America/Phoenix\n",
+        "stops.txt": "stop_id,stop_name,stop_timezone\nL,Los Angeles,America/Los_Angeles\nP,Phoenix,\n",
+        "routes.txt": "route_id,route_short_name,route_type\nR,DA,1100\n",
+        "trips.txt": "route_id,service_id,trip_id,trip_short_name\nR,Y,T9,DA 9\n",
+        "calendar.txt": ("service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,"
+                         "end_date\nY,1,1,1,1,1,1,1,20260401,20270331\n"),
+        "stop_times.txt": ("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                           "T9,10:00:00,10:00:00,L,1\nT9,10:10:00,10:10:00,P,2\n"),
+    })
+    feed = parse_gtfs(folder)
+    # 10:00 in Phoenix is 10:00 in Los Angeles in April: the time stays.
+    assert [(s.arrival, s.departure) for s in feed.services[0].timetables[0].stops] == [
+        (None, 10 * H), (10 * H + 10 * 60, None)]
+    # US clocks go back on 2026-11-01 and forward on 2027-03-14.
+    winter = (dt.date(2027, 3, 14) - dt.date(2026, 11, 1)).days
+    (problem,) = _problems(session, feed)
+    assert problem.startswith("trips.txt, line 2, field arrival: service Desert Air flight DA 9 (DA), timetable 'T9', "
+                              "stop 2: arrives in Phoenix at 10:10 local time, 50 minutes before it "
+                              f"leaves Los Angeles at 10:00 local time (on 2026-11-01 and {winter - 1} "
+                              "other days)")
+
+
+def test_the_shared_feeds_lose_no_time(session, shared_data):
+    """The real feeds have one zone each: the check costs them nothing measurable."""
+    feed = parse_gtfs(shared_data / "gtfs/caltrain_gtfs_2017-07-24.zip")
+    started = time.perf_counter()
+    load_feed(session, feed, dry_run=True)
+    assert time.perf_counter() - started < 5
