@@ -5,13 +5,16 @@ date-line mistake: 9 to 11 hours before it leaves, as instants) imported without
 route search drops such a ride, so Auckland could not be reached. Each time is local to its
 stop's city (docs/routing.md, "Time"), so only stops in another zone than the one before can
 go back in time where the local times do not, and only on some dates where the two zones
-change clocks on different days. The loader refuses such a run, whatever the format.
+change clocks on different days. Every door refuses such a run: the imports (the loader, for
+every format), the API's writes and the admin stops editor (transit.editing), and the changes
+of a city's zone or of a calendar's days that would make a stored run go back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.admin_helpers import H
-from tests.api.conftest import Api
+from tests.api.conftest import Api, _user_with_token
 from tests.live import served
-from transit.models import City, Service, Stop
+from tests.test_admin_pages import _summary_items
+from tests.test_admin_stops_editor import _as_opened, _stored
+from transit.models import Calendar, City, Service, Stop, Timetable
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.routing.snapshot import service_day_start
 from transit.timetable.feed import (
@@ -226,3 +231,116 @@ def test_the_shared_feeds_lose_no_time(session, shared_data):
     started = time.perf_counter()
     load_feed(session, feed, dry_run=True)
     assert time.perf_counter() - started < 5
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cities(app) -> dict[str, int]:
+    with app.app_context():
+        made = {name: City(name=name, code=code, timezone=zone) for name, code, zone in [
+            ("Los Angeles", "LAX", "America/Los_Angeles"), ("Auckland", "AKL", "Pacific/Auckland"),
+            ("Phoenix", "PHX", "America/Phoenix")]}
+        db.session.add_all(made.values())
+        db.session.commit()
+        return {name: city.id for name, city in made.items()}
+
+
+@pytest.fixture
+def api(app) -> Iterator[Api]:
+    with served(app, "cross-zone-api") as (host, port):
+        client = Api(host, port)
+        client.token = _user_with_token(app, "zones-admin", True)
+        yield client
+
+
+YEAR_2026 = {"start_date": "2026-01-01", "end_date": "2026-12-31"}
+F4_API = ("arrives in Auckland at 09:00 (+1 day) local time, 11 hours before it leaves Los Angeles "
+          "at 23:00 local time (on every day it runs, from 2026-01-01): times are local to each city "
+          "(Los Angeles in America/Los_Angeles, Auckland in Pacific/Auckland)")
+
+
+def _errors(problem: dict) -> list[tuple[str, str]]:
+    return [(error["field"], error["message"]) for error in problem["errors"]]
+
+
+def _f4(arrival: str = "09:00+1", **timetable) -> dict:
+    return {"number": "F4", "mode": "flight", "timetables": [{
+        "code": "a", "calendar": YEAR_2026, **timetable,
+        "stops": [{"city": "Los Angeles", "departure": "23:00"},
+                  {"city": "Auckland", "arrival": arrival, "fare_cents": 80000}]}]}
+
+
+def test_the_api_refuses_the_run_naming_the_field(app, api, cities):
+    body = api.post("/api/v1/services", _f4()).problem(422)
+    assert _errors(body) == [("timetables[0].stops[1].arrival", F4_API)]
+    assert F4_API in body["detail"]
+    # With a mistake the models refuse, the run's own is listed too (one answer, every problem).
+    body = api.post("/api/v1/services", _f4(headsign="x" * 301)).problem(422)
+    assert {e["field"] for e in body["errors"]} == {"timetables[0].headsign", "timetables[0].stops[1].arrival"}
+    assert _count(app, Service) == 0
+    service = api.post("/api/v1/services", _f4("09:00+2")).json
+    variant = f"/api/v1/services/{service['id']}/timetables"
+    timetable_id = service["timetables"][0]["id"]
+    new = _f4()["timetables"][0] | {"code": "b"}
+    assert _errors(api.post(variant, new).problem(422)) == [("stops[1].arrival", F4_API)]
+    assert api.put(f"{variant}/{timetable_id}", new).problem(422)["errors"][0]["field"] == "stops[1].arrival"
+    with app.app_context():
+        assert [s.arrival for s in db.session.get(Timetable, timetable_id).stops] == [None, 57 * H]
+
+
+def test_a_zone_or_days_that_would_send_a_stored_run_back_are_refused(app, api, cities):
+    # Phoenix 10:00 to Los Angeles 10:20: 20 minutes in summer, 80 in winter.
+    winter = {"start_date": "2026-01-01", "end_date": "2026-02-28"}
+    service = api.post("/api/v1/services", {"number": "F7", "mode": "flight", "timetables": [{
+        "code": "a", "calendar": winter,
+        "stops": [{"city": "Phoenix", "departure": "10:00"},
+                  {"city": "Los Angeles", "arrival": "10:20", "fare_cents": 5000}]}]}).json
+    # Los Angeles on Denver's clocks: an hour ahead of Phoenix in summer.
+    body = api.patch(f"/api/v1/cities/{cities['Los Angeles']}", {"timezone": "America/Denver"}).json
+    assert body["timezone"] == "America/Denver"  # no summer date: nothing goes back
+    calendar_id = service["timetables"][0]["calendar"]["id"]
+    body = api.patch(f"/api/v1/calendars/{calendar_id}", {"end_date": "2026-12-31"}).problem(422)
+    assert _errors(body) == [("end_date", (
+        "flight F7 variant a, stop 2: arrives in Los Angeles at 10:20 local time, 40 minutes before it "
+        f"leaves Phoenix at 10:00 local time (on 2026-03-08 and {SUMMER_DAYS - 1} other days): times "
+        "are local to each city (Phoenix in America/Phoenix, Los Angeles in America/Denver)"))]
+    with app.app_context():
+        assert db.session.get(Calendar, calendar_id).end_date == dt.date(2026, 2, 28)
+    # November and December: winter again, and it saves.
+    reply = api.patch(f"/api/v1/calendars/{calendar_id}", {"start_date": "2026-11-01", "end_date": "2026-12-31"})
+    assert reply.status == 200, reply.body
+    # Phoenix on Honolulu's clocks: three hours behind Denver's.
+    body = api.patch(f"/api/v1/cities/{cities['Phoenix']}", {"timezone": "Pacific/Honolulu"}).problem(422)
+    assert [e["field"] for e in body["errors"]] == ["timezone"]
+    assert body["errors"][0]["message"].startswith(
+        "flight F7 variant a, stop 2: arrives in Los Angeles at 10:20 local time, 2 hours 40 minutes "
+        "before it leaves Phoenix at 10:00 local time (on every day it runs, from 2026-11-01)")
+    with app.app_context():
+        assert db.session.get(City, cities["Phoenix"]).timezone == "America/Phoenix"
+
+
+# --- the admin stops editor ------------------------------------------------------------------
+
+
+def test_the_stops_editor_refuses_the_run_beside_its_row(app, client, admin, cities):
+    with app.app_context():
+        found = {c.name: c for c in db.session.scalars(select(City))}
+        service = Service(number="F4", mode="flight", operator="QA")
+        timetable = Timetable(code="a", service=service, calendar=Calendar(
+            weekdays=0b1111111, start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31)))
+        timetable.stops = [Stop(sequence=0, city=found["Los Angeles"], departure=23 * H),
+                           Stop(sequence=1, city=found["Auckland"], arrival=57 * H, fare_cents=80000)]
+        db.session.add(service)
+        db.session.commit()
+        service_id, variant_id = service.id, timetable.id
+    url = f"/admin/services/{service_id}/variants/{variant_id}"
+    before = _stored(app, variant_id)
+    form = _as_opened(client, url)
+    assert form.getlist("stop_arrival_day") == ["0", "2"]
+    form.setlist("stop_arrival_day", ["0", "1"])
+    reply = client.post(url, data=form)
+    assert reply.status_code == 422
+    assert f"Stops, row 2, arrival: {F4_API}" in _summary_items(reply.get_data(as_text=True))
+    assert _stored(app, variant_id) == before

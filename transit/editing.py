@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from transit import schemas as s
 from transit.db import lock_city_writes, lock_row
 from transit.models import (
+    ALL_DAYS,
     AuditEntry,
     Calendar,
     CalendarDate,
@@ -41,6 +43,7 @@ from transit.models import (
     Stop,
     Timetable,
 )
+from transit.timetable.loader import CalendarKey, EarlyStop, ZoneClock
 from transit.words import Words
 
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
@@ -226,6 +229,10 @@ def update_city(session: Session, city: City, data: s.CityUpdate, *, user: str) 
     for name, value in changes.items():
         setattr(city, name, value)
     _flush(session)
+    if "timezone" in changed:
+        # The variants stopping here keep their local times: they must still go forwards.
+        calling = select(Stop.timetable_id).where(Stop.city_id == city.id)
+        _refuse_runs_going_back(session, Timetable.id.in_(calling), "timezone")
     audit(session, user, "update", "city", city.id,
           f"changed {', '.join(changed) or 'nothing'} of {city.name}")
     return city
@@ -351,6 +358,7 @@ def update_calendar(
 ) -> Calendar:
     """Change the fields set in ``data``; every variant using the calendar changes with it."""
     fields = data.model_fields_set
+    before = _days_key(calendar)
     start = data.start_date if "start_date" in fields else calendar.start_date
     end = data.end_date if "end_date" in fields else calendar.end_date
     added = data.added if data.added is not None else [e.date for e in calendar.exceptions if e.added]
@@ -373,6 +381,11 @@ def update_calendar(
     if data.added is not None or data.removed is not None:
         _set_exceptions(session, calendar, added, removed)
     _flush(session)
+    if _days_key(calendar) != before:
+        # The variants using it run on other dates now, where clocks may differ otherwise.
+        days_field = next((f for f in ("start_date", "end_date", "weekdays", "added", "removed")
+                           if f in fields), "weekdays")
+        _refuse_runs_going_back(session, Timetable.calendar_id == calendar.id, days_field)
     audit(session, user, "update", "calendar", calendar.id,
           f"changed {', '.join(sorted(fields)) or 'nothing'}")
     return calendar
@@ -450,6 +463,140 @@ def _stop_checks(
         resolve.add(f"{where}{field_name}", message)
 
 
+# --- runs through several time zones -----------------------------------------------------------
+
+
+def _days_key(days: Calendar | s.CalendarCreate) -> CalendarKey:
+    """What decides the dates a calendar (stored, or as given) runs on."""
+    if isinstance(days, Calendar):
+        return (
+            ALL_DAYS if days.weekdays is None else days.weekdays, days.start_date, days.end_date,
+            frozenset(e.date for e in days.exceptions if e.added),
+            frozenset(e.date for e in days.exceptions if not e.added),
+        )
+    return (s.weekday_mask(list(days.weekdays)), days.start_date, days.end_date,
+            frozenset(days.added), frozenset(days.removed))
+
+
+def _clock_words(seconds: int) -> str:
+    """A stop time as the message says it: "23:00", "09:00 (+1 day)"."""
+    days, rest = divmod(seconds, 86400)
+    text = s.format_time(rest) or ""
+    if days == 0:
+        return text
+    if days == 1:
+        return Words("%(time)s (+1 day)", time=text)
+    return Words("%(time)s (+%(days)d days)", time=text, days=days)
+
+
+def _duration_words(seconds: int) -> str:
+    """ "9 hours", "1 hour 30 minutes", "45 minutes", "20 seconds" (minutes rounded up)."""
+    if seconds < 60:
+        return Words("1 second") if seconds == 1 else Words("%(count)d seconds", count=seconds)
+    hours, minutes = divmod(-(-seconds // 60), 60)
+    hour_words = (None if not hours else Words("1 hour") if hours == 1
+                  else Words("%(count)d hours", count=hours))
+    minute_words = (None if not minutes else Words("1 minute") if minutes == 1
+                    else Words("%(count)d minutes", count=minutes))
+    if hour_words and minute_words:
+        return Words("%(hours)s %(minutes)s", hours=hour_words, minutes=minute_words)
+    return hour_words or minute_words or ""
+
+
+def early_stop_words(early: EarlyStop, city: City, previous: City) -> str:
+    """What is wrong with a stop that comes before the previous one once each time is
+    read in its own city's zone (the words of ``loader.early_stop_words``)."""
+    day = early.day.isoformat()
+    if early.days == 1:
+        when = Words("on %(day)s", day=day)
+    elif early.days == early.running:
+        when = Words("on every day it runs, from %(day)s", day=day)
+    elif early.days == 2:
+        when = Words("on %(day)s and 1 other day", day=day)
+    else:
+        others = format(early.days - 1, ",")
+        when = Words("on %(day)s and %(count)s other days", day=day, count=others)
+    return Words(
+        "arrives in %(city)s at %(time)s local time, %(gap)s before it leaves %(previous)s at "
+        "%(previous_time)s local time (%(when)s): times are local to each city (%(previous)s "
+        "in %(previous_zone)s, %(city)s in %(zone)s)",
+        city=city.name, time=_clock_words(early.time), gap=_duration_words(early.gap),
+        previous=previous.name, previous_time=_clock_words(early.previous_time), when=when,
+        previous_zone=previous.timezone, zone=city.timezone,
+    )
+
+
+def _early_stops(
+    stops: Sequence[tuple[City, int | None, int | None]],
+    days: Calendar | s.CalendarCreate | CalendarKey,
+    clock: ZoneClock | None = None,
+) -> list[tuple[int, str, str]]:
+    """``(index, time, message)`` of each stop of a run (city, arrival, departure as
+    stored) that comes, as an instant, before the previous one on a date it runs
+    (docs/routing.md, "Time"): ``time`` is ``arrival`` or ``departure``, the one at fault."""
+    if len({city.timezone for city, _, _ in stops}) < 2:
+        return []
+    clock = clock or ZoneClock()
+    key = days if isinstance(days, tuple) else _days_key(days)
+    found = []
+    for early in clock.early_stops([(c.timezone, a, d) for c, a, d in stops], key):
+        found.append((early.index, "arrival" if early.uses_arrival else "departure",
+                      early_stop_words(early, stops[early.index][0], stops[early.index - 1][0])))
+    return found
+
+
+def _refuse_runs_going_back(session: Session, which: Any, field_name: str) -> None:
+    """After a change to a city's zone or to a calendar's days: refuse it (``field_name`` at
+    fault) when a stored variant among ``which`` (a condition on ``Timetable``) would now
+    arrive somewhere before it left the stop before."""
+    clock = ZoneClock()
+    found: list[FieldIssue] = []
+    timetables = list(session.scalars(select(Timetable).where(which).order_by(Timetable.id)))
+    stops: dict[int, list[tuple[int, int | None, int | None]]] = {t.id: [] for t in timetables}
+    ids = list(stops)
+    for start in range(0, len(ids), 500):
+        for row in session.execute(
+            select(Stop.timetable_id, Stop.city_id, Stop.arrival, Stop.departure)
+            .where(Stop.timetable_id.in_(ids[start:start + 500]))
+            .order_by(Stop.timetable_id, Stop.sequence)
+        ):
+            stops[row.timetable_id].append((row.city_id, row.arrival, row.departure))
+    city_ids = {city_id for run in stops.values() for city_id, _, _ in run}
+    cities = {c.id: c for c in session.scalars(select(City).where(City.id.in_(city_ids)))}
+    for timetable in timetables:
+        run = [(cities[c], a, d) for c, a, d in stops[timetable.id]]
+        if len({city.timezone for city, _, _ in run}) < 2:
+            continue  # one zone: its days and service are not even read
+        for index, _, message in _early_stops(run, timetable.calendar, clock):
+            found.append(FieldIssue(field_name, Words(
+                "%(service)s variant %(code)s, stop %(stop)d: %(problem)s",
+                service=service_label(timetable.service), code=timetable.code, stop=index + 1,
+                problem=message)))
+    if found:
+        raise EditError("invalid", issues_summary(found), found)
+
+
+def _zone_checks(
+    resolve: CityResolver,
+    where: str,
+    stops: Sequence[Any],
+    cities: Sequence[City | None],
+    days: Calendar | s.CalendarCreate,
+) -> None:
+    """Refuse a run that goes back in time where it changes time zone, on some date it runs
+    (the stops' own order is checked first: ``stop_problems``)."""
+    known = [city for city in cities if city is not None]
+    if len(known) != len(stops):
+        return
+    last = len(stops) - 1
+    runs = [
+        (city, stop.arrival if i > 0 else None, stop.departure if i < last else None)
+        for i, (stop, city) in enumerate(zip(stops, known, strict=True))
+    ]
+    for index, part, message in _early_stops(runs, days):
+        resolve.add(f"{where}stops[{index}].{part}", message)
+
+
 def build_timetable(
     session: Session,
     service: Service,
@@ -474,6 +621,7 @@ def build_timetable(
     if code in taken_codes and (timetable is None or code != timetable.code):
         resolve.add(f"{where}code", Words("the service already has a variant %(code)s",
                                           code=repr(code)))
+    stops_before = len(resolve.issues)
     cities = [resolve(stop.city, f"{where}stops[{i}].city") for i, stop in enumerate(data.stops)]
     _stop_checks(
         resolve,
@@ -483,6 +631,9 @@ def build_timetable(
             for stop, city in zip(data.stops, cities, strict=True)
         ],
     )
+    days = calendar if calendar is not None else data.calendar
+    if len(resolve.issues) == stops_before and days is not None:
+        _zone_checks(resolve, where, data.stops, cities, days)
     if len(resolve.issues) > before:
         return None
     taken_codes.add(code)
@@ -603,9 +754,12 @@ def _review_timetable(session: Session, raw: Any, where: str, resolve: CityResol
     if not isinstance(stops, list) or not 2 <= len(stops) <= 500:
         return
     loose = []
+    cities: list[City | None] = []
+    before = len(resolve.issues)
     for i, stop in enumerate(stops):
         if not isinstance(stop, dict):
             loose.append(s.StopTimes(None, None, readable=False))
+            cities.append(None)
             continue
         ref = _loose_ref(stop.get("city"))
         city = resolve(ref, f"{where}stops[{i}].city") if ref is not None else None
@@ -614,7 +768,25 @@ def _review_timetable(session: Session, raw: Any, where: str, resolve: CityResol
         fare = stop.get("fare_cents")
         fare = fare if isinstance(fare, int) and not isinstance(fare, bool) else None
         loose.append(s.StopTimes(arrival, departure, fare, city, arrival_read and departure_read))
+        cities.append(city)
     _stop_checks(resolve, where, loose)
+    if len(resolve.issues) == before and all(stop.readable for stop in loose):
+        days = _loose_days(session, raw)
+        if days is not None:
+            _zone_checks(resolve, where, loose, cities, days)
+
+
+def _loose_days(session: Session, raw: dict[str, Any]) -> Calendar | s.CalendarCreate | None:
+    """The days of a timetable the models refused, where they can be read."""
+    calendar_id = raw.get("calendar_id")
+    if isinstance(calendar_id, int) and not isinstance(calendar_id, bool) and 1 <= calendar_id <= s.MAX_ID:
+        return session.get(Calendar, calendar_id)
+    if calendar_id is None and isinstance(raw.get("calendar"), dict):
+        try:
+            return s.CalendarCreate.model_validate(raw["calendar"])
+        except ValidationError:
+            return None
+    return None
 
 
 def _review_fares(raw: Any, where: str, resolve: CityResolver) -> None:
