@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from transit.models import Calendar, CalendarDate, City, Service, ServiceFare, Stop, Timetable
+from transit.models import (
+    Calendar,
+    CalendarDate,
+    City,
+    Service,
+    ServiceFare,
+    Stop,
+    Timetable,
+    zone_named,
+)
 
 DAY = 86400
 # SQLite accepts 32,766 bound parameters; smaller chunks keep every IN list well inside it.
@@ -78,6 +88,81 @@ def load_calendars(
         cid: CalendarDays(w, s, e, tuple(added.get(cid, ())), tuple(removed.get(cid, ())))
         for cid, (w, s, e) in rows.items()
     }
+
+
+# --- Dates a calendar runs on ---------------------------------------------------------------------
+
+# Longest range of dates read one by one (about 30 years).
+MAX_DESCRIBED_DAYS = 11_000
+
+
+def _finite_range(calendar: CalendarDays) -> tuple[dt.date, dt.date] | None:
+    """The first and last date a calendar can run on, when it runs on finitely many dates
+    (validity dates at both ends, or no weekly pattern); None when open-ended or too long."""
+    bounded = calendar.start_date is not None and calendar.end_date is not None
+    if not bounded and calendar.weekdays & 0b1111111:
+        return None
+    ends = list(calendar.added)
+    if bounded and calendar.weekdays & 0b1111111:
+        assert calendar.start_date is not None and calendar.end_date is not None
+        ends += [calendar.start_date, calendar.end_date]
+    if not ends:
+        return None
+    low, high = min(ends), max(ends)
+    if (high - low).days > MAX_DESCRIBED_DAYS:
+        return None
+    return low, high
+
+
+def running_dates(calendar: CalendarDays, low: dt.date, high: dt.date) -> list[dt.date]:
+    """The dates from ``low`` to ``high`` (inclusive) the calendar runs on, in order."""
+    added, removed = set(calendar.added), set(calendar.removed)
+    start = max(low, calendar.start_date) if calendar.start_date is not None else low
+    end = min(high, calendar.end_date) if calendar.end_date is not None else high
+    dates = {d for d in added if low <= d <= high}
+    if calendar.weekdays & 0b1111111 and start <= end:
+        day = start
+        one = dt.timedelta(days=1)
+        while day <= end:
+            if calendar.weekdays >> day.weekday() & 1 and day not in removed:
+                dates.add(day)
+            day += one
+    return sorted(dates)
+
+
+# --- Local times across zones ---------------------------------------------------------------
+#
+# docs/routing.md, "Time": a stop time t on service date D is the instant "D at 12:00 in the
+# stop's city's zone, minus 12 hours, plus t". Pages that turn stop times into instants
+# (journey times, boards) follow the same rule as the routing engine.
+
+
+@lru_cache(maxsize=4096)
+def _noon_offsets(zone: str, year: int) -> tuple[int, ...]:
+    """The UTC offset of ``zone`` (seconds) at noon of each day of ``year``."""
+    tz = zone_named(zone)
+    day = dt.date(year, 1, 1)
+    one = dt.timedelta(days=1)
+    values = []
+    while day.year == year:
+        offset = dt.datetime.combine(day, dt.time(12), tzinfo=tz).utcoffset()
+        values.append(int(offset.total_seconds()) if offset is not None else 0)
+        day += one
+    return tuple(values)
+
+
+def noon_offset(zone: str, day: dt.date) -> int:
+    """The UTC offset of ``zone`` at noon of ``day``, in seconds."""
+    return _noon_offsets(zone, day.year)[day.timetuple().tm_yday - 1]
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def service_day_start(day: dt.date, zone: str) -> int:
+    """Unix seconds of service date ``day``'s reference midnight in ``zone``: noon minus 12
+    hours (``transit.routing.snapshot.service_day_start``)."""
+    return (day - EPOCH).days * DAY - noon_offset(zone, day)
 
 
 # --- City boards --------------------------------------------------------------------------
@@ -342,6 +427,7 @@ class StopRow:
     fare_from_origin_cents: int | None  # sum of leg fares from the first stop
     boarding: bool
     alighting: bool
+    zone: str = "Asia/Shanghai"  # the city's time zone: its times are on that clock
 
     @property
     def arrival_days(self) -> int:
@@ -352,6 +438,74 @@ class StopRow:
         return 0 if self.departure is None else self.departure // DAY
 
 
+@dataclass(frozen=True)
+class JourneyPeriod:
+    """Consecutive running dates (``start`` to ``end``) on which a run takes ``seconds``."""
+
+    seconds: int
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
+class JourneyTime:
+    """How long a variant takes from its first stop to its last, as an instant minus an
+    instant (each stop's time on its own city's clock, docs/routing.md "Time").
+
+    Between two zones that change their clocks on different days (or not at all) it is not
+    the same on every date: ``seconds`` is what it takes on most of the dates it runs, and
+    ``others`` the periods when it takes another time."""
+
+    seconds: int
+    others: tuple[JourneyPeriod, ...] = ()
+
+    @property
+    def backwards(self) -> bool:
+        """Whether it arrives before it leaves on some date: times written in the wrong
+        zone (the imports refuse such runs, older databases may hold them)."""
+        return self.seconds < 0 or any(p.seconds < 0 for p in self.others)
+
+
+def journey_time(
+    departure: int,
+    departure_zone: str,
+    arrival: int,
+    arrival_zone: str,
+    calendar: CalendarDays,
+    today: dt.date,
+) -> JourneyTime:
+    """The journey time of a run leaving at ``departure`` (on its first city's clock) and
+    arriving at ``arrival`` (on its last city's), over the dates its calendar runs on: all of
+    them for a calendar with an end, else the year from ``today``."""
+    local = arrival - departure
+    if departure_zone == arrival_zone:
+        return JourneyTime(local)
+    span = _finite_range(calendar)
+    if span is not None:
+        dates = running_dates(calendar, *span)
+    else:
+        low = today
+        if calendar.start_date is not None and calendar.start_date > low:
+            low = calendar.start_date
+        if calendar.end_date is not None and calendar.end_date < low:
+            low = calendar.end_date - dt.timedelta(days=364)
+        dates = running_dates(calendar, low, low + dt.timedelta(days=364))
+    if not dates:
+        dates = [today]
+    periods: list[JourneyPeriod] = []
+    days: Counter[int] = Counter()
+    for day in dates:
+        # (start_a(D) + arrival) - (start_d(D) + departure), start_z(D) = D - offset_z(noon D)
+        seconds = local + noon_offset(departure_zone, day) - noon_offset(arrival_zone, day)
+        days[seconds] += 1
+        if periods and periods[-1].seconds == seconds:
+            periods[-1] = JourneyPeriod(seconds, periods[-1].start, day)
+        else:
+            periods.append(JourneyPeriod(seconds, day, day))
+    usual = min(days, key=lambda value: (-days[value], value))
+    return JourneyTime(usual, tuple(p for p in periods if p.seconds != usual))
+
+
 @dataclass
 class VariantView:
     id: int
@@ -360,14 +514,17 @@ class VariantView:
     calendar: CalendarDays
     calendar_name: str | None
     stops: list[StopRow] = field(default_factory=list)
+    journey: JourneyTime | None = None  # None: no departure at the first stop or no arrival
 
     @property
     def travel_seconds(self) -> int | None:
-        first = self.stops[0].departure if self.stops else None
-        last = self.stops[-1].arrival if self.stops else None
-        if first is None or last is None:
-            return None
-        return last - first
+        """The journey time on most dates it runs (see ``journey``)."""
+        return None if self.journey is None else self.journey.seconds
+
+    @property
+    def crosses_zones(self) -> bool:
+        """Whether its stops are in more than one time zone (their clocks differ)."""
+        return len({stop.zone for stop in self.stops}) > 1
 
 
 @dataclass
@@ -396,8 +553,12 @@ def service_view(
     page: int = 1,
     per_page: int = 20,
     od_fare_limit: int = 500,
+    today: dt.date | None = None,
 ) -> ServiceView | None:
-    """A service with one page of its timetable variants, their stops and its fares."""
+    """A service with one page of its timetable variants, their stops and its fares.
+
+    ``today`` (default: the date today) is where the journey time of a variant whose
+    calendar has no end is read from: the year that follows."""
     service = session.get(Service, service_id)
     if service is None:
         return None
@@ -431,13 +592,14 @@ def service_view(
                 Stop.fare_cents,
                 Stop.boarding,
                 Stop.alighting,
+                City.timezone,
             )
             .join(City, City.id == Stop.city_id)
             .where(Stop.timetable_id.in_(list(variants)))
             .order_by(Stop.timetable_id, Stop.sequence)
         )
         running: dict[int, int | None] = {}
-        for tid, seq, cid, cname, arr, dep, fare, board, alight in stop_rows:
+        for tid, seq, cid, cname, arr, dep, fare, board, alight, zone in stop_rows:
             variant = variants[tid]
             if not variant.stops:
                 total: int | None = 0
@@ -445,7 +607,17 @@ def service_view(
                 before = running[tid]
                 total = None if before is None or fare is None else before + fare
             running[tid] = total
-            variant.stops.append(StopRow(seq, cid, cname, arr, dep, fare, total, board, alight))
+            variant.stops.append(
+                StopRow(seq, cid, cname, arr, dep, fare, total, board, alight, zone or "UTC")
+            )
+    day = today or dt.date.today()
+    for variant in variants.values():
+        if variant.stops:
+            first, last = variant.stops[0], variant.stops[-1]
+            if first.departure is not None and last.arrival is not None:
+                variant.journey = journey_time(
+                    first.departure, first.zone, last.arrival, last.zone, variant.calendar, day
+                )
     origin = aliased(City)
     destination = aliased(City)
     od_count = session.scalar(

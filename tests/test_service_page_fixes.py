@@ -1,0 +1,143 @@
+"""Service and city pages (QA of the traveller pages):
+
+- the journey time of a run through several time zones is an instant minus an instant, each
+  stop's time on its city's clock (docs/routing.md, "Time"), not one clock time minus another;
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from tests.test_pages import page
+from transit.models import Calendar, City, Service, Stop, Timetable
+from transit.routing.snapshot import service_day_start as engine_day_start
+from transit.web import timetable_views as tv
+from transit.web.extensions import db
+
+H = 3600
+YEAR_2026 = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+
+
+def _service(number: str, calendar: Calendar, calls: list[tuple[City, int | None, int | None]]
+             ) -> Service:
+    service = Service(number=number, mode="flight" if number.startswith("F") else "train")
+    timetable = Timetable(code="1", calendar=calendar, service=service)
+    timetable.stops = [
+        Stop(sequence=i, city=city, arrival=arrival, departure=departure)
+        for i, (city, arrival, departure) in enumerate(calls)
+    ]
+    return service
+
+
+def build_zones(session) -> dict[str, int]:
+    """The QA network (/tmp/qa_trav/tz): F1 New York 22:00 -> Los Angeles 00:30+1, F2 Los
+    Angeles 01:30 -> Beijing 06:00+1, F3 Beijing 10:00 -> London 14:00, T1 New York 01:30
+    -> Newark 03:30, all daily in 2026; N1 New York 00:30 -> Newark 02:00 daily, open-ended."""
+    new_york = City(name="New York", timezone="America/New_York")
+    los_angeles = City(name="Los Angeles", timezone="America/Los_Angeles")
+    london = City(name="London", timezone="Europe/London")
+    beijing = City(name="Beijing", timezone="Asia/Shanghai")
+    newark = City(name="Newark", timezone="America/New_York")
+    daily = Calendar(name="2026", weekdays=0b1111111, start_date=YEAR_2026[0],
+                     end_date=YEAR_2026[1])
+    services = {
+        "F1": _service("F1", daily, [(new_york, None, 22 * H), (los_angeles, 24 * H + 1800, None)]),
+        "F2": _service("F2", daily, [(los_angeles, None, H + 1800), (beijing, 30 * H, None)]),
+        "F3": _service("F3", daily, [(beijing, None, 10 * H), (london, 14 * H, None)]),
+        "T1": _service("T1", daily, [(new_york, None, H + 1800), (newark, 3 * H + 1800, None)]),
+        "N1": _service("N1", Calendar(name="always"),
+                       [(new_york, None, 1800), (newark, 2 * H, None)]),
+    }
+    session.add_all(services.values())
+    session.commit()
+    ids = {number: service.id for number, service in services.items()}
+    ids.update(new_york=new_york.id, newark=newark.id, los_angeles=los_angeles.id,
+               beijing=beijing.id, london=london.id)
+    return ids
+
+
+@pytest.fixture
+def zones(app) -> dict[str, int]:
+    with app.app_context():
+        return build_zones(db.session)
+
+
+def _days_of_operation(html: str) -> str:
+    start = html.index('class="days-of-operation"')
+    return html[start : html.index('<div class="table-wrap">', start)]
+
+
+# --- 1. Journey times across time zones --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "usual", "others"),
+    [
+        # New York and Los Angeles change their clocks on the same days: always 5 h 30.
+        ("F1", "5 h 30 min", []),
+        # Beijing keeps its clock; Los Angeles is an hour ahead in summer (8 Mar - 31 Oct
+        # 2026; at noon on 1 Nov it is back on standard time).
+        ("F2", "13 h 30 min", ["12 h 30 min from 1 Jan 2026 to 7 Mar 2026",
+                               "12 h 30 min from 1 Nov 2026 to 31 Dec 2026"]),
+        # London's summer time runs from 29 March to 24 October (noon) 2026.
+        ("F3", "11 h", ["12 h from 1 Jan 2026 to 28 Mar 2026",
+                        "12 h from 25 Oct 2026 to 31 Dec 2026"]),
+        ("T1", "2 h", []),
+    ],
+)
+def test_journey_time_counts_each_stop_on_its_own_clock(client, zones, number, usual, others):
+    html = page(client, f"/services/{zones[number]}")
+    days = _days_of_operation(html)
+    assert f"Journey time: {usual}</p>" in days
+    listed = re.findall(r"<li>([^<]*(?:from|on) [^<]*)</li>", days)
+    assert listed == others
+    assert ("Times are local to each city." in days) == (number != "T1")
+
+
+def test_journey_time_agrees_with_the_engine_on_every_date(app, zones):
+    """Each period's journey time is what the routing engine's instants give on its dates."""
+    with app.app_context():
+        view = tv.service_view(db.session, zones["F2"])
+        assert view is not None
+        journey = view.variants[0].journey
+        assert journey is not None and not journey.backwards
+        day = YEAR_2026[0]
+        while day <= YEAR_2026[1]:
+            engine = (engine_day_start(day, "Asia/Shanghai") + 30 * H) - (
+                engine_day_start(day, "America/Los_Angeles") + H + 1800
+            )
+            period = next((p for p in journey.others if p.start <= day <= p.end), None)
+            assert (period.seconds if period else journey.seconds) == engine, day
+            day += dt.timedelta(days=1)
+
+
+def test_open_ended_calendar_reads_the_year_from_today(app, zones):
+    calendar = tv.CalendarDays(0b1111111, None, None)
+    # Los Angeles 01:30 -> Beijing 06:00 the next day, read over the year from 1 June 2026.
+    journey = tv.journey_time(H + 1800, "America/Los_Angeles", 30 * H, "Asia/Shanghai",
+                              calendar, dt.date(2026, 6, 1))
+    assert journey.seconds == 13 * H + 1800
+    assert [(p.seconds, p.start, p.end) for p in journey.others] == [
+        (12 * H + 1800, dt.date(2026, 11, 1), dt.date(2027, 3, 13))
+    ]
+    # One zone: the clock difference, whatever the date.
+    assert tv.journey_time(H + 1800, "America/New_York", 3 * H + 1800, "America/New_York",
+                           calendar, dt.date(2026, 3, 8)) == tv.JourneyTime(2 * H)
+
+
+def test_a_run_that_arrives_before_it_leaves_is_not_given_a_negative_time(app, client):
+    """Los Angeles 23:00 -> Auckland 09:00 the next day written as 33:00 (QA's F4): it would
+    arrive before it left. The page says so rather than "Journey time: -9 h"."""
+    with app.app_context():
+        los_angeles = City(name="Los Angeles", timezone="America/Los_Angeles")
+        auckland = City(name="Auckland", timezone="Pacific/Auckland")
+        daily = Calendar(weekdays=0b1111111, start_date=YEAR_2026[0], end_date=YEAR_2026[1])
+        service = _service("F4", daily, [(los_angeles, None, 23 * H), (auckland, 33 * H, None)])
+        db.session.add(service)
+        db.session.commit()
+        sid = service.id
+    days = _days_of_operation(page(client, f"/services/{sid}"))
+    assert "Journey time unknown" in days and "-9 h" not in days and "-11 h" not in days
