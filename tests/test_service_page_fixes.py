@@ -2,14 +2,19 @@
 
 - the journey time of a run through several time zones is an instant minus an instant, each
   stop's time on its city's clock (docs/routing.md, "Time"), not one clock time minus another;
+- on the days the clocks change, the station board shows a run at the time the route planner
+  gives ("noon minus 12 hours" plus the stop time);
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.test_pages import page
 from transit.models import Calendar, City, Service, Stop, Timetable
@@ -141,3 +146,91 @@ def test_a_run_that_arrives_before_it_leaves_is_not_given_a_negative_time(app, c
         sid = service.id
     days = _days_of_operation(page(client, f"/services/{sid}"))
     assert "Journey time unknown" in days and "-9 h" not in days and "-11 h" not in days
+
+
+# --- 2. Station boards on the days the clocks change -------------------------------------------
+
+
+def _board(client, city_id: int, day: str, kind: str = "departures") -> list[tuple[str, str]]:
+    html = page(client, f"/cities/{city_id}?date={day}")
+    start = html.index(f'class="board board-{kind}"')
+    table = html[start : html.index("</table>", start)]
+    return re.findall(r'<td class="time">(\d\d:\d\d).*?<a href="[^"]*">([^<]+)</a>', table, re.S)
+
+
+def _planner_departure(client, origin: str, destination: str, depart: str, number: str) -> str:
+    response = client.get(f"/api/v1/routes?from={origin}&to={destination}&depart={depart}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    for itinerary in response.get_json()["itineraries"]:
+        leg = itinerary["legs"][0]
+        if leg["service"] == number:
+            return leg["departure"]
+    raise AssertionError(f"{number} not found")
+
+
+def test_board_on_the_spring_forward_day_follows_the_planner(client, zones):
+    # 8 March 2026: "noon minus 12 hours" is 23:00 on the 7th, so 01:30 is 00:30 (EST).
+    assert _planner_departure(client, "New York", "Newark", "2026-03-08T00:00", "T1") == (
+        "2026-03-08T00:30:00-05:00"
+    )
+    board = _board(client, zones["new_york"], "2026-03-08")
+    assert ("00:30", "T1") in board and ("01:30", "T1") not in board
+    # N1's 00:30 of the 8th is 23:30 on the 7th: on the 7th's board (twice: its own run too).
+    assert ("00:30", "N1") not in board
+    assert _board(client, zones["new_york"], "2026-03-07").count(("23:30", "N1")) == 1
+    assert ("00:30", "N1") in _board(client, zones["new_york"], "2026-03-07")
+    # Arrivals at Newark: 03:30 on the 8th (EDT), as the planner says.
+    assert ("03:30", "T1") in _board(client, zones["newark"], "2026-03-08", "arrivals")
+    # The days around keep their timetable times.
+    assert ("01:30", "T1") in _board(client, zones["new_york"], "2026-03-09")
+
+
+def test_board_on_the_fall_back_day_follows_the_planner(client, zones):
+    # 1 November 2026: "noon minus 12 hours" is 01:00 EDT, so 00:30 is 01:30 EDT and 01:30
+    # is 01:30 EST (the second 01:30 of the night).
+    assert _planner_departure(client, "New York", "Newark", "2026-11-01T00:00", "N1") == (
+        "2026-11-01T01:30:00-04:00"
+    )
+    assert _planner_departure(client, "New York", "Newark", "2026-11-01T01:45", "T1") == (
+        "2026-11-01T01:30:00-05:00"
+    )
+    board = _board(client, zones["new_york"], "2026-11-01")
+    assert board[:2] == [("01:30", "N1"), ("01:30", "T1")]  # in the order they leave
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seconds=st.lists(st.integers(0, 2 * 86400 - 1), min_size=1, max_size=6),
+    day=st.sampled_from([dt.date(2026, 3, 7), dt.date(2026, 3, 8), dt.date(2026, 3, 9),
+                         dt.date(2026, 10, 31), dt.date(2026, 11, 1), dt.date(2026, 11, 2),
+                         dt.date(2026, 6, 15)]),
+)
+def test_board_lists_the_calls_whose_engine_instant_falls_on_the_day(engine, seconds, day):
+    """Reference: each service day's instant by the engine's own rule, read on the city's
+    clock; the board lists a call exactly when that falls on its date, at that clock time."""
+    from sqlalchemy.orm import Session
+
+    zone = "America/New_York"
+    with Session(engine) as session:
+        for table in reversed(db.metadata.sorted_tables):
+            session.execute(table.delete())
+        here = City(name="Here", timezone=zone)
+        there = City(name="There", timezone=zone)
+        daily = Calendar(weekdays=0b1111111)
+        expected = []
+        for i, t in enumerate(seconds):
+            session.add(_service(f"R{i}", daily, [(here, None, t), (there, t + 60, None)]))
+            for back in range(-1, 4):
+                service_day = day - dt.timedelta(days=back)
+                instant = engine_day_start(service_day, zone) + t
+                local = dt.datetime.fromtimestamp(instant, ZoneInfo(zone))
+                if local.date() == day:
+                    expected.append((instant, f"R{i}",
+                                     local.hour * 3600 + local.minute * 60 + local.second))
+        session.commit()
+        board = tv.city_board(session, here.id, day)
+        assert sorted((r.number, r.time) for r in board) == sorted(
+            (number, clock) for _, number, clock in expected
+        )
+        assert [r.time for r in board] == [clock for _, _, clock in sorted(expected)]

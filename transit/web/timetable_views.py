@@ -191,6 +191,17 @@ class BoardRow:
         return "" if self.route == self.number else self.route
 
 
+def _local_clock(zone: str, day: dt.date) -> tuple[int, int, bool]:
+    """The instants (Unix seconds) where ``day`` begins and ends on the clocks of ``zone``,
+    and whether its clocks run evenly from one to the other (no change that day)."""
+    tz = zone_named(zone)
+    begin = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    low, high = int(begin.timestamp()), int(end.timestamp())
+    even = high - low == DAY and begin.utcoffset() == end.utcoffset()
+    return low, high, even
+
+
 def city_board(
     session: Session,
     city_id: int,
@@ -200,9 +211,15 @@ def city_board(
 ) -> list[BoardRow]:
     """Departures (or arrivals) at a city whose local time falls on ``day``, in time order.
 
-    A call at time ``t`` of the service day ``s`` happens on ``s + t // 86400``: calls after
+    A call at time ``t`` of the service day ``s`` happens at the instant "``s`` at noon
+    minus 12 hours, plus ``t``" in the city's zone (docs/routing.md, "Time"): the engine's
+    rule, so that the board and the route planner show the same run at the same time. On
+    days without a clock change that is ``s + t // 86400`` at ``t % 86400``: calls after
     midnight of a service that started the day before belong to this board, and the
-    calendar is asked about the service day, not the calendar day of the call.
+    calendar is asked about the service day, not the calendar day of the call. On the days
+    the clocks change, the time shown is the local clock time of that instant (a call at
+    01:30 on the night the clocks go forward is at 00:30, as "noon minus 12 hours" is then
+    23:00 the evening before).
     """
     departures = kind == "departures"
     time_col = Stop.departure if departures else Stop.arrival
@@ -219,43 +236,77 @@ def city_board(
             Service.operator,
             Service.name,
             Service.route,
+            City.timezone,
         )
         .join(Timetable, Timetable.id == Stop.timetable_id)
         .join(Service, Service.id == Timetable.service_id)
+        .join(City, City.id == Stop.city_id)
         .where(Stop.city_id == city_id, time_col.is_not(None), allowed.is_(True))
     )
     mode_list = sorted(set(modes or ()))
     if mode_list:
         stmt = stmt.where(Service.mode.in_(mode_list))
     calls = [
-        (tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route)
-        for tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route
+        (tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route, zone)
+        for tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route, zone
         in session.execute(stmt)
         if seconds is not None
     ]
     if not calls:
         return []
+    zone = calls[0][10] or "UTC"
+    low, high, even = _local_clock(zone, day)
     longest = max(row[1] for row in calls) // DAY
-    candidate_days = [day - dt.timedelta(days=k) for k in range(longest + 1)]
+    # A call of service day s lands within an hour or two of s + t // 86400 (a clock change
+    # moves "noon minus 12 hours" away from midnight): the days either side are asked too.
+    candidate_days = [day - dt.timedelta(days=k) for k in range(-1, longest + 2)]
     calendars = load_calendars(session, {row[2] for row in calls}, candidate_days)
+    starts = {d: service_day_start(d, zone) for d in candidate_days}
 
     kept = []
-    for tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route in calls:
-        before = seconds // DAY
+    for tid, seconds, cal_id, headsign, sid, number, mode, operator, name, route, _ in calls:
         calendar = calendars.get(cal_id)
-        if calendar is None or not calendar.runs_on(day - dt.timedelta(days=before)):
+        if calendar is None:
             continue
-        kept.append(
-            (seconds - before * DAY, tid, headsign, sid, number, mode, operator, name, before, route)
-        )
+        before = seconds // DAY
+        for shift in (0, -1, 1):
+            service_day = day - dt.timedelta(days=before + shift)
+            instant = starts[service_day] + seconds
+            if not low <= instant < high or not calendar.runs_on(service_day):
+                continue
+            if even:
+                clock = instant - low
+            else:
+                local = dt.datetime.fromtimestamp(instant, zone_named(zone))
+                clock = local.hour * 3600 + local.minute * 60 + local.second
+            kept.append((clock, instant, tid, headsign, sid, number, mode, operator, name,
+                         service_day, seconds, route))
 
-    ends = terminal_cities(session, [row[1] for row in kept], last=departures)
-    # The mark counts from the day the run left its first stop, not from its service day:
-    # a train that starts at 24:05 leaves on the board's day.
-    left_on = first_departure_days(session, [row[1] for row in kept if row[8]])
+    ends = terminal_cities(session, [row[2] for row in kept], last=departures)
+    # The mark counts from the day the run left its first stop (on that stop's clock), not
+    # from its service day: a train that starts at 24:05 leaves on the board's day. Only a
+    # call past its service day's midnight, or on a day the clocks change, can have left
+    # before the board's day.
+    irregular = not even or any(
+        noon_offset(zone, d) != noon_offset(zone, day) for d in (day - dt.timedelta(days=1),
+                                                                 day + dt.timedelta(days=1))
+    )
+    first = first_departures(
+        session, [row[2] for row in kept if irregular or row[10] >= DAY or row[9] != day]
+    )
+
+    def days_before(tid: int, service_day: dt.date) -> int:
+        if tid not in first:
+            return 0
+        leaves, first_zone = first[tid]
+        left = dt.datetime.fromtimestamp(
+            service_day_start(service_day, first_zone) + leaves, zone_named(first_zone)
+        ).date()
+        return max(0, (day - left).days)
+
     rows = [
         BoardRow(
-            time=t,
+            time=clock,
             service_id=sid,
             number=number,
             mode=mode,
@@ -265,27 +316,38 @@ def city_board(
             timetable_id=tid,
             other_city_id=ends.get(tid, (None, None))[0],
             other_city=ends.get(tid, (None, None))[1],
-            started_days_before=before - left_on.get(tid, 0),
+            started_days_before=days_before(tid, service_day),
             route=route or "",
         )
-        for t, tid, headsign, sid, number, mode, operator, name, before, route in kept
+        for clock, instant, tid, headsign, sid, number, mode, operator, name, service_day, _,
+        route in sorted(kept, key=lambda r: (r[1], r[5], r[2]))
     ]
-    rows.sort(key=lambda r: (r.time, r.number, r.timetable_id))
     return rows
 
 
-def first_departure_days(session: Session, timetable_ids: Sequence[int]) -> dict[int, int]:
-    """Days after its service day's midnight that each variant leaves its first stop."""
+def first_departures(session: Session, timetable_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """Each variant's departure from its first stop (seconds after its service day's
+    reference midnight) and that stop's time zone: ``{timetable_id: (seconds, zone)}``."""
     ids = sorted(set(timetable_ids))
-    days: dict[int, int] = {}
+    found: dict[int, tuple[int, str]] = {}
     for chunk in _chunks(ids):
-        for tid, first in session.execute(
-            select(Stop.timetable_id, func.min(Stop.departure))
+        firsts = (
+            select(Stop.timetable_id.label("tid"), func.min(Stop.sequence).label("seq"))
             .where(Stop.timetable_id.in_(chunk))
             .group_by(Stop.timetable_id)
-        ):
-            days[tid] = (first or 0) // DAY
-    return days
+            .subquery()
+        )
+        at_first = aliased(Stop)
+        stmt = (
+            select(at_first.timetable_id, at_first.departure, at_first.arrival, City.timezone)
+            .join(firsts, and_(firsts.c.tid == at_first.timetable_id,
+                               firsts.c.seq == at_first.sequence))
+            .join(City, City.id == at_first.city_id)
+        )
+        for tid, departure, arrival, zone in session.execute(stmt):
+            leaves = departure if departure is not None else arrival
+            found[tid] = (leaves or 0, zone or "UTC")
+    return found
 
 
 def terminal_cities(
