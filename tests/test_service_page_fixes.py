@@ -4,6 +4,7 @@
   stop's time on its city's clock (docs/routing.md, "Time"), not one clock time minus another;
 - on the days the clocks change, the station board shows a run at the time the route planner
   gives ("noon minus 12 hours" plus the stop time);
+- a calendar written as "daily, except 600 dates" is described by the days it really runs;
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_pages import page
-from transit.models import Calendar, City, Service, Stop, Timetable
+from transit.models import Calendar, CalendarDate, City, Service, Stop, Timetable
 from transit.routing.snapshot import service_day_start as engine_day_start
 from transit.web import timetable_views as tv
 from transit.web.extensions import db
@@ -234,3 +235,112 @@ def test_board_lists_the_calls_whose_engine_instant_falls_on_the_day(engine, sec
             (number, clock) for _, number, clock in expected
         )
         assert [r.time for r in board] == [clock for _, _, clock in sorted(expected)]
+
+
+# --- 3. Calendars in words ---------------------------------------------------------------------
+
+
+def _daily_except(start: dt.date, end: dt.date, runs) -> Calendar:
+    """A GTFS-style calendar: every day from ``start`` to ``end``, with every date on which
+    ``runs`` is false removed."""
+    calendar = Calendar(name="gtfs", weekdays=0b1111111, start_date=start, end_date=end)
+    day, removed = start, []
+    while day <= end:
+        if not runs(day):
+            removed.append(CalendarDate(date=day, added=False))
+        day += dt.timedelta(days=1)
+    calendar.exceptions = removed
+    return calendar
+
+
+def test_a_saturday_service_written_as_daily_with_exceptions_says_saturdays(app, client):
+    """Caltrain's Saturday service: "daily" from 15 July 2017 to 20 July 2019 less 630 dates."""
+    with app.app_context():
+        a, b = City(name="San Francisco"), City(name="San Jose")
+        saturdays = _daily_except(dt.date(2017, 7, 15), dt.date(2019, 7, 20),
+                                  lambda d: d.weekday() == 5)
+        assert len(saturdays.exceptions) == 630
+        # Mon-Sat, written the same way: daily less the Sundays and two Wednesdays.
+        off = {dt.date(2018, 1, 3), dt.date(2018, 7, 4)}
+        six = _daily_except(dt.date(2018, 1, 1), dt.date(2018, 12, 31),
+                            lambda d: d.weekday() != 6 and d not in off)
+        # Weekdays less 12 holidays: the list is folded behind its count.
+        holidays = {dt.date(2018, 1, 1) + dt.timedelta(days=7 * k + 2) for k in range(12)}
+        weekdays = _daily_except(dt.date(2018, 1, 1), dt.date(2018, 12, 31),
+                                 lambda d: d.weekday() < 5 and d not in holidays)
+        ids = []
+        for number, calendar in (("S1", saturdays), ("S2", six), ("S3", weekdays)):
+            service = _service(number, calendar, [(a, None, 8 * H), (b, 9 * H, None)])
+            db.session.add(service)
+            db.session.commit()
+            ids.append(service.id)
+    saturday = _days_of_operation(page(client, f"/services/{ids[0]}"))
+    assert '<li class="weekdays">Sat</li>' in saturday
+    assert "Saturday, 15 July 2017 to Saturday, 20 July 2019" in saturday
+    assert "Daily" not in saturday and "Does not run on" not in saturday
+    assert saturday.count('class="date"') == 0
+
+    six_days = _days_of_operation(page(client, f"/services/{ids[1]}"))
+    assert '<li class="weekdays">Mon–Sat</li>' in six_days
+    # Its range is from its first run (Mon 1 Jan) to its last (Mon 31 Dec).
+    assert "Monday, 1 January 2018 to Monday, 31 December 2018" in six_days
+    removed = re.search(r'<li class="removed">(.*?)</li>', six_days, re.S)
+    assert removed is not None
+    assert re.findall(r'<span class="date">([^<]+)</span>', removed.group(1)) == [
+        "3 Jan 2018", "4 Jul 2018"
+    ]
+
+    weekday = _days_of_operation(page(client, f"/services/{ids[2]}"))
+    assert '<li class="weekdays">Mon–Fri</li>' in weekday
+    folded = re.search(r'<li class="removed"><details><summary>([^<]+)</summary>(.*?)</details>',
+                       weekday, re.S)
+    assert folded is not None and folded.group(1) == "Does not run on 12 dates"
+    assert folded.group(2).count('class="date"') == 12
+
+
+def test_added_dates_beyond_the_pattern_are_listed_as_such(app):
+    # "No regular days" plus 60 Sundays added: Sundays, from the first to the last.
+    sundays = tuple(dt.date(2026, 1, 4) + dt.timedelta(days=7 * k) for k in range(60))
+    summary = tv.describe_calendar(tv.CalendarDays(0, None, None, added=sundays))
+    assert summary == tv.CalendarSummary(1 << 6, sundays[0], sundays[-1])
+    # Three scattered dates stay three dates.
+    few = (dt.date(2026, 1, 5), dt.date(2026, 2, 17), dt.date(2026, 5, 1))
+    assert tv.describe_calendar(tv.CalendarDays(0, None, None, added=few)) == (
+        tv.CalendarSummary(0, few[0], few[-1], added=few)
+    )
+    # Every date removed: it never runs.
+    never = tv.CalendarDays(0b0000001, dt.date(2026, 1, 5), dt.date(2026, 1, 5),
+                            removed=(dt.date(2026, 1, 5),))
+    assert tv.describe_calendar(never).never
+    # Open-ended: the pattern stays; exceptions that change nothing go.
+    open_ended = tv.CalendarDays(0b0011111, dt.date(2026, 1, 1), None,
+                                 added=(dt.date(2026, 1, 3), dt.date(2026, 1, 5)),
+                                 removed=(dt.date(2026, 1, 6), dt.date(2026, 1, 10)))
+    assert tv.describe_calendar(open_ended) == tv.CalendarSummary(
+        0b0011111, dt.date(2026, 1, 1), None, (dt.date(2026, 1, 3),), (dt.date(2026, 1, 6),)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weekdays=st.integers(0, 127),
+    start=st.dates(dt.date(2026, 1, 1), dt.date(2026, 3, 1)),
+    length=st.integers(0, 120),
+    exceptions=st.lists(st.tuples(st.integers(-10, 130), st.booleans()), max_size=40),
+)
+def test_a_described_calendar_runs_on_exactly_the_same_dates(weekdays, start, length, exceptions):
+    end = start + dt.timedelta(days=length)
+    added = tuple(sorted({start + dt.timedelta(days=k) for k, on in exceptions if on}))
+    removed = tuple(sorted({start + dt.timedelta(days=k) for k, on in exceptions if not on}))
+    calendar = tv.CalendarDays(weekdays, start, end, added, removed)
+    summary = tv.describe_calendar(calendar)
+    described = tv.CalendarDays(summary.weekdays, summary.start_date, summary.end_date,
+                                summary.added, summary.removed)
+    low, high = start - dt.timedelta(days=20), end + dt.timedelta(days=150)
+    truth = tv.running_dates(calendar, low, high)
+    assert summary.never == (not truth)
+    if truth:
+        assert tv.running_dates(described, low, high) == truth
+        # No more exceptions than the calendar had, within its running dates.
+        assert len(summary.added) + len(summary.removed) <= len(added) + len(removed) + len(
+            truth)

@@ -90,9 +90,9 @@ def load_calendars(
     }
 
 
-# --- Dates a calendar runs on ---------------------------------------------------------------------
+# --- Calendars in words ---------------------------------------------------------------------
 
-# Longest range of dates read one by one (about 30 years).
+# Longest range of dates read one by one to describe a calendar (about 30 years).
 MAX_DESCRIBED_DAYS = 11_000
 
 
@@ -128,6 +128,75 @@ def running_dates(calendar: CalendarDays, low: dt.date, high: dt.date) -> list[d
                 dates.add(day)
             day += one
     return sorted(dates)
+
+
+@dataclass(frozen=True)
+class CalendarSummary:
+    """A calendar as a reader should see it: the weekdays it really runs on, the dates from
+    its first run to its last, and only the dates that break that pattern.
+
+    GTFS feeds often write a Saturday service as "daily, except" some 600 dates; what it
+    means is "Saturdays". ``never``: it runs on no date at all."""
+
+    weekdays: int
+    start_date: dt.date | None
+    end_date: dt.date | None
+    added: tuple[dt.date, ...] = ()
+    removed: tuple[dt.date, ...] = ()
+    never: bool = False
+
+    @property
+    def single_day(self) -> bool:
+        return self.start_date is not None and self.start_date == self.end_date
+
+
+def describe_calendar(calendar: CalendarDays) -> CalendarSummary:
+    """The days a calendar runs on, described by its real pattern.
+
+    For a calendar with finitely many running dates, the weekdays are those it runs on for
+    more than half of their occurrences between its first and its last running date, and the
+    exceptions are the dates that differ from that pattern (fewest possible for that
+    range). An open-ended calendar keeps its pattern, less the exceptions that change
+    nothing (a removed date it would not run on anyway, an added one it already runs on).
+    Both describe exactly the dates ``CalendarDays.runs_on`` says it runs on."""
+    span = _finite_range(calendar)
+    if not calendar.weekdays & 0b1111111 and not calendar.added:
+        return CalendarSummary(0, None, None, never=True)
+    if span is None:
+        def changes(day: dt.date, added: bool) -> bool:
+            regular = CalendarDays(calendar.weekdays, calendar.start_date, calendar.end_date)
+            return regular.runs_on(day) != added
+
+        return CalendarSummary(
+            calendar.weekdays,
+            calendar.start_date,
+            calendar.end_date,
+            tuple(sorted(d for d in set(calendar.added) if changes(d, True))),
+            tuple(sorted(d for d in set(calendar.removed) - set(calendar.added)
+                         if changes(d, False))),
+        )
+    dates = running_dates(calendar, *span)
+    if not dates:
+        return CalendarSummary(0, None, None, never=True)
+    first, last = dates[0], dates[-1]
+    runs = set(dates)
+    seen = [0] * 7
+    running = [0] * 7
+    day = first
+    one = dt.timedelta(days=1)
+    while day <= last:
+        seen[day.weekday()] += 1
+        running[day.weekday()] += day in runs
+        day += one
+    weekdays = sum(1 << w for w in range(7) if running[w] * 2 > seen[w])
+    added = tuple(d for d in dates if not weekdays >> d.weekday() & 1)
+    removed = []
+    day = first
+    while day <= last:
+        if weekdays >> day.weekday() & 1 and day not in runs:
+            removed.append(day)
+        day += one
+    return CalendarSummary(weekdays, first, last, added, tuple(removed))
 
 
 # --- Local times across zones ---------------------------------------------------------------
@@ -577,6 +646,7 @@ class VariantView:
     calendar_name: str | None
     stops: list[StopRow] = field(default_factory=list)
     journey: JourneyTime | None = None  # None: no departure at the first stop or no arrival
+    days: CalendarSummary | None = None  # the calendar as the page describes it
 
     @property
     def travel_seconds(self) -> int | None:
@@ -674,6 +744,7 @@ def service_view(
             )
     day = today or dt.date.today()
     for variant in variants.values():
+        variant.days = describe_calendar(variant.calendar)
         if variant.stops:
             first, last = variant.stops[0], variant.stops[-1]
             if first.departure is not None and last.arrival is not None:
