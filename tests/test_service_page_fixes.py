@@ -5,6 +5,8 @@
 - on the days the clocks change, the station board shows a run at the time the route planner
   gives ("noon minus 12 hours" plus the stop time);
 - a calendar written as "daily, except 600 dates" is described by the days it really runs;
+- the run-history chart spans the bulk of the runs (an implausible one is an arrow at the
+  edge), its caption quotes the timetable, and it writes a few dates under its axis.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_pages import page
-from transit.models import Calendar, CalendarDate, City, Service, Stop, Timetable
+from transit.models import Calendar, CalendarDate, City, Service, Stop, Timetable, TripRecord
 from transit.routing.snapshot import service_day_start as engine_day_start
+from transit.web import forecast_views as fv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db
 
@@ -344,3 +347,133 @@ def test_a_described_calendar_runs_on_exactly_the_same_dates(weekdays, start, le
         # No more exceptions than the calendar had, within its running dates.
         assert len(summary.added) + len(summary.removed) <= len(added) + len(removed) + len(
             truth)
+
+
+# --- 4. The run-history chart ------------------------------------------------------------------
+
+
+def _history(session, minutes: list[float | None], scheduled: float = 180.0,
+             timetable: int = 199 * 60) -> int:
+    """A daily Beijing -> Shanghai service taking ``timetable`` seconds, and one recorded run
+    a day from 1 March 2025 taking ``minutes`` each (None: cancelled), scheduled for
+    ``scheduled`` minutes (a history file's schedule, not the timetable's)."""
+    beijing, shanghai = City(name="北京"), City(name="上海")
+    service = _service("G7", Calendar(weekdays=0b1111111),
+                       [(beijing, None, 8 * H), (shanghai, 8 * H + timetable, None)])
+    session.add(service)
+    session.flush()
+    for k, took in enumerate(minutes):
+        day = dt.date(2025, 3, 1) + dt.timedelta(days=k)
+        leaves = dt.datetime.combine(day, dt.time(0))  # 08:00 in China
+        session.add(TripRecord(
+            service_id=service.id, service_date=day, origin_id=beijing.id,
+            destination_id=shanghai.id, scheduled_departure=leaves,
+            scheduled_arrival=leaves + dt.timedelta(minutes=scheduled),
+            actual_departure=None if took is None else leaves,
+            actual_arrival=None if took is None else leaves + dt.timedelta(minutes=took),
+            cancelled=took is None,
+        ))
+    session.commit()
+    return service.id
+
+
+NOW = dt.datetime(2025, 6, 1)
+
+
+def test_one_implausible_run_does_not_flatten_the_others(app, client):
+    runs = [195.0 + (k % 7) for k in range(25)] + [43401.0] + [199.0, 201.0]
+    with app.test_request_context("/"):
+        sid = _history(db.session, runs)
+        chart = fv.service_chart(db.session, sid, NOW)
+    assert chart is not None
+    # The scale spans the bulk (the timetable's 180 included), not 43,401 minutes.
+    assert chart.high < 260 and chart.low > 150
+    assert max(float(t.text) for t in chart.ticks) < 260
+    assert len(chart.past) == 27 and len(chart.off_scale) == 1
+    arrow = chart.off_scale[0]
+    assert arrow.up and arrow.y < chart.top and arrow.minutes == 43401
+    assert arrow.label == "2025-03-26 08:00: 43401 min, off the chart's scale"
+    # The other runs spread over the plot instead of lying on one line.
+    assert len({p.y for p in chart.past}) == 7
+    assert max(p.y for p in chart.past) - min(p.y for p in chart.past) > 40
+    html = page(client, f"/services/{sid}")
+    section = html[html.index('class="forecast-chart') : html.index("</section>")]
+    assert section.count('<polygon class="off-scale"') == 1
+    assert "43401 min, off the chart&#39;s scale</title>" in section
+    assert ("Off the chart&#39;s scale, marked by an arrow at its edge: 2025-03-26 08:00, "
+            "43401 min.") in section
+
+
+def test_the_scale_keeps_every_value_when_none_stands_out():
+    assert fv.scale_limits([100.0, 110.0, 130.0, 180.0]) == (93.6, 186.4)
+    assert fv.scale_limits([30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 1000.0])[1] < 100
+    # A service whose runs really take from 1 to 3 hours keeps them all on the chart.
+    spread = [60.0 + 5 * k for k in range(25)]
+    assert fv.scale_limits(spread)[1] >= 180
+
+
+def test_caption_quotes_the_timetable_not_the_recorded_schedule(app, client):
+    with app.app_context():
+        sid = _history(db.session, [199.0, 200.0, 198.0], scheduled=180.0, timetable=199 * 60)
+    html = page(client, f"/services/{sid}")
+    caption = re.search(r"<figcaption[^>]*>(.*?)</figcaption>", html, re.S)
+    assert caption is not None
+    assert "the timetable says 199." in caption.group(1)
+    assert "Journey time: 3 h 19 min" in html
+
+
+def test_caption_timetable_time_counts_time_zones(app):
+    """Los Angeles 01:30 -> Beijing 06:00 the next day, recorded on 1 July 2026: 13 h 30."""
+    with app.test_request_context("/"):
+        ids = build_zones(db.session)
+        leaves = dt.datetime(2026, 7, 1, 8, 30)  # 01:30 PDT
+        db.session.add(TripRecord(
+            service_id=ids["F2"], service_date=dt.date(2026, 7, 1),
+            origin_id=ids["los_angeles"], destination_id=ids["beijing"],
+            # The history file's schedule says 800 minutes; the timetable 13 h 30.
+            scheduled_departure=leaves, scheduled_arrival=leaves + dt.timedelta(minutes=800),
+            actual_departure=leaves, actual_arrival=leaves + dt.timedelta(minutes=815),
+        ))
+        db.session.commit()
+        chart = fv.service_chart(db.session, ids["F2"], dt.datetime(2026, 8, 1))
+    assert chart is not None and "the timetable says 810." in chart.caption
+
+
+def test_chart_writes_dates_under_its_axis_and_its_unit_clear_of_the_ticks(app, client):
+    with app.app_context():
+        sid = _history(db.session, [199.0 + k % 3 for k in range(30)])
+    html = page(client, f"/services/{sid}")
+    section = html[html.index('class="forecast-chart') : html.index("</section>")]
+    dates = re.findall(r'<text class="date"[^>]*>([^<]+)</text>', section)
+    assert dates == ["1 Mar", "11 Mar", "20 Mar", "30 Mar"]
+    # The unit sits above the plot, right of the tick labels (which end left of it).
+    unit = re.search(r'<text class="unit" x="([\d.]+)" y="([\d.]+)"', section)
+    ticks = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*text-anchor="end"', section)
+    assert unit is not None and ticks
+    assert all(float(x) < float(unit.group(1)) for x, _ in ticks)
+    assert float(unit.group(2)) < min(float(y) for _, y in ticks) - 10
+    chinese = page(client, f"/services/{sid}?lang=zh")
+    assert re.findall(r'<text class="date"[^>]*>([^<]+)</text>', chinese)[0] == "3月1日"
+
+
+def test_chart_tooltips_say_eight_times_in_ten(app):
+    from transit.models import ServiceForecast
+
+    with app.test_request_context("/"):
+        sid = _history(db.session, [199.0, 200.0])
+        city = db.session.query(City).filter_by(name="北京").one()
+        other = db.session.query(City).filter_by(name="上海").one()
+        db.session.add(ServiceForecast(
+            service_id=sid, service_date=dt.date(2025, 6, 2), origin_id=city.id,
+            destination_id=other.id, scheduled_departure=dt.datetime(2025, 6, 2),
+            scheduled_arrival=dt.datetime(2025, 6, 2, 3, 19), travel_p10=197.0,
+            travel_p50=200.0, travel_p90=210.0, delay_p10=-2.0, delay_p50=1.0,
+            delay_p90=11.0, model="test",
+        ))
+        db.session.commit()
+        chart = fv.service_chart(db.session, sid, NOW)
+    assert chart is not None
+    assert chart.forecasts[0].label == (
+        "2025-06-02 08:00: forecast 200 min, 8 times in 10 between 197 and 210"
+    )
+    assert "10–90" not in chart.forecasts[0].label
