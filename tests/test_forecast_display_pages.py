@@ -71,5 +71,5 @@ def test_forecast_times_after_midnight_carry_the_day_mark(client):
     assert leg is not None
     # The 10% end is still on the departure day (no mark), the rest the next day.
     assert leg.group(1) == (
-        f"Timetable 01:00{mark}, forecast 01:05{mark} (10–90%: 23:30–01:30{mark})"
+        f"Timetable 01:00{mark}, forecast 01:05{mark}, 8 times in 10 between 23:30 and 01:30{mark}"
     )
