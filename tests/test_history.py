@@ -365,6 +365,28 @@ def test_record_trip_refuses_actual_times_in_the_future(session: Session) -> Non
                                actual_arrival=None, user="test", now=utc(2026, 11, 1)) == 1
 
 
+def test_record_trip_names_the_field_of_a_time_days_from_the_timetable(session: Session) -> None:
+    # QA: a run recorded 30 days late was refused by the history loader in one English line
+    # at the top of the form; it is now a field error the pages translate.
+    from transit import editing
+    from transit.words import Words
+
+    load_feed(session, small_feed())
+    session.commit()
+    timetable = session.scalars(
+        select(Timetable).join(Service).where(Service.number == "G1")).one()
+    with pytest.raises(editing.EditError) as error:
+        editing.record_trip(session, timetable, dt.date(2026, 10, 6), 0, 1,
+                            actual_departure=dt.datetime(2026, 10, 6, 8, 1),  # noqa: DTZ001
+                            actual_arrival=dt.datetime(2026, 11, 5, 20, 0),  # noqa: DTZ001
+                            user="test", now=utc(2026, 11, 28))
+    assert error.value.kind == "invalid"
+    [issue] = error.value.issues
+    assert issue.field == "actual_arrival"
+    assert isinstance(issue.message, Words)
+    assert issue.message == "more than 72 hours from the timetable's time: check the date"
+
+
 def test_load_then_reload(tmp_path: Path, session: Session) -> None:
     load_feed(session, small_feed())
     rows = [

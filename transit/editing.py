@@ -1276,6 +1276,7 @@ def record_trip(
     user: str,
     source: str = "admin",
     now: dt.datetime | None = None,
+    date_known: bool = True,
 ) -> int:
     """Record one past run of a timetable variant between two of its stops.
 
@@ -1289,7 +1290,7 @@ def record_trip(
     """
     from transit.routing.query import FIRST_YEAR, LAST_YEAR
     from transit.timetable.feed import ImportFailed
-    from transit.timetable.history import CLOCK_SLACK, HistoryTrip, load_history
+    from transit.timetable.history import CLOCK_SLACK, MAX_DELAY, HistoryTrip, load_history
 
     stops = timetable.stops
     issues = []
@@ -1353,6 +1354,18 @@ def record_trip(
     ):
         issues.append(FieldIssue("actual_arrival", Words(
             "the actual arrival is before the actual departure")))
+    # The trip-history limit (load_history would refuse it too, but in one English line):
+    # a time days away from the timetable's is taken for a mistyped date.
+    hours = int(MAX_DELAY.total_seconds() // 3600)
+    for name, moment, scheduled in (
+        ("actual_departure", trip.actual_departure, trip.scheduled_departure),
+        ("actual_arrival", trip.actual_arrival, trip.scheduled_arrival),
+    ):
+        # (A form whose day could not be read passes a stand-in day: nothing to measure from.)
+        if date_known and moment is not None and abs(moment - scheduled) > MAX_DELAY:
+            issues.append(FieldIssue(name, Words(
+                "more than %(hours)d hours from the timetable's time: check the date",
+                hours=hours)))
     if issues:
         raise EditError("invalid", Words("The run cannot be recorded."), issues)
     try:

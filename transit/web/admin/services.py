@@ -820,6 +820,7 @@ def trip_new(service_id: int, timetable_id: int) -> Response | str | tuple[str, 
             actual_arrival=parsed["actual_arrival"],
             cancelled=bool(values["cancelled"]),
             user=user_name(),
+            date_known="service_date" in parsed,
         )
     except editing.EditError as error:
         problems = {key: message for key, message in edit_messages(error).items()
