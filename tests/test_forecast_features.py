@@ -98,8 +98,11 @@ def test_no_feature_reads_past_its_cut_off(seed: int, pick: int, lead: int, cont
     after = build_features(rewrite_after(table, cutoff, seed + 1), row, config)
     np.testing.assert_array_equal(before.seq, after.seq)
     np.testing.assert_array_equal(before.seq_mask, after.seq_mask)
-    np.testing.assert_array_equal(before.ctx, after.ctx)
-    np.testing.assert_array_equal(before.flat, after.flat)
+    # Context features are float32 sums over the table: rewriting rows after the cut-off
+    # can move their last bit (2.4e-7 seen, seed=40, pick=40), while a read past the
+    # cut-off moves them by the rewritten minutes.
+    np.testing.assert_allclose(before.ctx, after.ctx, rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(before.flat, after.flat, rtol=1e-6, atol=1e-5)
     np.testing.assert_array_equal(before.hist_tt, after.hist_tt)
 
 
