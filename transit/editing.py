@@ -42,6 +42,7 @@ from transit.models import (
     ServiceFare,
     Stop,
     Timetable,
+    local_order_applies,
 )
 from transit.timetable.loader import CalendarKey, EarlyStop, ZoneClock
 from transit.words import Words
@@ -545,6 +546,27 @@ def _early_stops(
     return found
 
 
+def _local_steps_back(stops: Sequence[tuple[City, int | None, int | None]]) -> list[tuple[int, str, str]]:
+    """``(index, time, message)`` of each stop of a stored run whose local time is earlier
+    than the stop before it where both are on one clock (a city moved into the other's zone:
+    a westward leg's local times may go back only between two zones)."""
+    found: list[tuple[int, str, str]] = []
+    previous: tuple[City, int] | None = None
+    for index, (city, arrival, departure) in enumerate(stops):
+        at = arrival if arrival is not None else departure
+        if at is None:
+            continue
+        if (previous is not None and at < previous[1]
+                and local_order_applies(previous[0].timezone, city.timezone)):
+            found.append((index, "arrival" if arrival is not None else "departure", Words(
+                "arrives in %(city)s at %(time)s local time, before it leaves %(previous)s at "
+                "%(previous_time)s local time, and both are in %(zone)s",
+                city=city.name, time=_clock_words(at), previous=previous[0].name,
+                previous_time=_clock_words(previous[1]), zone=city.timezone)))
+        previous = (city, departure if departure is not None else at)
+    return found
+
+
 def _refuse_runs_going_back(session: Session, which: Any, field_name: str) -> None:
     """After a change to a city's zone or to a calendar's days: refuse it (``field_name`` at
     fault) when a stored variant among ``which`` (a condition on ``Timetable``) would now
@@ -565,9 +587,10 @@ def _refuse_runs_going_back(session: Session, which: Any, field_name: str) -> No
     cities = {c.id: c for c in session.scalars(select(City).where(City.id.in_(city_ids)))}
     for timetable in timetables:
         run = [(cities[c], a, d) for c, a, d in stops[timetable.id]]
-        if len({city.timezone for city, _, _ in run}) < 2:
-            continue  # one zone: its days and service are not even read
-        for index, _, message in _early_stops(run, timetable.calendar, clock):
+        problems = _local_steps_back(run)
+        if len({city.timezone for city, _, _ in run}) > 1:
+            problems += _early_stops(run, timetable.calendar, clock)
+        for index, _, message in sorted(problems, key=lambda problem: problem[0]):
             found.append(FieldIssue(field_name, Words(
                 "%(service)s variant %(code)s, stop %(stop)d: %(problem)s",
                 service=service_label(timetable.service), code=timetable.code, stop=index + 1,
@@ -584,7 +607,7 @@ def _zone_checks(
     days: Calendar | s.CalendarCreate,
 ) -> None:
     """Refuse a run that goes back in time where it changes time zone, on some date it runs
-    (the stops' own order is checked first: ``stop_problems``)."""
+    (its local times may: a westward leg; within a zone ``stop_problems`` compares them)."""
     known = [city for city in cities if city is not None]
     if len(known) != len(stops):
         return
@@ -621,18 +644,20 @@ def build_timetable(
     if code in taken_codes and (timetable is None or code != timetable.code):
         resolve.add(f"{where}code", Words("the service already has a variant %(code)s",
                                           code=repr(code)))
-    stops_before = len(resolve.issues)
     cities = [resolve(stop.city, f"{where}stops[{i}].city") for i, stop in enumerate(data.stops)]
     _stop_checks(
         resolve,
         where,
         [
-            s.StopTimes(stop.arrival, stop.departure, stop.fare_cents, city)
+            s.StopTimes(stop.arrival, stop.departure, stop.fare_cents, city,
+                        zone=city.timezone if city is not None else None)
             for stop, city in zip(data.stops, cities, strict=True)
         ],
     )
     days = calendar if calendar is not None else data.calendar
-    if len(resolve.issues) == stops_before and days is not None:
+    if days is not None:
+        # Even beside other problems: ``stop_problems`` compares local times only within a
+        # zone, this the instants where the zone changes (each finds what the other cannot).
         _zone_checks(resolve, where, data.stops, cities, days)
     if len(resolve.issues) > before:
         return None
@@ -755,7 +780,6 @@ def _review_timetable(session: Session, raw: Any, where: str, resolve: CityResol
         return
     loose = []
     cities: list[City | None] = []
-    before = len(resolve.issues)
     for i, stop in enumerate(stops):
         if not isinstance(stop, dict):
             loose.append(s.StopTimes(None, None, readable=False))
@@ -767,10 +791,11 @@ def _review_timetable(session: Session, raw: Any, where: str, resolve: CityResol
         departure, departure_read = _loose_time(stop.get("departure"))
         fare = stop.get("fare_cents")
         fare = fare if isinstance(fare, int) and not isinstance(fare, bool) else None
-        loose.append(s.StopTimes(arrival, departure, fare, city, arrival_read and departure_read))
+        loose.append(s.StopTimes(arrival, departure, fare, city, arrival_read and departure_read,
+                                 zone=city.timezone if city is not None else None))
         cities.append(city)
     _stop_checks(resolve, where, loose)
-    if len(resolve.issues) == before and all(stop.readable for stop in loose):
+    if all(stop.readable for stop in loose):
         days = _loose_days(session, raw)
         if days is not None:
             _zone_checks(resolve, where, loose, cities, days)

@@ -91,6 +91,16 @@ def time_zone(name: str) -> ZoneInfo | None:
         return None
 
 
+def local_order_applies(zone: str | None, next_zone: str | None) -> bool:
+    """Whether a stop in ``next_zone`` may not have an earlier local time than the stop
+    before it, in ``zone``: when both are in one zone, or a zone is unknown. Between two
+    known zones only the instants count (``timetable.loader.ZoneClock``): a short westward
+    leg, Madrid 10:00 to Lisbon 09:20, arrives at an earlier local time than it left."""
+    if not zone or not next_zone or zone == next_zone:
+        return True
+    return time_zone(zone) is None or time_zone(next_zone) is None
+
+
 def zone_named(name: str | None) -> dt.tzinfo:
     """The IANA time zone ``name``; UTC when it is empty or unknown (a page must not fail
     on a city's bad zone)."""

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from transit.models import ALL_DAYS, Mode, time_zone
+from transit.models import ALL_DAYS, Mode, local_order_applies, time_zone
 from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
@@ -401,18 +401,22 @@ class StopTimes:
     fare_cents: int | None = None
     place: object = None  # the city, or anything equal for the same city; None when unknown
     readable: bool = True
+    zone: str | None = None  # the city's time zone; None when unknown
 
 
 def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
     """Every problem of a list of stops as ``(field, message)``, fields as ``stops[2]``.
 
-    Times must never go back along the stops; each stop needs a time; the ends need the
-    times travellers use; the first stop has no fare; the leg fares add up to at most
-    ``MAX_CENTS``; no city twice in a row.
+    Local times must never go back from a stop to the next in the same time zone (or
+    where a zone is unknown); into another zone they may, as long as the instants do not
+    (the caller checks those: ``timetable.loader.ZoneClock``); each stop needs a time; the
+    ends need the times travellers use; the first stop has no fare; the leg fares add up
+    to at most ``MAX_CENTS``; no city twice in a row.
     """
     problems: list[tuple[str, str]] = []
     last = len(stops) - 1
     previous: int | None = None
+    previous_zone: str | None = None
     total = 0  # leg fares so far: the search adds them up in 32 bits (routing.snapshot)
     for index, stop in enumerate(stops):
         where = f"stops[{index}]"
@@ -445,13 +449,14 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
         arrival = stop.arrival if stop.arrival is not None else stop.departure
         departure = stop.departure if stop.departure is not None else stop.arrival
         assert arrival is not None and departure is not None
-        if previous is not None and arrival < previous:
+        if previous is not None and arrival < previous and local_order_applies(previous_zone, stop.zone):
             problems.append(
                 (where, f"arrival {format_time(arrival)} is before the previous departure "
                         f"{format_time(previous)} (stops out of order, or a time after midnight "
                         "not marked as the next day?)")
             )
         previous = departure
+        previous_zone = stop.zone
     return problems
 
 

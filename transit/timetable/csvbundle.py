@@ -36,6 +36,7 @@ from transit.models import (
     Stop,
     Timetable,
     Transfer,
+    local_order_applies,
     time_zone,
 )
 from transit.timetable.feed import (
@@ -598,15 +599,22 @@ class _Reader:
         for key, entries in calls.items():
             entries.sort(key=lambda entry: entry[0])
             previous: int | None = None
+            previous_zone: str | None = None
             last_sequence: int | None = None
             for sequence, line, stop in entries:
                 if sequence == last_sequence:
                     self.add(name, line, "sequence", f"sequence {sequence} is given twice in timetable {key[1]!r}")
                 last_sequence = sequence
+                place = self.feed.cities.get(stop.city)
+                zone = place.timezone if place is not None else None
                 first = stop.arrival if stop.arrival is not None else stop.departure
-                if previous is not None and first is not None and first < previous:
+                # Into another zone the local time may go back (Madrid 10:00 to Lisbon 09:20):
+                # the loader checks the instants there, on every date the calendar runs.
+                if (previous is not None and first is not None and first < previous
+                        and local_order_applies(previous_zone, zone)):
                     self.add(name, line, "arrival", "arrives before the previous stop's departure (add 24:00:00 past midnight)")
                 previous = stop.departure if stop.departure is not None else stop.arrival
+                previous_zone = zone
                 if key in timetables:
                     timetables[key].stops.append(stop)
         return damaged

@@ -40,6 +40,7 @@ from transit.models import (
     Stop,
     Timetable,
     Transfer,
+    local_order_applies,
     time_zone,
 )
 from transit.timetable.feed import (
@@ -284,8 +285,10 @@ class ZoneClock:
         self, stops: Sequence[tuple[str, int | None, int | None]], calendar: CalendarKey
     ) -> list[EarlyStop]:
         """Each stop of a run (zone, arrival, departure) that comes, as an instant, before
-        the previous stop on some date ``calendar`` runs. Local times are taken to be in
-        order already (same zone: nothing to find)."""
+        the previous stop on some date ``calendar`` runs. A stop in the previous stop's zone
+        is not looked at: there the local times are compared on their own (where a zone is
+        unknown too: ``models.local_order_applies``). From one zone to another the local time
+        may go back, as instants may not (Madrid 10:00 to Lisbon 09:20 is a 20-minute ride)."""
         found: list[EarlyStop] = []
         previous: int | None = None
         previous_zone = ""
@@ -464,7 +467,6 @@ def _validate_timetable(
     problems: ProblemList,
     clock: ZoneClock | None = None,
 ) -> None:
-    before = len(problems.items)
     src = feed.source
     where = f"service {_describe(service)}, timetable {timetable.code!r}"
     at = _at(src, timetable.origin)
@@ -475,8 +477,11 @@ def _validate_timetable(
     if len(timetable.stops) < 2:
         problems.add(*at, "stops", f"{where}: a timetable needs at least two stops")
     previous: int | None = None
+    previous_zone: str | None = None
     for index, stop in enumerate(timetable.stops, start=1):
-        if stop.city not in feed.cities:
+        known = feed.cities.get(stop.city)
+        zone = known.timezone if known is not None else None
+        if known is None:
             problems.add(*at, "city", f"{where}, stop {index}: unknown city {stop.city!r}")
         if stop.arrival is None and stop.departure is None:
             problems.add(*at, "time", f"{where}, stop {index}: neither arrival nor departure")
@@ -487,9 +492,13 @@ def _validate_timetable(
         if stop.arrival is not None and stop.departure is not None and stop.arrival > stop.departure:
             problems.add(*at, "departure", f"{where}, stop {index}: departure before arrival")
         first = stop.arrival if stop.arrival is not None else stop.departure
-        if previous is not None and first is not None and first < previous:
+        # Local times go forwards within a zone; from one zone to another only the instants
+        # must (below): a short westward leg arrives at an earlier local time than it left.
+        if (previous is not None and first is not None and first < previous
+                and local_order_applies(previous_zone, zone)):
             problems.add(*at, "arrival", f"{where}, stop {index}: arrives before the previous stop's departure")
         previous = stop.departure if stop.departure is not None else stop.arrival
+        previous_zone = zone
         if stop.fare_cents is not None and stop.fare_cents < 0:
             problems.add(*at, "fare", f"{where}, stop {index}: negative fare")
     # The route search adds a run's leg fares up in 32 bits, and would refuse the whole
@@ -498,8 +507,9 @@ def _validate_timetable(
     if total > MAX_CENTS:
         problems.add(*at, "fare", f"{where}: its leg fares add up to {total / 100:,.2f}, more than "
                                   f"the {MAX_CENTS / 100:,.2f} a journey may cost")
-    if clock is not None and len(problems.items) == before:
-        # Times in order locally: do they stay in order as instants, where the zone changes?
+    if (clock is not None and timetable.calendar in feed.calendars
+            and all(stop.city in feed.cities for stop in timetable.stops)):
+        # Where the zone changes, the instants must go forwards on every date it runs.
         cities = [feed.cities[stop.city] for stop in timetable.stops]
         if len({city.timezone for city in cities}) > 1:
             days = clock.keys.get(timetable.calendar)
