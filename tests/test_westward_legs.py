@@ -401,3 +401,31 @@ def test_recorded_runs_and_forecast_features_take_20_minutes(app, runner, tmp_pa
         combined, rows = with_planned(table, planned)
         features = build_features(combined, rows, pending=np.isin(np.arange(len(combined)), rows))
         assert features.sched_minutes.tolist() == [20.0]
+
+
+def test_record_a_run_page_takes_a_westward_arrival_earlier_on_the_clock(app, client, admin, tmp_path):
+    from tests.admin_helpers import post
+
+    with app.app_context():
+        found = {c.name: c for c in db.session.scalars(select(City))}
+        for name, zone in (("Madrid", "Europe/Madrid"), ("Lisbon", "Europe/Lisbon")):
+            found[name] = City(name=name, timezone=zone)
+            db.session.add(found[name])
+        service = Service(number="B1", mode="bus", operator="QA", currency="EUR")
+        timetable = Timetable(code="a", service=service, calendar=Calendar(
+            weekdays=0b1111111, start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31)))
+        timetable.stops = [Stop(sequence=0, city=found["Madrid"], departure=10 * H),
+                           Stop(sequence=1, city=found["Lisbon"], arrival=9 * H + 20 * M, fare_cents=2500)]
+        db.session.add(service)
+        db.session.commit()
+        service_id, variant_id = service.id, timetable.id
+    url = f"/admin/services/{service_id}/variants/{variant_id}/trips/new"
+    reply = post(client, url, {"service_date": "2026-06-02", "origin": "0", "destination": "1",
+                               "actual_departure": "2026-06-02T10:02",
+                               "actual_arrival": "2026-06-02T09:25"})
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    with app.app_context():
+        [run] = db.session.scalars(select(TripRecord))
+        assert (run.scheduled_departure, run.scheduled_arrival, run.actual_departure, run.actual_arrival) == (
+            dt.datetime(2026, 6, 2, 8), dt.datetime(2026, 6, 2, 8, 20),
+            dt.datetime(2026, 6, 2, 8, 2), dt.datetime(2026, 6, 2, 8, 25))

@@ -15,7 +15,9 @@ How GTFS maps onto the timetable model:
   ``calendar_dates.txt`` runs on its added dates alone.
 - Times stay seconds after the service day's midnight, past 24:00 where the feed says so.
   GTFS times are in the agency's zone; a stop whose ``stop_timezone`` differs gets its times
-  converted to its own zone (offsets taken on the calendar's first day). Stops without
+  converted to its own zone (offsets taken on the calendar's first day). They never go back
+  in the agency's zone; converted, a stop in a zone behind the previous one may have an
+  earlier local time (a westward leg: the loader checks the instants there). Stops without
   times (non-timepoints) are interpolated evenly between their timed neighbours.
 - ``pickup_type``/``drop_off_type`` 1 (none) make a stop not for boarding/alighting.
 - Zone fares (``fare_attributes.txt`` + ``fare_rules.txt``) become origin-destination prices
