@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from babel.dates import format_skeleton
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
@@ -364,7 +364,15 @@ def _caption(
     """What the chart shows, in words."""
     parts = []
     done = [r.actual_minutes for r in runs if r.actual_minutes is not None]
-    if done and timetable is not None:
+    # One run has no range or median: "the last 1 recorded runs took 199 to 199 minutes".
+    if len(done) == 1 and timetable is not None:
+        parts.append(gettext("The one recorded run took %(minutes)d minutes; the timetable "
+                             "says %(timetable)d.", minutes=round(done[0]),
+                             timetable=round(timetable)))
+    elif len(done) == 1:
+        parts.append(gettext("The one recorded run took %(minutes)d minutes.",
+                             minutes=round(done[0])))
+    elif done and timetable is not None:
         parts.append(
             gettext(
                 "The last %(count)d recorded runs took %(low)d to %(high)d minutes (median "
@@ -390,8 +398,9 @@ def _caption(
                              runs="; ".join(beyond)))
     cancelled = sum(r.actual_minutes is None for r in runs)
     if cancelled:
-        parts.append(gettext("%(count)d runs were cancelled or have no arrival time.",
-                             count=cancelled))
+        parts.append(ngettext("%(count)d run was cancelled or has no arrival time.",
+                              "%(count)d runs were cancelled or have no arrival time.",
+                              cancelled, count=cancelled))
     if forecasts:
         first = forecasts[0]
         parts.append(

@@ -253,11 +253,33 @@ class BoardRow:
     other_city: str | None
     started_days_before: int  # 1: the run left its first stop the day before
     route: str = ""  # the line riders know (GTFS route_short_name), "" where none
+    # In the hour the clocks repeat when they go back, the clock time alone is ambiguous:
+    # the zone's abbreviation ("EDT", "EST"; "UTC-03" where it has none) tells the two
+    # 01:30s apart, and ``after_change`` says which one this is. "" on any other call.
+    zone_mark: str = ""
+    after_change: bool = False
 
     @property
     def line(self) -> str:
         """The line to show beside the service number ("" where none, or the same)."""
         return "" if self.route == self.number else self.route
+
+
+def repeated_hour_mark(local: dt.datetime) -> tuple[str, bool]:
+    """For a local time in the hour the clocks repeat (they went back), the zone's
+    abbreviation at that instant ("EDT" then "EST"; "UTC+10:30" for a zone without a
+    lettered one) and whether it is the second pass; ``("", False)`` for any other time."""
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() == local.utcoffset():
+        return "", False
+    name = local.tzname() or ""
+    if not name or not name[0].isalpha():
+        offset = local.utcoffset() or dt.timedelta()
+        minutes = int(offset.total_seconds()) // 60
+        hours, rest = divmod(abs(minutes), 60)
+        sign = "+" if minutes >= 0 else "\u2212"
+        name = f"UTC{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
+    return name, bool(local.fold)
 
 
 def _local_clock(zone: str, day: dt.date) -> tuple[int, int, bool]:
@@ -343,13 +365,15 @@ def city_board(
             instant = starts[service_day] + seconds
             if not low <= instant < high or not calendar.runs_on(service_day):
                 continue
+            mark = ("", False)
             if even:
                 clock = instant - low
             else:
                 local = dt.datetime.fromtimestamp(instant, zone_named(zone))
                 clock = local.hour * 3600 + local.minute * 60 + local.second
+                mark = repeated_hour_mark(local)
             kept.append((clock, instant, tid, headsign, sid, number, mode, operator, name,
-                         service_day, seconds, route))
+                         service_day, seconds, route, mark))
 
     ends = terminal_cities(session, [row[2] for row in kept], last=departures)
     # The mark counts from the day the run left its first stop (on that stop's clock), not
@@ -387,9 +411,11 @@ def city_board(
             other_city=ends.get(tid, (None, None))[1],
             started_days_before=days_before(tid, service_day),
             route=route or "",
+            zone_mark=mark[0],
+            after_change=mark[1],
         )
         for clock, instant, tid, headsign, sid, number, mode, operator, name, service_day, _,
-        route in sorted(kept, key=lambda r: (r[1], r[5], r[2]))
+        route, mark in sorted(kept, key=lambda r: (r[1], r[5], r[2]))
     ]
     return rows
 

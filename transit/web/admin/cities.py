@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from pydantic import ValidationError
 from sqlalchemy import distinct, func, or_, select
 from werkzeug.wrappers import Response
@@ -246,8 +246,10 @@ def city_delete(city_id: int) -> Response | str:
         flash(in_reader_words(error.message), "error")
         return redirect(url_for("admin.city_delete", city_id=city_id))
     flash(
-        gettext(
-            "City %(name)s deleted, with %(count)d services.", name=name, count=len(removed)
+        ngettext(
+            "City %(name)s deleted, with %(count)d service.",
+            "City %(name)s deleted, with %(count)d services.",
+            len(removed), name=name, count=len(removed),
         ),
         "info",
     )

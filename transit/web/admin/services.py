@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -320,7 +320,9 @@ def _plain(key: str, detail: Any) -> str | None:
     if kind == "too_short" and field == "stops":
         return gettext("a variant needs at least two stops")
     if kind == "string_too_long":
-        return gettext("at most %(count)d characters", count=limits.get("max_length", 0))
+        most = limits.get("max_length", 0)
+        return ngettext("at most %(count)d character", "at most %(count)d characters", most,
+                        count=most)
     if kind == "too_long":
         return gettext("at most %(count)d", count=limits.get("max_length", 0))
     if field == "fare_cents":
