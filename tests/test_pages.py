@@ -177,6 +177,7 @@ def test_chinese_catalog_is_complete_and_compiled():
         ("transit/web/**.py", "python"),
         ("transit/routing/planner.py", "python"),
         ("transit/editing.py", "python"),
+        ("transit/schemas.py", "python"),
         ("transit/models.py", "python"),
         ("templates/**.html", "jinja2"),
     ]

@@ -369,10 +369,10 @@ def update_calendar(
     )
     try:
         s._check_calendar(start, end, added, removed)
-    except ValueError as error:
-        where, _, message = str(error).partition(": ")
+    except s.FieldRefusal as error:
         raise EditError(
-            "invalid", Words("The calendar would be inconsistent."), [FieldIssue(where, message)]
+            "invalid", Words("The calendar would be inconsistent."),
+            [FieldIssue(error.field, error.words)],
         ) from None
     if "name" in fields:
         calendar.name = data.name

@@ -6,6 +6,10 @@ them, so every way in checks the same things. Conventions: stop times are writte
 stop city's local time with ``"+1"`` (``"+2"``...) for the days after the service day, or as
 whole seconds after the service day's midnight; fares are integer cents; cities in request
 bodies are named by their id (a number) or their exact name (a string).
+
+Every refusal is ``transit.words.Words``: the English text for the API, its msgid and values
+for the admin pages, which translate it (``babel.cfg`` extracts them). A check of a whole
+model that means one of its fields raises ``FieldRefusal``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pydantic import (
 
 from transit.models import ALL_DAYS, Mode, local_order_applies, time_zone
 from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS
+from transit.words import Words
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
 # The imports' limits (transit.timetable.feed), so that whatever an import wrote can be kept
@@ -41,31 +46,48 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RE = re.compile(r"^\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*(?:\+\s*(\d+))?\s*$")
 
 
+class FieldRefusal(ValueError):
+    """A model's check refusing one of its fields: reads ``"field: message"``, from which the
+    API names the field (``transit.web.api.problems``); ``field`` and ``words`` (the message,
+    to translate) say each part."""
+
+    def __init__(self, field: str, words: Words) -> None:
+        super().__init__(f"{field}: {words}")
+        self.field = field
+        self.words = words
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FieldRefusal, (self.field, self.words))
+
+
 # --- times ---------------------------------------------------------------------------------
 
 
 def parse_time(value: Any) -> int:
     """Seconds after the service day's midnight from ``"HH:MM[:SS][+N]"`` or whole seconds."""
     if isinstance(value, bool):
-        raise ValueError("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or seconds")
+        raise ValueError(Words("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or "
+                               "seconds"))
     if isinstance(value, int):
         seconds = value
     elif isinstance(value, str):
         match = _TIME_RE.match(value)
         if not match:
-            raise ValueError(
-                f"{value!r} is not a time: write 'HH:MM' or 'HH:MM:SS', with '+1' for the next day"
-            )
+            raise ValueError(Words(
+                "%(value)s is not a time: write 'HH:MM' or 'HH:MM:SS', with '+1' for the next day",
+                value=repr(value),
+            ))
         hours, minutes, secs, days = match.groups()
         seconds = int(hours) * 3600 + int(minutes) * 60 + int(secs or 0) + int(days or 0) * 86400
     else:
-        raise ValueError("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or seconds")
+        raise ValueError(Words("a time is 'HH:MM', 'HH:MM:SS' (with '+1' for the next day) or "
+                               "seconds"))
     if seconds < 0:
-        raise ValueError("a time cannot be negative")
+        raise ValueError(Words("a time cannot be negative"))
     if seconds > MAX_SECONDS:
-        raise ValueError(
-            f"a time must fall within {MAX_DAYS} days of the service day's midnight"
-        )
+        raise ValueError(Words(
+            "a time must fall within %(days)d days of the service day's midnight", days=MAX_DAYS
+        ))
     return seconds
 
 
@@ -173,7 +195,8 @@ def _strip_or_none(value: Any) -> Any:
 
 def _check_timezone(value: str) -> str:
     if time_zone(value) is None:
-        raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Shanghai'")
+        raise ValueError(Words("%(zone)s is not an IANA time zone such as 'Asia/Shanghai'",
+                               zone=repr(value)))
     return value
 
 
@@ -189,7 +212,7 @@ CalendarName = Annotated[
 
 def _check_code(value: str) -> str:
     if any(ch.isspace() for ch in value):
-        raise ValueError("a code has no spaces (e.g. 'PEK', 'BJP')")
+        raise ValueError(Words("a code has no spaces (e.g. 'PEK', 'BJP')"))
     return value
 
 
@@ -212,17 +235,17 @@ ConnectionSeconds = Annotated[int, Field(strict=True, ge=0, le=86400)]
 def _city_ref(value: Any) -> int | str:
     # One validator instead of a union, so errors name the field and not a union branch.
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("a city is its id (a number) or its exact name (a string)")
+        raise ValueError(Words("a city is its id (a number) or its exact name (a string)"))
     if isinstance(value, str):
         value = value.strip()
         if not value or len(value) > 200:
-            raise ValueError("a city name has 1 to 200 characters")
+            raise ValueError(Words("a city name has 1 to 200 characters"))
         if "\x00" in value:
             # Also where no model ran first (editing.review): PostgreSQL cannot even look
             # such a name up.
-            raise ValueError("text may not contain NUL characters")
+            raise ValueError(Words("text may not contain NUL characters"))
     elif not 1 <= value <= MAX_ID:
-        raise ValueError(f"a city id is a number from 1 to {MAX_ID}")
+        raise ValueError(Words("a city id is a number from 1 to %(most)d", most=MAX_ID))
     return value
 
 
@@ -256,7 +279,7 @@ def _refuse_nul(data: Any) -> Any:
         for key, value in data.items():
             values = value if isinstance(value, list) else [value]
             if any(isinstance(v, str) and "\x00" in v for v in values):
-                raise ValueError(f"{key}: text may not contain NUL characters")
+                raise FieldRefusal(str(key), Words("text may not contain NUL characters"))
     return data
 
 
@@ -296,7 +319,7 @@ class CityUpdate(_In):
     def _not_null(self) -> CityUpdate:
         for field in ("name", "timezone"):
             if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
+                raise ValueError(Words("%(field)s cannot be null", field=field))
         return self
 
 
@@ -322,14 +345,16 @@ class CalendarCreate(_In):
 def _check_calendar(
     start: dt.date | None, end: dt.date | None, added: list[dt.date], removed: list[dt.date]
 ) -> None:
+    """Refuse validity dates the wrong way round, or a date both added and removed
+    (``FieldRefusal`` naming the field at fault)."""
     if start is not None and end is not None and start > end:
-        raise ValueError("end_date: the validity ends before it starts (start_date)")
+        raise FieldRefusal("end_date", Words("the validity ends before it starts (start_date)"))
     both = sorted(set(added) & set(removed))
     if both:
-        raise ValueError(
-            "removed: a date cannot be both added and removed: "
-            + ", ".join(d.isoformat() for d in both)
-        )
+        raise FieldRefusal("removed", Words(
+            "a date cannot be both added and removed: %(dates)s",
+            dates=", ".join(d.isoformat() for d in both),
+        ))
 
 
 class CalendarUpdate(_In):
@@ -346,7 +371,8 @@ class CalendarUpdate(_In):
     def _not_null(self) -> CalendarUpdate:
         for field in ("weekdays", "added", "removed"):
             if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null (send [] for none)")
+                raise ValueError(Words("%(field)s cannot be null (send [] for none)",
+                                       field=field))
         return self
 
 
@@ -385,9 +411,9 @@ class TimetableCreate(_In):
     @model_validator(mode="after")
     def _check(self) -> TimetableCreate:
         if (self.calendar_id is None) == (self.calendar is None):
-            raise ValueError(
+            raise ValueError(Words(
                 "give either calendar_id (an existing calendar) or calendar (a new one)"
-            )
+            ))
         return self
 
 
@@ -404,7 +430,7 @@ class StopTimes:
     zone: str | None = None  # the city's time zone; None when unknown
 
 
-def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
+def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, Words]]:
     """Every problem of a list of stops as ``(field, message)``, fields as ``stops[2]``.
 
     Local times must never go back from a stop to the next in the same time zone (or
@@ -413,7 +439,7 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
     ends need the times travellers use; the first stop has no fare; the leg fares add up
     to at most ``MAX_CENTS``; no city twice in a row.
     """
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Words]] = []
     last = len(stops) - 1
     previous: int | None = None
     previous_zone: str | None = None
@@ -421,40 +447,42 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, str]]:
     for index, stop in enumerate(stops):
         where = f"stops[{index}]"
         if index and stop.place is not None and stop.place == stops[index - 1].place:
-            problems.append((f"{where}.city", "the same city twice in a row"))
+            problems.append((f"{where}.city", Words("the same city twice in a row")))
         fare = stop.fare_cents or 0
         if index and 0 < fare <= MAX_CENTS and total <= MAX_CENTS:  # a bad fare has its own
             total += fare
             if total > MAX_CENTS:
-                problems.append((f"{where}.fare_cents", "the leg fares add up to more than "
-                                                        f"{MAX_CENTS / 100:,.2f} by this stop"))
+                problems.append((f"{where}.fare_cents", Words(
+                    "the leg fares add up to more than %(most)s by this stop",
+                    most=format(MAX_CENTS / 100, ",.2f"))))
         if not stop.readable:
             previous = None  # nothing to compare the next stop with
             continue
         if stop.arrival is None and stop.departure is None:
-            problems.append((where, "a stop needs an arrival or a departure time"))
+            problems.append((where, Words("a stop needs an arrival or a departure time")))
             previous = None
             continue
         if stop.arrival is not None and stop.departure is not None and stop.arrival > stop.departure:
-            problems.append(
-                (where, f"arrival {format_time(stop.arrival)} is after departure "
-                        f"{format_time(stop.departure)}")
-            )
+            problems.append((where, Words(
+                "arrival %(arrival)s is after departure %(departure)s",
+                arrival=format_time(stop.arrival), departure=format_time(stop.departure),
+            )))
         if index == 0 and stop.departure is None:
-            problems.append((where, "the first stop needs a departure time"))
+            problems.append((where, Words("the first stop needs a departure time")))
         if index == last and stop.arrival is None:
-            problems.append((where, "the last stop needs an arrival time"))
+            problems.append((where, Words("the last stop needs an arrival time")))
         if index == 0 and stop.fare_cents:
-            problems.append((f"{where}.fare_cents", "the first stop has no leg before it, so no fare"))
+            problems.append((f"{where}.fare_cents",
+                             Words("the first stop has no leg before it, so no fare")))
         arrival = stop.arrival if stop.arrival is not None else stop.departure
         departure = stop.departure if stop.departure is not None else stop.arrival
         assert arrival is not None and departure is not None
         if previous is not None and arrival < previous and local_order_applies(previous_zone, stop.zone):
-            problems.append(
-                (where, f"arrival {format_time(arrival)} is before the previous departure "
-                        f"{format_time(previous)} (stops out of order, or a time after midnight "
-                        "not marked as the next day?)")
-            )
+            problems.append((where, Words(
+                "arrival %(arrival)s is before the previous departure %(previous)s (stops out "
+                "of order, or a time after midnight not marked as the next day?)",
+                arrival=format_time(arrival), previous=format_time(previous),
+            )))
         previous = departure
         previous_zone = stop.zone
     return problems
@@ -473,7 +501,7 @@ class FareIn(_In):
     @model_validator(mode="after")
     def _distinct(self) -> FareIn:
         if self.origin == self.destination:
-            raise ValueError("origin and destination must be different cities")
+            raise ValueError(Words("origin and destination must be different cities"))
         return self
 
 
@@ -517,7 +545,7 @@ class ServiceUpdate(_In):
     def _not_null(self) -> ServiceUpdate:
         for field in ("number", "mode", "operator", "route", "currency"):
             if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
+                raise ValueError(Words("%(field)s cannot be null", field=field))
         return self
 
 

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from transit.db import lock_row as db_lock_row
 from transit.editing import EditError
 from transit.models import AdminSession, User
+from transit.schemas import FieldRefusal
 from transit.web.api.problems import validation_errors
 from transit.web.extensions import db
 from transit.web.i18n import translated
@@ -154,14 +155,28 @@ def validation_messages(
     """Pydantic's errors keyed by form field (``stops[2].arrival``), one message each.
 
     ``plain(key, detail)`` may say an error (pydantic's detail: type, input...) in the form's
-    words; when it gives None, the model's message stays."""
+    words; when it gives None, the model's message stays, in the reader's language."""
     errors: dict[str, str] = {}
     details = error.errors(include_url=False)
     # validation_errors gives one item per pydantic error, in the same order.
     for detail, item in zip(details, validation_errors(error, "form"), strict=True):
         key = _key(item["field"], strip, renames or {})
-        _add(errors, key, (plain and plain(key, detail)) or item["message"])
+        message = (plain and plain(key, detail)) or _model_words(detail, item["message"])
+        _add(errors, key, message)
     return errors
+
+
+def _model_words(detail: Any, message: str) -> str:
+    """The message of a model's own check (``transit.schemas`` raises ``Words``, or
+    ``FieldRefusal`` holding them) in the reader's language. Pydantic's text of the error is
+    plain; the exception it keeps has the ``Words``, used where they say what the API says."""
+    raised = (detail.get("ctx") or {}).get("error")
+    words = raised.words if isinstance(raised, FieldRefusal) else (
+        raised.args[0] if isinstance(raised, ValueError) and raised.args else None
+    )
+    if isinstance(words, Words) and words == message:
+        return in_reader_words(words)
+    return message
 
 
 def in_reader_words(message: str) -> str:
