@@ -43,6 +43,7 @@ from transit.models import (
     Stop,
     Timetable,
     local_order_applies,
+    stop_instant,
 )
 from transit.timetable.loader import CalendarKey, EarlyStop, ZoneClock
 from transit.words import Words
@@ -1276,10 +1277,9 @@ def import_timetable(
 
 
 def _utc(day: dt.date, seconds: int, zone: str) -> dt.datetime:
-    """A stop time (seconds after the service day's local midnight) as naive UTC."""
-    local = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone)) + dt.timedelta(seconds=seconds)
-    # Adding a timedelta keeps the wall clock; normalise through UTC once.
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
+    """A stop time of service date ``day`` as naive UTC, by the engine's rule (noon minus
+    12 hours), so a recorded run is the run the planner and the boards show."""
+    return stop_instant(day, seconds, zone).replace(tzinfo=None)
 
 
 def _local_to_utc(moment: dt.datetime | None, zone: str) -> dt.datetime | None:

@@ -101,6 +101,18 @@ def local_order_applies(zone: str | None, next_zone: str | None) -> bool:
     return time_zone(zone) is None or time_zone(next_zone) is None
 
 
+def stop_instant(day: dt.date, seconds: int, zone: str) -> dt.datetime:
+    """The instant (aware, UTC) of a stop time ``seconds`` on service date ``day`` in
+    ``zone``: noon of that day on the zone's clock, minus 12 hours, plus the seconds. This is
+    GTFS's rule, which the routing engine follows (``routing.snapshot.service_day_start``);
+    it differs from "local midnight plus the time" only on a night the clocks change, where
+    it keeps each run as long as its timetable says (a 01:30 call on the spring night is at
+    00:30 on the clock still running, an hour before the jump)."""
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=zone_named(zone))
+    # Through UTC first: arithmetic on an aware local datetime keeps the wall clock.
+    return noon.astimezone(dt.UTC) + dt.timedelta(seconds=seconds - 12 * 3600)
+
+
 def zone_named(name: str | None) -> dt.tzinfo:
     """The IANA time zone ``name``; UTC when it is empty or unknown (a page must not fail
     on a city's bad zone)."""

@@ -227,7 +227,6 @@ def planned_trips(
             selectinload(Timetable.service),
         )
     )
-    midnight = dt.datetime(day.year, day.month, day.day)
     for timetable in timetables:
         if not timetable.calendar.runs_on(day):
             continue
@@ -249,8 +248,8 @@ def planned_trips(
                 service=f"{service.operator}|{service.number}|{service.route}",
                 origin=origin.code or origin.name,
                 destination=dest.code or dest.name,
-                departure=_local(midnight, first.departure, o_zone),
-                arrival=_local(midnight, last.arrival, d_zone),
+                departure=_local(day, first.departure, o_zone),
+                arrival=_local(day, last.arrival, d_zone),
                 service_id=service.id,
                 origin_id=origin.id,
                 destination_id=dest.id,
@@ -260,12 +259,12 @@ def planned_trips(
     return planned
 
 
-def _local(midnight: dt.datetime, seconds: int, zone: ZoneInfo) -> dt.datetime:
-    """Stop-time seconds after the service day's midnight, as an aware local datetime."""
-    days, rest = divmod(seconds, 86400)
-    day = midnight + dt.timedelta(days=days)
-    hours, rest = divmod(rest, 3600)
-    return day.replace(hour=hours, minute=rest // 60, second=rest % 60, tzinfo=zone)
+def _local(day: dt.date, seconds: int, zone: ZoneInfo) -> dt.datetime:
+    """A stop time of service date ``day``, as an aware local datetime, by the engine's rule
+    (noon minus 12 hours): on a night the clocks change, the run the planner shows."""
+    from transit.models import stop_instant
+
+    return stop_instant(day, seconds, zone.key).astimezone(zone)
 
 
 def forecast_day(session: Session, checkpoint: Checkpoint, day: dt.date) -> list[ServiceForecast]:
