@@ -24,6 +24,12 @@ How GTFS maps onto the timetable model:
   of each service between the cities it serves, in order: the cheapest matching rule.
 - ``transfers.txt`` ``min_transfer_time`` within one station sets the station's minimum
   connection time (the longest given); between stations it is a walking transfer.
+- Stations whose stops lie within ``WALK_RADIUS_M`` (250 m, straight line) of each other get
+  walking transfers both ways, as journey planners derive them where a feed gives none:
+  the closest pair of their stops' coordinates, times ``WALK_DETOUR`` (1.3) at
+  ``WALK_SPEED_M_S`` (1 m/s), rounded up to whole minutes, at least one (``walk_seconds``).
+  ``transfers.txt`` stays the authority for a pair it names in that direction: type 2
+  gives the time, type 3 (not possible) leaves the pair without a walk.
 
 Every problem (missing file or column, bad value, unknown reference, undecodable bytes) is
 collected with its file, line and field, and ``ImportFailed`` lists them all at the end.
@@ -34,6 +40,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -74,6 +81,17 @@ REQUIRED_COLUMNS = {
     "transfers.txt": ("from_stop_id", "to_stop_id"),
 }
 WEEKDAY_COLUMNS = REQUIRED_COLUMNS["calendar.txt"][1:8]
+# Walks derived between nearby stations (docs/formats.md, "GTFS"). 250 m is the few minutes'
+# walk between the stops of one interchange (the bays of a transit centre, both sides of a
+# street, a station and the bus stops at its door), close enough that the straight line is a
+# fair measure of the way; farther, it may cross a river, a freeway or a railway that no
+# street does. The straight line times a usual detour of city streets, at a walking pace a
+# little slower than the 1.2-1.4 m/s of an unhurried adult, allowing for crossings and for
+# finding the stop: 90 m is 2 minutes, 250 m is 6.
+WALK_RADIUS_M = 250.0
+WALK_DETOUR = 1.3
+WALK_SPEED_M_S = 1.0
+EARTH_RADIUS_M = 6_371_000.0
 # The column other files refer to a row of each file by. When it (or the file) is missing,
 # references into that file cannot be checked and are not reported as unknown.
 KEY_COLUMNS = {
@@ -174,6 +192,8 @@ class _Station:
     longitude: float | None
     timezone: str | None
     members: list[str] = field(default_factory=list)
+    # (latitude, longitude) of the station and of each of its stops that has them.
+    points: list[tuple[float, float]] = field(default_factory=list)
 
 
 class _Parser:
@@ -323,14 +343,14 @@ class _Parser:
         self.stop_times(tables["stop_times.txt"], trips, stop_station)
         prices = self.fare_prices(tables["fare_attributes.txt"], tables["fare_rules.txt"])
         matching = self.fare_rules(tables["fare_rules.txt"], prices, routes)
-        walks = self.transfer_rows(tables["transfers.txt"], stop_station)
+        walks, forbidden = self.transfer_rows(tables["transfers.txt"], stop_station)
         self.problems.raise_if_any()
         currencies = sorted({currency for _, currency in prices.values()})
         # Without fares a feed says nothing of its currency; with several, the first.
         currency = currencies[0] if currencies else ""
         self.build(trips, routes, stations, stop_station, stop_zone, default_zone, currency)
         self.fares(matching, trips)
-        self.transfers(walks)
+        self.transfers(walks, forbidden, stations)
         self.problems.raise_if_any()
         return self.feed
 
@@ -440,6 +460,9 @@ class _Parser:
                 station.timezone = self.zone(table.name, line, "stop_timezone", get(row, "stop_timezone"))
             station.members.append(stop_id)
             stop_station[stop_id] = key
+            point = _point(get(row, "stop_lat"), get(row, "stop_lon"))
+            if point is not None and location_type in ("0", "1"):
+                station.points.append(point)
         return stations, stop_station, stop_zone
 
     def routes(
@@ -853,11 +876,14 @@ class _Parser:
 
     def transfer_rows(
         self, table: _Table | None, stop_station: dict[str, str]
-    ) -> list[tuple[str | None, str | None, int]]:
-        """Checked minimum connection times: (from station, to station, seconds)."""
+    ) -> tuple[list[tuple[str | None, str | None, int]], set[tuple[str, str]]]:
+        """Checked minimum connection times: (from station, to station, seconds); and the
+        (from, to) pairs of different stations a row says no transfer is possible between
+        (type 3)."""
         walks: list[tuple[str | None, str | None, int]] = []
+        forbidden: set[tuple[str, str]] = set()
         if table is None:
-            return walks
+            return walks, forbidden
         c = table.columns
         stops_known = "stops.txt" not in self.unknowable
         for line, row in table.rows:
@@ -871,6 +897,8 @@ class _Parser:
                 if stop_id and stop_id not in stop_station and stop_id not in self.rejected_stops and stops_known:
                     self.problems.add(table.name, line, column, f"unknown stop {stop_id!r}")
                 ends.append(stop_station.get(stop_id))
+            if kind == "3" and ends[0] is not None and ends[1] is not None and ends[0] != ends[1]:
+                forbidden.add((ends[0], ends[1]))
             text = row[c["min_transfer_time"]].strip() if "min_transfer_time" in c else ""
             if (good and kind != "2") or not text:
                 continue  # only a minimum time is a connection time
@@ -879,10 +907,17 @@ class _Parser:
                 self.problems.add(table.name, line, "min_transfer_time", "a time cannot be negative")
             elif seconds is not None and good:
                 walks.append((ends[0], ends[1], seconds))
-        return walks
+        return walks, forbidden
 
-    def transfers(self, rows: list[tuple[str | None, str | None, int]]) -> None:
-        """Connection times and walks between the stations that became cities."""
+    def transfers(
+        self,
+        rows: list[tuple[str | None, str | None, int]],
+        forbidden: set[tuple[str, str]],
+        stations: dict[str, _Station],
+    ) -> None:
+        """Connection times and walks between the stations that became cities: those of
+        ``transfers.txt``, then those derived between nearby stations for the pairs it
+        neither gives a time for nor forbids."""
         walks: dict[tuple[str, str], int] = {}
         for a, b, seconds in rows:
             if a is None or b is None or a not in self.feed.cities or b not in self.feed.cities:
@@ -892,6 +927,12 @@ class _Parser:
                 city.min_connection_seconds = max(seconds, city.min_connection_seconds or 0)
             else:
                 walks[(a, b)] = max(seconds, walks.get((a, b), 0))
+        points = {key: stations[key].points for key in self.feed.cities}
+        for (a, b), metres in sorted(nearby_stations(points, WALK_RADIUS_M).items()):
+            seconds = walk_seconds(metres)
+            for pair in ((a, b), (b, a)):
+                if pair not in walks and pair not in forbidden:
+                    walks[pair] = seconds
         self.feed.transfers = [FeedTransfer(a, b, s) for (a, b), s in walks.items()]
 
 
@@ -908,6 +949,76 @@ class _Trip:
     cities: list[str] = field(default_factory=list)  # city keys after merging platforms
     zones: list[str] = field(default_factory=list)  # fare zone of each of those calls
     service: FeedService | None = None
+
+
+def _point(latitude: str, longitude: str) -> tuple[float, float] | None:
+    """A stop's coordinates, None where either is missing or unusable (a station's own are
+    checked, and reported, where it is read)."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except ValueError:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None  # out of range, or not a number at all (nan)
+    return lat, lon
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle metres between two (latitude, longitude) points (haversine)."""
+    lat1, lon1, lat2, lon2 = (math.radians(x) for x in (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def walk_seconds(metres: float) -> int:
+    """The walk derived between two stations ``metres`` apart in a straight line: that
+    distance times ``WALK_DETOUR`` at ``WALK_SPEED_M_S``, rounded up to whole minutes, at
+    least one (90 m: 2 minutes; 250 m: 6)."""
+    minutes = math.ceil(round(metres * WALK_DETOUR / WALK_SPEED_M_S, 6) / 60)
+    return max(1, minutes) * 60
+
+
+def nearby_stations(
+    points: dict[str, list[tuple[float, float]]], radius_m: float
+) -> dict[tuple[str, str], float]:
+    """(a, b) with a < b -> the metres between the closest stops of stations a and b, for
+    the pairs of different stations with stops within ``radius_m`` of each other.
+
+    The points go into a grid of cells ``radius_m`` high in latitude and as wide in
+    longitude at the equator; each cell's points are compared only with those of the cells
+    after it that can hold a point within the radius (its own row to the east and the row
+    to the north, as many columns either side as the parallels' narrowing needs), so the
+    work grows with the stops, not with their square. (Walks across the antimeridian are
+    not looked for.)"""
+    cell = math.degrees(radius_m / EARTH_RADIUS_M)
+    grid: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for key, station_points in points.items():
+        for lat, lon in set(station_points):
+            grid.setdefault((math.floor(lat / cell), math.floor(lon / cell)), []).append((lat, lon, key))
+    found: dict[tuple[str, str], float] = {}
+    for (row, column), members in grid.items():
+        # A radius spans the most columns on the parallel nearest a pole that a point of
+        # this row or one within the radius of it can lie on (all of them near a pole).
+        poleward = min(89.9, max(abs(row * cell), abs((row + 1) * cell)) + cell)
+        reach = math.ceil(1.001 / math.cos(math.radians(poleward)))  # a hair over, for rounding
+        span = min(reach, math.ceil(360 / cell))
+        for r, c in [(row, column + k) for k in range(span + 1)] + [
+            (row + 1, column + k) for k in range(-span, span + 1)
+        ]:
+            others = grid.get((r, c))
+            if others is None:
+                continue
+            same = (r, c) == (row, column)
+            for i, (lat, lon, key) in enumerate(members):
+                for lat2, lon2, key2 in others[i + 1:] if same else others:
+                    if key == key2:
+                        continue
+                    metres = distance_m((lat, lon), (lat2, lon2))
+                    if metres <= radius_m:
+                        pair = (key, key2) if key < key2 else (key2, key)
+                        if metres < found.get(pair, math.inf):
+                            found[pair] = metres
+    return found
 
 
 def _seconds(text: str) -> int | None:
