@@ -54,6 +54,7 @@ from transit.timetable.feed import (
     ImportFailed,
     Problem,
     ProblemList,
+    currency_codes,
 )
 from transit.timetable.history import HistoryTrip, read_history_csv, write_history_csv
 
@@ -530,11 +531,18 @@ class _Reader:
                 self.add(rows.name, line, "mode", f"{mode!r} is not one of {', '.join(MODE_VALUES)}")
                 self.refused_services.add(key)
                 continue
+            currency = row["currency"].strip()
+            if currency and currency not in currency_codes():
+                # The admin's service form and the API take three capital letters only: a
+                # service imported with anything else could not be saved unchanged there.
+                self.add(rows.name, line, "currency",
+                         f"{currency!r} is not an ISO 4217 currency code (three capital letters "
+                         "such as CNY or EUR; empty for a service without fares)")
             if not key[1].strip():
                 continue
             services[key] = FeedService(
                 number=key[1], mode=mode, operator=key[0], route=key[2],
-                name=row["name"] or None, currency=row["currency"].strip(), origin=(rows.name, line),
+                name=row["name"] or None, currency=currency, origin=(rows.name, line),
             )
         self.feed.services = list(services.values())
         return services
@@ -635,7 +643,10 @@ class _Reader:
                 if ends in service.fares:
                     self.add(rows.name, line, "origin", f"fare {ends[0]} -> {ends[1]} is given twice")
                 else:
+                    # Whether both cities are stops of the service is checked on loading,
+                    # where the variants already in the database count too.
                     service.fares[ends] = cents
+                    service.fare_origins[ends] = (rows.name, line)
 
     def transfers(self, rows: _Rows) -> None:
         seen: set[tuple[str, str]] = set()

@@ -11,8 +11,12 @@ the stop's city, possibly past 86,400. Fares are integer cents.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+from babel.numbers import list_currencies
 
 from transit.models import ALL_DAYS
 
@@ -21,6 +25,14 @@ from transit.models import ALL_DAYS
 MAX_CENTS = 2**31 - 1
 MAX_INTEGER = 2**31 - 1
 MAX_STOP_SECONDS = 14 * 86_400
+
+
+@lru_cache(maxsize=1)
+def currency_codes() -> frozenset[str]:
+    """The ISO 4217 currency codes a service's currency may be (Babel's list: current and
+    historical codes, and the X codes such as XXX, "no currency"); an empty currency is a
+    service without fares (a GTFS feed without fares)."""
+    return frozenset(code for code in list_currencies() if re.fullmatch(r"[A-Z]{3}", code))
 
 
 @dataclass(frozen=True)
@@ -169,6 +181,10 @@ class FeedService:
     # Origin-destination prices (city keys) overriding the additive leg fares.
     fares: dict[tuple[str, str], int] = field(default_factory=dict)
     origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)  # as FeedCity's
+    # Where each of ``fares`` was read (file, line), when the parser knows: the loader's
+    # problems with a fare point there.
+    fare_origins: dict[tuple[str, str], tuple[str, int]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, str, str]:

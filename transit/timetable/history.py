@@ -14,6 +14,7 @@ column                     run rows   meaning
 ``number``                 required   the service's number
 ``route``                  optional   the service's route tag (empty for most services)
 ``service_date``           required   ``YYYY-MM-DD``: the day the run's timetable day starts
+                                      (years ``FIRST_YEAR`` to ``LAST_YEAR``)
 ``origin``                 required   city name where this run started
 ``destination``            required   city name where it ended
 ``scheduled_departure``    required   timetable departure from ``origin``
@@ -48,10 +49,14 @@ columns, empty required values, bad dates and times, scheduled (or actual) arriv
 departure, the same run twice, stop rows for a run that is not in the file, a stop sequence
 given twice or outside 1 to ``MAX_STOP_SEQUENCE``, times too far apart to be true (a scheduled
 run longer than ``MAX_RUN_LENGTH``, an actual time further than ``MAX_DELAY`` from its
-scheduled time: see :func:`check_times`). Checked when loading: those limits again (for runs
-made otherwise, e.g. the admin's "Record a run"), unknown services and cities, and a run
-already recorded with different values (identical runs already present are skipped). A load
-is all or nothing.
+scheduled time: see :func:`check_times`), a service date or time outside the years
+``FIRST_YEAR`` to ``LAST_YEAR``, a scheduled departure beyond ``SERVICE_DAY_REACH`` of the
+service date (:func:`service_date_problem`). Checked when loading: those limits again (for
+runs made otherwise, e.g. the admin's "Record a run"), unknown services and cities, and a run
+already recorded with different values (identical runs already present are skipped; the
+problem says the run by its service date and local time, :func:`conflict_words`). A load is
+all or nothing. A run on a day after today with neither actual times nor ``cancelled`` is
+taken, as "Record a run" takes it: only actual times must have happened.
 
 bhmtrains
 =========
@@ -123,6 +128,14 @@ MAX_DELAY = dt.timedelta(hours=72)
 # stops of a run after its origin (position 0) are at positions 1 to 498.
 MAX_RUN_STOPS = 500
 MAX_STOP_SEQUENCE = MAX_RUN_STOPS - 2
+# The years of service dates and times: those the planner answers for and "Record a run"
+# takes (transit.routing.query.FIRST_YEAR and LAST_YEAR); far ones cannot even be turned into
+# UTC everywhere (06:00 in Shanghai on 0001-01-01 is in year 0 UTC).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+# A run's scheduled departure falls within this much of its service date's midnight (UTC):
+# a stop time is 0 to 14 days after its service day's start, that start within a day of the
+# date's midnight in UTC, whatever the zone.
+SERVICE_DAY_REACH = (-dt.timedelta(days=1), MAX_RUN_LENGTH + dt.timedelta(days=1))
 _TRIPS: Table = TripRecord.__table__  # type: ignore[assignment]
 _TRIP_STOPS: Table = TripRecordStop.__table__  # type: ignore[assignment]
 
@@ -176,11 +189,25 @@ class HistoryTrip:
         """What identifies a run: its service, origin and scheduled departure."""
         return (self.operator, self.number, self.route, self.origin, self.scheduled_departure)
 
-    def describe(self) -> str:
+    def service_label(self) -> str:
+        """The service as people name it: "CR G1", "BA BA1 (LHR-JFK)"."""
         service = " ".join(part for part in (self.operator, self.number) if part)
         if self.route:
             service += f" ({self.route})"
-        return f"{service} from {self.origin} at {self.scheduled_departure:%Y-%m-%d %H:%M} UTC"
+        return service
+
+    def describe(self) -> str:
+        """The run in UTC, for logs: "CR G1 from Beijing at 2024-03-30 00:00 UTC"."""
+        return (f"{self.service_label()} from {self.origin} at "
+                f"{self.scheduled_departure:%Y-%m-%d %H:%M} UTC")
+
+    def describe_at(self, zone: str) -> str:
+        """The run as its traveller or recorder knows it, by its service date and the
+        departure on the origin's clock (``zone``, the origin's time zone): "the run of
+        2026-11-03, CR G1 from Beijing at 06:35" (the date too when the departure falls on
+        another day: "at 2026-11-04 00:35")."""
+        return (f"the run of {self.service_date}, {self.service_label()} from {self.origin} "
+                f"at {_clock(self.scheduled_departure, zone, self.service_date)}")
 
 
 # --- Reading the CSV -------------------------------------------------------------------------
@@ -197,7 +224,32 @@ def _parse_time(text: str) -> dt.datetime | None:
         raise ValueError(f"{text!r} is not an ISO 8601 date and time") from None
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset (write e.g. {text}+08:00)")
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        # (Year 1 with a positive offset is not even a UTC time.)
+        raise ValueError(f"{text!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}, those "
+                         f"of the timetable, so it is likely a mistyped date")
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def service_date_problem(service_date: dt.date, departure: dt.datetime | None) -> str | None:
+    """What is wrong with a run's service date (and its scheduled departure, naive UTC,
+    when known), or None: the date falls in ``FIRST_YEAR`` to ``LAST_YEAR``, and the
+    departure within ``SERVICE_DAY_REACH`` of it (a run leaves within 14 days of the start
+    of its service day, as its timetable's stop times do)."""
+    if not FIRST_YEAR <= service_date.year <= LAST_YEAR:
+        return (f"{service_date} is outside the years {FIRST_YEAR} to {LAST_YEAR}, the days "
+                f"the timetable and the route planner know")
+    if departure is None:
+        return None
+    midnight = dt.datetime.combine(service_date, dt.time())
+    early, late = SERVICE_DAY_REACH
+    if early <= departure - midnight <= late:
+        return None
+    days = abs((departure.date() - service_date).days)
+    return (f"{service_date} is {days:,} day{'' if days == 1 else 's'} "
+            f"{'before' if departure >= midnight else 'after'} the scheduled departure: a run "
+            f"leaves within {_RUN_DAYS} days of the start of its service day (as a timetable's "
+            f"stop times do), so one of them is likely a mistyped date")
 
 
 # --- Plausibility ----------------------------------------------------------------------------
@@ -322,6 +374,9 @@ def implausible_times(trip: HistoryTrip) -> list[tuple[str, int | None, str]]:
     are written as UTC. ``load_history`` refuses such runs, whoever made them.
     """
     found: list[tuple[str, int | None, str]] = []
+    problem = service_date_problem(trip.service_date, trip.scheduled_departure)
+    if problem is not None:
+        found.append(("service_date", None, problem))
     run = {"scheduled_departure": trip.scheduled_departure,
            "scheduled_arrival": trip.scheduled_arrival,
            "actual_departure": trip.actual_departure, "actual_arrival": trip.actual_arrival}
@@ -475,7 +530,9 @@ def read_history_csv(
         earlier = trips.get(trip.key)
         if earlier is not None:
             row.problem("scheduled_departure",
-                        f"the run {trip.describe()} is already given on line {earlier.line}")
+                        f"the run of {trip.service_label()} from {trip.origin} at "
+                        f"{row.values['scheduled_departure'].strip()} is already given on line "
+                        f"{earlier.line}")
             continue
         trips[trip.key] = trip
 
@@ -526,6 +583,10 @@ def _read_run_row(row: _Row) -> HistoryTrip | None:
         except ValueError:
             row.problem("service_date", f"{date_text!r} is not a date YYYY-MM-DD")
     scheduled_departure = row.time("scheduled_departure", required=True)
+    if service_date is not None:
+        problem = service_date_problem(service_date, scheduled_departure)
+        if problem is not None:
+            row.problem("service_date", problem)
     scheduled_arrival = row.time("scheduled_arrival", required=True)
     actual_departure = row.actual("actual_departure")
     actual_arrival = row.actual("actual_arrival")
@@ -637,9 +698,13 @@ def load_history(
     names |= {stop.city for trip in trips for stop in trip.stops}
     names |= {name for *_, name in problems.unchecked_cities}
     cities: dict[str, int] = {}
+    places: dict[int, tuple[str, str]] = {}  # city id -> (name, time zone)
     for some_names in _chunks(sorted(names), 500):
-        for city in session.execute(select(City.id, City.name).where(City.name.in_(some_names))):
+        for city in session.execute(
+            select(City.id, City.name, City.timezone).where(City.name.in_(some_names))
+        ):
             cities[city.name] = city.id
+            places[city.id] = (city.name, city.timezone)
 
     known: list[HistoryTrip] = []
     for trip in trips:
@@ -691,8 +756,11 @@ def load_history(
         if recorded is None:
             new.append(trip)
         elif recorded != _run_values(trip, cities[trip.destination]):
-            problems.add(where(trip), trip.line, "scheduled_departure",
-                         f"the run {trip.describe()} is already recorded with other values")
+            differences = run_differences(session, trip, recorded, cities[trip.origin],
+                                          cities[trip.destination], places)
+            problems.add(where(trip), trip.line,
+                         differences[0].column if differences else "scheduled_departure",
+                         conflict_words(trip, differences, places[cities[trip.origin]][1]))
     if problems:
         # Reading's problems and the lookups', line by line as the file goes.
         raise ImportFailed(sorted(problems.items, key=lambda p: (p.file, p.line or 0)))
@@ -746,6 +814,88 @@ def load_history(
         if bar is not None:
             bar.close()
     return len(new)
+
+
+@dataclass(frozen=True)
+class RunDifference:
+    """A value of a run already recorded that differs from the one given again: its column
+    (the trip-history CSV's name) and both values, each as shown to people (times on the
+    clock of the city where they happen, see ``_clock``)."""
+
+    column: str
+    recorded: str
+    given: str
+
+
+_RUN_WORDS = {
+    "service_date": "service date",
+    "destination": "destination",
+    "scheduled_arrival": "scheduled arrival",
+    "actual_departure": "actual departure",
+    "actual_arrival": "actual arrival",
+    "cancelled": "cancelled",
+}
+
+
+def _clock(moment: dt.datetime | None, zone: str, day: dt.date) -> str:
+    """Naive UTC on the clock of ``zone``: "06:35" on ``day``, else with its date; "none"."""
+    if moment is None:
+        return "none"
+    local = moment.replace(tzinfo=UTC).astimezone(_zone(zone))
+    return f"{local:%H:%M}" if local.date() == day else f"{local:%Y-%m-%d %H:%M}"
+
+
+def run_differences(
+    session: Session, trip: HistoryTrip, recorded: tuple[object, ...], origin_id: int,
+    destination_id: int, cities: dict[int, tuple[str, str]] | None = None,
+) -> list[RunDifference]:
+    """How ``trip`` (from ``origin_id`` to ``destination_id``) differs from the run recorded
+    with its key, whose values are ``recorded`` (those of ``_run_values``, in that order);
+    in the CSV's column order. ``cities``: (name, time zone) by id, those missing looked up
+    (and added)."""
+    old_day, old_to, *old_times, old_cancelled = recorded
+    assert isinstance(old_day, dt.date) and isinstance(old_to, int)
+    cities = {} if cities is None else cities
+    wanted = {origin_id, destination_id, old_to} - cities.keys()
+    if wanted:
+        for row in session.execute(
+            select(City.id, City.name, City.timezone).where(City.id.in_(wanted))
+        ):
+            cities[row.id] = (row.name, row.timezone)
+    start, old_end, new_end = (cities[key][1] for key in (origin_id, old_to, destination_id))
+    found: list[RunDifference] = []
+    if old_day != trip.service_date:
+        found.append(RunDifference("service_date", str(old_day), str(trip.service_date)))
+    if old_to != destination_id:
+        found.append(RunDifference("destination", cities[old_to][0], cities[destination_id][0]))
+    # Each time on the clock where it happens: the origin's, or the destination's of each run.
+    for column, old, new, old_zone, new_zone in zip(
+        ("scheduled_arrival", "actual_departure", "actual_arrival"),
+        old_times,
+        (trip.scheduled_arrival, trip.actual_departure, trip.actual_arrival),
+        (old_end, start, old_end),
+        (new_end, start, new_end),
+        strict=True,
+    ):
+        assert old is None or isinstance(old, dt.datetime)
+        if old != new:
+            found.append(RunDifference(column, _clock(old, old_zone, old_day),
+                                       _clock(new, new_zone, trip.service_date)))
+    if bool(old_cancelled) != trip.cancelled:
+        found.append(RunDifference("cancelled", "yes" if old_cancelled else "no",
+                                   "yes" if trip.cancelled else "no"))
+    return found
+
+
+def conflict_words(trip: HistoryTrip, differences: Sequence[RunDifference], zone: str) -> str:
+    """The problem of a run given again with other values than those recorded (``zone``:
+    the origin's time zone)."""
+    values = "; ".join(f"{_RUN_WORDS[d.column]}: {d.recorded} recorded, {d.given} here"
+                       for d in differences)
+    return (f"{trip.describe_at(zone)}, is already recorded with other values"
+            + (f" ({values})" if values else "")
+            + ": a recorded run is kept as it is (no page changes or deletes one), so give "
+              "the recorded values or leave the run out")
 
 
 def _trip_ids(

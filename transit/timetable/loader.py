@@ -652,10 +652,15 @@ def load_feed(
                 )
 
     # --- fares and transfers against the database --------------------------------------
+    _check_fare_stops(session, feed, existing_services, problems)
     fare_rows: list[tuple[FeedService, str, str, int]] = []
+    fare_at: dict[tuple[int, str, str], tuple[str, int]] = {}  # where each was read
     for service in feed.services:
         for (origin, destination), cents in service.fares.items():
-            fare_rows.append((service, feed.cities[origin].name, feed.cities[destination].name, cents))
+            a, b = feed.cities[origin].name, feed.cities[destination].name
+            fare_rows.append((service, a, b, cents))
+            if (origin, destination) in service.fare_origins:
+                fare_at[(id(service), a, b)] = service.fare_origins[(origin, destination)]
     existing_fares: dict[tuple[int, str, str], int] = {}
     if service_ids and fare_rows:
         start, end = aliased(City), aliased(City)
@@ -677,7 +682,7 @@ def load_feed(
             report.skipped.append(f"fare of {_describe(service)} from {a} to {b}")
         else:
             problems.add(
-                src, None, "fare",
+                *_at(src, fare_at.get((id(service), a, b))), "fare",
                 f"service {_describe(service)}: fare {a} -> {b} is {old} cents in the database, {cents} here",
             )
 
@@ -759,6 +764,51 @@ def load_feed(
     finally:
         bar.close()
     return report
+
+
+def _check_fare_stops(
+    session: Session, feed: Feed, existing_services: dict[tuple[str, str, str], Any],
+    problems: ProblemList,
+) -> None:
+    """An origin-destination fare is between two stops of its service, the rule of the
+    admin's fare editor (``transit.editing.build_fares``): a city some variant of the
+    service calls at, in the feed or already in the database. The editor refuses to save
+    any fare of a service holding another one, so such a fare would freeze them all."""
+    served: dict[tuple[str, str, str], set[str]] = {}
+    strays: list[tuple[FeedService, tuple[str, str], str, str]] = []
+    for service in feed.services:
+        if not service.fares:
+            continue
+        names = served[service.key] = {
+            feed.cities[stop.city].name for timetable in service.timetables for stop in timetable.stops
+        }
+        for keys in service.fares:
+            for column, key in zip(("origin", "destination"), keys, strict=True):
+                if feed.cities[key].name not in names:
+                    strays.append((service, keys, column, feed.cities[key].name))
+    if not strays:
+        return
+    # Cities the variants already in the database call at count too (fares added to a
+    # service whose timetable was imported before).
+    ids = {existing_services[s.key].id: s.key for s, *_ in strays if s.key in existing_services}
+    for chunk in _chunks(sorted(ids)):
+        for service_id, name in session.execute(
+            select(Timetable.service_id, City.name)
+            .join(Stop, Stop.timetable_id == Timetable.id)
+            .join(City, City.id == Stop.city_id)
+            .where(Timetable.service_id.in_(chunk))
+            .distinct()
+        ):
+            served[ids[service_id]].add(name)
+    for service, keys, column, name in strays:
+        if name in served[service.key]:
+            continue
+        at = service.fare_origins.get(keys)
+        problems.add(
+            *_at(feed.source, at), column if at is not None else "fare",
+            f"{name} is not a stop of service {_describe(service)}: a fare is between two "
+            "cities some variant of the service calls at",
+        )
 
 
 def _differences(
