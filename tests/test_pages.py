@@ -424,8 +424,10 @@ def test_service_page_stops_times_fares_and_days(client, network):
     assert stops.index("北京") < stops.index("南京") < stops.index("上海")
     assert re.search(r"01:00<span class=\"day-mark\">\+1 day</span>", html)
     assert re.search(r"03:00<span class=\"day-mark\">\+1 day</span>", html)
-    # Leg fares and the running total.
-    assert "¥300.00" in html and "¥100.50" in html and "¥400.50" in html
+    # Leg fares, and the fare from the first stop as the route search charges it: the
+    # Beijing-Shanghai price (¥350.00), not the leg fares added up (¥400.50).
+    assert "¥300.00" in html and "¥100.50" in html
+    assert '<td class="fare-from-first">¥350.00</td>' in html and "¥400.50" not in html
     # Days of operation in words, with the validity dates and exceptions.
     assert "Mon–Fri" in html
     assert "Wednesday, 1 January 2025" in html and "Wednesday, 31 December 2025" in html

@@ -150,8 +150,10 @@ def parse_route_form(
 
     sent = getlist("modes")
     modes: list[str] = []
+    # In any case, as the API and the command line match them (Train, TRAIN: train).
+    spelled = {m.lower(): m for m in known_modes}
     for raw in sent:
-        modes.extend(m.strip() for m in str(raw).split(",") if m.strip())
+        modes.extend(spelled.get(m.strip().lower(), m.strip()) for m in str(raw).split(",") if m.strip())
     unknown = [m for m in modes if m not in known_modes]
     if unknown:
         form.fail("modes", N_("Unknown mode: %(modes)s."), modes=", ".join(unknown))

@@ -580,8 +580,11 @@ class StopRow:
     city: str
     arrival: int | None
     departure: int | None
-    leg_fare_cents: int | None  # from the previous stop
-    fare_from_origin_cents: int | None  # sum of leg fares from the first stop
+    # What a ride from the previous stop / from the first stop costs, as the route search
+    # charges it (docs/routing.md, "Fares"): the service's origin-destination price for the
+    # two cities when it has one, else the leg fares added up (None: one of them unknown).
+    leg_fare_cents: int | None
+    fare_from_origin_cents: int | None
     boarding: bool
     alighting: bool
     zone: str = "Asia/Shanghai"  # the city's time zone: its times are on that clock
@@ -703,6 +706,42 @@ class ServiceView:
     pages: int
     od_fares: list[OdFare]
     od_fare_count: int
+    # Whether some stop of the service has a leg fare (the price from the previous stop).
+    leg_fares: bool = True
+
+    @property
+    def priced(self) -> bool:
+        """Whether the service has any fare: a zone (origin-destination) price or a leg fare."""
+        return self.leg_fares or self.od_fare_count > 0
+
+    @property
+    def zone_priced(self) -> bool:
+        """Whether its fares are only origin-destination (zone) prices, which do not add up
+        stop by stop: a column of fares from the previous stop would invite adding them."""
+        return self.od_fare_count > 0 and not self.leg_fares
+
+
+def _ride_fares(stops: list[StopRow], od: dict[tuple[int, int], int]) -> None:
+    """Turn a variant's stored leg fares (each stop's price from the previous one, in
+    ``leg_fare_cents``) into what the route search charges (``Snapshot.ride_fare``) for a
+    ride from the previous stop and from the first stop: the origin-destination price of the
+    two cities when the service has one, else the leg fares of the stops after the boarding
+    one up to the alighting one added up, unknown when one of them is."""
+    total = 0  # known leg fares from the first stop
+    unknown = 0  # unknown leg fares from the first stop
+    for k, stop in enumerate(stops):
+        if k == 0:
+            stop.leg_fare_cents = stop.fare_from_origin_cents = None
+            continue
+        fare = stop.leg_fare_cents
+        if fare is None:
+            unknown += 1
+        else:
+            total += fare
+        first, previous = stops[0].city_id, stops[k - 1].city_id
+        summed = None if unknown else total
+        stop.fare_from_origin_cents = od.get((first, stop.city_id), summed)
+        stop.leg_fare_cents = od.get((previous, stop.city_id), fare)
 
 
 def service_view(
@@ -756,18 +795,36 @@ def service_view(
             .where(Stop.timetable_id.in_(list(variants)))
             .order_by(Stop.timetable_id, Stop.sequence)
         )
-        running: dict[int, int | None] = {}
         for tid, seq, cid, cname, arr, dep, fare, board, alight, zone in stop_rows:
-            variant = variants[tid]
-            if not variant.stops:
-                total: int | None = 0
-            else:
-                before = running[tid]
-                total = None if before is None or fare is None else before + fare
-            running[tid] = total
-            variant.stops.append(
-                StopRow(seq, cid, cname, arr, dep, fare, total, board, alight, zone or "UTC")
+            variants[tid].stops.append(
+                StopRow(seq, cid, cname, arr, dep, fare, None, board, alight, zone or "UTC")
             )
+    od_count = session.scalar(
+        select(func.count()).select_from(ServiceFare).where(ServiceFare.service_id == service_id)
+    ) or 0
+    # The origin-destination prices between the cities of this page's variants.
+    cities = {stop.city_id for variant in variants.values() for stop in variant.stops}
+    od: dict[tuple[int, int], int] = {}
+    if od_count and cities:
+        od = {
+            (origin_id, destination_id): cents
+            for origin_id, destination_id, cents in session.execute(
+                select(ServiceFare.origin_id, ServiceFare.destination_id, ServiceFare.fare_cents)
+                .where(
+                    ServiceFare.service_id == service_id,
+                    ServiceFare.origin_id.in_(sorted(cities)),
+                    ServiceFare.destination_id.in_(sorted(cities)),
+                )
+            )
+        }
+    for variant in variants.values():
+        _ride_fares(variant.stops, od)
+    leg_fares = session.scalar(
+        select(Stop.id)
+        .join(Timetable, Timetable.id == Stop.timetable_id)
+        .where(Timetable.service_id == service_id, Stop.fare_cents.is_not(None))
+        .limit(1)
+    ) is not None
     day = today or dt.date.today()
     for variant in variants.values():
         variant.days = describe_calendar(variant.calendar)
@@ -779,9 +836,6 @@ def service_view(
                 )
     origin = aliased(City)
     destination = aliased(City)
-    od_count = session.scalar(
-        select(func.count()).select_from(ServiceFare).where(ServiceFare.service_id == service_id)
-    ) or 0
     od_fares = [
         OdFare(oid, oname, did, dname, cents)
         for oid, oname, did, dname, cents in session.execute(
@@ -801,6 +855,7 @@ def service_view(
         pages=pages,
         od_fares=od_fares,
         od_fare_count=od_count,
+        leg_fares=leg_fares,
     )
 
 
