@@ -2,9 +2,11 @@
 (function () {
   "use strict";
 
-  // Swap origin and destination.
+  // Swap origin and destination. The button is hidden until here: without JavaScript it
+  // would do nothing.
   var swap = document.getElementById("swap");
   if (swap) {
+    swap.hidden = false;
     swap.addEventListener("click", function () {
       var from = document.getElementById("from");
       var to = document.getElementById("to");
@@ -12,6 +14,15 @@
       from.value = to.value;
       to.value = kept;
     });
+  }
+
+  // A page of results opens on its results: focus their heading, so that a keyboard user
+  // need not tab through the whole form again (not when the address names a place in the
+  // page, nor on Back and Forward, where the browser puts the page back as it was).
+  var results = document.getElementById("results-title");
+  var navigation = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  if (results && !window.location.hash && !(navigation && navigation.type === "back_forward")) {
+    results.focus();
   }
 
   // Back (or forward) to a page of results: the browser restores the form as it was left,
