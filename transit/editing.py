@@ -368,8 +368,14 @@ def update_calendar(
         data.removed if data.removed is not None
         else [e.date for e in calendar.exceptions if not e.added]
     )
+    # Days that never run are refused when the days change (not when only a name does).
+    weekdays = (
+        None if data.weekdays is None and data.added is None
+        else s.weekday_mask(list(data.weekdays)) if data.weekdays is not None
+        else calendar.weekdays
+    )
     try:
-        s._check_calendar(start, end, added, removed)
+        s._check_calendar(start, end, added, removed, weekdays=weekdays)
     except s.FieldRefusal as error:
         raise EditError(
             "invalid", Words("The calendar would be inconsistent."),
@@ -651,7 +657,8 @@ def build_timetable(
         where,
         [
             s.StopTimes(stop.arrival, stop.departure, stop.fare_cents, city,
-                        zone=city.timezone if city is not None else None)
+                        zone=city.timezone if city is not None else None,
+                        boarding=stop.boarding, alighting=stop.alighting)
             for stop, city in zip(data.stops, cities, strict=True)
         ],
     )
@@ -793,7 +800,9 @@ def _review_timetable(session: Session, raw: Any, where: str, resolve: CityResol
         fare = stop.get("fare_cents")
         fare = fare if isinstance(fare, int) and not isinstance(fare, bool) else None
         loose.append(s.StopTimes(arrival, departure, fare, city, arrival_read and departure_read,
-                                 zone=city.timezone if city is not None else None))
+                                 zone=city.timezone if city is not None else None,
+                                 boarding=stop.get("boarding") is not False,
+                                 alighting=stop.get("alighting") is not False))
         cities.append(city)
     _stop_checks(resolve, where, loose)
     if all(stop.readable for stop in loose):

@@ -338,14 +338,21 @@ class CalendarCreate(_In):
 
     @model_validator(mode="after")
     def _consistent(self) -> CalendarCreate:
-        _check_calendar(self.start_date, self.end_date, self.added, self.removed)
+        _check_calendar(self.start_date, self.end_date, self.added, self.removed,
+                        weekdays=weekday_mask(list(self.weekdays)))
         return self
 
 
 def _check_calendar(
-    start: dt.date | None, end: dt.date | None, added: list[dt.date], removed: list[dt.date]
+    start: dt.date | None,
+    end: dt.date | None,
+    added: list[dt.date],
+    removed: list[dt.date],
+    *,
+    weekdays: int | None = None,
 ) -> None:
-    """Refuse validity dates the wrong way round, or a date both added and removed
+    """Refuse validity dates the wrong way round, a date both added and removed, or (given
+    the ``weekdays`` mask) days with neither a weekday nor an added date, which never run
     (``FieldRefusal`` naming the field at fault)."""
     if start is not None and end is not None and start > end:
         raise FieldRefusal("end_date", Words("the validity ends before it starts (start_date)"))
@@ -355,6 +362,10 @@ def _check_calendar(
             "a date cannot be both added and removed: %(dates)s",
             dates=", ".join(d.isoformat() for d in both),
         ))
+    if weekdays is not None and not weekdays & ALL_DAYS and not added:
+        raise FieldRefusal("weekdays", Words(
+            "no weekday is ticked and no date is added, so it would never run: tick the days "
+            "it runs on, or add its dates"))
 
 
 class CalendarUpdate(_In):
@@ -380,7 +391,8 @@ class CalendarUpdate(_In):
 
 
 class StopIn(_In):
-    """A call at a city. The first stop needs a departure, the last an arrival.
+    """A call at a city. The first stop needs a departure (and has no arrival), the last an
+    arrival (and has no departure).
 
     How the stops fit together (times in order, ends with the times travellers use) is
     checked by ``stop_problems`` once the cities are known, so every problem shows at once.
@@ -428,6 +440,8 @@ class StopTimes:
     place: object = None  # the city, or anything equal for the same city; None when unknown
     readable: bool = True
     zone: str | None = None  # the city's time zone; None when unknown
+    boarding: bool = True  # travellers may board here
+    alighting: bool = True  # travellers may alight here
 
 
 def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, Words]]:
@@ -436,8 +450,10 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, Words]]:
     Local times must never go back from a stop to the next in the same time zone (or
     where a zone is unknown); into another zone they may, as long as the instants do not
     (the caller checks those: ``timetable.loader.ZoneClock``); each stop needs a time; the
-    ends need the times travellers use; the first stop has no fare; the leg fares add up
-    to at most ``MAX_CENTS``; no city twice in a row.
+    ends need the times travellers use, and only those (no arrival at the first stop, no
+    departure from the last: nobody uses them); the first stop has no fare; the leg fares
+    add up to at most ``MAX_CENTS``; no city twice in a row; some stop where travellers may
+    board comes before one where they may alight (else nobody can ride it).
     """
     problems: list[tuple[str, Words]] = []
     last = len(stops) - 1
@@ -469,8 +485,16 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, Words]]:
             )))
         if index == 0 and stop.departure is None:
             problems.append((where, Words("the first stop needs a departure time")))
+        elif index == 0 and last and stop.arrival is not None:
+            problems.append((f"{where}.arrival", Words(
+                "the first stop has no arrival: nobody arrives there on this service (leave "
+                "it empty)")))
         if index == last and stop.arrival is None:
             problems.append((where, Words("the last stop needs an arrival time")))
+        elif index == last and index and stop.departure is not None:
+            problems.append((f"{where}.departure", Words(
+                "the last stop has no departure: nobody leaves from it on this service (leave "
+                "it empty)")))
         if index == 0 and stop.fare_cents:
             problems.append((f"{where}.fare_cents",
                              Words("the first stop has no leg before it, so no fare")))
@@ -485,6 +509,16 @@ def stop_problems(stops: Sequence[StopTimes]) -> list[tuple[str, Words]]:
             )))
         previous = departure
         previous_zone = stop.zone
+    boarded = False
+    for stop in stops:
+        if boarded and stop.alighting:
+            break
+        boarded = boarded or stop.boarding
+    else:
+        if last:
+            problems.append(("stops", Words(
+                "nobody can ride this variant: it needs a stop where travellers may board "
+                "followed by one where they may alight")))
     return problems
 
 

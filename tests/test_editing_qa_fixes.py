@@ -1,0 +1,137 @@
+"""QA findings of the data-entry side: the core rules that the admin pages and the REST API
+share (transit.schemas, transit.editing), each checked through both doors.
+
+1. A variant's ends take only the times travellers use, someone must be able to ride it, and
+   its days must run on some date.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tests.test_admin_stops_editor import _as_opened, _stored
+from transit import auth
+from transit.models import AuditEntry, User
+from transit.web.extensions import db
+
+H = 3600
+
+
+def _token(app: Any) -> str:
+    with app.app_context():
+        db.session.add(User(username="api-admin", password_hash="x", is_admin=True))
+        db.session.flush()
+        token = auth.issue_token(db.session(), "api-admin")
+        db.session.commit()
+    return token
+
+
+def _api(client: Any, token: str, method: str, path: str, body: Any = None) -> Any:
+    return client.open(path, method=method, json=body,
+                       headers={"Authorization": f"Bearer {token}"})
+
+
+def _errors(reply: Any) -> dict[str, str]:
+    assert reply.status_code == 422, reply.get_data(as_text=True)
+    return {e["field"]: e["message"] for e in reply.get_json()["errors"]}
+
+
+def _g1_body(**changes: Any) -> dict[str, Any]:
+    """The corridor's G1 variant as an API body, with ``changes``."""
+    body: dict[str, Any] = {
+        "code": "1",
+        "calendar": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+        "stops": [
+            {"city": "Beijing", "departure": "08:00"},
+            {"city": "Jinan", "arrival": "09:30", "departure": "09:32", "fare_cents": 20000},
+            {"city": "Shanghai", "arrival": "12:40", "fare_cents": 35000},
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+def _audit_count(app: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+# --- 1. the ends of a variant, riders, days that run ----------------------------------------
+
+
+def test_api_refuses_times_at_the_ends_that_nobody_uses(app, client, admin):
+    token = _token(app)
+    url = f"/api/v1/services/{admin['g1']}/timetables/{admin['g1_variant']}"
+    before = _stored(app, admin["g1_variant"])
+    body = _g1_body()
+    body["stops"][0]["arrival"] = "07:50"
+    body["stops"][2]["departure"] = "12:50"
+    errors = _errors(_api(client, token, "PUT", url, body))
+    assert errors["stops[0].arrival"] == (
+        "the first stop has no arrival: nobody arrives there on this service (leave it empty)")
+    assert errors["stops[2].departure"] == (
+        "the last stop has no departure: nobody leaves from it on this service (leave it empty)")
+    assert _stored(app, admin["g1_variant"]) == before
+    # A first stop with only an arrival is told it needs a departure, once.
+    body = _g1_body()
+    body["stops"][0] = {"city": "Beijing", "arrival": "08:00"}
+    errors = _errors(_api(client, token, "POST", f"/api/v1/services/{admin['g1']}/timetables",
+                          {**body, "code": "2"}))
+    assert errors == {"stops[0]": "the first stop needs a departure time"}
+
+
+def test_api_refuses_a_variant_nobody_can_ride_and_days_that_never_run(app, client, admin):
+    token = _token(app)
+    url = f"/api/v1/services/{admin['g1']}/timetables"
+    body = _g1_body(code="2")
+    body["stops"][0]["boarding"] = False
+    body["stops"][1]["alighting"] = False
+    body["stops"][2]["alighting"] = False
+    assert _errors(_api(client, token, "POST", url, body)) == {
+        "stops": "nobody can ride this variant: it needs a stop where travellers may board "
+                 "followed by one where they may alight"}
+    # Jinan to Shanghai can be ridden: accepted.
+    body["stops"][2]["alighting"] = True
+    assert _api(client, token, "POST", url, body).status_code == 201
+    never = ("no weekday is ticked and no date is added, so it would never run: tick the days "
+             "it runs on, or add its dates")
+    body = _g1_body(code="3", calendar={"weekdays": []})
+    assert _errors(_api(client, token, "POST", url, body)) == {"calendar.weekdays": never}
+    assert _errors(_api(client, token, "POST", "/api/v1/calendars",
+                        {"name": "none", "weekdays": []})) == {"weekdays": never}
+    # Only on added dates: fine.
+    only = {"name": "holiday", "weekdays": [], "added": ["2026-10-01"]}
+    reply = _api(client, token, "POST", "/api/v1/calendars", only)
+    assert reply.status_code == 201
+    calendar = reply.get_json()["id"]
+    assert _errors(_api(client, token, "PATCH", f"/api/v1/calendars/{calendar}",
+                        {"added": []})) == {"weekdays": never}
+    assert _api(client, token, "PATCH", f"/api/v1/calendars/{calendar}",
+                {"name": "national day"}).status_code == 200
+
+
+def test_the_stops_editor_says_what_is_wrong_at_the_ends_and_with_the_days(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    before = _stored(app, admin["g1_variant"])
+    form = _as_opened(client, url)
+    form.setlist("stop_departure", ["08:00", "09:32", "12:50"])
+    reply = client.post(url, data=form)
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert ("Stops, row 3, departure: the last stop has no departure: nobody leaves from it on "
+            "this service (leave it empty)") in html
+    form = _as_opened(client, url)
+    form.setlist("stop_boarding", ["0", "1", "1"])
+    form.setlist("stop_alighting", ["1", "1", "0"])
+    form.setlist("weekdays", [])
+    html = client.post(url, data=form).get_data(as_text=True)
+    assert "Stops, in travel order: nobody can ride this variant" in html
+    assert "Days of operation: no weekday is ticked and no date is added" in html
+    assert _stored(app, admin["g1_variant"]) == before
+    # Boarding only at Beijing, alighting only at Shanghai: a ride, saved.
+    form = _as_opened(client, url)
+    form.setlist("stop_boarding", ["1", "0", "0"])
+    form.setlist("stop_alighting", ["0", "0", "1"])
+    assert client.post(url, data=form).status_code == 302
