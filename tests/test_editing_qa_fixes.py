@@ -3,6 +3,8 @@ share (transit.schemas, transit.editing), each checked through both doors.
 
 1. A variant's ends take only the times travellers use, someone must be able to ride it, and
    its days must run on some date.
+2. Names, codes and other single-line text hold no tab, line break, control or invisible
+   character (``schemas.text_problem``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from sqlalchemy import func, select
 
 from tests.test_admin_stops_editor import _as_opened, _stored
 from transit import auth
-from transit.models import AuditEntry, User
+from transit import schemas as s
+from transit.models import AuditEntry, Service, User
 from transit.web.extensions import db
+from transit.words import Words
 
 H = 3600
 
@@ -135,3 +139,68 @@ def test_the_stops_editor_says_what_is_wrong_at_the_ends_and_with_the_days(app, 
     form.setlist("stop_boarding", ["1", "0", "0"])
     form.setlist("stop_alighting", ["0", "0", "1"])
     assert client.post(url, data=form).status_code == 302
+
+
+# --- 2. names and codes on one line, with nothing invisible -----------------------------------
+
+
+def test_text_problem_names_the_character():
+    assert s.text_problem("Kraków Główny") is None
+    assert s.text_problem("QA\tTab2\nLine") == "may not contain a tab or line break"
+    assert s.text_problem("QA\u2028x") == "may not contain a tab or line break"
+    assert s.text_problem("QA\u200bZW") == (
+        "may not contain the invisible character U+200B (ZERO WIDTH SPACE)")
+    assert s.text_problem("QA\u202eRTL") == (
+        "may not contain the invisible character U+202E (RIGHT-TO-LEFT OVERRIDE)")
+    assert s.text_problem("a\x07b") == "may not contain the control character U+0007"
+    assert s.text_problem("a\x00b") == "text may not contain NUL characters"
+    assert isinstance(s.text_problem("a\u200bb"), Words)
+    # A non-joiner between two letters is how Persian writes some words; alone it hides.
+    assert s.text_problem("می\u200cخواهم") is None
+    assert s.text_problem("QA\u200c") is not None
+
+
+def test_api_refuses_control_and_invisible_characters_in_names_and_codes(app, client, admin):
+    token = _token(app)
+    cities_before = _api(client, token, "GET", "/api/v1/cities").get_json()["total"]
+    for name, message in [
+        ("QA\tTab2\nLine", "may not contain a tab or line break"),
+        ("QA\u200bZW", "may not contain the invisible character U+200B (ZERO WIDTH SPACE)"),
+        ("QA\u202eRTL", "may not contain the invisible character U+202E (RIGHT-TO-LEFT "
+                        "OVERRIDE)"),
+    ]:
+        reply = _api(client, token, "POST", "/api/v1/cities", {"name": name})
+        assert _errors(reply) == {"name": message}
+    assert _errors(_api(client, token, "POST", "/api/v1/cities",
+                        {"name": "QA", "code": "Q\u200bA"}))["code"].startswith(
+        "may not contain the invisible character U+200B")
+    assert _errors(_api(client, token, "PATCH", f"/api/v1/cities/{admin['beijing']}",
+                        {"name": "Bei\u202ejing"}))["name"].startswith(
+        "may not contain the invisible character U+202E")
+    assert _api(client, token, "GET", "/api/v1/cities").get_json()["total"] == cities_before
+    errors = _errors(_api(client, token, "PATCH", f"/api/v1/services/{admin['g1']}",
+                          {"number": "G\u200b1", "operator": "C\nR", "name": "a\tb"}))
+    assert set(errors) == {"number", "operator", "name"}
+    body = _g1_body(code="2\u200b", headsign="Shang\u202ehai")
+    errors = _errors(_api(client, token, "POST", f"/api/v1/services/{admin['g1']}/timetables",
+                          body))
+    assert set(errors) == {"code", "headsign"}
+    assert _errors(_api(client, token, "POST", "/api/v1/calendars",
+                        {"name": "dai\u2029ly"}))["name"] == "may not contain a tab or line break"
+
+
+def test_the_service_form_refuses_them_beside_the_field(app, client, admin):
+    url = f"/admin/services/{admin['g1']}"
+    form = _as_opened(client, url)
+    form["name"] = "Fast\u200btrain"
+    reply = client.post(url, data=form)
+    assert reply.status_code == 422
+    assert ("Name: may not contain the invisible character U+200B (ZERO WIDTH SPACE)"
+            in reply.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.get(Service, admin["g1"]).name is None
+    # The copy's number follows the same rule.
+    reply = client.post(f"{url}/duplicate", data={"number": "G1\u202e", "route": "",
+                                                  "csrf_token": form["csrf_token"]})
+    assert reply.status_code == 422
+    assert "may not contain the invisible character U+202E" in reply.get_data(as_text=True)

@@ -938,9 +938,10 @@ def duplicate_service(
     if len(route) > 200:
         issues.append(FieldIssue("route", Words(
             "a route tag has at most %(count)d characters", count=200)))
-    # As every other door refuses it (and PostgreSQL would, with a 500).
-    issues += [FieldIssue(name, Words("text may not contain NUL characters"))
-               for name, value in (("number", number), ("route", route)) if "\x00" in value]
+    # As every other door refuses them (and PostgreSQL would refuse NUL, with a 500).
+    issues += [FieldIssue(name, problem)
+               for name, value in (("number", number), ("route", route))
+               if (problem := s.text_problem(value)) is not None]
     if issues:
         raise EditError("invalid", Words("The copy needs a number of its own."), issues)
     check_service_unique(session, service.operator, number, route)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -200,17 +201,69 @@ def _check_timezone(value: str) -> str:
     return value
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Line breaks, as a single-line field names them (Unicode's own, and the ASCII ones).
+_BREAKS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
+# Joiners that scripts such as Persian and the Indic ones need between two letters.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _character(ch: str) -> str:
+    """ "U+200B (ZERO WIDTH SPACE)": a character that cannot be shown, by its code and name."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+
+
+def text_problem(text: str) -> Words | None:
+    """What makes ``text`` unfit for a single-line field (a name, a code, a headsign...), or
+    None: a tab or line break, or another control or format character (Unicode categories
+    Cc, Cf, Zl, Zp: NUL, zero-width spaces, the bidirectional overrides that reorder what
+    follows on screen...). Such names look like others in lists and searches. A zero-width
+    joiner or non-joiner between two letters is kept: some scripts write words with them."""
+    for index, ch in enumerate(text):
+        kind = unicodedata.category(ch)
+        if kind not in ("Cc", "Cf", "Zl", "Zp"):
+            continue
+        if ch == "\x00":
+            return Words("text may not contain NUL characters")
+        if ch in _BREAKS or kind in ("Zl", "Zp"):
+            return Words("may not contain a tab or line break")
+        if kind == "Cc":
+            return Words("may not contain the control character %(character)s",
+                         character=_character(ch))
+        if (ch in _JOINERS and 0 < index < len(text) - 1
+                and text[index - 1].isalpha() and text[index + 1].isalpha()):
+            continue
+        return Words("may not contain the invisible character %(character)s",
+                     character=_character(ch))
+    return None
+
+
+def _single_line(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+SingleLine = AfterValidator(_single_line)
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
 OptionalText = Annotated[
-    Annotated[str, StringConstraints(max_length=300)] | None, BeforeValidator(_strip_or_none)
+    Annotated[str, StringConstraints(max_length=300), SingleLine] | None,
+    BeforeValidator(_strip_or_none),
 ]
 # The calendars.name column holds 200 (PostgreSQL refuses more; SQLite would keep it).
 CalendarName = Annotated[
-    Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_strip_or_none)
+    Annotated[str, StringConstraints(max_length=200), SingleLine] | None,
+    BeforeValidator(_strip_or_none),
 ]
+# Operator, route tag: single lines of up to 200 characters, possibly empty.
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
 
 
 def _check_code(value: str) -> str:
+    _single_line(value)
     if any(ch.isspace() for ch in value):
         raise ValueError(Words("a code has no spaces (e.g. 'PEK', 'BJP')"))
     return value
@@ -411,10 +464,9 @@ class StopIn(_In):
 class TimetableCreate(_In):
     """A timetable variant: its days (an existing calendar or a new one) and its stops."""
 
-    code: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = Field(default=None, description="identifies the variant in its service; default 1, 2...")
+    code: Name | None = Field(
+        default=None, description="identifies the variant in its service; default 1, 2..."
+    )
     headsign: OptionalText = None
     calendar_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)] | None = None
     calendar: CalendarCreate | None = None
@@ -548,13 +600,18 @@ class FaresReplace(_In):
 # --- services -------------------------------------------------------------------------------
 
 
+ServiceNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), SingleLine
+]
+
+
 class ServiceCreate(_In):
     """A service with, optionally, its timetable variants and origin-destination fares."""
 
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    number: ServiceNumber
     mode: Mode
-    operator: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    route: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
+    operator: ShortText = ""
+    route: ShortText = Field(
         default="", description="tells apart products sharing operator and number"
     )
     name: OptionalText = None
@@ -566,12 +623,10 @@ class ServiceCreate(_In):
 class ServiceUpdate(_In):
     """Fields to change on a service; fields left out keep their value."""
 
-    number: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
-    ) = None
+    number: ServiceNumber | None = None
     mode: Mode | None = None
-    operator: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    route: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    operator: ShortText | None = None
+    route: ShortText | None = None
     name: OptionalText = None
     currency: Currency | None = None
 
