@@ -5,6 +5,7 @@ share (transit.schemas, transit.editing), each checked through both doors.
    its days must run on some date.
 2. Names, codes and other single-line text hold no tab, line break, control or invisible
    character (``schemas.text_problem``).
+3. A variant saved as it is writes nothing and leaves the data version alone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy import func, select
 from tests.test_admin_stops_editor import _as_opened, _stored
 from transit import auth
 from transit import schemas as s
-from transit.models import AuditEntry, Service, User
+from transit.db import data_version
+from transit.models import AuditEntry, Service, Timetable, User
 from transit.web.extensions import db
 from transit.words import Words
 
@@ -204,3 +206,71 @@ def test_the_service_form_refuses_them_beside_the_field(app, client, admin):
                                                   "csrf_token": form["csrf_token"]})
     assert reply.status_code == 422
     assert "may not contain the invisible character U+202E" in reply.get_data(as_text=True)
+
+
+# --- 3. a variant saved unchanged changes nothing ----------------------------------------------
+
+
+def _version(app: Any) -> int:
+    with app.app_context():
+        return data_version(db.session())
+
+
+def _last_audit(app: Any) -> str:
+    with app.app_context():
+        return db.session.scalars(select(AuditEntry.summary).order_by(AuditEntry.id.desc())).first()
+
+
+def test_a_variant_saved_unchanged_writes_nothing_and_says_so(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    before, version = _stored(app, admin["g1_variant"]), _version(app)
+    with app.app_context():
+        stop_ids = [stop.id for stop in db.session.get(Timetable, admin["g1_variant"]).stops]
+    reply = client.post(url, data=_as_opened(client, url))
+    assert reply.status_code == 302
+    assert "Variant 1 of G1 saved." in client.get(reply.location).get_data(as_text=True)
+    assert _version(app) == version
+    assert _last_audit(app) == "changed nothing of variant 1 of train G1 (CR)"
+    with app.app_context():
+        assert [s.id for s in db.session.get(Timetable, admin["g1_variant"]).stops] == stop_ids
+    assert _stored(app, admin["g1_variant"]) == before
+    # A change is a change.
+    form = _as_opened(client, url)
+    form["headsign"] = "Shanghai"
+    assert client.post(url, data=form).status_code == 302
+    assert _version(app) == version + 1
+    assert _last_audit(app) == "replaced variant 1 of train G1 (CR)"
+
+
+def test_an_unchanged_put_answers_200_with_the_variant_and_bumps_nothing(app, client, admin):
+    token = _token(app)
+    url = f"/api/v1/services/{admin['g1']}/timetables/{admin['g1_variant']}"
+    read = _api(client, token, "GET", url)
+    version = _version(app)
+    with app.app_context():
+        calendar_id = db.session.get(Timetable, admin["g1_variant"]).calendar_id
+    for body in (_g1_body(), {**_g1_body(code=None), "calendar": None,
+                              "calendar_id": calendar_id}):
+        reply = _api(client, token, "PUT", url, body)
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        assert reply.get_json() == read.get_json()
+        assert _api(client, token, "GET", url).headers["ETag"] == read.headers["ETag"]
+        assert _version(app) == version
+        assert _last_audit(app) == "changed nothing of variant 1 of train G1 (CR)"
+    body = _g1_body()
+    body["stops"][2]["boarding"] = False
+    assert _api(client, token, "PUT", url, body).status_code == 200
+    assert _version(app) == version + 1
+
+
+def test_a_service_or_city_saved_unchanged_bumps_nothing_either(app, client, admin):
+    url = f"/admin/services/{admin['g1']}"
+    version = _version(app)
+    assert client.post(url, data=_as_opened(client, url)).status_code == 302
+    assert _last_audit(app) == "changed nothing of train G1 (CR)"
+    token = _token(app)
+    reply = _api(client, token, "PATCH", f"/api/v1/cities/{admin['beijing']}",
+                 {"name": "Beijing", "code": "BJP", "timezone": "Asia/Shanghai"})
+    assert reply.status_code == 200
+    assert _last_audit(app) == "changed nothing of Beijing"
+    assert _version(app) == version

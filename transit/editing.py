@@ -228,8 +228,8 @@ def update_city(session: Session, city: City, data: s.CityUpdate, *, user: str) 
     changes = {name: getattr(data, name) for name in data.model_fields_set}
     check_city_unique(session, changes.get("name"), changes.get("code"), exclude=city.id)
     changed = sorted(k for k, v in changes.items() if getattr(city, k) != v)
-    for name, value in changes.items():
-        setattr(city, name, value)
+    for name in changed:  # the others untouched: an unchanged save bumps no data version
+        setattr(city, name, changes[name])
     _flush(session)
     if "timezone" in changed:
         # The variants stopping here keep their local times: they must still go forwards.
@@ -900,8 +900,8 @@ def update_service(
         exclude=service.id,
     )
     changed = sorted(k for k, v in changes.items() if getattr(service, k) != v)
-    for name, value in changes.items():
-        setattr(service, name, value)
+    for name in changed:  # the others untouched: an unchanged save bumps no data version
+        setattr(service, name, changes[name])
     _flush(session)
     audit(session, user, "update", "service", service.id,
           f"changed {', '.join(changed) or 'nothing'} of {service_label(service)}")
@@ -1031,6 +1031,32 @@ def _drop_if_unused(session: Session, calendar: Calendar | None) -> None:
         _flush(session)
 
 
+def timetable_unchanged(session: Session, timetable: Timetable, data: s.TimetableCreate) -> bool:
+    """Whether ``data`` describes ``timetable`` exactly as stored: its code (when given),
+    headsign, days (the same calendar, or the same days with no other name) and stops
+    (cities, times, fares, boarding and alighting)."""
+    if data.code is not None and data.code != timetable.code:
+        return False
+    if data.headsign != timetable.headsign:
+        return False
+    if data.calendar_id is not None:
+        if data.calendar_id != timetable.calendar_id:
+            return False
+    elif data.calendar is None or not _same_days(timetable.calendar, data.calendar):
+        return False
+    if len(data.stops) != len(timetable.stops):
+        return False
+    resolve = CityResolver(session)
+    for index, (stop, stored) in enumerate(zip(data.stops, timetable.stops, strict=True)):
+        city = resolve(stop.city, f"stops[{index}].city")
+        if city is None or (city.id, stop.arrival, stop.departure, stop.fare_cents, stop.boarding,
+                            stop.alighting) != (stored.city_id, stored.arrival, stored.departure,
+                                                stored.fare_cents, stored.boarding,
+                                                stored.alighting):
+            return False
+    return True
+
+
 def replace_timetable(
     session: Session,
     timetable: Timetable,
@@ -1041,7 +1067,8 @@ def replace_timetable(
     """Replace a variant's stops, days and headsign (and code, when given).
 
     Days sent unchanged keep the variant's calendar; new days get a calendar of their own,
-    and the old one is deleted when it has no name and nothing else uses it any more.
+    and the old one is deleted when it has no name and nothing else uses it any more. The
+    variant sent as it is (``timetable_unchanged``) writes nothing but the audit entry.
     """
     service = timetable.service
     codes = variant_codes(session, service)
@@ -1052,6 +1079,12 @@ def replace_timetable(
                   service=service_label(service), code=repr(data.code)),
             [FieldIssue("code", Words("already used in this service"))],
         )
+    if timetable_unchanged(session, timetable, data):
+        # Saved as it was opened: nothing to write, the data version stays (no route cache
+        # rebuilt); said as an unchanged service save says it.
+        audit(session, user, "update", "timetable", timetable.id,
+              f"changed nothing of variant {timetable.code} of {service_label(service)}")
+        return timetable
     old_calendar = timetable.calendar
     resolve = CityResolver(session)
     build_timetable(session, service, data, "", resolve, codes, timetable)
