@@ -6,6 +6,7 @@ share (transit.schemas, transit.editing), each checked through both doors.
 2. Names, codes and other single-line text hold no tab, line break, control or invisible
    character (``schemas.text_problem``).
 3. A variant saved as it is writes nothing and leaves the data version alone.
+4. An origin-destination fare runs the way some variant of its service does.
 """
 
 from __future__ import annotations
@@ -274,3 +275,56 @@ def test_a_service_or_city_saved_unchanged_bumps_nothing_either(app, client, adm
     assert reply.status_code == 200
     assert _last_audit(app) == "changed nothing of Beijing"
     assert _version(app) == version
+
+
+# --- 4. a fare runs the way the service does -----------------------------------------------------
+
+AGAINST = ("Shanghai comes after Beijing on every variant of this service, so this fare could "
+           "never be charged")
+
+
+def test_a_fare_against_the_direction_of_travel_is_refused_until_a_variant_runs_that_way(
+        app, client, admin):
+    token = _token(app)
+    fares = f"/api/v1/services/{admin['g1']}/fares"
+    reply = _api(client, token, "POST", fares,
+                 {"origin": "Shanghai", "destination": "Beijing", "fare_cents": 50000})
+    assert list(_errors(reply).values()) == [AGAINST]
+    reply = _api(client, token, "PUT", fares, {"fares": [
+        {"origin": "Beijing", "destination": "Shanghai", "fare_cents": 50000},
+        {"origin": "Shanghai", "destination": "Jinan", "fare_cents": 20000}]})
+    assert _errors(reply) == {"fares[1]": "Shanghai comes after Jinan on every variant of this "
+                                          "service, so this fare could never be charged"}
+    # The admin's fares form: the same rule, beside the row.
+    url = f"/admin/services/{admin['g1']}"
+    form = _as_opened(client, url)
+    form.setlist("fare_origin", ["Shanghai"])
+    form.setlist("fare_destination", ["Beijing"])
+    form.setlist("fare_amount", ["500"])
+    reply = client.post(url, data=form)
+    assert reply.status_code == 422
+    assert f"Fares, row 1: {AGAINST}" in reply.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Service, admin["g1"]).fares == []
+    # A new service whose only variant runs Beijing to Shanghai: the same.
+    body = {"number": "G9", "mode": "train", "timetables": [_g1_body()],
+            "fares": [{"origin": "Shanghai", "destination": "Beijing", "fare_cents": 1}]}
+    assert _errors(_api(client, token, "POST", "/api/v1/services", body)) == {"fares[0]": AGAINST}
+    # Once a variant runs back, Shanghai to Beijing is a ride: accepted.
+    back = {"code": "2", "calendar": {"weekdays": ["mon"]}, "stops": [
+        {"city": "Shanghai", "departure": "14:00"}, {"city": "Beijing", "arrival": "19:00"}]}
+    assert _api(client, token, "POST", f"/api/v1/services/{admin['g1']}/timetables",
+                back).status_code == 201
+    assert client.post(url, data=form).status_code == 302
+    with app.app_context():
+        [fare] = db.session.get(Service, admin["g1"]).fares
+        assert (fare.origin.name, fare.destination.name) == ("Shanghai", "Beijing")
+
+
+def test_a_loop_calling_at_a_city_twice_takes_fares_both_ways():
+    from transit.editing import rides_from
+
+    loop = [[1, 2, 3, 1]]
+    assert rides_from(loop, 3, 1) and rides_from(loop, 1, 3) and rides_from(loop, 2, 1)
+    assert not rides_from([[1, 2, 3]], 3, 1)
+    assert rides_from([[1, 2, 3], [3, 1]], 3, 1)

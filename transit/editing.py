@@ -714,19 +714,35 @@ def _fare_field(where: str, index: int, end: str = "") -> str:
     return f"{base}.{end}" if base and end else base or end or "(fare)"
 
 
+def city_runs(service: Service) -> list[list[int]]:
+    """The city ids of each variant of the service, in the order it calls at them."""
+    return [[stop.city.id for stop in timetable.stops] for timetable in service.timetables]
+
+
+def rides_from(runs: Iterable[Sequence[int]], origin: int, destination: int) -> bool:
+    """Whether some run calls at ``origin`` before ``destination`` (a fare the search can
+    charge: a run both ways, or a loop calling at a city twice, may do it one way or the other)."""
+    for run in runs:
+        if origin in run and destination in run[run.index(origin) + 1:]:
+            return True
+    return False
+
+
 def build_fares(
     service: Service,
     fares: Sequence[s.FareIn],
     where: str,
     resolve: CityResolver,
-    served: set[int] | None = None,
+    runs: Sequence[Sequence[int]] | None = None,
 ) -> list[ServiceFare]:
-    """Origin-destination fares, checked: known cities called at by the service, no repeats.
+    """Origin-destination fares, checked: known cities called at by the service, the origin
+    before the destination on some variant, no repeats.
 
-    ``served`` are the ids of the cities the service calls at (by default: where its
-    variants stop now). Problems go to ``resolve``; the caller raises.
+    ``runs`` are the city ids of each variant in calling order (by default: its variants
+    now, ``city_runs``). Problems go to ``resolve``; the caller raises.
     """
-    served = served_city_ids(service) if served is None else served
+    runs = city_runs(service) if runs is None else runs
+    served = {city_id for run in runs for city_id in run}
     seen: set[tuple[int, int]] = set()
     built = []
     for i, fare in enumerate(fares):
@@ -741,6 +757,12 @@ def build_fares(
             if city.id not in served:
                 resolve.add(_fare_field(where, i, end),
                             Words("%(city)s is not a stop of this service", city=city.name))
+        if (origin.id in served and destination.id in served
+                and not rides_from(runs, origin.id, destination.id)):
+            resolve.add(_fare_field(where, i), Words(
+                "%(origin)s comes after %(destination)s on every variant of this service, so "
+                "this fare could never be charged", origin=origin.name,
+                destination=destination.name))
         if (origin.id, destination.id) in seen:
             resolve.add(
                 _fare_field(where, i),
@@ -872,12 +894,12 @@ def create_service(session: Session, data: s.ServiceCreate, *, user: str) -> Ser
     session.add(service)
     resolve = CityResolver(session)
     codes: set[str] = set()
-    served: set[int] = set()
+    runs: list[list[int]] = []
     for i, timetable in enumerate(data.timetables):
         build_timetable(session, service, timetable, f"timetables[{i}].", resolve, codes)
         # Fares may use the stops of a variant refused above: only its own problems show.
-        served |= {c.id for stop in timetable.stops if (c := resolve.known(stop.city))}
-    fares = build_fares(service, data.fares, "fares", resolve, served)
+        runs.append([c.id for stop in timetable.stops if (c := resolve.known(stop.city))])
+    fares = build_fares(service, data.fares, "fares", resolve, runs)
     resolve.raise_if_any()
     service.fares = fares
     _flush(session)

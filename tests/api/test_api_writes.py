@@ -533,22 +533,27 @@ def test_fares(app, admin, network):
     ]
     added = admin.post(
         f"/api/v1/services/{sid}/fares",
-        {"origin": "Shanghai", "destination": "Beijing", "fare_cents": 39900},
+        {"origin": "Beijing", "destination": "Shanghai", "fare_cents": 39900},
     )
     assert added.status == 201, added.body
     assert added.json["fare"] == 399.0
     admin.post(
         f"/api/v1/services/{sid}/fares",
-        {"origin": "Shanghai", "destination": "Beijing", "fare_cents": 1},
+        {"origin": "Beijing", "destination": "Shanghai", "fare_cents": 1},
     ).problem(409)
     admin.post(
         f"/api/v1/services/{sid}/fares",
-        {"origin": "Shanghai", "destination": "Beijing", "fare_cents": -1},
+        {"origin": "Beijing", "destination": "Shanghai", "fare_cents": -1},
     ).problem(422)
     admin.post(
         f"/api/v1/services/{sid}/fares",
         {"origin": "Shanghai", "destination": "Xi'an", "fare_cents": 1},
     ).problem(422)
+    # Both variants run Beijing to Shanghai: a fare the other way could never be charged.
+    assert "comes after Beijing on every variant" in admin.post(
+        f"/api/v1/services/{sid}/fares",
+        {"origin": "Shanghai", "destination": "Beijing", "fare_cents": 1},
+    ).problem(422)["errors"][0]["message"]
     assert admin.delete(f"/api/v1/services/{sid}/fares/{added.json['id']}").status == 204
     admin.delete(f"/api/v1/services/{sid}/fares/{added.json['id']}").problem(404)
     admin.delete(
