@@ -1,5 +1,5 @@
 """QA findings on the admin pages: fares with a decimal comma, the services list and a
-service's page with many variants."""
+service's page with many variants, user names that differ only in case."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from tests.admin_helpers import H, post
-from transit.models import Calendar, City, Service, Stop, Timetable
+from tests.admin_helpers import PASSWORD, H, log_in, make_admin, post
+from transit import auth
+from transit.models import AuditEntry, Calendar, City, Service, Stop, Timetable, User
 from transit.web.extensions import db
 
 WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -215,3 +216,54 @@ def test_a_variants_pages_read_only_that_variant(app, client, admin):
         other_id = other.id
     assert client.get(f"/admin/services/{other_id}/variants/{admin['g1_variant']}").status_code \
         == 404
+
+
+# --- 4. user names in any case ---------------------------------------------------------------
+
+
+def test_a_user_name_differing_only_in_case_is_refused(app, runner):
+    first = runner.invoke(args=["users", "create", "qa", "--password-stdin"],
+                          input="a long password\n")
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(args=["users", "create", "QA", "--password-stdin"],
+                          input="another long password\n")
+    assert again.exit_code != 0
+    assert "a user called 'qa' already exists" in again.output
+    assert "capitals" in again.output
+    with app.app_context():
+        assert list(db.session.scalars(select(User.username))) == ["qa"]
+
+
+def test_login_matches_the_name_in_any_case_and_records_the_stored_name(app, client, admin):
+    # ``admin`` logged in as "editor": log in again as "EDITOR" on a fresh client.
+    other = app.test_client()
+    assert log_in(other, "EDITOR").status_code == 302
+    assert other.get("/admin/").status_code == 200
+    form = {"name": "Nanjing", "code": "NJH", "latitude": "", "longitude": "",
+            "timezone": "Asia/Shanghai", "min_connection": ""}
+    assert post(other, "/admin/cities/new", form).status_code == 302
+    with app.app_context():
+        names = set(db.session.scalars(select(AuditEntry.username)))
+        assert names == {"editor"}
+    assert log_in(app.test_client(), "Editor", "wrong password").status_code == 401
+
+
+def test_failed_logins_in_other_cases_count_against_one_name(app, client):
+    make_admin(app)
+    for name in ("editor", "EDITOR", "Editor", "eDitor", "edItor"):
+        assert log_in(client, name, "wrong password").status_code == 401
+    assert log_in(client, "EDitor", PASSWORD).status_code == 429
+
+
+def test_names_that_already_differ_only_in_case_are_never_mixed_up(app):
+    # Made before the check: each logs in with its own name; neither with a third spelling.
+    with app.app_context():
+        session = db.session()
+        session.add_all([User(username="qa", password_hash=auth.hash_password("first password")),
+                         User(username="QA", password_hash=auth.hash_password("second password"))])
+        session.commit()
+        assert auth.authenticate(session, "qa", "first password").username == "qa"
+        assert auth.authenticate(session, "QA", "second password").username == "QA"
+        assert auth.authenticate(session, "qa", "second password") is None
+        assert auth.authenticate(session, "Qa", "first password") is None
+        assert auth.find_user(session, "Qa") is None

@@ -13,7 +13,7 @@ import re
 import secrets
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -65,9 +65,27 @@ def validate_password(password: str) -> None:
         raise UserError("the password must not be only spaces")
 
 
+def same_name(username: str) -> str:
+    """The form of a user name two names are compared in: capitals and small letters are the
+    same name ("QA" is "qa"). Names are ASCII (USERNAME_PATTERN), so lower() is exact."""
+    return username.strip().lower()
+
+
 def find_user(session: Session, username: str) -> User | None:
-    """The user called ``username``, or None."""
-    return session.scalar(select(User).where(User.username == username.strip()))
+    """The user called ``username`` in any case ("QA" finds "qa"), or None.
+
+    A name written exactly as stored wins; otherwise the one user whose name differs only in
+    case. Two such users (made before names were compared in any case) and no exact match:
+    None, never a guess between two people.
+    """
+    name = username.strip()
+    exact = session.scalar(select(User).where(User.username == name))
+    if exact is not None:
+        return exact
+    alike = list(
+        session.scalars(select(User).where(func.lower(User.username) == same_name(name)).limit(2))
+    )
+    return alike[0] if len(alike) == 1 else None
 
 
 def get_user(session: Session, username: str) -> User:
@@ -82,8 +100,16 @@ def create_user(session: Session, username: str, password: str, *, is_admin: boo
     """Add a user with a hashed password (flushed, not committed)."""
     name = validate_username(username)
     validate_password(password)
-    if find_user(session, name) is not None:
-        raise UserError(f"a user called {name!r} already exists")
+    taken = session.scalar(
+        select(User.username).where(func.lower(User.username) == same_name(name)).limit(1)
+    )
+    if taken is not None:
+        if taken == name:
+            raise UserError(f"a user called {name!r} already exists")
+        raise UserError(
+            f"a user called {taken!r} already exists; user names do not tell capitals from "
+            f"small letters, so {name!r} would be the same name"
+        )
     user = User(username=name, password_hash=hash_password(password), is_admin=is_admin)
     session.add(user)
     session.flush()

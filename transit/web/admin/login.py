@@ -32,7 +32,11 @@ def _now() -> dt.datetime:
 
 
 def locked_for(username: str, address: str, now: dt.datetime) -> dt.timedelta | None:
-    """How long ``username`` stays locked for ``address``; None when it may try."""
+    """How long ``username`` stays locked for ``address``; None when it may try.
+
+    Counted by the name in any case, as logging in matches it: "QA", "Qa", "qA" are one
+    name's five tries, not five each."""
+    username = auth.same_name(username)
     last_success = db.session.scalar(
         select(func.max(LoginAttempt.at)).where(
             LoginAttempt.username == username,
@@ -64,7 +68,8 @@ def locked_for(username: str, address: str, now: dt.datetime) -> dt.timedelta | 
 def _record(username: str, address: str, success: bool, now: dt.datetime) -> None:
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP))
     db.session.add(
-        LoginAttempt(at=now, username=username[:80], remote_addr=address, success=success)
+        LoginAttempt(at=now, username=auth.same_name(username)[:80], remote_addr=address,
+                     success=success)
     )
     db.session.commit()
 
