@@ -7,6 +7,7 @@ share (transit.schemas, transit.editing), each checked through both doors.
    character (``schemas.text_problem``).
 3. A variant saved as it is writes nothing and leaves the data version alone.
 4. An origin-destination fare runs the way some variant of its service does.
+5. The API's calendar description is the service page's summary (``transit.calendar_days``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.test_admin_stops_editor import _as_opened, _stored
 from transit import auth
 from transit import schemas as s
 from transit.db import data_version
-from transit.models import AuditEntry, Service, Timetable, User
+from transit.models import AuditEntry, Calendar, Service, Timetable, User
 from transit.web.extensions import db
 from transit.words import Words
 
@@ -328,3 +329,66 @@ def test_a_loop_calling_at_a_city_twice_takes_fares_both_ways():
     assert rides_from(loop, 3, 1) and rides_from(loop, 1, 3) and rides_from(loop, 2, 1)
     assert not rides_from([[1, 2, 3]], 3, 1)
     assert rides_from([[1, 2, 3], [3, 1]], 3, 1)
+
+
+# --- 5. the API's calendar description is the service page's summary ----------------------------
+
+
+def test_the_description_sums_a_small_calendar_up_as_the_page_does():
+    import datetime as dt
+
+    from transit import calendar_days
+    from transit.web import timetable_views
+
+    day = dt.date
+    # The page's function is the core's.
+    assert timetable_views.describe_calendar is calendar_days.describe_calendar
+    # A removed Monday on a Sundays-only calendar changes nothing: not listed.
+    assert s.describe_calendar(1 << 6, None, None, [], [day(2026, 1, 5)]) == "Sundays"
+    assert s.describe_calendar(1 << 6, None, None, [], [day(2026, 1, 4)]) == (
+        "Sundays; not on 4 Jan 2026")
+    # Every day, less every weekday but Saturday: Saturdays, from its first run to its last.
+    start, end = day(2026, 3, 1), day(2026, 3, 31)
+    removed = [start + dt.timedelta(days=n) for n in range(31)
+               if (start + dt.timedelta(days=n)).weekday() != 5]
+    assert s.describe_calendar(0b1111111, start, end, [], removed) == (
+        "Saturdays from 7 Mar 2026 to 28 Mar 2026")
+    assert s.describe_calendar(0b1111111, start, end, [], removed + [day(2026, 3, 14)]) == (
+        "Saturdays from 7 Mar 2026 to 28 Mar 2026; not on 14 Mar 2026")
+    assert s.describe_calendar(0, None, None, [], []) == "Never runs"
+    assert s.describe_calendar(0b0000001, day(2026, 1, 5), day(2026, 1, 5), [],
+                               [day(2026, 1, 5)]) == "Never runs"
+    assert s.describe_calendar(0b1111111, day(2026, 1, 5), day(2026, 1, 5), [], []) == (
+        "Only on 5 Jan 2026")
+    # Long lists are cut short: the calendar's own lists have every date.
+    many = [day(2026, 1, 1) + dt.timedelta(days=7 * n) for n in range(12)]  # Thursdays
+    assert s.describe_calendar(1 << 3, None, None, [], many).endswith(
+        "5 Mar 2026 and 2 more dates")
+
+
+def test_the_api_sums_up_caltrains_calendars_as_its_service_page(tmp_path_factory):
+    from tests.test_gtfs_product_fixes import CALTRAIN, app_with_feed
+
+    feed = app_with_feed(tmp_path_factory, CALTRAIN)
+    app = next(feed)
+    try:
+        client = app.test_client()
+        calendars = client.get("/api/v1/calendars?limit=100").get_json()["items"]
+        described = {c["name"]: c["description"] for c in calendars}
+        assert described["CT-17JUL-Caltrain-Saturday-03"] == (
+            "Saturdays from 15 Jul 2017 to 20 Jul 2019")
+        assert described["CT-17JUL-Combo-Weekday-01"] == (
+            "Mondays to Fridays from 17 Jul 2017 to 19 Jul 2019; not on 4 Sep 2017, 23 Nov "
+            "2017, 25 Dec 2017, 1 Jan 2018, 28 May 2018, 4 Jul 2018")
+        saturday = next(c for c in calendars if c["name"] == "CT-17JUL-Caltrain-Saturday-03")
+        assert len(saturday["removed"]) == 630  # the raw exceptions are still there
+        # The service page of a Saturday train says the same.
+        with app.app_context():
+            service_id = db.session.scalar(
+                select(Timetable.service_id).join(Calendar, Calendar.id == Timetable.calendar_id)
+                .where(Calendar.name == "CT-17JUL-Caltrain-Saturday-03"))
+        html = client.get(f"/services/{service_id}").get_data(as_text=True)
+        assert '<li class="weekdays">Sat</li>' in html
+        assert "From Saturday, 15 July 2017 to Saturday, 20 July 2019" in html
+    finally:
+        next(feed, None)

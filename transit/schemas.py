@@ -33,6 +33,8 @@ from pydantic import (
     model_validator,
 )
 
+from transit.calendar_days import CalendarDays
+from transit.calendar_days import describe_calendar as summarize_days
 from transit.models import ALL_DAYS, Mode, local_order_applies, time_zone
 from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS
 from transit.words import Words
@@ -151,6 +153,11 @@ def _date_words(day: dt.date) -> str:
     return f"{day.day} {day:%b} {day.year}"
 
 
+def _dates_words(days: Sequence[dt.date], most: int = 10) -> str:
+    shown = ", ".join(_date_words(d) for d in days[:most])
+    return shown + (f" and {len(days) - most} more dates" if len(days) > most else "")
+
+
 def describe_calendar(
     mask: int,
     start: dt.date | None,
@@ -158,29 +165,30 @@ def describe_calendar(
     added: list[dt.date],
     removed: list[dt.date],
 ) -> str:
-    """Days of operation in plain English, e.g. "Mondays to Fridays from 1 Mar 2026; not on 1 May 2026"."""
-    if start is not None and start == end:
-        runs = bool(mask >> start.weekday() & 1) and start not in removed
-        extra = sorted(set(added) - {start})
-        days = ([start] if runs else []) + extra
-        if not days:
-            return "Never runs"
-        return "Only on " + ", ".join(_date_words(d) for d in sorted(days))
-    if mask == 0:
-        if not added:
-            return "Never runs"
-        return "Only on " + ", ".join(_date_words(d) for d in sorted(added))
-    text = _days_in_words(mask)
-    if start and end:
-        text += f" from {_date_words(start)} to {_date_words(end)}"
-    elif start:
-        text += f" from {_date_words(start)}"
-    elif end:
-        text += f" until {_date_words(end)}"
-    if added:
-        text += "; also on " + ", ".join(_date_words(d) for d in sorted(added))
-    if removed:
-        text += "; not on " + ", ".join(_date_words(d) for d in sorted(removed))
+    """Days of operation in plain English, as the service page sums them up
+    (``transit.calendar_days.describe_calendar``: the weekdays it really runs on, from its
+    first run to its last, and only the dates that break that pattern), e.g. "Mondays to
+    Fridays from 1 Mar 2026; not on 1 May 2026". Lists of more than 10 dates end "and N more
+    dates" (the calendar's ``added`` and ``removed`` list them all)."""
+    summary = summarize_days(CalendarDays(mask, start, end, tuple(added), tuple(removed)))
+    if summary.never:
+        return "Never runs"
+    if summary.single_day:
+        assert summary.start_date is not None
+        return "Only on " + _date_words(summary.start_date)
+    if not summary.weekdays:
+        return "Only on " + _dates_words(summary.added)
+    text = _days_in_words(summary.weekdays)
+    if summary.start_date and summary.end_date:
+        text += f" from {_date_words(summary.start_date)} to {_date_words(summary.end_date)}"
+    elif summary.start_date:
+        text += f" from {_date_words(summary.start_date)}"
+    elif summary.end_date:
+        text += f" until {_date_words(summary.end_date)}"
+    if summary.added:
+        text += "; also on " + _dates_words(summary.added)
+    if summary.removed:
+        text += "; not on " + _dates_words(summary.removed)
     return text
 
 

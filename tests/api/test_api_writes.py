@@ -582,7 +582,8 @@ def test_calendar_lifecycle(app, admin, network):
     calendar = created.json
     assert (
         calendar["description"]
-        == "Saturdays and Sundays from 1 Jun 2026 to 31 Aug 2026; also on 3 Jun 2026"
+        # As the service page sums it up: from its first run (the added Wednesday) to its last.
+        == "Saturdays and Sundays from 3 Jun 2026 to 30 Aug 2026; also on 3 Jun 2026"
     )
     changed = admin.patch(
         calendar["links"]["self"],

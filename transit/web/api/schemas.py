@@ -97,7 +97,11 @@ class CalendarOut(BaseModel):
     end_date: dt.date | None
     added: list[dt.date]
     removed: list[dt.date]
-    description: str = Field(description="the days of operation in words")
+    description: str = Field(description=(
+        "the days of operation in words, as the service page sums them up: the weekdays it "
+        "really runs on, from its first run to its last, and only the dates that break that "
+        "pattern (lists past 10 dates end 'and N more dates'; added and removed list them all)"
+    ))
     timetable_count: int = Field(description="timetable variants running on this calendar")
     links: Links
 
