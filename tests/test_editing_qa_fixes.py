@@ -8,6 +8,7 @@ share (transit.schemas, transit.editing), each checked through both doors.
 3. A variant saved as it is writes nothing and leaves the data version alone.
 4. An origin-destination fare runs the way some variant of its service does.
 5. The API's calendar description is the service page's summary (``transit.calendar_days``).
+6. A service's currency is an ISO 4217 code (``schemas.currency_problem``).
 """
 
 from __future__ import annotations
@@ -392,3 +393,38 @@ def test_the_api_sums_up_caltrains_calendars_as_its_service_page(tmp_path_factor
         assert "From Saturday, 15 July 2017 to Saturday, 20 July 2019" in html
     finally:
         next(feed, None)
+
+
+# --- 6. a currency is an ISO 4217 code -----------------------------------------------------------
+
+
+def test_currency_problem_is_the_iso_4217_rule_of_the_imports_too():
+    from transit.timetable.feed import currency_codes
+
+    assert s.currency_problem("CNY") is None and s.currency_problem("EUR") is None
+    # Empty is the imports' own case (a feed without fares): the forms and the API want a code.
+    assert s.currency_problem("") is not None
+    assert s.currency_problem("XYZ") == (
+        "'XYZ' is not an ISO 4217 currency code (such as CNY, EUR or USD)")
+    assert isinstance(s.currency_problem("C1Y"), Words)
+    assert all(s.currency_problem(code) is None for code in currency_codes())
+
+
+def test_api_and_service_form_refuse_a_currency_that_is_not_iso_4217(app, client, admin):
+    token = _token(app)
+    body = {"number": "G9", "mode": "train", "currency": "XYZ"}
+    assert _errors(_api(client, token, "POST", "/api/v1/services", body)) == {
+        "currency": "'XYZ' is not an ISO 4217 currency code (such as CNY, EUR or USD)"}
+    assert "currency" in _errors(_api(client, token, "PATCH", f"/api/v1/services/{admin['g1']}",
+                                      {"currency": "C1Y"}))
+    assert _api(client, token, "PATCH", f"/api/v1/services/{admin['g1']}",
+                {"currency": "EUR"}).status_code == 200
+    url = f"/admin/services/{admin['g1']}"
+    form = _as_opened(client, url)
+    form["currency"] = "xyz"  # the form takes it in capitals
+    reply = client.post(url, data=form)
+    assert reply.status_code == 422
+    assert ("Currency: &#39;XYZ&#39; is not an ISO 4217 currency code (such as CNY, EUR or USD)"
+            in reply.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.get(Service, admin["g1"]).currency == "EUR"

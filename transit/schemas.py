@@ -36,7 +36,7 @@ from pydantic import (
 from transit.calendar_days import CalendarDays
 from transit.calendar_days import describe_calendar as summarize_days
 from transit.models import ALL_DAYS, Mode, local_order_applies, time_zone
-from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS
+from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS, currency_codes
 from transit.words import Words
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger numbers name nothing
@@ -331,7 +331,30 @@ def _every_day() -> list[Weekday]:
     return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+def currency_problem(text: str) -> Words | None:
+    """What is wrong with ``text`` as a service's currency, or None: it must be an ISO 4217
+    code in capitals (Babel's list, ``transit.timetable.feed.currency_codes``: CNY, EUR, USD,
+    historical codes, XXX...). The one rule of the editor, the API and the imports (which
+    also take an empty currency, for a feed without fares: the forms and the API do not)."""
+    if text in currency_codes():
+        return None
+    return Words("%(code)s is not an ISO 4217 currency code (such as CNY, EUR or USD)",
+                 code=repr(text))
+
+
+def _check_currency(value: str) -> str:
+    problem = currency_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_check_currency),
+    Field(description="ISO 4217 code such as CNY"),
+]
 
 
 def _refuse_nul(data: Any) -> Any:
