@@ -77,20 +77,58 @@ def test_the_fares_an_import_takes_are_fares_the_editor_saves_unchanged(
     session: Session, tmp_path: Path
 ) -> None:
     """The editor's rule, exactly (transit.editing.build_fares): both cities are stops of
-    some variant, in either order (a fare from a later stop to an earlier one is allowed there
-    too: a service may run both ways in two variants)."""
-    folder = _bundle(tmp_path / "b", **{"fares.csv": _fares(",QAX2,,北京,上海,450",
-                                                            ",QAX2,,上海,北京,440")})
-    load_feed(session, read_bundle(folder))
+    some variant, the origin before the destination on one of them. A fare from 上海 back to
+    北京 on a service that only runs 北京 - 上海 could never be charged: refused at its line,
+    nothing written; with a variant running back, both fares are taken and the editor saves
+    them unchanged."""
+    reversed_fare = _bundle(tmp_path / "one-way",
+                            **{"fares.csv": _fares(",QAX2,,北京,上海,450", ",QAX2,,上海,北京,440")})
+    with pytest.raises(ImportFailed) as error:
+        load_feed(session, read_bundle(reversed_fare))
+    assert _places(error) == [("fares.csv", 3, "origin")]
+    assert error.value.problems[0].message == (
+        "上海 comes after 北京 on every variant of service train QAX2, so this fare could "
+        "never be charged")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Service)) == 0
+
+    both_ways = _bundle(
+        tmp_path / "both-ways",
+        **{"fares.csv": _fares(",QAX2,,北京,上海,450", ",QAX2,,上海,北京,440"),
+           "timetables.csv": "operator,number,route,code,calendar,headsign\n,QAX2,,a,d,\n"
+                             ",QAX2,,b,d,\n",
+           "stops.csv": BUNDLE["stops.csv"] + ",QAX2,,b,0,上海,,15:00:00,\n"
+                                               ",QAX2,,b,1,北京,20:00:00,,500\n"},
+    )
+    load_feed(session, read_bundle(both_ways))
     session.commit()
     service = session.scalars(select(Service)).one()
     fares = [s.FareIn(origin=f.origin.name, destination=f.destination.name,
                       fare_cents=f.fare_cents) for f in service.fares]
     assert len(editing.replace_fares(session, service, fares, user="test")) == 2
     session.commit()
-    # And the variant can still be deleted or edited: nothing else holds it.
     assert sorted((f.origin.name, f.destination.name, f.fare_cents) for f in service.fares) == [
         ("上海", "北京", 44000), ("北京", "上海", 45000)]
+
+
+def test_a_fare_running_back_on_a_stored_variant_is_taken(session: Session, tmp_path: Path) -> None:
+    """The direction counts the variants already in the database: a return variant imported
+    before makes a 上海 - 北京 fare chargeable."""
+    back = _bundle(
+        tmp_path / "back",
+        **{"timetables.csv": "operator,number,route,code,calendar,headsign\n,QAX2,,b,d,\n",
+           "stops.csv": "operator,number,route,code,sequence,city,arrival,departure,fare\n"
+                        ",QAX2,,b,0,上海,,15:00:00,\n,QAX2,,b,1,北京,20:00:00,,500\n"},
+    )
+    load_feed(session, read_bundle(back))
+    session.commit()
+    fare_only = _bundle(
+        tmp_path / "fare",
+        **{"timetables.csv": "operator,number,route,code,calendar,headsign\n",
+           "stops.csv": "operator,number,route,code,sequence,city,arrival,departure,fare\n",
+           "fares.csv": _fares(",QAX2,,上海,北京,440")},
+    )
+    assert load_feed(session, read_bundle(fare_only)).counts["fares"] == 1
 
 
 def test_a_fare_between_stops_of_variants_already_in_the_database_is_taken(

@@ -45,7 +45,7 @@ from transit.models import (
     local_order_applies,
     stop_instant,
 )
-from transit.timetable.loader import CalendarKey, EarlyStop, ZoneClock
+from transit.timetable.loader import CalendarKey, EarlyStop, ZoneClock, rides_from
 from transit.words import Words
 
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
@@ -717,15 +717,6 @@ def _fare_field(where: str, index: int, end: str = "") -> str:
 def city_runs(service: Service) -> list[list[int]]:
     """The city ids of each variant of the service, in the order it calls at them."""
     return [[stop.city.id for stop in timetable.stops] for timetable in service.timetables]
-
-
-def rides_from(runs: Iterable[Sequence[int]], origin: int, destination: int) -> bool:
-    """Whether some run calls at ``origin`` before ``destination`` (a fare the search can
-    charge: a run both ways, or a loop calling at a city twice, may do it one way or the other)."""
-    for run in runs:
-        if origin in run and destination in run[run.index(origin) + 1:]:
-            return True
-    return False
 
 
 def build_fares(

@@ -172,7 +172,7 @@ def test_keep_a_timetable_in_the_browser(admin_page: Page, screenshots: Path, tm
     expect(page.locator(".removed-services")).to_contain_text("Z15")
     page.screenshot(path=str(screenshots / "admin-city-delete.png"), full_page=True)
     page.get_by_role("button", name="Delete the city and these services").click()
-    expect(page.locator(".flash")).to_contain_text("City Harbin deleted, with 1 services")
+    expect(page.locator(".flash")).to_contain_text("City Harbin deleted, with 1 service.")
     page.goto("/admin/services?number=Z15")
     expect(page.locator(".count")).to_have_text("0 services")
     page.goto("/admin/audit")

@@ -766,49 +766,79 @@ def load_feed(
     return report
 
 
+Place = TypeVar("Place")
+
+
+def rides_from(runs: Iterable[Sequence[Place]], origin: Place, destination: Place) -> bool:
+    """Whether some run calls at ``origin`` before ``destination`` (a fare the search can
+    charge: a run both ways, or a loop calling at a city twice, may do it one way or the other)."""
+    for run in runs:
+        if origin in run and destination in run[run.index(origin) + 1:]:
+            return True
+    return False
+
+
 def _check_fare_stops(
     session: Session, feed: Feed, existing_services: dict[tuple[str, str, str], Any],
     problems: ProblemList,
 ) -> None:
-    """An origin-destination fare is between two stops of its service, the rule of the
-    admin's fare editor (``transit.editing.build_fares``): a city some variant of the
-    service calls at, in the feed or already in the database. The editor refuses to save
-    any fare of a service holding another one, so such a fare would freeze them all."""
-    served: dict[tuple[str, str, str], set[str]] = {}
-    strays: list[tuple[FeedService, tuple[str, str], str, str]] = []
+    """An origin-destination fare is between two stops of its service, the origin before
+    the destination on some variant: the rule of the admin's fare editor
+    (``transit.editing.build_fares``), counting the variants in the feed and those already
+    in the database. The editor refuses to save any fare of a service holding another one,
+    so such a fare would freeze them all."""
+    runs: dict[tuple[str, str, str], list[list[str]]] = {}
+    doubtful: list[tuple[FeedService, tuple[str, str]]] = []
     for service in feed.services:
         if not service.fares:
             continue
-        names = served[service.key] = {
-            feed.cities[stop.city].name for timetable in service.timetables for stop in timetable.stops
-        }
+        mine = runs[service.key] = [
+            [feed.cities[stop.city].name for stop in timetable.stops]
+            for timetable in service.timetables
+        ]
         for keys in service.fares:
-            for column, key in zip(("origin", "destination"), keys, strict=True):
-                if feed.cities[key].name not in names:
-                    strays.append((service, keys, column, feed.cities[key].name))
-    if not strays:
+            origin, destination = (feed.cities[key].name for key in keys)
+            if not rides_from(mine, origin, destination):
+                doubtful.append((service, keys))
+    if not doubtful:
         return
-    # Cities the variants already in the database call at count too (fares added to a
-    # service whose timetable was imported before).
-    ids = {existing_services[s.key].id: s.key for s, *_ in strays if s.key in existing_services}
+    # The variants already in the database count too (fares added to a service whose
+    # timetable was imported before).
+    ids = {existing_services[s.key].id: s.key for s, _ in doubtful if s.key in existing_services}
     for chunk in _chunks(sorted(ids)):
-        for service_id, name in session.execute(
-            select(Timetable.service_id, City.name)
+        stored: dict[int, list[str]] = {}
+        for service_id, timetable_id, name in session.execute(
+            select(Timetable.service_id, Timetable.id, City.name)
             .join(Stop, Stop.timetable_id == Timetable.id)
             .join(City, City.id == Stop.city_id)
             .where(Timetable.service_id.in_(chunk))
-            .distinct()
+            .order_by(Timetable.id, Stop.sequence)
         ):
-            served[ids[service_id]].add(name)
-    for service, keys, column, name in strays:
-        if name in served[service.key]:
+            if timetable_id not in stored:
+                stored[timetable_id] = []
+                runs[ids[service_id]].append(stored[timetable_id])
+            stored[timetable_id].append(name)
+    for service, keys in doubtful:
+        origin, destination = (feed.cities[key].name for key in keys)
+        service_runs = runs[service.key]
+        if rides_from(service_runs, origin, destination):
             continue
         at = service.fare_origins.get(keys)
-        problems.add(
-            *_at(feed.source, at), column if at is not None else "fare",
-            f"{name} is not a stop of service {_describe(service)}: a fare is between two "
-            "cities some variant of the service calls at",
-        )
+        served = {name for run in service_runs for name in run}
+        strays = [(column, name) for column, name in
+                  (("origin", origin), ("destination", destination)) if name not in served]
+        for column, name in strays:
+            problems.add(
+                *_at(feed.source, at), column if at is not None else "fare",
+                f"{name} is not a stop of service {_describe(service)}: a fare is between two "
+                "cities some variant of the service calls at",
+            )
+        if not strays:
+            problems.add(
+                *_at(feed.source, at), "origin" if at is not None else "fare",
+                f"{origin} comes after {destination} on every variant of service "
+                f"{_describe(service)}, so this fare could never be charged",
+            )
 
 
 def _differences(
