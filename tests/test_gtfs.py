@@ -455,7 +455,7 @@ def test_a_refused_row_is_still_checked_and_causes_nothing_more(tmp_path: Path) 
         "trips.txt, line 4, field service_id: service 'NOPE' is in neither calendar.txt nor calendar_dates.txt",
         "stop_times.txt, line 9, field arrival_time: arrives before the trip left the previous stop (trip 'T3')",
         "fare_attributes.txt, line 3, field price: '-1' is not a price of zero or more",
-        "fare_attributes.txt, line 3, field currency_type: 'SWISS' is not an ISO 4217 code",
+        "fare_attributes.txt, line 3, field currency_type: 'SWISS' is not an ISO 4217 currency code (such as CNY, EUR or USD)",
         "transfers.txt, line 4, field transfer_type: '8' is not 0 to 5",
         "transfers.txt, line 4, field from_stop_id: unknown stop 'QQ'",
     ]

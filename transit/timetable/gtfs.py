@@ -21,7 +21,9 @@ How GTFS maps onto the timetable model:
   times (non-timepoints) are interpolated evenly between their timed neighbours.
 - ``pickup_type``/``drop_off_type`` 1 (none) make a stop not for boarding/alighting.
 - Zone fares (``fare_attributes.txt`` + ``fare_rules.txt``) become origin-destination prices
-  of each service between the cities it serves, in order: the cheapest matching rule.
+  of each service between the cities it serves, in order: the cheapest matching rule. The
+  fares' ``currency_type`` is an ISO 4217 code, one for the whole feed (a service is priced
+  in one currency, and prices are not converted): fares in two currencies are refused.
 - ``transfers.txt`` ``min_transfer_time`` within one station sets the station's minimum
   connection time (the longest given); between stations it is a walking transfer.
 - Stations whose stops lie within ``WALK_RADIUS_M`` (250 m, straight line) of each other get
@@ -49,6 +51,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from transit.models import Mode, time_zone
+from transit.schemas import currency_problem
 from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,
@@ -345,9 +348,9 @@ class _Parser:
         matching = self.fare_rules(tables["fare_rules.txt"], prices, routes)
         walks, forbidden = self.transfer_rows(tables["transfers.txt"], stop_station)
         self.problems.raise_if_any()
-        currencies = sorted({currency for _, currency in prices.values()})
-        # Without fares a feed says nothing of its currency; with several, the first.
-        currency = currencies[0] if currencies else ""
+        # Without fares a feed says nothing of its currency; with fares, they share one
+        # (fare_prices refuses a feed whose fares mix currencies).
+        currency = next((currency for _, currency in prices.values()), "")
         self.build(trips, routes, stations, stop_station, stop_zone, default_zone, currency)
         self.fares(matching, trips)
         self.transfers(walks, forbidden, stations)
@@ -788,17 +791,38 @@ class _Parser:
                 self.problems.add("fare_attributes.txt", None, None, "required with fare_rules.txt")
             return prices
         c = attributes.columns
+        # Each currency the fares use, with the line it is first used on.
+        found: dict[str, int] = {}
         for line, row in attributes.rows:
             fare_id = row[c["fare_id"]].strip()
             text = row[c["price"]].strip()
             cents = self.price(attributes.name, line, text)
+            # Written in small letters, a code is still the code: "usd" is USD.
             currency = row[c["currency_type"]].strip().upper()
-            if len(currency) != 3 or not currency.isalpha():
-                self.problems.add(attributes.name, line, "currency_type", f"{currency!r} is not an ISO 4217 code")
-            elif cents is not None:
-                prices[fare_id] = (cents, currency)
-                continue
+            if not currency:
+                self.problems.add(attributes.name, line, "currency_type", "a value is required")
+            elif (problem := currency_problem(currency)) is not None:
+                # The rule of the service form, the API and the CSV bundle: a currency
+                # the import stores, they save unchanged.
+                self.problems.add(attributes.name, line, "currency_type", str(problem))
+            else:
+                found.setdefault(currency, line)
+                if cents is not None:
+                    prices[fare_id] = (cents, currency)
+                    continue
             self.rejected_fares.add(fare_id)  # its rules are not reported again
+        if len(found) > 1:
+            # A service keeps one currency and prices are not converted: a feed's fares in two
+            # currencies would be stored as one of them. Said once, where the second begins.
+            (first, first_line), (second, second_line) = list(found.items())[:2]
+            others = ", ".join(found)
+            self.problems.add(
+                attributes.name, second_line, "currency_type",
+                f"the fares of this feed are in {len(found)} currencies ({others}): {second} "
+                f"here, {first} from line {first_line}; one feed's fares must share one "
+                "currency, as each service is priced in one currency and prices are not "
+                "converted",
+            )
         return prices
 
     def price(self, table: str, line: int, text: str) -> int | None:
