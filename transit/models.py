@@ -486,7 +486,15 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what, and when."""
+    """Who changed what, and when.
+
+    ``summary`` is the description in English. ``summary_words`` is the same description as
+    the message it was made from, so that the admin pages can say it in their reader's
+    language: JSON of ``{"msgid": ..., "values": {...}}``, a value being text, a number, such
+    a message itself, ``{"msgid": ..., "plural": ..., "n": ...}`` for a count, or
+    ``{"list": [...]}``. Rows written before it (migration 0005) have none and are shown as
+    written.
+    """
 
     __tablename__ = "audit_log"
 
@@ -497,6 +505,7 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str] = mapped_column(Text, default="")
+    summary_words: Mapped[str | None] = mapped_column(Text)
 
 
 class DataVersion(Base):
