@@ -10,8 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.test_gtfs import BASE, write_feed
+from tests.test_gtfs import BASE, CALTRAIN, NYC, SEATTLE, write_feed
+from tests.test_import_qa_fixes import BUNDLE, _bundle
+from transit import schemas as s
 from transit.models import City, Service, ServiceFare
+from transit.schemas import text_problem
+from transit.timetable.csvbundle import read_bundle
 from transit.timetable.feed import ImportFailed
 from transit.timetable.gtfs import parse_gtfs
 from transit.timetable.loader import load_feed
@@ -83,3 +87,150 @@ def test_fares_in_one_currency_are_read_in_it(session: Session, tmp_path: Path) 
     session.commit()
     assert set(session.scalars(select(Service.currency))) == {"USD"}
     assert sorted(session.scalars(select(ServiceFare.fare_cents))) == [1250, 9900]
+
+
+# --- 2. names an import stores are names the admin's forms save unchanged ---------------------
+
+
+def _replace(files: dict[str, str], **changes: tuple[str, str]) -> dict[str, str]:
+    """``files`` with, in each named file (dots as underscores), one text replaced."""
+    out = dict(files)
+    for key, (old, new) in changes.items():
+        name = key.replace("_txt", ".txt").replace("_csv", ".csv")
+        assert old in out[name], (name, old)
+        out[name] = out[name].replace(old, new)
+    return out
+
+
+def test_gtfs_names_with_control_or_invisible_characters_are_refused_in_one_pass(
+    session: Session, tmp_path: Path
+) -> None:
+    """A station, operator, route, service number, headsign, trip id or calendar name with a
+    tab, a bell, a zero-width space or a right-to-left override was stored as read, and the
+    admin then refused to save the service or city unchanged ("may not contain..."). Each is
+    refused where the feed writes it; nothing is written."""
+    files = _replace(
+        BASE,
+        agency_txt=("Alpine Rail", "Alpine\tRail"),
+        stops_txt=("ZH,Zurich HB,", "ZH,Zurich\u200bHB,"),
+        routes_txt=("InterCity", "Inter\u2028City"),
+        trips_txt=("R1,WK,T1,IC 5,Basel", "R1,WK,T1,IC\x075,Basel\u202e"),
+        calendar_dates_txt=("HOL,20240801,1", "H\u200bOL,20240801,1"),
+    )
+    files["trips.txt"] = files["trips.txt"].replace("R1,HOL,T2", "R1,H\u200bOL,T2\u2060")
+    files["stop_times.txt"] = files["stop_times.txt"].replace("T2,", "T2\u2060,")
+    error = _refusal(write_feed(tmp_path / "feed", files))
+    assert sorted(str(p) for p in error.problems) == sorted([
+        "agency.txt, line 2, field agency_name: 'Alpine\\tRail' may not contain a tab or line break",
+        "stops.txt, line 2, field stop_name: 'Zurich\\u200bHB' may not contain the invisible "
+        "character U+200B (ZERO WIDTH SPACE)",
+        "routes.txt, line 2, field route_long_name: 'Inter\\u2028City' may not contain a tab or "
+        "line break",
+        "trips.txt, line 2, field trip_short_name: 'IC\\x075' may not contain the control "
+        "character U+0007",
+        "trips.txt, line 2, field trip_headsign: 'Basel\\u202e' may not contain the invisible "
+        "character U+202E (RIGHT-TO-LEFT OVERRIDE)",
+        "trips.txt, line 3, field trip_id: 'T2\\u2060' may not contain the invisible character "
+        "U+2060 (WORD JOINER)",
+        "calendar_dates.txt, line 3, field service_id: 'H\\u200bOL' may not contain the invisible "
+        "character U+200B (ZERO WIDTH SPACE)",
+    ])
+    assert (_count(session, Service), _count(session, City)) == (0, 0)
+
+
+def test_gtfs_route_and_stop_ids_are_checked_where_they_become_names(tmp_path: Path) -> None:
+    """A route without names is called by its id; a station whose name another station
+    shares gets its stop id appended: then the id is a name too."""
+    files = _replace(
+        BASE,
+        routes_txt=("R2,A,,Channel Express,102", "R\t2,A,,,102"),
+        trips_txt=("R2,WK,T3,,London", "R\t2,WK,T3,,London"),
+        stops_txt=("LO,London St Pancras,51.53,-0.12,0,", "L\u200bO,Zurich HB,51.53,-0.12,1,"),
+    )
+    files["stop_times.txt"] = files["stop_times.txt"].replace(",LO,", ",L\u200bO,")
+    error = _refusal(write_feed(tmp_path / "feed", files))
+    assert [str(p) for p in error.problems] == [
+        "routes.txt, line 3, field route_id: 'R\\t2' may not contain a tab or line break",
+        "stops.txt, line 7, field stop_id: 'L\\u200bO' may not contain the invisible character "
+        "U+200B (ZERO WIDTH SPACE)",
+    ]
+
+
+def test_gtfs_names_the_import_does_not_store_are_not_judged(tmp_path: Path) -> None:
+    """A stop no trip calls at becomes no city: its name is not refused. A non-breaking space
+    (a space, Zs) and a zero-width joiner between two letters are text, as the forms have it."""
+    files = _replace(
+        BASE,
+        stops_txt=("LO,London St Pancras,", "LO,London\u00a0St Pancras,"),
+        trips_txt=("R1,WK,T1,IC 5,Basel", "R1,WK,T1,IC 5,Bas\u200del"),
+    )
+    files["stops.txt"] += "XX,Nowhere\u200b,47.0,8.0,0,,,\n"
+    feed = parse_gtfs(write_feed(tmp_path / "feed", files))
+    assert "London\u00a0St Pancras" in {city.name for city in feed.cities.values()}
+    assert feed.services[0].timetables[0].headsign == "Bas\u200del"
+    assert text_problem("London\u00a0St Pancras") is None and text_problem("Bas\u200del") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [CALTRAIN, NYC, SEATTLE])
+def test_the_real_feeds_have_no_name_the_forms_refuse(shared_data: Path, name: str) -> None:
+    feed = parse_gtfs(shared_data / name)
+    texts = [city.name for city in feed.cities.values()]
+    for service in feed.services:
+        texts += [service.number, service.operator, service.route, service.name or ""]
+        texts += [t.code for t in service.timetables] + [t.headsign or "" for t in service.timetables]
+    texts += [calendar.name or "" for calendar in feed.calendars.values()]
+    assert [text for text in texts if text_problem(text) is not None] == []
+
+
+def test_bundle_names_with_control_or_invisible_characters_are_refused_in_one_pass(
+    session: Session, tmp_path: Path
+) -> None:
+    """The CSV bundle's cities, calendars, services and variants, as GTFS's: each refused at
+    its line and column, once (the files that refer to it by that name are not refused
+    again); nothing is written."""
+    bundle = _bundle(tmp_path / "b", **_replace(
+        BUNDLE,
+        cities_csv=("name,timezone\n北京,", "name,code,timezone\n北京\u200b,BJ\u00ad,"),
+        calendars_csv=("calendar,weekdays\nd,", "calendar,name,weekdays\nd,daily\x1b,"),
+        services_csv=(",QAX2,,train,,CNY", "Rail\u2029,QAX2,,train,Fast\ttrain,CNY"),
+        timetables_csv=(",QAX2,,a,d,", "Rail\u2029,QAX2,,a\u200e,d,上海\u202e"),
+        stops_csv=(",QAX2,,a,0,北京,", "Rail\u2029,QAX2,,a\u200e,0,北京\u200b,"),
+    ))
+    (bundle / "cities.csv").write_text(
+        (bundle / "cities.csv").read_text(encoding="utf-8").replace(
+            "上海,Asia", "上海,,Asia").replace("广州,Asia", "广州,,Asia"), encoding="utf-8")
+    (bundle / "calendars.csv").write_text("calendar,name,weekdays\nd,daily\x1b,1111111\n", encoding="utf-8")
+    stops = (bundle / "stops.csv").read_text(encoding="utf-8")
+    (bundle / "stops.csv").write_text(stops.replace(",QAX2,,a,1,", "Rail\u2029,QAX2,,a\u200e,1,"),
+                                      encoding="utf-8")
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(bundle)
+    assert [str(p) for p in failure.value.problems] == [
+        "cities.csv, line 2, field name: '北京\\u200b' may not contain the invisible character "
+        "U+200B (ZERO WIDTH SPACE)",
+        "cities.csv, line 2, field code: 'BJ\\xad' may not contain the invisible character "
+        "U+00AD (SOFT HYPHEN)",
+        "calendars.csv, line 2, field name: 'daily\\x1b' may not contain the control character "
+        "U+001B",
+        "services.csv, line 2, field operator: 'Rail\\u2029' may not contain a tab or line break",
+        "services.csv, line 2, field name: 'Fast\\ttrain' may not contain a tab or line break",
+        "timetables.csv, line 2, field code: 'a\\u200e' may not contain the invisible character "
+        "U+200E (LEFT-TO-RIGHT MARK)",
+        "timetables.csv, line 2, field headsign: '上海\\u202e' may not contain the invisible "
+        "character U+202E (RIGHT-TO-LEFT OVERRIDE)",
+    ]
+    assert _count(session, Service) == 0
+
+
+def test_bundle_names_the_forms_take_are_taken(session: Session, tmp_path: Path) -> None:
+    """A non-breaking space, a zero-width joiner between letters: stored, and the forms'
+    models take them unchanged."""
+    bundle = _bundle(tmp_path / "b", **_replace(
+        BUNDLE, services_csv=(",QAX2,,train,,CNY", ",QAX2,,train,Fast\u00a0train,CNY"),
+        timetables_csv=(",QAX2,,a,d,", ",QAX2,,a,d,Bas\u200del")))
+    load_feed(session, read_bundle(bundle))
+    session.commit()
+    service = session.scalars(select(Service)).one()
+    assert (service.name, service.timetables[0].headsign) == ("Fast\u00a0train", "Bas\u200del")
+    assert s.ServiceUpdate(name=service.name).name == "Fast\u00a0train"

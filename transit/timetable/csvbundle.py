@@ -9,7 +9,8 @@ city, hours past 24 allowed; fares are amounts in the service's currency with at
 decimals; dates are ``YYYY-MM-DD``; weekdays are seven 0/1 digits from Monday to Sunday;
 booleans are ``1``/``0``. Cities are named, services identified by (operator, number,
 route), timetables by their service and code, calendars by the ``calendar`` key of
-calendars.csv.
+calendars.csv. Names and codes are single lines the admin's forms save unchanged
+(``transit.schemas.text_problem``: no tab, line break, control or invisible character).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from transit.models import (
     local_order_applies,
     time_zone,
 )
+from transit.schemas import text_problem
 from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,
@@ -317,6 +319,16 @@ class _Reader:
     def add(self, file: str, line: int, field: str, message: str) -> None:
         self.problems.add(file, line, field, message)
 
+    def text(self, file: str, line: int, field: str, text: str | None) -> None:
+        """Report ``text``, a name or code the import stores, where the admin's forms would
+        not save it unchanged (``transit.schemas.text_problem``: a tab or line break, a
+        control or invisible character). A NUL is reported as such when the file is read."""
+        if not text or "\x00" in text:
+            return
+        problem = text_problem(text)
+        if problem is not None:
+            self.add(file, line, field, f"{text!r} {problem}")
+
     def integer(self, file: str, line: int, field: str, text: str, *, minimum: int | None = 0) -> int | None:
         text = text.strip()
         digits = text[1:] if text.startswith("-") else text
@@ -466,6 +478,8 @@ class _Reader:
             if not good:
                 self.add(rows.name, line, "timezone", f"{zone!r} is not a known time zone")
             connection = row["min_connection_seconds"].strip()
+            self.text(rows.name, line, "name", name)
+            self.text(rows.name, line, "code", row["code"].strip())
             city = FeedCity(
                 name=name,
                 code=row["code"].strip() or None,
@@ -499,6 +513,7 @@ class _Reader:
             end = self.date(rows.name, line, "end_date", row["end_date"]) if row["end_date"].strip() else None
             if start and end and end < start:
                 self.add(rows.name, line, "end_date", "the calendar ends before it starts")
+            self.text(rows.name, line, "name", row["name"])
             if good and key:
                 self.feed.calendars[key] = FeedCalendar(weekdays, start, end, name=row["name"] or None)
             elif key:
@@ -538,6 +553,8 @@ class _Reader:
                 self.add(rows.name, line, "currency",
                          f"{currency!r} is not an ISO 4217 currency code (three capital letters "
                          "such as CNY or EUR; empty for a service without fares)")
+            for field, text in (*zip(SERVICE, key, strict=True), ("name", row["name"])):
+                self.text(rows.name, line, field, text)
             if not key[1].strip():
                 continue
             services[key] = FeedService(
@@ -559,6 +576,8 @@ class _Reader:
                 self.add(rows.name, line, "code", f"timetable {code!r} of {_describe(key)} is given twice")
                 continue
             service = self.service(services, rows.name, line, key)
+            self.text(rows.name, line, "code", code)
+            self.text(rows.name, line, "headsign", row["headsign"])
             calendar = row["calendar"].strip()
             known_calendar = self.calendar(rows.name, line, calendar) is not None
             if service is None or not known_calendar:

@@ -33,6 +33,11 @@ How GTFS maps onto the timetable model:
   ``transfers.txt`` stays the authority for a pair it names in that direction: type 2
   gives the time, type 3 (not possible) leaves the pair without a walk.
 
+The names and codes it stores (stations that become cities, operators, routes, service
+numbers, headsigns, trip and calendar ids) are held to the admin's forms
+(``transit.schemas.text_problem``): no tab or line break, no control or invisible character;
+a non-breaking space is a space. A stop no trip calls at stores no name and is not judged.
+
 Every problem (missing file or column, bad value, unknown reference, undecodable bytes) is
 collected with its file, line and field, and ``ImportFailed`` lists them all at the end.
 """
@@ -44,6 +49,7 @@ import datetime as dt
 import io
 import math
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -51,7 +57,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from transit.models import Mode, time_zone
-from transit.schemas import currency_problem
+from transit.schemas import currency_problem, text_problem
 from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,
@@ -197,6 +203,7 @@ class _Station:
     members: list[str] = field(default_factory=list)
     # (latitude, longitude) of the station and of each of its stops that has them.
     points: list[tuple[float, float]] = field(default_factory=list)
+    line: int | None = None  # of its row in stops.txt, which names it
 
 
 class _Parser:
@@ -312,6 +319,16 @@ class _Parser:
             return None
         return text
 
+    def text(self, table: str, line: int, column: str, text: str) -> bool:
+        """Whether ``text``, a name or code the import stores, is one the admin's forms would
+        save unchanged (``transit.schemas.text_problem``: no tab or line break, no control
+        or invisible character); reported where it is not."""
+        problem = text_problem(text)
+        if problem is None:
+            return True
+        self.problems.add(table, line, column, f"{text!r} {problem}")
+        return False
+
     # --- the feed -----------------------------------------------------------------------
     def parse(self) -> Feed:
         if not self.path.exists():
@@ -344,6 +361,7 @@ class _Parser:
         self.feed.calendars = calendars
         trips = self.trips(tables["trips.txt"], routes, calendars)
         self.stop_times(tables["stop_times.txt"], trips, stop_station)
+        self.station_names(trips, stations, stop_station)
         prices = self.fare_prices(tables["fare_attributes.txt"], tables["fare_rules.txt"])
         matching = self.fare_rules(tables["fare_rules.txt"], prices, routes)
         walks, forbidden = self.transfer_rows(tables["transfers.txt"], stop_station)
@@ -369,6 +387,8 @@ class _Parser:
             name = row[name_i].strip()
             if not name:
                 self.problems.add(table.name, line, "agency_name", "a value is required")
+            else:
+                self.text(table.name, line, "agency_name", name)  # the services' operator
             zone = self.zone(table.name, line, "agency_timezone", row[zone_i])
             agency_id = row[table.columns["agency_id"]].strip() if has_id else ""
             if agency_id in agencies:
@@ -457,7 +477,7 @@ class _Parser:
                     key, name, top,
                     self.coordinate(table.name, top_line, "stop_lat", get(top_row, "stop_lat"), 90),
                     self.coordinate(table.name, top_line, "stop_lon", get(top_row, "stop_lon"), 180),
-                    zone,
+                    zone, line=top_line,
                 )
             if station.timezone is None and get(row, "stop_timezone"):
                 station.timezone = self.zone(table.name, line, "stop_timezone", get(row, "stop_timezone"))
@@ -504,6 +524,12 @@ class _Parser:
                 continue
             short = row[c["route_short_name"]].strip() if "route_short_name" in c else ""
             long = row[c["route_long_name"]].strip() if "route_long_name" in c else ""
+            # The services' route (the short name, else the long one, else the id) and name
+            # (the long name). The route is kept with a problem: its trips are not refused too.
+            for column, text in (("route_short_name", short), ("route_long_name", long),
+                                 ("route_id", "" if short or long else route_id)):
+                if text:
+                    self.text(table.name, line, column, text)
             routes[route_id] = (operator, short or long or route_id, mode.value, long or None)
             self.rejected_routes.discard(route_id)
         return routes
@@ -530,6 +556,7 @@ class _Parser:
                 end = self.date(calendar.name, line, "end_date", row[c["end_date"]])
                 if start and end and end < start:
                     self.problems.add(calendar.name, line, "end_date", "the service ends before it starts")
+                self.text(calendar.name, line, "service_id", service_id)  # the calendar's name
                 calendars[service_id] = FeedCalendar(weekdays, start, end, name=service_id)
         if dates is not None:
             c = dates.columns
@@ -541,6 +568,7 @@ class _Parser:
                     # Only in calendar_dates.txt: runs on its added dates alone. Known even if
                     # this row is refused, so its trips are not reported again.
                     entry = calendars[service_id] = FeedCalendar(0, None, None, name=service_id)
+                    self.text(dates.name, line, "service_id", service_id)
                 day = self.date(dates.name, line, "date", row[c["date"]])
                 kind = row[c["exception_type"]].strip()
                 if kind not in ("1", "2"):
@@ -591,6 +619,12 @@ class _Parser:
                     )
             short = row[short_i].strip() if short_i is not None else ""
             headsign = row[headsign_i].strip() if headsign_i is not None else ""
+            # The variant's code and headsign, the service's number (the short name, else the
+            # trip id): kept with a problem, so that the trip's stop times are still checked.
+            for column, text in (("trip_id", trip_id), ("trip_short_name", short),
+                                 ("trip_headsign", headsign)):
+                if text:
+                    self.text(table.name, line, column, text)
             trip = _Trip(trip_id, line, route_id, service_id, short or trip_id, headsign or None)
             if good:
                 trips[trip_id] = trip
@@ -707,6 +741,23 @@ class _Parser:
             if arrival < last_departure:
                 self.problems.add(name, call[1], "arrival_time", f"arrives before the trip left the previous stop (trip {trip.trip_id!r})")
             last_departure = departure
+
+    def station_names(
+        self, trips: dict[str, _Trip], stations: dict[str, _Station], stop_station: dict[str, str]
+    ) -> None:
+        """The names of the stations some trip calls at (those that become cities), as
+        ``build`` gives them: a name two stations share gets the station's stop id."""
+        used: dict[str, _Station] = {}
+        for trip in (*trips.values(), *self.rejected_trips.values()):
+            for call in trip.calls:
+                key = stop_station.get(call[2])
+                if key is not None:
+                    used.setdefault(key, stations[key])
+        shared = {name for name, n in Counter(s.name for s in used.values()).items() if n > 1}
+        for station in used.values():
+            assert station.line is not None
+            if self.text("stops.txt", station.line, "stop_name", station.name) and station.name in shared:
+                self.text("stops.txt", station.line, "stop_id", station.stop_id)
 
     def build(
         self,
