@@ -334,8 +334,9 @@ def _every_day() -> list[Weekday]:
 def currency_problem(text: str) -> Words | None:
     """What is wrong with ``text`` as a service's currency, or None: it must be an ISO 4217
     code in capitals (Babel's list, ``transit.timetable.feed.currency_codes``: CNY, EUR, USD,
-    historical codes, XXX...). The one rule of the editor, the API and the imports (which
-    also take an empty currency, for a feed without fares: the forms and the API do not)."""
+    historical codes, XXX...). The one rule of the editor, the API and the imports. An empty
+    currency ("no fare information", as a feed without fares is imported) is a service's
+    only while it has no fares: ``ServiceCurrency``, ``fares_currency_problem``."""
     if text in currency_codes():
         return None
     return Words("%(code)s is not an ISO 4217 currency code (such as CNY, EUR or USD)",
@@ -355,6 +356,50 @@ Currency = Annotated[
     AfterValidator(_check_currency),
     Field(description="ISO 4217 code such as CNY"),
 ]
+
+
+def _check_service_currency(value: str) -> str:
+    return value if value == "" else _check_currency(value)
+
+
+# A service's currency: an ISO 4217 code, or empty for "no fare information" (a GTFS feed
+# without fares is imported so), which only a service without fares may keep
+# (``fares_currency_problem``).
+ServiceCurrency = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[A-Z]{3})?$"),
+    AfterValidator(_check_service_currency),
+    Field(description="ISO 4217 code such as CNY; empty (no fare information) only for a "
+                      "service without fares"),
+]
+
+
+def fares_currency_problem(currency: str, has_fares: bool) -> Words | None:
+    """What is wrong with a service's ``currency`` given whether it has fares (a leg fare on
+    a stop of any variant, or an origin-destination fare), or None: an empty currency means
+    "no fare information", as a feed without fares is imported, and is refused once the
+    service has prices. The one rule of the admin form and the API (``ServiceCreate`` checks
+    it itself; an update is checked against the service's stored fares)."""
+    if currency == "" and has_fares:
+        return Words("required when the service has fares")
+    return None
+
+
+def fares_without_currency(currency: str, fare_fields: Sequence[str]) -> list[tuple[str, Words]]:
+    """The other side of ``fares_currency_problem``: fares given to a service whose currency
+    is empty (a variant with leg fares, origin-destination fares) are refused at the first
+    of ``fare_fields`` (``stops[1].fare_cents``, ``fares[0].fare_cents``...) until the
+    service has its currency; ``[]`` when they may be kept."""
+    if currency or not fare_fields:
+        return []
+    return [(fare_fields[0], Words(
+        "the service has no currency: set its currency before giving it fares"))]
+
+
+def leg_fare_fields(timetable: TimetableCreate) -> list[str]:
+    """The fields of a variant's leg fares, as ``fares_without_currency`` names them."""
+    return [f"stops[{index}].fare_cents" for index, stop in enumerate(timetable.stops)
+            if stop.fare_cents is not None]
 
 
 def _refuse_nul(data: Any) -> Any:
@@ -646,9 +691,19 @@ class ServiceCreate(_In):
         default="", description="tells apart products sharing operator and number"
     )
     name: OptionalText = None
-    currency: Currency = "CNY"
+    currency: ServiceCurrency = "CNY"
     timetables: list[TimetableCreate] = Field(default_factory=list, max_length=200)
     fares: list[FareIn] = Field(default_factory=list, max_length=10000)
+
+    @model_validator(mode="after")
+    def _currency_for_fares(self) -> ServiceCreate:
+        has_fares = bool(self.fares) or any(
+            stop.fare_cents is not None for timetable in self.timetables for stop in timetable.stops
+        )
+        problem = fares_currency_problem(self.currency, has_fares)
+        if problem is not None:
+            raise FieldRefusal("currency", problem)
+        return self
 
 
 class ServiceUpdate(_In):
@@ -659,7 +714,7 @@ class ServiceUpdate(_In):
     operator: ShortText | None = None
     route: ShortText | None = None
     name: OptionalText = None
-    currency: Currency | None = None
+    currency: ServiceCurrency | None = None
 
     @model_validator(mode="after")
     def _not_null(self) -> ServiceUpdate:

@@ -41,6 +41,7 @@ from transit.web.admin.common import (
     validation_messages,
     whole_number,
 )
+from transit.web.api.support import service_has_fares
 from transit.web.extensions import db
 
 SERVICE_FIELDS = ("number", "mode", "operator", "route", "name", "currency")
@@ -683,6 +684,13 @@ def service_edit(service_id: int) -> Response | str | tuple[str, int]:
             editing.replace_fares(session, service, fare_models, user=user_name())
     except editing.EditError as error:
         errors = merge(edit_messages(error), errors)
+    # An empty currency ("no fare information") only for a service without fares: those of
+    # the form, or the leg fares of its variants (the API's rule, transit.schemas).
+    if update.currency == "":
+        has_fares = bool(fare_models) or service_has_fares(service_id, od_fares=False)
+        problem = s.fares_currency_problem(update.currency, has_fares)
+        if problem is not None:
+            errors = merge({"currency": in_reader_words(problem)}, errors)
     if errors:
         db.session.rollback()
         return _render_edit(_load(service_id), values, _in_form_words(errors), 422,
@@ -781,6 +789,9 @@ def _save_variant(service: Service, timetable: Timetable | None) -> Response | t
                        _reviewed(s.TimetableCreate, data))
         return _render_variant(service, timetable, values, _in_form_words(errors), 422,
                                version=version)
+    # Leg fares need the service's currency (an empty one means "no fare information").
+    for field, words in s.fares_without_currency(service.currency, s.leg_fare_fields(model)):
+        errors = merge(errors, {field: in_reader_words(words)})
     session = db.session()
     try:
         # Run even when the form had errors of its own, so the editing checks show too.

@@ -62,6 +62,7 @@ from transit.web.api.support import (
     parse_body,
     parse_query,
     require_admin,
+    service_has_fares,
 )
 from transit.web.extensions import db
 
@@ -464,6 +465,11 @@ def update_service(service_id: int) -> Response:
     service = get_or_404(Service, service_id, "service")
     check_if_match(request.path, f"service {service_id}")
     data = parse_body(s.ServiceUpdate)
+    if data.currency is not None:
+        # The model cannot see the fares: an empty currency only for a service without any.
+        problem = s.fares_currency_problem(data.currency, service_has_fares(service.id))
+        if problem is not None:
+            raise ApiProblem(422, "The body is invalid.", errors=[field_error("currency", problem)])
     editing.update_service(db.session(), service, data, user=user.username)
     commit()
     return json_response(service_detail(load_service(service.id)))
@@ -489,6 +495,15 @@ def delete_service(service_id: int) -> Response:
     editing.delete_service(db.session(), service, user=user.username)
     commit()
     return no_content()
+
+
+def _refuse_fares_without_currency(service: Service, fare_fields: list[str]) -> None:
+    """422 naming the first fare when fares are given to a service without a currency
+    (``transit.schemas.fares_without_currency``: as the admin pages refuse them)."""
+    refused = s.fares_without_currency(service.currency, fare_fields)
+    if refused:
+        raise ApiProblem(422, "The body is invalid.",
+                         errors=[field_error(field, message) for field, message in refused])
 
 
 # --- timetable variants ----------------------------------------------------------------------
@@ -584,6 +599,7 @@ def create_timetable(service_id: int) -> Response:
     user = require_admin()
     service = get_or_404(Service, service_id, "service")
     data = parse_body(s.TimetableCreate)
+    _refuse_fares_without_currency(service, s.leg_fare_fields(data))
     timetable = editing.add_timetable(db.session(), service, data, user=user.username)
     commit()
     return _timetable_response(
@@ -615,6 +631,7 @@ def replace_timetable(service_id: int, timetable_id: int) -> Response:
     timetable = _timetable_of(service_id, timetable_id)
     check_if_match(request.path, f"variant {timetable_id} of service {service_id}")
     data = parse_body(s.TimetableCreate)
+    _refuse_fares_without_currency(timetable.service, s.leg_fare_fields(data))
     editing.replace_timetable(db.session(), timetable, data, user=user.username)
     commit()
     return _timetable_response(timetable)
@@ -683,6 +700,8 @@ def replace_fares(service_id: int) -> Response:
     service = load_service(service_id)
     check_if_match(request.path, f"the fares of service {service_id}")
     data = parse_body(s.FaresReplace)
+    _refuse_fares_without_currency(
+        service, [f"fares[{index}].fare_cents" for index in range(len(data.fares))])
     editing.replace_fares(db.session(), service, data.fares, user=user.username)
     commit()
     return json_response(_fare_list(service))
@@ -705,6 +724,7 @@ def create_fare(service_id: int) -> Response:
     user = require_admin()
     service = load_service(service_id)
     data = parse_body(s.FareIn)
+    _refuse_fares_without_currency(service, ["fare_cents"])
     fare = editing.add_fare(db.session(), service, data, user=user.username)
     commit()
     return json_response(fare_out(fare, service.currency), 201)

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import pydantic_core
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from transit import auth
@@ -32,6 +32,9 @@ from transit.editing import (  # noqa: F401  (shared)
 )
 from transit.models import (
     Service,
+    ServiceFare,
+    Stop,
+    Timetable,
     User,
 )
 from transit.web.api import openapi, problems
@@ -373,3 +376,18 @@ def get_or_404(model: type[Any], ident: int, what: str) -> Any:
     if entity is None:
         raise ApiProblem(404, f"There is no {what} {ident}.")
     return entity
+
+
+def service_has_fares(service_id: int, *, od_fares: bool = True) -> bool:
+    """Whether the service has a price stored: a leg fare on a stop of any of its variants
+    or, unless ``od_fares`` is False (a form that replaces them), an origin-destination fare.
+    What ``transit.schemas.fares_currency_problem`` needs to know of a service being changed,
+    for the API and the admin service form alike."""
+    legs = (
+        select(Stop.id)
+        .join(Timetable, Timetable.id == Stop.timetable_id)
+        .where(Timetable.service_id == service_id, Stop.fare_cents.is_not(None))
+        .exists()
+    )
+    od = select(ServiceFare.id).where(ServiceFare.service_id == service_id).exists()
+    return bool(db.session.scalar(select(or_(legs, od) if od_fares else legs)))
