@@ -97,19 +97,35 @@ def _labels() -> dict[str, str]:
 
 def _model_messages(error: ValidationError, values: dict[str, str]) -> dict[str, str]:
     """What the model refused, said as what each field takes, in the form's units (minutes
-    rather than the model's seconds); messages of the model's own checks stay."""
+    rather than the model's seconds), for the errors that this describes: a name too long,
+    a code too long or with a space, a latitude out of range... A character a single line
+    may not hold (a tab, a control or invisible character: ``transit.schemas.text_problem``)
+    keeps the model's message, which names it, as do the model's other checks of the name."""
     takes = {
-        "name": gettext("at most 200 characters") if values["name"] else gettext("required"),
+        "name": gettext("at most 200 characters"),
         "code": gettext("at most 32 characters, without spaces"),
         "latitude": gettext("a number from -90 to 90"),
         "longitude": gettext("a number from -180 to 180"),
         "timezone": gettext("%(zone)s is not a time zone; write one such as Asia/Shanghai",
-                            zone=values["timezone"]) if values["timezone"]
-        else gettext("required, such as Asia/Shanghai"),
+                            zone=values["timezone"]),
         "min_connection": gettext("a number of minutes from 0 to 1440"),
     }
-    messages = validation_messages(error, renames=RENAMES)
-    return {key: takes.get(key, message) for key, message in messages.items()}
+    required = {
+        "name": gettext("required"),
+        "timezone": gettext("required, such as Asia/Shanghai"),
+    }
+
+    def plain(key: str, detail: Any) -> str | None:
+        kind = detail["type"]
+        if kind in ("missing", "string_too_short") and key in required:
+            return required[key]
+        if key == "name":  # only its length in the form's words; the rest as the model says
+            return takes["name"] if kind == "string_too_long" else None
+        if kind == "value_error" and s.text_problem(values.get(key, "")) is not None:
+            return None  # the model's own words, naming the character
+        return takes.get(key)
+
+    return validation_messages(error, renames=RENAMES, plain=plain)
 
 
 def _unique(values: dict[str, str], exclude: int | None = None) -> dict[str, str]:
