@@ -4,6 +4,7 @@ invisible characters (transit.schemas.text_problem)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,10 @@ from sqlalchemy.orm import Session
 from tests.test_gtfs import BASE, CALTRAIN, NYC, SEATTLE, write_feed
 from tests.test_import_qa_fixes import BUNDLE, _bundle
 from transit import schemas as s
-from transit.models import City, Service, ServiceFare
+from transit.models import City, Service, ServiceFare, Timetable, stop_instant
 from transit.schemas import text_problem
 from transit.timetable.csvbundle import read_bundle
-from transit.timetable.feed import ImportFailed
+from transit.timetable.feed import Feed, FeedCalendar, ImportFailed
 from transit.timetable.gtfs import parse_gtfs
 from transit.timetable.loader import load_feed
 
@@ -234,3 +235,125 @@ def test_bundle_names_the_forms_take_are_taken(session: Session, tmp_path: Path)
     service = session.scalars(select(Service)).one()
     assert (service.name, service.timetables[0].headsign) == ("Fast\u00a0train", "Bas\u200del")
     assert s.ServiceUpdate(name=service.name).name == "Fast\u00a0train"
+
+
+# --- 3. GTFS times before midnight in a stop's own zone ---------------------------------------
+
+# An agency in New York with a line in Chicago, an hour behind: 00:10 and 00:40 in the
+# agency's zone are 23:10 and 23:40 of the day before at the Chicago stops. The calendar runs
+# every day from 1 March to 30 November 2024, across both nights the clocks change
+# (10 March, 3 November), less 4 July.
+WEST = {
+    "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\nA,Lakeshore,http://a,America/New_York\n",
+    "stops.txt": (
+        "stop_id,stop_name,stop_lat,stop_lon,stop_timezone\n"
+        "UN,Union Station,41.8787,-87.6403,America/Chicago\n"
+        "OG,Ogilvie,41.8831,-87.6404,America/Chicago\n"
+        "EV,Evanston,42.0411,-87.6812,America/Chicago\n"
+        "NY,Penn Station,40.7506,-73.9935,\n"
+    ),
+    "routes.txt": "route_id,agency_id,route_short_name,route_type\nR,A,Owl,2\n",
+    "trips.txt": "route_id,service_id,trip_id\nR,ALL,owl\nR,ALL,day\nR,ALL,east\n",
+    "stop_times.txt": (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "owl,00:10:00,00:10:00,UN,1\n"
+        "owl,00:40:00,00:40:00,EV,2\n"
+        "day,12:00:00,12:00:00,OG,1\n"
+        "day,12:30:00,12:30:00,EV,2\n"
+        "east,00:30:00,00:30:00,EV,1\n"
+        "east,18:00:00,18:00:00,NY,2\n"
+    ),
+    "calendar.txt": (
+        "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n"
+        "ALL,1,1,1,1,1,1,1,20240301,20241130\n"
+    ),
+    "calendar_dates.txt": "service_id,date,exception_type\nALL,20240704,2\n",
+}
+
+
+def _runs(feed: Feed, code: str) -> set[tuple[dt.datetime, ...]]:
+    """The instants of the calls of each run of the feed's timetables coded ``code`` or
+    ``code`` and a date, by the product's rule (transit.models.stop_instant)."""
+    runs: set[tuple[dt.datetime, ...]] = set()
+    for service in feed.services:
+        for timetable in service.timetables:
+            if timetable.code.split(" ")[0] != code:
+                continue
+            calendar = feed.calendars[timetable.calendar]
+            day = dt.date(2024, 1, 1)
+            while day <= dt.date(2024, 12, 31):
+                if calendar.runs_on(day):
+                    run = tuple(
+                        stop_instant(day, time, feed.cities[stop.city].timezone)
+                        for stop in timetable.stops
+                        for time in (stop.arrival, stop.departure) if time is not None)
+                    assert run not in runs, (code, day)
+                    runs.add(run)
+                day += dt.timedelta(days=1)
+    return runs
+
+
+def _gtfs_runs(code: str) -> set[tuple[dt.datetime, ...]]:
+    """The same instants by GTFS's rule, from stop_times.txt in the agency's zone."""
+    times = [row.split(",") for row in WEST["stop_times.txt"].splitlines()[1:]]
+    seconds = [sum(int(part) * unit for part, unit in zip(row[1].split(":"), (3600, 60, 1), strict=True))
+               for row in times if row[0] == code]
+    runs = set()
+    day = dt.date(2024, 3, 1)
+    while day <= dt.date(2024, 11, 30):
+        if day != dt.date(2024, 7, 4):
+            runs.add(tuple(stop_instant(day, t, "America/New_York") for t in seconds))
+        day += dt.timedelta(days=1)
+    return runs
+
+
+def test_a_trip_before_midnight_in_a_stop_zone_west_of_the_agency_keeps_its_instants(
+    session: Session, tmp_path: Path
+) -> None:
+    """00:10 in New York is 23:10 the day before in Chicago: converted, the stop times were
+    negative (-0:50) and the import refused the feed ("negative departure time"). The trip
+    now runs on the service day before, its times a day later (23:10 of that day): every
+    call keeps its instant on every date, the nights the clocks change
+    included (those dates get a variant of their own, as the day before them is 23 or 25
+    hours long); the trips that were not negative are left as they were."""
+    feed = parse_gtfs(write_feed(tmp_path / "west", WEST))
+    timetables = [t for service in feed.services for t in service.timetables]
+    owl = {t.code: t for t in timetables if t.code.startswith("owl")}
+    assert sorted(owl) == ["owl", "owl 2024-03-10", "owl 2024-11-03"]
+    assert [(s.departure, s.arrival) for s in owl["owl"].stops] == [
+        (23 * 3600 + 600, None), (None, 23 * 3600 + 2400)]
+    assert [s.departure or s.arrival for s in owl["owl 2024-03-10"].stops] == [
+        22 * 3600 + 600, 22 * 3600 + 2400]  # the day before 10 March is 23 hours long
+    assert [s.departure or s.arrival for s in owl["owl 2024-11-03"].stops] == [
+        24 * 3600 + 600, 24 * 3600 + 2400]  # the day before 3 November is 25 hours long
+    everyday = feed.calendars[owl["owl"].calendar]
+    assert (everyday.start_date, everyday.end_date, everyday.weekdays) == (
+        dt.date(2024, 2, 29), dt.date(2024, 11, 29), 0b1111111)
+    assert everyday.removed == {dt.date(2024, 7, 3), dt.date(2024, 3, 9), dt.date(2024, 11, 2)}
+    assert feed.calendars[owl["owl 2024-03-10"].calendar].added == {dt.date(2024, 3, 9)}
+    for code in ("owl", "day", "east"):
+        assert _runs(feed, code) == _gtfs_runs(code), code
+    day = next(t for t in timetables if t.code == "day")
+    assert day.calendar == "ALL" and day.stops[0].departure == 11 * 3600
+
+    report = load_feed(session, feed)
+    session.commit()
+    assert report.counts["timetables"] == 7
+    assert _count(session, Timetable) == 7
+    # The same feed again: the same variants on the same calendars, nothing new.
+    assert load_feed(session, parse_gtfs(tmp_path / "west")).counts["timetables"] == 0
+
+
+def test_the_calendar_a_day_earlier_moves_each_weekday_back() -> None:
+    """A Monday run's day before is a Sunday: the weekly pattern moves with the dates."""
+    from transit.timetable.gtfs import _calendar_day_earlier
+
+    weekdays = FeedCalendar(0b0000001 | 0b0010000, dt.date(2024, 7, 1), dt.date(2024, 7, 31),
+                            added={dt.date(2024, 7, 6)}, removed={dt.date(2024, 7, 15)}, name="MoFr")
+    moved = _calendar_day_earlier(weekdays)
+    assert (moved.weekdays, moved.start_date, moved.end_date, moved.name) == (
+        0b1001000, dt.date(2024, 6, 30), dt.date(2024, 7, 30), "MoFr, a day earlier")
+    day = dt.date(2024, 6, 1)
+    while day < dt.date(2024, 9, 1):
+        assert moved.runs_on(day) == weekdays.runs_on(day + dt.timedelta(days=1)), day
+        day += dt.timedelta(days=1)

@@ -17,8 +17,13 @@ How GTFS maps onto the timetable model:
   GTFS times are in the agency's zone; a stop whose ``stop_timezone`` differs gets its times
   converted to its own zone (offsets taken on the calendar's first day). They never go back
   in the agency's zone; converted, a stop in a zone behind the previous one may have an
-  earlier local time (a westward leg: the loader checks the instants there). Stops without
-  times (non-timepoints) are interpolated evenly between their timed neighbours.
+  earlier local time (a westward leg: the loader checks the instants there). A trip that,
+  converted, calls before its service day's midnight (00:10 at an agency in New York is
+  23:10 the day before at a stop in Chicago) runs on the service day before, its times a day
+  later, every call at the same instant; the nights the clocks change, when that day is 23
+  or 25 hours long, get a variant of their own ("<trip_id> <date>": ``day_earlier``).
+  Stops without times (non-timepoints) are interpolated evenly between their timed
+  neighbours.
 - ``pickup_type``/``drop_off_type`` 1 (none) make a stop not for boarding/alighting.
 - Zone fares (``fare_attributes.txt`` + ``fare_rules.txt``) become origin-destination prices
   of each service between the cities it serves, in order: the cheapest matching rule. The
@@ -824,13 +829,55 @@ class _Parser:
             trip.cities = [s.city for s in stops]
             trip.zones = zones
             trip.service = service
-            service.timetables.append(
-                FeedTimetable(trip.trip_id, trip.service_id, stops, trip.headsign, ("trips.txt", trip.line))
-            )
+            timetable = FeedTimetable(trip.trip_id, trip.service_id, stops, trip.headsign, ("trips.txt", trip.line))
+            if any(t is not None and t < 0 for stop in stops for t in (stop.arrival, stop.departure)):
+                service.timetables += self.day_earlier(timetable)
+            else:
+                service.timetables.append(timetable)
         self.feed.services = list(services.values())
-        unused = set(self.feed.calendars) - {t.service_id for t in trips.values()}
-        for service_id in unused:
-            del self.feed.calendars[service_id]
+        calendars_used = {t.calendar for service in services.values() for t in service.timetables}
+        for key in set(self.feed.calendars) - calendars_used:
+            del self.feed.calendars[key]
+
+    def day_earlier(self, timetable: FeedTimetable) -> list[FeedTimetable]:
+        """A trip with a stop time before its service day's midnight once converted to the
+        stop's zone (00:10 at the agency in New York is 23:10 the day before at a stop in
+        Chicago), as the same runs on the service day before: times a day later, on a
+        calendar a day earlier. Every call keeps its instant (docs/routing.md, "Time": noon
+        of the service date in the stop's zone, minus 12 hours, plus the time): a time t on
+        date D is t + 86,400 on D - 1, except where the stop's zone changes clocks between
+        the noons of D - 1 and D, where the day is 23 or 25 hours long. The dates of such a
+        night (found per date the trip runs) get a variant of their own with those times,
+        coded "<trip_id> <date>", on a calendar of those dates alone."""
+        original = self.feed.calendars[timetable.calendar]
+        zones = sorted({self.feed.cities[stop.city].timezone for stop in timetable.stops})
+        regular = (86_400,) * len(zones)
+        # The length of the service day before each date, in each zone: date -> lengths.
+        groups: dict[tuple[int, ...], list[dt.date]] = {}
+        for day in _run_dates(original):
+            earlier = day - dt.timedelta(days=1)
+            lengths = tuple(86_400 + _offset(zone, earlier) - _offset(zone, day) for zone in zones)
+            if lengths != regular:
+                groups.setdefault(lengths, []).append(day)
+        key = f"{timetable.calendar}\x00a day earlier\x00{' '.join(zones)}"
+        if key not in self.feed.calendars:
+            moved = _calendar_day_earlier(original)
+            moved.removed |= {day - dt.timedelta(days=1) for days in groups.values() for day in days}
+            moved.added -= moved.removed
+            self.feed.calendars[key] = moved
+        made = [FeedTimetable(timetable.code, key, _later(timetable.stops, zones, regular, self.feed),
+                              timetable.headsign, timetable.origin)]
+        for lengths, days in sorted(groups.items(), key=lambda item: item[1][0]):
+            dates_key = f"{key}\x00{lengths}"
+            if dates_key not in self.feed.calendars:
+                self.feed.calendars[dates_key] = FeedCalendar(
+                    0, None, None, added={day - dt.timedelta(days=1) for day in days},
+                    name=_named(original.name or timetable.calendar, "nights the clocks change"),
+                )
+            made.append(FeedTimetable(f"{timetable.code} {days[0].isoformat()}", dates_key,
+                                      _later(timetable.stops, zones, lengths, self.feed),
+                                      timetable.headsign, timetable.origin))
+        return made
 
     def fare_prices(
         self, attributes: _Table | None, rules: _Table | None
@@ -1125,6 +1172,53 @@ def _offset(zone: str, day: dt.date) -> int:
 
 def _shifted(value: int | None, shift: int) -> int | None:
     return None if value is None else value + shift
+
+
+def _run_dates(calendar: FeedCalendar) -> list[dt.date]:
+    """The dates ``calendar`` runs on, in order (GTFS calendars have both ends, or added
+    dates alone)."""
+    days = set(calendar.added)
+    if calendar.start_date is not None and calendar.end_date is not None:
+        day = calendar.start_date
+        while day <= calendar.end_date:
+            days.add(day)
+            day += dt.timedelta(days=1)
+    return sorted(day for day in days if calendar.runs_on(day))
+
+
+def _calendar_day_earlier(calendar: FeedCalendar) -> FeedCalendar:
+    """``calendar`` with every date a day earlier: the weekly pattern too (a Monday run's
+    day before is a Sunday)."""
+    back = dt.timedelta(days=1)
+    weekdays = ((calendar.weekdays >> 1) | ((calendar.weekdays & 1) << 6)) & 0b1111111
+    return FeedCalendar(
+        weekdays,
+        calendar.start_date - back if calendar.start_date is not None else None,
+        calendar.end_date - back if calendar.end_date is not None else None,
+        added={day - back for day in calendar.added},
+        removed={day - back for day in calendar.removed},
+        name=_named(calendar.name, "a day earlier"),
+    )
+
+
+def _named(name: str | None, what: str) -> str | None:
+    """A derived calendar's name, "<name>, <what>", where the 200 characters of a calendar
+    name allow it (else the name itself)."""
+    if not name:
+        return None
+    longer = f"{name}, {what}"
+    return longer if len(longer) <= 200 else name
+
+
+def _later(stops: list[FeedStop], zones: list[str], lengths: tuple[int, ...], feed: Feed) -> list[FeedStop]:
+    """``stops`` with each time later by the length of the day before in the stop's zone."""
+    by_zone = dict(zip(zones, lengths, strict=True))
+    return [
+        FeedStop(stop.city, _shifted(stop.arrival, by_zone[feed.cities[stop.city].timezone]),
+                 _shifted(stop.departure, by_zone[feed.cities[stop.city].timezone]),
+                 stop.fare_cents, stop.boarding, stop.alighting)
+        for stop in stops
+    ]
 
 
 def parse_gtfs(path: Path) -> Feed:
