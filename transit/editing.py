@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -122,22 +123,205 @@ def service_label(service: Service) -> str:
 
 
 # --- audit -----------------------------------------------------------------------------------
+#
+# An audit entry says what changed as ``Words``: its English is the entry's ``summary`` and the
+# message it was made from (``summary_words``) lets the admin pages say it in their reader's
+# language. City names, service numbers, codes and counts stay values of the message.
+
+
+class Counted(Words):
+    """A count with its noun: "1 train", "3 trains". The English is singular or plural by the
+    count; both forms are kept, so that a page can choose its own language's plural."""
+
+    singular: str
+    plural: str
+    amount: int
+
+    def __new__(cls, count: int, singular: str, plural: str) -> Counted:
+        made = cast(Counted, super().__new__(cls, singular if count == 1 else plural, num=count))
+        made.singular, made.plural, made.amount = singular, plural, count
+        return made
+
+
+class Listing(str):
+    """Items as one text, ", " between them; each item is kept (``Words`` or a name), so that
+    a page can say them in its reader's language and with its own separator."""
+
+    items: tuple[str, ...]
+
+    def __new__(cls, items: Iterable[str]) -> Listing:
+        kept = tuple(items)
+        made = super().__new__(cls, ", ".join(kept))
+        made.items = kept
+        return made
+
+
+def words_json(message: str) -> str | None:
+    """A message as ``AuditEntry.summary_words`` keeps it (JSON); None for plain text."""
+    if not isinstance(message, Words):
+        return None
+    return json.dumps(_words_node(message), ensure_ascii=False, separators=(",", ":"))
+
+
+def _words_node(value: Any) -> Any:
+    if isinstance(value, Counted):
+        return {"msgid": value.singular, "plural": value.plural, "n": value.amount}
+    if isinstance(value, Words):
+        return {"msgid": value.template,
+                "values": {key: _words_node(v) for key, v in value.values.items()}}
+    if isinstance(value, Listing):
+        return {"list": [_words_node(item) for item in value.items]}
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)
 
 
 def audit(
     session: Session, user: str, action: str, entity: str, entity_id: int | None, summary: str
 ) -> AuditEntry:
-    """Record who changed what (in the caller's transaction)."""
+    """Record who changed what (in the caller's transaction). ``summary`` is ``Words``, so
+    that the admin pages can show it in their reader's language; plain text is shown as is."""
     entry = AuditEntry(
         username=user,
         action=action,
         entity=entity,
         entity_id=entity_id,
         summary=summary[:2000],
+        summary_words=words_json(summary),
         at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
     session.add(entry)
     return entry
+
+
+# The mode and number of a service, as ``service_label`` starts it ("train G1").
+_MODE_NUMBER = {
+    "train": lambda number: Words("train %(number)s", number=number),
+    "flight": lambda number: Words("flight %(number)s", number=number),
+    "bus": lambda number: Words("bus %(number)s", number=number),
+    "coach": lambda number: Words("coach %(number)s", number=number),
+    "ferry": lambda number: Words("ferry %(number)s", number=number),
+    "tram": lambda number: Words("tram %(number)s", number=number),
+    "subway": lambda number: Words("subway %(number)s", number=number),
+    "cable": lambda number: Words("cable %(number)s", number=number),
+    "other": lambda number: Words("other %(number)s", number=number),
+}
+
+# The fields an edit can change, as the audit log names them.
+_FIELD_WORDS = {
+    "name": Words("name"),
+    "code": Words("code"),
+    "latitude": Words("latitude"),
+    "longitude": Words("longitude"),
+    "timezone": Words("time zone"),
+    "min_connection_seconds": Words("minimum connection time"),
+    "weekdays": Words("weekdays"),
+    "start_date": Words("first day"),
+    "end_date": Words("last day"),
+    "added": Words("added dates"),
+    "removed": Words("removed dates"),
+    "number": Words("number"),
+    "mode": Words("mode"),
+    "operator": Words("operator"),
+    "route": Words("route"),
+    "currency": Words("currency"),
+}
+
+# A count of an import by its key (``transit.timetable.feed.COUNT_NOUNS``, ``MODE_NOUNS``):
+# the English of ``counts_in_words``. The plural pairs are in the catalog through
+# ``transit.web.admin.data``; "no ..." when there are none.
+_COUNT_WORDS: dict[str, tuple[str, str, Words]] = {
+    "cities": ("%(num)d city", "%(num)d cities", Words("no cities")),
+    "services": ("%(num)d service", "%(num)d services", Words("no services")),
+    "timetables": ("%(num)d timetable", "%(num)d timetables", Words("no timetables")),
+    "stops": ("%(num)d stop", "%(num)d stops", Words("no stops")),
+    "calendars": ("%(num)d calendar", "%(num)d calendars", Words("no calendars")),
+    "fares": ("%(num)d fare", "%(num)d fares", Words("no fares")),
+    "transfers": ("%(num)d transfer", "%(num)d transfers", Words("no transfers")),
+    "trip_records": ("%(num)d past run", "%(num)d past runs", Words("no past runs")),
+    "past runs": ("%(num)d past run", "%(num)d past runs", Words("no past runs")),
+}
+_MODE_COUNT_WORDS: dict[str, tuple[str, str]] = {
+    "train": ("%(num)d train", "%(num)d trains"),
+    "flight": ("%(num)d flight", "%(num)d flights"),
+    "bus": ("%(num)d bus", "%(num)d buses"),
+    "coach": ("%(num)d coach", "%(num)d coaches"),
+    "ferry": ("%(num)d ferry", "%(num)d ferries"),
+    "tram": ("%(num)d tram", "%(num)d trams"),
+    "subway": ("%(num)d subway train", "%(num)d subway trains"),
+    "cable": ("%(num)d cable car", "%(num)d cable cars"),
+    "other": ("%(num)d other service", "%(num)d other services"),
+}
+
+
+def service_words(service: Service) -> Words:
+    """``service_label`` as a message: "train G1 (CR) [Beijing-Shanghai]", the mode in the
+    reader's language, number, operator and route as they are."""
+    made = _MODE_NUMBER.get(service.mode)
+    label = (made(service.number) if made is not None
+             else Words("%(mode)s %(number)s", mode=service.mode, number=service.number))
+    if service.operator:
+        label = Words("%(service)s (%(operator)s)", service=label, operator=service.operator)
+    if service.route:
+        label = Words("%(service)s [%(route)s]", service=label, route=service.route)
+    return label
+
+
+def fields_words(names: Iterable[str]) -> Listing:
+    """The fields an edit changed, as the audit log names them."""
+    return Listing(_FIELD_WORDS.get(name, name) for name in names)
+
+
+def names_words(names: Sequence[str], limit: int = 10) -> str:
+    """``name_list`` as a message: "a, b, c and 4 more"."""
+    shown = Listing(names[:limit])
+    if len(names) > limit:
+        return Words("%(names)s and %(count)d more", names=shown, count=len(names) - limit)
+    return shown
+
+
+def counts_words(counts: dict[str, Any]) -> Listing:
+    """``transit.timetable.feed.counts_in_words`` as a message: "3 cities, 2 flights, 1
+    train, no fares", each count said in the reader's language on a page."""
+    parts: list[str] = []
+
+    def count(key: str, n: int, nouns: tuple[str, str] | None, none: Words | None) -> None:
+        if nouns is None:  # a key of no known count: its name
+            parts.append(Words("%(what)s: %(count)d", count=n, what=key))
+        elif n == 0 and none is not None:
+            parts.append(none)
+        else:
+            parts.append(Counted(n, *nouns))
+
+    for key, value in counts.items():
+        known = _COUNT_WORDS.get(key)
+        nouns, none = (known[:2], known[2]) if known else (None, None)
+        if isinstance(value, dict):
+            by_mode = [(mode, int(n)) for mode, n in value.items() if n]
+            if not by_mode:
+                count(key, 0, nouns, none)
+            for mode, n in by_mode:
+                mode_nouns = _MODE_COUNT_WORDS.get(mode)
+                if mode_nouns is None:
+                    parts.append(Words("%(mode)s services: %(count)d", count=n, mode=mode))
+                else:
+                    count(mode, n, mode_nouns, None)
+        else:
+            count(key, int(value), nouns, none)
+    return Listing(parts) if parts else Listing([Words("nothing")])
+
+
+def _changed_words(changed: Sequence[str], what: str) -> Words:
+    """ "changed name, time zone of Beijing", or "changed nothing of Beijing"."""
+    if not changed:
+        return Words("changed nothing of %(what)s", what=what)
+    return Words("changed %(fields)s of %(what)s", fields=fields_words(changed), what=what)
+
+
+def import_words(filename: str, fmt: str, counts: dict[str, Any]) -> Words:
+    """What an audit entry says of a timetable import: "imported a.zip (gtfs): 3 cities, ..."."""
+    return Words("imported %(file)s (%(format)s): %(counts)s", file=filename, format=fmt,
+                 counts=counts_words(counts))
 
 
 # --- cities ----------------------------------------------------------------------------------
@@ -219,7 +403,7 @@ def create_city(session: Session, data: s.CityCreate, *, user: str) -> City:
     city = City(**data.model_dump())
     session.add(city)
     _flush(session)
-    audit(session, user, "create", "city", city.id, f"created city {city.name}")
+    audit(session, user, "create", "city", city.id, Words("created city %(city)s", city=city.name))
     return city
 
 
@@ -235,8 +419,7 @@ def update_city(session: Session, city: City, data: s.CityUpdate, *, user: str) 
         # The variants stopping here keep their local times: they must still go forwards.
         calling = select(Stop.timetable_id).where(Stop.city_id == city.id)
         _refuse_runs_going_back(session, Timetable.id.in_(calling), "timezone")
-    audit(session, user, "update", "city", city.id,
-          f"changed {', '.join(changed) or 'nothing'} of {city.name}")
+    audit(session, user, "update", "city", city.id, _changed_words(changed, city.name))
     return city
 
 
@@ -279,6 +462,7 @@ def delete_city(session: Session, city: City, *, user: str, cascade: bool = Fals
                        **values),
             extra={"services": [{"id": x.id, "label": service_label(x)} for x in services]},
         )
+    described = [service_words(x) for x in services]  # for the audit log, before they go
     for service in services:
         session.delete(service)
     _flush(session)
@@ -294,9 +478,10 @@ def delete_city(session: Session, city: City, *, user: str, cascade: bool = Fals
             Words("A service calling at %(city)s was saved while it was being deleted, so "
                   "nothing was deleted: try again.", city=name),
         ) from None
-    summary = f"deleted city {name}"
+    summary = Words("deleted city %(city)s", city=name)
     if services:
-        summary += " and services " + name_list(labels, 50)
+        summary = Words("deleted city %(city)s and services %(services)s", city=name,
+                        services=names_words(described, 50))
     audit(session, user, "delete", "city", city_id, summary)
     return labels
 
@@ -340,7 +525,7 @@ def create_calendar(session: Session, data: s.CalendarCreate, *, user: str) -> C
     calendar = new_calendar(session, data)
     _flush(session)
     audit(session, user, "create", "calendar", calendar.id,
-          f"created calendar {calendar.name or calendar.id}")
+          Words("created calendar %(calendar)s", calendar=calendar.name or calendar.id))
     return calendar
 
 
@@ -395,7 +580,8 @@ def update_calendar(
                            if f in fields), "weekdays")
         _refuse_runs_going_back(session, Timetable.calendar_id == calendar.id, days_field)
     audit(session, user, "update", "calendar", calendar.id,
-          f"changed {', '.join(sorted(fields)) or 'nothing'}")
+          Words("changed %(fields)s", fields=fields_words(sorted(fields))) if fields
+          else Words("changed nothing"))
     return calendar
 
 
@@ -424,7 +610,8 @@ def delete_calendar(session: Session, calendar: Calendar, *, user: str) -> None:
     calendar_id = calendar.id
     session.delete(calendar)
     _flush(session)
-    audit(session, user, "delete", "calendar", calendar_id, f"deleted calendar {calendar_id}")
+    audit(session, user, "delete", "calendar", calendar_id,
+          Words("deleted calendar %(calendar)s", calendar=calendar_id))
 
 
 # --- services and their timetable variants ---------------------------------------------------
@@ -894,7 +1081,8 @@ def create_service(session: Session, data: s.ServiceCreate, *, user: str) -> Ser
     resolve.raise_if_any()
     service.fares = fares
     _flush(session)
-    audit(session, user, "create", "service", service.id, f"created service {service_label(service)}")
+    audit(session, user, "create", "service", service.id,
+          Words("created service %(service)s", service=service_words(service)))
     return service
 
 
@@ -916,21 +1104,21 @@ def update_service(
     for name in changed:  # the others untouched: an unchanged save bumps no data version
         setattr(service, name, changes[name])
     _flush(session)
-    audit(session, user, "update", "service", service.id,
-          f"changed {', '.join(changed) or 'nothing'} of {service_label(service)}")
+    audit(session, user, "update", "service", service.id, _changed_words(changed, service_words(service)))
     return service
 
 
 def delete_service(session: Session, service: Service, *, user: str) -> None:
     """Delete a service with its timetable variants, fares and trip history (and the
     calendars of its variants that have no name and nothing else uses)."""
-    label, service_id = service_label(service), service.id
+    label, service_id = service_words(service), service.id
     calendars = {t.calendar_id: t.calendar for t in service.timetables}
     session.delete(service)
     _flush(session)
     for calendar in calendars.values():
         _drop_if_unused(session, calendar)
-    audit(session, user, "delete", "service", service_id, f"deleted service {label}")
+    audit(session, user, "delete", "service", service_id,
+          Words("deleted service %(service)s", service=label))
 
 
 def duplicate_service(
@@ -993,7 +1181,8 @@ def duplicate_service(
     ]
     _flush(session)
     audit(session, user, "create", "service", copy.id,
-          f"duplicated {service_label(service)} as {service_label(copy)}")
+          Words("duplicated %(service)s as %(copy)s", service=service_words(service),
+                copy=service_words(copy)))
     return copy
 
 
@@ -1015,7 +1204,8 @@ def add_timetable(
     assert timetable is not None
     _flush(session)
     audit(session, user, "create", "timetable", timetable.id,
-          f"added variant {timetable.code} to {service_label(service)}")
+          Words("added variant %(code)s to %(service)s", code=timetable.code,
+                service=service_words(service)))
     return timetable
 
 
@@ -1096,7 +1286,8 @@ def replace_timetable(
         # Saved as it was opened: nothing to write, the data version stays (no route cache
         # rebuilt); said as an unchanged service save says it.
         audit(session, user, "update", "timetable", timetable.id,
-              f"changed nothing of variant {timetable.code} of {service_label(service)}")
+              Words("changed nothing of variant %(code)s of %(service)s", code=timetable.code,
+                    service=service_words(service)))
         return timetable
     old_calendar = timetable.calendar
     resolve = CityResolver(session)
@@ -1107,7 +1298,8 @@ def replace_timetable(
     if old_calendar is not timetable.calendar:
         _drop_if_unused(session, old_calendar)
     audit(session, user, "update", "timetable", timetable.id,
-          f"replaced variant {timetable.code} of {service_label(service)}")
+          Words("replaced variant %(code)s of %(service)s", code=timetable.code,
+                service=service_words(service)))
     return timetable
 
 
@@ -1120,7 +1312,8 @@ def delete_timetable(session: Session, timetable: Timetable, *, user: str) -> No
     check_fares_still_served(session, service)
     _drop_if_unused(session, calendar)
     audit(session, user, "delete", "timetable", timetable_id,
-          f"deleted variant {code} of {service_label(service)}")
+          Words("deleted variant %(code)s of %(service)s", code=code,
+                service=service_words(service)))
 
 
 # --- fares -----------------------------------------------------------------------------------
@@ -1138,7 +1331,8 @@ def replace_fares(
     service.fares.extend(built)
     _flush(session)
     audit(session, user, "update", "fares", service.id,
-          f"replaced fares of {service_label(service)} ({len(built)})")
+          Words("replaced fares of %(service)s (%(count)d)", service=service_words(service),
+                count=len(built)))
     return built
 
 
@@ -1163,7 +1357,8 @@ def add_fare(session: Session, service: Service, data: s.FareIn, *, user: str) -
     service.fares.append(fare)
     _flush(session)
     audit(session, user, "create", "fare", fare.id,
-          f"fare {fare.origin.name}-{fare.destination.name} on {service_label(service)}")
+          Words("fare %(origin)s-%(destination)s on %(service)s", origin=fare.origin.name,
+                destination=fare.destination.name, service=service_words(service)))
     return fare
 
 
@@ -1172,7 +1367,8 @@ def delete_fare(session: Session, fare: ServiceFare, *, user: str) -> None:
     fare_id, service_id = fare.id, fare.service_id
     session.delete(fare)
     _flush(session)
-    audit(session, user, "delete", "fare", fare_id, f"deleted fare {fare_id} of service {service_id}")
+    audit(session, user, "delete", "fare", fare_id,
+          Words("deleted fare %(fare)s of service %(service)s", fare=fare_id, service=service_id))
 
 
 # --- imports ---------------------------------------------------------------------------------
@@ -1453,8 +1649,12 @@ def record_trip(
         added = load_history(session, [trip])
     except ImportFailed as error:
         raise EditError("conflict", "; ".join(p.message for p in error.problems)) from None
+    # The run as trip.describe() says it: "CR G1 from Beijing at 2024-03-30 00:00 UTC".
+    run = {"service": trip.service_label(), "origin": trip.origin,
+           "time": f"{trip.scheduled_departure:%Y-%m-%d %H:%M}"}
     audit(session, user, "create", "trip", timetable.service_id,
-          f"recorded {trip.describe()}" + (" (cancelled)" if cancelled else ""))
+          Words("recorded %(service)s from %(origin)s at %(time)s UTC (cancelled)", **run)
+          if cancelled else Words("recorded %(service)s from %(origin)s at %(time)s UTC", **run))
     return added
 
 
@@ -1466,7 +1666,7 @@ def import_history(
     Raises ``ImportFailed`` listing every problem with its line; the caller rolls back on a
     dry run or an error.
     """
-    from transit.timetable.feed import ProblemList, quantity
+    from transit.timetable.feed import ProblemList
     from transit.timetable.history import load_history, read_history_csv
 
     # The rows' own problems and the lookups of the rows that read, all in one report.
@@ -1474,6 +1674,8 @@ def import_history(
     trips = read_history_csv(path, problems)
     added = load_history(session, trips, problems=problems)
     if not dry_run:
+        runs = Counted(added, "%(num)d past run", "%(num)d past runs") if added else Words(
+            "no past runs")
         audit(session, user, "import", "trips", None,
-              f"imported {quantity(added, 'past run', 'past runs')} from {source or path.name}")
+              Words("imported %(runs)s from %(source)s", runs=runs, source=source or path.name))
     return added

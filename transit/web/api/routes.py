@@ -811,7 +811,7 @@ def import_file() -> Response:
         raise ApiProblem(
             422, "No file was uploaded.", errors=[field_error("file", "a file is required", "form")]
         )
-    from transit.timetable.feed import ImportFailed, counts_in_words
+    from transit.timetable.feed import ImportFailed
 
     name = secure_filename(upload.filename) or "upload"
     work = Path(tempfile.mkdtemp(prefix="transit-import-"))
@@ -867,7 +867,7 @@ def import_file() -> Response:
             "import",
             "feed",
             None,
-            f"imported {upload.filename} ({outcome.format}): {counts_in_words(outcome.counts)}",
+            editing.import_words(upload.filename, outcome.format, outcome.counts),
         )
         commit()
         refresh_statistics(db.session())
