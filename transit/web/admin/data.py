@@ -40,9 +40,10 @@ from werkzeug.wrappers import Response
 from transit import editing
 from transit.db import refresh_statistics
 from transit.models import AuditEntry
-from transit.timetable.feed import ImportFailed, counts_in_words
+from transit.timetable.feed import ImportFailed
 from transit.web.admin.common import bp, in_reader_words, paginate, user_name
 from transit.web.extensions import db
+from transit.web.i18n import language
 
 FORMATS = ("gtfs", "zemdalk", "17bugs", "nenieco", "csv")
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -146,8 +147,8 @@ def _run(kind: str, folder: Path, meta: dict[str, Any], *, dry_run: bool) -> dic
         else:
             if kind == "timetable":
                 editing.audit(session, user_name(), "import", "feed", None,
-                              f"imported {meta['filename']} ({result['format']}): "
-                              f"{counts_in_words(result['counts'])}")
+                              editing.import_words(meta["filename"], result["format"],
+                                                   result["counts"]))
             session.commit()
             refresh_statistics(session)
         return result
@@ -282,6 +283,45 @@ def export() -> Response:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M")
     return send_file(buffer, mimetype="application/zip", as_attachment=True,
                      download_name=f"transit-bundle-{stamp}.zip")
+
+
+@bp.app_template_filter("audit_summary")
+def audit_summary(entry: AuditEntry) -> str:
+    """What an audit entry says changed, in the reader's language: said again from the
+    message it was written from (``AuditEntry.summary_words``). Entries written before the
+    messages were kept, or whose message cannot be said, show their text as written."""
+    if not entry.summary_words:
+        return entry.summary
+    try:
+        return str(_say(json.loads(entry.summary_words)))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return entry.summary
+
+
+def _say(node: Any) -> Any:
+    """One part of a kept message in the reader's language; numbers stay numbers for ``%d``."""
+    if not isinstance(node, dict):
+        return node
+    if "list" in node:
+        return ("、" if language() == "zh" else ", ").join(str(_say(item)) for item in node["list"])
+    values = {key: _say(value) for key, value in (node.get("values") or {}).items()}
+    if "plural" in node:
+        return ngettext(node["msgid"], node["plural"], int(node["n"]), **values)
+    if not values and "%(" in node["msgid"]:
+        raise KeyError("a message without the values it names")
+    return gettext(node["msgid"], **values)
+
+
+def _counts_for_extraction() -> None:  # pragma: no cover - only read by pybabel
+    """The counts of ``editing.counts_words`` (an import's audit entry), for the catalog."""
+    ngettext("%(num)d city", "%(num)d cities", 1)
+    ngettext("%(num)d service", "%(num)d services", 1)
+    ngettext("%(num)d timetable", "%(num)d timetables", 1)
+    ngettext("%(num)d stop", "%(num)d stops", 1)
+    ngettext("%(num)d calendar", "%(num)d calendars", 1)
+    ngettext("%(num)d fare", "%(num)d fares", 1)
+    ngettext("%(num)d transfer", "%(num)d transfers", 1)
+    ngettext("%(num)d past run", "%(num)d past runs", 1)
 
 
 @bp.get("/admin/audit")
