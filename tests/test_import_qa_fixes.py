@@ -185,8 +185,10 @@ def test_a_currency_that_is_no_iso_code_is_refused_at_its_line(
 
 @pytest.mark.parametrize("currency", ["CNY", "EUR", "GBP", "XXX", ""])
 def test_an_iso_currency_or_none_is_taken(tmp_path: Path, currency: str) -> None:
+    # No currency means no fares: the bundle's one leg fare goes too.
     folder = _bundle(tmp_path / "b", **{
-        "services.csv": f"operator,number,route,mode,name,currency\n,QAX2,,train,,{currency}\n"})
+        "services.csv": f"operator,number,route,mode,name,currency\n,QAX2,,train,,{currency}\n",
+        "stops.csv": BUNDLE["stops.csv"] if currency else BUNDLE["stops.csv"].replace(",500\n", ",\n")})
     (service,) = read_bundle(folder).services
     assert service.currency == currency
 

@@ -357,3 +357,38 @@ def test_the_calendar_a_day_earlier_moves_each_weekday_back() -> None:
     while day < dt.date(2024, 9, 1):
         assert moved.runs_on(day) == weekdays.runs_on(day + dt.timedelta(days=1)), day
         day += dt.timedelta(days=1)
+
+
+# --- a priced service needs its currency (the service form's rule) ---------------------------
+
+
+@pytest.mark.parametrize("fares", [None, ",QAX2,,北京,上海,450"])
+def test_a_bundle_service_with_fares_and_no_currency_is_refused(
+    tmp_path: Path, fares: str | None
+) -> None:
+    """An empty currency means "no fare information": with a leg fare in stops.csv or an
+    origin-destination fare, the services.csv line is refused at its currency."""
+    files = {
+        "cities.csv": "name,timezone\n北京,Asia/Shanghai\n上海,Asia/Shanghai\n",
+        "calendars.csv": "calendar,weekdays\nd,1111111\n",
+        "services.csv": "operator,number,route,mode,name,currency\n,QAX2,,train,,\n",
+        "timetables.csv": "operator,number,route,code,calendar,headsign\n,QAX2,,a,d,\n",
+        "stops.csv": ("operator,number,route,code,sequence,city,arrival,departure,fare\n"
+                      ",QAX2,,a,0,北京,,08:00:00,\n"
+                      f",QAX2,,a,1,上海,13:00:00,,{'' if fares else '500'}\n"),
+    }
+    if fares:
+        files["fares.csv"] = "operator,number,route,origin,destination,fare\n" + fares + "\n"
+    folder = tmp_path / "b"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFailed) as error:
+        read_bundle(folder)
+    assert [(p.file, p.line, p.field) for p in error.value.problems] == [
+        ("services.csv", 2, "currency")]
+    assert "a currency is required when the service has fares" in error.value.problems[0].message
+    # Without any price the same service is taken, with no currency.
+    (folder / "stops.csv").write_text(files["stops.csv"].replace(",500\n", ",\n"), encoding="utf-8")
+    (folder / "fares.csv").unlink(missing_ok=True)
+    assert read_bundle(folder).services[0].currency == ""

@@ -434,6 +434,7 @@ class _Reader:
         counted = not {"number", "code"} & files["stops.csv"].missing
         self.fares(files["fares.csv"], services)
         self.transfers(files["transfers.csv"])
+        self.priced_without_currency(services)
         for (key, code), timetable in timetables.items():
             # A timetable with a refused stop row is not counted: its rows were reported.
             if counted and (key, code) not in damaged and len(timetable.stops) < 2:
@@ -441,6 +442,20 @@ class _Reader:
                          f"timetable {code!r} has fewer than two rows in stops.csv")
         self.problems.raise_if_any()
         return self.feed
+
+    def priced_without_currency(self, services: dict[tuple[str, str, str], FeedService]) -> None:
+        """A service with prices needs their currency: the admin's service form and the API
+        refuse an empty one there ("required when the service has fares")."""
+        for service in services.values():
+            if service.currency or service.origin is None:
+                continue
+            priced = service.fares or any(
+                stop.fare_cents is not None
+                for timetable in service.timetables for stop in timetable.stops)
+            if priced:
+                self.add(*service.origin, "currency",
+                         "a currency is required when the service has fares (in stops.csv "
+                         "or fares.csv): write its ISO 4217 code, such as CNY or EUR")
 
     def city(self, file: str, line: int, field: str, name: str) -> bool:
         """Whether ``name`` is a city of the bundle; an unknown one is reported."""
