@@ -277,30 +277,6 @@ def test_a_future_run_without_actual_times_is_taken_as_record_a_run_takes_it(
 # --- 4. a run recorded with other values, said as the recorder knows it ------------------------
 
 
-def test_a_run_recorded_again_with_other_values_is_said_in_local_time(session: Session) -> None:
-    """QA: "the run 中国铁路 G1 from 北京 at 2026-11-02 22:35 UTC is already recorded with other
-    values" for the run the user typed on 2026-11-03 (06:35 in Beijing)."""
-    load_feed(session, small_feed())
-    session.commit()
-    timetable = session.scalars(select(Timetable).join(Service).where(Service.number == "G1")).one()
-    timetable.stops[0].departure = 6 * 3600 + 35 * 60
-    session.commit()
-    day = dt.date(2026, 11, 3)
-    assert editing.record_trip(session, timetable, day, 0, 2,
-                               actual_departure=dt.datetime(2026, 11, 3, 6, 40),  # noqa: DTZ001
-                               actual_arrival=None, user="test", now=utc(2026, 11, 28)) == 1
-    session.commit()
-    with pytest.raises(editing.EditError) as error:
-        editing.record_trip(session, timetable, day, 0, 2,
-                            actual_departure=dt.datetime(2026, 11, 3, 6, 50),  # noqa: DTZ001
-                            actual_arrival=None, user="test", now=utc(2026, 11, 28))
-    assert str(error.value.message) == (
-        "the run of 2026-11-03, CR G1 from Beijing at 06:35, is already recorded with other "
-        "values (actual departure: 06:40 recorded, 06:50 here): a recorded run is kept as it "
-        "is (no page changes or deletes one), so give the recorded values or leave the run out")
-    session.rollback()
-
-
 def test_a_file_run_at_odds_with_the_recorded_one_names_the_field_that_differs(
     session: Session, tmp_path: Path
 ) -> None:

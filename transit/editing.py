@@ -1645,6 +1645,7 @@ def record_trip(
                 hours=hours)))
     if issues:
         raise EditError("invalid", Words("The run cannot be recorded."), issues)
+    _check_recorded_alike(session, trip, timetable.service_id, start.city, end.city)
     try:
         added = load_history(session, [trip])
     except ImportFailed as error:
@@ -1656,6 +1657,53 @@ def record_trip(
           Words("recorded %(service)s from %(origin)s at %(time)s UTC (cancelled)", **run)
           if cancelled else Words("recorded %(service)s from %(origin)s at %(time)s UTC", **run))
     return added
+
+
+def _check_recorded_alike(
+    session: Session, trip: Any, service_id: int, origin: City, destination: City
+) -> None:
+    """A run recorded before with other values is refused beside the fields that differ, in
+    words a page can translate (the trip-history loader says it in one English line)."""
+    from transit.models import TripRecord
+    from transit.timetable.history import _run_values, run_differences
+
+    recorded = session.execute(
+        select(TripRecord.service_date, TripRecord.destination_id, TripRecord.scheduled_arrival,
+               TripRecord.actual_departure, TripRecord.actual_arrival, TripRecord.cancelled)
+        .where(TripRecord.service_id == service_id, TripRecord.origin_id == origin.id,
+               TripRecord.scheduled_departure == trip.scheduled_departure)
+    ).first()
+    if recorded is None or tuple(recorded) == _run_values(trip, destination.id):
+        return
+    issues = []
+    for difference in run_differences(session, trip, tuple(recorded), origin.id, destination.id):
+        values = {"recorded": difference.recorded, "given": difference.given}
+        if difference.column == "service_date":
+            issue = FieldIssue("service_date", Words(
+                "recorded on %(recorded)s, not %(given)s", **values))
+        elif difference.column == "destination":
+            issue = FieldIssue("destination", Words(
+                "recorded to %(recorded)s, not %(given)s", **values))
+        elif difference.column == "scheduled_arrival":
+            issue = FieldIssue("destination", Words(
+                "recorded with the timetable's arrival at %(recorded)s, not %(given)s", **values))
+        elif difference.column == "cancelled":
+            issue = FieldIssue("cancelled", Words("recorded as cancelled")
+                               if trip.cancelled is False else Words("recorded as run, not cancelled"))
+        elif difference.recorded == "none":
+            issue = FieldIssue(difference.column, Words(
+                "recorded without this time, not %(given)s", **values))
+        elif difference.given == "none":
+            issue = FieldIssue(difference.column, Words(
+                "recorded as %(recorded)s: give that time", **values))
+        else:
+            issue = FieldIssue(difference.column, Words(
+                "recorded as %(recorded)s, not %(given)s", **values))
+        issues.append(issue)
+    raise EditError("conflict", Words(
+        "This run is already recorded with other values: a recorded run is kept as it is (no "
+        "page changes or deletes one), so give the recorded values or leave the run out."),
+        issues)
 
 
 def import_history(
