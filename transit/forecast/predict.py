@@ -9,6 +9,7 @@ are built exactly as in training (nothing known after its cut-off). Forecasts ar
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -209,26 +210,38 @@ def planned_trips(
 
     ``service_ids`` limits it to those services.
     """
+    return planned_runs(session, [day], service_ids)
+
+
+def planned_runs(
+    session: Session, days: Iterable[dt.date], service_ids: set[int] | None = None
+) -> list[PlannedTrip]:
+    """``planned_trips`` of several dates, reading the timetables once."""
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
     from transit.models import Calendar, City, Service, Stop, Timetable
 
-    cities = {c.id: c for c in session.scalars(select(City))}
+    days = list(days)
     zones: dict[str, ZoneInfo] = {}
     planned: list[PlannedTrip] = []
     statement = select(Timetable)
     if service_ids is not None:
         statement = statement.where(Timetable.service_id.in_(sorted(service_ids)))
-    timetables = session.scalars(
+    timetables = list(session.scalars(
         statement.options(
             selectinload(Timetable.stops),
             selectinload(Timetable.calendar).selectinload(Calendar.exceptions),
             selectinload(Timetable.service),
         )
-    )
+    ))
+    # Only the cities these timetables call at (a GTFS network has thousands).
+    wanted = {stop.city_id for timetable in timetables for stop in timetable.stops}
+    cities = {c.id: c for c in session.scalars(select(City).where(City.id.in_(wanted)))} \
+        if service_ids is not None else {c.id: c for c in session.scalars(select(City))}
     for timetable in timetables:
-        if not timetable.calendar.runs_on(day):
+        running = [day for day in days if timetable.calendar.runs_on(day)]
+        if not running:
             continue
         stops: list[Stop] = list(timetable.stops)
         boarding = [s for s in stops if s.departure is not None]
@@ -243,19 +256,20 @@ def planned_trips(
         d_zone = zones.setdefault(dest.timezone, ZoneInfo(dest.timezone))
         assert first.departure is not None and last.arrival is not None
         service: Service = timetable.service
-        planned.append(
-            PlannedTrip(
-                service=f"{service.operator}|{service.number}|{service.route}",
-                origin=origin.code or origin.name,
-                destination=dest.code or dest.name,
-                departure=_local(day, first.departure, o_zone),
-                arrival=_local(day, last.arrival, d_zone),
-                service_id=service.id,
-                origin_id=origin.id,
-                destination_id=dest.id,
-                service_date=day,
+        for day in running:
+            planned.append(
+                PlannedTrip(
+                    service=f"{service.operator}|{service.number}|{service.route}",
+                    origin=origin.code or origin.name,
+                    destination=dest.code or dest.name,
+                    departure=_local(day, first.departure, o_zone),
+                    arrival=_local(day, last.arrival, d_zone),
+                    service_id=service.id,
+                    origin_id=origin.id,
+                    destination_id=dest.id,
+                    service_date=day,
+                )
             )
-        )
     return planned
 
 

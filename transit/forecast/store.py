@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from transit.db import content_version
@@ -123,6 +123,10 @@ def forecast_dates(
     forecasts = forecast_trips(history, planned, checkpoint)
     seconds = time.perf_counter() - started
     step("forecast", 1)
+    # A date forecast again is replaced whole: a run the timetable no longer has on it (its
+    # time moved, its calendar changed, its variant deleted) must not keep its forecast.
+    if dates:
+        session.execute(delete(StoredForecast).where(StoredForecast.service_date.in_(list(dates))))
     stored = store_forecasts(session, forecasts, model_label(checkpoint))
     step("store", 1)
     return StoreReport(list(dates), len(forecasts), stored, seconds, forecasts)
@@ -210,6 +214,36 @@ def forecasts_statement(
     return statement.order_by(
         StoredForecast.service_date, StoredForecast.scheduled_departure, StoredForecast.id
     )
+
+
+def run_key(service_id: int | None, origin_id: int | None, destination_id: int | None,
+            departure: dt.datetime, arrival: dt.datetime) -> tuple[Any, ...]:
+    """What makes a stored forecast the forecast of a timetabled run (naive UTC times)."""
+    return (service_id, origin_id, destination_id, departure, arrival)
+
+
+def current_forecasts(session: Session, rows: Sequence[StoredForecast]) -> list[StoredForecast]:
+    """The stored forecasts of ``rows`` whose run the timetable still has: same service,
+    cities, date and scheduled times. A forecast stays stored until its date is forecast
+    again, but an edit of the timetable in between (a departure moved, a date taken off
+    the calendar, a variant deleted) leaves it forecasting a run that no longer exists."""
+    if not rows:
+        return []
+    from transit.forecast.predict import planned_runs
+
+    services = {row.service_id for row in rows}
+    days = {row.service_date for row in rows}
+    keys = set()
+    for trip in planned_runs(session, sorted(days), services):
+        departure = trip.departure.astimezone(dt.UTC).replace(tzinfo=None)
+        arrival = trip.arrival.astimezone(dt.UTC).replace(tzinfo=None)
+        keys.add((trip.service_date, *run_key(trip.service_id, trip.origin_id,
+                                              trip.destination_id, departure, arrival)))
+    return [
+        row for row in rows
+        if (row.service_date, *run_key(row.service_id, row.origin_id, row.destination_id,
+                                       row.scheduled_departure, row.scheduled_arrival)) in keys
+    ]
 
 
 @dataclass(frozen=True)

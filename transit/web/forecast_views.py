@@ -21,7 +21,7 @@ from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from transit.forecast.store import PastRun, recent_runs
+from transit.forecast.store import PastRun, current_forecasts, recent_runs
 from transit.models import City, ServiceForecast, Stop, Timetable, TripRecord, zone_named
 from transit.web.i18n import language
 from transit.web.timetable_views import load_calendars, service_day_start
@@ -172,15 +172,18 @@ def service_chart(
     """The chart of a service's recent runs and the forecasts of its runs leaving after
     ``now`` (naive UTC); None when it has neither (the page then says so in words)."""
     runs = recent_runs(session, service_id, past_runs)
-    forecasts: list[ServiceForecast] = list(
+    # Only forecasts of runs the timetable still has: one stored before the timetable was
+    # edited (a departure moved, a date taken off) forecasts a run that no longer exists.
+    stored = list(
         session.scalars(
             select(ServiceForecast)
             .where(ServiceForecast.service_id == service_id)
             .where(ServiceForecast.scheduled_departure >= now)
             .order_by(ServiceForecast.scheduled_departure, ServiceForecast.id)
-            .limit(forecast_runs)
+            .limit(forecast_runs * 20)
         )
     )
+    forecasts: list[ServiceForecast] = current_forecasts(session, stored)[:forecast_runs]
     if not runs and not forecasts:
         return None
     zones = _zones(session, {r.origin_id for r in runs} | {f.origin_id for f in forecasts})
