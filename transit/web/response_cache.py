@@ -59,7 +59,7 @@ SCOPED_ARGS = {"lang", "date", "page", "variant"}
 # defaults to today in the city's zone (whose midnight falls on a quarter hour of UTC); a
 # route form without a date takes today; a service page charts the latest runs.
 CLOCK_SECONDS = {"pages.city": 900, "pages.routes": 900, "pages.service": 60}
-KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Vary")
+KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Vary", "Link")
 MAX_ENTRIES = 4096
 MAX_BYTES = 64 * 1024 * 1024
 
