@@ -21,3 +21,51 @@ def test_a_list_answered_again_keeps_its_link_header(api, network):
                  f"/api/v1/services/{network.services['T1']}/timetables?limit=1"):
         first, again = api.get(path), api.get(path)
         assert again.headers.get("Link") == first.headers["Link"], path
+
+
+def test_a_write_answers_with_the_etag_for_the_next_write(admin, network):
+    # A client changing a city twice had to GET it again between the PATCHes: the answer
+    # of a write carried no ETag, and the one of the read before was stale after the write.
+    city = f"/api/v1/cities/{network.cities['Nanjing']}"
+    etag = admin.get(city).headers["ETag"]
+    first = admin.patch(city, {"name": "Nanjing South"}, headers={"If-Match": etag})
+    assert first.status == 200
+    assert first.headers["ETag"] != etag
+    assert first.headers["ETag"] == admin.get(city).headers["ETag"]
+    second = admin.patch(city, {"code": "NKH"}, headers={"If-Match": first.headers["ETag"]})
+    assert second.status == 200, second.body
+    # The stale one is refused, and nothing changes.
+    assert admin.patch(city, {"code": "XXX"}, headers={"If-Match": etag}).status == 412
+
+    # Creations answer their Location and its ETag; every write answering with a resource
+    # gives the ETag of a GET of it.
+    created = admin.post("/api/v1/calendars", {"weekdays": ["sat"]})
+    assert created.status == 201
+    location = created.headers["Location"]
+    assert created.headers["ETag"] == admin.get(location).headers["ETag"]
+    changed = admin.patch(location, {"name": "Saturdays"},
+                          headers={"If-Match": created.headers["ETag"]})
+    assert changed.status == 200 and changed.headers["ETag"] == admin.get(location).headers["ETag"]
+    assert admin.delete(location, headers={"If-Match": changed.headers["ETag"]}).status == 204
+
+    service = f"/api/v1/services/{network.services['T1']}"
+    renamed = admin.patch(service, {"name": "Night train"})
+    assert renamed.headers["ETag"] == admin.get(service).headers["ETag"]
+    variant = f"{service}/timetables/{network.timetables['day']}"
+    body = {"calendar_id": network.calendars["daily"],
+            "stops": [{"city": "Beijing", "departure": "08:00"},
+                      {"city": "Shanghai", "arrival": "13:30", "fare_cents": 55000}]}
+    replaced = admin.put(variant, body, headers={"If-Match": admin.get(variant).headers["ETag"]})
+    assert replaced.status == 200
+    assert replaced.headers["ETag"] == admin.get(variant).headers["ETag"]
+    fares = admin.put(f"{service}/fares", {"fares": []})
+    assert fares.status == 200
+    assert fares.headers["ETag"] == admin.get(f"{service}/fares").headers["ETag"]
+    new = admin.post(f"{service}/timetables", dict(body, code="late"))
+    assert new.status == 201
+    assert new.headers["ETag"] == admin.get(new.headers["Location"]).headers["ETag"]
+    made = admin.post("/api/v1/services", {"number": "T9", "mode": "train"})
+    assert made.status == 201
+    assert made.headers["ETag"] == admin.get(made.headers["Location"]).headers["ETag"]
+    made_city = admin.post("/api/v1/cities", {"name": "Wuhan"})
+    assert made_city.headers["ETag"] == admin.get(made_city.headers["Location"]).headers["ETag"]

@@ -58,6 +58,8 @@ class Operation:
     auth: bool = False
     conditional: bool = False
     if_match: bool = False  # a write that honours If-Match (412 when stale)
+    # A write answering with the resource it wrote: its ETag (and, with 201, its Location).
+    writes_resource: bool = False
     errors: tuple[int, ...] = ()
     path_params: dict[str, str] = field(default_factory=dict)
 
@@ -153,6 +155,15 @@ _CONDITIONAL_HEADERS = {
     },
 }
 
+_WRITTEN_ETAG = {
+    "description": (
+        "the ETag a GET of the resource answers now: send it as If-Match with your next PUT, "
+        "PATCH or DELETE of it without reading it again"
+    ),
+    "schema": {"type": "string"},
+}
+_LOCATION = {"description": "the path of the new resource", "schema": {"type": "string"}}
+
 
 def build_document() -> dict[str, Any]:
     """The complete OpenAPI 3.1 document (a plain dict, ready for JSON)."""
@@ -246,6 +257,10 @@ def build_document() -> dict[str, Any]:
             success["content"] = {op.media_type: {"schema": _free_schema(op.media_type)}}
         if op.conditional:
             success["headers"] = _CONDITIONAL_HEADERS
+        if op.writes_resource:
+            success["headers"] = {"ETag": _WRITTEN_ETAG}
+            if op.status == 201:
+                success["headers"]["Location"] = _LOCATION
         responses: dict[str, Any] = {str(op.status): success}
         if op.conditional:
             responses["304"] = {
@@ -270,7 +285,8 @@ def build_document() -> dict[str, Any]:
                 "`If-None-Match`/`If-Modified-Since` to get `304 Not Modified` while the timetable "
                 "is unchanged. Writes need an administrator's bearer token "
                 "(`flask --app app users token NAME`); send the `ETag` of your last read as `If-Match` "
-                "with PUT, PATCH and DELETE (412 and nothing changed when the data changed since). "
+                "with PUT, PATCH and DELETE (412 and nothing changed when the data changed since); "
+                "a write's answer carries the resource's new `ETag`, for the next write. "
                 "Every error is `application/problem+json` "
                 "(RFC 9457) with `errors` naming each field at fault.\n\n"
                 "Stop times are `HH:MM` (or `HH:MM:SS`) in the local time of the stop's city, with "

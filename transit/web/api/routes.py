@@ -63,6 +63,7 @@ from transit.web.api.support import (
     parse_query,
     require_admin,
     service_has_fares,
+    written_etag,
 )
 from transit.web.extensions import db
 
@@ -141,15 +142,17 @@ def get_city(city_id: int) -> Response:
     response=s.CityOut,
     body=s.CityCreate,
     auth=True,
+    writes_resource=True,
     errors=(409,),
 )
 def create_city() -> Response:
     user = require_admin()
     data = parse_body(s.CityCreate)
     city = editing.create_city(db.session(), data, user=user.username)
-    commit()
+    version = commit()
+    location = url_for("api.get_city", city_id=city.id)
     return json_response(
-        city_out(city, 0), 201, {"Location": url_for("api.get_city", city_id=city.id)}
+        city_out(city, 0), 201, {"Location": location, **written_etag(version, location)}
     )
 
 
@@ -162,6 +165,7 @@ def create_city() -> Response:
     response=s.CityOut,
     body=s.CityUpdate,
     auth=True,
+    writes_resource=True,
     if_match=True,
     errors=(409,),
     path_params={"city_id": "the city's id"},
@@ -172,8 +176,11 @@ def update_city(city_id: int) -> Response:
     check_if_match(request.path, f"city {city_id}")
     data = parse_body(s.CityUpdate)
     editing.update_city(db.session(), city, data, user=user.username)
-    commit()
-    return json_response(city_out(city, service_counts([city.id]).get(city.id, 0)))
+    version = commit()
+    return json_response(
+        city_out(city, service_counts([city.id]).get(city.id, 0)),
+        headers=written_etag(version, request.path),
+    )
 
 
 @endpoint(
@@ -263,16 +270,16 @@ def get_calendar(calendar_id: int) -> Response:
     response=s.CalendarOut,
     body=s.CalendarCreate,
     auth=True,
+    writes_resource=True,
 )
 def create_calendar() -> Response:
     user = require_admin()
     data = parse_body(s.CalendarCreate)
     calendar = editing.create_calendar(db.session(), data, user=user.username)
-    commit()
+    version = commit()
+    location = url_for("api.get_calendar", calendar_id=calendar.id)
     return json_response(
-        calendar_out(calendar, 0),
-        201,
-        {"Location": url_for("api.get_calendar", calendar_id=calendar.id)},
+        calendar_out(calendar, 0), 201, {"Location": location, **written_etag(version, location)}
     )
 
 
@@ -288,6 +295,7 @@ def create_calendar() -> Response:
     response=s.CalendarOut,
     body=s.CalendarUpdate,
     auth=True,
+    writes_resource=True,
     if_match=True,
     path_params={"calendar_id": "the calendar's id"},
 )
@@ -297,9 +305,10 @@ def update_calendar(calendar_id: int) -> Response:
     check_if_match(request.path, f"calendar {calendar_id}")
     data = parse_body(s.CalendarUpdate)
     editing.update_calendar(db.session(), calendar, data, user=user.username)
-    commit()
+    version = commit()
     return json_response(
-        calendar_out(calendar, timetable_counts([calendar.id]).get(calendar.id, 0))
+        calendar_out(calendar, timetable_counts([calendar.id]).get(calendar.id, 0)),
+        headers=written_etag(version, request.path),
     )
 
 
@@ -433,17 +442,19 @@ def get_service(service_id: int) -> Response:
     response=s.ServiceDetail,
     body=s.ServiceCreate,
     auth=True,
+    writes_resource=True,
     errors=(409,),
 )
 def create_service() -> Response:
     user = require_admin()
     data = parse_body(s.ServiceCreate)
     service = editing.create_service(db.session(), data, user=user.username)
-    commit()
+    version = commit()
+    location = url_for("api.get_service", service_id=service.id)
     return json_response(
         service_detail(load_service(service.id)),
         201,
-        {"Location": url_for("api.get_service", service_id=service.id)},
+        {"Location": location, **written_etag(version, location)},
     )
 
 
@@ -456,6 +467,7 @@ def create_service() -> Response:
     response=s.ServiceDetail,
     body=s.ServiceUpdate,
     auth=True,
+    writes_resource=True,
     if_match=True,
     errors=(409,),
     path_params={"service_id": "the service's id"},
@@ -471,8 +483,10 @@ def update_service(service_id: int) -> Response:
         if problem is not None:
             raise ApiProblem(422, "The body is invalid.", errors=[field_error("currency", problem)])
     editing.update_service(db.session(), service, data, user=user.username)
-    commit()
-    return json_response(service_detail(load_service(service.id)))
+    version = commit()
+    return json_response(
+        service_detail(load_service(service.id)), headers=written_etag(version, request.path)
+    )
 
 
 @endpoint(
@@ -592,6 +606,7 @@ def get_timetable(service_id: int, timetable_id: int) -> Response:
     response=s.TimetableOut,
     body=s.TimetableCreate,
     auth=True,
+    writes_resource=True,
     errors=(409,),
     path_params={"service_id": "the service's id"},
 )
@@ -601,15 +616,10 @@ def create_timetable(service_id: int) -> Response:
     data = parse_body(s.TimetableCreate)
     _refuse_fares_without_currency(service, s.leg_fare_fields(data))
     timetable = editing.add_timetable(db.session(), service, data, user=user.username)
-    commit()
+    version = commit()
+    location = url_for("api.get_timetable", service_id=service.id, timetable_id=timetable.id)
     return _timetable_response(
-        timetable,
-        201,
-        {
-            "Location": url_for(
-                "api.get_timetable", service_id=service.id, timetable_id=timetable.id
-            )
-        },
+        timetable, 201, {"Location": location, **written_etag(version, location)}
     )
 
 
@@ -622,6 +632,7 @@ def create_timetable(service_id: int) -> Response:
     response=s.TimetableOut,
     body=s.TimetableCreate,
     auth=True,
+    writes_resource=True,
     if_match=True,
     errors=(409,),
     path_params={"service_id": "the service's id", "timetable_id": "the variant's id"},
@@ -633,8 +644,8 @@ def replace_timetable(service_id: int, timetable_id: int) -> Response:
     data = parse_body(s.TimetableCreate)
     _refuse_fares_without_currency(timetable.service, s.leg_fare_fields(data))
     editing.replace_timetable(db.session(), timetable, data, user=user.username)
-    commit()
-    return _timetable_response(timetable)
+    version = commit()
+    return _timetable_response(timetable, headers=written_etag(version, request.path))
 
 
 @endpoint(
@@ -692,6 +703,7 @@ def get_fares(service_id: int) -> Response:
     response=s.FareList,
     body=s.FaresReplace,
     auth=True,
+    writes_resource=True,
     if_match=True,
     path_params={"service_id": "the service's id"},
 )
@@ -703,8 +715,8 @@ def replace_fares(service_id: int) -> Response:
     _refuse_fares_without_currency(
         service, [f"fares[{index}].fare_cents" for index in range(len(data.fares))])
     editing.replace_fares(db.session(), service, data.fares, user=user.username)
-    commit()
-    return json_response(_fare_list(service))
+    version = commit()
+    return json_response(_fare_list(service), headers=written_etag(version, request.path))
 
 
 @endpoint(

@@ -217,13 +217,30 @@ def presented_user() -> User | None:
     return user
 
 
-def commit() -> None:
-    """Commit the request's transaction; a constraint the checks missed answers 409."""
+def commit() -> int:
+    """Commit the request's transaction; a constraint the checks missed answers 409.
+
+    Returns the data version the write leaves (read before the commit, while the write
+    holds it), for the ETag of the answer (``written_etag``).
+    """
     try:
+        db.session.flush()
+        version = timetable_stamp(db.session())[0]
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
         raise ApiProblem(409, conflict_words(error)) from None
+    return version
+
+
+def written_etag(version: int, path: str) -> dict[str, str]:
+    """The ``ETag`` header of a write's answer: the one a GET of ``path`` answers now, so a
+    client can send its next PUT, PATCH or DELETE of the resource without reading it again.
+
+    ``version`` is the data version the write left; if another write has committed since,
+    the tag is already old and the next If-Match gets 412, as it should.
+    """
+    return {"ETag": f'W/"{_etag(version, path, [])}"'}
 
 
 # --- responses and caching -------------------------------------------------------------------
