@@ -164,3 +164,79 @@ def test_service_page_leaves_out_the_forecast_of_a_run_no_longer_in_the_timetabl
     assert 'data-forecasts="0"' in after
     assert f"{FUTURE} 08:00" not in after
     assert "No forecast: the timetable only." in after
+
+
+# --- how good the model is, beside the timetable ------------------------------------------
+
+
+def _quality_paragraph(html: str) -> str:
+    import re
+
+    found = re.search(r'<p class="forecast-quality muted">(.*?)</p>', html, re.S)
+    assert found is not None, "the page does not say how good the forecast is"
+    return found.group(1).replace("&#39;", "'")
+
+
+def test_service_page_says_how_good_the_model_is_beside_the_timetable(
+    planner, trained_model: Path
+) -> None:
+    from transit.forecast.lstm import load_checkpoint
+
+    app, ids = planner
+    _predict(app, "--date", FUTURE.isoformat())
+    metrics = load_checkpoint(trained_model).metrics
+    html = app.test_client().get(f"/services/{ids['train']}").get_data(as_text=True)
+    words = _quality_paragraph(html)
+    model, timetable = metrics["test"]["tt_mae"], metrics["timetable"]["tt_mae"]
+    median = metrics["median_last_14"]["tt_mae"]
+    assert words.startswith(f"How good the forecasts are: on {metrics['test_rows']:,} runs from ")
+    assert (f"its travel times were off by {model:.1f} minutes on average, the timetable's "
+            f"by {timetable:.1f} and the median of each service's last 14 runs by "
+            f"{median:.1f}.") in words
+    share = round(100 * metrics["coverage_10_90"]["travel_time"])
+    assert f"Its 8-in-10 ranges held {share}% of those runs." in words
+
+
+def test_a_forecast_whose_model_figures_are_unknown_says_so(planner) -> None:
+    from transit.web.extensions import db
+
+    app, ids = planner
+    with app.app_context():
+        db.session.add(ServiceForecast(
+            service_id=ids["flight"], service_date=FUTURE, origin_id=ids["beijing"],
+            destination_id=ids["shanghai"], scheduled_departure=FUTURE_UTC,
+            scheduled_arrival=FUTURE_UTC + dt.timedelta(minutes=135), travel_p10=130.0,
+            travel_p50=136.0, travel_p90=150.0, delay_p10=-5.0, delay_p50=1.0,
+            delay_p90=15.0, model="a model trained elsewhere",
+        ))
+        db.session.commit()
+    html = app.test_client().get(f"/services/{ids['flight']}").get_data(as_text=True)
+    assert 'data-forecasts="1"' in html
+    assert _quality_paragraph(html) == (
+        "How good these forecasts are is not known: the test figures of the model that made "
+        "them are not available.")
+
+
+def test_a_model_no_better_than_the_timetable_is_called_so(app, client) -> None:
+    from transit.forecast.store import ModelQuality
+    from transit.web.forecast_views import quality_words
+
+    with app.test_request_context("/"):
+        folder = Path(app.config["TRANSIT_MODEL_DIR"])
+        folder.mkdir(parents=True)
+        quality = ModelQuality(
+            label="lstm database X", test_rows=1234, test_from=dt.date(2026, 3, 1),
+            history=14, travel_mae=4.64, travel_timetable=4.61, travel_median=4.9,
+            arrival_mae=8.0, arrival_timetable=8.1, arrival_median=8.2, coverage=0.5,
+        )
+        import json
+
+        (folder / "forecast-models.json").write_text(json.dumps({"models": [quality.to_json()]}))
+        words = quality_words("lstm database X")
+    assert words == (
+        "How good the forecasts are: on 1,234 runs from 1 Mar 2026 on, kept out of the "
+        "model's training, its travel times were off by 4.6 minutes on average, the "
+        "timetable's by 4.6 and the median of each service's last 14 runs by 4.9. The "
+        "timetable was as close: these forecasts are no surer than the timetable. Its 8-in-10 "
+        "ranges held 50% of those runs."
+    )

@@ -407,7 +407,12 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
     from tqdm import tqdm
 
     from transit.forecast.lstm import UnreadableModel, load_checkpoint
-    from transit.forecast.store import NoModel, forecast_dates, network_dates
+    from transit.forecast.store import (
+        NoModel,
+        forecast_dates,
+        network_dates,
+        write_model_quality,
+    )
 
     if json_path is not None:
         # Checked first: forecasts stored without the file asked for would be half a run.
@@ -446,6 +451,15 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
                 "nothing was stored"
             ) from None
     session.commit()
+    # The model's test figures where the site reads them, so that the pages say how good
+    # the forecasts they show are (the pages do not load the model itself).
+    site_models = Path(current_app.config["TRANSIT_MODEL_DIR"])
+    try:
+        write_model_quality(site_models, checkpoint)
+    except OSError as error:
+        click.echo(f"Note: the model's test figures cannot be written to {site_models} "
+                   f"({error.strerror or error}): the pages will show the forecasts without "
+                   "saying how good they are.", err=True)
     for item in forecasts[:limit]:
         # The arrival to the nearest minute, as the API and the pages give it (the
         # scheduled arrival plus the delay rounded to whole minutes).

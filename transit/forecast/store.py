@@ -320,3 +320,125 @@ def recent_runs(session: Session, service_id: int, limit: int = 30) -> list[Past
             actual = (a_arr - a_dep).total_seconds() / 60
         out.append(PastRun(s_dep, (s_arr - s_dep).total_seconds() / 60, actual, origin_id))
     return out
+
+
+# --- how good the model is ---------------------------------------------------------------------
+# The figures a checkpoint was tested with, kept beside the models as JSON per model label, so
+# that the pages (which do not load torch) can say how good the forecasts they show are.
+QUALITY_FILE = "forecast-models.json"
+KEEP_QUALITY = 20  # the figures of this many models (labels) are kept
+
+
+@dataclass(frozen=True)
+class ModelQuality:
+    """A model's held-out test figures beside the timetable's and the running median's.
+
+    MAE in minutes; ``coverage`` is the share of travel times inside the 10-90% range."""
+
+    label: str
+    test_rows: int
+    test_from: dt.date | None
+    history: int  # the median baseline's number of last runs
+    travel_mae: float
+    travel_timetable: float | None
+    travel_median: float | None
+    arrival_mae: float
+    arrival_timetable: float | None
+    arrival_median: float | None
+    coverage: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["test_from"] = self.test_from.isoformat() if self.test_from else None
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelQuality:
+        test_from = data.get("test_from")
+        return cls(**{**data, "test_from": dt.date.fromisoformat(test_from[:10])
+                      if test_from else None})
+
+
+def model_quality(checkpoint: Checkpoint) -> ModelQuality | None:
+    """The checkpoint's test figures; None when it was not tested (no held-out runs)."""
+    metrics = checkpoint.metrics or {}
+    test = metrics.get("test")
+    if not test:
+        return None
+    history = int(checkpoint.feature_config.history)
+    timetable = metrics.get("timetable") or {}
+    median = metrics.get(f"median_last_{history}") or {}
+    covered = metrics.get("coverage_10_90") or {}
+    test_from = checkpoint.metadata.get("test_from")
+
+    def number(value: Any) -> float | None:
+        return None if value is None else float(value)
+
+    return ModelQuality(
+        label=model_label(checkpoint),
+        test_rows=int(metrics.get("test_rows", 0)),
+        test_from=dt.date.fromisoformat(str(test_from)[:10]) if test_from else None,
+        history=history,
+        travel_mae=float(test["tt_mae"]),
+        travel_timetable=number(timetable.get("tt_mae")),
+        travel_median=number(median.get("tt_mae")),
+        arrival_mae=float(test["arr_mae"]),
+        arrival_timetable=number(timetable.get("arr_mae")),
+        arrival_median=number(median.get("arr_mae")),
+        coverage=number(covered.get("travel_time")),
+    )
+
+
+def write_model_quality(model_dir: Path | str, checkpoint: Checkpoint) -> Path | None:
+    """Keep the checkpoint's figures in ``model_dir``'s quality file (written to a file
+    beside it and renamed, so a reader never sees half of it); None when untested."""
+    import json
+    import os
+
+    quality = model_quality(checkpoint)
+    if quality is None:
+        return None
+    path = Path(model_dir) / QUALITY_FILE
+    try:
+        held = json.loads(path.read_text(encoding="utf-8"))
+        models = held.get("models", []) if isinstance(held, dict) else []
+    except (OSError, ValueError):
+        models = []
+    models = [m for m in models if isinstance(m, dict) and m.get("label") != quality.label]
+    models = (models + [quality.to_json()])[-KEEP_QUALITY:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(json.dumps({"models": models}, indent=1) + "\n", encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+_quality_cache: dict[Path, tuple[tuple[int, int], dict[str, ModelQuality]]] = {}
+
+
+def read_model_quality(model_dir: Path | str, label: str) -> ModelQuality | None:
+    """The test figures of the model called ``label`` (a stored forecast's ``model``), from
+    ``model_dir``'s quality file; None when they are not there (or it cannot be read)."""
+    import json
+
+    path = Path(model_dir) / QUALITY_FILE
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    held = _quality_cache.get(path)
+    if held is None or held[0] != stamp:
+        known: dict[str, ModelQuality] = {}
+        try:
+            for item in json.loads(path.read_text(encoding="utf-8")).get("models", []):
+                quality = ModelQuality.from_json(item)
+                known[quality.label] = quality
+        except (OSError, ValueError, TypeError, AttributeError, KeyError):
+            known = {}
+        held = (stamp, known)
+        _quality_cache[path] = held
+    return held[1].get(label)

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from babel.dates import format_skeleton
+from babel.numbers import format_decimal, format_percent
+from flask import current_app
 from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from transit.forecast.store import PastRun, current_forecasts, recent_runs
+from transit.forecast.store import PastRun, current_forecasts, read_model_quality, recent_runs
 from transit.models import City, ServiceForecast, Stop, Timetable, TripRecord, zone_named
 from transit.web.i18n import language
 from transit.web.timetable_views import load_calendars, service_day_start
@@ -108,6 +110,7 @@ class ForecastChart:
     dates: list[DateLabel] = field(default_factory=list)
     divider: float | None = None  # x between the past and the forecast runs
     caption: str = ""
+    quality: str = ""  # how good the model behind the forecasts is, in words
     low: float = 0.0  # minutes at the bottom of the scale
     high: float = 0.0  # minutes at its top
 
@@ -267,7 +270,56 @@ def service_chart(
     chart.dates = _date_labels(days, x_at, chart)
     timetable = _timetable_minutes(session, service_id)
     chart.caption = _caption(runs, forecasts, zones, timetable, chart.off_scale)
+    if forecasts:
+        chart.quality = quality_words(forecasts[0].model)
     return chart
+
+
+def _minutes(value: float) -> str:
+    return format_decimal(value, "0.0", locale="zh_Hans_CN" if language() == "zh" else "en_GB")
+
+
+def quality_words(model: str) -> str:
+    """How good the model that made a forecast is, beside the timetable and the median of
+    the service's last runs, on the runs held out from its training (its own test); in
+    words, so that a forecast is never shown as if it were certain to beat the timetable."""
+    quality = read_model_quality(current_app.config["TRANSIT_MODEL_DIR"], model)
+    if quality is None or quality.travel_timetable is None:
+        return gettext("How good these forecasts are is not known: the test figures of the "
+                       "model that made them are not available.")
+    locale = "zh_Hans_CN" if language() == "zh" else "en_GB"
+    values = {
+        "count": format_decimal(quality.test_rows, locale=locale),
+        "model": _minutes(quality.travel_mae),
+        "timetable": _minutes(quality.travel_timetable),
+    }
+    if quality.test_from is not None and quality.travel_median is not None:
+        words = gettext(
+            "How good the forecasts are: on %(count)s runs from %(since)s on, kept out of "
+            "the model's training, its travel times were off by %(model)s minutes on average, "
+            "the timetable's by %(timetable)s and the median of each service's last "
+            "%(last)d runs by %(median)s.",
+            since=format_skeleton("yMMMd", quality.test_from, locale=locale),
+            last=quality.history, median=_minutes(quality.travel_median), **values,
+        )
+    else:
+        words = gettext(
+            "How good the forecasts are: on %(count)s runs kept out of the model's training, "
+            "its travel times were off by %(model)s minutes on average, the timetable's by "
+            "%(timetable)s.", **values,
+        )
+    # Compared as shown, to the tenth of a minute.
+    if round(quality.travel_mae, 1) >= round(quality.travel_timetable, 1):
+        words += " " + gettext("The timetable was as close: these forecasts are no surer "
+                               "than the timetable.")
+    elif quality.travel_median is not None and \
+            round(quality.travel_mae, 1) >= round(quality.travel_median, 1):
+        words += " " + gettext("That is no better than the median of the last runs, which "
+                               "needs no model.")
+    if quality.coverage is not None:
+        words += " " + gettext("Its 8-in-10 ranges held %(share)s of those runs.",
+                               share=format_percent(quality.coverage, locale=locale))
+    return words
 
 
 def _date_labels(
