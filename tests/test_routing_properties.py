@@ -2,7 +2,8 @@
 
 Timetables have parallel services, overnight and multi-day runs, several calendars with
 exceptions, cities in four time zones (dates around the 2025 European clock change), zero
-connection times, walking transfers, zone fares, boarding/alighting restrictions and cities no
+connection times, walking transfers (between rides and, from the origin and to the destination,
+at either end), zone fares, boarding/alighting restrictions and cities no
 service reaches. Every criterion is asked both ways (depart at, arrive by) and the objective
 values must agree exactly.
 """
@@ -118,6 +119,17 @@ def cases(draw: st.DrawFn) -> tuple[Feed, dict[str, object]]:
     names = [c.name for c in feed.cities.values()]
     origin = draw(st.sampled_from(names))
     destination = draw(st.sampled_from([n for n in names if n != origin]))
+    # Walks at the journey's ends: from the origin to a city where a ride may start, from
+    # a city where one may end to the destination, now and then the two a walk apart.
+    key = {c.name: k for k, c in feed.cities.items()}
+    keys = list(feed.cities)
+    for kind in draw(st.lists(st.sampled_from(["first", "last", "alone"]), max_size=3)):
+        a = key[origin] if kind != "last" else draw(st.sampled_from(keys))
+        b = key[destination] if kind != "first" else draw(st.sampled_from(keys))
+        if a != b and all((t.from_city, t.to_city) != (a, b) for t in feed.transfers):
+            feed.transfers.append(
+                FeedTransfer(a, b, draw(st.sampled_from([0, 60, 120, 900, 3600])))
+            )
     when = dt.datetime.combine(
         BASE_DAY + dt.timedelta(days=draw(st.integers(0, 3))), dt.time()
     ) + dt.timedelta(minutes=draw(st.integers(0, 24 * 60 - 1)))
@@ -157,14 +169,32 @@ def _check_itinerary(snap: Snapshot, query: Query, it: object) -> None:
 
     assert isinstance(it, Itinerary)
     assert it.fare_cents == sum(leg.fare_cents for leg in it.legs)
-    assert it.transfers == len(it.legs) - 1
+    # Walks only at the ends, each the walk's own time, free; they are no transfer.
+    rides = [leg for leg in it.legs if not leg.is_walk]
+    walks = [i for i, leg in enumerate(it.legs) if leg.is_walk]
+    assert set(walks) <= {0, len(it.legs) - 1}
+    for i in walks:
+        leg = it.legs[i]
+        pairs = snap.walks.get(snap.city_index[leg.origin], ())
+        secs = min(s for c, s in pairs if c == snap.city_index[leg.destination])
+        assert leg.arrival.timestamp() - leg.departure.timestamp() == secs
+        assert leg.fare_cents == 0 and leg.service == ""
+    assert it.transfers == max(len(rides) - 1, 0)
+    assert len(it.waits) == it.transfers
+    assert it.departure == it.legs[0].departure and it.arrival == it.legs[-1].arrival
     assert it.legs[0].origin == query.origin
     assert it.legs[-1].destination == query.destination
+    for before, after in zip(it.legs, it.legs[1:], strict=False):
+        assert before.destination == after.origin or not (before.is_walk or after.is_walk)
+        assert before.is_walk or after.is_walk or before.destination == after.origin or (
+            snap.city_index[after.origin]
+            in dict(snap.walks.get(snap.city_index[before.destination], ()))
+        )
     if query.modes is not None:
-        assert all(leg.mode in query.modes for leg in it.legs)
+        assert all(leg.mode in query.modes for leg in rides)
     if query.max_transfers is not None:
         assert it.transfers <= query.max_transfers
-    for before, after in zip(it.legs, it.legs[1:], strict=False):
+    for before, after in zip(rides, rides[1:], strict=False):
         gap = after.departure.timestamp() - before.arrival.timestamp()
         if after.origin == before.destination:
             city = snap.city_index[before.destination]

@@ -52,20 +52,24 @@ def format_result(result: Any, title: str) -> str:
         first_day = it.departure.date()
         transfers = f"{it.transfers} transfer{'s' if it.transfers != 1 else ''}"
         # A service without a currency has no fare: its price is unknown, not 0.
-        priced = all(leg.currency for leg in it.legs)
-        fare = f"fare {it.fare_cents / 100:.2f} {it.legs[0].currency}" if priced else NO_FARE
+        # A walk at either end of the journey is free and no ride: no transfer beside it.
+        rides = [leg for leg in it.legs if not leg.is_walk]
+        priced = all(leg.currency for leg in rides)
+        currency = rides[0].currency if rides else ""
+        fare = f"fare {it.fare_cents / 100:.2f} {currency}".rstrip() if priced else NO_FARE
+        waits = iter(it.waits)
         lines.append("")
         lines.append(
             f"{number}. {it.departure:%Y-%m-%d %H:%M} → {_clock(it.arrival, first_day)}"
             f"  ({_duration(it.duration_minutes)}, {transfers}, {fare})"
         )
         for index, leg in enumerate(it.legs):
-            if index:
-                wait = it.waits[index - 1]
+            if index and not leg.is_walk and not it.legs[index - 1].is_walk:
+                wait = next(waits)
                 where = f"walk to {wait.walk_to}, " if wait.walk_to else ""
                 lines.append(f"     {where}wait {_duration(wait.minutes)} at {wait.city}")
             service = f"{leg.route} {leg.service}" if leg.route not in ("", leg.service) else leg.service
-            leg_fare = f"{leg.fare_cents / 100:.2f}" if leg.currency else NO_FARE
+            leg_fare = f"{leg.fare_cents / 100:.2f}" if leg.currency or leg.is_walk else NO_FARE
             lines.append(
                 f"   {leg.mode:<7} {service:<10} {leg.origin} {_clock(leg.departure, first_day)}"
                 f" → {leg.destination} {_clock(leg.arrival, first_day)}"

@@ -213,11 +213,13 @@ def forecast_itineraries(
             for leg in itinerary.legs
         )
         connections = []
+        # One wait per transfer, between two rides (a walk at either end is no ride).
+        rides = [f for f, leg in zip(legs, itinerary.legs, strict=True) if not leg.is_walk]
         for i, wait in enumerate(itinerary.waits):
             # Whole minutes rounded down on both sides: never below 0 for a transfer the
             # engine accepted (the wait is at least what it needed).
             slack = wait.minutes - needed(wait) // 60
-            incoming = legs[i]
+            incoming = rides[i]
             chance = None
             if incoming is not None:
                 chance = miss_probability(

@@ -71,7 +71,8 @@ class Search:
         trip_ok = self.snapshot.all_trips if self.trip_ok is None else self.trip_ok
         return (
             tl.rec, tl.run_low, tl.run_high, trip_ok, self.mct, d.walk_start, d.walk_to,
-            d.walk_secs, self.origin, self.target, self.start - tl.base, self.end - tl.base,
+            d.walk_secs, self.origin, self.target, self.snapshot.finish(d, self.target),
+            self.start - tl.base, self.end - tl.base,
         )
 
 
@@ -287,7 +288,12 @@ def legs_of(s: Search, found: Found) -> list[Leg]:
 
 
 def leaves_origin(s: Search) -> bool:
-    """Whether any usable connection leaves the search's origin within its range."""
+    """Whether any usable connection leaves the search's origin within its range, or a city
+    a walk from it after the walk."""
     tl = s.timeline
     trip_ok = s.snapshot.all_trips if s.trip_ok is None else s.trip_ok
-    return bool(kernels.leaves(tl.rec, trip_ok, s.origin, s.start - tl.base, s.end - tl.base))
+    starts = [(s.origin, 0), *s.direction.walks.get(s.origin, ())]
+    return any(
+        kernels.leaves(tl.rec, trip_ok, city, s.start + secs - tl.base, s.end - tl.base)
+        for city, secs in starts
+    )

@@ -16,9 +16,17 @@ def local_time(seconds: int, zone: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, tz=ZoneInfo(zone))
 
 
+# The mode of a walk's leg: a journey may start with a walk from its origin and end with a
+# walk to its destination (docs/routing.md, "A journey"); such a leg has no service
+# (``service``, ``operator``, ``timetable`` and ``route`` are ""), its fare is 0, and it is
+# no ride: it counts for no transfer and has no wait before or after it.
+WALK = "walk"
+
+
 @dataclass(frozen=True)
 class ItineraryLeg:
-    """One ride: a service from one city to another, with its own fare."""
+    """One ride: a service from one city to another, with its own fare; or a walk at either
+    end of the journey (``mode`` is ``WALK``)."""
 
     service: str
     mode: str
@@ -31,6 +39,10 @@ class ItineraryLeg:
     currency: str
     timetable: str
     route: str = ""  # the line riders know (GTFS route_short_name); "" where none
+
+    @property
+    def is_walk(self) -> bool:
+        return self.mode == WALK
 
     @property
     def duration_minutes(self) -> int:
@@ -52,7 +64,8 @@ class ItineraryLeg:
 
 @dataclass(frozen=True)
 class Wait:
-    """The time between two rides at a transfer; ``walk_to`` is set for a walking transfer."""
+    """The time between two rides at a transfer; ``walk_to`` is set for a walking transfer.
+    An itinerary has one per transfer: none before or after a walk at either end."""
 
     city: str
     minutes: int
@@ -123,8 +136,21 @@ class RouteResult:
         }
 
 
-def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
-    """Turn the engine's rides into an itinerary; fares and transfers come from the legs."""
+def build_itinerary(
+    snapshot: Snapshot,
+    legs: list[Leg],
+    origin: int | None = None,
+    destination: int | None = None,
+    walk_only: tuple[int, int] | None = None,
+) -> Itinerary:
+    """Turn the engine's rides into an itinerary; fares and transfers come from the legs.
+
+    Where the first ride boards elsewhere than ``origin`` (a city index), the journey starts
+    with the walk there, leaving the origin that walk's time before the ride departs; where
+    the last ride alights elsewhere than ``destination``, it ends with the walk from there.
+    With no rides, ``walk_only`` gives the (departure, arrival) of the walk from the origin
+    to the destination that is the whole journey.
+    """
     out: list[ItineraryLeg] = []
     names, zones = snapshot.city_names, snapshot.city_tz
     stop_city, trip_service = snapshot.stop_city, snapshot.trip_service
@@ -132,8 +158,8 @@ def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
     fare = 0
     for trip, board_row, alight_row, departure, arrival in legs:
         service = trip_service.item(trip)
-        origin = stop_city.item(board_row)
-        destination = stop_city.item(alight_row)
+        start = stop_city.item(board_row)
+        end = stop_city.item(alight_row)
         cents = snapshot.ride_fare(trip, board_row, alight_row)
         fare += cents
         out.append(
@@ -141,10 +167,10 @@ def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
                 snapshot.service_number[service],
                 snapshot.service_mode[service],
                 snapshot.service_operator[service],
-                names[origin],
-                names[destination],
-                local(departure, zones[origin]),
-                local(arrival, zones[destination]),
+                names[start],
+                names[end],
+                local(departure, zones[start]),
+                local(arrival, zones[end]),
                 cents,
                 snapshot.service_currency[service],
                 snapshot.trip_code[trip],
@@ -159,4 +185,42 @@ def build_itinerary(snapshot: Snapshot, legs: list[Leg]) -> Itinerary:
         )
         for previous, leg, before, after in zip(legs, legs[1:], out, out[1:], strict=False)
     )
-    return Itinerary(tuple(out), waits, out[0].departure, out[-1].arrival, fare, len(out) - 1)
+    transfers = max(len(out) - 1, 0)
+    if not legs:
+        assert origin is not None and destination is not None and walk_only is not None
+        walk = _walk_leg(snapshot, origin, destination, walk_only[0], walk_only[1], "")
+        return Itinerary((walk,), (), walk.departure, walk.arrival, 0, 0)
+    if origin is not None and stop_city.item(legs[0].board_row) != origin:
+        first = legs[0]
+        to = stop_city.item(first.board_row)
+        secs = walk_seconds(snapshot, origin, to)
+        out.insert(0, _walk_leg(
+            snapshot, origin, to, first.departure - secs, first.departure, out[0].currency
+        ))
+    if destination is not None and stop_city.item(legs[-1].alight_row) != destination:
+        last = legs[-1]
+        at = stop_city.item(last.alight_row)
+        secs = walk_seconds(snapshot, at, destination)
+        out.append(_walk_leg(
+            snapshot, at, destination, last.arrival, last.arrival + secs, out[-1].currency
+        ))
+    return Itinerary(tuple(out), waits, out[0].departure, out[-1].arrival, fare, transfers)
+
+
+def walk_seconds(snapshot: Snapshot, start: int, end: int) -> int:
+    """The time of the (shortest) walk from city ``start`` to city ``end``."""
+    return min(secs for city, secs in snapshot.walks.get(start, ()) if city == end)
+
+
+def _walk_leg(
+    snapshot: Snapshot, start: int, end: int, departure: int, arrival: int, currency: str
+) -> ItineraryLeg:
+    """A walk at either end of a journey: no service, fare 0 (in the currency of the ride
+    it leads to or from, so that it does not make a priced journey's fare unknown)."""
+    names, zones = snapshot.city_names, snapshot.city_tz
+    return ItineraryLeg(
+        "", WALK, "", names[start], names[end],
+        dt.datetime.fromtimestamp(departure, zones[start]),
+        dt.datetime.fromtimestamp(arrival, zones[end]),
+        0, currency, "", "",
+    )

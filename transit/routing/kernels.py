@@ -195,6 +195,20 @@ def _settle(
             ready[walk_to[w]] = r
 
 
+@njit(cache=True, inline="always")
+def _start_walks(
+    ready: np.ndarray, origin: int, start: int, walk_start: np.ndarray, walk_to: np.ndarray,
+    walk_secs: np.ndarray,
+) -> None:
+    """The journey's start: ready at the origin at ``start``, and at each city a walk from
+    the origin leads to after the walk (no connection time: the walk replaces it)."""
+    ready[origin] = start
+    for w in range(walk_start[origin], walk_start[origin + 1]):
+        r = start + walk_secs[w]
+        if r < ready[walk_to[w]]:
+            ready[walk_to[w]] = r
+
+
 @njit(cache=True, nogil=True)
 def earliest_arrival(
     rec: np.ndarray,
@@ -207,6 +221,7 @@ def earliest_arrival(
     walk_secs: np.ndarray,
     origin: int,
     target: int,
+    finish: np.ndarray,
     start: int,
     end: int,
 ) -> int:
@@ -216,8 +231,9 @@ def earliest_arrival(
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
+    ends = finish.shape[0] > 0  # walks lead to the target: journeys may end with one
     ready = np.full(n_cities, INF, dtype=np.int64)
-    ready[origin] = start
+    _start_walks(ready, origin, start, walk_start, walk_to, walk_secs)
     aboard = np.zeros(n_runs, dtype=np.bool_)
     best = INF
     for k in range(lo, hi):
@@ -241,6 +257,8 @@ def earliest_arrival(
             if a < best:
                 best = a
             continue
+        if ends and finish[to] >= 0 and a + finish[to] < best and a + finish[to] <= end:
+            best = a + finish[to]  # a walk away from the target: the journey may end so
         _settle(ready, to, a, mct, walk_start, walk_to, walk_secs)
     return best
 
@@ -257,6 +275,7 @@ def earliest_journey(
     walk_secs: np.ndarray,
     origin: int,
     target: int,
+    finish: np.ndarray,
     start: int,
     end: int,
 ) -> tuple[int, np.ndarray]:
@@ -264,13 +283,15 @@ def earliest_journey(
     (boarding record, alighting record), last ride first (none when the arrival is INF).
 
     Each run keeps the record where it was boarded and the ride that had made the boarding
-    city ready then (-1: the origin); each city the ride that made it ready. Those rides
-    were scanned before the boarding, so following them back always ends at the origin.
+    city ready then (-1: the origin, or a walk from it); each city the ride that made it
+    ready. Those rides were scanned before the boarding, so following them back always ends
+    at the start.
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
+    ends = finish.shape[0] > 0  # walks lead to the target: journeys may end with one
     ready = np.full(n_cities, INF, dtype=np.int64)
-    ready[origin] = start
+    _start_walks(ready, origin, start, walk_start, walk_to, walk_secs)
     via = np.full(n_cities, -1, dtype=np.int64)  # the alighting record that set ``ready``
     board_k = np.full(n_runs, -1, dtype=np.int64)
     board_via = np.empty(n_runs, dtype=np.int64)
@@ -300,6 +321,9 @@ def earliest_journey(
                 best = a
                 best_k = k
             continue
+        if ends and finish[to] >= 0 and a + finish[to] < best and a + finish[to] <= end:
+            best = a + finish[to]  # a walk away from the target: the journey may end so
+            best_k = k
         r = a + mct[to]
         if r < ready[to]:
             ready[to] = r
@@ -339,6 +363,7 @@ def boarding_reach(
     walk_secs: np.ndarray,
     origin: int,
     target: int,
+    finish: np.ndarray,
     start: int,
     end: int,
     counted: np.ndarray,
@@ -362,8 +387,9 @@ def boarding_reach(
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
+    ends = finish.shape[0] > 0  # walks lead to the target: journeys may end with one
     ready = np.full(n_cities, INF, dtype=np.int64)
-    ready[origin] = start
+    _start_walks(ready, origin, start, walk_start, walk_to, walk_secs)
     reach = np.full(n_cities, INF, dtype=np.int64)
     aboard = np.zeros(n_runs, dtype=np.bool_)
     best = INF
@@ -406,6 +432,8 @@ def boarding_reach(
             if a < best:
                 best = a
             continue
+        if ends and finish[to] >= 0 and a + finish[to] < best and a + finish[to] <= end:
+            best = a + finish[to]  # a walk away from the target: the journey may end so
         _settle(ready, to, a, mct, walk_start, walk_to, walk_secs)
     return best, reach
 
@@ -502,6 +530,7 @@ def pareto_scan(
     walk_secs: np.ndarray,
     origin: int,
     target: int,
+    finish: np.ndarray,
     start: int,
     end: int,
     wide: np.ndarray,
@@ -553,6 +582,7 @@ def pareto_scan(
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
+    ends = finish.shape[0] > 0  # walks lead to the target: journeys may end with one
     # Stop labels.
     l_ready = np.empty(cap_l, np.int64)
     l_fare = np.empty(cap_l, np.int64)
@@ -636,6 +666,35 @@ def pareto_scan(
         chain[origin] = dep_rec[p]
         chain_t[origin] = dep_time[p]
         _mark(events, dep_rec[p] - lo)
+    # A walk from the origin starts a journey too: a label at its end, ready after it.
+    for w in range(walk_start[origin], walk_start[origin + 1]):
+        city = walk_to[w]
+        ready = start + walk_secs[w]
+        lab = bag_head[city]
+        if lab != -1:
+            if ready < l_ready[lab]:
+                l_ready[lab] = ready  # two walks there: the shorter one
+            continue
+        if n_l == cap_l:
+            return 1, np.empty((0, 5), np.int64), t_k[:0], t_lab[:0], l_pt[:0], l_pk[:0]
+        l_ready[n_l] = ready
+        l_fare[n_l] = 0
+        l_rides[n_l] = 0
+        l_pt[n_l] = -1
+        l_pk[n_l] = -1
+        l_next[n_l] = -1
+        bag_head[city] = n_l
+        bag_fare[city] = 0
+        bag_rides[city] = 0
+        n_l += 1
+    for w in range(walk_start[origin], walk_start[origin + 1]):
+        city = walk_to[w]
+        if chain[city] < 0:
+            q = _departure_at(dep_start, dep_rec, dep_time, city, lo - 1, l_ready[bag_head[city]])
+            if q >= 0 and dep_rec[q] < hi:
+                chain[city] = dep_rec[q]
+                chain_t[city] = dep_time[q]
+                _mark(events, dep_rec[q] - lo)
     word = 0
     n_words = events.shape[0]
     while word < n_words:
@@ -833,45 +892,47 @@ def pareto_scan(
                 else:
                     # Both directions: the cumulative values grow along the ride's direction.
                     f = v + wide[k, TO_CUM] - (boarded >> 32)
-            if to == target:
+            fin = 0 if to == target else (finish[to] if ends else -1)
+            if fin >= 0 and a + fin <= end:
+                # The target, or a walk away from it: a journey arriving at ``ae``.
+                ae = a + fin
                 if not options:
-                    kk = _key(mode, a, f, b)
+                    kk = _key(mode, ae, f, b)
                     if not have_best or not _ge(kk, best_key):
                         have_best = True
                         found_best = True
                         best_key = kk
-                        best_row[0] = a
+                        best_row[0] = ae
                         best_row[1] = f
                         best_row[2] = b
                         best_row[3] = t2
                         best_row[4] = k
-                    prev_t = t2
-                    t2 = nxt_t
-                    continue
-                beaten = False
-                for i in range(n_f):
-                    if f_alive[i] and f_a[i] <= a and f_f[i] <= f and f_b[i] <= b:
-                        beaten = True
-                        break
-                if not beaten:
+                else:
+                    beaten = False
                     for i in range(n_f):
-                        if f_alive[i] and a <= f_a[i] and f <= f_f[i] and b <= f_b[i]:
-                            f_alive[i] = False
-                    if n_f == cap_f:
-                        full = 3
-                        break
-                    f_a[n_f] = a
-                    f_f[n_f] = f
-                    f_b[n_f] = b
-                    f_t[n_f] = t2
-                    f_k[n_f] = k
-                    f_alive[n_f] = True
-                    n_f += 1
-                    if b <= RIDE_CAP:
-                        n_s = _insert_found(s_a, s_f, s_b, pref, n_s, a, f, b)
-                    # Nothing found later can beat a journey at the lowest fare and rides.
-                    if f <= f_min and b <= b_min and a < stop_at:
-                        stop_at = a
+                        if f_alive[i] and f_a[i] <= ae and f_f[i] <= f and f_b[i] <= b:
+                            beaten = True
+                            break
+                    if not beaten:
+                        for i in range(n_f):
+                            if f_alive[i] and ae <= f_a[i] and f <= f_f[i] and b <= f_b[i]:
+                                f_alive[i] = False
+                        if n_f == cap_f:
+                            full = 3
+                            break
+                        f_a[n_f] = ae
+                        f_f[n_f] = f
+                        f_b[n_f] = b
+                        f_t[n_f] = t2
+                        f_k[n_f] = k
+                        f_alive[n_f] = True
+                        n_f += 1
+                        if b <= RIDE_CAP:
+                            n_s = _insert_found(s_a, s_f, s_b, pref, n_s, ae, f, b)
+                        # Nothing found later can beat a journey at the lowest fare and rides.
+                        if f <= f_min and b <= b_min and ae < stop_at:
+                            stop_at = ae
+            if to == target:
                 prev_t = t2
                 t2 = nxt_t
                 continue
@@ -1047,6 +1108,7 @@ def cheapest_first(
     walk_secs: np.ndarray,
     origin: int,
     target: int,
+    finish: np.ndarray,
     start: int,
     end: int,
     ride: np.ndarray,
@@ -1086,6 +1148,7 @@ def cheapest_first(
     """
     n_cities = mct.shape[0]
     lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
+    ends = finish.shape[0] > 0  # walks lead to the target: journeys may end with one
     # Stop labels: ready time, fare and city side by side (read together when one leaves
     # the heap), and apart the parents, read only to rebuild the journey.
     label = np.empty((cap_l, 4), np.int64)
@@ -1117,6 +1180,21 @@ def cheapest_first(
     best_a = INF
     best_row = np.zeros(5, np.int64)
     found = False
+    # A walk from the origin starts a journey too: a label at its end, ready after it.
+    for w in range(walk_start[origin], walk_start[origin + 1]):
+        city = walk_to[w]
+        if lbf[city] >= UNREACHABLE:
+            continue
+        if n_l == cap_l:
+            full = 1
+            break
+        label[n_l, 0] = start + walk_secs[w]
+        label[n_l, 1] = 0
+        label[n_l, 2] = city
+        l_pt[n_l] = -1
+        l_pk[n_l] = -1
+        n_h = _heap_push(h_key, h_lab, n_h, lbf[city], n_l)
+        n_l += 1
     while n_h > 0 and full == 0:
         key = h_key[0]
         lab = h_lab[0]
@@ -1208,16 +1286,19 @@ def cheapest_first(
                 if od < 0 and (fa + lbf[to] > best_f or (fa + lbf[to] == best_f and a >= best_a)):
                     break  # fares only grow along the ride
                 if flags & 1:
-                    if to == target:
-                        if fa < best_f or (fa == best_f and a < best_a):
+                    fin = 0 if to == target else (finish[to] if ends else -1)
+                    if fin >= 0 and a + fin <= end:
+                        # The target, or a walk away from it: a journey arriving at ``ae``.
+                        ae = a + fin
+                        if fa < best_f or (fa == best_f and ae < best_a):
                             best_f = fa
-                            best_a = a
-                            best_row[0] = a
+                            best_a = ae
+                            best_row[0] = ae
                             best_row[1] = fa
                             best_row[3] = tl
                             best_row[4] = ride[r, RIDE_REC]
                             found = True
-                    else:
+                    if to != target:
                         for w in range(walk_start[to] - 1, walk_start[to + 1]):
                             if w < walk_start[to]:
                                 city = to
@@ -1226,7 +1307,7 @@ def cheapest_first(
                                 city = walk_to[w]
                                 ready = a + walk_secs[w]
                             if ready >= board_from[city]:
-                                continue  # (a walk may reach the target: journeys end by a ride)
+                                continue  # (a walk to the target ended a journey above)
                             if pend_fare[city] <= fa and pend_ready[city] <= ready:
                                 continue
                             if lbf[city] >= UNREACHABLE:
@@ -1362,23 +1443,23 @@ def warm_up() -> None:
         walk_start = np.zeros(3, np.int64)
         empty = np.zeros(0, np.int64)
         runs = np.zeros(2, np.int32)
-        earliest_arrival(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
-        earliest_journey(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10)
+        earliest_arrival(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10)
+        earliest_journey(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10)
         distances(walk_start, empty, empty, 0)
         pareto_scan(
-            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
+            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10,
             np.zeros((2, WIDE_WIDTH), np.int32), walk_start, runs, runs, -1, KEY_OPTIONS,
             True, True, runs, i64, i64, i64, i64, INF,
             INF, 16,
             16, 4,
         )
         cheapest_first(
-            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10,
+            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10,
             np.zeros((2, RIDE_WIDTH), np.int32), walk_start, runs,
             np.zeros((2, BOARD_WIDTH), np.int32), runs, i64, i64, i64,
             np.zeros((2, 2), np.int64), 16, 16,
         )
         hop_graph(rec, 2, walk_start, empty, empty)
         leaves(rec, ok, 0, 0, 10)
-        boarding_reach(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, 0, 10, ok, 0)
+        boarding_reach(rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10, ok, 0)
         _warm = True

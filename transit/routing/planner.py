@@ -210,11 +210,57 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     )
     found = _search(s, query.criterion)
     itineraries: list[Itinerary] = [
-        build_itinerary(snapshot, legs_of(search, label)) for search, label in found
+        build_itinerary(snapshot, legs_of(search, label), origin, destination)
+        for search, label in found
     ]
+    # A walk from the origin to the destination is a journey of its own (no ride: the
+    # scans find none such), leaving at the asked time (arriving by the deadline).
+    finish = snapshot.finish(view, v_target)
+    walk = int(finish[v_origin]) if len(finish) else -1
+    if walk >= 0 and v_start + walk <= v_end:
+        times = (-v_start - walk, -v_start) if arrive_by else (v_start, v_start + walk)
+        alone = build_itinerary(snapshot, [], origin, destination, times)
+        itineraries = _with_walk(itineraries, alone, query.criterion, arrive_by)
     if itineraries:
         return RouteResult(itineraries)
     return RouteResult([], _why_empty(snapshot, query, s, low, high, arrive_by, clipped))
+
+
+def _with_walk(
+    found: list[Itinerary], walk: Itinerary, criterion: str, arrive_by: bool
+) -> list[Itinerary]:
+    """The answer once the walk-only journey ``walk`` competes with the journeys found, by
+    the criterion's own order (docs/routing.md, "Which journey is best"; it counts 0
+    transfers, fare 0); on a full tie the journey found stays."""
+
+    def when(it: Itinerary) -> int:  # the time that counts first: arrival, or departure
+        return -it.departure_seconds if arrive_by else it.arrival_seconds
+
+    def other(it: Itinerary) -> int:
+        return it.arrival_seconds if arrive_by else -it.departure_seconds
+
+    if criterion == "options":
+        def triple(it: Itinerary) -> tuple[int, int, int]:
+            return when(it), it.fare_cents, it.transfers
+
+        w = triple(walk)
+        if any(all(x <= y for x, y in zip(triple(it), w, strict=True)) for it in found):
+            return found
+        kept = [it for it in found
+                if not all(y <= x for x, y in zip(triple(it), w, strict=True))]
+        return sorted([*kept, walk], key=triple)
+    if criterion == "fastest":
+        def key(it: Itinerary) -> tuple[int, ...]:
+            return when(it), other(it), it.transfers, it.fare_cents
+    elif criterion == "cheapest":
+        def key(it: Itinerary) -> tuple[int, ...]:
+            return it.fare_cents, when(it)
+    else:
+        def key(it: Itinerary) -> tuple[int, ...]:
+            return it.transfers, when(it)
+    if found and key(found[0]) <= key(walk):
+        return found
+    return [walk]
 
 
 def N_(msgid: str) -> str:

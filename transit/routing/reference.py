@@ -11,7 +11,10 @@ Graph (docs/routing.md, "The reference"):
 - ride edges ``d(i) -> a(i+1)`` and stay-aboard edges ``a(i) -> d(i)`` for additive fares;
   services with zone fares get one ride edge ``d(i) -> a(j)`` per pair of stops instead;
 - boarding ``w -> d``, alighting ``a -> w(t + connection time)``, walking ``a -> w(t + walk)``;
-- ``ORIG -> d`` for departures from the origin, ``a -> SNK`` for arrivals at the destination.
+- ``ORIG -> d`` for departures from the origin, and from a city a walk from it no earlier than
+  the window's start plus the walk; ``a -> SNK`` for arrivals at the destination, and at a city
+  a walk to it no later than the window's end less the walk; ``ORIG -> SNK`` for the walk from
+  origin to destination alone (one boarding for the count: 0 transfers).
 
 Every edge carries (tt, dd, b, f): its share of the objective time (arrival minus window start;
 with arrive-by, window end minus departure), of the journey's duration, of the boardings and
@@ -98,6 +101,16 @@ class ReferenceGraph:
         walks: dict[int, list[tuple[int, int]]] = {}
         for a, pairs in snap.walks.items():
             walks[a] = list(pairs)
+        # The walks at the journey's ends: from the origin to where the first ride boards,
+        # from where the last ride alights to the destination (the shortest of each).
+        first_walk: dict[int, int] = {}
+        last_walk: dict[int, int] = {}
+        for a, walked in walks.items():
+            for c, walk_secs in walked:
+                if a == origin:
+                    first_walk[c] = min(walk_secs, first_walk.get(c, walk_secs))
+                if c == dest:
+                    last_walk[a] = min(walk_secs, last_walk.get(a, walk_secs))
         edges: list[tuple[Any, Any, int, int, int, int]] = []
         wait_times: dict[int, set[int]] = {}
         zones = snap.city_zone
@@ -115,8 +128,8 @@ class ReferenceGraph:
             day0 + dt.timedelta(days=k)
             for k in range(-(longest // 86400) - 2, (high - low) // 86400 + 3)
         ]
-        orig_edges: list[tuple[Any, int]] = []
-        snk_edges: list[tuple[Any, int]] = []
+        orig_edges: list[tuple[Any, int, int]] = []  # (node, time, walk before it)
+        snk_edges: list[tuple[Any, int, int]] = []  # (node, time, walk after it)
         for trip, service in enumerate(snap.trip_service.tolist()):
             if query.modes is not None and snap.service_mode[service] not in query.modes:
                 continue
@@ -139,7 +152,10 @@ class ReferenceGraph:
                     wait_times.setdefault(cities[r], set()).add(t_dep[i])
                     edges.append((("w", cities[r], t_dep[i]), ("d", run, i), 0, 0, 1, 0))
                     if cities[r] == origin:
-                        orig_edges.append((("d", run, i), t_dep[i]))
+                        orig_edges.append((("d", run, i), t_dep[i], 0))
+                    first = first_walk.get(cities[r])
+                    if first is not None and t_dep[i] - first >= low:
+                        orig_edges.append((("d", run, i), t_dep[i], first))
                 for i in range(n - 1):
                     if t_dep[i] < low:
                         continue
@@ -168,17 +184,27 @@ class ReferenceGraph:
                         wait_times.setdefault(c2, set()).add(t_arr[j] + secs)
                         edges.append((("a", run, j), ("w", c2, t_arr[j] + secs), secs, secs, 0, 0))
                     if c == dest:
-                        snk_edges.append((("a", run, j), t_arr[j]))
+                        snk_edges.append((("a", run, j), t_arr[j], 0))
+                    last = last_walk.get(c)
+                    if last is not None and t_arr[j] + last <= high:
+                        snk_edges.append((("a", run, j), t_arr[j], last))
         for c, times in wait_times.items():
             ordered = sorted(times)
             for t1, t2 in zip(ordered, ordered[1:], strict=False):
                 edges.append((("w", c, t1), ("w", c, t2), t2 - t1, t2 - t1, 0, 0))
-        for node, t in orig_edges:
-            tt = 0 if self.arrive_by else t - low
-            edges.append(("ORIG", node, tt, 0, 1, 0))
-        for node, t in snk_edges:
-            tt = high - t if self.arrive_by else 0
-            edges.append((node, "SNK", tt, 0, 0, 0))
+        # A walk at either end adds its time to the journey's duration; arriving by, the
+        # objective time (deadline minus departure) counts the first walk too.
+        for node, t, secs in orig_edges:
+            tt = secs if self.arrive_by else t - low
+            edges.append(("ORIG", node, tt, secs, 1, 0))
+        for node, t, secs in snk_edges:
+            tt = high - t if self.arrive_by else secs
+            edges.append((node, "SNK", tt, secs, 0, 0))
+        # A walk from the origin to the destination alone: a journey of one "ride" for the
+        # count (0 transfers), fare 0, leaving at the window's start (arriving at its end).
+        alone = last_walk.get(origin)
+        if alone is not None and alone <= high - low:
+            edges.append(("ORIG", "SNK", alone, alone, 1, 0))
         self.max_rides = None if query.max_transfers is None else query.max_transfers + 1
         g = nx.DiGraph()
         for u, v, tt, dd, b, f in edges:

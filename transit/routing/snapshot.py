@@ -374,6 +374,8 @@ class Snapshot:
         self.pool_sizes: tuple[int, int, int] = (1 << 10, 1 << 11, 1 << 6)
         self.first_pool_sizes: tuple[int, int, int] = (1 << 10, 1 << 11, 0)
         self.no_latest = np.full(n_cities, 1 << 62, dtype=np.int64)
+        self.no_finish = np.zeros(0, dtype=np.int64)
+        self._finish: dict[tuple[bool, int], np.ndarray] = {}
         # Load the compiled scans now (from numba's on-disk cache after the first run), so
         # that the first query does not pay for it.
         warm_up()
@@ -756,6 +758,28 @@ class Snapshot:
             while len(self._bounds) > 64:
                 self._bounds.popitem(last=False)
         return fares, rides
+
+    def finish(self, direction: Direction, target: int) -> np.ndarray:
+        """Per city, the seconds of the walk from there to ``target`` in ``direction`` (0 at
+        the target itself, -1 where no walk leads there): a journey that alights at such a
+        city may end with that walk (docs/routing.md). Empty where no walk leads to the
+        target (or ``target`` < 0): the scans then look no further than the target."""
+        opposite = self.forward if direction.reverse else self.backward
+        if target < 0 or target not in opposite.walks:
+            return self.no_finish
+        key = (direction.reverse, target)
+        found = self._finish.get(key)
+        if found is None:
+            found = np.full(len(self.city_names), -1, dtype=np.int64)
+            for city, secs in opposite.walks[target]:
+                if found[city] < 0 or secs < found[city]:
+                    found[city] = secs
+            found[target] = 0
+            with self._lock:
+                self._finish[key] = found
+                while len(self._finish) > 64:
+                    del self._finish[next(iter(self._finish))]
+        return found
 
     def time_bounds(self, direction: Direction, timeline: Timeline, target: int) -> np.ndarray:
         """Per city, a lower bound on the seconds from a departure there to an arrival at

@@ -191,6 +191,7 @@ MODE_LABELS = {
     "subway": "Subway",
     "cable": "Cable car",
     "other": "Other",
+    "walk": "Walk",  # a walk at either end of a journey (transit.routing.itinerary.WALK)
 }
 
 
@@ -244,6 +245,7 @@ def _mode_names_for_extraction() -> None:  # pragma: no cover - only read by pyb
     gettext("Subway")
     gettext("Cable car")
     gettext("Other")
+    gettext("Walk")
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transit.models import zone_named
+from transit.routing.itinerary import WALK
 from transit.routing.query import CRITERIA, FIRST_YEAR, LAST_YEAR, MAX_WINDOW_HOURS
 
 TIME_KINDS = ("depart", "arrive_by")
@@ -385,11 +386,13 @@ class ItineraryCard:
         return any(leg.forecast_arrival is not None for leg in self.legs)
 
     def steps(self) -> list[tuple[str, LegCard | TransferCard]]:
-        """Legs with the transfer between each pair, in travel order."""
+        """Legs with the transfer between each pair of rides, in travel order (a walk at
+        either end of the journey is a leg of its own, with no transfer beside it)."""
         out: list[tuple[str, LegCard | TransferCard]] = []
+        waits = iter(self.waits)
         for i, leg in enumerate(self.legs):
-            if i:
-                out.append(("transfer", self.waits[i - 1]))
+            if i and leg.mode != WALK and self.legs[i - 1].mode != WALK:
+                out.append(("transfer", next(waits)))
             out.append(("leg", leg))
         return out
 
@@ -432,6 +435,8 @@ def itinerary_cards(
             # An empty currency: the service has no fare (a GTFS feed without fares), so
             # the leg's price is unknown, not free.
             currency = default_currency if link.currency is None else link.currency
+            if leg["mode"] == WALK:  # a walk at either end: free, whatever the rides cost
+                currency = currency or default_currency
             departure, arrival = _when(leg["departure"]), _when(leg["arrival"])
             spread = leg.get("forecast_range") or (None, None)
             forecast = _maybe_when(leg.get("forecast_arrival"))
@@ -460,6 +465,7 @@ def itinerary_cards(
                 )
             )
         connections = list(itinerary.get("connections") or [])
+        rides = [leg for leg in legs if leg.mode != WALK]
         waits = [
             TransferCard(
                 city=before.destination,
@@ -469,7 +475,7 @@ def itinerary_cards(
                     connections[k].get("miss_probability") if k < len(connections) else None
                 ),
             )
-            for k, (before, after) in enumerate(zip(legs, legs[1:], strict=False))
+            for k, (before, after) in enumerate(zip(rides, rides[1:], strict=False))
         ]
         departure, arrival = _when(itinerary["departure"]), _when(itinerary["arrival"])
         leg_currencies = {leg.currency for leg in legs}
