@@ -155,20 +155,31 @@ def _leg_forecast(leg: ItineraryLeg, runs: list[StoredForecast]) -> LegForecast 
             match = run
     if match is None:
         return None
+    return _delayed(leg, match.delay_p10, match.delay_p50, match.delay_p90)
+
+
+def _delayed(leg: ItineraryLeg, p10: float, p50: float, p90: float) -> LegForecast:
+    """``leg``'s arrival moved by the delay quantiles (minutes), on its destination's clock."""
     zone = leg.arrival.tzinfo
 
     def at(minutes: float) -> dt.datetime:
         moment = leg.arrival.astimezone(dt.UTC) + dt.timedelta(minutes=round(minutes))
         return moment.astimezone(zone)
 
-    return LegForecast(
-        arrival=at(match.delay_p50),
-        arrival_low=at(match.delay_p10),
-        arrival_high=at(match.delay_p90),
-        delay_p10=match.delay_p10,
-        delay_p50=match.delay_p50,
-        delay_p90=match.delay_p90,
-    )
+    return LegForecast(arrival=at(p50), arrival_low=at(p10), arrival_high=at(p90),
+                       delay_p10=p10, delay_p50=p50, delay_p90=p90)
+
+
+def _with_final_walk(
+    legs: tuple[LegForecast | None, ...], itinerary: Itinerary
+) -> tuple[LegForecast | None, ...]:
+    """A walk ending the journey starts when the last ride arrives, so it arrives as late as
+    that ride: the forecast of the journey's arrival is the ride's delay after the walk."""
+    if len(legs) < 2 or not itinerary.legs[-1].is_walk or legs[-2] is None:
+        return legs
+    ride = legs[-2]
+    return (*legs[:-1], _delayed(itinerary.legs[-1], ride.delay_p10, ride.delay_p50,
+                                 ride.delay_p90))
 
 
 def needed_seconds(
@@ -208,10 +219,10 @@ def forecast_itineraries(
     runs = _load(session, every_leg) if forecasts_state(session).count else {}
     out = []
     for itinerary in itineraries:
-        legs = tuple(
-            _leg_forecast(leg, runs.get((leg.operator, leg.service), []))
+        legs = _with_final_walk(tuple(
+            None if leg.is_walk else _leg_forecast(leg, runs.get((leg.operator, leg.service), []))
             for leg in itinerary.legs
-        )
+        ), itinerary)
         connections = []
         # One wait per transfer, between two rides (a walk at either end is no ride).
         rides = [f for f, leg in zip(legs, itinerary.legs, strict=True) if not leg.is_walk]
