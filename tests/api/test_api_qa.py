@@ -69,3 +69,30 @@ def test_a_write_answers_with_the_etag_for_the_next_write(admin, network):
     assert made.headers["ETag"] == admin.get(made.headers["Location"]).headers["ETag"]
     made_city = admin.post("/api/v1/cities", {"name": "Wuhan"})
     assert made_city.headers["ETag"] == admin.get(made_city.headers["Location"]).headers["ETag"]
+
+
+def test_a_new_fare_has_a_location_to_read_and_delete_it_by(admin, network):
+    # POST .../fares answered 201 without Location (the other creations have one), and a
+    # fare had no address of its own to read it at.
+    fares = f"/api/v1/services/{network.services['T1']}/fares"
+    created = admin.post(fares, {"origin": "Beijing", "destination": "Nanjing",
+                                 "fare_cents": 21000})
+    assert created.status == 201, created.body
+    location = created.headers["Location"]
+    assert location == f"{fares}/{created.json['id']}"
+    read = admin.get(location)
+    assert read.status == 200 and read.json == created.json
+    assert read.headers["ETag"] == created.headers["ETag"]
+    assert admin.get(location, headers={"If-None-Match": read.headers["ETag"]}).status == 304
+    # Another service's fare, or none, is a 404 problem.
+    other = f"/api/v1/services/{network.services['MU5101']}/fares/{created.json['id']}"
+    assert "has no fare" in admin.get(other).problem(404)["detail"]
+    assert admin.get(f"{fares}/99999999999999999999").problem(404)
+    # DELETE takes the fare's own ETag (and still the list's); a stale one is refused.
+    assert admin.delete(location, headers={"If-Match": 'W/"0-0"'}).problem(412)
+    assert admin.delete(location, headers={"If-Match": read.headers["ETag"]}).status == 204
+    assert admin.get(location).problem(404)
+    listed = admin.get(fares)
+    assert [f["destination"]["name"] for f in listed.json["fares"]] == ["Shanghai"]
+    fare = listed.json["fares"][0]["id"]
+    assert admin.delete(f"{fares}/{fare}", headers={"If-Match": listed.headers["ETag"]}).status == 204

@@ -214,8 +214,9 @@ def build_document() -> dict[str, Any]:
                     "in": "header",
                     "required": False,
                     "description": (
-                        "the ETag of your last read of this resource (its GET; for a fare, the "
-                        "service's fares): 412 and nothing changed if it is no longer current. "
+                        "the ETag of your last read of this resource (its GET or, for a fare, "
+                        "the service's fares; or the answer of your last write of it): 412 and "
+                        "nothing changed if it is no longer current. "
                         "Send it, so that you do not overwrite a change you have not seen."
                     ),
                     "schema": {"type": "string"},

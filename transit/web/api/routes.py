@@ -729,6 +729,7 @@ def replace_fares(service_id: int) -> Response:
     response=s.FareOut,
     body=s.FareIn,
     auth=True,
+    writes_resource=True,
     errors=(409,),
     path_params={"service_id": "the service's id"},
 )
@@ -738,15 +739,47 @@ def create_fare(service_id: int) -> Response:
     data = parse_body(s.FareIn)
     _refuse_fares_without_currency(service, ["fare_cents"])
     fare = editing.add_fare(db.session(), service, data, user=user.username)
-    commit()
-    return json_response(fare_out(fare, service.currency), 201)
+    version = commit()
+    location = url_for("api.get_fare", service_id=service_id, fare_id=fare.id)
+    return json_response(
+        fare_out(fare, service.currency), 201, {"Location": location, **written_etag(version, location)}
+    )
+
+
+def _fare_of(service_id: int, fare_id: int) -> ServiceFare:
+    fare = db.session.get(ServiceFare, fare_id)
+    if fare is None or fare.service_id != service_id:
+        get_or_404(Service, service_id, "service")
+        raise ApiProblem(404, f"Service {service_id} has no fare {fare_id}.")
+    return fare
+
+
+@endpoint(
+    "GET",
+    "/services/{service_id}/fares/{fare_id}",
+    summary="One fare",
+    description="One origin-destination price of a service (where a new fare's `Location` points).",
+    tag="services",
+    response=s.FareOut,
+    conditional=True,
+    path_params={"service_id": "the service's id", "fare_id": "the fare's id"},
+)
+def get_fare(service_id: int, fare_id: int) -> Response:
+    def build() -> Response:
+        fare = _fare_of(service_id, fare_id)
+        return json_response(fare_out(fare, fare.service.currency))
+
+    return conditional_read(build)
 
 
 @endpoint(
     "DELETE",
     "/services/{service_id}/fares/{fare_id}",
     summary="Delete a fare",
-    description="Remove one origin-destination price.",
+    description=(
+        "Remove one origin-destination price. `If-Match`: the ETag of the fare's GET or of "
+        "the service's list of fares."
+    ),
     tag="services",
     status=204,
     media_type="none",
@@ -757,13 +790,13 @@ def create_fare(service_id: int) -> Response:
 )
 def delete_fare(service_id: int, fare_id: int) -> Response:
     user = require_admin()
-    fare = db.session.get(ServiceFare, fare_id)
-    if fare is None or fare.service_id != service_id:
-        get_or_404(Service, service_id, "service")
-        raise ApiProblem(404, f"Service {service_id} has no fare {fare_id}.")
-    # A fare has no page of its own: the client read it in the service's list of fares.
+    fare = _fare_of(service_id, fare_id)
+    # The client read the fare in the service's list of fares (whose ETag a 412 gives) or on
+    # its own.
     check_if_match(
-        url_for("api.get_fares", service_id=service_id), f"the fares of service {service_id}"
+        url_for("api.get_fares", service_id=service_id),
+        f"the fares of service {service_id}",
+        request.path,
     )
     editing.delete_fare(db.session(), fare, user=user.username)
     commit()

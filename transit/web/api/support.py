@@ -303,8 +303,9 @@ class Validators:
         return response
 
 
-def check_if_match(path: str, what: str) -> None:
-    """412 when ``If-Match`` is sent and is not the current ETag of a GET of ``path``.
+def check_if_match(path: str, what: str, *also: str) -> None:
+    """412 when ``If-Match`` is sent and is not the current ETag of a GET of ``path`` (or of
+    one of the paths ``also``, other reads showing the same resource).
 
     Called before a write touches anything. It holds the data version until the request's
     transaction ends, so a write committed before is seen and none can commit in between.
@@ -318,7 +319,7 @@ def check_if_match(path: str, what: str) -> None:
     # Held until the commit: no other write can come between this check and ours.
     version = lock_data_version(db.session())
     current = _etag(version, path, [])
-    if not wanted.contains_weak(current):
+    if not any(wanted.contains_weak(_etag(version, shown, [])) for shown in (path, *also)):
         raise ApiProblem(
             412,
             f"{what[:1].upper()}{what[1:]} changed since you read it (the timetable has changed): "
