@@ -196,6 +196,11 @@ def test_route_page_api_and_command_line_show_the_walks(app, client, runner, net
     assert [(leg["mode"], leg["from"], leg["to"]) for leg in api["itineraries"][0]["legs"]] == [
         ("walk", "A", "V")
     ]
+    # The command line says a walk is free, not "fare 0.00" without a currency.
+    text = runner.invoke(args=["route", "A", "V", "--depart", f"{DAY}T09:30"])
+    assert text.exit_code == 0, text.output
+    assert "free: on foot" in text.output and "(5 min, free)" in text.output
+    assert "0.00" not in text.output
 
 
 @pytest.mark.slow

@@ -56,7 +56,8 @@ def format_result(result: Any, title: str) -> str:
         rides = [leg for leg in it.legs if not leg.is_walk]
         priced = all(leg.currency for leg in rides)
         currency = rides[0].currency if rides else ""
-        fare = f"fare {it.fare_cents / 100:.2f} {currency}".rstrip() if priced else NO_FARE
+        fare = (f"fare {it.fare_cents / 100:.2f} {currency}".rstrip() if priced and rides
+                else "free: on foot" if priced else NO_FARE)
         waits = iter(it.waits)
         lines.append("")
         lines.append(
@@ -69,7 +70,8 @@ def format_result(result: Any, title: str) -> str:
                 where = f"walk to {wait.walk_to}, " if wait.walk_to else ""
                 lines.append(f"     {where}wait {_duration(wait.minutes)} at {wait.city}")
             service = f"{leg.route} {leg.service}" if leg.route not in ("", leg.service) else leg.service
-            leg_fare = f"{leg.fare_cents / 100:.2f}" if leg.currency or leg.is_walk else NO_FARE
+            leg_fare = ("free" if leg.is_walk else f"{leg.fare_cents / 100:.2f}" if leg.currency
+                        else NO_FARE)
             lines.append(
                 f"   {leg.mode:<7} {service:<10} {leg.origin} {_clock(leg.departure, first_day)}"
                 f" → {leg.destination} {_clock(leg.arrival, first_day)}"
