@@ -240,3 +240,27 @@ def test_a_model_no_better_than_the_timetable_is_called_so(app, client) -> None:
         "timetable was as close: these forecasts are no surer than the timetable. Its 8-in-10 "
         "ranges held 50% of those runs."
     )
+
+
+# --- the predict command's words ----------------------------------------------------------
+
+
+def test_predict_prints_each_run_on_its_cities_clocks(planner) -> None:
+    app, _ids = planner
+    output = _predict(app, "--date", FUTURE.isoformat())
+    # (the progress bar's last state shares the line before the first row)
+    lines = [line[line.index("China Eastern MU1 "):] for line in output.splitlines()
+             if "China Eastern MU1 " in line]
+    assert len(lines) == 1, output
+    # 08:00 in Beijing, not "00:00 UTC"; the arrival on Shanghai's clock.
+    assert lines[0].startswith(f"China Eastern MU1 BJP-SHH {FUTURE}: dep 08:00 CST, ")
+    assert " arrival 10:" in lines[0] and "UTC" not in lines[0]
+
+
+def test_predict_on_a_date_without_runs_says_where_the_timetables_run(planner) -> None:
+    app, _ids = planner
+    output = _predict(app, "--date", "2199-01-01", "--days", "2")
+    assert "Forecast 0 runs on 2199-01-01, 2199-01-02" in output
+    assert ("Nothing to forecast: no timetabled run on 2199-01-01 to 2199-01-02. The "
+            "timetables run from 2025-01-01 to 2099-12-31; give --date a service date within "
+            "them.") in output

@@ -460,14 +460,69 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
         click.echo(f"Note: the model's test figures cannot be written to {site_models} "
                    f"({error.strerror or error}): the pages will show the forecasts without "
                    "saying how good they are.", err=True)
-    for item in forecasts[:limit]:
+    shown = forecasts[:limit]
+    zones = _city_zones(session, {i.origin_id for i in shown} | {i.destination_id for i in shown})
+    for item in shown:
         # The arrival to the nearest minute, as the API and the pages give it (the
-        # scheduled arrival plus the delay rounded to whole minutes).
+        # scheduled arrival plus the delay rounded to whole minutes). Times on the clock of
+        # their city, as the pages show them: in UTC a Chinese morning run printed the day
+        # before its service date.
         delay = round(item.arrival_delay_minutes)  # whole minutes: never "-0"
         arrival = item.scheduled_arrival + dt.timedelta(minutes=delay)
+        leaves = _local_time(item.scheduled_departure, zones.get(item.origin_id))
+        arrives = _local_time(arrival, zones.get(item.destination_id))
         click.echo(f"{item.operator} {item.number} {item.origin}-{item.destination} "
-                   f"dep {item.scheduled_departure:%Y-%m-%d %H:%M} UTC: "
+                   f"{item.service_date}: dep {leaves:%H:%M %Z}, "
                    f"{item.travel_minutes:.0f} min ({item.travel_minutes_low:.0f}-"
-                   f"{item.travel_minutes_high:.0f}), arrival {arrival:%H:%M} UTC "
-                   f"({delay:+d} min)")
+                   f"{item.travel_minutes_high:.0f}), arrival {arrives:%H:%M %Z}"
+                   f"{_day_mark(item.service_date, arrives)} ({delay:+d} min)")
     click.echo(str(report))
+    if not report.runs:
+        click.echo(_no_runs(session, dates))
+
+
+def _city_zones(session: Any, city_ids: set[int | None]) -> dict[int | None, Any]:
+    from sqlalchemy import select
+
+    from transit.models import City, zone_named
+
+    known = sorted(i for i in city_ids if i is not None)
+    rows = session.execute(select(City.id, City.timezone).where(City.id.in_(known)))
+    return {city_id: zone_named(zone) for city_id, zone in rows}
+
+
+def _local_time(moment: dt.datetime, zone: Any) -> dt.datetime:
+    """A stored (naive UTC) time on its city's clock (UTC for an unknown city)."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone or dt.UTC)
+
+
+def _day_mark(service_date: dt.date, moment: dt.datetime) -> str:
+    days = (moment.date() - service_date).days
+    return f" {days:+d} day{'s' if abs(days) > 1 else ''}" if days else ""
+
+
+def _no_runs(session: Any, dates: list[dt.date]) -> str:
+    """Why nothing was forecast: no timetable at all, or none running on those dates (with
+    the dates the timetables do run on)."""
+    from sqlalchemy import func, select
+
+    from transit.models import Calendar, CalendarDate, Timetable
+
+    asked = (f"{dates[0]} to {dates[-1]}" if len(dates) > 1 else str(dates[0]))
+    used = select(Timetable.calendar_id)
+    if not session.scalar(select(func.count()).select_from(Timetable)):
+        return ("Nothing to forecast: the database has no timetable. Import one first "
+                "('flask --app app timetable import PATH').")
+    starts = session.execute(select(func.count(), func.count(Calendar.start_date),
+                                    func.min(Calendar.start_date), func.count(Calendar.end_date),
+                                    func.max(Calendar.end_date))
+                             .where(Calendar.id.in_(used))).one()
+    total, with_start, first, with_end, last = starts
+    added = session.execute(select(func.min(CalendarDate.date), func.max(CalendarDate.date))
+                            .where(CalendarDate.calendar_id.in_(used),
+                                   CalendarDate.added.is_(True))).one()
+    first = None if with_start < total else min(d for d in (first, added[0]) if d)
+    last = None if with_end < total else max(d for d in (last, added[1]) if d)
+    span = (f"from {first or 'the beginning'} to {last or 'further notice'}")
+    return (f"Nothing to forecast: no timetabled run on {asked}. The timetables run {span}; "
+            "give --date a service date within them.")
