@@ -264,3 +264,19 @@ def test_predict_on_a_date_without_runs_says_where_the_timetables_run(planner) -
     assert ("Nothing to forecast: no timetabled run on 2199-01-01 to 2199-01-02. The "
             "timetables run from 2025-01-01 to 2099-12-31; give --date a service date within "
             "them.") in output
+
+
+# --- the forecasts API --------------------------------------------------------------------
+
+
+def test_api_forecasts_of_an_unknown_service_is_a_clear_422(planner) -> None:
+    app, ids = planner
+    _predict(app, "--date", FUTURE.isoformat())
+    client = app.test_client()
+    known = client.get(f"/api/v1/forecasts?service={ids['train']}")
+    assert known.status_code == 200 and known.json["total"] == 1
+    missing = client.get("/api/v1/forecasts?service=999999")
+    assert missing.status_code == 422, missing.get_data(as_text=True)
+    assert missing.json["detail"] == "There is no service 999999."
+    assert missing.json["errors"] == [
+        {"field": "service", "location": "query", "message": "no service with id 999999"}]

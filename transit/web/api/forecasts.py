@@ -14,8 +14,9 @@ from sqlalchemy.orm import joinedload
 
 from transit.editing import service_label
 from transit.forecast.store import forecasts_state, forecasts_statement
-from transit.models import ServiceForecast
+from transit.models import Service, ServiceForecast
 from transit.web.api import schemas as s
+from transit.web.api.problems import ApiProblem, field_error
 from transit.web.api.routes import _find_city_param
 from transit.web.api.support import (
     conditional_read,
@@ -79,6 +80,13 @@ def list_forecasts() -> Response:
 
     def build() -> Response:
         city_id = _find_city_param(query.city).id if query.city is not None else None
+        # An id that names no service is a mistake, not a service without forecasts (an
+        # empty list read as "no forecast yet"), as an unknown city is.
+        if query.service is not None and db.session.get(Service, query.service) is None:
+            raise ApiProblem(
+                422, f"There is no service {query.service}.",
+                errors=[field_error("service", f"no service with id {query.service}", "query")],
+            )
         statement = forecasts_statement(
             query.service, query.date, query.date_from, query.date_to, city_id
         ).options(
