@@ -96,3 +96,48 @@ def test_a_new_fare_has_a_location_to_read_and_delete_it_by(admin, network):
     assert [f["destination"]["name"] for f in listed.json["fares"]] == ["Shanghai"]
     fare = listed.json["fares"][0]["id"]
     assert admin.delete(f"{fares}/{fare}", headers={"If-Match": listed.headers["ETag"]}).status == 204
+
+
+BROWSER = {"Origin": "https://timetables.example"}
+
+
+def test_a_script_on_another_site_can_read_and_preflight_the_api(admin, network):
+    # A browser client on another origin could not use the public API at all: no answer
+    # but the OpenAPI document allowed its origin, and a preflight (sent before any request
+    # with Authorization or If-None-Match) got Flask's empty text/html page with no CORS.
+    city = f"/api/v1/cities/{network.cities['Beijing']}"
+    for path in (city, "/api/v1/cities?limit=1", "/api/v1/nowhere"):
+        for reply in (admin.get(path, headers=BROWSER), admin.get(path, headers=BROWSER)):
+            assert reply.headers["Access-Control-Allow-Origin"] == "*", path
+            exposed = {h.strip() for h in reply.headers["Access-Control-Expose-Headers"].split(",")}
+            assert {"ETag", "Link", "Location", "Last-Modified"} <= exposed
+            assert "Access-Control-Allow-Credentials" not in reply.headers
+    preflight = admin.request("OPTIONS", city, headers={
+        **BROWSER, "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization, content-type, if-match"})
+    assert preflight.status == 204 and preflight.body == b""
+    assert "Content-Type" not in preflight.headers
+    assert preflight.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH"
+    assert preflight.headers["Access-Control-Allow-Methods"] == preflight.headers["Allow"]
+    allowed = {h.strip().lower()
+               for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type", "if-match", "if-none-match"} <= allowed
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    # OPTIONS of a path the API does not have is its 404 problem, as other methods get.
+    assert admin.request("OPTIONS", "/api/v1/nowhere").problem(404)
+    # Pages are not opened to other sites.
+    assert "Access-Control-Allow-Origin" not in admin.get("/cities", headers=BROWSER).headers
+
+
+def test_answers_without_a_body_do_not_say_html(admin, network):
+    # A DELETE's 204 said Content-Type: text/html and a 304 varied on Cookie and
+    # Accept-Language (the pages' rule for HTML), though nothing under /api/ is HTML.
+    calendar = f"/api/v1/calendars/{network.calendars['unused']}"
+    read = admin.get(calendar)
+    unchanged = admin.get(calendar, headers={"If-None-Match": read.headers["ETag"]})
+    assert unchanged.status == 304
+    assert "Content-Type" not in unchanged.headers
+    assert unchanged.headers.get("Vary") == read.headers.get("Vary")
+    deleted = admin.delete(calendar)
+    assert deleted.status == 204 and "Content-Type" not in deleted.headers
+    assert "Vary" not in deleted.headers

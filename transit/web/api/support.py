@@ -77,6 +77,53 @@ def _exempt_from_csrf(app: Any) -> None:
 bp.record_once(lambda state: _exempt_from_csrf(state.app))
 bp.before_app_request(lambda: _exempt_from_csrf(current_app))
 
+
+# --- cross-origin use ------------------------------------------------------------------------
+# The API is public to read and takes no cookies (writes need a bearer token in a header, which
+# no other site's page has), so any site's script may call it: every answer under /api/
+# allows any origin, without credentials, and shows a script the headers a client needs.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": (
+        "ETag, Last-Modified, Link, Location, Allow, WWW-Authenticate, Content-Length"
+    ),
+}
+PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Headers": (
+        "Authorization, Content-Type, If-Match, If-None-Match, If-Modified-Since"
+    ),
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def _is_api_path() -> bool:
+    return request.path.startswith(problems.API_PREFIX)
+
+
+def _options() -> Response | None:
+    """OPTIONS of an API path (a browser's CORS preflight among them): 204 with the methods
+    the path takes, instead of Flask's automatic answer (an empty text/html page)."""
+    if request.method != "OPTIONS" or not _is_api_path() or request.routing_exception:
+        return None
+    adapter = request.url_rule and current_app.url_map.bind_to_environ(request.environ)
+    methods = ", ".join(sorted(adapter.allowed_methods() if adapter else {"OPTIONS"}))
+    response = no_content()
+    response.headers["Allow"] = methods
+    response.headers["Access-Control-Allow-Methods"] = methods
+    response.headers.update(PREFLIGHT_HEADERS)
+    return response
+
+
+def _cross_origin(response: Response) -> Response:
+    if _is_api_path():
+        for name, value in CORS_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+bp.before_app_request(_options)
+bp.after_app_request(_cross_origin)
+
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 8 * 1024 * 1024
@@ -257,8 +304,16 @@ def json_response(
     return response
 
 
+def _without_body(status: int) -> Response:
+    # No Content-Type: Flask's default (text/html) would say an empty page, and nothing under
+    # /api/ is HTML.
+    response = Response(status=status)
+    del response.headers["Content-Type"]
+    return response
+
+
 def no_content() -> Response:
-    return Response(status=204)
+    return _without_body(204)
 
 
 def _etag(version: int, path: str, args: list[tuple[str, str]], extra: str = "") -> str:
@@ -293,7 +348,7 @@ class Validators:
             fresh = False
         if not fresh:
             return None
-        return self.apply(Response(status=304))
+        return self.apply(_without_body(304))
 
     def apply(self, response: Response) -> Response:
         response.set_etag(self.etag, weak=True)
