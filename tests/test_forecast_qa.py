@@ -280,3 +280,32 @@ def test_api_forecasts_of_an_unknown_service_is_a_clear_422(planner) -> None:
     assert missing.json["detail"] == "There is no service 999999."
     assert missing.json["errors"] == [
         {"field": "service", "location": "query", "message": "no service with id 999999"}]
+
+
+# --- runs with nothing of their own to go on -------------------------------------------------
+
+
+def test_a_service_without_recorded_runs_is_not_forecast(planner) -> None:
+    from transit.web.extensions import db
+
+    app, ids = planner
+    with app.app_context():
+        beijing, shanghai = db.session.get(City, ids["beijing"]), db.session.get(City, ids["shanghai"])
+        calendar = db.session.scalars(select(Calendar)).first()
+        new = Service(number="G9", mode="train", operator="CR")
+        Timetable(code="1", calendar=calendar, service=new, stops=[
+            Stop(sequence=0, city=beijing, departure=12 * H),
+            Stop(sequence=1, city=shanghai, arrival=17 * H),
+        ])
+        db.session.add(new)
+        db.session.commit()
+        new_id = new.id
+    output = _predict(app, "--date", FUTURE.isoformat())
+    # The two services with a history are forecast; the new one is not, and it is said.
+    assert f"Forecast 2 runs on {FUTURE}" in output and "stored 2." in output
+    assert ("Not forecast: 1 run whose service has no recorded run to go on (their pages "
+            "show the timetable only; import the service's trip history or record its runs to "
+            "have them forecast).") in output
+    assert _stored(app, new_id) == []
+    html = app.test_client().get(f"/services/{new_id}").get_data(as_text=True)
+    assert "No recorded runs and no forecast: the timetable only." in html

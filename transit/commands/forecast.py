@@ -477,7 +477,7 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
                    f"{item.travel_minutes_high:.0f}), arrival {arrives:%H:%M %Z}"
                    f"{_day_mark(item.service_date, arrives)} ({delay:+d} min)")
     click.echo(str(report))
-    if not report.runs:
+    if not report.runs and not report.without_history:
         click.echo(_no_runs(session, dates))
 
 

@@ -87,13 +87,20 @@ class StoreReport:
     stored: int
     forecast_seconds: float
     forecasts: list[ServiceForecast]
+    without_history: int = 0  # runs left unforecast: their service has no recorded run
 
     def __str__(self) -> str:
         days = ", ".join(d.isoformat() for d in self.dates)
-        return (
+        text = (
             f"Forecast {self.runs} runs on {days} in {self.forecast_seconds:.2f} s; "
             f"stored {self.stored}."
         )
+        if self.without_history:
+            runs = "1 run" if self.without_history == 1 else f"{self.without_history:,} runs"
+            text += (f" Not forecast: {runs} whose service has no recorded run to go on "
+                     "(their pages show the timetable only; import the service's trip "
+                     "history or record its runs to have them forecast).")
+        return text
 
 
 def forecast_dates(
@@ -121,6 +128,12 @@ def forecast_dates(
         step(f"timetable {day.isoformat()}", 1)
     started = time.perf_counter()
     forecasts = forecast_trips(history, planned, checkpoint)
+    # A run whose service has no recorded run before it is not forecast: the model would
+    # give the timetable a range learnt from other services (a new GTFS feed's trains,
+    # forecast from another network's history), as sure-looking as any other forecast.
+    known = [f for f in forecasts if f.history_trips > 0]
+    without_history = len(forecasts) - len(known)
+    forecasts = known
     seconds = time.perf_counter() - started
     step("forecast", 1)
     # A date forecast again is replaced whole: a run the timetable no longer has on it (its
@@ -129,7 +142,7 @@ def forecast_dates(
         session.execute(delete(StoredForecast).where(StoredForecast.service_date.in_(list(dates))))
     stored = store_forecasts(session, forecasts, model_label(checkpoint))
     step("store", 1)
-    return StoreReport(list(dates), len(forecasts), stored, seconds, forecasts)
+    return StoreReport(list(dates), len(forecasts), stored, seconds, forecasts, without_history)
 
 
 def _rows(forecasts: Iterable[ServiceForecast], model: str, now: dt.datetime) -> list[dict[str, Any]]:
