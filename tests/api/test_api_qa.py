@@ -5,6 +5,9 @@ Real HTTP against the app on 127.0.0.1 (tests/api/conftest.py), a real SQLite fi
 
 from __future__ import annotations
 
+import http.client
+import json
+
 
 def test_a_list_answered_again_keeps_its_link_header(api, network):
     # The second identical request is answered from the worker's kept answers
@@ -141,3 +144,29 @@ def test_answers_without_a_body_do_not_say_html(admin, network):
     deleted = admin.delete(calendar)
     assert deleted.status == 204 and "Content-Type" not in deleted.headers
     assert "Vary" not in deleted.headers
+
+
+def _chunked_post(api, path: str, parts, token: str) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection(api.host, api.port, timeout=60)
+    try:
+        connection.request("POST", path, body=parts, encode_chunked=True, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_chunked_json_body_is_held_to_the_same_limit(admin, app):
+    # Without Content-Length (chunked), a JSON body was read whole whatever its size: the
+    # 8 MiB limit (413) only held for bodies that said their length.
+    megabyte = b"x" * (1 << 20)
+    status, body = _chunked_post(
+        admin, "/api/v1/cities",
+        iter([b'{"name": "', *[megabyte] * 9, b'"}']), admin.token)
+    assert status == 413 and body["title"] == "Payload too large"
+    assert admin.get("/api/v1/cities").json["total"] == 0
+    # A chunked body within the limit is read as before.
+    status, body = _chunked_post(
+        admin, "/api/v1/cities", iter([b'{"name": ', b'"Chunked', b' City"}']), admin.token)
+    assert status == 201 and body["name"] == "Chunked City"

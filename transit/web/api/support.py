@@ -189,9 +189,12 @@ def parse_body(model: type[M]) -> M:
     """The JSON body validated by ``model``: 415 if not JSON, 400 if unreadable, 422 if invalid."""
     if not request.is_json:
         raise ApiProblem(415, "Send the body as JSON with 'Content-Type: application/json'.")
+    too_large = ApiProblem(413, f"A JSON body may have at most {MAX_JSON_BYTES} bytes.")
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        raise ApiProblem(413, f"A JSON body may have at most {MAX_JSON_BYTES} bytes.")
-    data = request.get_data(cache=True)
+        raise too_large
+    data = request.get_data(cache=True) if request.content_length is not None else _bounded_body()
+    if len(data) > MAX_JSON_BYTES:
+        raise too_large
     try:
         return model.model_validate_json(data)
     except ValidationError as error:
@@ -208,6 +211,20 @@ def parse_body(model: type[M]) -> M:
             if (issue.field, issue.message) not in seen:
                 errors.append(field_error(issue.field, issue.message))
         raise ApiProblem(422, "The body is invalid.", errors=errors) from None
+
+
+def _bounded_body() -> bytes:
+    """A body sent without Content-Length (chunked), read up to one byte past the limit, so
+    that no stream of unknown length is read into memory whole."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_JSON_BYTES:
+        chunk = request.stream.read(min(1 << 16, MAX_JSON_BYTES + 1 - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 # --- authentication --------------------------------------------------------------------------
