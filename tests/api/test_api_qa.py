@@ -170,3 +170,24 @@ def test_a_chunked_json_body_is_held_to_the_same_limit(admin, app):
     status, body = _chunked_post(
         admin, "/api/v1/cities", iter([b'{"name": ', b'"Chunked', b' City"}']), admin.token)
     assert status == 201 and body["name"] == "Chunked City"
+
+
+def test_a_null_in_a_patch_names_its_field(admin, network):
+    # {"number": null} was refused at field "(request)": a client showing errors beside
+    # its form fields could not tell which one.
+    service = f"/api/v1/services/{network.services['T1']}"
+    city = f"/api/v1/cities/{network.cities['Beijing']}"
+    calendar = f"/api/v1/calendars/{network.calendars['unused']}"
+    for path, body, field in (
+        (service, {"number": None}, "number"),
+        (service, {"name": "x", "currency": None}, "currency"),
+        (city, {"timezone": None}, "timezone"),
+        (calendar, {"added": None}, "added"),
+    ):
+        problem = admin.patch(path, body).problem(422)
+        assert [e["field"] for e in problem["errors"]] == [field], problem
+        assert "cannot be null" in problem["errors"][0]["message"]
+    assert admin.get(service).json["name"] == "Night express"  # nothing written
+    # The forecasts' dates the wrong way round name the last one.
+    problem = admin.get("/api/v1/forecasts?from=2026-03-05&to=2026-03-01").problem(400)
+    assert [e["field"] for e in problem["errors"]] == ["to"]

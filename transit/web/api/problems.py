@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from transit.editing import conflict_words
 from transit.web.extensions import db
+from transit.words import Words
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
@@ -201,9 +202,14 @@ def validation_errors(error: ValidationError, location: str) -> list[dict[str, s
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         field = _loc_to_field(loc)
-        # Model-level checks name the field they mean as "field: message".
+        # Model-level checks name the field they mean as "field: message", or (the "cannot
+        # be null" checks of PATCH bodies) as the ``field`` value of their words.
+        meant = _field_of_words(item)
         named = _NAMED.match(message)
-        if named:
+        if meant is not None:
+            parent = _loc_to_field(loc) if loc else ""
+            field = f"{parent}.{meant}" if parent else meant
+        elif named:
             part, message = named.groups()
             last = str(loc[-1]) if loc else ""
             if last and part.startswith(last + "["):
@@ -213,6 +219,15 @@ def validation_errors(error: ValidationError, location: str) -> list[dict[str, s
                 field = part if field == "(request)" else f"{field}.{part}"
         items.append(field_error(field, message, location))
     return items
+
+
+def _field_of_words(item: Mapping[str, Any]) -> str | None:
+    """The field a model-level refusal names in its words' values (``%(field)s cannot be
+    null``), when it names one."""
+    error = (item.get("ctx") or {}).get("error")
+    words = error.args[0] if isinstance(error, ValueError) and error.args else None
+    field = getattr(words, "values", {}).get("field") if isinstance(words, Words) else None
+    return field if isinstance(field, str) and field.isidentifier() else None
 
 
 _DATETIME_ERRORS = {"datetime_from_date_parsing", "datetime_parsing", "datetime_type"}

@@ -398,7 +398,7 @@ class ForecastListQuery(PageQuery):
     @model_validator(mode="after")
     def _dates_in_order(self) -> ForecastListQuery:
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("from is after to")
+            raise ValueError("to: from is after to")
         return self
 
 
