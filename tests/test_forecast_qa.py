@@ -340,3 +340,28 @@ def test_help_says_what_the_options_do(app) -> None:
             "cannot be read is replaced by a new training.") in train
     predict = " ".join(runner.invoke(args=["forecast", "predict", "--help"]).output.split())
     assert "Every timetabled run whose service has recorded runs is forecast" in predict
+
+
+# --- history import of the wrong kind of file ---------------------------------------------
+
+
+def test_history_import_of_bhmtrains_points_to_its_command(app, shared_data: Path) -> None:
+    """It said 'bhmtrains.csv.gz, line 1: the file is not UTF-8 text'."""
+    path = shared_data / "history" / "bhmtrains.csv.gz"
+    result = app.test_cli_runner().invoke(args=["history", "import", str(path)])
+    assert result.exit_code == 1
+    assert ("Nothing was imported: bhmtrains.csv.gz is the bhmtrains data set, whose columns "
+            "are not those of a trip-history CSV (docs/history-format.md). Import it with "
+            f"'flask --app app history import-bhmtrains {path}'.") in result.output
+    assert "not UTF-8" not in result.output
+
+
+def test_history_import_of_a_gzipped_csv_says_so(app, tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "runs.csv.gz"
+    path.write_bytes(gzip.compress(b"service,origin\nG1,Beijing\n"))
+    result = app.test_cli_runner().invoke(args=["history", "import", str(path)])
+    assert result.exit_code == 1
+    assert ("runs.csv.gz, line 1: the file is gzip-compressed (a .gz archive), not CSV text: "
+            "unpack it first (gunzip), then import the CSV") in result.output

@@ -33,6 +33,20 @@ def _fail(error: ImportFailed) -> None:
     raise SystemExit(1)
 
 
+def _is_bhmtrains(file: Path) -> bool:
+    """Whether ``file`` (gzipped or not) begins with the bhmtrains columns."""
+    import gzip
+
+    try:
+        with open(file, "rb") as handle:
+            packed = handle.read(2) == b"\x1f\x8b"
+        with (gzip.open(file, "rb") if packed else open(file, "rb")) as handle:
+            first = handle.readline(4096)
+    except (OSError, EOFError):
+        return False
+    return b"OriginGbttDeparture" in first and b"DestinationGbttArrival" in first
+
+
 @history.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file against the database, write nothing.")
@@ -48,6 +62,12 @@ def import_csv(file: Path, dry_run: bool) -> None:
         trips = read_history_csv(file, problems)
         added = load_history(db.session(), trips, progress=True, problems=problems)
     except ImportFailed as error:
+        if _is_bhmtrains(file):
+            db.session.rollback()
+            raise click.ClickException(
+                f"Nothing was imported: {file.name} is the bhmtrains data set, whose columns "
+                "are not those of a trip-history CSV (docs/history-format.md). Import it with "
+                f"'flask --app app history import-bhmtrains {file}'.") from None
         _fail(error)
         return
     if dry_run:
