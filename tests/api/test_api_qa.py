@@ -191,3 +191,22 @@ def test_a_null_in_a_patch_names_its_field(admin, network):
     # The forecasts' dates the wrong way round name the last one.
     problem = admin.get("/api/v1/forecasts?from=2026-03-05&to=2026-03-01").problem(400)
     assert [e["field"] for e in problem["errors"]] == ["to"]
+
+
+def test_the_document_declares_the_headers_clients_get(api, network):
+    # Lists answered a Link header, writes ETag and Location, that the OpenAPI document (and
+    # so its page) never mentioned; paging was described nowhere in it.
+    document = api.get("/api/v1/openapi.json").json
+    paths = document["paths"]
+    for path in ("/api/v1/cities", "/api/v1/services", "/api/v1/calendars",
+                 "/api/v1/services/{service_id}/timetables", "/api/v1/forecasts"):
+        assert "Link" in paths[path]["get"]["responses"]["200"]["headers"], path
+    for path, method in (("/api/v1/cities", "post"), ("/api/v1/calendars", "post"),
+                         ("/api/v1/services", "post"),
+                         ("/api/v1/services/{service_id}/timetables", "post"),
+                         ("/api/v1/services/{service_id}/fares", "post")):
+        assert {"ETag", "Location"} <= set(paths[path][method]["responses"]["201"]["headers"])
+    assert "ETag" in paths["/api/v1/cities/{city_id}"]["patch"]["responses"]["200"]["headers"]
+    assert "`Link` header" in document["info"]["description"]
+    page = api.get("/api/v1/docs").body.decode()
+    assert "<code>Link</code>" in page and "<code>Location</code>" in page

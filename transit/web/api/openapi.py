@@ -162,6 +162,13 @@ _WRITTEN_ETAG = {
     ),
     "schema": {"type": "string"},
 }
+_LINK = {
+    "description": (
+        'the pages as in `links`: rel="first", and rel="next" and rel="prev" where there '
+        "are such pages (RFC 8288)"
+    ),
+    "schema": {"type": "string"},
+}
 _LOCATION = {"description": "the path of the new resource", "schema": {"type": "string"}}
 
 
@@ -257,7 +264,11 @@ def build_document() -> dict[str, Any]:
         elif op.media_type != "none":
             success["content"] = {op.media_type: {"schema": _free_schema(op.media_type)}}
         if op.conditional:
-            success["headers"] = _CONDITIONAL_HEADERS
+            success["headers"] = dict(_CONDITIONAL_HEADERS)
+            if op.response is not None and "links" in op.response.model_fields and (
+                "items" in op.response.model_fields
+            ):
+                success["headers"]["Link"] = _LINK
         if op.writes_resource:
             success["headers"] = {"ETag": _WRITTEN_ETAG}
             if op.status == 201:
@@ -292,6 +303,10 @@ def build_document() -> dict[str, Any]:
                 "(RFC 9457) with `errors` naming each field at fault. Scripts on any site may "
                 "call the API (CORS: every origin, no cookies; `ETag`, `Link` and `Location` "
                 "are exposed).\n\n"
+                "Lists come a page at a time: `limit` (1 to 500, default 50) items from "
+                "`offset`, with `total` and `links` (`self`, `first`, `next`, `prev`: `null` "
+                "where there is no such page; past the end `prev` is the last page) in the body "
+                "and the same links in a `Link` header.\n\n"
                 "Stop times are `HH:MM` (or `HH:MM:SS`) in the local time of the stop's city, with "
                 "`+1` for the next day, or seconds after the service day's midnight. Fares in "
                 "writes are integer cents."
@@ -423,6 +438,7 @@ def docs_context(document: dict[str, Any]) -> dict[str, Any]:
                         "type": Markup(" ").join(
                             schema_type(c["schema"]) for c in content.values()
                         ),
+                        "headers": list(response.get("headers", {})),
                     }
                 )
             by_tag[op["tags"][0]].append(
