@@ -210,3 +210,28 @@ def test_the_document_declares_the_headers_clients_get(api, network):
     assert "`Link` header" in document["info"]["description"]
     page = api.get("/api/v1/docs").body.decode()
     assert "<code>Link</code>" in page and "<code>Location</code>" in page
+
+
+def test_not_found_says_what_was_not_found(api, network):
+    service = f"/api/v1/services/{network.services['T1']}"
+    huge = "99999999999999999999"
+    # An id past 64 bits read "There is no timetable 999..." where a smaller one reads
+    # "Service 1 has no timetable variant 999": one wording whatever the number.
+    for path, detail in (
+        (f"{service}/timetables/{huge}", f"Service {network.services['T1']} has no timetable "
+                                         f"variant {huge}."),
+        (f"{service}/timetables/999999", f"Service {network.services['T1']} has no timetable "
+                                         "variant 999999."),
+        (f"{service}/fares/{huge}", f"Service {network.services['T1']} has no fare {huge}."),
+        (f"/api/v1/services/{huge}/timetables/1", f"There is no service {huge}."),
+        (f"/api/v1/services/999999/fares/{huge}", "There is no service 999999."),
+        (f"/api/v1/cities/{huge}", f"There is no city {huge}."),
+    ):
+        assert api.get(path).problem(404)["detail"] == detail, path
+    # A trailing slash got "There is no /api/v1/cities/ in the API": it now says the path
+    # without it.
+    for path in ("/api/v1/cities/", f"{service}/fares/"):
+        detail = api.get(path).problem(404)["detail"]
+        assert detail.endswith(f"its paths end without a slash, {path.rstrip('/')}."), detail
+    assert "see /api/v1/docs" in api.get("/api/v1/nowhere/").problem(404)["detail"]
+    assert api.request("POST", "/api/v1/cities/").problem(404)

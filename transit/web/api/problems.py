@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -251,11 +251,26 @@ def _routing_problem() -> Response | None:
             headers={"Allow": ", ".join(allowed)},
         )
     if isinstance(exception, HTTPException) and exception.code == 404:
-        return problem_response(
-            404, f"There is no {request.path} in the API; see {DOCS_PATH} for what there is."
-        )
+        detail = f"There is no {request.path} in the API; see {DOCS_PATH} for what there is."
+        bare = request.path.rstrip("/")
+        if bare != request.path and _exists(bare):
+            detail = (f"There is no {request.path} in the API: its paths end without a "
+                      f"slash, {bare}.")
+        return problem_response(404, detail)
     # Redirects for a missing trailing slash and the like keep their own behaviour.
     return None
+
+
+def _exists(path: str) -> bool:
+    """Whether ``path`` is a path of the app (with any method)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(path, method=request.method)
+    except MethodNotAllowed:
+        return True
+    except HTTPException:
+        return False
+    return True
 
 
 def _http_problem(error: HTTPException) -> Response:

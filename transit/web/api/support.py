@@ -130,6 +130,9 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 
 
+_ID_WORDS = {"timetable_id": "timetable variant"}
+
+
 def endpoint(
     method: str, path: str, **details: Any
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
@@ -146,9 +149,14 @@ def endpoint(
                 if isinstance(value, UnknownId):  # larger than any id: no such row
                     if operation.auth:
                         require_admin()
-                    raise ApiProblem(
-                        404, f"There is no {name.removesuffix('_id')} {shorten(value.asked)}."
-                    )
+                    asked = shorten(value.asked)
+                    # Worded as the 404 of an id that could exist ("Service 5 has no fare 9").
+                    owner = ids.get("service_id") if name != "service_id" else None
+                    what = _ID_WORDS.get(name, name.removesuffix("_id"))
+                    if owner is None or isinstance(owner, UnknownId):
+                        raise ApiProblem(404, f"There is no {what} {asked}.")
+                    get_or_404(Service, owner, "service")
+                    raise ApiProblem(404, f"Service {owner} has no {what} {asked}.")
             if not operation.auth:
                 presented_user()
             if method != "GET" and "service_id" in ids:
