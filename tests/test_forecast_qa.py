@@ -390,3 +390,54 @@ def test_figures_from_another_data_set_or_the_hour_before_say_so(app) -> None:
         "set, not from this site's trip history. They were measured knowing the origin's last "
         "hour (departures, arrivals, weather) before each run, which a forecast made ahead "
         "does not know: these forecasts are less sure than that.")
+
+
+# --- the evaluation's plots -------------------------------------------------------------------
+
+
+def _report() -> dict:
+    methods = {name: {"tt_mae": 3.0 + k / 10, "tt_rmse": 8.0 + k / 10,
+                      "arr_mae": 3.4 - k / 20, "arr_rmse": 9.0 - k / 20}
+               for k, name in enumerate(["timetable", "mean_last_14", "median_last_14", "ridge",
+                                         "gbm", "lstm"])}
+    return {"methods": methods, "test_rows": 13395}
+
+
+def test_error_plot_legend_hides_no_bar_and_bars_carry_their_values() -> None:
+    """The legend sat over the last methods' RMSE bars (the LSTM's among them)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.patches import Rectangle
+
+    from transit.forecast.plots import errors_figure
+
+    fig = errors_figure(_report())
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    for ax in fig.axes:
+        legend = ax.get_legend().get_window_extent(renderer)
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        assert len(bars) == 12
+        for bar in bars:
+            assert not legend.overlaps(bar.get_window_extent(renderer)), ax.get_title()
+        labels = {t.get_text() for t in ax.texts}
+        assert ("8.50" in labels) if ax.get_title().startswith("Travel") else ("9.00" in labels)
+
+
+def test_predicted_vs_actual_uses_one_scale_and_counts_what_it_leaves_out() -> None:
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    from transit.forecast.plots import predicted_vs_actual_figure
+
+    rng = np.random.default_rng(0)
+    actual = rng.gamma(2, 50, 30_000)
+    forecast = actual + rng.normal(0, 10, 30_000)
+    delay = rng.exponential(5, 30_000) - 3
+    fig = predicted_vs_actual_figure((actual, forecast), (delay, np.zeros(30_000)), "lstm")
+    for ax in fig.axes:
+        assert ax.get_xlim() == ax.get_ylim()
+        title = ax.get_title()
+        assert "20,000 of 30,000 trips drawn; " in title and " beyond the axes" in title

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,38 +23,14 @@ def write_plots(result: EvaluationResult, stem: Path) -> list[Path]:
     test = result.test
     written: list[Path] = []
 
-    names = list(report["methods"])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, key, title in ((axes[0], "tt", "Travel time"), (axes[1], "arr", "Arrival delay")):
-        mae = [report["methods"][n][f"{key}_mae"] for n in names]
-        rmse = [report["methods"][n][f"{key}_rmse"] for n in names]
-        x = np.arange(len(names))
-        ax.bar(x - 0.2, mae, 0.4, label="MAE")
-        ax.bar(x + 0.2, rmse, 0.4, label="RMSE")
-        ax.set_xticks(x, names, rotation=30, ha="right")
-        ax.set_ylabel("minutes")
-        ax.set_title(f"{title}: error on {report['test_rows']:,} test trips")
-        ax.legend()
-    fig.tight_layout()
+    fig = errors_figure(report)
     written.append(_save(fig, stem, "errors"))
 
     prediction = result.predictions[lstm]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-    for ax, actual, predicted, title in (
-        (axes[0], test.sched_minutes + test.tt_resid, test.sched_minutes + prediction.tt_resid,
-         "Travel time (minutes)"),
-        (axes[1], test.arr_delay, prediction.arr_delay, "Arrival delay (minutes)"),
-    ):
-        sample = _sample(len(actual))
-        ax.scatter(actual[sample], predicted[sample], s=2, alpha=0.3)
-        low = float(np.percentile(actual, 0.5))
-        high = float(np.percentile(actual, 99.5))
-        ax.plot([low, high], [low, high], color="black", linewidth=1)
-        ax.set_xlim(low, high)
-        ax.set_xlabel("actual")
-        ax.set_ylabel(f"forecast ({lstm}, median)")
-        ax.set_title(title)
-    fig.tight_layout()
+    fig = predicted_vs_actual_figure(
+        (test.sched_minutes + test.tt_resid, test.sched_minutes + prediction.tt_resid),
+        (test.arr_delay, prediction.arr_delay), lstm,
+    )
     written.append(_save(fig, stem, "predicted_vs_actual"))
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -80,6 +56,64 @@ def write_plots(result: EvaluationResult, stem: Path) -> list[Path]:
     fig.tight_layout()
     written.append(_save(fig, stem, "coverage"))
     return written
+
+
+def errors_figure(report: dict[str, Any]) -> Any:
+    """MAE and RMSE of every method, each bar labelled with its value (methods often differ
+    by hundredths of a minute), the legend above the bars rather than over the last ones."""
+    import matplotlib.pyplot as plt
+
+    names = list(report["methods"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    for ax, key, title in ((axes[0], "tt", "Travel time"), (axes[1], "arr", "Arrival delay")):
+        mae = [report["methods"][n][f"{key}_mae"] for n in names]
+        rmse = [report["methods"][n][f"{key}_rmse"] for n in names]
+        x = np.arange(len(names))
+        for offset, values, label in ((-0.2, mae, "MAE"), (0.2, rmse, "RMSE")):
+            bars = ax.bar(x + offset, values, 0.4, label=label)
+            ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+        ax.set_xticks(x, names, rotation=30, ha="right")
+        ax.set_ylabel("minutes")
+        # Room above the tallest bar for its label and the legend.
+        ax.set_ylim(0, max([*mae, *rmse, 0.0]) * 1.32 or 1.0)
+        ax.set_title(f"{title}: error on {report['test_rows']:,} test trips")
+        ax.legend(loc="upper center", ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def predicted_vs_actual_figure(
+    travel: tuple[np.ndarray, np.ndarray], arrival: tuple[np.ndarray, np.ndarray], method: str
+) -> Any:
+    """Forecast against actual, on the same scale on both axes (the diagonal is a perfect
+    forecast), limited to the middle 99% of the actual values; the title says how many trips
+    lie beyond the axes and how many are drawn."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
+    for ax, (actual, predicted), title in (
+        (axes[0], travel, "Travel time (minutes)"),
+        (axes[1], arrival, "Arrival delay (minutes)"),
+    ):
+        sample = _sample(len(actual))
+        ax.scatter(actual[sample], predicted[sample], s=2, alpha=0.3)
+        low = float(np.percentile(actual, 0.5))
+        high = float(np.percentile(actual, 99.5))
+        if high <= low:
+            low, high = low - 1.0, high + 1.0
+        ax.plot([low, high], [low, high], color="black", linewidth=1)
+        ax.set_xlim(low, high)
+        ax.set_ylim(low, high)
+        ax.set_aspect("equal", adjustable="box")
+        beyond = int(np.count_nonzero((actual < low) | (actual > high) | (predicted < low)
+                                      | (predicted > high)))
+        ax.set_xlabel("actual")
+        ax.set_ylabel(f"forecast ({method}, median)")
+        shown = f"{len(sample):,} of {len(actual):,} trips drawn" if len(sample) < len(actual) \
+            else f"{len(actual):,} trips"
+        ax.set_title(f"{title}\n{shown}; {beyond:,} beyond the axes", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def _sample(n: int, size: int = 20_000) -> np.ndarray:
