@@ -235,3 +235,20 @@ def test_not_found_says_what_was_not_found(api, network):
         assert detail.endswith(f"its paths end without a slash, {path.rstrip('/')}."), detail
     assert "see /api/v1/docs" in api.get("/api/v1/nowhere/").problem(404)["detail"]
     assert api.request("POST", "/api/v1/cities/").problem(404)
+
+
+def test_every_write_documents_the_conflict_and_size_answers_it_can_give(admin, network):
+    # A PUT of fares, a PATCH of a calendar, a DELETE of a service... can answer 409 (a
+    # constraint met at the commit, another change saved at the same moment) and a JSON
+    # body past 8 MiB 413, but the document listed 409 on a few writes and 413 on uploads only.
+    document = admin.get("/api/v1/openapi.json").json
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if "security" in op:
+                assert "409" in op["responses"], (method, path)
+            if "application/json" in op.get("requestBody", {}).get("content", {}):
+                assert "413" in op["responses"], (method, path)
+    fares = f"/api/v1/services/{network.services['T1']}/fares"
+    big = b'{"fares": [' + b'{"origin": 1, "destination": 2, "fare_cents": 1},' * 200_000 + b"]}"
+    reply = admin.request("PUT", fares, body=big, headers={"Content-Type": "application/json"})
+    assert reply.problem(413)

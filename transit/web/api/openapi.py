@@ -29,9 +29,12 @@ _ERROR_TEXT = {
     401: "No valid bearer token.",
     403: "The token's user is not an administrator.",
     404: "No such resource.",
-    409: "The change conflicts with the data (duplicate, still in use).",
+    409: (
+        "The change conflicts with the data (duplicate, still in use), or with another change "
+        "saved at the same moment; nothing was changed."
+    ),
     411: "The upload did not say its length (Content-Length).",
-    413: "The upload is too large.",
+    413: "The body or upload is too large.",
     415: "The body is not JSON (or not multipart for uploads).",
     412: "The resource changed since you read it: `If-Match` is not its current ETag.",
     422: "The input is invalid; `errors` names each field.",
@@ -68,13 +71,14 @@ class Operation:
         if self.query is not None or self.body is not None or self.upload is not None:
             codes |= {400}
         if self.body is not None or self.upload is not None:
-            codes |= {415, 422}
-        if self.upload is not None:
-            codes |= {413}
+            # JSON bodies past MAX_JSON_BYTES are refused as uploads past their limit are.
+            codes |= {413, 415, 422}
         # A token sent with any request is checked (401 when bad); writes need an admin's.
         codes |= {401}
         if self.auth:
-            codes |= {403}
+            # Any write can meet a constraint another write saved at the same moment (409,
+            # nothing changed: transit.editing._flush, support.commit).
+            codes |= {403, 409}
         if self.path_params:
             codes |= {404}
         if self.if_match:
