@@ -441,3 +441,28 @@ def test_predicted_vs_actual_uses_one_scale_and_counts_what_it_leaves_out() -> N
         assert ax.get_xlim() == ax.get_ylim()
         title = ax.get_title()
         assert "20,000 of 30,000 trips drawn; " in title and " beyond the axes" in title
+
+
+# --- the service chart ------------------------------------------------------------------------
+
+
+def test_a_forecast_range_beyond_the_scale_ends_in_an_arrow(planner) -> None:
+    """A forecast 8 times in 10 between 130 and 900 minutes, beside runs of about 135, drew
+    its bar up to the chart's top edge as if it ended there."""
+    from transit.web.extensions import db
+
+    app, ids = planner
+    with app.app_context():
+        db.session.add(ServiceForecast(
+            service_id=ids["flight"], service_date=FUTURE, origin_id=ids["beijing"],
+            destination_id=ids["shanghai"], scheduled_departure=FUTURE_UTC,
+            scheduled_arrival=FUTURE_UTC + dt.timedelta(minutes=135), travel_p10=130.0,
+            travel_p50=140.0, travel_p90=900.0, delay_p10=-5.0, delay_p50=5.0,
+            delay_p90=765.0, model="test",
+        ))
+        db.session.commit()
+    html = app.test_client().get(f"/services/{ids['flight']}").get_data(as_text=True)
+    group = html[html.index('<g class="forecast">'):]
+    group = group[:group.index("</g>")]
+    assert group.count('class="forecast-beyond"') == 1
+    assert "8 times in 10 between 130 and 900" in group

@@ -74,6 +74,11 @@ class ForecastMark:
     y_low: float  # screen y of the 90% travel time (higher on the chart)
     y_high: float  # screen y of the 10% travel time
     label: str
+    # Where the range runs past the chart's scale: an arrow at that edge, for the bar stops
+    # there (one implausible past run must not squash the chart; nor may a wide forecast
+    # range look as if it ended at the edge).
+    beyond_top: str = ""  # SVG polygon points, or ""
+    beyond_bottom: str = ""
 
 
 @dataclass(frozen=True)
@@ -248,9 +253,15 @@ def service_chart(
         days.append((i, _date_text(f.scheduled_departure, zone)))
         scheduled = (f.scheduled_arrival - f.scheduled_departure).total_seconds() / 60
         timetable_points.append(f"{x_at(i)},{y_at(scheduled)}")
+        x = x_at(i)
+        # The arrows point out of the plot from just inside its edge (below it are dates).
+        top = (f"{x},{chart.top - 3} {x - 6},{chart.top + 8} {x + 6},{chart.top + 8}"
+               if f.travel_p90 > high else "")
+        bottom = (f"{x},{chart.bottom + 3} {x - 6},{chart.bottom - 8} {x + 6},{chart.bottom - 8}"
+                  if f.travel_p10 < low else "")
         chart.forecasts.append(
             ForecastMark(
-                x_at(i),
+                x,
                 y_at(f.travel_p50),
                 y_at(f.travel_p90),
                 y_at(f.travel_p10),
@@ -261,6 +272,8 @@ def service_chart(
                     minutes=round(f.travel_p50),
                     low=round(f.travel_p10), high=round(f.travel_p90),
                 ),
+                top,
+                bottom,
             )
         )
     chart.timetable = " ".join(timetable_points)
