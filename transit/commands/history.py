@@ -59,7 +59,7 @@ def import_csv(file: Path, dry_run: bool) -> None:
     # The rows' own problems and the lookups of the rows that read, all in one report.
     problems = ProblemList()
     try:
-        trips = read_history_csv(file, problems)
+        trips = read_history_csv(file, problems, progress=True)
         added = load_history(db.session(), trips, progress=True, problems=problems)
     except ImportFailed as error:
         if _is_bhmtrains(file):
