@@ -15,6 +15,7 @@ model that means one of its fields raises ``FieldRefusal``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -268,6 +269,19 @@ CalendarName = Annotated[
 ]
 # Operator, route tag: single lines of up to 200 characters, possibly empty.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
+_DATE_TEXT = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
+
+
+def _date_text(value: Any) -> Any:
+    """A date is written YYYY-MM-DD: pydantic would read a number, or text of digits, as
+    seconds since 1970 (0 or "0" as 1 Jan 1970), and 20260501 as a date and time."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and _DATE_TEXT.match(value)):
+        return value
+    shown = value if isinstance(value, str) else json.dumps(value)
+    raise ValueError(Words("%(date)s is not a date; write one such as 2026-05-01", date=shown))
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_text)]
 
 
 def _check_code(value: str) -> str:
@@ -460,10 +474,10 @@ class CalendarCreate(_In):
 
     name: CalendarName = None
     weekdays: list[Weekday] = Field(default_factory=_every_day)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    added: list[dt.date] = Field(default_factory=list, max_length=2000)
-    removed: list[dt.date] = Field(default_factory=list, max_length=2000)
+    start_date: Date | None = None
+    end_date: Date | None = None
+    added: list[Date] = Field(default_factory=list, max_length=2000)
+    removed: list[Date] = Field(default_factory=list, max_length=2000)
 
     @model_validator(mode="after")
     def _consistent(self) -> CalendarCreate:
@@ -502,10 +516,10 @@ class CalendarUpdate(_In):
 
     name: CalendarName = None
     weekdays: list[Weekday] | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    added: list[dt.date] | None = Field(default=None, max_length=2000)
-    removed: list[dt.date] | None = Field(default=None, max_length=2000)
+    start_date: Date | None = None
+    end_date: Date | None = None
+    added: list[Date] | None = Field(default=None, max_length=2000)
+    removed: list[Date] | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _not_null(self) -> CalendarUpdate:

@@ -252,3 +252,31 @@ def test_every_write_documents_the_conflict_and_size_answers_it_can_give(admin, 
     big = b'{"fares": [' + b'{"origin": 1, "destination": 2, "fare_cents": 1},' * 200_000 + b"]}"
     reply = admin.request("PUT", fares, body=big, headers={"Content-Type": "application/json"})
     assert reply.problem(413)
+
+
+def test_a_date_is_written_as_a_date(admin, network):
+    # A number, or text of digits, was read as seconds since 1970: {"added": [0]} made a
+    # calendar "Only on 1 Jan 1970" (schemathesis: schema-violating request accepted),
+    # "1767225600" was 1 Jan 2026, and 20260501 got "Datetimes provided to dates should have
+    # zero time"; /forecasts?date=0 listed the forecasts of 1 Jan 1970.
+    for body, field in (
+        ({"added": [0]}, "added[0]"),
+        ({"added": ["2026-05-01", "1767225600"]}, "added[1]"),
+        ({"start_date": 20260501}, "start_date"),
+        ({"end_date": True}, "end_date"),
+        ({"removed": [1.5]}, "removed[0]"),
+    ):
+        problem = admin.post("/api/v1/calendars", body).problem(422)
+        assert [e["field"] for e in problem["errors"]] == [field], problem
+        assert "is not a date; write one such as 2026-05-01" in problem["errors"][0]["message"]
+    calendar = f"/api/v1/calendars/{network.calendars['unused']}"
+    problem = admin.patch(calendar, {"start_date": "0"}).problem(422)
+    assert problem["errors"][0]["message"] == "0 is not a date; write one such as 2026-05-01"
+    made = admin.post("/api/v1/calendars", {"weekdays": [], "added": ["2026-05-01"],
+                                            "start_date": "2026-01-01"})
+    assert made.status == 201 and made.json["added"] == ["2026-05-01"]
+    for query in ("date=0", "from=1767225600", "to=20260501"):
+        problem = admin.get(f"/api/v1/forecasts?{query}").problem(400)
+        assert problem["errors"][0]["field"] == query.split("=")[0]
+        assert "is not a date" in problem["errors"][0]["message"]
+    assert admin.get("/api/v1/forecasts?date=2026-05-01").status == 200

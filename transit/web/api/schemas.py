@@ -40,6 +40,7 @@ from transit.schemas import (  # noqa: F401  (re-exported: the API's input model
     CityRefIn,
     CityUpdate,
     Currency,
+    Date,
     FareIn,
     FaresReplace,
     Latitude,
@@ -384,11 +385,11 @@ class RouteResultOut(BaseModel):
 
 class ForecastListQuery(PageQuery):
     service: int | None = Field(default=None, ge=1, le=MAX_ID, description="service id")
-    date: dt.date | None = Field(default=None, description="service date (YYYY-MM-DD)")
-    date_from: dt.date | None = Field(
+    date: Date | None = Field(default=None, description="service date (YYYY-MM-DD)")
+    date_from: Date | None = Field(
         default=None, alias="from", description="first service date (YYYY-MM-DD)"
     )
-    date_to: dt.date | None = Field(
+    date_to: Date | None = Field(
         default=None, alias="to", description="last service date (YYYY-MM-DD)"
     )
     city: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
