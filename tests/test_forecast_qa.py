@@ -484,3 +484,18 @@ def test_history_import_shows_progress_while_reading(planner, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert "Reading runs.csv:" in result.output and "0/3 [" in result.output
     assert "runs.csv: added 3 past runs" in result.output
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("28/11/2026", "'28/11/2026' is not a date written YYYY-MM-DD, such as 2017-02-27"),
+    ("2026-13-01", "'2026-13-01' is not a date: month must be in 1..12"),
+    ("2017-02-30", "'2017-02-30' is not a date: day is out of range for month"),
+])
+def test_predict_refuses_a_bad_date_in_words(app, given: str, said: str) -> None:
+    """click's DateTime said "does not match the format '%Y-%m-%d'", also for 30 February."""
+    result = app.test_cli_runner().invoke(args=["forecast", "predict", "--date", given])
+    assert result.exit_code == 2
+    assert f"Invalid value for '--date': {said}" in result.output
+    assert "%Y" not in result.output
+    helped = app.test_cli_runner().invoke(args=["forecast", "predict", "--help"]).output
+    assert "--date YYYY-MM-DD" in helped and "%Y" not in helped

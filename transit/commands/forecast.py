@@ -403,8 +403,30 @@ def _forecast_dates(first: dt.date, days: int) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range(days)]
 
 
+class ServiceDate(click.ParamType):
+    """A service date written YYYY-MM-DD, refused in words (click's DateTime said
+    "does not match the format '%Y-%m-%d'")."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        text = str(value).strip()
+        import re
+
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            self.fail(f"{value!r} is not a date written YYYY-MM-DD, such as 2017-02-27", param,
+                      ctx)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError as error:  # month 13, 30 February
+            self.fail(f"{value!r} is not a date: {error}", param, ctx)
+
+
 @forecast.command("predict")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--date", "day", type=ServiceDate(),
               help="First service date (default: today, in the network's cities' time zones).")
 @click.option("--days", type=click.IntRange(1, 366), default=1, show_default=True,
               help="Forecast this many dates from --date on (without --date: this many days "
@@ -416,7 +438,7 @@ def _forecast_dates(first: dt.date, days: int) -> list[dt.date]:
 @click.option("--limit", type=click.IntRange(0), default=10, show_default=True,
               help="Rows to print (0: none).")
 @with_appcontext
-def predict(day: dt.datetime | None, days: int, model_path: Path | None,
+def predict(day: dt.date | None, days: int, model_path: Path | None,
             json_path: Path | None, limit: int) -> None:
     """Forecast the runs on some dates and store the forecasts.
 
@@ -441,7 +463,7 @@ def predict(day: dt.datetime | None, days: int, model_path: Path | None,
         raise click.ClickException(str(NoModel(path)))
     session = db.session()
     if day:
-        dates = _forecast_dates(day.date(), days)
+        dates = _forecast_dates(day, days)
     else:
         dates = network_dates(session, days)
     try:
