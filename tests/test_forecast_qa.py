@@ -499,3 +499,19 @@ def test_predict_refuses_a_bad_date_in_words(app, given: str, said: str) -> None
     assert "%Y" not in result.output
     helped = app.test_cli_runner().invoke(args=["forecast", "predict", "--help"]).output
     assert "--date YYYY-MM-DD" in helped and "%Y" not in helped
+
+
+def test_api_leaves_out_forecasts_of_runs_no_longer_in_the_timetable(planner) -> None:
+    app, ids = planner
+    _predict(app, "--date", FUTURE.isoformat())
+    client = app.test_client()
+    assert client.get("/api/v1/forecasts").json["total"] == 2
+    _move_departure(app, ids["flight"], 1)  # the 08:00 flight now leaves at 09:00
+    listed = client.get("/api/v1/forecasts").json
+    assert listed["total"] == 1 and [i["service"]["id"] for i in listed["items"]] == [ids["train"]]
+    assert client.get(f"/api/v1/forecasts?service={ids['flight']}").json["total"] == 0
+    # Forecast again: the run at its new time.
+    _predict(app, "--date", FUTURE.isoformat())
+    flight = client.get(f"/api/v1/forecasts?service={ids['flight']}").json["items"]
+    assert [i["scheduled_departure"] for i in flight] == [
+        (FUTURE_UTC + dt.timedelta(hours=1)).isoformat() + "+00:00"]

@@ -259,6 +259,33 @@ def current_forecasts(session: Session, rows: Sequence[StoredForecast]) -> list[
     ]
 
 
+def without_stale(session: Session, statement: Select[Any]) -> Select[Any]:
+    """``statement`` (stored forecasts) less those whose run the timetable no longer has.
+
+    Only a forecast stored before the timetable's last change can be stale: the rest pass
+    unchecked (one query), and the older ones matching ``statement`` are checked against the
+    timetable (``current_forecasts``) until the next ``predict`` replaces them. Forecasts of
+    dates before yesterday (UTC) are kept as they were made: the runs have left, and the
+    forecasts of every past date would otherwise be checked again after each edit."""
+    from transit.models import DataVersion
+
+    changed = session.scalar(select(DataVersion.changed_at).where(DataVersion.id == 1))
+    if changed is None:
+        return statement
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    older = list(session.scalars(
+        statement.where(StoredForecast.created_at < changed,
+                        StoredForecast.service_date >= yesterday).order_by(None)
+    ).unique())
+    if not older:
+        return statement
+    current = {row.id for row in current_forecasts(session, older)}
+    stale = sorted(row.id for row in older if row.id not in current)
+    if not stale:
+        return statement
+    return statement.where(StoredForecast.id.not_in(stale))
+
+
 @dataclass(frozen=True)
 class ForecastsState:
     """What changes whenever forecasts are stored or removed (for ETags and Last-Modified)."""

@@ -13,7 +13,7 @@ from flask import Response
 from sqlalchemy.orm import joinedload
 
 from transit.editing import service_label
-from transit.forecast.store import forecasts_state, forecasts_statement
+from transit.forecast.store import forecasts_state, forecasts_statement, without_stale
 from transit.models import Service, ServiceForecast
 from transit.web.api import schemas as s
 from transit.web.api.problems import ApiProblem, field_error
@@ -87,9 +87,10 @@ def list_forecasts() -> Response:
                 422, f"There is no service {query.service}.",
                 errors=[field_error("service", f"no service with id {query.service}", "query")],
             )
-        statement = forecasts_statement(
+        # Forecasts of runs the timetable no longer has (edited since predict) are left out.
+        statement = without_stale(db.session(), forecasts_statement(
             query.service, query.date, query.date_from, query.date_to, city_id
-        ).options(
+        )).options(
             joinedload(ServiceForecast.service),
             joinedload(ServiceForecast.origin),
             joinedload(ServiceForecast.destination),
