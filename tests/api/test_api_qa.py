@@ -280,3 +280,18 @@ def test_a_date_is_written_as_a_date(admin, network):
         assert problem["errors"][0]["field"] == query.split("=")[0]
         assert "is not a date" in problem["errors"][0]["message"]
     assert admin.get("/api/v1/forecasts?date=2026-05-01").status == 200
+
+
+def test_if_none_match_star_does_not_make_a_missing_resource_exist(api, network):
+    # "If-None-Match: *" answered 304 Not Modified for /services/0 and every other id that
+    # names nothing (schemathesis: schema-violating request accepted); it means "any current
+    # representation", so a missing resource is its 404 and an existing one still 304.
+    star = {"If-None-Match": "*"}
+    for path in ("/api/v1/services/0", "/api/v1/cities/999999", "/api/v1/calendars/999999",
+                 f"/api/v1/services/{network.services['T1']}/timetables/999999",
+                 f"/api/v1/services/{network.services['T1']}/fares/999999"):
+        assert api.get(path, headers=star).problem(404), path
+    city = f"/api/v1/cities/{network.cities['Beijing']}"
+    unchanged = api.get(city, headers=star)
+    assert unchanged.status == 304 and unchanged.body == b""
+    assert unchanged.headers["ETag"] == api.get(city).headers["ETag"]

@@ -366,7 +366,10 @@ class Validators:
     def not_modified(self) -> Response | None:
         """A 304 answer when the client's copy is current (RFC 9110 section 13.2.2)."""
         if request.if_none_match:
-            fresh = request.if_none_match.contains_weak(self.etag) or request.if_none_match.star_tag
+            # "*" (any current representation) is for conditional_read to judge: it holds
+            # only when there is something to read.
+            wanted = request.if_none_match
+            fresh = not wanted.star_tag and wanted.contains_weak(self.etag)
         elif request.if_modified_since is not None and self.last_modified is not None:
             fresh = self.last_modified <= request.if_modified_since
         else:
@@ -420,7 +423,10 @@ def conditional_read(
     cached = validators.not_modified()
     if cached is not None:
         return cached
-    return validators.apply(build())
+    response = build()  # raises its problem (404) when there is nothing to read
+    if request.if_none_match.star_tag and response.status_code == 200:
+        return validators.apply(_without_body(304))
+    return validators.apply(response)
 
 
 def page_links(query: s.PageQuery, total: int) -> s.PageLinks:
