@@ -295,3 +295,38 @@ def test_if_none_match_star_does_not_make_a_missing_resource_exist(api, network)
     unchanged = api.get(city, headers=star)
     assert unchanged.status == 304 and unchanged.body == b""
     assert unchanged.headers["ETag"] == api.get(city).headers["ETag"]
+
+
+def _nenieco_zip(shared_data) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted((shared_data / "classic" / "Nenieco-test").iterdir()):
+            archive.write(path, f"Nenieco-test/{path.name}")
+    return buffer.getvalue()
+
+
+def test_an_upload_with_a_long_or_odd_name_imports(app, admin, shared_data):
+    # A file name of 300 characters was saved under that name: "File name too long", a 500.
+    # Names with a NUL (which PostgreSQL cannot store in the audit log) or a right-to-left
+    # override were echoed in the answer and written to the audit log as sent.
+    from sqlalchemy import select
+
+    from transit.models import AuditEntry
+    from transit.web.extensions import db
+
+    content = _nenieco_zip(shared_data)
+    long_name = "timetable-" + "x" * 290 + ".zip"
+    reply = admin.upload("/api/v1/imports", long_name, content, {"dry_run": "true"})
+    assert reply.status == 200, reply.body
+    assert reply.json["format"] == "nenieco" and reply.json["counts"]["timetables"] == 8
+    assert len(reply.json["source"]) == 200 and reply.json["source"].endswith("…")
+    reply = admin.upload("/api/v1/imports", "北京\x00\u202e时刻表.zip", content, {})
+    assert reply.status == 200, reply.body
+    assert reply.json["source"] == "北京时刻表.zip" and reply.json["committed"] is True
+    with app.app_context():
+        summary = db.session.scalars(
+            select(AuditEntry.summary).where(AuditEntry.action == "import")).one()
+    assert summary.startswith("imported 北京时刻表.zip (nenieco)")

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -818,6 +819,28 @@ def _import_errors(problems_found: Sequence[Any]) -> list[dict[str, str]]:
     return items
 
 
+MAX_SHOWN_NAME = 200
+
+
+def _shown_name(filename: str) -> str:
+    """The upload's name as the answer and the audit log say it: without control or
+    invisible characters (a NUL, which PostgreSQL cannot store, a right-to-left override),
+    at most MAX_SHOWN_NAME characters."""
+    name = "".join(ch for ch in filename if not unicodedata.category(ch).startswith("C"))
+    name = " ".join(name.split()) or "upload"
+    return name if len(name) <= MAX_SHOWN_NAME else name[: MAX_SHOWN_NAME - 1] + "…"
+
+
+def _saved_name(filename: str) -> str:
+    """A name to save the upload under in its work folder: safe, and short enough for any
+    file system (a client's name of 300 characters was an OSError: a 500)."""
+    name = Path(filename.replace("\\", "/")).name
+    suffixes = [s for s in Path(name).suffixes if s[1:].isascii() and s[1:].isalnum()]
+    suffix = "".join(suffixes)[-20:] if name.endswith("".join(suffixes)) else ""
+    stem = secure_filename(name[: len(name) - len(suffix)] if suffix else name)
+    return (stem[:100] or "upload") + suffix
+
+
 @endpoint(
     "POST",
     "/imports",
@@ -858,7 +881,8 @@ def import_file() -> Response:
         )
     from transit.timetable.feed import ImportFailed
 
-    name = secure_filename(upload.filename) or "upload"
+    shown = _shown_name(upload.filename)
+    name = _saved_name(upload.filename)
     work = Path(tempfile.mkdtemp(prefix="transit-import-"))
     try:
         saved = work / name
@@ -885,7 +909,7 @@ def import_file() -> Response:
             }.get(error.kind, "")
             raise ApiProblem(
                 422,
-                f"{upload.filename} has {len(error.problems)} problem"
+                f"{shown} has {len(error.problems)} problem"
                 f"{'s' if len(error.problems) != 1 else ''}; nothing was written.{advice}",
                 slug="import-failed",
                 errors=_import_errors(error.problems),
@@ -894,7 +918,7 @@ def import_file() -> Response:
             db.session.rollback()
             raise ApiProblem(
                 422,
-                f"{upload.filename} cannot be imported: {error}",
+                f"{shown} cannot be imported: {error}",
                 slug="import-failed",
                 errors=[field_error("file", str(error), "form")],
             ) from None
@@ -912,12 +936,12 @@ def import_file() -> Response:
             "import",
             "feed",
             None,
-            editing.import_words(upload.filename, outcome.format, outcome.counts),
+            editing.import_words(shown, outcome.format, outcome.counts),
         )
         commit()
         refresh_statistics(db.session())
     result = s.ImportResult(
-        source=upload.filename,
+        source=shown,
         format=outcome.format,
         dry_run=form.dry_run,
         committed=not form.dry_run,
