@@ -330,3 +330,26 @@ def test_an_upload_with_a_long_or_odd_name_imports(app, admin, shared_data):
         summary = db.session.scalars(
             select(AuditEntry.summary).where(AuditEntry.action == "import")).one()
     assert summary.startswith("imported 北京时刻表.zip (nenieco)")
+
+
+def test_an_upload_of_two_files_is_refused_not_half_read(admin, shared_data):
+    # Two parts named "file" imported the first and dropped the second without a word; a
+    # repeated form field kept its first value.
+    import uuid
+
+    content = _nenieco_zip(shared_data)
+    boundary = uuid.uuid4().hex
+    parts = b""
+    for name in ("a.zip", "b.zip"):
+        parts += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                  f'filename="{name}"\r\nContent-Type: application/zip\r\n\r\n').encode()
+        parts += content + b"\r\n"
+    for value in ("true", "false"):
+        parts += (f'--{boundary}\r\nContent-Disposition: form-data; name="dry_run"\r\n\r\n'
+                  f"{value}\r\n").encode()
+    parts += f"--{boundary}--\r\n".encode()
+    reply = admin.request("POST", "/api/v1/imports", body=parts, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    problem = reply.problem(422)
+    assert {e["field"] for e in problem["errors"]} == {"file", "dry_run"}
+    assert admin.get("/api/v1/cities").json["total"] == 0

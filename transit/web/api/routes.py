@@ -867,6 +867,12 @@ def import_file() -> Response:
         raise ApiProblem(413, f"Uploads may have at most {limit} bytes.")
     if not request.mimetype == "multipart/form-data":
         raise ApiProblem(415, "Upload the file as multipart/form-data in a field called 'file'.")
+    # One file and each field once: a second one was left unread without a word.
+    repeated = [key for key in (*request.form, *request.files)
+                if len(request.form.getlist(key)) + len(request.files.getlist(key)) > 1]
+    if repeated:
+        raise ApiProblem(422, "Send one file, and each form field once.", errors=[
+            field_error(key, "given more than once", "form") for key in dict.fromkeys(repeated)])
     fields = {k: v for k, v in request.form.items()}
     try:
         form = s.ImportForm.model_validate(fields)
