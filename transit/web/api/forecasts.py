@@ -66,8 +66,11 @@ def forecast_out(row: ServiceForecast) -> s.ForecastOut:
     description=(
         "Forecast travel time and arrival of each run of a service, with its 10-90% range, "
         "as stored by `flask forecast predict`. Filter by `service` (id), `date`, `from`/`to` "
-        "(service dates, inclusive) and `city` (runs from or to it). Empty when no model has "
-        "been trained: journeys then show the timetable only."
+        "(service dates, inclusive) and `city` (runs from or to it); an unknown service or "
+        "city is a 422. Empty when no model has been trained: journeys then show the "
+        "timetable only. A run whose service has no recorded run before it is not forecast, "
+        "and a forecast whose run the timetable no longer has (edited since the forecasts "
+        "were made) is left out."
     ),
     tag="forecasts",
     response=s.ForecastPage,
