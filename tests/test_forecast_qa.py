@@ -515,3 +515,16 @@ def test_api_leaves_out_forecasts_of_runs_no_longer_in_the_timetable(planner) ->
     flight = client.get(f"/api/v1/forecasts?service={ids['flight']}").json["items"]
     assert [i["scheduled_departure"] for i in flight] == [
         (FUTURE_UTC + dt.timedelta(hours=1)).isoformat() + "+00:00"]
+
+
+def test_predict_far_after_the_latest_recorded_run_says_so(planner) -> None:
+    app, _ids = planner
+    last = FIRST_RUN + dt.timedelta(days=RUN_DAYS - 1)
+    output = _predict(app, "--date", FUTURE.isoformat())
+    gap = (FUTURE - last).days
+    assert (f"Note: the latest recorded run is of {last}, {gap:,} days before {FUTURE}. The "
+            "model was tested on runs whose service had run within days, so these forecasts "
+            "are less sure than its test figures say; import the recent trip history for "
+            "better ones.") in output
+    near = _predict(app, "--date", (last + dt.timedelta(days=1)).isoformat())
+    assert "Note: the latest recorded run" not in near

@@ -520,6 +520,28 @@ def predict(day: dt.date | None, days: int, model_path: Path | None,
     click.echo(str(report))
     if not report.runs and not report.without_history:
         click.echo(_no_runs(session, dates))
+    elif report.runs:
+        _note_old_history(session, dates)
+
+
+# A forecast is tested on runs whose service last ran the day before or so; this far ahead of
+# the latest recorded run, its figures no longer describe the forecasts.
+STALE_HISTORY_DAYS = 14
+
+
+def _note_old_history(session: Any, dates: list[dt.date]) -> None:
+    """Say so when the dates lie long after the latest recorded run."""
+    from sqlalchemy import func, select
+
+    from transit.models import TripRecord
+
+    latest = session.scalar(select(func.max(TripRecord.service_date)))
+    if latest is None or (dates[0] - latest).days <= STALE_HISTORY_DAYS:
+        return
+    click.echo(f"Note: the latest recorded run is of {latest}, {(dates[0] - latest).days:,} "
+               f"days before {dates[0]}. The model was tested on runs whose service had run "
+               "within days, so these forecasts are less sure than its test figures say; "
+               "import the recent trip history for better ones.")
 
 
 def _city_zones(session: Any, city_ids: set[int | None]) -> dict[int | None, Any]:
