@@ -528,3 +528,34 @@ def test_predict_far_after_the_latest_recorded_run_says_so(planner) -> None:
             "better ones.") in output
     near = _predict(app, "--date", (last + dt.timedelta(days=1)).isoformat())
     assert "Note: the latest recorded run" not in near
+
+
+def test_predict_says_when_runs_are_at_places_the_model_never_saw(planner) -> None:
+    """A model trained on one network forecast another imported since without a word."""
+    from transit.web.extensions import db
+
+    app, ids = planner
+    plain = _predict(app, "--date", FUTURE.isoformat())
+    assert "places the model was not trained with" not in plain
+    with app.app_context():
+        hangzhou = City(name="杭州", code="HGH", timezone="Asia/Shanghai")
+        calendar = db.session.scalars(select(Calendar)).first()
+        new = Service(number="G7", mode="train", operator="CR")
+        Timetable(code="1", calendar=calendar, service=new, stops=[
+            Stop(sequence=0, city=db.session.get(City, ids["shanghai"]), departure=12 * H),
+            Stop(sequence=1, city=hangzhou, arrival=13 * H),
+        ])
+        db.session.add(new)
+        db.session.flush()
+        day = FUTURE - dt.timedelta(days=1)
+        leaves = dt.datetime.combine(day, dt.time(4))
+        db.session.add(TripRecord(
+            service_id=new.id, service_date=day, origin_id=ids["shanghai"],
+            destination_id=hangzhou.id, scheduled_departure=leaves,
+            scheduled_arrival=leaves + dt.timedelta(hours=1), actual_departure=leaves,
+            actual_arrival=leaves + dt.timedelta(minutes=62), cancelled=False))
+        db.session.commit()
+    output = _predict(app, "--date", FUTURE.isoformat())
+    assert "Forecast 3 runs" in output
+    assert ("Note: 1 of the 3 runs forecast start or end at places the model was not trained "
+            "with (it learnt from the trips the database held on ") in output

@@ -522,6 +522,25 @@ def predict(day: dt.date | None, days: int, model_path: Path | None,
         click.echo(_no_runs(session, dates))
     elif report.runs:
         _note_old_history(session, dates)
+        _note_unknown_places(checkpoint, forecasts)
+
+
+def _note_unknown_places(checkpoint: Any, forecasts: list[Any]) -> None:
+    """Say so when runs start or end at places the model was not trained with (a model
+    trained on one network, forecasting another imported since)."""
+    known = set(checkpoint.normaliser.places)
+    unseen = sum(f.origin not in known or f.destination not in known for f in forecasts)
+    if not unseen:
+        return
+    source = checkpoint.metadata.get("source", "?")
+    when = str(checkpoint.metadata.get("trained_at", ""))[:10]
+    learnt = (f"the trips the database held on {when}" if source == "database"
+              else f"the {source} data set")
+    click.echo(f"Note: {unseen:,} of the {len(forecasts):,} runs forecast start or end at "
+               f"places the model was not trained with (it learnt from {learnt}): their "
+               "forecasts lean on the service's own recent runs only. "
+               "'flask --app app forecast train --source database --quick' trains a model on "
+               "the database as it is now.")
 
 
 # A forecast is tested on runs whose service last ran the day before or so; this far ahead of
