@@ -559,3 +559,36 @@ def test_predict_says_when_runs_are_at_places_the_model_never_saw(planner) -> No
     assert "Forecast 3 runs" in output
     assert ("Note: 1 of the 3 runs forecast start or end at places the model was not trained "
             "with (it learnt from the trips the database held on ") in output
+
+
+@pytest.mark.parametrize("broken", [
+    {"travel_mae": "abc"}, {"travel_mae": float("nan")}, {"coverage": 7}, {"label": 3},
+    {"test_from": "2026-02-30"}, {"test_rows": None},
+])
+def test_a_damaged_figures_file_never_breaks_the_service_page(planner, broken: dict) -> None:
+    """A figure of the wrong type (a file edited by hand) gave the service page a 500."""
+    import json
+
+    app, ids = planner
+    _predict(app, "--date", FUTURE.isoformat())
+    path = Path(app.config["TRANSIT_MODEL_DIR"]) / "forecast-models.json"
+    held = json.loads(path.read_text())
+    held["models"][-1].update(broken)
+    path.write_text(json.dumps(held))
+    response = app.test_client().get(f"/services/{ids['train']}")
+    assert response.status_code == 200
+    assert _quality_paragraph(response.get_data(as_text=True)).startswith(
+        "How good these forecasts are is not known")
+
+
+def test_one_damaged_entry_leaves_the_other_models_figures_readable(planner) -> None:
+    import json
+
+    app, ids = planner
+    _predict(app, "--date", FUTURE.isoformat())
+    path = Path(app.config["TRANSIT_MODEL_DIR"]) / "forecast-models.json"
+    held = json.loads(path.read_text())
+    held["models"][:0] = ["not a model", {"label": "other", "travel_mae": "abc"}]
+    path.write_text(json.dumps(held))
+    html = app.test_client().get(f"/services/{ids['train']}").get_data(as_text=True)
+    assert _quality_paragraph(html).startswith("How good the forecasts are: on ")

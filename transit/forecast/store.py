@@ -396,10 +396,44 @@ class ModelQuality:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelQuality:
+        """Read back ``to_json``; ValueError or TypeError for anything else (a file edited
+        by hand, a field of the wrong type), so that a page never fails on it."""
+        import math
+
+        def number(name: str, optional: bool = True) -> float | None:
+            value = data.get(name)
+            if value is None and optional:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{name} is not a number")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} is not a finite number of 0 or more")
+            return float(value)
+
         test_from = data.get("test_from")
-        known = {name for name in cls.__dataclass_fields__}
-        return cls(**{**{k: v for k, v in data.items() if k in known},
-                      "test_from": dt.date.fromisoformat(test_from[:10]) if test_from else None})
+        label, source = data.get("label"), data.get("source", "database")
+        if not isinstance(label, str) or not isinstance(source, str):
+            raise TypeError("label and source are text")
+        travel, arrival = number("travel_mae", False), number("arrival_mae", False)
+        assert travel is not None and arrival is not None
+        coverage = number("coverage")
+        if coverage is not None and coverage > 1:
+            raise ValueError("coverage is a share from 0 to 1")
+        return cls(
+            label=label,
+            test_rows=int(number("test_rows", False) or 0),
+            test_from=dt.date.fromisoformat(str(test_from)[:10]) if test_from else None,
+            history=int(number("history", False) or 0),
+            travel_mae=travel,
+            travel_timetable=number("travel_timetable"),
+            travel_median=number("travel_median"),
+            arrival_mae=arrival,
+            arrival_timetable=number("arrival_timetable"),
+            arrival_median=number("arrival_median"),
+            coverage=coverage,
+            source=source,
+            hour_before=bool(data.get("hour_before", False)),
+        )
 
 
 def model_quality(checkpoint: Checkpoint) -> ModelQuality | None:
@@ -479,11 +513,15 @@ def read_model_quality(model_dir: Path | str, label: str) -> ModelQuality | None
     if held is None or held[0] != stamp:
         known: dict[str, ModelQuality] = {}
         try:
-            for item in json.loads(path.read_text(encoding="utf-8")).get("models", []):
+            items = json.loads(path.read_text(encoding="utf-8")).get("models", [])
+        except (OSError, ValueError, AttributeError):
+            items = []
+        for item in items if isinstance(items, list) else []:
+            try:
                 quality = ModelQuality.from_json(item)
-                known[quality.label] = quality
-        except (OSError, ValueError, TypeError, AttributeError, KeyError):
-            known = {}
+            except (ValueError, TypeError, AttributeError):
+                continue  # that model's figures are not known; the others still are
+            known[quality.label] = quality
         held = (stamp, known)
         _quality_cache[path] = held
     return held[1].get(label)
