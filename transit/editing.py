@@ -566,21 +566,34 @@ def update_calendar(
             "invalid", Words("The calendar would be inconsistent."),
             [FieldIssue(error.field, error.words)],
         ) from None
-    if "name" in fields:
+    # Only what differs is written: a calendar sent as it is bumps no data version (every
+    # client's ETag would go stale, every cached answer would be dropped).
+    changed = []
+    if "name" in fields and data.name != calendar.name:
         calendar.name = data.name
-    if data.weekdays is not None:
+        changed.append("name")
+    if data.weekdays is not None and weekdays != calendar.weekdays:
         calendar.weekdays = s.weekday_mask(list(data.weekdays))
-    calendar.start_date, calendar.end_date = start, end
-    if data.added is not None or data.removed is not None:
+        changed.append("weekdays")
+    for name, value in (("start_date", start), ("end_date", end)):
+        if getattr(calendar, name) != value:
+            setattr(calendar, name, value)
+            changed.append(name)
+    old_added = {e.date for e in calendar.exceptions if e.added}
+    old_removed = {e.date for e in calendar.exceptions if not e.added}
+    if set(added) != old_added or set(removed) != old_removed:
+        changed += [f for f, new, old in (("added", added, old_added),
+                                          ("removed", removed, old_removed))
+                    if set(new) != old]
         _set_exceptions(session, calendar, added, removed)
     _flush(session)
     if _days_key(calendar) != before:
         # The variants using it run on other dates now, where clocks may differ otherwise.
         days_field = next((f for f in ("start_date", "end_date", "weekdays", "added", "removed")
-                           if f in fields), "weekdays")
+                           if f in changed), "weekdays")
         _refuse_runs_going_back(session, Timetable.calendar_id == calendar.id, days_field)
     audit(session, user, "update", "calendar", calendar.id,
-          Words("changed %(fields)s", fields=fields_words(sorted(fields))) if fields
+          Words("changed %(fields)s", fields=fields_words(sorted(changed))) if changed
           else Words("changed nothing"))
     return calendar
 
