@@ -9,6 +9,7 @@ models validate input and produce the OpenAPI document's schemas, so the two nev
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -267,6 +268,9 @@ class CascadeQuery(_Query):
 Criterion = Literal["fastest", "cheapest", "transfers", "options"]
 
 
+_DATE_TIME_TEXT = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
+
+
 class RouteQuery(_Query):
     """A route consultation: the same parameters as ``flask route``."""
 
@@ -295,6 +299,16 @@ class RouteQuery(_Query):
         description="how far ahead (or back, with arrive_by) to search",
     )
     max_transfers: int | None = Field(default=None, ge=0, le=MAX_TRANSFERS)
+
+    @field_validator("depart", "arrive_by", mode="before")
+    @classmethod
+    def _written_as_a_time(cls, value: Any) -> Any:
+        # Pydantic reads a number (or text of digits) as seconds since 1970: depart=0 asked
+        # for journeys on 1 Jan 1970 and answered "no service" instead of saying what is wrong.
+        if value is None or isinstance(value, dt.datetime) or (
+                isinstance(value, str) and _DATE_TIME_TEXT.match(value)):
+            return value
+        raise ValueError(f"{value!r} is not a date and time; write one such as 2026-05-01T08:00")
 
     @field_validator("depart", "arrive_by")
     @classmethod
