@@ -9,6 +9,7 @@ The readers give the web layer what the service page and the API show. No Flask 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,8 +339,30 @@ class PastRun:
     origin_id: int | None = None  # the city it left from (whose clock shows its times)
 
 
-def recent_runs(session: Session, service_id: int, limit: int = 30) -> list[PastRun]:
-    """The service's last ``limit`` recorded runs from its usual origin, oldest first."""
+USUAL_PAIR_RUNS = 200  # the recorded runs that say which origin and destination are usual
+
+
+def recent_runs(
+    session: Session, service_id: int, limit: int = 30,
+    pair: tuple[int, int] | None = None,
+) -> list[PastRun]:
+    """The service's last ``limit`` recorded runs between one origin and one destination,
+    oldest first: ``pair`` (origin id, destination id), by default its usual one (the most
+    runs among its last ``USUAL_PAIR_RUNS``). Runs of another pair (a partial run recorded
+    from a stop on the way) take another time: on one chart they would read as delays."""
+    if pair is None:
+        latest = session.execute(
+            select(TripRecord.origin_id, TripRecord.destination_id)
+            .where(TripRecord.service_id == service_id)
+            .order_by(TripRecord.scheduled_departure.desc())
+            .limit(USUAL_PAIR_RUNS)
+        ).all()
+        if not latest:
+            return []
+        counts = Counter((origin, destination) for origin, destination in latest)
+        # The most runs; on a tie, the pair of the latest run among them.
+        best = max(counts.values())
+        pair = next((o, d) for o, d in latest if counts[(o, d)] == best)
     records = session.execute(
         select(
             TripRecord.scheduled_departure,
@@ -349,7 +372,8 @@ def recent_runs(session: Session, service_id: int, limit: int = 30) -> list[Past
             TripRecord.cancelled,
             TripRecord.origin_id,
         )
-        .where(TripRecord.service_id == service_id)
+        .where(TripRecord.service_id == service_id, TripRecord.origin_id == pair[0],
+               TripRecord.destination_id == pair[1])
         .order_by(TripRecord.scheduled_departure.desc())
         .limit(limit)
     ).all()

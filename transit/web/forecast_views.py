@@ -179,7 +179,6 @@ def service_chart(
 ) -> ForecastChart | None:
     """The chart of a service's recent runs and the forecasts of its runs leaving after
     ``now`` (naive UTC); None when it has neither (the page then says so in words)."""
-    runs = recent_runs(session, service_id, past_runs)
     # Only forecasts of runs the timetable still has: one stored before the timetable was
     # edited (a departure moved, a date taken off) forecasts a run that no longer exists.
     stored = list(
@@ -191,7 +190,13 @@ def service_chart(
             .limit(forecast_runs * 20)
         )
     )
-    forecasts: list[ServiceForecast] = current_forecasts(session, stored)[:forecast_runs]
+    forecasts: list[ServiceForecast] = current_forecasts(session, stored)
+    # One origin and destination per chart (a run from a stop on the way takes another
+    # time): the next forecast's, else the usual one of the recorded runs.
+    pair = (forecasts[0].origin_id, forecasts[0].destination_id) if forecasts else None
+    forecasts = [f for f in forecasts
+                 if (f.origin_id, f.destination_id) == pair][:forecast_runs]
+    runs = recent_runs(session, service_id, past_runs, pair)
     if not runs and not forecasts:
         return None
     zones = _zones(session, {r.origin_id for r in runs} | {f.origin_id for f in forecasts})
