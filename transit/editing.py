@@ -914,6 +914,12 @@ def _fare_field(where: str, index: int, end: str = "") -> str:
     return f"{base}.{end}" if base and end else base or end or "(fare)"
 
 
+def _pair_end(where: str, end: str) -> str:
+    """The field a problem of the pair goes to: a row of a fares list as a whole, or, for one
+    fare on its own (the API's POST), the end a client would change ("origin", not "(fare)")."""
+    return "" if where else end
+
+
 def city_runs(service: Service) -> list[list[int]]:
     """The city ids of each variant of the service, in the order it calls at them."""
     return [[stop.city.id for stop in timetable.stops] for timetable in service.timetables]
@@ -942,7 +948,8 @@ def build_fares(
         if origin is None or destination is None:
             continue
         if origin is destination:
-            resolve.add(_fare_field(where, i), Words("origin and destination are the same city"))
+            resolve.add(_fare_field(where, i, _pair_end(where, "destination")),
+                        Words("origin and destination are the same city"))
             continue
         for end, city in (("origin", origin), ("destination", destination)):
             if city.id not in served:
@@ -950,13 +957,13 @@ def build_fares(
                             Words("%(city)s is not a stop of this service", city=city.name))
         if (origin.id in served and destination.id in served
                 and not rides_from(runs, origin.id, destination.id)):
-            resolve.add(_fare_field(where, i), Words(
+            resolve.add(_fare_field(where, i, _pair_end(where, "origin")), Words(
                 "%(origin)s comes after %(destination)s on every variant of this service, so "
                 "this fare could never be charged", origin=origin.name,
                 destination=destination.name))
         if (origin.id, destination.id) in seen:
             resolve.add(
-                _fare_field(where, i),
+                _fare_field(where, i, _pair_end(where, "origin")),
                 Words("a second fare from %(origin)s to %(destination)s", origin=origin.name,
                       destination=destination.name),
             )

@@ -677,7 +677,7 @@ class FareIn(_In):
     @model_validator(mode="after")
     def _distinct(self) -> FareIn:
         if self.origin == self.destination:
-            raise ValueError(Words("origin and destination must be different cities"))
+            raise FieldRefusal("destination", Words("origin and destination must be different cities"))
         return self
 
 
