@@ -1494,6 +1494,9 @@ def import_timetable(
             failed: ImportFailed | None = error
         else:
             failed = None
+            if path != saved and feed.source == path.name:
+                # Unpacked under a folder of ours ("unpacked"): the report names the file sent.
+                feed.source = saved.name
         trips_file = path / HISTORY_FILE
         if chosen == "csv" and trips_file.is_file():
             # The history's own problems are listed with the timetable's, all at once.
