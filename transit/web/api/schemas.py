@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from transit.models import Mode
 from transit.routing.query import (
@@ -308,7 +309,8 @@ class RouteQuery(_Query):
         if value is None or isinstance(value, dt.datetime) or (
                 isinstance(value, str) and _DATE_TIME_TEXT.match(value)):
             return value
-        raise ValueError(f"{value!r} is not a date and time; write one such as 2026-05-01T08:00")
+        # Pydantic's own error type: the API says what a time looks like (api.problems).
+        raise PydanticCustomError("datetime_parsing", "not a date and time")
 
     @field_validator("depart", "arrive_by")
     @classmethod
