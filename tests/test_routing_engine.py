@@ -83,9 +83,11 @@ def test_answers_do_not_depend_on_pool_sizes_or_probing(
     # Tiny pools: every scan runs out of room and is run again with more.
     national.pool_sizes = (1, 1, 1)
     national.first_pool_sizes = (1, 1, 0)
+    national.options_pool_sizes = (1, 1, 1)
     assert _answers(national) == expected
     assert national.pool_sizes != (1, 1, 1)
     assert national.first_pool_sizes[:2] != (1, 1)
+    assert national.options_pool_sizes != (1, 1, 1)
     # Every search counts as large: the latest departures are always computed first.
     monkeypatch.setattr(engine, "PROBE_TRIP_LABELS", 0)
     assert _answers(national) == expected
@@ -316,6 +318,48 @@ def test_options_keep_the_labels_no_ready_one_beats() -> None:
                   for it in plan(snap, query).itineraries)
     theirs = sorted((o.departure, o.fare, o.transfers) for o in reference_answer(snap, query))
     assert ours == theirs and len(ours) >= 3
+
+
+def test_a_later_run_that_overtakes_an_earlier_one_is_still_taken() -> None:
+    """Runs of one pattern are interchangeable but for their times, so a search boards only
+    the first it can catch; an express that leaves later but overtakes the stopping train
+    (same stops, same fares) must not be taken for a later run of the same pattern.
+    Hand-worked: from A at 07:00 the express arrives at C at 10:00 and the stopping train,
+    leaving first, at 12:00; the 09:00 stopping train arrives at 13:00."""
+    h = 3600
+    feed = _daily_feed("ABC", {
+        "T": [
+            [_stop("A", None, 8 * h), _stop("B", 10 * h, 10 * h, 100), _stop("C", 12 * h, None, 100)],
+            [_stop("A", None, 8 * h + 1800), _stop("B", 9 * h, 9 * h, 100),
+             _stop("C", 10 * h, None, 100)],
+            [_stop("A", None, 9 * h), _stop("B", 11 * h, 11 * h, 100), _stop("C", 13 * h, None, 100)],
+        ],
+    })
+    snap = Snapshot.from_feed(feed, 0)
+    day = dt.datetime(2025, 3, 5)
+    line = snap.timeline(snap.forward, *(
+        int(dt.datetime(2025, 3, 5, hour, tzinfo=dt.UTC).timestamp()) for hour in (0, 23)
+    ))
+    board = line.boarding
+    rows = {
+        (line.dep_time[i] - 86400 * (line.dep_time[i] // 86400), int(line.rec[line.dep_rec[i], 3])):
+        int(board[i, kernels.BOARD_PATTERN])
+        for i in range(len(board))
+        if dt.datetime.fromtimestamp(int(line.dep_time[i] + line.base), dt.UTC).date()
+        == day.date()
+    }
+    a = snap.city_index["A"]
+    # The 08:00 and 09:00 stopping trains never overtake: one pattern; the express another.
+    assert rows[(8 * h, a)] == rows[(9 * h, a)] != rows[(8 * h + 1800, a)]
+    assert all(p >= 0 for p in rows.values())
+    for criterion in CRITERIA:
+        result = plan(snap, Query("A", "C", depart=day + dt.timedelta(hours=7),
+                                  criterion=criterion, window_hours=24))
+        assert result.itineraries[0].arrival.hour == 10, criterion
+        assert result.itineraries[0].fare_cents == 200
+    options = plan(snap, Query("A", "C", arrive_by=day + dt.timedelta(hours=12, minutes=30),
+                               criterion="options", window_hours=24))
+    assert [(it.departure.hour, it.departure.minute) for it in options.itineraries] == [(8, 30)]
 
 
 @pytest.mark.parametrize("reverse", [False, True])

@@ -11,6 +11,7 @@ values must agree exactly.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -272,6 +273,50 @@ def test_engine_agrees_with_reference_without_fares(
                 stop.fare_cents = None
     snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
     assert snap.fare_free
+    for criterion in ("fastest", "cheapest", "transfers", "options"):
+        query = _query(params, criterion)
+        engine = _project(_engine_outcomes(snap, query), criterion, bool(params["arrive_by"]))
+        reference = _project(reference_answer(snap, query), criterion, bool(params["arrive_by"]))
+        assert engine == reference, criterion
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(cases())
+def test_engine_agrees_with_reference_where_runs_overtake(
+    case: tuple[Feed, dict[str, object]],
+) -> None:
+    """Every timetable of a service takes the first one's fares and boarding and alighting
+    rules, so that its runs differ only in their times and often overtake one another, and
+    each gets a twin that leaves a minute later and is a minute early everywhere after: the
+    engine boards only the first catchable run of runs that never overtake (patterns) and
+    must tell the others apart."""
+    feed, params = case
+    for service in feed.services:
+        first = service.timetables[0].stops
+        for timetable in list(service.timetables):
+            for stop, model in zip(timetable.stops, first, strict=True):
+                stop.fare_cents = model.fare_cents
+                stop.boarding = model.boarding
+                stop.alighting = model.alighting
+            stops = timetable.stops
+            assert stops[0].departure is not None and stops[1].arrival is not None
+            if stops[1].arrival - stops[0].departure < 5 * 60:
+                continue
+            twin = [
+                replace(
+                    stop,
+                    arrival=None if stop.arrival is None else stop.arrival - 60,
+                    departure=None if stop.departure is None else stop.departure - 60,
+                )
+                for stop in stops
+            ]
+            twin[0] = replace(stops[0], departure=stops[0].departure + 60)
+            service.timetables.append(replace(timetable, code=timetable.code + "x", stops=twin))
+    snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
     for criterion in ("fastest", "cheapest", "transfers", "options"):
         query = _query(params, criterion)
         engine = _project(_engine_outcomes(snap, query), criterion, bool(params["arrive_by"]))

@@ -235,18 +235,61 @@ def cheapest_first(s: Search, latest: np.ndarray) -> list[Found]:
         snap.first_pool_sizes = (grown[0], grown[1], grown[2])
 
 
+def pareto_first(s: Search, latest: np.ndarray) -> list[Found] | None:
+    """The Pareto set over (arrival, fare, rides) from a search that takes labels in order
+    of fare (kernels.pareto_first), or None where it cannot answer (fares below zero, or a
+    window or fare too large for its heap's key): the caller scans instead. ``latest`` is
+    ``latest_departures(s)`` (worth its scan even for small searches: measured)."""
+    snap, tl = s.snapshot, s.timeline
+    if snap.negative_fares or s.end - s.start >= 1 << kernels.READY_BITS:
+        return None
+    fare_bound, ride_bound = snap.bounds(s.direction, s.target)
+    times = snap.time_bounds(s.direction, tl, s.target)
+    scan: Any = kernels.pareto_first  # a numba dispatcher: mypy cannot follow the splat
+    while True:
+        caps = snap.options_pool_sizes
+        full, rows, t_k, t_lab, l_pt, l_pk = scan(
+            *s._common(), tl.ride, tl.dep_start, tl.dep_time, tl.boarding, snap.zone_fares,
+            fare_bound, ride_bound, latest - tl.base, times,
+            -1 if s.max_rides is None else int(s.max_rides), _run_scratch(tl.n_runs, 3),
+            *_stamps(tl.n_patterns, caps[0]), tl.city_patterns, *caps,
+        )
+        if not full:
+            return _journeys(s, rows, t_k, t_lab, l_pt, l_pk)
+        if full == 4:
+            return None
+        grown = list(caps)
+        grown[full - 1] *= 4
+        snap.options_pool_sizes = (grown[0], grown[1], grown[2])
+
+
 _scratch = threading.local()
 
 
-def _run_scratch(n_runs: int) -> np.ndarray:
-    """This thread's per-run rows for kernels.cheapest_first ((INF, -1), as it leaves them),
-    at least ``n_runs`` of them."""
-    rows = getattr(_scratch, "runs", None)
+def _stamps(n_patterns: int, labels: int) -> tuple[np.ndarray, int]:
+    """This thread's marks per pattern stop for kernels.pareto_first (at least
+    ``n_patterns``), and the base above every mark made before, for a search of at most
+    ``labels`` labels (marks are never cleared: each search marks above the last)."""
+    stamps = getattr(_scratch, "stamps", None)
+    base = getattr(_scratch, "stamp_next", 0)
+    if stamps is None or len(stamps) < n_patterns or base > 1 << 60:
+        stamps = np.full(max(n_patterns, 1), -1, np.int64)
+        _scratch.stamps = stamps
+        base = 0
+    _scratch.stamp_next = base + labels
+    return stamps, base
+
+
+def _run_scratch(n_runs: int, width: int = 2) -> np.ndarray:
+    """This thread's per-run rows for kernels.cheapest_first (``width`` 2: (INF, -1)) or
+    kernels.pareto_first (3: (INF, -1, 0)), as they leave them, at least ``n_runs``."""
+    name = f"runs{width}"
+    rows = getattr(_scratch, name, None)
     if rows is None or len(rows) < n_runs:
-        rows = np.empty((n_runs, 2), np.int64)
+        rows = np.zeros((n_runs, width), np.int64)
         rows[:, 0] = INF
         rows[:, 1] = -1
-        _scratch.runs = rows
+        setattr(_scratch, name, rows)
     return rows
 
 

@@ -59,11 +59,15 @@ WIDE_WIDTH = 16
 # departure and the record's index.
 RIDE_ARR, RIDE_TO, RIDE_TO_CUM, RIDE_FLAGS, RIDE_ZONE_ALIGHT, RIDE_DEP, RIDE_REC = range(7)
 RIDE_WIDTH = 8
-# Boarding rows (``Timeline.boarding``, beside ``dep_rec``): what ``cheapest_first`` needs to
-# board each departure of a city, read in order: the record's ride row, run, TRIP_FLAGS,
-# zone-fare service (-1: none), cumulative fare and boarding part of the zone-fare index.
+# Boarding rows (``Timeline.boarding``, beside ``dep_rec``): what ``cheapest_first`` and
+# ``pareto_first`` need to board each departure of a city, read in order: the record's ride
+# row, run, TRIP_FLAGS, zone-fare service (-1: none), cumulative fare, boarding part of the
+# zone-fare index, and BOARD_PATTERN: its run's pattern and stop (``chain_runs``; -1: none).
 BOARD_RIDE, BOARD_RUN, BOARD_TRIP_FLAGS, BOARD_ZONE, BOARD_CUM, BOARD_ZONE_PART = range(6)
+BOARD_PATTERN = 6
 BOARD_WIDTH = 8
+# At most this many patterns per shape (``chain_runs``); other runs get none.
+MAX_CHAINS = 16
 # How many departures ahead cheapest_first asks for the rows a boarding will read.
 AHEAD = 2
 # At most this many ready labels' fares and rides are kept while pareto_scan walks a bag to
@@ -1351,6 +1355,393 @@ def cheapest_first(
     )
 
 
+# pareto_first keeps, per city, the earliest ready time of its taken labels for this many
+# ride counts (int32, relative to the search's start: one cache line per city); labels with
+# more rides compare with the last count.
+LEVELS = 16
+# pareto_first orders its heap by one int64: the fare key above the ready time (relative
+# to the start, below 2**21 s: 24 days) above the rides (5 bits).
+READY_BITS = 21
+FARE_KEY_LIMIT = 1 << (63 - READY_BITS - 5)
+INF32 = (1 << 31) - 1
+
+
+@njit(cache=True, inline="always")
+def _first_key(fare_key: int, ready: int, rides: int) -> int:
+    return (fare_key << (READY_BITS + 5)) | (ready << 5) | min(rides, 31)
+
+
+@njit(cache=True, nogil=True)
+def pareto_first(
+    rec: np.ndarray,
+    run_low: np.ndarray,
+    run_high: np.ndarray,
+    trip_ok: np.ndarray,
+    mct: np.ndarray,
+    walk_start: np.ndarray,
+    walk_to: np.ndarray,
+    walk_secs: np.ndarray,
+    origin: int,
+    target: int,
+    finish: np.ndarray,
+    start: int,
+    end: int,
+    ride: np.ndarray,
+    dep_start: np.ndarray,
+    dep_time: np.ndarray,
+    boarding: np.ndarray,
+    zone_fares: np.ndarray,
+    lbf: np.ndarray,
+    lbr: np.ndarray,
+    latest: np.ndarray,
+    lbt: np.ndarray,
+    max_rides: int,
+    run_best: np.ndarray,
+    stamp: np.ndarray,
+    stamp_base: int,
+    city_patterns: np.ndarray,
+    cap_l: int,
+    cap_t: int,
+    cap_f: int,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Pareto set over (arrival, fare, rides), labels taken in order of fare.
+
+    ``cheapest_first`` with rides as a third criterion (Martins' label-setting search, with
+    the fare bounds ``lbf`` as A* potentials; fares must be >= 0): labels (city, ready time,
+    fare, rides) leave the heap in the order of (fare + bound, ready time, rides), so a label
+    that leaves it is never beaten by a later one, and every label taken before it at its
+    city is at least as cheap. Whether one of those beats it is then a question of ready time
+    and rides alone: per city, the earliest ready time taken with at most r rides (r <
+    ``LEVELS``), one array read. The same holds at the target: every journey found before is
+    at least as cheap as any completion of the label taken (the bound is consistent), so a
+    label, a ride or a journey is useless as soon as a found journey with no more rides
+    (``lbr``: the rides still needed) arrives no later than it can (``lbt``). A taken label
+    boards its city's departures from its ready time up to the ready time of the earliest
+    one taken before it with no more rides (that one boarded the later ones, cheaper), and
+    up to ``latest``, but of the runs of one pattern (``chain_runs``: same stops and fares,
+    never overtaking) only the first it can catch: every later one arrives no earlier
+    everywhere, for the same fare. Additive-fare runs keep one boarding (fare minus the
+    cumulative fare there, where and with how many rides): a ride that it covers stops.
+
+    Arguments are ``cheapest_first``'s, with ``lbr`` the ride bounds, ``max_rides`` (< 0: no
+    limit but ``RIDE_CAP``), ``run_best`` rows of (INF, -1, 0), left so, ``stamp`` a scratch
+    row per pattern stop (never cleared: a label marks the patterns it boarded with
+    ``stamp_base`` plus its index, so ``stamp_base`` must exceed every mark of earlier
+    searches by at least ``cap_l``), ``city_patterns`` per city the number of pattern
+    stops departing it (more than any where a departure has none: a label that met them
+    all stops walking the departures), and ``cap_f`` found journeys. The result is ``pareto_scan``'s (4 first: a fare key too large for the heap's
+    key; the caller uses the scan instead).
+    """
+    n_cities = mct.shape[0]
+    lo, hi, n_runs, run_base = _span(rec, run_low, run_high, start, end)
+    ends = finish.shape[0] > 0  # walks lead to the target: journeys may end with one
+    top = RIDE_CAP if max_rides < 0 else max_rides
+    label = np.empty((cap_l, 4), np.int64)  # ready time, fare, city, rides
+    l_pt = np.empty(cap_l, np.int64)
+    l_pk = np.empty(cap_l, np.int64)
+    h_key = np.empty(cap_l, np.int64)
+    h_lab = np.empty(cap_l, np.int64)
+    t_lab = np.empty(cap_t, np.int64)
+    t_k = np.empty(cap_t, np.int64)
+    rows = np.empty((cap_f, 5), np.int64)
+    # Per city and ride count r: the earliest ready time (- start) taken with at most r rides.
+    taken = np.full((n_cities, LEVELS), INF32, np.int32)
+    # Per ride count r: the earliest arrival found with at most r rides; past ``top``, -1, so
+    # that a label needing more rides than allowed is beaten.
+    found_by = np.full(top + 2, INF, np.int64)
+    found_by[top + 1] = -1
+    touched = np.empty(cap_t, np.int64)
+    n_touched = 0
+    n_l = 0
+    n_h = 0
+    n_t = 0
+    n_f = 0
+    full = 0
+    for w in range(walk_start[origin] - 1, walk_start[origin + 1]):
+        # The origin, and each city a walk from it (after the walk): rides 0, fare 0.
+        if w < walk_start[origin]:
+            city = origin
+            ready = start
+        else:
+            city = walk_to[w]
+            ready = start + walk_secs[w]
+        if city == target or lbf[city] >= UNREACHABLE or ready + lbt[city] > end:
+            continue  # (the walk alone to the target is the planner's)
+        if lbf[city] >= FARE_KEY_LIMIT:
+            full = 4
+            break
+        if n_l == cap_l:
+            full = 1
+            break
+        label[n_l, 0] = ready
+        label[n_l, 1] = 0
+        label[n_l, 2] = city
+        label[n_l, 3] = 0
+        l_pt[n_l] = -1
+        l_pk[n_l] = -1
+        n_h = _heap_push(h_key, h_lab, n_h, _first_key(lbf[city], ready - start, 0), n_l)
+        n_l += 1
+    while n_h > 0 and full == 0:
+        lab = h_lab[0]
+        n_h = _heap_pop(h_key, h_lab, n_h)
+        if n_h > 0:
+            _prefetch(label, h_lab[0])  # type: ignore[call-arg]  # (likely the next one out)
+        t = label[lab, 0]
+        f = label[lab, 1]
+        c = label[lab, 2]
+        b = label[lab, 3]
+        if c == target:
+            # A journey: kept unless one found before (no dearer) arrives no later with no
+            # more rides.
+            if found_by[b] <= t:
+                continue
+            if n_f == cap_f:
+                full = 3
+                break
+            rows[n_f, 0] = t
+            rows[n_f, 1] = f
+            rows[n_f, 2] = b
+            rows[n_f, 3] = l_pt[lab]
+            rows[n_f, 4] = l_pk[lab]
+            n_f += 1
+            for k in range(b, top + 1):
+                if found_by[k] <= t:
+                    break
+                found_by[k] = t
+            continue
+        level = min(b, LEVELS - 1)
+        rel = t - start
+        limit_rel = taken[c, level]
+        if rel >= limit_rel:
+            continue  # a label at least as cheap, ready no later, with no more rides
+        if found_by[min(b + lbr[c], top + 1)] <= t + lbt[c]:
+            continue
+        if b < LEVELS:
+            for k in range(b, LEVELS):
+                if taken[c, k] <= rel:
+                    break
+                taken[c, k] = rel
+        if b >= top:
+            continue
+        limit = INF if limit_rel == INF32 else start + limit_rel
+        last = latest[c]
+        if end - lbt[c] < last:
+            last = end - lbt[c]
+        # A departure from which no journey can beat those found with as many rides.
+        beaten = found_by[min(b + lbr[c], top + 1)] - lbt[c] - 1
+        if beaten < last:
+            last = beaten
+        rides = b + 1
+        seen = 0  # the city's pattern stops met: once all are, every later one is useless
+        q = dep_start[c]
+        q_end = dep_start[c + 1]
+        while q < q_end:
+            mid = (q + q_end) >> 1
+            if dep_time[mid] < t:
+                q = mid + 1
+            else:
+                q_end = mid
+        q_end = dep_start[c + 1]
+        while q < q_end:
+            d = dep_time[q]
+            if d >= limit or d > last or seen == city_patterns[c]:
+                break
+            bq = q
+            q += 1
+            if q + AHEAD < q_end:
+                ahead = np.int64(boarding[q + AHEAD, BOARD_RIDE])
+                _prefetch(ride, ahead)  # type: ignore[call-arg]
+                _prefetch(ride, ahead + 2)  # type: ignore[call-arg]
+                _prefetch(run_best, np.int64(boarding[q + AHEAD, BOARD_RUN]) - run_base)  # type: ignore[call-arg]
+                _prefetch(boarding, min(q + 2 * AHEAD, q_end - 1))  # type: ignore[call-arg]
+            pattern = boarding[bq, BOARD_PATTERN]
+            if pattern >= 0:
+                if stamp[pattern] == stamp_base + lab:
+                    continue  # an earlier run of the pattern, met here, is better
+                stamp[pattern] = stamp_base + lab
+                seen += 1
+            tf = boarding[bq, BOARD_TRIP_FLAGS]
+            if not trip_ok[tf >> 2]:
+                continue  # (nor may the pattern's other runs be used: same mode)
+            if n_t == cap_t:
+                full = 2
+                break
+            p = int(boarding[bq, BOARD_RIDE])
+            x = boarding[bq, BOARD_RUN] - run_base
+            od = boarding[bq, BOARD_ZONE]
+            v = f
+            if od < 0:
+                v = f - boarding[bq, BOARD_CUM]
+                at = run_best[x, 1]
+                if at >= 0 and at <= p and run_best[x, 0] <= v and run_best[x, 2] <= rides:
+                    continue  # a boarding of this run as good is aboard here already
+                if at < 0:
+                    touched[n_touched] = x
+                    n_touched += 1
+                if at < 0 or (v < run_best[x, 0] and rides <= run_best[x, 2]):
+                    run_best[x, 0] = v
+                    run_best[x, 1] = p
+                    run_best[x, 2] = rides
+            tl = n_t
+            t_lab[tl] = lab
+            t_k[tl] = ride[p, RIDE_REC]
+            n_t += 1
+            boarded_cum = boarding[bq, BOARD_CUM]
+            boarded_zone = boarding[bq, BOARD_ZONE_PART]
+            beaten_at = found_by[rides]
+            r = p
+            while True:
+                a = int(ride[r, RIDE_ARR])
+                if a > end or a >= beaten_at:
+                    break  # every journey from here on arrives too late
+                if od < 0:
+                    at = run_best[x, 1]
+                    if r >= at and run_best[x, 2] <= rides and (
+                        run_best[x, 0] < v
+                        or (run_best[x, 0] == v and (at != p or run_best[x, 2] < rides))
+                    ):
+                        break  # from here on, a better boarding of the run covers this one
+                    fa = v + ride[r, RIDE_TO_CUM]
+                else:
+                    zone = zone_fares[boarded_zone + ride[r, RIDE_ZONE_ALIGHT]]
+                    if zone != NO_ZONE_FARE:
+                        fa = f + zone
+                    else:
+                        fa = f + ride[r, RIDE_TO_CUM] - boarded_cum
+                to = ride[r, RIDE_TO]
+                flags = ride[r, RIDE_FLAGS]
+                if flags & 1:
+                    fin = 0 if to == target else (finish[to] if ends else -1)
+                    for w in range(walk_start[to] - 2, walk_start[to + 1]):
+                        if w == walk_start[to] - 2:
+                            # The target, or a walk away from it: a journey.
+                            if fin < 0:
+                                continue
+                            city = target
+                            ready = a + fin
+                            if ready > end or ready >= beaten_at:
+                                continue
+                            fkey = fa
+                        else:
+                            if to == target:
+                                break
+                            if w < walk_start[to]:
+                                city = to
+                                ready = a + mct[to]
+                            else:
+                                city = walk_to[w]
+                                ready = a + walk_secs[w]
+                                if city == target:
+                                    continue  # (ended a journey above, walking there)
+                            if lbf[city] >= UNREACHABLE:
+                                continue
+                            if ready > latest[city] or ready + lbt[city] > end:
+                                continue
+                            if found_by[min(rides + lbr[city], top + 1)] <= ready + lbt[city]:
+                                continue
+                            if taken[city, min(rides, LEVELS - 1)] <= ready - start:
+                                continue
+                            fkey = fa + lbf[city]
+                        if fkey >= FARE_KEY_LIMIT:
+                            full = 4
+                            break
+                        if n_l == cap_l:
+                            full = 1
+                            break
+                        label[n_l, 0] = ready
+                        label[n_l, 1] = fa
+                        label[n_l, 2] = city
+                        label[n_l, 3] = rides
+                        l_pt[n_l] = tl
+                        l_pk[n_l] = ride[r, RIDE_REC]
+                        n_h = _heap_push(h_key, h_lab, n_h, _first_key(fkey, ready - start, rides), n_l)
+                        n_l += 1
+                    if full > 0:
+                        break
+                if flags & 2 or ride[r + 1, RIDE_DEP] > end:
+                    break  # the run ends, or goes on after the search's range
+                r += 1
+            if full > 0:
+                break
+    for i in range(n_touched):
+        run_best[touched[i], 0] = INF
+        run_best[touched[i], 1] = -1
+        run_best[touched[i], 2] = 0
+    return (
+        full, rows[:n_f], t_k[:n_t], t_lab[:n_t], l_pt[:n_l], l_pk[:n_l],
+    )
+
+
+@njit(cache=True, nogil=True)
+def chain_runs(
+    order: np.ndarray,
+    run_shape: np.ndarray,
+    run_row: np.ndarray,
+    run_rows: np.ndarray,
+    run_pos: np.ndarray,
+    ride: np.ndarray,
+) -> np.ndarray:
+    """Split the runs of each shape (timetables of one service with the same stops, fares and
+    rules) into patterns whose runs never overtake one another; returns each run's pattern
+    (-1: none, past ``MAX_CHAINS`` patterns of a shape).
+
+    A run may follow another in a pattern when, at every stop position both reach in the
+    timeline, it comes later in record order (departs no earlier) and arrives no earlier,
+    and where only one of them is in the timeline's range, that says the same: the later
+    one may be missing at the range's end, the earlier one at its start (anything else
+    means overtaking there, or a time the range hides). Then it is
+    later than every run before it in the pattern (the order is transitive): a label that
+    can catch both catches the earlier, which is as good at every later stop.
+
+    ``order`` lists the runs by shape, then first departure; per run its shape, first ride
+    row, number of rows and the position of its first row among the shape's connections
+    (direction's terms); ``ride`` the ride rows.
+    """
+    n_runs = run_shape.shape[0]
+    chain = np.full(n_runs, -1, np.int64)
+    last = np.empty(MAX_CHAINS, np.int64)
+    n_chains = 0
+    i = 0
+    while i < order.shape[0]:
+        shape = run_shape[order[i]]
+        j = i
+        while j < order.shape[0] and run_shape[order[j]] == shape:
+            j += 1
+        first_chain = n_chains
+        n_here = 0
+        for k in range(i, j):
+            b = order[k]
+            b0 = run_pos[b]
+            b1 = b0 + run_rows[b]
+            placed = False
+            for c in range(n_here):
+                a = last[c]
+                a0 = run_pos[a]
+                a1 = a0 + run_rows[a]
+                # A later run reaches earlier positions in the range no later and leaves
+                # it no later: it departs the range's start later and reaches its end sooner.
+                fits = b0 <= a0 and b1 <= a1
+                if fits:
+                    for pos in range(a0, b1):
+                        ra = run_row[a] + pos - a0
+                        rb = run_row[b] + pos - b0
+                        if ride[ra, RIDE_REC] >= ride[rb, RIDE_REC] or ride[ra, RIDE_ARR] > ride[rb, RIDE_ARR]:
+                            fits = False
+                            break
+                if fits:
+                    chain[b] = first_chain + c
+                    last[c] = b
+                    placed = True
+                    break
+            if not placed and n_here < MAX_CHAINS:
+                last[n_here] = b
+                chain[b] = first_chain + n_here
+                n_here += 1
+        n_chains += n_here
+        i = j
+    return chain
+
+
 @njit(cache=True, nogil=True)
 def hop_graph(
     rec: np.ndarray, n_cities: int, walk_start: np.ndarray, walk_to: np.ndarray,
@@ -1458,6 +1849,16 @@ def warm_up() -> None:
             np.zeros((2, RIDE_WIDTH), np.int32), walk_start, runs,
             np.zeros((2, BOARD_WIDTH), np.int32), runs, i64, i64, i64,
             np.zeros((2, 2), np.int64), 16, 16,
+        )
+        pareto_first(
+            rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10,
+            np.zeros((2, RIDE_WIDTH), np.int32), walk_start, runs,
+            np.zeros((2, BOARD_WIDTH), np.int32), runs, i64, i64, i64, i64, -1,
+            np.zeros((2, 3), np.int64), i64, 0, i64, 16, 16, 4,
+        )
+        chain_runs(
+            np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
+            np.ones(1, np.int64), np.zeros(1, np.int64), np.zeros((2, RIDE_WIDTH), np.int32),
         )
         hop_graph(rec, 2, walk_start, empty, empty)
         leaves(rec, ok, 0, 0, 10)

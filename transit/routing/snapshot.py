@@ -39,6 +39,7 @@ from transit.models import (
 )
 from transit.routing.kernels import (
     BOARD_CUM,
+    BOARD_PATTERN,
     BOARD_RIDE,
     BOARD_RUN,
     BOARD_TRIP_FLAGS,
@@ -66,6 +67,7 @@ from transit.routing.kernels import (
     ZONE,
     ZONE_ALIGHT,
     ZONE_BOARD,
+    chain_runs,
     distances,
     hop_graph,
     warm_up,
@@ -150,6 +152,10 @@ class Timeline:
     # time bounds it gave for the last few targets (Snapshot.time_bounds).
     hops: Any = None
     time_bounds: dict[int, np.ndarray] = field(default_factory=dict)
+    # How many pattern stops ``boarding[:, BOARD_PATTERN]`` numbers (kernels.chain_runs),
+    # and per city how many depart it (a large number where a departure has none).
+    n_patterns: int = 0
+    city_patterns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.dep)
@@ -171,6 +177,25 @@ class Direction:
     walk_start: np.ndarray
     walk_to: np.ndarray
     walk_secs: np.ndarray
+
+
+def _shapes(
+    trip_kind: np.ndarray, trip_first: np.ndarray, trip_len: np.ndarray,
+    stop_city: np.ndarray, stop_cum: np.ndarray, stop_board: np.ndarray,
+    stop_alight: np.ndarray,
+) -> np.ndarray:
+    """Per timetable, the id of its shape: timetables of one kind (``trip_kind``: the same
+    mode and zone fares) with the same cities, cumulative fares and boarding and alighting
+    rules in the same order. Their runs differ only in their times; the engine's patterns
+    split them further (kernels.chain_runs)."""
+    rows = np.stack([stop_city, stop_cum, stop_board, stop_alight], axis=1).astype(np.int64)
+    ids: dict[tuple[int, bytes], int] = {}
+    out = np.empty(len(trip_len), dtype=np.int64)
+    for t, (s, a, n) in enumerate(
+        zip(trip_kind.tolist(), trip_first.tolist(), trip_len.tolist(), strict=True)
+    ):
+        out[t] = ids.setdefault((s, rows[a:a + n].tobytes()), len(ids))
+    return out
 
 
 class _Builder:
@@ -303,6 +328,19 @@ class Snapshot:
                 f"{b.services[b.trip_service[trip]][0]!r}: its fares add up to more than "
                 f"{MAX_CENTS / 100:,.2f} currency units"
             )
+        # What the search tells timetables apart by, besides their times: the mode (the
+        # filter), the zone fares (per service) and the stops with their fares and rules.
+        mode_id = {m: i for i, m in enumerate(sorted(set(self.service_mode)))}
+        service_key = np.array(
+            [mode_id[m] if od is None else len(mode_id) + s
+             for s, (m, od) in enumerate(zip(self.service_mode, self.service_od, strict=True))],
+            dtype=np.int64,
+        )
+        self.trip_shape = _shapes(
+            service_key[self.trip_service] if len(self.trip_service) else self.trip_service,
+            self.trip_first, self.trip_len, self.stop_city, self.stop_cum, self.stop_board,
+            self.stop_alight,
+        )
         # Connections: every pair of consecutive stops of one timetable.
         if n_stops > 1:
             same = stop_trip[1:] == stop_trip[:-1]
@@ -373,6 +411,7 @@ class Snapshot:
         # fewer labels than a multi-criteria scan for options, and pays to allocate room.
         self.pool_sizes: tuple[int, int, int] = (1 << 10, 1 << 11, 1 << 6)
         self.first_pool_sizes: tuple[int, int, int] = (1 << 10, 1 << 11, 0)
+        self.options_pool_sizes: tuple[int, int, int] = (1 << 12, 1 << 12, 1 << 6)
         self.no_latest = np.full(n_cities, 1 << 62, dtype=np.int64)
         self.no_finish = np.zeros(0, dtype=np.int64)
         self._finish: dict[tuple[bool, int], np.ndarray] = {}
@@ -636,7 +675,7 @@ class Snapshot:
                 _aligned_rows(0, WIDE_WIDTH), base, 1, none, none,
                 np.zeros(len(self.city_names) + 1, dtype=np.int64), none, none,
                 np.zeros((0, RIDE_WIDTH), np.int32), np.zeros((0, BOARD_WIDTH), np.int32),
-                True,
+                True, city_patterns=np.zeros(len(self.city_names), dtype=np.int64),
             )
         dep = np.concatenate(parts_dep)
         arr = np.concatenate(parts_arr)
@@ -722,11 +761,46 @@ class Snapshot:
         boarding[:, BOARD_CUM] = wide[by_city, FROM_CUM]
         boarding[:, BOARD_ZONE_PART] = wide[by_city, ZONE_BOARD]
         boarding[:, BOARD_ZONE_PART + 1:] = 0
+        pattern_stop, n_patterns = self._pattern_stops(direction, conn, along, dense, ride)
+        boarding[:, BOARD_PATTERN] = pattern_stop[ride_of[by_city]]
+        # Per city, its pattern stops (each boarding row's city and pattern, counted once).
+        n_cities = len(self.city_names)
+        city_of = rec[by_city, 3].astype(np.int64)
+        pairs = np.unique(city_of * (n_patterns + 1) + boarding[:, BOARD_PATTERN] + 1)
+        city_patterns = np.bincount(pairs // (n_patterns + 1), minlength=n_cities)
+        city_patterns[city_of[boarding[:, BOARD_PATTERN] < 0]] = 1 << 40
         return Timeline(
             dep, rec, wide, base, max(1, len(runs)), run_low, run_high, dep_start,
             by_city.astype(np.int32), rec[by_city, 0].copy(), ride, boarding,
-            bool((rec[:, 1] >= rec[:, 0]).all()),
+            bool((rec[:, 1] >= rec[:, 0]).all()), n_patterns=n_patterns,
+            city_patterns=city_patterns.astype(np.int64),
         )
+
+    def _pattern_stops(
+        self, direction: Direction, conn: np.ndarray, along: np.ndarray, dense: np.ndarray,
+        ride: np.ndarray,
+    ) -> tuple[np.ndarray, int]:
+        """Per ride row, its pattern stop (-1: none), and how many there are: the runs of
+        a timeline split into patterns that never overtake (kernels.chain_runs), numbered
+        with the position of the row's boarding stop along the run."""
+        trip = self.conn_trip[conn[along]]
+        pos = self.conn_from[conn[along]] - self.trip_first[trip]  # 0 .. len - 2
+        if direction.reverse:
+            pos = self.trip_len[trip] - 2 - pos
+        run = dense[along]
+        starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+        rows = np.diff(np.r_[starts, len(run)])
+        shape = self.trip_shape[trip[starts]]
+        order = np.lexsort((ride[starts, RIDE_DEP], shape))
+        chain = chain_runs(order, shape, starts, rows, pos[starts], ride)
+        row_chain = np.repeat(chain, rows)
+        longest = int(self.trip_len.max(initial=2))
+        key = np.where(row_chain >= 0, row_chain * longest + pos, -1)
+        used, numbered = np.unique(key, return_inverse=True)
+        if len(used) and used[0] < 0:
+            numbered = numbered - 1  # the rows without a pattern stay -1
+            return numbered.astype(np.int32), len(used) - 1
+        return numbered.astype(np.int32), len(used)
 
     def bounds(self, direction: Direction, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Per city, lower bounds on the fare and on the rides (at least 1) still needed to
