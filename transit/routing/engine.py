@@ -226,7 +226,8 @@ def cheapest_first(s: Search, latest: np.ndarray) -> list[Found]:
         full, rows, t_k, t_lab, l_pt, l_pk = scan(
             *s._common(), s.timeline.ride, s.timeline.dep_start, s.timeline.dep_time,
             s.timeline.boarding, snap.zone_fares, fare_bound, latest - s.timeline.base, times,
-            _run_scratch(s.timeline.n_runs), caps[0], caps[1],
+            _run_scratch(s.timeline.n_runs), *_stamps(s.timeline.n_patterns, caps[0]),
+            s.timeline.city_patterns, caps[0], caps[1],
         )
         if not full:
             return _journeys(s, rows, t_k, t_lab, l_pt, l_pk)

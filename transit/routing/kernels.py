@@ -1124,6 +1124,9 @@ def cheapest_first(
     latest: np.ndarray,
     lbt: np.ndarray,
     run_best: np.ndarray,
+    stamp: np.ndarray,
+    stamp_base: int,
+    city_patterns: np.ndarray,
     cap_l: int,
     cap_t: int,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1135,7 +1138,8 @@ def cheapest_first(
     if it is ready earlier than every one before it (``board_from``). The first useful label
     boards each departure of its city from its ready time to ``latest``; the later (dearer,
     earlier-ready) ones only the departures before that, which the earlier ones could not
-    catch. A boarding rides its run on (``ride``: the run's records side by side), making a
+    catch; and of the runs of one pattern (``chain_runs``) only the first it can catch, as
+    ``pareto_first`` does. A boarding rides its run on (``ride``: the run's records side by side), making a
     label at each city it may alight at (and at each walk's end) unless that city has a
     popped label ready no later: popped labels are never dearer than a new one.
     Additive-fare runs keep their best boarding (fare minus the cumulative fare at the
@@ -1147,7 +1151,8 @@ def cheapest_first(
     Arguments are ``pareto_scan``'s, with ``Timeline.ride`` and ``Timeline.boarding`` (a
     row per ``dep_rec``) for the wide rows; ``run_best``, a scratch array of rows (INF, -1),
     one per run, which it leaves so (filling it afresh would cost more than the search on a
-    large network); the stop-label pool ``cap_l`` (also the heap's
+    large network); ``stamp``, ``stamp_base`` and ``city_patterns`` as for
+    ``pareto_first``; the stop-label pool ``cap_l`` (also the heap's
     room) and the trip-label pool ``cap_t``. So is the result (one best row, rides 0).
     """
     n_cities = mct.shape[0]
@@ -1229,9 +1234,10 @@ def cheapest_first(
             else:
                 q_end = mid
         q_end = dep_start[c + 1]
+        seen = 0  # the city's pattern stops met: once all are, every later one is useless
         while q < q_end:
             d = dep_time[q]
-            if d >= limit or d > last:
+            if d >= limit or d > last or seen == city_patterns[c]:
                 break
             bq = q
             q += 1
@@ -1243,9 +1249,15 @@ def cheapest_first(
                 _prefetch(ride, ahead + 2)  # type: ignore[call-arg]
                 _prefetch(run_best, np.int64(boarding[q + AHEAD, BOARD_RUN]) - run_base)  # type: ignore[call-arg]
                 _prefetch(boarding, min(q + 2 * AHEAD, q_end - 1))  # type: ignore[call-arg]
+            pattern = boarding[bq, BOARD_PATTERN]
+            if pattern >= 0:
+                if stamp[pattern] == stamp_base + lab:
+                    continue  # an earlier run of the pattern, met here, is better
+                stamp[pattern] = stamp_base + lab
+                seen += 1
             tf = boarding[bq, BOARD_TRIP_FLAGS]
             if not trip_ok[tf >> 2]:
-                continue
+                continue  # (nor may the pattern's other runs be used: same mode)
             if n_t == cap_t:
                 full = 2
                 break
@@ -1848,7 +1860,7 @@ def warm_up() -> None:
             rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10,
             np.zeros((2, RIDE_WIDTH), np.int32), walk_start, runs,
             np.zeros((2, BOARD_WIDTH), np.int32), runs, i64, i64, i64,
-            np.zeros((2, 2), np.int64), 16, 16,
+            np.zeros((2, 2), np.int64), i64, 0, i64, 16, 16,
         )
         pareto_first(
             rec, runs, runs, ok, i64, walk_start, empty, empty, 0, 1, i64, 0, 10,
