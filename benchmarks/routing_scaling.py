@@ -53,7 +53,7 @@ from transit.routing.engine import (  # noqa: E402
 
 NETWORKS = ("national-1x", "national-10x")
 PLAIN_SCANS = ("earliest_arrival", "earliest_journey", "boarding_reach")
-LABEL_SEARCHES = ("pareto_scan", "cheapest_first")
+LABEL_SEARCHES = ("pareto_scan", "cheapest_first", "pareto_first")
 
 
 class Work:

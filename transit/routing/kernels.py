@@ -1462,6 +1462,10 @@ def pareto_first(
     # that a label needing more rides than allowed is beaten.
     found_by = np.full(top + 2, INF, np.int64)
     found_by[top + 1] = -1
+    # Per city, the cheapest label pushed there (fare, ready time, rides; then the earliest
+    # ready): a new label it beats is not worth a place in the heap. Taken since, or found
+    # useless, it still beats what it beat.
+    pend = np.full((n_cities, 3), INF, np.int64)
     touched = np.empty(cap_t, np.int64)
     n_touched = 0
     n_l = 0
@@ -1645,14 +1649,20 @@ def pareto_first(
                                 ready = a + walk_secs[w]
                                 if city == target:
                                     continue  # (ended a journey above, walking there)
-                            if lbf[city] >= UNREACHABLE:
-                                continue
                             if ready > latest[city] or ready + lbt[city] > end:
+                                continue
+                            if lbf[city] >= UNREACHABLE:
                                 continue
                             if found_by[min(rides + lbr[city], top + 1)] <= ready + lbt[city]:
                                 continue
                             if taken[city, min(rides, LEVELS - 1)] <= ready - start:
                                 continue
+                            if pend[city, 0] <= fa and pend[city, 1] <= ready and pend[city, 2] <= rides:
+                                continue  # a label in the heap beats it
+                            if fa < pend[city, 0] or (fa == pend[city, 0] and ready < pend[city, 1]):
+                                pend[city, 0] = fa
+                                pend[city, 1] = ready
+                                pend[city, 2] = rides
                             fkey = fa + lbf[city]
                         if fkey >= FARE_KEY_LIMIT:
                             full = 4
