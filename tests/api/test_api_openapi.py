@@ -288,3 +288,16 @@ def test_documentation_page_is_complete_and_offline(api, document):
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
         assert api.get(asset).status == 200
     assert "<script" not in html  # nothing for a strict Content-Security-Policy to block
+
+
+def test_a_forecast_names_its_service_as_a_service(document):
+    """The forecast's ``service`` ({id, name}) was documented as a CityRef: a client
+    generated from the document typed a service as a city."""
+    schemas = document["components"]["schemas"]
+    service = schemas["ForecastOut"]["properties"]["service"]
+    ref = service.get("$ref") or next(
+        part["$ref"] for part in service.get("allOf", service.get("anyOf", [])) if "$ref" in part
+    )
+    assert ref == "#/components/schemas/ServiceRef"
+    assert set(schemas["ServiceRef"]["properties"]) == {"id", "name"}
+    assert "mode, number and operator" in schemas["ServiceRef"]["properties"]["name"]["description"]

@@ -40,7 +40,7 @@ def forecast_out(row: ServiceForecast) -> s.ForecastOut:
 
     return s.ForecastOut(
         id=row.id,
-        service=s.CityRef(id=row.service_id, name=service_label(row.service)),
+        service=s.ServiceRef(id=row.service_id, name=service_label(row.service)),
         service_date=row.service_date,
         origin=s.CityRef(id=row.origin.id, name=row.origin.name),
         destination=s.CityRef(id=row.destination.id, name=row.destination.name),

@@ -80,6 +80,11 @@ class CityRef(BaseModel):
     name: str
 
 
+class ServiceRef(BaseModel):
+    id: int
+    name: str = Field(description="mode, number and operator, as the pages name the service")
+
+
 class CityLinks(Links):
     services: str
 
@@ -427,7 +432,7 @@ class ForecastRange(BaseModel):
 
 class ForecastOut(BaseModel):
     id: int
-    service: CityRef = Field(description="the service: id and name (mode, number, operator)")
+    service: ServiceRef = Field(description="the service: id and name (mode, number, operator)")
     service_date: dt.date
     origin: CityRef
     destination: CityRef
