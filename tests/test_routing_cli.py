@@ -38,6 +38,7 @@ def test_route_json(loaded, runner) -> None:  # type: ignore[no-untyped-def]
                 "arrival": "2025-03-03T18:00:00+08:00",
                 "duration_minutes": 480,
                 "fare": 2000.0,
+                "currency": "CNY",
                 "transfers": 0,
                 "legs": [
                     {
@@ -48,6 +49,7 @@ def test_route_json(loaded, runner) -> None:  # type: ignore[no-untyped-def]
                         "departure": "2025-03-03T10:00:00+08:00",
                         "arrival": "2025-03-03T18:00:00+08:00",
                         "fare": 2000.0,
+                        "currency": "CNY",
                         "route": None,  # the classic formats name no line
                         "forecast_arrival": None,  # no forecast stored
                         "forecast_range": None,

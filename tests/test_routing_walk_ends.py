@@ -18,6 +18,15 @@ from tests.test_routing_properties import _engine_outcomes, _project
 from transit.models import Calendar, City, Service, ServiceForecast, Stop, Timetable, Transfer
 from transit.routing import Query, Snapshot, plan
 from transit.routing.reference import reference_answer
+from transit.timetable.feed import (
+    Feed,
+    FeedCalendar,
+    FeedCity,
+    FeedService,
+    FeedStop,
+    FeedTimetable,
+    FeedTransfer,
+)
 from transit.timetable.gtfs import parse_gtfs
 from transit.timetable.loader import load_feed
 from transit.web.extensions import db
@@ -237,3 +246,31 @@ def test_seattle_stations_a_walk_apart(session: Session, shared_data: Path) -> N
     assert _legs(journey) == [("walk", bay % 12, "08:00", bay % 9, "08:03")]
     _agrees(snapshot, query)
 
+
+
+def test_fares_say_their_currency_and_a_mixed_journey_none() -> None:
+    """A ride's fare carries its service's currency, a walk none; the journey's fare its
+    rides' one currency, and none where they differ (the sum then mixes currencies)."""
+    feed = Feed(source="test")
+    for key in "VABC":
+        feed.cities[key] = FeedCity(name=key, timezone="UTC")
+    feed.calendars["daily"] = FeedCalendar()
+    h = 3600
+    for number, currency, a, b, t in (("S1", "EUR", "A", "B", 8), ("S2", "CHF", "B", "C", 10)):
+        feed.services.append(FeedService(
+            number=number, mode="train", currency=currency,
+            timetables=[FeedTimetable(code="0", calendar="daily", stops=[
+                FeedStop(a, None, t * h), FeedStop(b, (t + 1) * h, None, 100)])],
+        ))
+    feed.transfers.append(FeedTransfer("V", "A", 120))
+    snap = Snapshot.from_feed(feed, 0)
+    day = dt.datetime(2025, 3, 5, 7)
+    one = plan(snap, Query("V", "B", depart=day, criterion="fastest")).to_json()
+    (journey,) = one["itineraries"]
+    assert [(leg["mode"], leg["currency"]) for leg in journey["legs"]] == [
+        ("walk", None), ("train", "EUR")]
+    assert journey["currency"] == "EUR"
+    both = plan(snap, Query("A", "C", depart=day, criterion="fastest")).to_json()
+    (journey,) = both["itineraries"]
+    assert [leg["currency"] for leg in journey["legs"]] == ["EUR", "CHF"]
+    assert journey["currency"] is None and journey["fare"] == 2.0

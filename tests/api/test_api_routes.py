@@ -49,12 +49,14 @@ def test_route_is_what_flask_route_json_prints(api, runner, network, criterion):
     assert body == cli
     assert set(body) == {"itineraries", "message"}
     first = body["itineraries"][0]
-    assert set(first) == {"departure", "arrival", "duration_minutes", "fare", "transfers", "legs",
-                          "connections"}
+    assert set(first) == {"departure", "arrival", "duration_minutes", "fare", "currency",
+                          "transfers", "legs", "connections"}
     assert len(first["connections"]) == first["transfers"]
     leg = first["legs"][0]
     assert set(leg) == {"service", "mode", "from", "to", "departure", "arrival", "fare",
-                        "route", "forecast_arrival", "forecast_range"}
+                        "currency", "route", "forecast_arrival", "forecast_range"}
+    # Each fare says its currency, the journey's too where its rides share one.
+    assert {leg["currency"] for leg in first["legs"]} == {first["currency"]} != {None}
     assert leg["forecast_arrival"] is None  # no forecast stored: the timetable only
     assert leg["from"] == "Beijing" and leg["service"] == "T1"
     assert first["departure"].startswith("2026-03-02T08:00:00+08:00")

@@ -58,6 +58,7 @@ class ItineraryLeg:
             "departure": self.departure.isoformat(timespec="seconds"),
             "arrival": self.arrival.isoformat(timespec="seconds"),
             "fare": self.fare_cents / 100,
+            "currency": None if self.is_walk else self.currency or None,
             "route": self.route or None,
         }
 
@@ -89,6 +90,13 @@ class Itinerary:
         return int(self.arrival.timestamp() - self.departure.timestamp()) // 60
 
     @property
+    def currency(self) -> str | None:
+        """The currency of the fare: its rides' one; None where they have none, or more
+        than one (then the fare adds amounts in different currencies)."""
+        found = {leg.currency for leg in self.legs if not leg.is_walk and leg.currency}
+        return found.pop() if len(found) == 1 else None
+
+    @property
     def departure_seconds(self) -> int:
         return int(self.departure.timestamp())
 
@@ -102,6 +110,7 @@ class Itinerary:
             "arrival": self.arrival.isoformat(timespec="seconds"),
             "duration_minutes": self.duration_minutes,
             "fare": self.fare_cents / 100,
+            "currency": self.currency,
             "transfers": self.transfers,
             "legs": [leg.to_json() for leg in self.legs],
         }

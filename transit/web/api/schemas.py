@@ -361,6 +361,11 @@ class LegOut(BaseModel):
     departure: str = Field(description="ISO 8601 with UTC offset")
     arrival: str
     fare: float = Field(description="in currency units")
+    currency: str | None = Field(
+        default=None,
+        description="ISO 4217 code of the fare; null for a walk and where the service has no "
+        "fares",
+    )
     route: str | None = Field(
         default=None,
         description="the line riders know the service by (GTFS route_short_name, e.g. "
@@ -389,6 +394,11 @@ class ItineraryOut(BaseModel):
     arrival: str
     duration_minutes: int
     fare: float = Field(description="in currency units, all legs together")
+    currency: str | None = Field(
+        default=None,
+        description="ISO 4217 code of the fare: its rides' one; null where they have none or "
+        "more than one (the fare then adds amounts in different currencies)",
+    )
     transfers: int
     legs: list[LegOut]
     connections: list[ConnectionOut] = Field(
