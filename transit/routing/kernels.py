@@ -1060,6 +1060,19 @@ def pareto_scan(
         full, rows, t_k[:n_t], t_lab[:n_t], l_pt[:n_l], l_pk[:n_l],
     )
 
+@njit(cache=True, inline="always")
+def _first_from(dep_start: np.ndarray, dep_time: np.ndarray, city: int, t: int) -> int:
+    """The position of ``city``'s first departure (``Timeline.dep_time``) at or after ``t``."""
+    lo = dep_start[city]
+    hi = dep_start[city + 1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if dep_time[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
 
 @njit(cache=True, inline="always")
 def _heap_push(h_key: np.ndarray, h_lab: np.ndarray, n: int, key: int, lab: int) -> int:
@@ -1225,14 +1238,7 @@ def cheapest_first(
         if end - lbt[c] < last:
             last = end - lbt[c]
         # The city's departures from t on (binary search), up to what was boarded before.
-        q = dep_start[c]
-        q_end = dep_start[c + 1]
-        while q < q_end:
-            mid = (q + q_end) >> 1
-            if dep_time[mid] < t:
-                q = mid + 1
-            else:
-                q_end = mid
+        q = _first_from(dep_start, dep_time, c, t)
         q_end = dep_start[c + 1]
         seen = 0  # the city's pattern stops met: once all are, every later one is useless
         while q < q_end:
@@ -1435,6 +1441,11 @@ def pareto_first(
     everywhere, for the same fare. Additive-fare runs keep one boarding (fare minus the
     cumulative fare there, where and with how many rides): a ride that it covers stops.
 
+    Its departure walk and its ride repeat ``cheapest_first``'s lines on purpose: the same
+    steps as inlined helpers (the prefetches, the pattern check, the zone fare) made it 7 to
+    12 % slower on the national 10x network (in-process A/B, four rounds), numba compiling
+    the loops less well around them.
+
     Arguments are ``cheapest_first``'s, with ``lbr`` the ride bounds, ``max_rides`` (< 0: no
     limit but ``RIDE_CAP``), ``run_best`` rows of (INF, -1, 0), left so, ``stamp`` a scratch
     row per pattern stop (never cleared: a label marks the patterns it boarded with
@@ -1549,14 +1560,7 @@ def pareto_first(
             last = beaten
         rides = b + 1
         seen = 0  # the city's pattern stops met: once all are, every later one is useless
-        q = dep_start[c]
-        q_end = dep_start[c + 1]
-        while q < q_end:
-            mid = (q + q_end) >> 1
-            if dep_time[mid] < t:
-                q = mid + 1
-            else:
-                q_end = mid
+        q = _first_from(dep_start, dep_time, c, t)
         q_end = dep_start[c + 1]
         while q < q_end:
             d = dep_time[q]
@@ -1565,6 +1569,8 @@ def pareto_first(
             bq = q
             q += 1
             if q + AHEAD < q_end:
+                # Start loading what boarding a later departure will read (its ride rows
+                # and its run's slot lie anywhere in memory) and the boarding rows after.
                 ahead = np.int64(boarding[q + AHEAD, BOARD_RIDE])
                 _prefetch(ride, ahead)  # type: ignore[call-arg]
                 _prefetch(ride, ahead + 2)  # type: ignore[call-arg]
