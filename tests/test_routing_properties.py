@@ -234,6 +234,21 @@ def _project(outcomes: list[Outcome], criterion: str, arrive_by: bool) -> object
     return sorted((time(o), o.fare, o.transfers) for o in outcomes)
 
 
+def _agree_with_reference(
+    snap: Snapshot, params: dict[str, object]
+) -> list[tuple[str, object]]:
+    """Every criterion's answer, engine against reference: they must be equal. Returns the
+    reference's, per criterion."""
+    out = []
+    for criterion in ("fastest", "cheapest", "transfers", "options"):
+        query = _query(params, criterion)
+        engine = _project(_engine_outcomes(snap, query), criterion, bool(params["arrive_by"]))
+        reference = _project(reference_answer(snap, query), criterion, bool(params["arrive_by"]))
+        assert engine == reference, criterion
+        out.append((criterion, reference))
+    return out
+
+
 @settings(
     max_examples=200,
     deadline=None,
@@ -243,11 +258,7 @@ def _project(outcomes: list[Outcome], criterion: str, arrive_by: bool) -> object
 def test_engine_agrees_with_reference(case: tuple[Feed, dict[str, object]]) -> None:
     feed, params = case
     snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
-    for criterion in ("fastest", "cheapest", "transfers", "options"):
-        query = _query(params, criterion)
-        engine = _project(_engine_outcomes(snap, query), criterion, bool(params["arrive_by"]))
-        reference = _project(reference_answer(snap, query), criterion, bool(params["arrive_by"]))
-        assert engine == reference, criterion
+    for criterion, reference in _agree_with_reference(snap, params):
         if criterion == "transfers":
             event(f"transfers: {reference[0][0] if reference else 'none'}")  # type: ignore[index]
         if criterion == "options":
@@ -273,11 +284,7 @@ def test_engine_agrees_with_reference_without_fares(
                 stop.fare_cents = None
     snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
     assert snap.fare_free
-    for criterion in ("fastest", "cheapest", "transfers", "options"):
-        query = _query(params, criterion)
-        engine = _project(_engine_outcomes(snap, query), criterion, bool(params["arrive_by"]))
-        reference = _project(reference_answer(snap, query), criterion, bool(params["arrive_by"]))
-        assert engine == reference, criterion
+    _agree_with_reference(snap, params)
 
 
 @settings(
@@ -317,11 +324,7 @@ def test_engine_agrees_with_reference_where_runs_overtake(
             twin[0] = replace(stops[0], departure=stops[0].departure + 60)
             service.timetables.append(replace(timetable, code=timetable.code + "x", stops=twin))
     snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
-    for criterion in ("fastest", "cheapest", "transfers", "options"):
-        query = _query(params, criterion)
-        engine = _project(_engine_outcomes(snap, query), criterion, bool(params["arrive_by"]))
-        reference = _project(reference_answer(snap, query), criterion, bool(params["arrive_by"]))
-        assert engine == reference, criterion
+    _agree_with_reference(snap, params)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
