@@ -268,7 +268,7 @@ _scratch = threading.local()
 
 
 def _stamps(n_patterns: int, labels: int) -> tuple[np.ndarray, int]:
-    """This thread's marks per pattern stop for kernels.pareto_first (at least
+    """This thread's marks per pattern stop for the fare-ordered searches (at least
     ``n_patterns``), and the base above every mark made before, for a search of at most
     ``labels`` labels (marks are never cleared: each search marks above the last)."""
     stamps = getattr(_scratch, "stamps", None)

@@ -167,7 +167,6 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
     elif not use_fare:
         # Fares decide nothing: the scan in time order stops at the last useful arrival.
         found = pareto_scan(s, None, use_fare=False, use_rides=True, latest=bound)
-        found.sort(key=lambda journey: (journey[0], journey[1], journey[2]))
     else:
         # With fares, the search in order of fare gets there with less work (measured).
         latest = bound()
@@ -176,6 +175,7 @@ def _search(s: Search, criterion: str) -> list[tuple[Search, Found]]:
             pareto_scan(s, None, use_fare=True, use_rides=True, latest=latest)
             if first is None else first
         )
+    if criterion == "options":
         found.sort(key=lambda journey: (journey[0], journey[1], journey[2]))
     return [(s, label) for label in found]
 
