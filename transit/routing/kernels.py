@@ -55,8 +55,8 @@ WIDE_WIDTH = 16
 # Ride rows (``Timeline.ride``, read by ``cheapest_first``): the records again, run by run in
 # stop order, eight int32 (32 bytes) each, so that riding a run on reads memory in order:
 # arrival, alighting city, cumulative fare there, RIDE_FLAGS (bit 0: may alight there, bit 1:
-# the run's last record in the timeline), the alighting part of the zone-fare index, the
-# departure and the record's index.
+# the run's last record in the timeline, bit 2: may board at its departure stop), the
+# alighting part of the zone-fare index, the departure and the record's index.
 RIDE_ARR, RIDE_TO, RIDE_TO_CUM, RIDE_FLAGS, RIDE_ZONE_ALIGHT, RIDE_DEP, RIDE_REC = range(7)
 RIDE_WIDTH = 8
 # Boarding rows (``Timeline.boarding``, beside ``dep_rec``): what ``cheapest_first`` and
@@ -1356,8 +1356,11 @@ def cheapest_first(
                                 pend_ready[city] = ready
                         if full > 0:
                             break
-                if flags & 2 or ride[r + 1, RIDE_DEP] > end:
-                    break  # the run ends, or goes on after the search's range
+                if flags & 2:
+                    break  # the run ends
+                nd = ride[r + 1, RIDE_DEP]
+                if nd > end or (nd > latest[to] and ride[r + 1, RIDE_FLAGS] & 4 and to != target):
+                    break  # after the search's range, or too late to reach the target
                 r += 1
             if full > 0:
                 break
@@ -1439,7 +1442,8 @@ def pareto_first(
     up to ``latest``, but of the runs of one pattern (``chain_runs``: same stops and fares,
     never overtaking) only the first it can catch: every later one arrives no earlier
     everywhere, for the same fare. Additive-fare runs keep one boarding (fare minus the
-    cumulative fare there, where and with how many rides): a ride that it covers stops.
+    cumulative fare there, where and with how many rides): a ride that it covers stops, as
+    does one where the run leaves a city (boardable there) after its ``latest`` departure.
 
     Its departure walk and its ride repeat ``cheapest_first``'s lines on purpose: the same
     steps as inlined helpers (the prefetches, the pattern check, the zone fare) made it 7 to
@@ -1686,8 +1690,11 @@ def pareto_first(
                         n_l += 1
                     if full > 0:
                         break
-                if flags & 2 or ride[r + 1, RIDE_DEP] > end:
-                    break  # the run ends, or goes on after the search's range
+                if flags & 2:
+                    break  # the run ends
+                nd = ride[r + 1, RIDE_DEP]
+                if nd > end or (nd > latest[to] and ride[r + 1, RIDE_FLAGS] & 4 and to != target):
+                    break  # after the search's range, or too late to reach the target
                 r += 1
             if full > 0:
                 break

@@ -746,7 +746,7 @@ class Snapshot:
         ride[:, RIDE_TO_CUM] = wide[along, TO_CUM]
         last = np.ones(len(dep), dtype=bool)
         last[:-1] = ~same_run
-        ride[:, RIDE_FLAGS] = ((rec[along, 5] >> 1) & 1) | (last << 1)
+        ride[:, RIDE_FLAGS] = ((rec[along, 5] >> 1) & 1) | (last << 1) | ((rec[along, 5] & 1) << 2)
         ride[:, RIDE_ZONE_ALIGHT] = wide[along, ZONE_ALIGHT]
         ride[:, RIDE_DEP] = rec[along, 0]
         ride[:, RIDE_REC] = along
