@@ -25,6 +25,7 @@ from transit.routing import (
     engine,
     kernels,
     plan,
+    planner,
 )
 from transit.routing.reference import reference_answer
 from transit.routing.synthetic import national_feed
@@ -528,3 +529,51 @@ def test_earlier_and_later_journeys_are_the_neighbours_of_the_answer() -> None:
     asked = Query("A", "B", depart=day + dt.timedelta(hours=9, minutes=30),
                   not_before=at(9, days=0) + dt.timedelta(minutes=1))
     assert neighbours(snap, asked, plan(snap, asked))[0] is None
+
+
+
+def test_options_fall_back_to_the_scan_where_fares_fall_below_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fare-ordered search assumes no ride makes a journey cheaper, so a snapshot with a
+    fare below zero answers options with the connection scan. Importers refuse such fares,
+    but a snapshot may be built from any feed: the scan must be the one that answers, and
+    as the reference does. Hand-worked: the fast direct ride (fare 300, 10:00) and the slow
+    two-ride journey through C (100 - 40 = 60, 11:00) are both Pareto-optimal."""
+    h = 3600
+    feed = _daily_feed("ABC", {
+        "direct": [[_stop("A", None, 9 * h), _stop("B", 10 * h, None, 300)]],
+        "first": [[_stop("A", None, 8 * h), _stop("C", 9 * h, None, 100)]],
+        "second": [[_stop("C", None, 10 * h), _stop("B", 11 * h, None, -40)]],
+    })
+    snap = Snapshot.from_feed(feed, 0)
+    assert snap.negative_fares
+    answered_by: list[str] = []
+    first, scan = planner.pareto_first, planner.pareto_scan
+
+    def spy_first(*args: object, **kwargs: object) -> object:
+        found = first(*args, **kwargs)  # type: ignore[arg-type]
+        answered_by.append("first" if found is not None else "none")
+        return found
+
+    def spy_scan(*args: object, **kwargs: object) -> object:
+        answered_by.append("scan")
+        return scan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planner, "pareto_first", spy_first)
+    monkeypatch.setattr(planner, "pareto_scan", spy_scan)
+    day = dt.datetime(2025, 3, 5)
+    for query in (
+        Query("A", "B", depart=day + dt.timedelta(hours=7), criterion="options", window_hours=24),
+        Query("A", "B", arrive_by=day + dt.timedelta(hours=12), criterion="options",
+              window_hours=24),
+    ):
+        answered_by.clear()
+        by = query.arrive_by is not None  # the reference gives the time the criterion weighs
+        ours = [(it.departure_seconds if by else it.arrival_seconds, it.fare_cents, it.transfers)
+                for it in plan(snap, query).itineraries]
+        assert answered_by == ["none", "scan"]
+        theirs = [(o.departure if by else o.arrival, o.fare, o.transfers)
+                  for o in reference_answer(snap, query)]
+        assert sorted(ours) == sorted(theirs)
+        assert sorted((fare, rides) for _, fare, rides in ours) == [(60, 1), (300, 0)]
