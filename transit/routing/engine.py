@@ -317,10 +317,10 @@ def legs_of(s: Search, found: Found) -> list[Leg]:
     step = -1 if s.direction.reverse else 1  # from a connection's boarding row to its other
     out: list[Leg] = []
     for k_board, k_alight in found[3]:
-        board, alight = rec[k_board].tolist(), rec[k_alight].tolist()
         out.append(Leg(
-            board[TRIP_FLAGS] >> 2, wide.item(k_board, FROM_POS),
-            wide.item(k_alight, FROM_POS) + step, board[DEP] + base, alight[ARR] + base,
+            rec.item(k_board, TRIP_FLAGS) >> 2, wide.item(k_board, FROM_POS),
+            wide.item(k_alight, FROM_POS) + step, rec.item(k_board, DEP) + base,
+            rec.item(k_alight, ARR) + base,
         ))
     if s.direction.reverse:
         # Stop rows and times seen backwards: the forward ride runs from the alighting

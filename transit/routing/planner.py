@@ -191,9 +191,6 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     destination = _find_city(snapshot, query.destination)
     if origin == destination:
         raise QueryError("destination", "the destination is the origin")
-    # From here on the cities go by their stored names (messages, itineraries).
-    query = replace(query, origin=snapshot.city_names[origin],
-                    destination=snapshot.city_names[destination])
     window = int(round(query.window_hours * 3600))
     arrive_by = query.arrive_by is not None
     clipped = False  # the window starts at not_before, not a whole window before the deadline
@@ -234,7 +231,10 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
         itineraries = _with_walk(itineraries, alone, query.criterion, arrive_by)
     if itineraries:
         return RouteResult(itineraries)
-    return RouteResult([], _why_empty(snapshot, query, s, low, high, arrive_by, clipped))
+    # The message names the cities as stored, whatever the query called them.
+    named = replace(query, origin=snapshot.city_names[origin],
+                    destination=snapshot.city_names[destination])
+    return RouteResult([], _why_empty(snapshot, named, s, low, high, arrive_by, clipped))
 
 
 def _with_walk(
