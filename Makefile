@@ -29,7 +29,8 @@ run: $(STAMP)
 	-$(FLASK) forecast predict --days 3
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# The whole suite runs twice: on SQLite files, then on a throw-away PostgreSQL server.
+# The whole suite runs on SQLite files, then the tests that use the database (the
+# database_url fixture: tests/conftest.py) again on a throw-away PostgreSQL server.
 test: $(DEV_STAMP)
 	./scripts/install-test-system-deps
 	$(BIN)/ruff check transit tests benchmarks app.py

@@ -32,6 +32,23 @@ def shared_data() -> Path:
 
 # Set by scripts/with-postgres: the suite then runs on a fresh PostgreSQL database per test.
 POSTGRES_ADMIN_URL = os.environ.get("TRANSIT_TEST_POSTGRES_URL")
+# Set (to anything) to run on PostgreSQL the tests that never touch it too.
+EVERY_TEST_ON_POSTGRES = bool(os.environ.get("TRANSIT_TEST_EVERY_TEST_ON_POSTGRES"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL (``make test``'s second pass), keep only the tests that use the
+    ``database_url`` fixture (directly or through ``engine``, ``session``, ``app``...): the
+    others (the engine on feeds, the forecast models, the browser pages on their own SQLite
+    file) never reach PostgreSQL, so they would only repeat the first pass, minutes of it."""
+    if not POSTGRES_ADMIN_URL or EVERY_TEST_ON_POSTGRES:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if "database_url" in getattr(item, "fixturenames", ()) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture
