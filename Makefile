@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 WORKERS ?= $(or $(WEB_CONCURRENCY),2)
+# pytest-xdist processes for the tests (2 halved make test's time on the 2-core machine).
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 .PHONY: run test test-sqlite test-postgres serve lint bench clean
 
@@ -35,14 +38,14 @@ test: $(DEV_STAMP)
 	./scripts/install-test-system-deps
 	$(BIN)/ruff check transit tests benchmarks app.py
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
-	./scripts/with-postgres $(BIN)/python -m pytest -q
+	$(PYTEST)
+	./scripts/with-postgres $(PYTEST)
 
 test-sqlite: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-postgres: $(DEV_STAMP)
-	./scripts/with-postgres $(BIN)/python -m pytest -q
+	./scripts/with-postgres $(PYTEST)
 
 # Production-style: gunicorn with several workers (WORKERS=n) on 127.0.0.1:8000.
 serve: $(STAMP)
