@@ -185,14 +185,15 @@ def build_itinerary(
                 snapshot.service_route[service],
             )
         )
-    waits = () if len(out) == 1 else tuple(
-        Wait(
+    # A plain loop: a generator over four zipped sequences cost twice as much here.
+    waits: list[Wait] = []
+    for i in range(1, len(out)):
+        before, after = out[i - 1], out[i]
+        waits.append(Wait(
             before.destination,
-            (leg.departure - previous.arrival) // 60,
+            (legs[i].departure - legs[i - 1].arrival) // 60,
             after.origin if after.origin != before.destination else None,
-        )
-        for previous, leg, before, after in zip(legs, legs[1:], out, out[1:], strict=False)
-    )
+        ))
     transfers = max(len(out) - 1, 0)
     if not legs:
         assert origin is not None and destination is not None and walk_only is not None
@@ -212,7 +213,9 @@ def build_itinerary(
         out.append(_walk_leg(
             snapshot, at, destination, last.arrival, last.arrival + secs, out[-1].currency
         ))
-    return Itinerary(tuple(out), waits, out[0].departure, out[-1].arrival, fare, transfers)
+    return Itinerary(
+        tuple(out), tuple(waits), out[0].departure, out[-1].arrival, fare, transfers
+    )
 
 
 def walk_seconds(snapshot: Snapshot, start: int, end: int) -> int:
