@@ -11,6 +11,7 @@ values must agree exactly.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import replace
 
 from hypothesis import HealthCheck, event, given, settings
@@ -38,8 +39,17 @@ BASE_DAY = dt.date(2025, 3, 28)  # Friday; London changes its clocks on Sunday 3
 
 
 @st.composite
-def feeds(draw: st.DrawFn) -> Feed:
-    n_cities = draw(st.integers(4, 7))
+def feeds(
+    draw: st.DrawFn,
+    cities: tuple[int, int] = (4, 7),
+    services: tuple[int, int] = (2, 12),
+    runs: tuple[int, int] = (1, 4),
+    lines: bool = False,
+) -> Feed:
+    """Random timetables; with ``lines``, half the services run like a railway line: every
+    run with the same stops, fares and rules and (mostly) the same running times, so that
+    their runs rarely overtake (patterns, docs/routing.md)."""
+    n_cities = draw(st.integers(*cities))
     feed = Feed(source="hypothesis")
     zone_names = list(ZONES)
     for i in range(n_cities):
@@ -62,21 +72,27 @@ def feeds(draw: st.DrawFn) -> Feed:
     keys = list(feed.cities)
     # The last city is often left without service: an unreachable destination.
     usable = keys[:-1] if draw(st.integers(0, 3)) == 0 else keys
-    for s in range(draw(st.integers(2, 12))):
+    for s in range(draw(st.integers(*services))):
         service = FeedService(
             number=f"S{s}",
             mode=draw(st.sampled_from(["train", "train", "flight", "bus"])),
         )
-        route = draw(st.permutations(usable))[: draw(st.integers(2, 5))]
+        route = draw(st.permutations(usable))[: draw(st.integers(2, 5 if not lines else 8))]
         n_stops = len(route)
-        for t in range(draw(st.integers(1, 4))):
+        line = lines and draw(st.booleans())
+        line_hops = [draw(st.sampled_from([1, 5, 30, 45, 120])) * 60 for _ in route] if line else []
+        first_stops: list[FeedStop] = []
+        for t in range(draw(st.integers(*runs))):
             offset0 = ZONES[feed.cities[route[0]].timezone]
             clock = draw(st.integers(14 * 60, 38 * 60)) * 60  # first departure, may pass 24:00
             stops = []
             for i, key in enumerate(route):
                 zone_shift = int((ZONES[feed.cities[key].timezone] - offset0) * 3600)
                 if i > 0:
-                    hop = draw(st.sampled_from([1, 5, 30, 45, 120, 300, 900])) * 60
+                    if line and draw(st.integers(0, 4)) > 0:
+                        hop = line_hops[i]
+                    else:
+                        hop = draw(st.sampled_from([1, 5, 30, 45, 120, 300, 900])) * 60
                     if feed.cities[key].timezone != feed.cities[route[i - 1]].timezone:
                         hop += 3600  # clock changes move zones apart by an hour
                     clock += hop
@@ -94,6 +110,13 @@ def feeds(draw: st.DrawFn) -> Feed:
                         alighting=draw(st.sampled_from([True] * 5 + [False])),
                     )
                 )
+            if line and first_stops:  # the first run's fares and rules: one shape
+                stops = [
+                    replace(stop, fare_cents=model.fare_cents, boarding=model.boarding,
+                            alighting=model.alighting)
+                    for stop, model in zip(stops, first_stops, strict=True)
+                ]
+            first_stops = first_stops or stops
             service.timetables.append(
                 FeedTimetable(
                     code=str(t),
@@ -115,8 +138,10 @@ def feeds(draw: st.DrawFn) -> Feed:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[Feed, dict[str, object]]:
-    feed = draw(feeds())
+def cases(draw: st.DrawFn, feed_strategy: st.SearchStrategy[Feed] | None = None) -> tuple[
+    Feed, dict[str, object]
+]:
+    feed = draw(feeds() if feed_strategy is None else feed_strategy)
     names = [c.name for c in feed.cities.values()]
     origin = draw(st.sampled_from(names))
     destination = draw(st.sampled_from([n for n in names if n != origin]))
@@ -325,6 +350,28 @@ def test_engine_agrees_with_reference_where_runs_overtake(
             service.timetables.append(replace(timetable, code=timetable.code + "x", stops=twin))
     snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
     _agree_with_reference(snap, params)
+
+
+# More examples for a longer soak: TRANSIT_LARGER_NETWORK_EXAMPLES=5000 (docs/routing.md).
+LARGER_NETWORK_EXAMPLES = int(os.environ.get("TRANSIT_LARGER_NETWORK_EXAMPLES", "40"))
+
+
+@settings(
+    max_examples=LARGER_NETWORK_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(cases(feeds(cities=(8, 20), services=(4, 24), runs=(1, 8), lines=True)))
+def test_engine_agrees_with_reference_on_larger_networks(
+    case: tuple[Feed, dict[str, object]],
+) -> None:
+    """Larger timetables, where many runs of a line follow one another without overtaking
+    (the engine boards only the first it can catch of those) and journeys take more rides."""
+    feed, params = case
+    snap = Snapshot.from_feed(feed, int(params["default_mct"]))  # type: ignore[call-overload]
+    for criterion, reference in _agree_with_reference(snap, params):
+        if criterion == "options":
+            event(f"options: {len(reference)}")  # type: ignore[arg-type]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
