@@ -22,7 +22,12 @@ ratio. On the same random queries as routing.py, per criterion and per network, 
 
 And the 10x / 1x ratio of each figure.
 
-    .venv/bin/python benchmarks/routing_scaling.py [--queries 40] [--seed 7] [--json PATH]
+``--growth frequent`` asks the same of national networks that grow the other way
+(transit/routing/synthetic.py): the same cities, lines and flight routes at both sizes, each
+run ten times as often at 10x, against routing.py's, ten times denser (``denser``, the default).
+
+    .venv/bin/python benchmarks/routing_scaling.py [--queries 40] [--seed 7]
+        [--growth denser|frequent] [--json PATH]
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from transit.routing.engine import (  # noqa: E402
     latest_departures,
     pareto_scan,
 )
+from transit.routing.synthetic import GROWTHS, national_feed  # noqa: E402
 
 NETWORKS = ("national-1x", "national-10x")
 PLAIN_SCANS = ("earliest_arrival", "earliest_journey", "boarding_reach")
@@ -128,8 +134,13 @@ def cold_ms(snap: Snapshot, query: Query) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure(name: str, n_queries: int, seed: int) -> dict[str, dict[str, float]]:
-    feed, _ = load(name)
+def measure(name: str, n_queries: int, seed: int, growth: str) -> dict[str, dict[str, float]]:
+    if growth == "denser":
+        feed, _ = load(name)  # routing.py's network
+    else:
+        scale = FEEDS[name][0]
+        assert isinstance(scale, int)
+        feed = national_feed(scale, growth=growth)
     snap = Snapshot.from_feed(feed, 15)
     _, day, window = FEEDS[name]
     asked = queries(snap, day, window, n_queries, seed)
@@ -174,13 +185,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--growth", choices=GROWTHS, default="denser")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     kernels.warm_up()
-    results = {}
+    results: dict[str, Any] = {"growth": args.growth}
     for name in NETWORKS:
-        print(f"measuring {name} ({args.queries} queries)...", flush=True)
-        results[name] = measure(name, args.queries, args.seed)
+        print(f"measuring {name}, {args.growth} ({args.queries} queries)...", flush=True)
+        results[name] = measure(name, args.queries, args.seed, args.growth)
     small, large = (results[n] for n in NETWORKS)
     results["ratio_10x_over_1x"] = {
         c: {k: round(large[c][k] / small[c][k], 1) for k in small[c] if small[c][k]}

@@ -5,7 +5,10 @@ A country of cities scattered over a 4,000 km square; train lines walk between n
 fares) and run in both directions through the day; flights link the largest cities with
 one-leg fares. At scale 1 a weekday has about 100,000 connections, at scale 10 about
 1,000,000: ten times the cities, lines and flights in the same country, so journeys keep
-their length while the network gets ten times denser. Same seed, same network.
+their length while the network gets ten times denser (``growth="denser"``, what the routing
+benchmark asks). ``growth="frequent"`` grows it the other way: the same cities, lines and
+flight routes at every scale, each run ``scale`` times as often (benchmarks/routing_scaling.py
+compares the two). Same seed, same network.
 """
 
 from __future__ import annotations
@@ -25,13 +28,25 @@ from transit.timetable.feed import (
 WEEKDAYS = 0b0011111
 
 
-def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
-    """A synthetic national timetable of about ``scale`` x 100,000 connections a day."""
+GROWTHS = ("denser", "frequent")
+
+
+def national_feed(scale: int = 1, seed: int = 2026, growth: str = "denser") -> Feed:
+    """A synthetic national timetable of about ``scale`` x 100,000 connections a day, grown
+    ``scale`` times denser (more cities, lines and flights in the same country) or more
+    ``frequent`` (the same ones, each run ``scale`` times as often)."""
+    if growth not in GROWTHS:
+        raise ValueError(f"growth must be one of {', '.join(GROWTHS)}")
     rng = random.Random(seed)
-    feed = Feed(source=f"national-{scale}x")
+    # Where runs grow more frequent, their times come from a generator of their own, so
+    # that the cities and lines (drawn from ``rng``) stay the same at every scale.
+    frequent = growth == "frequent"
+    timing = random.Random(seed + 1) if frequent else rng
+    more, runs = (1, scale) if frequent else (scale, 1)
+    feed = Feed(source=f"national-{scale}x" + ("-frequent" if frequent else ""))
     feed.calendars["daily"] = FeedCalendar()
     feed.calendars["weekdays"] = FeedCalendar(weekdays=WEEKDAYS)
-    n_cities = 300 * scale
+    n_cities = 300 * more
     side = 4000.0
     min_hop = 100.0  # km: lines keep long hops however dense the cities
     places = []
@@ -67,7 +82,7 @@ def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
                         best, best_d = j, d
         return best
 
-    n_lines = 245 * scale
+    n_lines = 245 * more
     for line in range(n_lines):
         start = rng.randrange(n_cities)
         route = [start]
@@ -84,7 +99,7 @@ def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
         per_km = {120.0: 20, 160.0: 30, 250.0: 45, 300.0: 50}[speed]  # cents per km
         kind = "G" if speed >= 250 else "K"
         zone_fares = rng.random() < 0.2
-        trips_per_day = rng.randint(10, 24)
+        trips_per_day = rng.randint(10, 24) * runs
         for direction, stops in (("", route), ("R", route[::-1])):
             service = FeedService(number=f"{kind}{line}{direction}", mode="train", operator="CR")
             hops = [
@@ -109,7 +124,7 @@ def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
             last = rng.randint(19 * 3600, 23 * 3600)
             step = (last - first) // max(1, trips_per_day - 1)
             for t in range(trips_per_day):
-                clock = first + t * step + rng.randint(-300, 300)
+                clock = first + t * step + timing.randint(-300, 300) // runs
                 timetable_stops = []
                 for i, city in enumerate(stops):
                     arrival = None
@@ -119,7 +134,7 @@ def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
                     departure = None
                     if i < len(stops) - 1:
                         if i:
-                            clock += rng.choice([60, 120, 180])
+                            clock += timing.choice([60, 120, 180])
                         departure = clock
                     timetable_stops.append(
                         FeedStop(f"n{city}", arrival, departure, legs[i - 1] if i else None)
@@ -127,21 +142,21 @@ def national_feed(scale: int = 1, seed: int = 2026) -> Feed:
                 service.timetables.append(
                     FeedTimetable(
                         code=str(t),
-                        calendar="weekdays" if rng.random() < 0.15 else "daily",
+                        calendar="weekdays" if timing.random() < 0.15 else "daily",
                         stops=timetable_stops,
                     )
                 )
             feed.services.append(service)
     hubs = rng.sample(range(n_cities), max(8, n_cities // 12))
-    for f in range(900 * scale):
+    for f in range(900 * more):
         a, b = rng.sample(hubs, 2)
         km = math.dist(places[a], places[b])
         if km < 400:
             continue
         service = FeedService(number=f"F{f}", mode="flight", operator="AIR")
         duration = int((km / 750 + 0.75) * 3600)
-        for t in range(rng.randint(1, 3)):
-            dep = rng.randint(6 * 3600, 22 * 3600)
+        for t in range(rng.randint(1, 3) * runs):
+            dep = timing.randint(6 * 3600, 22 * 3600)
             service.timetables.append(
                 FeedTimetable(
                     code=str(t),
