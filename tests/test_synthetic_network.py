@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from transit.routing.synthetic import national_feed
+from transit.timetable.feed import Feed
 
 
-def _shape(feed):  # type: ignore[no-untyped-def]
+def _shape(feed: Feed) -> dict[str, Any]:
     """Per service: its mode, stops and fares (what stays when only frequencies change)."""
     return {
         s.number: (s.mode, [stop.city for stop in s.timetables[0].stops], sorted(s.fares.items()))
