@@ -305,6 +305,8 @@ Latitude = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=Fals
 Longitude = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
 Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS, description="integer cents")]
 ConnectionSeconds = Annotated[int, Field(strict=True, ge=0, le=86400)]
+# So are yes/no flags: JSON true or false, not 1, "yes" or "on" (forms convert their boxes).
+Flag = Annotated[bool, Field(strict=True)]
 
 
 def _city_ref(value: Any) -> int | str:
@@ -547,8 +549,8 @@ class StopIn(_In):
     fare_cents: Cents | None = Field(
         default=None, description="price of the leg from the previous stop, in cents"
     )
-    boarding: bool = True
-    alighting: bool = True
+    boarding: Flag = True
+    alighting: Flag = True
 
 
 class TimetableCreate(_In):

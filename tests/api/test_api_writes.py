@@ -289,6 +289,21 @@ def test_invalid_service_is_422(app, admin, network, change, field):
     assert _count(app, Service) == 2
 
 
+@pytest.mark.parametrize("value", [1, 0, "yes", "on", "true", None])
+@pytest.mark.parametrize("flag", ["boarding", "alighting"])
+def test_stop_flags_take_json_booleans_only(app, admin, network, flag, value):
+    stops = [dict(stop) for stop in OVERNIGHT["timetables"][0]["stops"]]
+    stops[1][flag] = value
+    body = {**OVERNIGHT, "timetables": [{**OVERNIGHT["timetables"][0], "stops": stops}]}
+    problem = admin.post("/api/v1/services", body).problem(422)
+    assert f"timetables[0].stops[1].{flag}" in [e["field"] for e in problem["errors"]], problem
+    assert _count(app, Service) == 2
+    stops[1][flag] = False
+    created = admin.post("/api/v1/services", body)
+    assert created.status == 201, created.body
+    assert created.json["timetables"][0]["stops"][1][flag] is False
+
+
 def _with_stops(stops, **extra):
     timetable = {**OVERNIGHT["timetables"][0], "stops": stops, **extra}
     return {**OVERNIGHT, "timetables": [timetable], "fares": []}
