@@ -3,16 +3,18 @@
 Feeds: the New York subway and Seattle-area GTFS feeds from ../shared/data/gtfs/, and the
 synthetic national networks at 1x and 10x (about 100,000 and 1,000,000 connections a day).
 For each feed: random origin/destination/departure-time queries on a weekday; per criterion
-the engine's p50/p95 and the reference's p50, and their ratio. The reference answers the first
-``--reference-queries`` queries (fewer on national-10x) and its answers are checked against
-the engine's. The reference builds a time-expanded graph for each query (its window, origin
+the engine's p50/p95 and the reference's p50/p95, and their ratio. The reference answers the
+same queries as the engine (on national-10x, where it takes minutes a query, only the first
+``--reference-queries-10x``; ``--reference-queries N`` limits it elsewhere too, for a quick
+look) and its answers are checked against the engine's. The reference builds a time-expanded graph for each query (its window, origin
 and destination) and then searches it: ``reference_p50_ms`` and ``ratio`` are the search
 alone against the engine on those same queries; ``reference_with_build_p50_ms`` and
 ``ratio_with_build`` add the graph build. Also: the snapshot build time (for New York, from a
 SQLite database too) and, once per process, loading the compiled scans (``kernels_load_s``).
 
     .venv/bin/python benchmarks/routing.py [--feeds nyc,seattle,national-1x,national-10x]
-        [--queries 40] [--reference-queries 10] [--json PATH]
+        [--queries 40] [--reference-queries N] [--queries-10x 40]
+        [--reference-queries-10x 2] [--json PATH]
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ def bench_feed(name: str, n_queries: int, n_reference: int, seed: int) -> dict[s
             "engine_p50_ms": _ms(engine_p50),
             "engine_p95_ms": _ms(_p(e, 0.95)),
             "reference_p50_ms": None,
+            "reference_p95_ms": None,
             "ratio": None,
         }
         if r:
@@ -196,6 +199,7 @@ def bench_feed(name: str, n_queries: int, n_reference: int, seed: int) -> dict[s
             figures[criterion].update(
                 engine_p50_same_queries_ms=_ms(same),
                 reference_p50_ms=_ms(search),
+                reference_p95_ms=_ms(_p(r, 0.95)),
                 ratio=round(search / same, 1),
                 reference_with_build_p50_ms=_ms(whole),
                 ratio_with_build=round(whole / same, 1),
@@ -217,7 +221,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", default="nyc,seattle,national-1x,national-10x")
     parser.add_argument("--queries", type=int, default=40)
-    parser.add_argument("--reference-queries", type=int, default=10)
+    # The reference answers the engine's queries (the issue asks for the same queries; the
+    # first 10 alone gave New York's cheapest 30x where all 40 gave 87x: too small a sample).
+    parser.add_argument("--reference-queries", type=int, default=None)
     # As many engine queries as on the other networks (a median of 10 moved by 10 % from run to
     # run); the reference, minutes a query there, answers fewer.
     parser.add_argument("--queries-10x", type=int, default=40)
@@ -234,13 +240,14 @@ def main() -> None:
         big = name == "national-10x"
         n = args.queries_10x if big else args.queries
         m = args.reference_queries_10x if big else args.reference_queries
+        m = n if m is None else m
         print(f"== {name}: {n} queries, reference on {min(n, m)}", flush=True)
         figures = bench_feed(name, n, m, args.seed)
         info = figures.pop("_info")
         print("   " + ", ".join(f"{k} {v}" for k, v in info.items()))
         print(
             f"   {'criterion':<10} {'engine p50':>11} {'p95':>9} {'same q p50':>11}"
-            f" {'ref search p50':>15} {'ratio':>8} {'ref+build p50':>14} {'ratio':>8}"
+            f" {'ref search p50':>15} {'p95':>9} {'ratio':>8} {'ref+build p50':>14} {'ratio':>8}"
         )
         for criterion, f in figures.items():
             def cell(key: str, unit: str, width: int, f: dict[str, Any] = f) -> str:
@@ -250,7 +257,8 @@ def main() -> None:
             print(
                 f"   {criterion:<10} {cell('engine_p50_ms', 'ms', 11)}"
                 f" {cell('engine_p95_ms', 'ms', 9)} {cell('engine_p50_same_queries_ms', 'ms', 11)}"
-                f" {cell('reference_p50_ms', 'ms', 15)} {cell('ratio', 'x', 8)}"
+                f" {cell('reference_p50_ms', 'ms', 15)} {cell('reference_p95_ms', 'ms', 9)}"
+                f" {cell('ratio', 'x', 8)}"
                 f" {cell('reference_with_build_p50_ms', 'ms', 14)}"
                 f" {cell('ratio_with_build', 'x', 8)}",
                 flush=True,
