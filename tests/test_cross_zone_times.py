@@ -27,6 +27,7 @@ from tests.live import served
 from tests.test_admin_pages import _summary_items
 from tests.test_admin_stops_editor import _as_opened, _stored
 from transit.models import Calendar, City, Service, Stop, Timetable
+from transit.routing import Query, Snapshot, plan
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.routing.snapshot import service_day_start
 from transit.timetable.feed import (
@@ -198,10 +199,12 @@ def test_the_offsets_are_the_route_searchs_on_every_kind_of_day():
             assert midnight - int(shifts[1][0]) == service_day_start(day, zone), (zone, day)
 
 
-def test_a_gtfs_stop_in_another_zone_is_checked_on_every_date(session, tmp_path):
-    """GTFS times are the agency's; a stop with its own zone has them moved to it with the
-    offsets of the calendar's first day. Where the two zones change clocks apart, a leg
-    shorter than the change goes back in time on the other dates: refused, not dropped."""
+def test_a_gtfs_stop_in_another_zone_keeps_its_instant_on_every_date(session, tmp_path):
+    """GTFS times are the agency's (Phoenix, which keeps standard time): a stop with its own
+    zone (Los Angeles) gets them moved by the two zones' difference on each date, none in
+    summer and an hour in winter. Each period of one difference is a variant of the trip on
+    a calendar of its own, so the 10-minute flight takes 10 minutes on every date; with the
+    first day's difference alone it went back in time all winter and the feed was refused."""
     folder = _write(tmp_path / "desert", {
         "agency.txt": "agency_name,agency_url,agency_timezone\nDesert Air,http://d,America/Phoenix\n",
         "stops.txt": "stop_id,stop_name,stop_timezone\nL,Los Angeles,America/Los_Angeles\nP,Phoenix,\n",
@@ -209,20 +212,39 @@ def test_a_gtfs_stop_in_another_zone_is_checked_on_every_date(session, tmp_path)
         "trips.txt": "route_id,service_id,trip_id,trip_short_name\nR,Y,T9,DA 9\n",
         "calendar.txt": ("service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,"
                          "end_date\nY,1,1,1,1,1,1,1,20260401,20270331\n"),
+        "calendar_dates.txt": "service_id,date,exception_type\nY,20261225,2\nY,20270601,1\n",
         "stop_times.txt": ("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
                            "T9,10:00:00,10:00:00,L,1\nT9,10:10:00,10:10:00,P,2\n"),
     })
     feed = parse_gtfs(folder)
-    # 10:00 in Phoenix is 10:00 in Los Angeles in April: the time stays.
-    assert [(s.arrival, s.departure) for s in feed.services[0].timetables[0].stops] == [
-        (None, 10 * H), (10 * H + 10 * 60, None)]
+    (service,) = feed.services
     # US clocks go back on 2026-11-01 and forward on 2027-03-14.
-    winter = (dt.date(2027, 3, 14) - dt.date(2026, 11, 1)).days
-    (problem,) = _problems(session, feed)
-    assert problem.startswith("trips.txt, line 2, field arrival: service Desert Air flight DA 9 (DA), timetable 'T9', "
-                              "stop 2: arrives in Phoenix at 10:10 local time, 50 minutes before it "
-                              f"leaves Los Angeles at 10:00 local time (on 2026-11-01 and {winter - 1} "
-                              "other days)")
+    variants = [
+        (t.code, feed.calendars[t.calendar].name, [(s.arrival, s.departure) for s in t.stops])
+        for t in service.timetables
+    ]
+    assert variants == [
+        ("T9", "Y, 2026-04-01 to 2026-10-31", [(None, 10 * H), (10 * H + 10 * 60, None)]),
+        ("T9 2026-11-01", "Y, 2026-11-01 to 2027-03-13", [(None, 9 * H), (10 * H + 10 * 60, None)]),
+        # The date added after the calendar's end has the summer's difference again.
+        ("T9 2027-03-14", "Y, 2027-03-14 to 2027-06-01", [(None, 10 * H), (10 * H + 10 * 60, None)]),
+    ]
+    # Together the variants run on the trip's dates, each date once.
+    original = FeedCalendar(start_date=dt.date(2026, 4, 1), end_date=dt.date(2027, 3, 31),
+                            added={dt.date(2027, 6, 1)}, removed={dt.date(2026, 12, 25)})
+    day = dt.date(2026, 3, 1)
+    while day < dt.date(2027, 7, 1):
+        running = [t.code for t in service.timetables if feed.calendars[t.calendar].runs_on(day)]
+        assert len(running) == original.runs_on(day), (day, running)
+        day += dt.timedelta(days=1)
+    assert load_feed(session, feed).counts["timetables"] == 3
+    session.rollback()
+    snap = Snapshot.from_feed(feed, 0)
+    for when, departure in ((dt.datetime(2026, 6, 1, 8), "2026-06-01T10:00:00-07:00"),
+                            (dt.datetime(2026, 12, 1, 8), "2026-12-01T09:00:00-08:00")):
+        (itinerary,) = plan(snap, Query("Los Angeles", "Phoenix", depart=when)).itineraries
+        (leg,) = itinerary.legs
+        assert (leg.departure.isoformat(), leg.duration_minutes) == (departure, 10)
 
 
 def test_the_shared_feeds_lose_no_time(session, shared_data):

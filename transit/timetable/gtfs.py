@@ -15,7 +15,9 @@ How GTFS maps onto the timetable model:
   ``calendar_dates.txt`` runs on its added dates alone.
 - Times stay seconds after the service day's midnight, past 24:00 where the feed says so.
   GTFS times are in the agency's zone; a stop whose ``stop_timezone`` differs gets its times
-  converted to its own zone (offsets taken on the calendar's first day). They never go back
+  converted to its own zone, by the two zones' offsets on each date: where they change
+  clocks on different dates, each period of one difference gets a variant of the trip on
+  its own calendar ("<trip_id> <first date>" after the first: ``zone_periods``). They never go back
   in the agency's zone; converted, a stop in a zone behind the previous one may have an
   earlier local time (a westward leg: the loader checks the instants there). A trip that,
   converted, calls before its service day's midnight (00:10 at an agency in New York is
@@ -793,6 +795,8 @@ class _Parser:
             )
 
         services: dict[tuple[str, str, str], FeedService] = {}
+        # (service_id, zones other than the agency's) -> zone_periods
+        periods: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, dict[str, int]]]] = {}
         for trip in trips.values():
             operator, route, mode, long_name = routes[trip.route_id]
             service_key = (operator, trip.number, route)
@@ -804,40 +808,94 @@ class _Parser:
                 )
             elif service.mode != mode:
                 self.problems.add("trips.txt", trip.line, "route_id", f"service {trip.number} runs on routes of two modes")
-            stops: list[FeedStop] = []
-            zones: list[str] = []
-            calendar = self.feed.calendars[trip.service_id]
-            for call in trip.calls:
-                city = stop_station[call[2]]
-                arrival, departure = call[3], call[4]
-                shift = _shift(self.feed.cities[city].timezone, default_zone, calendar)
-                if shift:
-                    arrival, departure = _shifted(arrival, shift), _shifted(departure, shift)
-                if stops and stops[-1].city == city:
-                    # Two platforms of one station in a row: one call at the station.
-                    stops[-1].departure = departure
-                    stops[-1].boarding = stops[-1].boarding or call[5]
-                    stops[-1].alighting = stops[-1].alighting or call[6]
-                    continue
-                stops.append(FeedStop(city, arrival, departure, None, call[5], call[6]))
-                zones.append(stop_zone.get(call[2], ""))
+            away = tuple(sorted(
+                {self.feed.cities[stop_station[call[2]]].timezone for call in trip.calls} - {default_zone}
+            ))
+            if (trip.service_id, away) not in periods:
+                periods[(trip.service_id, away)] = self.zone_periods(trip.service_id, away, default_zone)
+            variants = [
+                (calendar_key, suffix, *self.trip_stops(trip, stop_station, stop_zone, shifts))
+                for calendar_key, suffix, shifts in periods[(trip.service_id, away)]
+            ]
+            _, _, stops, zones = variants[0]
             if len(stops) < 2:
                 self.problems.add("trips.txt", trip.line, "trip_id", f"trip {trip.trip_id!r} calls at one station only")
                 continue
-            stops[0].arrival = None
-            stops[-1].departure = None
             trip.cities = [s.city for s in stops]
             trip.zones = zones
             trip.service = service
-            timetable = FeedTimetable(trip.trip_id, trip.service_id, stops, trip.headsign, ("trips.txt", trip.line))
-            if any(t is not None and t < 0 for stop in stops for t in (stop.arrival, stop.departure)):
-                service.timetables += self.day_earlier(timetable)
-            else:
-                service.timetables.append(timetable)
+            for calendar_key, suffix, stops, _ in variants:
+                stops[0].arrival = None
+                stops[-1].departure = None
+                timetable = FeedTimetable(trip.trip_id + suffix, calendar_key, stops, trip.headsign,
+                                          ("trips.txt", trip.line))
+                if any(t is not None and t < 0 for stop in stops for t in (stop.arrival, stop.departure)):
+                    service.timetables += self.day_earlier(timetable)
+                else:
+                    service.timetables.append(timetable)
         self.feed.services = list(services.values())
         calendars_used = {t.calendar for service in services.values() for t in service.timetables}
         for key in set(self.feed.calendars) - calendars_used:
             del self.feed.calendars[key]
+
+    def trip_stops(
+        self, trip: _Trip, stop_station: dict[str, str], stop_zone: dict[str, str], shifts: dict[str, int]
+    ) -> tuple[list[FeedStop], list[str]]:
+        """The trip's calls as stops, one per station in a row, with their times moved from
+        the agency's zone to the stop's by ``shifts`` (seconds per zone; none: the agency's),
+        and the fare zone of each."""
+        stops: list[FeedStop] = []
+        zones: list[str] = []
+        for call in trip.calls:
+            city = stop_station[call[2]]
+            arrival, departure = call[3], call[4]
+            shift = shifts.get(self.feed.cities[city].timezone, 0)
+            if shift:
+                arrival, departure = _shifted(arrival, shift), _shifted(departure, shift)
+            if stops and stops[-1].city == city:
+                # Two platforms of one station in a row: one call at the station.
+                stops[-1].departure = departure
+                stops[-1].boarding = stops[-1].boarding or call[5]
+                stops[-1].alighting = stops[-1].alighting or call[6]
+                continue
+            stops.append(FeedStop(city, arrival, departure, None, call[5], call[6]))
+            zones.append(stop_zone.get(call[2], ""))
+        return stops, zones
+
+    def zone_periods(
+        self, service_id: str, zones: tuple[str, ...], feed_zone: str
+    ) -> list[tuple[str, str, dict[str, int]]]:
+        """The periods of a calendar in which the stops' ``zones`` keep their offsets from
+        the agency's zone: (calendar key, timetable code suffix, seconds to add per zone).
+
+        GTFS times are the agency's: a stop in another zone gets them moved to its own by
+        the difference of the two zones' offsets on each date. Where the zones change
+        clocks on different dates (Phoenix keeps standard time, Los Angeles does not; Europe
+        changes weeks after the United States), that difference changes within a calendar:
+        each run of dates with one difference gets its own calendar (the dates from its
+        first to its last) and the trip a variant, coded "<trip_id> <first date>" after the
+        first, so that every call keeps its instant on every date."""
+        calendar = self.feed.calendars[service_id]
+        days = _run_dates(calendar) if zones else []
+        periods: list[tuple[tuple[int, ...], list[dt.date]]] = []
+        for day in days:
+            shifts = tuple(_offset(zone, day) - _offset(feed_zone, day) for zone in zones)
+            if periods and periods[-1][0] == shifts:
+                periods[-1][1].append(day)
+            else:
+                periods.append((shifts, [day]))
+        if len(periods) < 2:
+            # One difference on every date (or no date at all: the first day's, as any).
+            shifts = periods[0][0] if periods else tuple(_shift(zone, feed_zone, calendar) for zone in zones)
+            return [(service_id, "", dict(zip(zones, shifts, strict=True)))]
+        out = []
+        for i, (shifts, dates) in enumerate(periods):
+            first, last = dates[0], dates[-1]
+            key = f"{service_id}\x00{' '.join(zones)}\x00{first.isoformat()}"
+            if key not in self.feed.calendars:
+                self.feed.calendars[key] = _calendar_between(calendar, first, last)
+            out.append((key, f" {first.isoformat()}" if i else "", dict(zip(zones, shifts, strict=True))))
+        return out
 
     def day_earlier(self, timetable: FeedTimetable) -> list[FeedTimetable]:
         """A trip with a stop time before its service day's midnight once converted to the
@@ -1184,6 +1242,19 @@ def _run_dates(calendar: FeedCalendar) -> list[dt.date]:
             days.add(day)
             day += dt.timedelta(days=1)
     return sorted(day for day in days if calendar.runs_on(day))
+
+
+def _calendar_between(calendar: FeedCalendar, first: dt.date, last: dt.date) -> FeedCalendar:
+    """``calendar`` on its dates from ``first`` to ``last`` alone."""
+    added = {day for day in calendar.added if first <= day <= last}
+    removed = {day for day in calendar.removed if first <= day <= last}
+    name = _named(calendar.name, f"{first.isoformat()} to {last.isoformat()}")
+    if calendar.start_date is None or calendar.end_date is None:
+        return FeedCalendar(0, None, None, added=added, name=name)
+    start, end = max(calendar.start_date, first), min(calendar.end_date, last)
+    if start > end:  # only added dates in the period
+        return FeedCalendar(0, None, None, added=added, name=name)
+    return FeedCalendar(calendar.weekdays, start, end, added=added, removed=removed, name=name)
 
 
 def _calendar_day_earlier(calendar: FeedCalendar) -> FeedCalendar:
