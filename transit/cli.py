@@ -2,15 +2,56 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+import click
 from flask import Flask
+from flask.cli import ScriptInfo
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from transit.db import schema_problem
+from transit.web.extensions import UPGRADE_HINT, db
 
 
 def register_commands(app: Flask) -> None:
     from transit.commands import demo
 
-    app.cli.add_command(demo.seed_demo)
-    app.cli.add_command(__import__("transit.commands.users", fromlist=["users"]).users)
-    app.cli.add_command(__import__("transit.commands.history", fromlist=["history"]).history)
-    app.cli.add_command(__import__("transit.commands.timetable", fromlist=["timetable"]).timetable)
-    app.cli.add_command(__import__("transit.commands.forecast", fromlist=["forecast"]).forecast)
-    app.cli.add_command(__import__("transit.commands.route", fromlist=["route"]).route)
+    for command in (
+        demo.seed_demo,
+        __import__("transit.commands.users", fromlist=["users"]).users,
+        __import__("transit.commands.history", fromlist=["history"]).history,
+        __import__("transit.commands.timetable", fromlist=["timetable"]).timetable,
+        __import__("transit.commands.forecast", fromlist=["forecast"]).forecast,
+        __import__("transit.commands.route", fromlist=["route"]).route,
+    ):
+        _explain_schema_errors(command)
+        app.cli.add_command(command)
+
+
+def _explain_schema_errors(command: click.Command) -> None:
+    """Make a failed statement on a database without the current schema (never upgraded, or
+    upgraded by an older version) a message saying what to run, in ``command`` and each
+    of its subcommands; any other database error stays as it is."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _explain_schema_errors(sub)
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "explains_schema", False):
+        return
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except (OperationalError, ProgrammingError) as error:
+            app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+            with app.app_context():
+                problem = schema_problem(db.engine, app.extensions["migrate"].directory)
+            if problem is None:
+                raise
+            raise click.ClickException(f"{problem}: {UPGRADE_HINT}") from error
+
+    run.explains_schema = True  # type: ignore[attr-defined]
+    command.callback = run

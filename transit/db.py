@@ -69,6 +69,38 @@ def make_engine(url: str) -> Engine:
     return create_engine(url)
 
 
+def schema_problem(engine: Engine, migrations: str) -> str | None:
+    """What keeps the database at ``engine`` from having the schema the code needs, in plain
+    words (None: nothing known): no tables at all, some missing, or an older Alembic revision
+    than the newest in the ``migrations`` folder. Asked when a statement fails, so that a
+    database nobody has upgraded gets a hint rather than a traceback."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from transit.models import Base
+
+    where = engine.url.render_as_string(hide_password=True)
+    with engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+        current: set[str] = set()
+        if "alembic_version" in present:  # (db.create_all makes none: tests)
+            current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    missing = sorted(set(Base.metadata.tables) - present)
+    if missing and len(missing) == len(Base.metadata.tables):
+        return f"the database {where} has no tables yet"
+    if missing:
+        return f"the database {where} lacks the tables {', '.join(missing)}"
+    config = Config()
+    config.set_main_option("script_location", migrations)
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    if current and current != heads:
+        return (
+            f"the database {where} has the schema of revision {', '.join(sorted(current))}, "
+            f"this version needs {', '.join(sorted(heads))}"
+        )
+    return None
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""

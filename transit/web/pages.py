@@ -32,7 +32,7 @@ from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
-from transit.web.extensions import db
+from transit.web.extensions import db, log_schema_problem
 from transit.web.i18n import mode_label, url_with
 
 if TYPE_CHECKING:
@@ -498,4 +498,5 @@ def http_error(error: HTTPException) -> Response | tuple[str, int]:
 @bp.app_errorhandler(500)
 def server_error(error: Exception) -> tuple[str, int]:
     db.session.rollback()
+    log_schema_problem(getattr(error, "original_exception", None))
     return render_template("error.html", code=500, error=None), 500

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from transit.editing import conflict_words
-from transit.web.extensions import db
+from transit.web.extensions import db, log_schema_problem
 from transit.words import Words
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -291,6 +291,7 @@ def _integrity(error: IntegrityError) -> Response:
 def _unexpected(error: Exception) -> Response:
     db.session.rollback()
     log.exception("unexpected error on %s %s", request.method, request.path)
+    log_schema_problem(error)
     return problem_response(500, "The server failed to answer this request; nothing was changed.")
 
 
