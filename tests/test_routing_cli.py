@@ -107,7 +107,9 @@ def test_route_arrive_by_and_max_transfers(loaded, runner) -> None:  # type: ign
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["Beijing", "Atlantis"], "no city called 'Atlantis'"),
+        (["Beijing", "Atlantis"], "no city called 'Atlantis'\n"),
+        # A slip of the keyboard gets the city it most likely meant, by name or by code.
+        (["Beijing", "Shanghia"], "no city called 'Shanghia'. Did you mean 'Shanghai'?"),
         (["Beijing", "Shanghai", "--depart", "tomorrow"], "--depart: 'tomorrow' is not an ISO 8601"),
         (["Beijing", "Shanghai", "--arrive-by", "2025-13-01"], "--arrive-by"),
         (["Beijing", "Shanghai", "--window-hours", "500"], "window-hours"),
@@ -155,3 +157,21 @@ def test_cache_rebuilds_when_the_data_changes(session: Session, shared_data: Pat
     assert second is not first
     assert "Xi'an" in second.city_index
     assert snapshot_for(session, 15) is second
+
+
+def test_close_cities_by_name_or_code_in_any_case() -> None:
+    from transit.routing import Snapshot, UnknownCity
+    from transit.timetable.feed import Feed, FeedCity
+
+    feed = Feed(source="t", cities={
+        "a": FeedCity("Millbrae", "MLB"), "b": FeedCity("Milpitas", "MLP"),
+        "c": FeedCity("San Jose", "SJC"),
+    })
+    snap = Snapshot.from_feed(feed, 15)
+    assert snap.close_cities("milbrae") == ("Millbrae",)
+    assert snap.close_cities("sjcc") == ("San Jose",)  # by its code
+    assert snap.close_cities("Millpitas") == ("Milpitas",)
+    assert snap.close_cities("Sacramento") == ()
+    assert UnknownCity("x").did_you_mean == ""
+    assert UnknownCity("x", ("A",)).did_you_mean == " Did you mean 'A'?"
+    assert UnknownCity("x", ("A", "B", "C")).did_you_mean == " Did you mean 'A', 'B' or 'C'?"

@@ -181,6 +181,13 @@ def test_unknown_city_is_422_naming_the_parameter(api, network):
     ]
     problem = _routes(api, **{"from": "Beijing", "to": "El Dorado"}).problem(422)
     assert problem["errors"][0]["field"] == "to"
+    # A slip of the keyboard gets the city it most likely meant.
+    problem = _routes(api, **{"from": "Beijign", "to": "Shanghai"}).problem(422)
+    assert problem["detail"] == "There is no city called 'Beijign'. Did you mean 'Beijing'?"
+    assert problem["errors"] == [{
+        "field": "from", "location": "query",
+        "message": "no city called 'Beijign'. Did you mean 'Beijing'?",
+    }]
 
 
 def test_route_caching_follows_the_timetable(api, network, admin_token):

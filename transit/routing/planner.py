@@ -71,7 +71,7 @@ def _find_city(snapshot: Snapshot, text: str) -> int:
     candidates = same_name_cities(snapshot.city_names, text)
     if len(candidates) > 1:
         raise AmbiguousCity(text, candidates)
-    raise UnknownCity(text)
+    raise UnknownCity(text, snapshot.close_cities(text))
 
 
 def instant(value: dt.datetime, zone: str | dt.tzinfo) -> int:

@@ -26,11 +26,22 @@ class QueryError(ValueError):
 
 
 class UnknownCity(LookupError):
-    """No city has this name."""
+    """No city has this name; ``close`` names the cities whose name or code is spelt much
+    like it (a typing slip), best first."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, close: tuple[str, ...] = ()) -> None:
         self.name = name
+        self.close = close
         super().__init__(f"unknown city: {name!r}")
+
+    @property
+    def did_you_mean(self) -> str:
+        """" Did you mean 'A' or 'B'?" to follow a sentence ("" where no city is close)."""
+        if not self.close:
+            return ""
+        names = [repr(name) for name in self.close]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        return f" Did you mean {listed}?"
 
     def __str__(self) -> str:
         return f"unknown city: {self.name!r}"

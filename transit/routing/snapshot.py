@@ -547,6 +547,18 @@ class Snapshot:
         found = self.city_index.get(text)
         return found if found is not None else self._city_aliases.get(text.strip().lower())
 
+    def close_cities(self, text: str, limit: int = 3) -> tuple[str, ...]:
+        """The names of up to ``limit`` cities whose name or code is spelt much like
+        ``text`` (in any case), best first: what a traveller who slipped meant."""
+        from difflib import get_close_matches
+
+        found: list[str] = []
+        for alias in get_close_matches(text.strip().lower(), self._city_aliases, n=4 * limit, cutoff=0.8):
+            name = self.city_names[self._city_aliases[alias]]
+            if name not in found:
+                found.append(name)
+        return tuple(found[:limit])
+
     @property
     def connection_count(self) -> int:
         return len(self.conn_from)

@@ -1030,10 +1030,13 @@ def find_routes() -> Response:
             ) from None
         except UnknownCity as error:
             field = "to" if error.name == query.destination else "from"
+            said = f"no city called {error.name!r}"
             raise ApiProblem(
                 422,
-                f"There is no city called {error.name!r}.",
-                errors=[field_error(field, f"no city called {error.name!r}", "query")],
+                f"There is {said}.{error.did_you_mean}",
+                errors=[field_error(
+                    field, said + ("." + error.did_you_mean if error.close else ""), "query"
+                )],
             ) from None
         except QueryError as error:
             field = _QUERY_FIELDS.get(error.field, error.field)
