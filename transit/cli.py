@@ -10,8 +10,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from transit.db import schema_problem
-from transit.web.extensions import UPGRADE_HINT, db
+from transit.web.extensions import schema_hint
 
 
 def register_commands(app: Flask) -> None:
@@ -48,10 +47,10 @@ def _explain_schema_errors(command: click.Command) -> None:
         except (OperationalError, ProgrammingError) as error:
             app = click.get_current_context().ensure_object(ScriptInfo).load_app()
             with app.app_context():
-                problem = schema_problem(db.engine, app.extensions["migrate"].directory)
-            if problem is None:
+                hint = schema_hint()
+            if hint is None:
                 raise
-            raise click.ClickException(f"{problem}: {UPGRADE_HINT}") from error
+            raise click.ClickException(hint) from error
 
     run.explains_schema = True  # type: ignore[attr-defined]
     command.callback = run

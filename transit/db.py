@@ -86,7 +86,7 @@ def schema_problem(engine: Engine, migrations: str) -> str | None:
         if "alembic_version" in present:  # (db.create_all makes none: tests)
             current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
     missing = sorted(set(Base.metadata.tables) - present)
-    if missing and len(missing) == len(Base.metadata.tables):
+    if len(missing) == len(Base.metadata.tables):
         return f"the database {where} has no tables yet"
     if missing:
         return f"the database {where} lacks the tables {', '.join(missing)}"

@@ -141,7 +141,7 @@ def route(
         _fail(f"{error.name!r} is ambiguous: several stations have that name ({names})")
         return
     except UnknownCity as error:
-        _fail(f"no city called {error.name!r}" + ("." + error.did_you_mean if error.close else ""))
+        _fail(error.words)
         return
     except QueryError as error:
         option = {"min_connection_minutes": "min-connection", "arrive_by": "arrive-by"}.get(

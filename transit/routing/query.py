@@ -43,6 +43,12 @@ class UnknownCity(LookupError):
         listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
         return f" Did you mean {listed}?"
 
+    @property
+    def words(self) -> str:
+        """"no city called 'X'", followed by the close cities where there are some."""
+        said = f"no city called {self.name!r}"
+        return f"{said}.{self.did_you_mean}" if self.close else said
+
     def __str__(self) -> str:
         return f"unknown city: {self.name!r}"
 

@@ -17,12 +17,19 @@ migrate = Migrate()
 UPGRADE_HINT = "run `flask --app app db upgrade` first (`make run` and `make serve` do it)"
 
 
+def schema_hint() -> str | None:
+    """In an app context: what is wrong with the database's schema and what to run, or None
+    where nothing is (transit.db.schema_problem)."""
+    problem = schema_problem(db.engine, current_app.extensions["migrate"].directory)
+    return None if problem is None else f"{problem}: {UPGRADE_HINT}"
+
+
 def log_schema_problem(error: BaseException | None) -> None:
     """After a request failed on ``error``: where it is a failed statement on a database
     without the current schema (never upgraded, or by an older version), say so in the log
     in plain words, beside the traceback."""
     if not isinstance(error, (OperationalError, ProgrammingError)):
         return
-    problem = schema_problem(db.engine, current_app.extensions["migrate"].directory)
-    if problem is not None:
-        logging.getLogger("transit").error("%s: %s", problem, UPGRADE_HINT)
+    hint = schema_hint()
+    if hint is not None:
+        logging.getLogger("transit").error("%s", hint)

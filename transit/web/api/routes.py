@@ -1030,13 +1030,10 @@ def find_routes() -> Response:
             ) from None
         except UnknownCity as error:
             field = "to" if error.name == query.destination else "from"
-            said = f"no city called {error.name!r}"
             raise ApiProblem(
                 422,
-                f"There is {said}.{error.did_you_mean}",
-                errors=[field_error(
-                    field, said + ("." + error.did_you_mean if error.close else ""), "query"
-                )],
+                f"There is {error.words}" + ("" if error.close else "."),
+                errors=[field_error(field, error.words, "query")],
             ) from None
         except QueryError as error:
             field = _QUERY_FIELDS.get(error.field, error.field)
