@@ -135,3 +135,41 @@ def test_back_shows_the_form_of_the_results_it_shows(page: Page):
     expect(page.get_by_label("Time", exact=True)).to_have_value("06:30")
     expect(page.get_by_label("Leave at")).to_be_checked()
     assert legs_of_first_card(page) == ["MU5101"]
+
+
+def test_options_chart_has_a_dot_per_journey_that_leads_to_its_card(page: Page, screenshots: Path):
+    ask(page, "options")
+    cards = page.locator(".cards.side-by-side article.itinerary")
+    chart = page.locator("figure.options-chart")
+    wide = chart.locator("svg.chart-wide")
+    expect(wide).to_be_visible()
+    expect(chart.locator("svg.chart-narrow")).to_be_hidden()
+    dots = wide.locator("a.option-dot")
+    assert dots.count() == cards.count() >= 3
+    # Across is arrival, up is fare: the flight (first card, fastest and dearest) sits left
+    # of and above the cheapest card's dot.
+    fares = [float(f.replace("¥", "").replace(",", ""))
+             for f in cards.locator(".total-fare").all_inner_texts()]
+    cheapest = fares.index(min(fares)) + 1
+    flight, cheap = dots.nth(0).bounding_box(), dots.nth(cheapest - 1).bounding_box()
+    assert flight and cheap and flight["x"] < cheap["x"] and flight["y"] < cheap["y"]
+    expect(dots.nth(0)).to_have_attribute("aria-label", re.compile(r"^Journey 1: leaves 09:00, arrives 11:15, ¥1,200\.00, 0 transfers$"))
+    legend = chart.locator(".chart-legend").inner_text()
+    assert "Flight" in legend and "Train" in legend and "transfers" in legend
+    page.screenshot(path=str(screenshots / "routes-options-chart-desktop.png"), full_page=True)
+    # A dot is a link to its card, which the page then marks.
+    dots.nth(cheapest - 1).click()
+    expect(page).to_have_url(re.compile(rf"#itinerary-{cheapest}$"))
+    target = page.locator(f"#itinerary-{cheapest}")
+    expect(target).to_be_in_viewport()
+    assert page.evaluate(f"getComputedStyle(document.querySelector('#itinerary-{cheapest}')).boxShadow") != "none"
+    # On a phone the narrow drawing shows instead, as large as the screen allows.
+    page.set_viewport_size(PHONE)
+    narrow = chart.locator("svg.chart-narrow")
+    expect(narrow).to_be_visible()
+    expect(wide).to_be_hidden()
+    assert narrow.locator("a.option-dot").count() == cards.count()
+    box = narrow.bounding_box()
+    assert box and box["width"] > 0.8 * PHONE["width"] - 64
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    chart.screenshot(path=str(screenshots / "routes-options-chart-phone.png"))

@@ -136,7 +136,7 @@ def _zones(session: Session, city_ids: set[int | None]) -> dict[int | None, dt.t
     return {city_id: zone_named(name) for city_id, name in rows}
 
 
-def _ticks(low: float, high: float) -> list[float]:
+def nice_ticks(low: float, high: float) -> list[float]:
     """Round values spanning [low, high], three to six of them."""
     span = max(high - low, 1.0)
     raw = span / 5
@@ -209,7 +209,7 @@ def service_chart(
         scheduled = (f.scheduled_arrival - f.scheduled_departure).total_seconds() / 60
         values += [f.travel_p10, f.travel_p50, f.travel_p90, scheduled]
     low, high = scale_limits(values)
-    tick_values = [v for v in _ticks(low, high) if low <= v <= high]
+    tick_values = [v for v in nice_ticks(low, high) if low <= v <= high]
     tick_texts = [f"{v:g}" for v in tick_values]
     # Room at the left for the longest tick label at the largest font, at the top for the
     # unit ("min", above the plot, right of the labels) and below for the dates.

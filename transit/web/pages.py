@@ -33,7 +33,8 @@ from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db, log_schema_problem
-from transit.web.i18n import mode_label, url_with
+from transit.web.i18n import day_mark, mode_label, money, url_with
+from transit.web.options_chart import NARROW, WIDE, options_chart
 
 if TYPE_CHECKING:
     from transit.routing import Query, RouteResult, Snapshot
@@ -286,9 +287,18 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         )
         for card in cards
     ]
+    charts = []
+    if form.criterion == "options" and len(cards) > 1:
+        currency = cards[0].currency
+        charts = [
+            options_chart(cards, form.when.date(), lambda v: money(v, currency), day_mark,
+                          arrive_by=form.time_kind == "arrive_by", width=width, height=height)
+            for width, height in (WIDE, NARROW)
+        ]
     return {
         "cards": cards,
         "maps": maps,
+        "options_charts": charts,
         "message": _reason_text(result.reason),
         "around": _around(snapshot, query, result, form.time_kind),
     }
