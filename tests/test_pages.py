@@ -476,6 +476,9 @@ def test_service_variants_are_paged_and_a_linked_variant_opens_its_page(app, cli
         ("from=&to=上海", "from", "Enter a city."),
         ("from=Atlantis&to=上海", "from", "No city called “Atlantis”."),
         ("from=北京&to=Atlantis", "to", "No city called “Atlantis”."),
+        # A slip of the keyboard gets the cities it most likely meant, by name or code.
+        ("from=Nowher&to=上海", "from", "No city called “Nowher”. Did you mean “Nowhere”?"),
+        ("from=北京&to=NOWHERE1", "to", "No city called “NOWHERE1”. Did you mean “Nowhere”?"),
         # A long name is quoted in part (the field keeps it whole).
         ("from=北京&to=" + "x" * 5000, "to", "No city called “" + "x" * 59 + "…”."),
         ("from=北京&to=北京", "to", "Origin and destination are the same city."),
@@ -512,6 +515,22 @@ def test_route_form_errors_beside_the_field(client, network, query, field, text)
     assert match, html
     assert text in match.group(1)
     assert f'aria-describedby="{field}-error"' in html
+
+
+def test_did_you_mean_in_chinese_lists_the_close_cities(app, client, network):
+    with app.app_context():
+        db.session.add_all([City(name="Nowhere East", code="NWE"), City(name="Nowhere West")])
+        db.session.commit()
+    def error(query: str, field: str) -> str:
+        html = page(client, "/routes?" + query, 400)
+        match = re.search(rf'<p class="field-error" id="{field}-error" role="alert">([^<]*)</p>', html)
+        assert match, html
+        return match.group(1)
+
+    assert error("from=北京&to=Nowhere Eats&lang=zh", "to") == (
+        "没有名为“Nowhere Eats”的城市。您是想找“Nowhere East”或“Nowhere West”吗？")
+    # The code counts as much as the name.
+    assert error("from=NWEE&to=北京&lang=en", "from") == "No city called “NWEE”. Did you mean “Nowhere East”?"
 
 
 def test_route_form_takes_a_window_under_an_hour_and_one_mode_ticked(client, network):

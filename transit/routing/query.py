@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from difflib import get_close_matches
 
 from transit.models import MODE_VALUES
 
@@ -23,6 +25,17 @@ class QueryError(ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+def close_names(text: str, aliases: Mapping[str, str], limit: int = 3) -> tuple[str, ...]:
+    """Up to ``limit`` names whose alias (a name or code, lower case: ``aliases`` maps it to
+    the name) is spelt much like ``text`` in any case, best first: what a traveller who
+    slipped meant."""
+    found: list[str] = []
+    for alias in get_close_matches(text.strip().lower(), aliases, n=4 * limit, cutoff=0.8):
+        if aliases[alias] not in found:
+            found.append(aliases[alias])
+    return tuple(found[:limit])
 
 
 class UnknownCity(LookupError):

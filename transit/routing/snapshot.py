@@ -72,6 +72,7 @@ from transit.routing.kernels import (
     hop_graph,
     warm_up,
 )
+from transit.routing.query import close_names
 from transit.timetable.feed import MAX_CENTS, Feed
 
 EPOCH_DATE = dt.date(1970, 1, 1)
@@ -550,14 +551,8 @@ class Snapshot:
     def close_cities(self, text: str, limit: int = 3) -> tuple[str, ...]:
         """The names of up to ``limit`` cities whose name or code is spelt much like
         ``text`` (in any case), best first: what a traveller who slipped meant."""
-        from difflib import get_close_matches
-
-        found: list[str] = []
-        for alias in get_close_matches(text.strip().lower(), self._city_aliases, n=4 * limit, cutoff=0.8):
-            name = self.city_names[self._city_aliases[alias]]
-            if name not in found:
-                found.append(name)
-        return tuple(found[:limit])
+        aliases = {alias: self.city_names[i] for alias, i in self._city_aliases.items()}
+        return close_names(text, aliases, limit)
 
     @property
     def connection_count(self) -> int:

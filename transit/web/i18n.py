@@ -7,12 +7,14 @@ browser's Accept-Language. City and service names are shown as stored, never tra
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from babel.dates import format_date, get_day_names
+from babel.lists import format_list
 from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 from flask import Flask, Response, request
 from flask_babel import Babel, get_locale, gettext, ngettext
@@ -151,6 +153,13 @@ def short_date(day: dt.date | None) -> str:
     if day is None:
         return ""
     return format_date(day, format="medium", locale=_babel_locale())
+
+
+def quoted_or_list(names: Sequence[str]) -> str:
+    """“A”, “B” or “C” in the interface language ("" for no names)."""
+    if not names:
+        return ""
+    return format_list([f"“{name}”" for name in names], style="or", locale=_babel_locale())
 
 
 def _babel_locale() -> str:

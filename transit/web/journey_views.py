@@ -29,6 +29,7 @@ def N_(msgid: str) -> str:
 
 
 AMBIGUOUS = N_("Several stations are called “%(name)s”: %(names)s. Choose one.")
+DID_YOU_MEAN = N_("No city called “%(name)s”. Did you mean %(names)s?")
 
 
 @dataclass
@@ -108,6 +109,7 @@ def parse_route_form(
     find_city: Callable[[str], tuple[str, str] | None],
     now: Callable[[str | None], dt.datetime],
     same_name: Callable[[str], list[str]] | None = None,
+    close_cities: Callable[[str], str] | None = None,
 ) -> RouteForm:
     """Read the query from request arguments; every problem is kept against its field.
 
@@ -116,7 +118,9 @@ def parse_route_form(
     ``window_hours``, ``max_transfers``) and the form's ``date``/``time``/``time_kind``.
     ``find_city(text)`` gives a city's stored name and time zone (None when unknown) and
     ``now(zone)`` the current time there; ``same_name(text)`` the cities whose name is
-    ``text`` with a stop id appended (two stations of one name), for the message.
+    ``text`` with a stop id appended (two stations of one name), for the message;
+    ``close_cities(text)`` the cities spelt much like an unknown ``text``, as a list in
+    words ("" where none is), for "Did you mean ...?".
     """
     form = RouteForm(
         origin=str(args.get("from", "")).strip(),
@@ -136,6 +140,8 @@ def parse_route_form(
             candidates = same_name(text) if same_name else []
             if len(candidates) > 1:
                 form.fail(name, AMBIGUOUS, name=shorten(text), names=", ".join(candidates))
+            elif close := (close_cities(text) if close_cities else ""):
+                form.fail(name, DID_YOU_MEAN, name=shorten(text), names=close)
             else:
                 form.fail(name, N_("No city called “%(name)s”."), name=shorten(text))
             continue

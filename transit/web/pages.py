@@ -33,7 +33,7 @@ from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.extensions import db, log_schema_problem
-from transit.web.i18n import day_mark, mode_label, money, url_with
+from transit.web.i18n import day_mark, mode_label, money, quoted_or_list, url_with
 from transit.web.options_chart import NARROW, WIDE, options_chart
 
 if TYPE_CHECKING:
@@ -113,6 +113,16 @@ def _find_city(text: str) -> tuple[str, str] | None:
     cities = city_directory()
     lower = text.strip().lower()
     return cities.by_name.get(text) or cities.by_code.get(lower) or cities.by_lower_name.get(lower)
+
+
+def _close_cities(text: str) -> str:
+    """The cities spelt much like ``text`` (by name or code), as “A” or “B”."""
+    from transit.routing.query import close_names
+
+    cities = city_directory()
+    aliases = {**{k: v[0] for k, v in cities.by_lower_name.items()},
+               **{k: v[0] for k, v in cities.by_code.items()}}
+    return quoted_or_list(close_names(text, aliases))
 
 
 def _same_name(text: str) -> list[str]:
@@ -231,6 +241,7 @@ def routes() -> tuple[str, int] | str:
         find_city=_find_city,
         now=_now,
         same_name=_same_name,
+        close_cities=_close_cities,
     )
     context = _form_context(form, facts)
     if form.errors:
@@ -262,6 +273,9 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
                                                 names=", ".join(error.candidates)))}
     except routing.UnknownCity as error:
         field = "to" if error.name == form.destination else "from"
+        if error.close:
+            return {"field_error": (field, gettext(jv.DID_YOU_MEAN, name=jv.shorten(error.name),
+                                                    names=quoted_or_list(error.close)))}
         return {"field_error": (field, gettext("No city called “%(name)s”.",
                                                 name=jv.shorten(error.name)))}
     except routing.QueryError as error:
