@@ -87,15 +87,19 @@ def _time_ticks(
 
 def _dodge(dots: list[OptionDot], radius: float, left: float, right: float) -> list[OptionDot]:
     """Journeys arriving together for about the same fare would hide one another: each dot
-    moves sideways, a dot's width at a time, to the nearest place clear of those placed."""
+    moves sideways, half its width at a time and at most three widths, to the nearest place
+    clear of those placed; where none is, to the one that leaves it most in view."""
     placed: list[OptionDot] = []
+    shifts = [0] + [sign * k for k in range(1, 7) for sign in (1, -1)]
+
+    def room(x: float, y: float) -> float:
+        return min((math.hypot(x - p.x, y - p.y) for p in placed), default=math.inf)
+
     for dot in dots:
-        for shift in (0, 1, -1, 2, -2, 3, -3):
-            x = min(max(dot.x + shift * 2 * radius, left), right)
-            if all(math.hypot(x - p.x, dot.y - p.y) >= 2 * radius - 0.5 for p in placed):
-                break
-        else:
-            x = dot.x
+        spots = [min(max(dot.x + shift * radius, left), right) for shift in shifts]
+        x = next((x for x in spots if room(x, dot.y) >= 2 * radius - 0.5), None)
+        if x is None:  # the first of the best: the nearest to its time
+            x = max(spots, key=lambda spot: room(spot, dot.y))  # noqa: B023 (used at once)
         placed.append(OptionDot(dot.number, round(x, 1), dot.y, dot.transfers, dot.mode))
     return placed
 
