@@ -173,3 +173,23 @@ def test_options_chart_has_a_dot_per_journey_that_leads_to_its_card(page: Page, 
     assert box and box["width"] > 0.8 * PHONE["width"] - 64
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     chart.screenshot(path=str(screenshots / "routes-options-chart-phone.png"))
+
+
+def test_a_journey_downloads_as_a_calendar_file(page: Page):
+    from icalendar import Calendar
+
+    ask(page, "cheapest")
+    card = page.locator("article.itinerary").first
+    with page.expect_download() as download:
+        card.get_by_role("link", name="Add to calendar (.ics)").click()
+    saved = download.value
+    assert saved.suggested_filename == "journey-20250303-0700.ics"
+    events = [c for c in Calendar.from_ical(Path(saved.path()).read_bytes()).walk()
+              if c.name == "VEVENT"]
+    # The cheapest journey: K51 to Jinan, then T7 on to Shanghai, each leg an event at its
+    # own instants (Beijing time is UTC+8).
+    assert [str(e["summary"]) for e in events] == ["Train K51: 北京 → 济南", "Train T7: 济南 → 上海"]
+    assert [e.decoded("dtstart").isoformat() for e in events] == [
+        "2025-03-02T23:00:00+00:00", "2025-03-03T05:00:00+00:00"]
+    assert [e.decoded("dtend").isoformat() for e in events] == [
+        "2025-03-03T04:00:00+00:00", "2025-03-03T14:00:00+00:00"]

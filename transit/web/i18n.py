@@ -62,11 +62,16 @@ def html_lang() -> str:
     return "zh-Hans" if language() == "zh" else "en"
 
 
-def url_with(**changes: Any) -> str:
-    """The current URL with some query parameters replaced (None removes one)."""
+def query_with(**changes: Any) -> str:
+    """The current query string with some parameters replaced (None removes one)."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
     args += [(k, str(v)) for k, v in changes.items() if v is not None]
-    query = urlencode(args)
+    return urlencode(args)
+
+
+def url_with(**changes: Any) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    query = query_with(**changes)
     return request.path + ("?" + query if query else "")
 
 

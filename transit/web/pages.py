@@ -20,8 +20,9 @@ from flask import (
     jsonify,
     render_template,
     request,
+    url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -32,8 +33,16 @@ from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
+from transit.web.calendar_export import calendar_file, journey_key
 from transit.web.extensions import db, log_schema_problem
-from transit.web.i18n import day_mark, mode_label, money, quoted_or_list, url_with
+from transit.web.i18n import (
+    day_mark,
+    mode_label,
+    money,
+    query_with,
+    quoted_or_list,
+    url_with,
+)
 from transit.web.options_chart import NARROW, WIDE, options_chart
 
 if TYPE_CHECKING:
@@ -229,12 +238,8 @@ def index() -> str:
     return render_template("index.html", **_form_context(form, facts))
 
 
-@bp.get("/routes")
-def routes() -> tuple[str, int] | str:
-    if not request.args or set(request.args) == {"lang"}:
-        return index()  # nothing asked yet: the empty form, not a page of errors
-    facts = network_facts()
-    form = jv.parse_route_form(
+def _route_form(facts: NetworkFacts) -> jv.RouteForm:
+    return jv.parse_route_form(
         request.args,
         request.args.getlist,
         known_modes=facts.modes,
@@ -243,19 +248,36 @@ def routes() -> tuple[str, int] | str:
         same_name=_same_name,
         close_cities=_close_cities,
     )
+
+
+@bp.get("/routes")
+def routes() -> tuple[str, int] | str:
+    if not request.args or set(request.args) == {"lang"}:
+        return index()  # nothing asked yet: the empty form, not a page of errors
+    facts = network_facts()
+    form = _route_form(facts)
     context = _form_context(form, facts)
     if form.errors:
         return render_template("routes.html", **context, searched=False), 400
-    outcome = _plan(form, facts)
-    if outcome.get("field_error"):
-        name, text = outcome["field_error"]
+    answer = _plan(form, facts)
+    if isinstance(answer, tuple):
+        name, text = answer
         context["errors"][name] = text
         return render_template("routes.html", **context, searched=False), 400
-    return render_template("routes.html", **context, searched=True, **outcome)
+    return render_template("routes.html", **context, searched=True, **_show(form, answer))
 
 
-def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
-    """Ask the routing engine; turn its result into cards and its refusals into field errors."""
+@dataclass
+class _Answer:
+    cards: list[jv.ItineraryCard]
+    message: str
+    snapshot: Snapshot
+    query: Query
+    result: RouteResult
+
+
+def _plan(form: jv.RouteForm, facts: NetworkFacts) -> _Answer | tuple[str, str]:
+    """Ask the routing engine: its result as cards, or its refusal as (field, error)."""
     from transit import routing
     from transit.routing.cache import snapshot_for
     from transit.routing.planner import AmbiguousCity
@@ -269,17 +291,16 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         result = routing.plan(snapshot, query)
     except AmbiguousCity as error:
         field = "to" if error.name == form.destination else "from"
-        return {"field_error": (field, gettext(jv.AMBIGUOUS, name=jv.shorten(error.name),
-                                                names=", ".join(error.candidates)))}
+        return field, gettext(jv.AMBIGUOUS, name=jv.shorten(error.name),
+                              names=", ".join(error.candidates))
     except routing.UnknownCity as error:
         field = "to" if error.name == form.destination else "from"
         if error.close:
-            return {"field_error": (field, gettext(jv.DID_YOU_MEAN, name=jv.shorten(error.name),
-                                                    names=quoted_or_list(error.close)))}
-        return {"field_error": (field, gettext("No city called “%(name)s”.",
-                                                name=jv.shorten(error.name)))}
+            return field, gettext(jv.DID_YOU_MEAN, name=jv.shorten(error.name),
+                                  names=quoted_or_list(error.close))
+        return field, gettext("No city called “%(name)s”.", name=jv.shorten(error.name))
     except routing.QueryError as error:
-        return {"field_error": (_QUERY_FIELDS.get(error.field, "from"), error.message)}
+        return _QUERY_FIELDS.get(error.field, "from"), error.message
     from transit.forecast.itinerary import result_json
 
     # The slack of each connection counts from what the engine required there.
@@ -294,6 +315,13 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         compare=form.criterion == "options",
         arrive_by=form.time_kind == "arrive_by",
     )
+    return _Answer(cards, _reason_text(result.reason), snapshot, query, result)
+
+
+def _show(form: jv.RouteForm, answer: _Answer) -> dict[str, Any]:
+    """What the results page draws beside the cards: maps, the options chart, the links to
+    earlier and later journeys and to each journey's calendar file."""
+    cards = answer.cards
     places = _places({n for card in cards for leg in card.legs for n in (leg.origin, leg.destination)})
     maps = [
         tv.journey_map(
@@ -301,6 +329,7 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
         )
         for card in cards
     ]
+    assert form.when is not None
     charts = []
     if form.criterion == "options" and len(cards) > 1:
         currency = cards[0].currency
@@ -309,13 +338,85 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> dict[str, Any]:
                           arrive_by=form.time_kind == "arrive_by", width=width, height=height)
             for width, height in (WIDE, NARROW)
         ]
+    # The calendar link asks again at the very instant this answer was asked for (a form
+    # left empty meant "now"), and names the journey by its legs as well as its place.
+    moment = {"arrive_by" if form.time_kind == "arrive_by" else "depart": form.when.isoformat()}
+    pinned = {"date": None, "time": None, "time_kind": None, "depart": None, "arrive_by": None,
+              **moment}
+    calendar_links = [
+        url_for("pages.journey_calendar") + "?"
+        + query_with(**pinned, journey=str(i + 1), legs=journey_key(card))
+        for i, card in enumerate(cards)
+    ]
     return {
         "cards": cards,
         "maps": maps,
         "options_charts": charts,
-        "message": _reason_text(result.reason),
-        "around": _around(snapshot, query, result, form.time_kind),
+        "calendar_links": calendar_links,
+        "message": answer.message,
+        "around": _around(answer.snapshot, answer.query, answer.result, form.time_kind),
     }
+
+
+@bp.get("/routes/calendar.ics")
+def journey_calendar() -> Response | tuple[str, int, dict[str, str]]:
+    """One journey of a route answer as an iCalendar file: an event per leg."""
+    facts = network_facts()
+    form = _route_form(facts)
+    plain = {"Content-Type": "text/plain; charset=utf-8"}
+    if form.errors:
+        return "\n".join(_error_text(e) for e in form.errors.values()) + "\n", 400, plain
+    answer = _plan(form, facts)
+    if isinstance(answer, tuple):
+        return answer[1] + "\n", 400, plain
+    number = request.args.get("journey", "")
+    card = (answer.cards[int(number) - 1]
+            if number.isdigit() and 1 <= int(number) <= len(answer.cards) else None)
+    if card is None or journey_key(card) != request.args.get("legs", journey_key(card)):
+        return gettext("This journey is no longer among the answers: the timetable has "
+                       "changed or its departure has passed. Search again.") + "\n", 404, plain
+    body = calendar_file(
+        card,
+        title=_leg_title,
+        details=lambda leg: _leg_details(card, leg),
+        name=gettext("%(origin)s → %(destination)s", origin=form.origin,
+                     destination=form.destination),
+        now=dt.datetime.now(dt.UTC),
+    )
+    filename = f"journey-{card.departure.strftime('%Y%m%d-%H%M')}.ics"
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _leg_title(leg: jv.LegCard) -> str:
+    if leg.mode == jv.WALK:
+        return gettext("Walk: %(origin)s → %(destination)s", origin=leg.origin,
+                       destination=leg.destination)
+    return gettext("%(mode)s %(service)s: %(origin)s → %(destination)s",
+                   mode=mode_label(leg.mode), service=leg.service, origin=leg.origin,
+                   destination=leg.destination)
+
+
+def _leg_details(card: jv.ItineraryCard, leg: jv.LegCard) -> str:
+    fare = gettext("No fare information") if leg.fare is None else money(leg.fare, leg.currency)
+    lines = [
+        gettext("%(departure)s %(origin)s → %(arrival)s %(destination)s",
+                departure=leg.departure.strftime("%H:%M"), origin=leg.origin,
+                arrival=leg.arrival.strftime("%H:%M"), destination=leg.destination),
+        gettext("Fare: %(fare)s", fare=fare),
+    ]
+    if leg.forecast_arrival is not None:
+        lines.append(gettext("Forecast arrival: %(time)s",
+                             time=leg.forecast_arrival.strftime("%H:%M")))
+    first, last = card.legs[0], card.legs[-1]
+    lines.append(gettext(
+        "Part of the journey %(origin)s → %(destination)s, %(departure)s to %(arrival)s, "
+        "%(transfers)s.",
+        origin=first.origin, destination=last.destination,
+        departure=card.departure.strftime("%Y-%m-%d %H:%M"),
+        arrival=card.arrival.strftime("%Y-%m-%d %H:%M"),
+        transfers=ngettext("%(num)d transfer", "%(num)d transfers", card.transfers)))
+    return "\n".join(lines)
 
 
 def _around(
