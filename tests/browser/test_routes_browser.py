@@ -193,3 +193,18 @@ def test_a_journey_downloads_as_a_calendar_file(page: Page):
         "2025-03-02T23:00:00+00:00", "2025-03-03T05:00:00+00:00"]
     assert [e.decoded("dtend").isoformat() for e in events] == [
         "2025-03-03T04:00:00+00:00", "2025-03-03T14:00:00+00:00"]
+
+
+def test_a_printed_answer_shows_the_journeys_without_the_form(page: Page, screenshots: Path):
+    ask(page, "options")
+    page.emulate_media(media="print")
+    for hidden in (".site-header", "form.route-form", ".day-nav", ".calendar-link >> nth=0"):
+        expect(page.locator(hidden)).to_be_hidden()
+    expect(page.locator("article.itinerary").first).to_be_visible()
+    expect(page.locator("figure.options-chart svg.chart-wide")).to_be_visible()
+    # What was asked stays on paper, in a line the screen does not need.
+    expect(page.locator(".query-summary")).to_have_text("Leaving at or after 06:30 on Monday, 3 March 2025")
+    page.pdf(path=str(screenshots / "routes-options-print.pdf"))
+    page.emulate_media(media="screen")
+    expect(page.locator("form.route-form")).to_be_visible()
+    expect(page.locator(".query-summary")).to_be_hidden()
