@@ -2,8 +2,8 @@
 
 Times are written in UTC, so every calendar shows them on its own clock; each event names
 the service, where it leaves from and goes to, and its fare, and says which journey it is
-part of. The UIDs follow from the legs, so that saving the same journey twice updates the
-events instead of doubling them.
+part of (``leg_title``, ``leg_details``: in the reader's language). The UIDs follow from
+the legs, so that saving the same journey twice updates the events instead of doubling them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+from flask_babel import gettext, ngettext
 from icalendar import Calendar, Event
 
+from transit.web.i18n import mode_label, money
 from transit.web.journey_views import WALK, ItineraryCard, LegCard
 
 PRODUCT = "-//Transit//Route consultation//EN"
@@ -64,3 +66,37 @@ def calendar_file(
         event.add("transp", "TRANSPARENT" if leg.mode == WALK else "OPAQUE")
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+def leg_title(leg: LegCard) -> str:
+    """An event's title: the mode, the service and its cities, in the reader's language."""
+    if leg.mode == WALK:
+        return gettext("Walk: %(origin)s → %(destination)s", origin=leg.origin,
+                       destination=leg.destination)
+    return gettext("%(mode)s %(service)s: %(origin)s → %(destination)s",
+                   mode=mode_label(leg.mode), service=leg.service, origin=leg.origin,
+                   destination=leg.destination)
+
+
+def leg_details(card: ItineraryCard, leg: LegCard) -> str:
+    """An event's description: the leg's times and fare, its forecast arrival where there
+    is one, and the journey it is part of."""
+    fare = gettext("No fare information") if leg.fare is None else money(leg.fare, leg.currency)
+    lines = [
+        gettext("%(departure)s %(origin)s → %(arrival)s %(destination)s",
+                departure=leg.departure.strftime("%H:%M"), origin=leg.origin,
+                arrival=leg.arrival.strftime("%H:%M"), destination=leg.destination),
+        gettext("Fare: %(fare)s", fare=fare),
+    ]
+    if leg.forecast_arrival is not None:
+        lines.append(gettext("Forecast arrival: %(time)s",
+                             time=leg.forecast_arrival.strftime("%H:%M")))
+    first, last = card.legs[0], card.legs[-1]
+    lines.append(gettext(
+        "Part of the journey %(origin)s → %(destination)s, %(departure)s to %(arrival)s, "
+        "%(transfers)s.",
+        origin=first.origin, destination=last.destination,
+        departure=card.departure.strftime("%Y-%m-%d %H:%M"),
+        arrival=card.arrival.strftime("%Y-%m-%d %H:%M"),
+        transfers=ngettext("%(num)d transfer", "%(num)d transfers", card.transfers)))
+    return "\n".join(lines)

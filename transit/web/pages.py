@@ -22,7 +22,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -33,7 +33,7 @@ from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
-from transit.web.calendar_export import calendar_file, journey_key
+from transit.web.calendar_export import calendar_file, journey_key, leg_details, leg_title
 from transit.web.extensions import db, log_schema_problem
 from transit.web.i18n import (
     day_mark,
@@ -377,8 +377,8 @@ def journey_calendar() -> Response | tuple[str, int, dict[str, str]]:
                        "changed or its departure has passed. Search again.") + "\n", 404, plain
     body = calendar_file(
         card,
-        title=_leg_title,
-        details=lambda leg: _leg_details(card, leg),
+        title=leg_title,
+        details=lambda leg: leg_details(card, leg),
         name=gettext("%(origin)s → %(destination)s", origin=form.origin,
                      destination=form.destination),
         now=dt.datetime.now(dt.UTC),
@@ -386,37 +386,6 @@ def journey_calendar() -> Response | tuple[str, int, dict[str, str]]:
     filename = f"journey-{card.departure.strftime('%Y%m%d-%H%M')}.ics"
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-def _leg_title(leg: jv.LegCard) -> str:
-    if leg.mode == jv.WALK:
-        return gettext("Walk: %(origin)s → %(destination)s", origin=leg.origin,
-                       destination=leg.destination)
-    return gettext("%(mode)s %(service)s: %(origin)s → %(destination)s",
-                   mode=mode_label(leg.mode), service=leg.service, origin=leg.origin,
-                   destination=leg.destination)
-
-
-def _leg_details(card: jv.ItineraryCard, leg: jv.LegCard) -> str:
-    fare = gettext("No fare information") if leg.fare is None else money(leg.fare, leg.currency)
-    lines = [
-        gettext("%(departure)s %(origin)s → %(arrival)s %(destination)s",
-                departure=leg.departure.strftime("%H:%M"), origin=leg.origin,
-                arrival=leg.arrival.strftime("%H:%M"), destination=leg.destination),
-        gettext("Fare: %(fare)s", fare=fare),
-    ]
-    if leg.forecast_arrival is not None:
-        lines.append(gettext("Forecast arrival: %(time)s",
-                             time=leg.forecast_arrival.strftime("%H:%M")))
-    first, last = card.legs[0], card.legs[-1]
-    lines.append(gettext(
-        "Part of the journey %(origin)s → %(destination)s, %(departure)s to %(arrival)s, "
-        "%(transfers)s.",
-        origin=first.origin, destination=last.destination,
-        departure=card.departure.strftime("%Y-%m-%d %H:%M"),
-        arrival=card.arrival.strftime("%Y-%m-%d %H:%M"),
-        transfers=ngettext("%(num)d transfer", "%(num)d transfers", card.transfers)))
-    return "\n".join(lines)
 
 
 def _around(
