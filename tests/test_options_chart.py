@@ -139,3 +139,13 @@ def test_every_dot_stays_in_the_plot_near_its_place(rows, arrive_by, size):
     assert ats == sorted(ats) and all(chart.left <= x <= chart.right for x in ats)
     assert all(t.text.endswith(":00") for t in chart.x_ticks)
     assert 1 <= len(chart.x_ticks) <= 6
+
+
+def test_a_scale_writes_whole_amounts_without_decimals(app):
+    from transit.web.i18n import money
+
+    with app.test_request_context("/?lang=en"):
+        assert money(1500, "CNY", whole=True) == "¥1,500"
+        assert money(1500.5, "CNY", whole=True) == "¥1,500.50"
+        assert money(1500, "CNY") == "¥1,500.00"
+        assert money(20, "", whole=True) == "20" and money(2.5, "", whole=True) == "2.50"

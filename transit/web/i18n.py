@@ -128,16 +128,18 @@ def _currency_format(currency: str, locale: str) -> tuple[str, int, bool]:
     return shown, get_currency_precision(currency), sample.startswith(symbol)
 
 
-def money(amount: float | int | None, currency: str = "CNY") -> str:
+def money(amount: float | int | None, currency: str = "CNY", whole: bool = False) -> str:
     """An amount in currency units, formatted for the interface language; without a
     currency (a service whose feed has no fares) the bare number, never another
-    country's money."""
+    country's money. ``whole``: a whole amount without its decimals (a chart's scale)."""
     if amount is None:
         return "—"
     if not currency:
-        return f"{amount:,.2f}"
+        return f"{amount:,.0f}" if whole and amount == int(amount) else f"{amount:,.2f}"
     # Babel's full formatter costs ~0.15 ms a call; result pages show dozens of fares.
     symbol, decimals, first = _currency_format(currency, _babel_locale())
+    if whole and amount == int(amount):
+        decimals = 0
     number = f"{abs(amount):,.{decimals}f}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{number}" if first else f"{sign}{number}\u00a0{symbol}"

@@ -334,7 +334,7 @@ def _show(form: jv.RouteForm, answer: _Answer) -> dict[str, Any]:
     if form.criterion == "options" and len(cards) > 1:
         currency = cards[0].currency
         charts = [
-            options_chart(cards, form.when.date(), lambda v: money(v, currency), day_mark,
+            options_chart(cards, form.when.date(), lambda v: money(v, currency, whole=True), day_mark,
                           arrive_by=form.time_kind == "arrive_by", width=width, height=height)
             for width, height in (WIDE, NARROW)
         ]
