@@ -12,10 +12,9 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
-from flask_babel import gettext, ngettext
 from icalendar import Calendar, Event
 
-from transit.web.i18n import mode_label, money
+from transit.web.i18n import gettext, mode_label, money, ngettext
 from transit.web.journey_views import WALK, ItineraryCard, LegCard
 
 PRODUCT = "-//Transit//Route consultation//EN"

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import current_app
-from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from transit.forecast.store import PastRun, current_forecasts, read_model_quality, recent_runs
 from transit.models import City, ServiceForecast, Stop, Timetable, TripRecord, zone_named
-from transit.web.i18n import language
+from transit.web.i18n import gettext, language, ngettext
 from transit.web.timetable_views import load_calendars, service_day_start
 
 PAST_RUNS = 30

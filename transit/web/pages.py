@@ -22,7 +22,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -37,6 +36,7 @@ from transit.web.calendar_export import calendar_file, journey_key, leg_details,
 from transit.web.extensions import db, log_schema_problem
 from transit.web.i18n import (
     day_mark,
+    gettext,
     mode_label,
     money,
     query_with,

@@ -18,9 +18,10 @@ from typing import Any
 
 from flask import Flask, Request, Response, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from transit.web.i18n import gettext
 
 csrf = CSRFProtect()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
 from pydantic import ValidationError
 from sqlalchemy import distinct, func, or_, select
 from werkzeug.wrappers import Response
@@ -29,6 +28,7 @@ from transit.web.admin.common import (
     validation_messages,
 )
 from transit.web.extensions import db
+from transit.web.i18n import gettext, ngettext
 
 CITY_FIELDS = ("name", "code", "latitude", "longitude", "timezone", "min_connection")
 RENAMES = {"min_connection_seconds": "min_connection"}

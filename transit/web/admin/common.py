@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
-from flask_babel import gettext
 from pydantic import ValidationError
 from sqlalchemy import Select, delete, func, select
 from werkzeug.wrappers import Response
@@ -29,7 +28,7 @@ from transit.models import AdminSession, User
 from transit.schemas import FieldRefusal
 from transit.web.api.problems import validation_errors
 from transit.web.extensions import db
-from transit.web.i18n import translated
+from transit.web.i18n import gettext, translated
 from transit.words import Words
 
 bp = Blueprint("admin", __name__)

@@ -31,7 +31,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.utils import secure_filename
@@ -43,7 +42,7 @@ from transit.models import AuditEntry
 from transit.timetable.feed import ImportFailed
 from transit.web.admin.common import bp, in_reader_words, paginate, user_name
 from transit.web.extensions import db
-from transit.web.i18n import language
+from transit.web.i18n import gettext, language, ngettext
 
 FORMATS = ("gtfs", "zemdalk", "17bugs", "nenieco", "csv")
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024

@@ -12,7 +12,6 @@ import datetime as dt
 import math
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from sqlalchemy import delete, func, select
 from werkzeug.wrappers import Response
 
@@ -20,6 +19,7 @@ from transit import auth
 from transit.models import LoginAttempt
 from transit.web.admin.common import bp, close_session, open_session
 from transit.web.extensions import db
+from transit.web.i18n import gettext
 from transit.web.security import client_address
 
 MAX_FAILURES = 5

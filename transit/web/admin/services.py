@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
 from pydantic import ValidationError
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -43,6 +42,7 @@ from transit.web.admin.common import (
 )
 from transit.web.api.support import service_has_fares
 from transit.web.extensions import db
+from transit.web.i18n import gettext, ngettext
 
 SERVICE_FIELDS = ("number", "mode", "operator", "route", "name", "currency")
 STOP_COLUMNS = (
