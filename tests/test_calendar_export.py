@@ -137,3 +137,24 @@ def test_the_calendar_speaks_the_page_s_language(client, network):
     summary, details = str(events[0]["summary"]), str(events[0]["description"])
     assert re.fullmatch(r"(火车|航班) \S+：北京 → \S+", summary), summary
     assert "票价：" in details and "属于行程 北京 → 上海" in details
+
+
+def test_options_in_another_order_keep_their_numbers_and_links(client, network):
+    base = "/routes?from=北京&to=上海&date=2025-03-03&time=06:30&criterion=options&lang=en"
+    plain, by_fare = page(client, base), page(client, base + "&sort=fare")
+
+    def shown(html_text: str) -> list[tuple[str, float, str]]:
+        cards = re.findall(r'<article class="card itinerary" id="itinerary-(\d+)".*?</article>',
+                           html_text, re.S)
+        fares = [float(f.replace(",", "")) for f in
+                 re.findall(r'class="total-fare">¥([\d,.]+)<', html_text)]
+        return list(zip(cards, fares, links(html_text), strict=True))
+
+    first, second = shown(plain), shown(by_fare)
+    assert sorted(first) == sorted(second)  # the same cards, numbers and calendar links
+    assert [fare for _, fare, _ in second] == sorted(fare for _, fare, _ in first)
+    assert [n for n, _, _ in first] == [str(i) for i in range(1, len(first) + 1)]
+    assert 'aria-current="true">Fare</a>' in by_fare and 'aria-current="true">Arrival</a>' in plain
+    # An order nobody offers is the engine's, and only options answers offer any.
+    assert shown(page(client, base + "&sort=scenic")) == first
+    assert "sort-by" not in page(client, base.replace("options", "fastest"))

@@ -149,3 +149,17 @@ def test_a_scale_writes_whole_amounts_without_decimals(app):
         assert money(1500.5, "CNY", whole=True) == "¥1,500.50"
         assert money(1500, "CNY") == "¥1,500.00"
         assert money(20, "", whole=True) == "20" and money(2.5, "", whole=True) == "2.50"
+
+
+def test_journeys_in_the_order_asked_keeping_the_engine_s_among_equals():
+    from transit.web.journey_views import card_order
+
+    cards = [card(at(6), 300, 900.0, 0), card(at(8), 600, 224.5, 3), card(at(5), 480, 224.5, 1),
+             card(at(9), 120, None, 0)]
+    assert card_order(cards, None) == [1, 2, 3, 4]
+    assert card_order(cards, "no such order") == [1, 2, 3, 4]
+    assert card_order(cards, "arrival") == [1, 4, 3, 2]
+    assert card_order(cards, "departure") == [3, 1, 2, 4]
+    assert card_order(cards, "duration") == [4, 1, 3, 2]
+    assert card_order(cards, "fare") == [2, 3, 1, 4]  # unknown fares last
+    assert card_order(cards, "transfers") == [1, 4, 3, 2]

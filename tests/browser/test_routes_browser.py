@@ -211,3 +211,21 @@ def test_a_printed_answer_shows_the_journeys_without_the_form(page: Page, screen
     page.emulate_media(media="screen")
     expect(page.locator("form.route-form")).to_be_visible()
     expect(page.locator(".query-summary")).to_be_hidden()
+
+
+def test_options_reorder_by_fare_and_keep_their_dots(page: Page):
+    ask(page, "options")
+    order = page.get_by_role("navigation", name="Order of the journeys")
+    expect(order.get_by_role("link", name="Arrival")).to_have_attribute("aria-current", "true")
+    order.get_by_role("link", name="Fare").click()
+    page.wait_for_url(re.compile(r"sort=fare"))
+    fares = [float(f.replace("¥", "").replace(",", ""))
+             for f in page.locator("article.itinerary .total-fare").all_inner_texts()]
+    assert fares == sorted(fares) and len(fares) >= 3
+    expect(order.get_by_role("link", name="Fare")).to_have_attribute("aria-current", "true")
+    # The cheapest card now comes first, and its dot still leads to it.
+    first = page.locator("article.itinerary").first
+    number = (first.get_attribute("id") or "").removeprefix("itinerary-")
+    page.locator(f"svg.chart-wide a.option-dot[data-number='{number}']").click()
+    expect(page).to_have_url(re.compile(rf"#itinerary-{number}$"))
+    expect(first).to_be_in_viewport()

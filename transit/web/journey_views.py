@@ -506,6 +506,25 @@ def itinerary_cards(
     return cards
 
 
+# How a traveller may order the journeys of an options answer (the engine gives them by
+# arrival); each key keeps the engine's order among equals.
+SORTS: dict[str, Callable[[ItineraryCard], tuple[float, ...]]] = {
+    "arrival": lambda c: (c.arrival.timestamp(),),
+    "departure": lambda c: (c.departure.timestamp(),),
+    "duration": lambda c: (c.duration_minutes,),
+    "fare": lambda c: (c.fare is None, c.fare or 0.0),
+    "transfers": lambda c: (c.transfers,),
+}
+
+
+def card_order(cards: Sequence[ItineraryCard], sort: str | None) -> list[int]:
+    """The cards' numbers (from 1, the engine's order) in the order ``sort`` asks for; the
+    engine's order for no or an unknown key."""
+    numbers = list(range(1, len(cards) + 1))
+    key = SORTS.get(sort or "")
+    return numbers if key is None else sorted(numbers, key=lambda n: key(cards[n - 1]))
+
+
 def _fastest(cards: list[ItineraryCard], arrive_by: bool) -> ItineraryCard:
     """The card the fastest search answers, with its tie-breaks (docs/routing.md, "Which
     journey is best"): the earliest arrival, then the latest departure; with "arrive by" the

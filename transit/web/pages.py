@@ -342,14 +342,18 @@ def _show(form: jv.RouteForm, answer: _Answer) -> dict[str, Any]:
     # left empty meant "now"), and names the journey by its legs as well as its place.
     moment = {"arrive_by" if form.time_kind == "arrive_by" else "depart": form.when.isoformat()}
     pinned = {"date": None, "time": None, "time_kind": None, "depart": None, "arrive_by": None,
-              **moment}
+              "sort": None, **moment}
     calendar_links = [
         url_for("pages.journey_calendar") + "?"
         + query_with(**pinned, journey=str(i + 1), legs=journey_key(card))
         for i, card in enumerate(cards)
     ]
+    sort = request.args.get("sort") if form.criterion == "options" else None
     return {
         "cards": cards,
+        "order": jv.card_order(cards, sort),
+        "sort": sort if sort in jv.SORTS else None,
+        "sorts": list(jv.SORTS) if form.criterion == "options" and len(cards) > 1 else [],
         "maps": maps,
         "options_charts": charts,
         "calendar_links": calendar_links,
