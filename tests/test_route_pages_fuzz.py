@@ -21,10 +21,11 @@ TYPED = (
         "06:30", "24:00", "25:61", "2025-03-03T06:30", "2025-03-03T06:30+14:00", "2025-03-03T06:30Z",
         "arrive_by", "depart", "options", "fastest", "cheapest", "transfers", "train", "flight",
         "train,flight", "1e308", "nan", "-0", "336", "0.5", "1", "2", "x" * 300, "\x00", "'; --",
+        "fare", "duration", "departure", "arrival",
     ])
 )
 FIELDS = ["from", "to", "date", "time", "time_kind", "criterion", "modes", "min_connection",
-          "window_hours", "max_transfers", "depart", "arrive_by", "lang", "journey", "legs"]
+          "window_hours", "max_transfers", "depart", "arrive_by", "lang", "journey", "legs", "sort"]
 QUERIES = st.lists(
     st.tuples(st.sampled_from(FIELDS), TYPED), max_size=8
 ).map(lambda pairs: [("from", "北京"), ("to", "上海"), *pairs])
