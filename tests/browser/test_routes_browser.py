@@ -223,6 +223,11 @@ def test_options_reorder_by_fare_and_keep_their_dots(page: Page):
              for f in page.locator("article.itinerary .total-fare").all_inner_texts()]
     assert fares == sorted(fares) and len(fares) >= 3
     expect(order.get_by_role("link", name="Fare")).to_have_attribute("aria-current", "true")
+    # From the results' heading, Tab goes past the chart (its dots repeat the cards) to the
+    # orders, and on to the first card.
+    page.locator("#results-title").focus()
+    page.keyboard.press("Tab")
+    expect(order.get_by_role("link", name="Arrival")).to_be_focused()
     # The cheapest card now comes first, and its dot still leads to it.
     first = page.locator("article.itinerary").first
     number = (first.get_attribute("id") or "").removeprefix("itinerary-")
