@@ -140,6 +140,24 @@ def test_the_caltrain_shuttle_without_a_matching_fare_is_not_free(caltrain):
     assert "US$9.75" in cards_of(text_of(client, priced))[0]
 
 
+def test_a_walk_to_the_train_is_free_and_the_shuttle_has_no_fare(caltrain):
+    client = caltrain.test_client()
+    url = ("/routes?from=Tamien+Caltrain+Station&to=San+Francisco+Caltrain"
+           "&date=2017-07-30&time=04:00&criterion=options")
+    cards = cards_of(text_of(client, url))
+    by_shuttle = [card for card in cards if "TaSJ-Shuttle" in card]
+    walking = [card for card in cards if "TaSJ-Shuttle" not in card]
+    assert by_shuttle and walking
+    for card in by_shuttle:  # one leg of unknown price: the journey's is unknown too
+        assert re.search(r'class="total-fare">No fare information<', card)
+    for card in walking:  # a walk to Tamien's platform, then the train
+        assert re.search(r'class="leg-fare">Free<', card)
+        assert re.search(r'class="total-fare">US\$9.75<', card)
+    assert not any("US$0.00" in card for card in cards)
+    chinese = cards_of(text_of(client, url + "&lang=zh"))
+    assert any('class="leg-fare">免费<' in card for card in chinese)
+
+
 # --- 2. "Leave now" is now at the origin, not in the zone most stations are in ---------------
 
 

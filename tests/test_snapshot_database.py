@@ -39,3 +39,5 @@ def test_database_snapshot_equals_feed_snapshot(
     for name in ARRAYS:
         assert np.array_equal(getattr(from_db, name), getattr(from_feed, name)), name
     assert from_db.service_od == from_feed.service_od
+    # (Caltrain: its Tamien shuttle has no price, so no currency: no fare information.)
+    assert from_db.service_currency == from_feed.service_currency

@@ -90,10 +90,11 @@ class Itinerary(NamedTuple):
 
     @property
     def currency(self) -> str | None:
-        """The currency of the fare: its rides' one; None where they have none, or more
-        than one (then the fare adds amounts in different currencies)."""
-        found = {leg.currency for leg in self.legs if not leg.is_walk and leg.currency}
-        return found.pop() if len(found) == 1 else None
+        """The currency of the fare: its rides' one. None where the fare is not one known
+        amount: a ride has no fare information (the fare counts it as 0), or the rides'
+        currencies differ (the fare adds amounts in different currencies); or no ride."""
+        found = {leg.currency for leg in self.legs if not leg.is_walk}
+        return (found.pop() or None) if len(found) == 1 else None
 
     @property
     def departure_seconds(self) -> int:

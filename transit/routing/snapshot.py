@@ -221,11 +221,12 @@ class _Builder:
         self.stop_arr: list[int] = []
         self.stop_dep: list[int] = []
         self.stop_fare: list[int] = []
+        self.stop_priced: list[bool] = []  # a leg fare is given (not missing)
         self.stop_board: list[bool] = []
         self.stop_alight: list[bool] = []
         self.walks: list[tuple[int, int, int]] = []
         # The stop columns as arrays, when a source reads them in bulk (instead of ``stop``):
-        # city index, arrival, departure, leg fare, boarding, alighting.
+        # city index, arrival, departure, leg fare, boarding, alighting, leg fare given.
         self.stop_columns: tuple[np.ndarray, ...] | None = None
 
     def city(
@@ -253,6 +254,7 @@ class _Builder:
         self.stop_arr.append(int(arr if arr is not None else 0))
         self.stop_dep.append(int(dep if dep is not None else 0))
         self.stop_fare.append(int(fare or 0))
+        self.stop_priced.append(fare is not None)
         self.stop_board.append(bool(board))
         self.stop_alight.append(bool(alight))
 
@@ -289,7 +291,6 @@ class Snapshot:
         self.service_mode = tuple(s[1] for s in b.services)
         self.service_operator = tuple(s[2] for s in b.services)
         self.service_route = tuple(s[3] for s in b.services)
-        self.service_currency = tuple(s[4] for s in b.services)
         # Zone fares, per service: (origin city, destination city) -> cents.
         self.service_od: tuple[dict[tuple[int, int], int] | None, ...] = tuple(
             b.od.get(i) or None for i in range(len(b.services))
@@ -305,7 +306,8 @@ class Snapshot:
             [self.service_od[s] is not None for s in b.trip_service], dtype=bool
         )
         columns = b.stop_columns or (
-            b.stop_city, b.stop_arr, b.stop_dep, b.stop_fare, b.stop_board, b.stop_alight
+            b.stop_city, b.stop_arr, b.stop_dep, b.stop_fare, b.stop_board, b.stop_alight,
+            b.stop_priced,
         )
         self.stop_city = np.asarray(columns[0], dtype=np.int64)
         self.stop_arr = np.asarray(columns[1], dtype=np.int64)
@@ -316,6 +318,16 @@ class Snapshot:
         n_stops = len(self.stop_city)
         stop_trip = np.repeat(np.arange(len(b.trip_len), dtype=np.int64), self.trip_len)
         self.stop_trip = stop_trip
+        # A service with no price at all (no zone fare, no leg fare on any stop) gives no
+        # fare information, even in a feed with fares (Caltrain's Tamien shuttle): the
+        # scans count its rides as 0, so its legs get no currency, and a journey with such
+        # a leg no single known fare (``Itinerary.currency``): every door then says so.
+        priced = {i for i, od in enumerate(self.service_od) if od}
+        stop_priced = np.asarray(columns[6], dtype=bool)
+        priced.update(np.unique(self.trip_service[stop_trip[stop_priced]]).tolist())
+        self.service_currency: tuple[str, ...] = tuple(
+            s[4] if i in priced else "" for i, s in enumerate(b.services)
+        )
         # Cumulative leg fares within each timetable: fare(i, j) = cum[j] - cum[i].
         cum = np.cumsum(self.stop_fare)
         if n_stops:
@@ -532,7 +544,7 @@ class Snapshot:
         b.trip_len = np.bincount(trip, minlength=len(trip_ids)).tolist()
         b.stop_columns = (
             np.searchsorted(city_ids, stops[:, 1]), stops[:, 2], stops[:, 3], stops[:, 4],
-            stops[:, 5].astype(bool), stops[:, 6].astype(bool),
+            stops[:, 5].astype(bool), stops[:, 6].astype(bool), stops[:, 7].astype(bool),
         )
         city_index = b.city_index
         for a, c, secs in run(
@@ -971,7 +983,7 @@ def _bound_graphs(
 
 def _stop_rows(session: Session) -> np.ndarray:
     """Every stop as (timetable id, city id, arrival, departure, leg fare, boarding,
-    alighting), integers ordered by timetable and sequence, read in the session's
+    alighting, leg fare given), integers ordered by timetable and sequence, read in the session's
     transaction straight from the driver: the largest table, and rows of plain integers,
     for which SQLAlchemy's result rows would cost more than the read itself. A stop with
     one time uses it for both (the schema only requires one of them)."""
@@ -983,6 +995,7 @@ def _stop_rows(session: Session) -> np.ndarray:
         func.coalesce(Stop.fare_cents, 0),
         case((Stop.boarding, 1), else_=0),
         case((Stop.alighting, 1), else_=0),
+        case((Stop.fare_cents.is_(None), 0), else_=1),
     ).order_by(Stop.timetable_id, Stop.sequence)
     connection = session.connection()
     sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
@@ -992,7 +1005,7 @@ def _stop_rows(session: Session) -> np.ndarray:
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, 7)
+    return np.array(rows, dtype=np.int64).reshape(-1, 8)
 
 
 def _walk_table(

@@ -80,7 +80,8 @@ def leg_title(leg: LegCard) -> str:
 def leg_details(card: ItineraryCard, leg: LegCard) -> str:
     """An event's description: the leg's times and fare, its forecast arrival where there
     is one, and the journey it is part of."""
-    fare = gettext("No fare information") if leg.fare is None else money(leg.fare, leg.currency)
+    fare = (gettext("Free") if leg.is_walk else gettext("No fare information")
+            if leg.fare is None else money(leg.fare, leg.currency))
     lines = [
         gettext("%(departure)s %(origin)s → %(arrival)s %(destination)s",
                 departure=leg.departure.strftime("%H:%M"), origin=leg.origin,

@@ -331,6 +331,11 @@ class LegCard:
     forecast_high_days: int = 0
 
     @property
+    def is_walk(self) -> bool:
+        """A walk at either end of the journey: free, whatever the rides cost."""
+        return self.mode == WALK
+
+    @property
     def line(self) -> str:
         """The line to show beside the service number ("" where none, or the same)."""
         return "" if self.route == self.service else self.route

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
-from transit.models import MODE_VALUES, City, Service, ServiceFare, Stop, Timetable, zone_named
+from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
@@ -451,32 +451,15 @@ def _leg_links(itineraries: list[Any]) -> list[list[jv.LegLink]]:
         )
         for operator, number, code, service_id, timetable_id in rows:
             found.setdefault((operator, number, code), (service_id, timetable_id))
-    priced = _priced_services([ids[0] for ids in found.values() if ids[0] is not None])
     links = []
     for itinerary in itineraries:
         row = []
         for leg in itinerary.legs:
             sid, tid = found.get((leg.operator, leg.service, leg.timetable), (None, None))
-            # A service without a single price (no zone fare, no leg fare) gives no fare
-            # information: the engine counts its rides as 0, the card must not say free.
-            currency = leg.currency if sid is None or sid in priced else ""
-            row.append(jv.LegLink(sid, tid, currency))
+            # "" for a service without fares (Snapshot.service_currency): no fare information.
+            row.append(jv.LegLink(sid, tid, leg.currency))
         links.append(row)
     return links
-
-
-def _priced_services(service_ids: list[int]) -> set[int]:
-    """Those of the services that have a fare: a zone fare or a leg fare on some stop."""
-    ids = sorted(set(service_ids))
-    if not ids:
-        return set()
-    zoned = select(ServiceFare.service_id).where(ServiceFare.service_id.in_(ids))
-    legs = (
-        select(Timetable.service_id)
-        .join(Stop, Stop.timetable_id == Timetable.id)
-        .where(Timetable.service_id.in_(ids), Stop.fare_cents.is_not(None))
-    )
-    return set(db.session.scalars(zoned.union(legs)))
 
 
 def _places(names: set[str]) -> dict[str, tuple[float, float]]:

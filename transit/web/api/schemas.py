@@ -364,7 +364,7 @@ class LegOut(BaseModel):
     currency: str | None = Field(
         default=None,
         description="ISO 4217 code of the fare; null for a walk and where the service has no "
-        "fares",
+        "fares (its fare, 0, is then not known, not free)",
     )
     route: str | None = Field(
         default=None,
@@ -396,8 +396,9 @@ class ItineraryOut(BaseModel):
     fare: float = Field(description="in currency units, all legs together")
     currency: str | None = Field(
         default=None,
-        description="ISO 4217 code of the fare: its rides' one; null where they have none or "
-        "more than one (the fare then adds amounts in different currencies)",
+        description="ISO 4217 code of the fare: its rides' one; null where the fare is not one "
+        "known amount: a ride has no fare information (counted as 0 in the fare) or the rides' "
+        "currencies differ (the fare then adds amounts in different currencies)",
     )
     transfers: int
     legs: list[LegOut]
