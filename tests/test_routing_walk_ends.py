@@ -172,6 +172,7 @@ def test_the_walk_competes_with_the_rides(snapshot: Snapshot) -> None:
 def test_route_page_api_and_command_line_show_the_walks(app, client, runner, network) -> None:
     html = page(client, f"/routes?from=V&to=Z&date={DAY}&time=07:00")
     assert 'class="mode mode-walk"' in html
+    assert html.count('class="leg-fare">Free<') == 2  # the walks; the rides have fares
     assert html.count('class="mode mode-walk"') == 2
     # The one transfer is at B, with the forecast's chance of missing it (the incoming leg
     # is the ride from A, not the walk before it); no "change" beside a walk.
@@ -201,6 +202,9 @@ def test_route_page_api_and_command_line_show_the_walks(app, client, runner, net
     # The walk alone: a page, the API.
     html = page(client, f"/routes?from=A&to=V&date={DAY}&time=09:30")
     assert 'class="mode mode-walk"' in html and "No fare information" not in html
+    # A walk is free, and so is a journey that is one walk (not "¥0.00").
+    assert 'class="total-fare">Free<' in html and 'class="leg-fare">Free<' in html
+    assert "0.00" not in html
     api = client.get(f"/api/v1/routes?from=A&to=V&depart={DAY}T09:30").get_json()
     assert [(leg["mode"], leg["from"], leg["to"]) for leg in api["itineraries"][0]["legs"]] == [
         ("walk", "A", "V")

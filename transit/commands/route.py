@@ -51,13 +51,13 @@ def format_result(result: Any, title: str) -> str:
     for number, it in enumerate(result.itineraries, 1):
         first_day = it.departure.date()
         transfers = f"{it.transfers} transfer{'s' if it.transfers != 1 else ''}"
-        # A service without a currency has no fare: its price is unknown, not 0.
-        # A walk at either end of the journey is free and no ride: no transfer beside it.
-        rides = [leg for leg in it.legs if not leg.is_walk]
-        priced = all(leg.currency for leg in rides)
-        currency = rides[0].currency if rides else ""
-        fare = (f"fare {it.fare_cents / 100:.2f} {currency}".rstrip() if priced and rides
-                else "free: on foot" if priced else NO_FARE)
+        # A service without a currency has no fare: its price is unknown, not 0. Rides in
+        # different currencies: the amount in each. A walk at either end of the journey is
+        # free and no ride: no transfer beside it.
+        parts = it.fare_parts
+        fare = ("fare " + " + ".join(f"{cents / 100:.2f} {currency}" for currency, cents in parts)
+                if parts else "free: on foot" if all(leg.is_walk for leg in it.legs)
+                else NO_FARE)
         waits = iter(it.waits)
         lines.append("")
         lines.append(

@@ -97,6 +97,20 @@ class Itinerary(NamedTuple):
         return (found.pop() or None) if len(found) == 1 else None
 
     @property
+    def fare_parts(self) -> tuple[tuple[str, int], ...]:
+        """The fare in cents per currency, in the order the rides first use each: one part
+        where they share one, several where they differ (amounts in different currencies do
+        not add up). Empty where a ride has no fare information, or there is no ride."""
+        parts: dict[str, int] = {}
+        for leg in self.legs:
+            if leg.is_walk:
+                continue
+            if not leg.currency:
+                return ()
+            parts[leg.currency] = parts.get(leg.currency, 0) + leg.fare_cents
+        return tuple(parts.items())
+
+    @property
     def departure_seconds(self) -> int:
         return int(self.departure.timestamp())
 

@@ -171,6 +171,11 @@ def money(amount: float | int | None, currency: str = "CNY", whole: bool = False
     return f"{sign}{symbol}{number}" if first else f"{sign}{number}\u00a0{symbol}"
 
 
+def money_parts(parts: Sequence[tuple[float, str]]) -> str:
+    """Amounts in several currencies, which do not add up: "US$34.90 + ¥527.00"."""
+    return " + ".join(money(amount, currency) for amount, currency in parts)
+
+
 def cents(amount: int | None, currency: str = "CNY") -> str:
     """Integer cents formatted as money."""
     return "—" if amount is None else money(amount / 100, currency)
@@ -316,6 +321,7 @@ def init_app(app: Flask) -> None:
         day_mark=day_mark,
         duration=duration,
         money=money,
+        money_parts=money_parts,
         cents=cents,
         long_date=long_date,
         short_date=short_date,

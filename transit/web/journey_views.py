@@ -373,11 +373,14 @@ class ItineraryCard:
     departure_days: int
     arrival_days: int
     duration_minutes: int
-    fare: float | None
+    fare: float | None  # None where not one known amount (see ``fare_parts``)
     currency: str
     transfers: int
     legs: list[LegCard]
     waits: list[TransferCard]
+    # (amount, currency) per currency where the rides' currencies differ: the fare in each,
+    # as amounts in different currencies do not add up; empty otherwise.
+    fare_parts: list[tuple[float, str]] = field(default_factory=list)
     badges: list[str] = field(default_factory=list)  # "fastest", "cheapest", "transfers"
     # (kind, amount) pairs, kind in "later" or "earlier" (minutes), "dearer", "more_transfers"
     trades: list[tuple[str, float]] = field(default_factory=list)
@@ -391,6 +394,11 @@ class ItineraryCard:
     def forecast_arrival_days(self) -> int:
         """The "+1 day" mark of the forecast final arrival."""
         return self.legs[-1].forecast_arrival_days if self.legs else 0
+
+    @property
+    def on_foot(self) -> bool:
+        """A journey that is one walk: free."""
+        return all(leg.is_walk for leg in self.legs)
 
     @property
     def has_forecast(self) -> bool:
@@ -489,9 +497,13 @@ def itinerary_cards(
             for k, (before, after) in enumerate(zip(rides, rides[1:], strict=False))
         ]
         departure, arrival = _when(itinerary["departure"]), _when(itinerary["arrival"])
-        leg_currencies = {leg.currency for leg in legs}
-        # One leg of unknown price leaves the journey's price unknown.
-        priced = all(leg.fare is not None for leg in legs)
+        # One ride of unknown price leaves the journey's price unknown; rides in several
+        # currencies leave it one amount in each.
+        priced = all(leg.fare is not None for leg in rides)
+        parts: dict[str, float] = {}
+        for leg in rides if priced else ():
+            parts[leg.currency] = parts.get(leg.currency, 0.0) + (leg.fare or 0.0)
+        currency = next(iter(parts), default_currency)
         cards.append(
             ItineraryCard(
                 departure=departure,
@@ -499,11 +511,12 @@ def itinerary_cards(
                 departure_days=_days(departure, reference_day),
                 arrival_days=_days(arrival, reference_day),
                 duration_minutes=int(itinerary["duration_minutes"]),
-                fare=itinerary.get("fare") if priced else None,
-                currency=leg_currencies.pop() if len(leg_currencies) == 1 else default_currency,
+                fare=itinerary.get("fare") if priced and len(parts) <= 1 else None,
+                currency=currency,
                 transfers=int(itinerary["transfers"]),
                 legs=legs,
                 waits=waits,
+                fare_parts=[(round(amount, 2), c) for c, amount in parts.items()] if len(parts) > 1 else [],
             )
         )
     if compare and len(cards) > 1:
@@ -513,11 +526,12 @@ def itinerary_cards(
 
 # How a traveller may order the journeys of an options answer (the engine gives them by
 # arrival); each key keeps the engine's order among equals.
-SORTS: dict[str, Callable[[ItineraryCard], tuple[float, ...]]] = {
+SORTS: dict[str, Callable[[ItineraryCard], tuple[Any, ...]]] = {
     "arrival": lambda c: (c.arrival.timestamp(),),
     "departure": lambda c: (c.departure.timestamp(),),
     "duration": lambda c: (c.duration_minutes,),
-    "fare": lambda c: (c.fare is None, c.fare or 0.0),
+    # Fares in different currencies do not compare: each currency's cards together.
+    "fare": lambda c: (c.fare is None, c.currency, c.fare or 0.0),
     "transfers": lambda c: (c.transfers,),
 }
 
@@ -547,8 +561,11 @@ def _compare(cards: list[ItineraryCard], arrive_by: bool) -> None:
     # "Fastest" is the engine's (docs/routing.md), not the shortest ride: one card, the one
     # the fastest search answers. The others say what they give up against it in time: a
     # later arrival (arrive by: an earlier departure) or, where that ties, the other end.
-    fares = [c.fare for c in cards if c.fare is not None]
-    cheapest = min(fares) if fares else None
+    # Fares compare only in one currency: where a card's rides or the priced cards differ
+    # in currency, no card is called the cheapest, nor dearer than another.
+    priced = [c for c in cards if c.fare is not None]
+    one_currency = len({c.currency for c in priced}) == 1 and not any(c.fare_parts for c in cards)
+    cheapest = min(c.fare for c in priced if c.fare is not None) if one_currency else None
     fewest = min(c.transfers for c in cards)
     fastest = _fastest(cards, arrive_by)
     for card in cards:
