@@ -93,6 +93,9 @@ def test_city_create_search_edit(app, client, admin):
         ({"code": "B J"}, "code", "Code: at most 32 characters, without spaces"),
         ({"name": "Beijing"}, "name", "already exists"),
         ({"code": "SHH"}, "code", "belongs to Shanghai"),
+        # Typed in full-width mode: travellers typing it would get Shanghai (names.fold).
+        ({"code": "ＳＨＨ"}, "code", "belongs to Shanghai"),
+        ({"name": "Ｂｅｉｊｉｎｇ"}, "name", "already exists"),
     ],
 )
 def test_city_form_errors_beside_the_field_keep_what_was_typed(app, client, admin, changes, field,

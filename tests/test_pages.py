@@ -517,6 +517,17 @@ def test_route_form_errors_beside_the_field(client, network, query, field, text)
     assert f'aria-describedby="{field}-error"' in html
 
 
+def test_cities_typed_in_full_width_mode_are_found(client, network):
+    # A Chinese keyboard's full-width mode types "ＢＪＰ" and "　" (ideographic space).
+    html = page(client, "/routes?from=ＢＪＰ&to=ｓｈｈ\u3000&date=2025-03-03&time=06:00")
+    assert "<title>北京 → 上海" in html and 'class="total-fare"' in html
+    assert client.get("/cities/suggest?q=ＢＪ").get_json() == ["北京"]
+    api = client.get("/api/v1/routes?from=ＢＪＰ&to=ＳＨＨ&depart=2025-03-03T06:00")
+    assert api.status_code == 200 and api.get_json()["itineraries"]
+    forecasts = client.get("/api/v1/forecasts?city=ＢＪＰ")
+    assert forecasts.status_code == 200, forecasts.get_json()
+
+
 def test_did_you_mean_in_chinese_lists_the_close_cities(app, client, network):
     with app.app_context():
         db.session.add_all([City(name="Nowhere East", code="NWE"), City(name="Nowhere West")])

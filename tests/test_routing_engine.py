@@ -423,6 +423,12 @@ def test_a_city_may_be_named_by_its_code_or_in_any_case() -> None:
         plan(snap, Query("PEK", "beijing", depart=day))  # the same city twice
     with pytest.raises(UnknownCity):
         plan(snap, Query("PEKING", "SHA", depart=day))
+    # Typed in a Chinese keyboard's full-width mode (letters and spaces): the same city.
+    assert [snap.find_city(t) for t in ("ＰＥＫ", "ｐｅｋ\u3000", "Ｂｅｉｊｉｎｇ", "ＳＨＡ")] == [0, 0, 0, 1]
+    assert plan(snap, Query("ＰＥＫ", "Ｓｈａｎｇｈａｉ", depart=day)).itineraries == by_name.itineraries
+    with pytest.raises(UnknownCity) as slip:
+        plan(snap, Query("Ｂｅｉｊｉｍｇ", "SHA", depart=day))
+    assert slip.value.close == ("Beijing",)
 
 
 def test_a_code_wins_over_another_city_s_name_in_another_case() -> None:

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from transit.names import fold
 from transit.words import Words
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -133,17 +134,17 @@ class CityNames:
             self.add(name, code)
 
     def add(self, name: str, code: str | None) -> None:
-        self._names.setdefault(name.lower(), name)
+        self._names.setdefault(fold(name), name)
         if code:
-            self._codes.setdefault(code.lower(), (name, code))
+            self._codes.setdefault(fold(code), (name, code))
 
     def clashes(self, name: str | None, code: str | None) -> list[tuple[str, str]]:
         """Why a city called ``name`` with ``code`` may not join, as (field, words)
         pairs; empty when it may."""
         found: list[tuple[str, str]] = []
         if name:
-            other = self._names.get(name.lower())
-            owner = self._codes.get(name.lower())
+            other = self._names.get(fold(name))
+            owner = self._codes.get(fold(name))
             if other is not None:
                 found.append(("name", Words(
                     "a city called '%(other)s' already exists", other=other) if other == name
@@ -154,8 +155,8 @@ class CityNames:
                     "'%(name)s' is the code of %(owner)s (codes are matched in any case: "
                     "travellers typing it get that city)", name=name, owner=owner[0])))
         if code:
-            owner = self._codes.get(code.lower())
-            other = self._names.get(code.lower())
+            owner = self._codes.get(fold(code))
+            other = self._names.get(fold(code))
             if owner is not None:
                 found.append(("code", Words(
                     "code '%(code)s' belongs to %(owner)s; codes are unique whatever their case",

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from transit.names import fold
 from transit.routing.engine import (
     BY_ARRIVAL,
     BY_FARE_THEN_ARRIVAL,
@@ -55,10 +56,10 @@ _DISAMBIGUATED = re.compile(r"(.+) \([^()]+\)")
 
 def same_name_cities(names: Iterable[str], text: str) -> list[str]:
     """The names that are ``text`` (in any case) with a stop id appended."""
-    wanted = text.strip().casefold()
+    wanted = fold(text)
     return sorted(
         name for name in names
-        if (match := _DISAMBIGUATED.fullmatch(name)) and match[1].casefold() == wanted
+        if (match := _DISAMBIGUATED.fullmatch(name)) and fold(match[1]) == wanted
     )
 
 

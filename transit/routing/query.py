@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 
 from transit.models import MODE_VALUES
+from transit.names import fold
 
 CRITERIA = ("fastest", "cheapest", "transfers", "options")
 MAX_WINDOW_HOURS = 14 * 24
@@ -28,11 +29,11 @@ class QueryError(ValueError):
 
 
 def close_names(text: str, aliases: Mapping[str, str], limit: int = 3) -> tuple[str, ...]:
-    """Up to ``limit`` names whose alias (a name or code, lower case: ``aliases`` maps it to
+    """Up to ``limit`` names whose alias (a name or code, ``fold``ed: ``aliases`` maps it to
     the name) is spelt much like ``text`` in any case, best first: what a traveller who
     slipped meant."""
     found: list[str] = []
-    for alias in get_close_matches(text.strip().lower(), aliases, n=4 * limit, cutoff=0.8):
+    for alias in get_close_matches(fold(text), aliases, n=4 * limit, cutoff=0.8):
         if aliases[alias] not in found:
             found.append(aliases[alias])
     return tuple(found[:limit])

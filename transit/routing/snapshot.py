@@ -37,6 +37,7 @@ from transit.models import (
     Timetable,
     Transfer,
 )
+from transit.names import fold
 from transit.routing.kernels import (
     BOARD_CUM,
     BOARD_PATTERN,
@@ -269,16 +270,17 @@ class Snapshot:
         self.city_index: dict[str, int] = {n: i for i, n in enumerate(self.city_names)}
         self.city_codes: tuple[str | None, ...] = tuple(b.city_codes)
         # What a traveller may type besides the exact name: the city's code or its name,
-        # in any case (the pages, the API and the command line alike). Every door refuses
+        # in any case and full-width or not (``query.fold``; the pages, the API and the
+        # command line alike). Every door refuses
         # a name or code that is another city's (models.CityNames); should a database
         # still hold such a pair, the code wins, then the first city.
         by_code: dict[str, int] = {}
         for i, code in enumerate(self.city_codes):
             if code:
-                by_code.setdefault(code.lower(), i)
+                by_code.setdefault(fold(code), i)
         self._city_aliases: dict[str, int] = {}
         for i, name in enumerate(self.city_names):
-            self._city_aliases.setdefault(name.lower(), i)
+            self._city_aliases.setdefault(fold(name), i)
         self._city_aliases.update(by_code)
         self.city_zone: tuple[str, ...] = tuple(b.city_zones)
         self.city_tz: tuple[ZoneInfo, ...] = tuple(ZoneInfo(z) for z in self.city_zone)
@@ -556,9 +558,10 @@ class Snapshot:
     # -- queries on the data ----------------------------------------------------------------
 
     def find_city(self, text: str) -> int | None:
-        """The city ``text`` names: its exact name, else its name or code in any case."""
+        """The city ``text`` names: its exact name, else its name or code in any case (and
+        full-width or not: ``query.fold``)."""
         found = self.city_index.get(text)
-        return found if found is not None else self._city_aliases.get(text.strip().lower())
+        return found if found is not None else self._city_aliases.get(fold(text))
 
     def close_cities(self, text: str, limit: int = 3) -> tuple[str, ...]:
         """The names of up to ``limit`` cities whose name or code is spelt much like

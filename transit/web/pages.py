@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
 from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
+from transit.names import fold
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
@@ -108,19 +109,19 @@ def _read_city_directory() -> CityDirectory:
     )
     for name, zone, code, lat, lon in rows:
         by_name[name] = (name, zone)
-        by_lower.setdefault(name.lower(), (name, zone))
+        by_lower.setdefault(fold(name), (name, zone))
         if code:
-            by_code.setdefault(code.lower(), (name, zone))
+            by_code.setdefault(fold(code), (name, zone))
         if lat is not None and lon is not None:
             places[name] = (lat, lon)
     return CityDirectory(by_name, by_lower, by_code, places)
 
 
 def _find_city(text: str) -> tuple[str, str] | None:
-    """A city by exact name, else by code, else by name, in any case (as
-    ``routing.Snapshot.find_city``)."""
+    """A city by exact name, else by code, else by name, in any case and full-width or not
+    (as ``routing.Snapshot.find_city``)."""
     cities = city_directory()
-    lower = text.strip().lower()
+    lower = fold(text)
     return cities.by_name.get(text) or cities.by_code.get(lower) or cities.by_lower_name.get(lower)
 
 

@@ -36,6 +36,7 @@ from transit.models import (
     Timetable,
     zone_named,
 )
+from transit.names import plain
 
 DAY = 86400
 # SQLite accepts 32,766 bound parameters; smaller chunks keep every IN list well inside it.
@@ -425,7 +426,7 @@ def usual_timezone(session: Session, fallback: str = "Asia/Shanghai") -> str:
 
 def suggest_cities(session: Session, text: str, limit: int = 15) -> list[str]:
     """City names for an origin/destination box: names starting with ``text`` first."""
-    term = text.strip().replace("%", "").replace("_", "")
+    term = plain(text).replace("%", "").replace("_", "")
     if not term:
         return []
     starts = list(

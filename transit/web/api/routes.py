@@ -34,6 +34,7 @@ from transit.models import (
     Stop,
     Timetable,
 )
+from transit.names import plain
 from transit.web.api import openapi
 from transit.web.api import schemas as s
 from transit.web.api.problems import ApiProblem, field_error, validation_errors
@@ -370,6 +371,7 @@ def _services_statement(query: s.ServiceListQuery) -> Select[Any]:
 
 
 def _find_city_param(value: str) -> City:
+    value = plain(value)  # "ＰＥＫ", typed in full-width mode, is PEK
     city = None
     if value.isdigit() and int(value) <= s.MAX_ID:
         city = db.session.get(City, int(value))
