@@ -136,7 +136,7 @@ def test_home_form_defaults_and_labels(client, network):
         assert f'<option value="{criterion}"' in html
     assert 'id="swap"' in html
     # Small networks carry their city list for suggestions.
-    assert '<option value="上海">' in html
+    assert '<option value="上海" label="SHH · Shanghai">' in html  # code and pinyin too
     assert_every_control_labelled(html)
 
 

@@ -1,10 +1,18 @@
-"""How what a traveller types is matched to city names and codes: in any case, and with a
-Chinese keyboard's full-width letters, digits and spaces read as the usual ones. One rule for
-the router, the pages, the API and the checks that keep names and codes apart."""
+"""How what a traveller types is matched to a city: its exact name; else its code or its name
+in any case, with a Chinese keyboard's full-width letters, digits and spaces read as the usual
+ones ("ＰＥＫ" is "PEK"); else, for a Chinese name, its pinyin ("Beijing" is 北京). One rule
+for the router, the route form and its suggestions, the API and the command line; the checks
+that keep names and codes apart fold them the same way (``models.CityNames``)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Sequence
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# What travellers put between syllables, or leave out: "Xi'an", "xi an", "Xi-an", "XIAN".
+_BETWEEN_SYLLABLES = re.compile(r"[\s'’\-·.]")
 
 
 def plain(text: str) -> str:
@@ -17,3 +25,77 @@ def fold(text: str) -> str:
     """A city's name or code, or what a traveller typed for one, for matching: ``plain``,
     in any case."""
     return plain(text).casefold()
+
+
+def squeeze(text: str) -> str:
+    """``fold`` without what separates syllables: how pinyin is matched."""
+    return _BETWEEN_SYLLABLES.sub("", fold(text))
+
+
+def pinyin_keys(name: str) -> tuple[str, ...]:
+    """How a Chinese name is spelt in Latin letters: its pinyin without tones as one word
+    ("北京": "beijing"; "吕梁": "lvliang" and "luliang", ü typed as v or u). Empty for a name
+    without Chinese characters."""
+    if not _HAN.search(name):
+        return ()
+    from pypinyin import lazy_pinyin  # its dictionaries load only for Chinese names
+
+    word = squeeze("".join(lazy_pinyin(plain(name))))
+    return (word, word.replace("v", "u")) if "v" in word else (word,)
+
+
+class CityLookup:
+    """What each city may be called, for finding the one a traveller means.
+
+    ``names[i]`` and ``codes[i]`` are city i's. A code wins over another city's name in
+    another case (every door refuses such pairs now; a database may still hold one), then
+    the first city; a pinyin spelling names a city only where no other city shares it.
+    """
+
+    def __init__(self, names: Sequence[str], codes: Sequence[str | None]) -> None:
+        self._exact = {name: i for i, name in enumerate(names)}
+        self.aliases: dict[str, int] = {}  # folded name or code -> city
+        for i, name in enumerate(names):
+            self.aliases.setdefault(fold(name), i)
+        by_code: dict[str, int] = {}
+        for i, code in enumerate(codes):
+            if code:
+                by_code.setdefault(fold(code), i)
+        self.aliases.update(by_code)
+        self.pinyin: dict[str, list[int]] = {}  # pinyin -> the cities spelt so
+        for i, name in enumerate(names):
+            for key in pinyin_keys(name):
+                cities = self.pinyin.setdefault(key, [])
+                if i not in cities:
+                    cities.append(i)
+
+    def find(self, text: str) -> int | None:
+        """The city ``text`` names, None where none or several do."""
+        found = self._exact.get(text)
+        if found is None:
+            found = self.aliases.get(fold(text))
+        if found is None:
+            cities = self.pinyin.get(squeeze(text), [])
+            found = cities[0] if len(cities) == 1 else None
+        return found
+
+    def spelt_alike(self, text: str) -> list[int]:
+        """The cities that share the pinyin ``text`` (where several do: 苏州 and 宿州 are
+        both "Suzhou"), for the traveller to choose from."""
+        cities = self.pinyin.get(squeeze(text), [])
+        return cities if len(cities) > 1 else []
+
+    def spellings(self) -> dict[str, int]:
+        """Every folded name and code, and every pinyin one city has: for "Did you mean"."""
+        spelt = {key: cities[0] for key, cities in self.pinyin.items() if len(cities) == 1}
+        return {**spelt, **self.aliases}
+
+    def starting_with(self, text: str, limit: int) -> list[int]:
+        """Up to ``limit`` cities whose pinyin starts with ``text`` ("bei": 北京), the
+        shortest spellings first."""
+        start = squeeze(text)
+        found: list[int] = []
+        if start:
+            for key in sorted((k for k in self.pinyin if k.startswith(start)), key=lambda k: (len(k), k)):
+                found.extend(i for i in self.pinyin[key] if i not in found)
+        return found[:limit]

@@ -138,7 +138,7 @@ def route(
         result = plan(snapshot, query)
     except AmbiguousCity as error:
         names = ", ".join(repr(name) for name in error.candidates)
-        _fail(f"{error.name!r} is ambiguous: several stations have that name ({names})")
+        _fail(f"{error.name!r} is ambiguous: several stations go by that name ({names})")
         return
     except UnknownCity as error:
         _fail(error.words)
@@ -157,4 +157,8 @@ def route(
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     when = f"arriving by {arrive_by}" if arrive_by else f"departing {depart or 'now'}"
-    click.echo(format_result(result, f"{origin} → {destination}, {criterion}, {when}"))
+    # The cities by their stored names, whatever was typed for them ("beijing", "PEK").
+    typed = (origin, destination)
+    found = [snapshot.find_city(text) for text in typed]
+    shown = [text if i is None else snapshot.city_names[i] for text, i in zip(typed, found, strict=True)]
+    click.echo(format_result(result, f"{shown[0]} → {shown[1]}, {criterion}, {when}"))

@@ -43,7 +43,8 @@ _EPOCH = dt.datetime(1970, 1, 1)
 
 class AmbiguousCity(UnknownCity):
     """No city has this name, but several are this name with their stop id appended (two
-    stations of one name: ``125 St (116)``, ``125 St (225)``, docs/formats.md)."""
+    stations of one name: ``125 St (116)``, ``125 St (225)``, docs/formats.md), or share
+    it as their pinyin (苏州 and 宿州 are both "Suzhou")."""
 
     def __init__(self, name: str, candidates: list[str]) -> None:
         super().__init__(name)
@@ -69,7 +70,9 @@ def _find_city(snapshot: Snapshot, text: str) -> int:
     found = snapshot.find_city(text)
     if found is not None:
         return found
-    candidates = same_name_cities(snapshot.city_names, text)
+    candidates = same_name_cities(snapshot.city_names, text) or [
+        snapshot.city_names[i] for i in snapshot.city_lookup.spelt_alike(text)
+    ]
     if len(candidates) > 1:
         raise AmbiguousCity(text, candidates)
     raise UnknownCity(text, snapshot.close_cities(text))

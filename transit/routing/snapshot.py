@@ -37,7 +37,7 @@ from transit.models import (
     Timetable,
     Transfer,
 )
-from transit.names import fold
+from transit.names import CityLookup
 from transit.routing.kernels import (
     BOARD_CUM,
     BOARD_PATTERN,
@@ -269,19 +269,9 @@ class Snapshot:
         self.city_names: tuple[str, ...] = tuple(b.city_names)
         self.city_index: dict[str, int] = {n: i for i, n in enumerate(self.city_names)}
         self.city_codes: tuple[str | None, ...] = tuple(b.city_codes)
-        # What a traveller may type besides the exact name: the city's code or its name,
-        # in any case and full-width or not (``query.fold``; the pages, the API and the
-        # command line alike). Every door refuses
-        # a name or code that is another city's (models.CityNames); should a database
-        # still hold such a pair, the code wins, then the first city.
-        by_code: dict[str, int] = {}
-        for i, code in enumerate(self.city_codes):
-            if code:
-                by_code.setdefault(fold(code), i)
-        self._city_aliases: dict[str, int] = {}
-        for i, name in enumerate(self.city_names):
-            self._city_aliases.setdefault(fold(name), i)
-        self._city_aliases.update(by_code)
+        # What a traveller may type for a city (the pages, the API and the command line
+        # alike): its name, its code, full-width or not, its pinyin (transit.names).
+        self.city_lookup = CityLookup(self.city_names, self.city_codes)
         self.city_zone: tuple[str, ...] = tuple(b.city_zones)
         self.city_tz: tuple[ZoneInfo, ...] = tuple(ZoneInfo(z) for z in self.city_zone)
         self.city_mct = np.array(b.city_mct, dtype=np.int64)
@@ -559,15 +549,14 @@ class Snapshot:
 
     def find_city(self, text: str) -> int | None:
         """The city ``text`` names: its exact name, else its name or code in any case (and
-        full-width or not: ``query.fold``)."""
-        found = self.city_index.get(text)
-        return found if found is not None else self._city_aliases.get(fold(text))
+        full-width or not), else its pinyin where no other city shares it (transit.names)."""
+        return self.city_lookup.find(text)
 
     def close_cities(self, text: str, limit: int = 3) -> tuple[str, ...]:
-        """The names of up to ``limit`` cities whose name or code is spelt much like
+        """The names of up to ``limit`` cities whose name, code or pinyin is spelt much like
         ``text`` (in any case), best first: what a traveller who slipped meant."""
-        aliases = {alias: self.city_names[i] for alias, i in self._city_aliases.items()}
-        return close_names(text, aliases, limit)
+        spellings = {key: self.city_names[i] for key, i in self.city_lookup.spellings().items()}
+        return close_names(text, spellings, limit)
 
     @property
     def connection_count(self) -> int:

@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
 from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
-from transit.names import fold
+from transit.names import CityLookup, pinyin_keys
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
@@ -71,9 +71,9 @@ def _now(zone_name: str | None) -> dt.datetime:
 class CityDirectory:
     """Every city's name, zone and place, for the route form (one read per data version)."""
 
-    by_name: dict[str, tuple[str, str]]
-    by_lower_name: dict[str, tuple[str, str]]
-    by_code: dict[str, tuple[str, str]]
+    names: list[str]
+    zones: list[str]
+    lookup: CityLookup  # what a traveller may type for each (transit.names)
     places: dict[str, tuple[float, float]]
 
 
@@ -100,46 +100,47 @@ def city_directory() -> CityDirectory:
 
 
 def _read_city_directory() -> CityDirectory:
-    by_name: dict[str, tuple[str, str]] = {}
-    by_lower: dict[str, tuple[str, str]] = {}
-    by_code: dict[str, tuple[str, str]] = {}
+    names: list[str] = []
+    zones: list[str] = []
+    codes: list[str | None] = []
     places: dict[str, tuple[float, float]] = {}
     rows = db.session.execute(
         select(City.name, City.timezone, City.code, City.latitude, City.longitude).order_by(City.id)
     )
     for name, zone, code, lat, lon in rows:
-        by_name[name] = (name, zone)
-        by_lower.setdefault(fold(name), (name, zone))
-        if code:
-            by_code.setdefault(fold(code), (name, zone))
+        names.append(name)
+        zones.append(zone)
+        codes.append(code)
         if lat is not None and lon is not None:
             places[name] = (lat, lon)
-    return CityDirectory(by_name, by_lower, by_code, places)
+    return CityDirectory(names, zones, CityLookup(names, codes), places)
 
 
 def _find_city(text: str) -> tuple[str, str] | None:
-    """A city by exact name, else by code, else by name, in any case and full-width or not
-    (as ``routing.Snapshot.find_city``)."""
+    """A city's name and zone by what a traveller typed, as ``routing.Snapshot.find_city``."""
     cities = city_directory()
-    lower = fold(text)
-    return cities.by_name.get(text) or cities.by_code.get(lower) or cities.by_lower_name.get(lower)
+    found = cities.lookup.find(text)
+    return None if found is None else (cities.names[found], cities.zones[found])
 
 
 def _close_cities(text: str) -> str:
-    """The cities spelt much like ``text`` (by name or code), as “A” or “B”."""
+    """The cities spelt much like ``text`` (by name, code or pinyin), as “A” or “B”."""
     from transit.routing.query import close_names
 
     cities = city_directory()
-    aliases = {**{k: v[0] for k, v in cities.by_lower_name.items()},
-               **{k: v[0] for k, v in cities.by_code.items()}}
-    return quoted_or_list(close_names(text, aliases))
+    spellings = {key: cities.names[i] for key, i in cities.lookup.spellings().items()}
+    return quoted_or_list(close_names(text, spellings))
 
 
 def _same_name(text: str) -> list[str]:
-    """The stations called ``text`` with their stop id appended (``125 St (116)``)."""
+    """The stations called ``text`` with their stop id appended (``125 St (116)``), or the
+    cities that share it as their pinyin (苏州 and 宿州: "Suzhou")."""
     from transit.routing.planner import same_name_cities
 
-    return same_name_cities(city_directory().by_name, text)
+    cities = city_directory()
+    return same_name_cities(cities.names, text) or [
+        cities.names[i] for i in cities.lookup.spelt_alike(text)
+    ]
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,9 @@ class NetworkFacts:
     """What every form shows about the network, read once per data version."""
 
     modes: list[str]
-    city_names: list[str]  # empty when too many to carry in the page
+    # (name, what else it goes by: code and pinyin, "PEK · Beijing"), for the city boxes'
+    # list; empty when too many to carry in the page
+    city_names: list[tuple[str, str]]
     currency: str
 
 
@@ -158,11 +161,10 @@ def network_facts() -> NetworkFacts:
 
 def _read_network_facts() -> NetworkFacts:
     count = db.session.scalar(select(func.count()).select_from(City)) or 0
-    names = (
-        list(db.session.scalars(select(City.name).order_by(City.name)))
-        if count <= INLINE_SUGGESTIONS
-        else []
-    )
+    names = [
+        (name, " · ".join([*([code] if code else []), *(k.capitalize() for k in pinyin_keys(name)[:1])]))
+        for name, code in db.session.execute(select(City.name, City.code).order_by(City.name))
+    ] if count <= INLINE_SUGGESTIONS else []
     # Services without fares have no currency: they say nothing about the usual one.
     row = db.session.execute(
         select(Service.currency, func.count())
@@ -492,10 +494,20 @@ def cities() -> str:
     )
 
 
+SUGGESTIONS = 15  # names offered under a city box
+
+
 @bp.get("/cities/suggest")
 def suggest() -> Response:
-    """City names matching what the traveller typed, for the origin/destination boxes."""
-    return jsonify(tv.suggest_cities(_session(), request.args.get("q", "")))
+    """City names matching what the traveller typed, for the origin/destination boxes: by
+    name or code, then by pinyin ("bei" suggests 北京)."""
+    typed = request.args.get("q", "")
+    names = tv.suggest_cities(_session(), typed, SUGGESTIONS)
+    if len(names) < SUGGESTIONS:
+        cities = city_directory()
+        spelt = [cities.names[i] for i in cities.lookup.starting_with(typed, SUGGESTIONS)]
+        names += [name for name in spelt if name not in names][: SUGGESTIONS - len(names)]
+    return jsonify(names)
 
 
 @bp.get("/cities/<int:city_id>")

@@ -1,0 +1,108 @@
+"""What a traveller types for a city (transit.names): its name, its code, in any case and
+full-width or not, or, for a Chinese name, its pinyin; the pages, the API and the command line
+all find the same city, and a pinyin several cities share asks which one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.test_pages import build_network, page
+from transit.models import City
+from transit.names import CityLookup, fold, pinyin_keys, plain, squeeze
+from transit.routing import Query, Snapshot, UnknownCity, plan
+from transit.routing.planner import AmbiguousCity
+from transit.timetable.feed import (
+    Feed,
+    FeedCalendar,
+    FeedCity,
+    FeedService,
+    FeedStop,
+    FeedTimetable,
+)
+from transit.web.extensions import db
+
+
+def test_folding_reads_full_width_and_any_case() -> None:
+    assert plain("\u3000ＰＥＫ ") == "PEK" and fold("Ｐｅｋ") == "pek"
+    assert {squeeze(t) for t in ("Xi'an", "xi an", "XI-AN", "Xi’an", "xian")} == {"xian"}
+
+
+def test_pinyin_of_chinese_names_only() -> None:
+    assert pinyin_keys("北京") == ("beijing",)
+    assert pinyin_keys("重庆") == ("chongqing",) and pinyin_keys("厦门") == ("xiamen",)
+    assert pinyin_keys("吕梁") == ("lvliang", "luliang")  # ü typed as v or u
+    assert pinyin_keys("北京南") == ("beijingnan",)
+    assert pinyin_keys("Times Sq-42 St") == () and pinyin_keys("") == ()
+
+
+def test_a_lookup_finds_a_city_by_each_of_its_spellings() -> None:
+    names = ["北京", "苏州", "宿州", "Suzhou Industrial Park", "西安", "襄阳"]
+    lookup = CityLookup(names, ["BJP", None, None, "SIP", "XIY", None])
+    for typed, city in [("北京", 0), ("bjp", 0), ("ＢＪＰ", 0), ("Beijing", 0), ("bei jing", 0),
+                        ("Xi'an", 4), ("XIAN", 4), ("sip", 3), ("suzhou industrial park", 3)]:
+        assert lookup.find(typed) == city, typed
+    assert lookup.find("Suzhou") is None  # 苏州 or 宿州?
+    assert lookup.spelt_alike("suzhou") == [1, 2] and lookup.spelt_alike("beijing") == []
+    assert lookup.starting_with("xia", 5) == [4, 5]  # xian before xiangyang
+    assert lookup.starting_with("", 5) == []
+    assert lookup.spellings()["beijing"] == 0 and "suzhou" not in lookup.spellings()
+
+
+def _feed() -> Feed:
+    feed = Feed(source="test")
+    for key, name, code in [("b", "北京", "BJP"), ("s", "上海", None), ("sz", "苏州", None),
+                            ("sx", "宿州", None)]:
+        feed.cities[key] = FeedCity(name=name, code=code, timezone="Asia/Shanghai")
+    feed.calendars["daily"] = FeedCalendar()
+    feed.services.append(FeedService(number="G1", mode="train", timetables=[FeedTimetable(
+        code="1", calendar="daily",
+        stops=[FeedStop("b", None, 8 * 3600), FeedStop("sz", 12 * 3600, 12 * 3600 + 120, 400),
+               FeedStop("s", 13 * 3600, None, 100)],
+    )]))
+    return feed
+
+
+def test_the_router_takes_pinyin_and_asks_where_it_is_shared() -> None:
+    snap = Snapshot.from_feed(_feed(), 0)
+    day = dt.datetime(2025, 3, 5, 7)
+    by_pinyin = plan(snap, Query("Beijing", "shang hai", depart=day)).itineraries
+    assert by_pinyin == plan(snap, Query("北京", "上海", depart=day)).itineraries and by_pinyin
+    assert by_pinyin[0].legs[0].origin == "北京"  # answers use the stored name
+    with pytest.raises(AmbiguousCity) as shared:
+        plan(snap, Query("Beijing", "Suzhou", depart=day))
+    assert shared.value.candidates == ["苏州", "宿州"]
+    with pytest.raises(UnknownCity) as slip:
+        plan(snap, Query("Bejing", "上海", depart=day))
+    assert slip.value.close == ("北京",)
+
+
+@pytest.fixture
+def network(app) -> dict[str, int]:
+    with app.app_context():
+        ids = build_network(db.session)
+        db.session.add_all([City(name="苏州"), City(name="宿州")])
+        db.session.commit()
+        return ids
+
+
+def test_the_route_form_its_suggestions_and_the_api_take_pinyin(client, network) -> None:
+    html = page(client, "/routes?from=beijing&to=Shang+Hai&date=2025-03-03&time=06:00&lang=en")
+    assert "<title>北京 → 上海" in html and 'class="total-fare"' in html
+    assert client.get("/cities/suggest?q=nan").get_json() == ["南京"]
+    assert client.get("/cities/suggest?q=bj").get_json() == ["北京"]  # its code BJP
+    shared = page(client, "/routes?from=suzhou&to=上海&lang=en", 400)
+    assert "Several stations are called “suzhou”: 苏州, 宿州. Choose one." in shared
+    slip = page(client, "/routes?from=beijign&to=上海&lang=en", 400)
+    assert "Did you mean “北京”?" in slip
+    api = client.get("/api/v1/routes?from=Beijing&to=Shanghai&depart=2025-03-03T06:00")
+    assert api.status_code == 200 and api.get_json()["itineraries"]
+    assert client.get("/api/v1/routes?from=Suzhou&to=Shanghai").status_code == 422
+
+
+def test_the_command_line_takes_pinyin(app, runner, network) -> None:
+    out = runner.invoke(args=["route", "Beijing", "Shanghai", "--depart", "2025-03-03T06:00"])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("北京 → 上海, fastest, departing 2025-03-03T06:00")
+    assert "Z9" in out.output or "MU5101" in out.output
