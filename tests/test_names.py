@@ -10,7 +10,7 @@ import pytest
 
 from tests.test_pages import build_network, page
 from transit.models import City
-from transit.names import CityLookup, fold, pinyin_keys, plain, squeeze
+from transit.names import CityLookup, fold, latin_keys, latin_name, pinyin_keys, plain, squeeze
 from transit.routing import Query, Snapshot, UnknownCity, plan
 from transit.routing.planner import AmbiguousCity
 from transit.timetable.feed import (
@@ -35,6 +35,14 @@ def test_pinyin_of_chinese_names_only() -> None:
     assert pinyin_keys("吕梁") == ("lvliang", "luliang")  # ü typed as v or u
     assert pinyin_keys("北京南") == ("beijingnan",)
     assert pinyin_keys("Times Sq-42 St") == () and pinyin_keys("") == ()
+
+
+def test_english_names_of_chinese_cities() -> None:
+    assert latin_keys("乌鲁木齐") == ("wulumuqi", "urumqi") and latin_keys("西安") == ("xian",)
+    assert latin_name("乌鲁木齐") == "Urumqi" and latin_name("西安") == "Xian"
+    assert latin_name("Times Sq-42 St") == ""
+    lookup = CityLookup(["乌鲁木齐", "香港"], [None, None])
+    assert [lookup.find(t) for t in ("Urumqi", "wulumuqi", "hong kong", "Hongkong")] == [0, 0, 1, 1]
 
 
 def test_a_lookup_finds_a_city_by_each_of_its_spellings() -> None:

@@ -1,6 +1,7 @@
 """How what a traveller types is matched to a city: its exact name; else its code or its name
 in any case, with a Chinese keyboard's full-width letters, digits and spaces read as the usual
-ones ("ＰＥＫ" is "PEK"); else, for a Chinese name, its pinyin ("Beijing" is 北京). One rule
+ones ("ＰＥＫ" is "PEK"); else, for a Chinese name, its pinyin ("Beijing" is 北京) or the
+English name it is known by ("Urumqi" is 乌鲁木齐). One rule
 for the router, the route form and its suggestions, the API and the command line; the checks
 that keep names and codes apart fold them the same way (``models.CityNames``)."""
 
@@ -11,6 +12,24 @@ import unicodedata
 from collections.abc import Sequence
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Chinese cities that English speakers know by a name other than their pinyin: from the
+# languages of their regions (Urumqi, not Wulumuqi) or from older spellings still in use
+# (Peking, Canton). Each is one more way to type the city, and the name shown beside it.
+ENGLISH_NAMES = {
+    "乌鲁木齐": "Urumqi",
+    "哈尔滨": "Harbin",
+    "呼和浩特": "Hohhot",
+    "拉萨": "Lhasa",
+    "吐鲁番": "Turpan",
+    "喀什": "Kashgar",
+    "格尔木": "Golmud",
+    "齐齐哈尔": "Qiqihar",
+    "日喀则": "Shigatse",
+    "香港": "Hong Kong",
+    "澳门": "Macau",
+    "北京": "Peking",
+    "广州": "Canton",
+}
 # What travellers put between syllables, or leave out: "Xi'an", "xi an", "Xi-an", "XIAN".
 _BETWEEN_SYLLABLES = re.compile(r"[\s'’\-·.]")
 
@@ -44,6 +63,20 @@ def pinyin_keys(name: str) -> tuple[str, ...]:
     return (word, word.replace("v", "u")) if "v" in word else (word,)
 
 
+def latin_keys(name: str) -> tuple[str, ...]:
+    """Every way to type a Chinese name in Latin letters: its pinyin and, where it has one,
+    its English name ("乌鲁木齐": "wulumuqi", "urumqi")."""
+    english = ENGLISH_NAMES.get(name)
+    return pinyin_keys(name) + ((squeeze(english),) if english else ())
+
+
+def latin_name(name: str) -> str:
+    """A Chinese name as an English reader knows it: its English name, else its pinyin
+    ("乌鲁木齐": "Urumqi", "西安": "Xian"); "" for a name without Chinese characters."""
+    keys = pinyin_keys(name)
+    return ENGLISH_NAMES.get(name) or (keys[0].capitalize() if keys else "")
+
+
 class CityLookup:
     """What each city may be called, for finding the one a traveller means.
 
@@ -64,7 +97,7 @@ class CityLookup:
         self.aliases.update(by_code)
         self.pinyin: dict[str, list[int]] = {}  # pinyin -> the cities spelt so
         for i, name in enumerate(names):
-            for key in pinyin_keys(name):
+            for key in latin_keys(name):
                 cities = self.pinyin.setdefault(key, [])
                 if i not in cities:
                     cities.append(i)

@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from transit.db import data_version
 from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
-from transit.names import CityLookup, pinyin_keys
+from transit.names import CityLookup, latin_name
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
@@ -162,7 +162,7 @@ def network_facts() -> NetworkFacts:
 def _read_network_facts() -> NetworkFacts:
     count = db.session.scalar(select(func.count()).select_from(City)) or 0
     names = [
-        (name, " · ".join([*([code] if code else []), *(k.capitalize() for k in pinyin_keys(name)[:1])]))
+        (name, " · ".join(part for part in (code, latin_name(name)) if part))
         for name, code in db.session.execute(select(City.name, City.code).order_by(City.name))
     ] if count <= INLINE_SUGGESTIONS else []
     # Services without fares have no currency: they say nothing about the usual one.
