@@ -107,6 +107,8 @@ def test_the_route_form_its_suggestions_and_the_api_take_pinyin(client, network)
     api = client.get("/api/v1/routes?from=Beijing&to=Shanghai&depart=2025-03-03T06:00")
     assert api.status_code == 200 and api.get_json()["itineraries"]
     assert client.get("/api/v1/routes?from=Suzhou&to=Shanghai").status_code == 422
+    assert client.get("/api/v1/forecasts?city=Beijing").status_code == 200
+    assert client.get("/api/v1/forecasts?city=Suzhou").status_code == 422  # which one?
 
 
 def test_the_command_line_takes_pinyin(app, runner, network) -> None:

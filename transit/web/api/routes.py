@@ -34,7 +34,7 @@ from transit.models import (
     Stop,
     Timetable,
 )
-from transit.names import plain
+from transit.names import CityLookup, plain
 from transit.web.api import openapi
 from transit.web.api import schemas as s
 from transit.web.api.problems import ApiProblem, field_error, validation_errors
@@ -385,6 +385,11 @@ def _find_city_param(value: str) -> City:
         city = db.session.scalar(
             select(City).where(func.lower(City.name) == value.lower()).limit(1)
         )
+    if city is None:
+        # A Chinese name's pinyin or English name ("Beijing", "Urumqi"), as the routes take.
+        rows = db.session.execute(select(City.id, City.name, City.code).order_by(City.id)).all()
+        found = CityLookup([row.name for row in rows], [row.code for row in rows]).find(value)
+        city = None if found is None else db.session.get(City, rows[found].id)
     if city is None:
         raise ApiProblem(
             422,
