@@ -5,6 +5,7 @@ all find the same city, and a pinyin several cities share asks which one."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -39,7 +40,8 @@ def test_pinyin_of_chinese_names_only() -> None:
 
 def test_english_names_of_chinese_cities() -> None:
     assert latin_keys("乌鲁木齐") == ("wulumuqi", "urumqi") and latin_keys("西安") == ("xian",)
-    assert latin_name("乌鲁木齐") == "Urumqi" and latin_name("西安") == "Xian"
+    assert latin_name("乌鲁木齐") == "Urumqi" and latin_name("西安") == "Xi'an"
+    assert latin_name("北京") == "Beijing" and latin_name("吕梁") == "Lüliang"
     assert latin_name("Times Sq-42 St") == ""
     lookup = CityLookup(["乌鲁木齐", "香港"], [None, None])
     assert [lookup.find(t) for t in ("Urumqi", "wulumuqi", "hong kong", "Hongkong")] == [0, 0, 1, 1]
@@ -109,6 +111,15 @@ def test_the_route_form_its_suggestions_and_the_api_take_pinyin(client, network)
     assert client.get("/api/v1/routes?from=Suzhou&to=Shanghai").status_code == 422
     assert client.get("/api/v1/forecasts?city=Beijing").status_code == 200
     assert client.get("/api/v1/forecasts?city=Suzhou").status_code == 422  # which one?
+
+
+def test_the_city_list_finds_and_shows_pinyin(client, network) -> None:
+    html = page(client, "/cities?q=jing&lang=en")  # 北京 and 南京, by their pinyin
+    assert re.findall(r'<a href="/cities/\d+">([^<]*)</a>', html) == ["北京", "南京"]
+    assert '<span class="latin-name">Beijing</span>' in html
+    assert "南京" in page(client, "/cities?q=NJH")  # its code, as before
+    chinese = page(client, "/cities?q=jing&lang=zh")
+    assert "北京" in chinese and "latin-name" not in chinese  # a Chinese reader needs none
 
 
 def test_the_command_line_takes_pinyin(app, runner, network) -> None:

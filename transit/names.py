@@ -12,9 +12,9 @@ import unicodedata
 from collections.abc import Sequence
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# Chinese cities that English speakers know by a name other than their pinyin: from the
-# languages of their regions (Urumqi, not Wulumuqi) or from older spellings still in use
-# (Peking, Canton). Each is one more way to type the city, and the name shown beside it.
+# Chinese cities that English speakers know by a name other than their pinyin, from the
+# languages of their regions (Urumqi, not Wulumuqi): one more way to type the city, and the
+# name shown beside it.
 ENGLISH_NAMES = {
     "乌鲁木齐": "Urumqi",
     "哈尔滨": "Harbin",
@@ -27,9 +27,9 @@ ENGLISH_NAMES = {
     "日喀则": "Shigatse",
     "香港": "Hong Kong",
     "澳门": "Macau",
-    "北京": "Peking",
-    "广州": "Canton",
 }
+# Older spellings still met (typed, never shown).
+FORMER_NAMES = {"北京": "Peking", "广州": "Canton", "南京": "Nanking", "厦门": "Amoy"}
 # What travellers put between syllables, or leave out: "Xi'an", "xi an", "Xi-an", "XIAN".
 _BETWEEN_SYLLABLES = re.compile(r"[\s'’\-·.]")
 
@@ -66,15 +66,23 @@ def pinyin_keys(name: str) -> tuple[str, ...]:
 def latin_keys(name: str) -> tuple[str, ...]:
     """Every way to type a Chinese name in Latin letters: its pinyin and, where it has one,
     its English name ("乌鲁木齐": "wulumuqi", "urumqi")."""
-    english = ENGLISH_NAMES.get(name)
-    return pinyin_keys(name) + ((squeeze(english),) if english else ())
+    others = (ENGLISH_NAMES.get(name), FORMER_NAMES.get(name))
+    return pinyin_keys(name) + tuple(squeeze(other) for other in others if other)
 
 
 def latin_name(name: str) -> str:
-    """A Chinese name as an English reader knows it: its English name, else its pinyin
-    ("乌鲁木齐": "Urumqi", "西安": "Xian"); "" for a name without Chinese characters."""
-    keys = pinyin_keys(name)
-    return ENGLISH_NAMES.get(name) or (keys[0].capitalize() if keys else "")
+    """A Chinese name as an English reader knows it: its English name, else its pinyin, an
+    apostrophe before a syllable that starts with a vowel ("乌鲁木齐": "Urumqi", "西安":
+    "Xi'an"); "" for a name without Chinese characters."""
+    if name in ENGLISH_NAMES:
+        return ENGLISH_NAMES[name]
+    if not _HAN.search(name):
+        return ""
+    from pypinyin import lazy_pinyin
+
+    syllables = lazy_pinyin(plain(name), v_to_u=True)  # ü as written: "Lüliang"
+    word = syllables[0] + "".join(("'" if s[:1] in "aeo" else "") + s for s in syllables[1:])
+    return word.replace(" ", "").capitalize()
 
 
 class CityLookup:
@@ -122,6 +130,16 @@ class CityLookup:
         """Every folded name and code, and every pinyin one city has: for "Did you mean"."""
         spelt = {key: cities[0] for key, cities in self.pinyin.items() if len(cities) == 1}
         return {**spelt, **self.aliases}
+
+    def containing(self, text: str) -> list[int]:
+        """The cities with a Latin spelling that contains ``text`` ("jing": 北京, 南京)."""
+        part = squeeze(text)
+        found: set[int] = set()
+        if part:
+            for key, cities in self.pinyin.items():
+                if part in key:
+                    found.update(cities)
+        return sorted(found)
 
     def starting_with(self, text: str, limit: int) -> list[int]:
         """Up to ``limit`` cities whose pinyin starts with ``text`` ("bei": 北京), the

@@ -45,7 +45,7 @@ def test_unknown_city_is_reported_beside_the_field(page: Page):
 
 def test_city_board_at_desktop_and_phone_width(page: Page, screenshots: Path):
     page.goto("/cities")
-    page.get_by_label("Search by name or code").fill("NJH")
+    page.get_by_label("Search by name, code or pinyin").fill("NJH")
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("link", name="南京").click()
     page.get_by_label("Date", exact=True).fill(TRAVEL_DAY.isoformat())

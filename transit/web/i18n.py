@@ -22,6 +22,7 @@ from flask import Flask, Response, g, has_app_context, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup
 
+from transit.names import latin_name
 from transit.words import Words
 
 
@@ -322,6 +323,7 @@ def init_app(app: Flask) -> None:
         duration=duration,
         money=money,
         money_parts=money_parts,
+        latin_name=latin_name,
         cents=cents,
         long_date=long_date,
         short_date=short_date,

@@ -481,12 +481,15 @@ def cities() -> str:
     zone = request.args.get("timezone") or None
     if zone is not None and zone not in zones:
         abort(400, description=gettext("Unknown time zone: %(zone)s.", zone=zone))
+    search = request.args.get("q", "")
+    directory = city_directory()
     listing = tv.city_list(
         _session(),
-        search=request.args.get("q", ""),
+        search=search,
         mode=mode,
         timezone=zone,
         page=_parse_page(request.args.get("page")),
+        also_named=[directory.names[i] for i in directory.lookup.containing(search)],
     )
     return render_template(
         "cities.html", listing=listing, modes=modes, zones=zones, mode=mode, zone=zone,

@@ -386,13 +386,17 @@ def city_list(
     timezone: str | None = None,
     page: int = 1,
     per_page: int = 100,
+    also_named: Sequence[str] = (),
 ) -> CityPage:
-    """One page of cities matching a name/code search, a mode served and a time zone."""
+    """One page of cities matching a name/code search (or named in ``also_named``: those
+    whose pinyin matches it), a mode served and a time zone."""
     stmt: Select = select(City)
-    term = search.strip()
+    term = plain(search)
     if term:
         like = f"%{term.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(or_(City.name.ilike(like), City.code.ilike(like)))
+        stmt = stmt.where(
+            or_(City.name.ilike(like), City.code.ilike(like), City.name.in_(list(also_named)))
+        )
     if mode:
         served = (
             select(Stop.id)
