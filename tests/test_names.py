@@ -100,6 +100,7 @@ def network(app) -> dict[str, int]:
 def test_the_route_form_its_suggestions_and_the_api_take_pinyin(client, network) -> None:
     html = page(client, "/routes?from=beijing&to=Shang+Hai&date=2025-03-03&time=06:00&lang=en")
     assert "<title>北京 → 上海" in html and 'class="total-fare"' in html
+    assert '<h1>北京 → 上海 <span class="latin-name">Beijing → Shanghai</span></h1>' in html
     assert client.get("/cities/suggest?q=nan").get_json() == ["南京"]
     assert client.get("/cities/suggest?q=bj").get_json() == ["北京"]  # its code BJP
     shared = page(client, "/routes?from=suzhou&to=上海&lang=en", 400)
