@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Chinese cities that English speakers know by a name other than their pinyin, from the
@@ -51,6 +52,7 @@ def squeeze(text: str) -> str:
     return _BETWEEN_SYLLABLES.sub("", fold(text))
 
 
+@lru_cache(maxsize=65536)  # names repeat: every snapshot, directory and page asks again
 def pinyin_keys(name: str) -> tuple[str, ...]:
     """How a Chinese name is spelt in Latin letters: its pinyin without tones as one word
     ("北京": "beijing"; "吕梁": "lvliang" and "luliang", ü typed as v or u). Empty for a name
@@ -70,6 +72,7 @@ def latin_keys(name: str) -> tuple[str, ...]:
     return pinyin_keys(name) + tuple(squeeze(other) for other in others if other)
 
 
+@lru_cache(maxsize=65536)
 def latin_name(name: str) -> str:
     """A Chinese name as an English reader knows it: its English name, else its pinyin, an
     apostrophe before a syllable that starts with a vowel ("乌鲁木齐": "Urumqi", "西安":
