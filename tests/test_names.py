@@ -112,6 +112,8 @@ def test_the_route_form_its_suggestions_and_the_api_take_pinyin(client, network)
     assert client.get("/api/v1/routes?from=Suzhou&to=Shanghai").status_code == 422
     assert client.get("/api/v1/forecasts?city=Beijing").status_code == 200
     assert client.get("/api/v1/forecasts?city=Suzhou").status_code == 422  # which one?
+    listed = client.get("/api/v1/cities?q=jing").get_json()
+    assert sorted(c["name"] for c in listed["items"]) == ["北京", "南京"]
 
 
 def test_the_city_list_finds_and_shows_pinyin(client, network) -> None:

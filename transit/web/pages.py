@@ -7,10 +7,8 @@ render a template. Bad input gets a page that says what is wrong, never a 500.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -26,14 +24,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from transit.db import data_version
 from transit.models import MODE_VALUES, City, Service, Timetable, zone_named
-from transit.names import CityLookup, latin_name
+from transit.names import latin_name
 from transit.routing.query import FIRST_YEAR, LAST_YEAR
 from transit.schemas import MAX_ID
 from transit.web import journey_views as jv
 from transit.web import timetable_views as tv
 from transit.web.calendar_export import calendar_file, journey_key, leg_details, leg_title
+from transit.web.directory import city_directory, once_per_data_version
 from transit.web.extensions import db, log_schema_problem
 from transit.web.i18n import (
     day_mark,
@@ -50,7 +48,6 @@ if TYPE_CHECKING:
     from transit.routing import Query, RouteResult, Snapshot
 
 bp = Blueprint("pages", __name__)
-T = TypeVar("T")
 
 # Below this many cities the suggestion list is written into the page (works without
 # JavaScript); above it the browser asks /cities/suggest as the traveller types.
@@ -65,55 +62,6 @@ def _session() -> Session:
 def _now(zone_name: str | None) -> dt.datetime:
     zone = zone_name or tv.usual_timezone(_session())
     return dt.datetime.now(zone_named(zone)).replace(microsecond=0)
-
-
-@dataclass(frozen=True)
-class CityDirectory:
-    """Every city's name, zone and place, for the route form (one read per data version)."""
-
-    names: list[str]
-    zones: list[str]
-    lookup: CityLookup  # what a traveller may type for each (transit.names)
-    places: dict[str, tuple[float, float]]
-
-
-# Per database: (data version, what was read then).
-_per_version: dict[tuple[str, str], tuple[int, Any]] = {}
-_per_version_lock = threading.Lock()
-
-
-def _once_per_data_version(name: str, read: Callable[[], T]) -> T:
-    """``read()``, done again only when the timetable changed."""
-    key = (str(db.engine.url), name)
-    version = data_version(_session())
-    held = _per_version.get(key)
-    if held is not None and held[0] == version:
-        return cast(T, held[1])
-    value = read()
-    with _per_version_lock:
-        _per_version[key] = (version, value)
-    return value
-
-
-def city_directory() -> CityDirectory:
-    return _once_per_data_version("cities", _read_city_directory)
-
-
-def _read_city_directory() -> CityDirectory:
-    names: list[str] = []
-    zones: list[str] = []
-    codes: list[str | None] = []
-    places: dict[str, tuple[float, float]] = {}
-    rows = db.session.execute(
-        select(City.name, City.timezone, City.code, City.latitude, City.longitude).order_by(City.id)
-    )
-    for name, zone, code, lat, lon in rows:
-        names.append(name)
-        zones.append(zone)
-        codes.append(code)
-        if lat is not None and lon is not None:
-            places[name] = (lat, lon)
-    return CityDirectory(names, zones, CityLookup(names, codes), places)
 
 
 def _find_city(text: str) -> tuple[str, str] | None:
@@ -156,7 +104,7 @@ class NetworkFacts:
 
 def network_facts() -> NetworkFacts:
     """Modes, suggestion names and usual currency, cached until the timetable changes."""
-    return _once_per_data_version("facts", _read_network_facts)
+    return once_per_data_version("facts", _read_network_facts)
 
 
 def _read_network_facts() -> NetworkFacts:

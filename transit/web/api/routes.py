@@ -34,7 +34,7 @@ from transit.models import (
     Stop,
     Timetable,
 )
-from transit.names import CityLookup, plain
+from transit.names import plain
 from transit.web.api import openapi
 from transit.web.api import schemas as s
 from transit.web.api.problems import ApiProblem, field_error, validation_errors
@@ -67,6 +67,7 @@ from transit.web.api.support import (
     service_has_fares,
     written_etag,
 )
+from transit.web.directory import city_directory
 from transit.web.extensions import db
 
 # --- cities ----------------------------------------------------------------------------------
@@ -75,10 +76,13 @@ from transit.web.extensions import db
 def _cities_statement(query: s.CityListQuery) -> Select[Any]:
     statement = select(City)
     if query.q:
+        cities = city_directory()
         statement = statement.where(
             or_(
-                City.name.icontains(query.q, autoescape=True),
-                City.code.icontains(query.q, autoescape=True),
+                City.name.icontains(plain(query.q), autoescape=True),
+                City.code.icontains(plain(query.q), autoescape=True),
+                # A Chinese name's pinyin ("jing": 北京, 南京), as the city list's search.
+                City.name.in_([cities.names[i] for i in cities.lookup.containing(query.q)]),
             )
         )
     if query.mode is not None or query.operator is not None:
@@ -387,9 +391,10 @@ def _find_city_param(value: str) -> City:
         )
     if city is None:
         # A Chinese name's pinyin or English name ("Beijing", "Urumqi"), as the routes take.
-        rows = db.session.execute(select(City.id, City.name, City.code).order_by(City.id)).all()
-        found = CityLookup([row.name for row in rows], [row.code for row in rows]).find(value)
-        city = None if found is None else db.session.get(City, rows[found].id)
+        cities = city_directory()
+        found = cities.lookup.find(value)
+        if found is not None:
+            city = db.session.scalar(select(City).where(City.name == cities.names[found]))
     if city is None:
         raise ApiProblem(
             422,

@@ -229,7 +229,7 @@ def _mode_in_any_case(value: object) -> object:
 
 class CityListQuery(PageQuery):
     q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
-        default=None, description="part of the name or code (any case)"
+        default=None, description="part of the name or code (any case), or of a Chinese name's pinyin"
     )
     mode: Mode | None = Field(default=None, description="only cities served by this mode")
     _mode_case = field_validator("mode", mode="before")(_mode_in_any_case)
