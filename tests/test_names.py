@@ -121,6 +121,8 @@ def test_the_city_list_finds_and_shows_pinyin(client, network) -> None:
     assert re.findall(r'<a href="/cities/\d+">([^<]*)</a>', html) == ["北京", "南京"]
     assert '<span class="latin-name">Beijing</span>' in html
     assert "南京" in page(client, "/cities?q=NJH")  # its code, as before
+    board = page(client, f"/cities/{network['beijing']}?lang=en")
+    assert '<h1>北京 <span class="latin-name">Beijing</span> <span class="muted">BJP</span></h1>' in board
     chinese = page(client, "/cities?q=jing&lang=zh")
     assert "北京" in chinese and "latin-name" not in chinese  # a Chinese reader needs none
 
