@@ -234,3 +234,15 @@ def test_options_reorder_by_fare_and_keep_their_dots(page: Page):
     page.locator(f"svg.chart-wide a.option-dot[data-number='{number}']").click()
     expect(page).to_have_url(re.compile(rf"#itinerary-{number}$"))
     expect(first).to_be_in_viewport()
+
+
+def test_cities_typed_in_pinyin_or_full_width_find_their_journeys(page: Page):
+    # An English reader types the pinyin; a Chinese keyboard left in full-width mode types
+    # "ＳＨＨ" for 上海's code. The form then shows the cities' own names.
+    ask(page, "fastest", origin="beijing", destination="ＳＨＨ")
+    assert legs_of_first_card(page) == ["MU5101"]
+    expect(page.get_by_label("From")).to_have_value("北京")
+    expect(page.get_by_label("To", exact=True)).to_have_value("上海")
+    expect(page.locator("h1")).to_have_text("北京 → 上海 Beijing → Shanghai")
+    # The city list offers both ways to type each city: its code and its pinyin.
+    expect(page.locator('#city-names option[value="上海"]')).to_have_attribute("label", "SHH · Shanghai")
