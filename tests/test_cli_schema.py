@@ -60,9 +60,9 @@ def test_the_problem_is_named(database_url):
     try:
         assert "has no tables yet" in (schema_problem(engine, migrations) or "")
         # An older revision than the code's (upgraded by an earlier version of Transit).
-        assert app.test_cli_runner().invoke(args=["db", "upgrade", "0004"]).exit_code == 0
+        assert app.test_cli_runner().invoke(args=["db", "upgrade", "0005"]).exit_code == 0
         problem = schema_problem(engine, migrations) or ""
-        assert problem.endswith("has the schema of revision 0004, this version needs 0005"), problem
+        assert problem.endswith("has the schema of revision 0005, this version needs 0006"), problem
         assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
         assert schema_problem(engine, migrations) is None
         with engine.begin() as connection:

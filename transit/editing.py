@@ -43,6 +43,7 @@ from transit.models import (
     ServiceFare,
     Stop,
     Timetable,
+    alias_problems,
     local_order_applies,
     stop_instant,
 )
@@ -215,6 +216,7 @@ _FIELD_WORDS = {
     "longitude": Words("longitude"),
     "timezone": Words("time zone"),
     "min_connection_seconds": Words("minimum connection time"),
+    "aliases": Words("other names"),
     "weekdays": Words("weekdays"),
     "start_date": Words("first day"),
     "end_date": Words("last day"),
@@ -384,22 +386,37 @@ def issues_summary(issues: Sequence[FieldIssue], unknown_cities: int = 0) -> str
 
 
 def check_city_unique(
-    session: Session, name: str | None, code: str | None, exclude: int | None = None
+    session: Session,
+    name: str | None,
+    code: str | None,
+    exclude: int | None = None,
+    aliases: Sequence[str] | None = None,
 ) -> None:
-    """Refuse a name or code that another city's name or code already is, in any case
-    (``models.CityNames``: what a traveller types must name one city)."""
-    if name is None and code is None:
+    """Refuse a name, code or other name that another city's name, code or other name
+    already is, in any case (``models.CityNames``: what a traveller types must name one
+    city)."""
+    if name is None and code is None and not aliases:
         return
     lock_city_writes(session)  # until the commit: no one else takes the name meanwhile
-    others = CityNames(session.execute(select(City.name, City.code).where(City.id != (exclude or 0))))
-    issues = [FieldIssue(field, words) for field, words in others.clashes(name, code)]
+    others = CityNames(session.execute(
+        select(City.name, City.code, City.aliases).where(City.id != (exclude or 0))
+    ))
+    issues = [FieldIssue(field, words) for field, words in others.clashes(name, code, aliases)]
     if issues:
         raise EditError("conflict", Words("Names and codes of cities are unique."), issues)
 
 
+def _check_own_aliases(name: str, code: str | None, aliases: Sequence[str]) -> None:
+    """Refuse a list of other names that repeats the city's name, code or itself."""
+    issues = [FieldIssue("aliases", words) for words in alias_problems(name, code, aliases)]
+    if issues:
+        raise EditError("invalid", issues_summary(issues), issues)
+
+
 def create_city(session: Session, data: s.CityCreate, *, user: str) -> City:
-    """Add a city (names and codes unique)."""
-    check_city_unique(session, data.name, data.code)
+    """Add a city (names, codes and other names unique)."""
+    _check_own_aliases(data.name, data.code, data.aliases)
+    check_city_unique(session, data.name, data.code, aliases=data.aliases)
     city = City(**data.model_dump())
     session.add(city)
     _flush(session)
@@ -410,8 +427,12 @@ def create_city(session: Session, data: s.CityCreate, *, user: str) -> City:
 def update_city(session: Session, city: City, data: s.CityUpdate, *, user: str) -> City:
     """Change the fields set in ``data``; the others keep their value."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
-    check_city_unique(session, changes.get("name"), changes.get("code"), exclude=city.id)
     changed = sorted(k for k, v in changes.items() if getattr(city, k) != v)
+    if {"name", "code", "aliases"} & set(changed):
+        _check_own_aliases(changes.get("name", city.name), changes.get("code", city.code),
+                           changes.get("aliases", city.aliases))
+    check_city_unique(session, changes.get("name"), changes.get("code"), exclude=city.id,
+                      aliases=changes.get("aliases") if "aliases" in changed else None)
     for name in changed:  # the others untouched: an unchanged save bumps no data version
         setattr(city, name, changes[name])
     _flush(session)

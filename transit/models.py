@@ -18,9 +18,11 @@ import enum
 import functools
 import zoneinfo
 from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -121,30 +123,50 @@ def zone_named(name: str | None) -> dt.tzinfo:
 
 
 class CityNames:
-    """The names and codes of cities, to find what a new name or code would clash with.
+    """The names, codes and other names of cities, to find what a new one would clash with.
 
-    Travellers name a city by its name or its code, in any case
-    (``routing.Snapshot.find_city``), so what they type must name one city: no name or
-    code may equal another city's name or code, whatever the case."""
+    Travellers name a city by its name, its code or one of its other names (aliases), in
+    any case (``routing.Snapshot.find_city``), so what they type must name one city: no
+    name, code or alias may equal another city's name, code or alias, whatever the case."""
 
-    def __init__(self, cities: Iterable[tuple[str, str | None]] = ()) -> None:
+    def __init__(self, cities: Iterable[tuple[Any, ...]] = ()) -> None:
         self._names: dict[str, str] = {}  # folded name -> name
         self._codes: dict[str, tuple[str, str]] = {}  # folded code -> (name, code)
-        for name, code in cities:
-            self.add(name, code)
+        self._aliases: dict[str, tuple[str, str]] = {}  # folded alias -> (name, alias)
+        for name, code, *aliases in cities:
+            self.add(name, code, aliases[0] if aliases else ())
 
-    def add(self, name: str, code: str | None) -> None:
+    def add(self, name: str, code: str | None, aliases: Iterable[str] | None = ()) -> None:
         self._names.setdefault(fold(name), name)
         if code:
             self._codes.setdefault(fold(code), (name, code))
+        for alias in aliases or ():
+            self._aliases.setdefault(fold(alias), (name, alias))
 
-    def clashes(self, name: str | None, code: str | None) -> list[tuple[str, str]]:
-        """Why a city called ``name`` with ``code`` may not join, as (field, words)
-        pairs; empty when it may."""
+    def _taken(self, text: str) -> Words | None:
+        """Whose name, code or alias ``text`` already is, in any case; None if no one's."""
+        key = fold(text)
+        if key in self._names:
+            return Words("'%(text)s' is the name of %(owner)s (names are matched in any case)",
+                         text=text, owner=self._names[key])
+        if key in self._codes:
+            return Words("'%(text)s' is the code of %(owner)s (codes are matched in any case)",
+                         text=text, owner=self._codes[key][0])
+        if key in self._aliases:
+            return Words("'%(text)s' is another name of %(owner)s (other names are matched in "
+                         "any case)", text=text, owner=self._aliases[key][0])
+        return None
+
+    def clashes(
+        self, name: str | None, code: str | None, aliases: Iterable[str] | None = None
+    ) -> list[tuple[str, str]]:
+        """Why a city called ``name`` with ``code`` (and other names ``aliases``) may not
+        join, as (field, words) pairs; empty when it may."""
         found: list[tuple[str, str]] = []
         if name:
             other = self._names.get(fold(name))
             owner = self._codes.get(fold(name))
+            alias_of = self._aliases.get(fold(name))
             if other is not None:
                 found.append(("name", Words(
                     "a city called '%(other)s' already exists", other=other) if other == name
@@ -154,9 +176,14 @@ class CityNames:
                 found.append(("name", Words(
                     "'%(name)s' is the code of %(owner)s (codes are matched in any case: "
                     "travellers typing it get that city)", name=name, owner=owner[0])))
+            elif alias_of is not None:
+                found.append(("name", Words(
+                    "'%(name)s' is another name of %(owner)s (travellers typing it get that "
+                    "city)", name=name, owner=alias_of[0])))
         if code:
             owner = self._codes.get(fold(code))
             other = self._names.get(fold(code))
+            alias_of = self._aliases.get(fold(code))
             if owner is not None:
                 found.append(("code", Words(
                     "code '%(code)s' belongs to %(owner)s; codes are unique whatever their case",
@@ -168,7 +195,33 @@ class CityNames:
                 found.append(("code", Words(
                     "code '%(code)s' is the name of another city, '%(other)s' (names are "
                     "matched in any case)", code=code, other=other)))
+            elif alias_of is not None:
+                found.append(("code", Words(
+                    "code '%(code)s' is another name of %(owner)s (travellers typing it get "
+                    "that city)", code=code, owner=alias_of[0])))
+        for alias in aliases or ():
+            taken = self._taken(alias)
+            if taken is not None:
+                found.append(("aliases", taken))
         return found
+
+
+def alias_problems(name: str, code: str | None, aliases: Iterable[str]) -> list[Words]:
+    """What is wrong with a city's own list of other names: one that is its name or code,
+    or that the list gives twice (in any case)."""
+    problems: list[Words] = []
+    own = {fold(name): "name"} | ({fold(code): "code"} if code else {})
+    seen: set[str] = set()
+    for alias in aliases:
+        key = fold(alias)
+        if own.get(key) == "name":
+            problems.append(Words("'%(alias)s' is already the city's name", alias=alias))
+        elif own.get(key) == "code":
+            problems.append(Words("'%(alias)s' is already the city's code", alias=alias))
+        elif key in seen:
+            problems.append(Words("'%(alias)s' is given twice", alias=alias))
+        seen.add(key)
+    return problems
 
 
 class City(Base):
@@ -193,6 +246,9 @@ class City(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     # None: use the global default (TRANSIT_MIN_CONNECTION_MINUTES).
     min_connection_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Other names travellers type for it ("Canton", "SFO", "Penn Station"), as a JSON list:
+    # they find the city as its name does, and no other city may be called so (CityNames).
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     stops: Mapped[list[Stop]] = relationship(back_populates="city", passive_deletes="all")
 

@@ -1,5 +1,5 @@
-"""How what a traveller types is matched to a city: its exact name; else its code or its name
-in any case, with a Chinese keyboard's full-width letters, digits and spaces read as the usual
+"""How what a traveller types is matched to a city: its exact name; else its code, its name or
+one of its other names (``City.aliases``: "Canton", "SFO") in any case, with a Chinese keyboard's full-width letters, digits and spaces read as the usual
 ones ("ＰＥＫ" is "PEK"); else, for a Chinese name, its pinyin ("Beijing" is 北京) or the
 English name it is known by ("Urumqi" is 乌鲁木齐). One rule
 for the router, the route form and its suggestions, the API and the command line; the checks
@@ -91,33 +91,47 @@ def latin_name(name: str) -> str:
 class CityLookup:
     """What each city may be called, for finding the one a traveller means.
 
-    ``names[i]`` and ``codes[i]`` are city i's. A code wins over another city's name in
-    another case (every door refuses such pairs now; a database may still hold one), then
-    the first city; a pinyin spelling names a city only where no other city shares it.
+    ``names[i]``, ``codes[i]`` and ``aliases[i]`` (its other names, as stored) are city
+    i's. A code wins over another city's name in another case (every door refuses such
+    pairs now; a database may still hold one), then the first city, then an other name; a
+    pinyin spelling names a city only where no other city shares it (and no other name
+    says which).
     """
 
-    def __init__(self, names: Sequence[str], codes: Sequence[str | None]) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        codes: Sequence[str | None],
+        aliases: Sequence[Sequence[str]] | None = None,
+    ) -> None:
         self._exact = {name: i for i, name in enumerate(names)}
-        self.aliases: dict[str, int] = {}  # folded name or code -> city
+        self.typed: dict[str, int] = {}  # folded name, code or other name -> city
         for i, name in enumerate(names):
-            self.aliases.setdefault(fold(name), i)
+            self.typed.setdefault(fold(name), i)
         by_code: dict[str, int] = {}
         for i, code in enumerate(codes):
             if code:
                 by_code.setdefault(fold(code), i)
-        self.aliases.update(by_code)
-        self.pinyin: dict[str, list[int]] = {}  # pinyin -> the cities spelt so
+        self.typed.update(by_code)
+        self.pinyin: dict[str, list[int]] = {}  # pinyin (or other name, squeezed) -> cities
         for i, name in enumerate(names):
             for key in latin_keys(name):
-                cities = self.pinyin.setdefault(key, [])
-                if i not in cities:
-                    cities.append(i)
+                self._spelt(key, i)
+        for i, others in enumerate(aliases or ()):
+            for alias in others:
+                self.typed.setdefault(fold(alias), i)
+                self._spelt(squeeze(alias), i)
+
+    def _spelt(self, key: str, city: int) -> None:
+        cities = self.pinyin.setdefault(key, [])
+        if city not in cities:
+            cities.append(city)
 
     def find(self, text: str) -> int | None:
         """The city ``text`` names, None where none or several do."""
         found = self._exact.get(text)
         if found is None:
-            found = self.aliases.get(fold(text))
+            found = self.typed.get(fold(text))
         if found is None:
             cities = self.pinyin.get(squeeze(text), [])
             found = cities[0] if len(cities) == 1 else None
@@ -130,12 +144,14 @@ class CityLookup:
         return cities if len(cities) > 1 else []
 
     def spellings(self) -> dict[str, int]:
-        """Every folded name and code, and every pinyin one city has: for "Did you mean"."""
+        """Every folded name, code and other name, and every pinyin one city has: for "Did
+        you mean"."""
         spelt = {key: cities[0] for key, cities in self.pinyin.items() if len(cities) == 1}
-        return {**spelt, **self.aliases}
+        return {**spelt, **self.typed}
 
     def containing(self, text: str) -> list[int]:
-        """The cities with a Latin spelling that contains ``text`` ("jing": 北京, 南京)."""
+        """The cities with a Latin spelling or other name that contains ``text`` ("jing":
+        北京, 南京)."""
         part = squeeze(text)
         found: set[int] = set()
         if part:
@@ -145,8 +161,8 @@ class CityLookup:
         return sorted(found)
 
     def starting_with(self, text: str, limit: int) -> list[int]:
-        """Up to ``limit`` cities whose pinyin starts with ``text`` ("bei": 北京), the
-        shortest spellings first."""
+        """Up to ``limit`` cities whose pinyin or other name starts with ``text`` ("bei":
+        北京), the shortest spellings first."""
         start = squeeze(text)
         found: list[int] = []
         if start:

@@ -300,6 +300,12 @@ TimeZone = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_check_timezone),
 ]
+MAX_ALIASES = 20
+Aliases = Annotated[
+    list[Name],
+    Field(max_length=MAX_ALIASES, description="other names travellers type for the city "
+          "(\"Canton\", \"SFO\"): each finds it as its name does, in any case"),
+]
 # Numbers are strict: JSON true or "10" is a mistake, not 1 or 10 (forms convert their text first).
 Latitude = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
@@ -448,6 +454,7 @@ class CityCreate(_In):
     min_connection_seconds: ConnectionSeconds | None = Field(
         default=None, description="own minimum connection time; null uses the global default"
     )
+    aliases: Aliases = Field(default_factory=list)
 
 
 class CityUpdate(_In):
@@ -459,10 +466,11 @@ class CityUpdate(_In):
     longitude: Longitude | None = None
     timezone: TimeZone | None = None
     min_connection_seconds: ConnectionSeconds | None = None
+    aliases: Aliases | None = None
 
     @model_validator(mode="after")
     def _not_null(self) -> CityUpdate:
-        for field in ("name", "timezone"):
+        for field in ("name", "timezone", "aliases"):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(Words("%(field)s cannot be null", field=field))
         return self

@@ -206,6 +206,7 @@ class _Builder:
     def __init__(self) -> None:
         self.city_names: list[str] = []
         self.city_codes: list[str | None] = []
+        self.city_aliases: list[tuple[str, ...]] = []
         self.city_zones: list[str] = []
         self.city_mct: list[int] = []
         self.city_index: dict[object, int] = {}
@@ -231,11 +232,18 @@ class _Builder:
         self.stop_columns: tuple[np.ndarray, ...] | None = None
 
     def city(
-        self, key: object, name: str, zone: str, mct: int | None, code: str | None = None
+        self,
+        key: object,
+        name: str,
+        zone: str,
+        mct: int | None,
+        code: str | None = None,
+        aliases: Iterable[str] | None = (),
     ) -> None:
         self.city_index[key] = len(self.city_names)
         self.city_names.append(name)
         self.city_codes.append(code or None)
+        self.city_aliases.append(tuple(aliases or ()))
         self.city_zones.append(zone or "UTC")
         self.city_mct.append(-1 if mct is None else int(mct))
 
@@ -269,9 +277,11 @@ class Snapshot:
         self.city_names: tuple[str, ...] = tuple(b.city_names)
         self.city_index: dict[str, int] = {n: i for i, n in enumerate(self.city_names)}
         self.city_codes: tuple[str | None, ...] = tuple(b.city_codes)
+        self.city_aliases: tuple[tuple[str, ...], ...] = tuple(b.city_aliases)
         # What a traveller may type for a city (the pages, the API and the command line
-        # alike): its name, its code, full-width or not, its pinyin (transit.names).
-        self.city_lookup = CityLookup(self.city_names, self.city_codes)
+        # alike): its name, its code, its other names, full-width or not, its pinyin
+        # (transit.names).
+        self.city_lookup = CityLookup(self.city_names, self.city_codes, self.city_aliases)
         self.city_zone: tuple[str, ...] = tuple(b.city_zones)
         self.city_tz: tuple[ZoneInfo, ...] = tuple(ZoneInfo(z) for z in self.city_zone)
         self.city_mct = np.array(b.city_mct, dtype=np.int64)
@@ -436,7 +446,8 @@ class Snapshot:
         """Build a snapshot straight from an importer's feed (no database)."""
         b = _Builder()
         for key, city in feed.cities.items():
-            b.city(key, city.name, city.timezone, city.min_connection_seconds, city.code)
+            b.city(key, city.name, city.timezone, city.min_connection_seconds, city.code,
+                   city.aliases)
         for key, cal in feed.calendars.items():
             b.calendar_index[key] = len(b.calendars)
             b.calendars.append(
@@ -484,11 +495,12 @@ class Snapshot:
         """Build a snapshot from the database with bulk ``SELECT``s (no ORM objects)."""
         b = _Builder()
         run = session.execute
-        for cid, name, zone, mct, code in run(
-            select(City.id, City.name, City.timezone, City.min_connection_seconds, City.code)
+        for cid, name, zone, mct, code, aliases in run(
+            select(City.id, City.name, City.timezone, City.min_connection_seconds, City.code,
+                   City.aliases)
             .order_by(City.id)
         ):
-            b.city(cid, name, zone, mct, code)
+            b.city(cid, name, zone, mct, code, aliases)
         exceptions: dict[int, tuple[set[dt.date], set[dt.date]]] = {}
         for cal_id, day, is_added in run(
             select(CalendarDate.calendar_id, CalendarDate.date, CalendarDate.added)

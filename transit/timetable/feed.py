@@ -118,6 +118,7 @@ class FeedCity:
     longitude: float | None = None
     timezone: str = "Asia/Shanghai"
     min_connection_seconds: int | None = None
+    aliases: tuple[str, ...] = ()  # other names travellers type for it (City.aliases)
     # The file and line it was read from, so that what the database disagrees with is
     # located as precisely as what the file itself gets wrong (None: not known).
     origin: tuple[str, int] | None = field(default=None, compare=False, repr=False)

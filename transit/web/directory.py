@@ -21,12 +21,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class CityDirectory:
-    """Every city's name, zone and place, for the route form (one read per data version)."""
+    """Every city's name, zone, place, code and other names, for the route form (one read
+    per data version)."""
 
     names: list[str]
     zones: list[str]
     lookup: CityLookup  # what a traveller may type for each (transit.names)
     places: dict[str, tuple[float, float]]
+    codes: list[str | None]
+    aliases: list[list[str]]  # each city's other names, as stored
 
 
 # Per database: (data version, what was read then).
@@ -55,14 +58,17 @@ def _read_city_directory() -> CityDirectory:
     names: list[str] = []
     zones: list[str] = []
     codes: list[str | None] = []
+    aliases: list[list[str]] = []
     places: dict[str, tuple[float, float]] = {}
     rows = db.session.execute(
-        select(City.name, City.timezone, City.code, City.latitude, City.longitude).order_by(City.id)
+        select(City.name, City.timezone, City.code, City.latitude, City.longitude, City.aliases)
+        .order_by(City.id)
     )
-    for name, zone, code, lat, lon in rows:
+    for name, zone, code, lat, lon, others in rows:
         names.append(name)
         zones.append(zone)
         codes.append(code)
+        aliases.append(others or [])
         if lat is not None and lon is not None:
             places[name] = (lat, lon)
-    return CityDirectory(names, zones, CityLookup(names, codes), places)
+    return CityDirectory(names, zones, CityLookup(names, codes, aliases), places, codes, aliases)

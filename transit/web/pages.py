@@ -96,7 +96,8 @@ class NetworkFacts:
     """What every form shows about the network, read once per data version."""
 
     modes: list[str]
-    # (name, what else it goes by: code and pinyin, "PEK · Beijing"), for the city boxes'
+    # (name, what else it goes by: code, pinyin and other names, "PEK · Beijing · Peking"),
+    # for the city boxes'
     # list; empty when too many to carry in the page
     city_names: list[tuple[str, str]]
     currency: str
@@ -108,11 +109,12 @@ def network_facts() -> NetworkFacts:
 
 
 def _read_network_facts() -> NetworkFacts:
-    count = db.session.scalar(select(func.count()).select_from(City)) or 0
-    names = [
-        (name, " · ".join(part for part in (code, latin_name(name)) if part))
-        for name, code in db.session.execute(select(City.name, City.code).order_by(City.name))
-    ] if count <= INLINE_SUGGESTIONS else []
+    cities = city_directory()
+    names = sorted(
+        (name, " · ".join(part for part in (code, latin_name(name), *others) if part))
+        for name, code, others in zip(cities.names, cities.codes, cities.aliases,
+                                      strict=True)
+    ) if len(cities.names) <= INLINE_SUGGESTIONS else []
     # Services without fares have no currency: they say nothing about the usual one.
     row = db.session.execute(
         select(Service.currency, func.count())

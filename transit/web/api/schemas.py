@@ -97,6 +97,7 @@ class CityOut(BaseModel):
     longitude: float | None
     timezone: str
     min_connection_seconds: int | None
+    aliases: list[str] = Field(description="other names travellers type for the city")
     service_count: int = Field(description="services with a timetable calling here")
     links: CityLinks
 

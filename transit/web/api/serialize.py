@@ -49,6 +49,7 @@ def city_out(city: City, service_count: int) -> s.CityOut:
         longitude=city.longitude,
         timezone=city.timezone,
         min_connection_seconds=city.min_connection_seconds,
+        aliases=list(city.aliases or []),
         service_count=service_count,
         links=s.CityLinks(
             self=url_for("api.get_city", city_id=city.id),
