@@ -95,7 +95,7 @@ def snapshot(session: Session) -> dict[str, Any]:
         "cities": sorted(
             tuple(row) for row in session.execute(
                 select(City.name, City.code, City.latitude, City.longitude, City.timezone,
-                       City.min_connection_seconds)
+                       City.min_connection_seconds, City.aliases)
             )
         ),
         "services": sorted(
@@ -551,3 +551,126 @@ def test_export_import_export_is_byte_identical(
     for name in sorted(FILES):
         first = (tmp_path / "first" / name).read_bytes()
         assert (tmp_path / "second" / name).read_bytes() == first, name
+
+
+# --- the cities' other names (City.aliases) ------------------------------------------------
+
+
+def _cities_with_other_names(session: Session) -> None:
+    session.add_all([
+        City(name="Guangzhou", code="CAN", timezone="Asia/Shanghai", aliases=["Canton", "Kwangchow"]),
+        City(name="Washington", timezone="America/New_York", aliases=["DC", "Washington, D.C."]),
+        City(name="Lyon", timezone="Europe/Paris"),
+    ])
+    session.commit()
+
+
+def _stored_other_names(session: Session) -> dict[str, list[str]]:
+    return {name: aliases for name, aliases in session.execute(select(City.name, City.aliases))}
+
+
+def test_other_names_go_out_and_come_back(session: Session, tmp_path: Path) -> None:
+    """cities.csv carries each city's other names, separated by a bar (a name may hold a
+    comma); an import into an empty database gives them back, in their order."""
+    _cities_with_other_names(session)
+    original, copy = round_trip(session, tmp_path)
+    assert copy == original
+    lines = (tmp_path / "bundle" / "cities.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "name,code,latitude,longitude,timezone,min_connection_seconds,aliases"
+    assert lines[1:] == [
+        "Guangzhou,CAN,,,Asia/Shanghai,,Canton|Kwangchow",
+        "Lyon,,,,Europe/Paris,,",
+        'Washington,,,,America/New_York,,"DC|Washington, D.C."',
+    ]
+    assert read_bundle(tmp_path / "bundle").cities["Washington"].aliases == ("DC", "Washington, D.C.")
+    # Into this test's own database too, emptied (PostgreSQL under scripts/with-postgres):
+    # the bulk insert writes the lists as JSON there as well.
+    session.execute(City.__table__.delete())
+    session.commit()
+    report = load_feed(session, read_bundle(tmp_path / "bundle"))
+    session.commit()
+    assert report.counts["cities"] == 3
+    session.expire_all()
+    assert _stored_other_names(session) == {
+        "Guangzhou": ["Canton", "Kwangchow"], "Washington": ["DC", "Washington, D.C."], "Lyon": [],
+    }
+
+
+def test_a_bundle_without_the_aliases_column_still_imports(session: Session, tmp_path: Path) -> None:
+    """Bundles written before the column existed (GOOD_BUNDLE has none): cities without other
+    names. An empty cell gives none too, and empty parts are left out."""
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    feed = read_bundle(_bundle(tmp_path / "old", GOOD_BUNDLE))
+    assert [city.aliases for city in feed.cities.values()] == [(), ()]
+    load_feed(session, feed)
+    session.commit()
+    assert _stored_other_names(session) == {"Lyon": [], "Paris": []}
+    files = dict(GOOD_BUNDLE, **{"cities.csv": (
+        "name,timezone,aliases\nLyon,Europe/Paris,\nParis,Europe/Paris, | Lutèce ||Paname |\n"
+    )})
+    feed = read_bundle(_bundle(tmp_path / "new", files))
+    assert {name: city.aliases for name, city in feed.cities.items()} == {
+        "Lyon": (), "Paris": ("Lutèce", "Paname"),
+    }
+
+
+def test_a_bad_aliases_cell_names_file_line_and_field_and_nothing_is_saved(
+    session: Session, tmp_path: Path
+) -> None:
+    from transit import editing
+
+    many = "|".join(f"N{n}" for n in range(21))
+    files = dict(GOOD_BUNDLE, **{"cities.csv": (
+        "name,code,timezone,aliases\n"
+        "Lyon,LY,Europe/Paris,Lugdunum\n"
+        f"Paris,PA,Europe/Paris,{'x' * 201}\n"
+        f"Nice,NI,Europe/Paris,{many}\n"
+        "Cannes,CN,Europe/Paris,Can\tnes|Cannes-la-Bocca|cannes-LA-bocca\n"
+        "Antibes,AN,Europe/Paris,antibes|an|Juan\n"
+    )})
+    folder = _bundle(tmp_path, files)
+    with pytest.raises(ImportFailed) as failure:
+        editing.import_timetable(session, folder, tmp_path)
+    assert [str(p) for p in failure.value.problems] == [
+        f"cities.csv, line 3, field aliases: other name {'x' * 40!r}... is longer than 200 characters",
+        "cities.csv, line 4, field aliases: 21 other names: a city has at most 20",
+        "cities.csv, line 5, field aliases: 'Can\\tnes' may not contain a tab or line break",
+        "cities.csv, line 5, field aliases: 'cannes-LA-bocca' is given twice",
+        "cities.csv, line 6, field aliases: 'antibes' is already the city's name",
+        "cities.csv, line 6, field aliases: 'an' is already the city's code",
+    ]
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(City)) == 0
+    assert session.scalar(select(func.count()).select_from(Service)) == 0
+
+
+def test_other_names_taken_in_the_bundle_or_the_database_are_refused(
+    session: Session, tmp_path: Path
+) -> None:
+    """What travellers type names one city: an other name may not be another city's name,
+    code or other name, in the same bundle or in the database, whatever the case."""
+    _cities_with_other_names(session)
+    files = dict(GOOD_BUNDLE, **{"cities.csv": (
+        "name,code,timezone,aliases\n"
+        "Lyon,LY,Europe/Paris,Lugdunum\n"
+        "Paris,PA,Europe/Paris,lugdunum|canton|can\n"
+    )})
+    with pytest.raises(ImportFailed) as failure:
+        load_feed(session, read_bundle(_bundle(tmp_path, files)))
+    assert [str(p) for p in failure.value.problems] == [
+        "cities.csv, line 3, field city aliases: city 'Paris': 'lugdunum' is another name of "
+        "Lyon (other names are matched in any case)",
+    ]  # the feed's own clashes first: the database is asked only about a feed without any
+    files["cities.csv"] = files["cities.csv"].replace("lugdunum|", "")
+    (tmp_path / "again").mkdir()
+    with pytest.raises(ImportFailed) as failure:
+        load_feed(session, read_bundle(_bundle(tmp_path / "again", files)))
+    assert [str(p) for p in failure.value.problems] == [
+        "cities.csv, line 3, field city aliases: city 'Paris': 'canton' is another name of "
+        "Guangzhou (other names are matched in any case)",
+        "cities.csv, line 3, field city aliases: city 'Paris': 'can' is the code of Guangzhou "
+        "(codes are matched in any case)",
+    ]
+    session.rollback()
+    assert sorted(_stored_other_names(session)) == ["Guangzhou", "Lyon", "Washington"]

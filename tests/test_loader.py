@@ -356,3 +356,106 @@ def test_leg_fares_that_add_up_past_what_a_journey_may_cost_are_refused(session:
     with pytest.raises(ImportFailed, match="its leg fares add up to 30,000,000.00, more than"):
         load_feed(session, feed)
     assert session.scalar(select(func.count()).select_from(City)) == 0
+
+
+# --- the cities' other names (City.aliases) ------------------------------------------------
+
+
+def test_other_names_of_new_cities_are_stored(session: Session) -> None:
+    feed = small_feed()
+    feed.cities["BJ"].aliases = ("Peking", "Pékin")
+    feed.cities["NJ"].aliases = ("Nanking",)
+    load_feed(session, feed)
+    session.commit()
+    session.expire_all()
+    stored = {name: aliases for name, aliases in session.execute(select(City.name, City.aliases))}
+    assert stored == {
+        "Beijing": ["Peking", "Pékin"], "Shanghai": [], "Nanjing": ["Nanking"],
+        "Shanghai Hongqiao": [],
+    }
+
+
+def test_an_other_name_that_is_an_existing_citys_name_is_refused(session: Session) -> None:
+    """Travellers typing it would get the stored city: the import is refused, naming the
+    field, and writes nothing."""
+    load_feed(session, small_feed())
+    session.commit()
+    before = table_counts(session)
+    feed = Feed(source="other")
+    feed.cities = {
+        "X": FeedCity("Tianjin", aliases=("Tientsin", "NANJING")),
+        "Y": FeedCity("Hangzhou", aliases=("sha", "Hangchow")),
+    }
+    feed.calendars = {"d": FeedCalendar()}
+    feed.services = [
+        FeedService("C1", "train", timetables=[
+            FeedTimetable("1", "d", [FeedStop("X", None, 0), FeedStop("Y", 1800, None)])
+        ])
+    ]
+    with pytest.raises(ImportFailed) as failed:
+        load_feed(session, feed)
+    assert [(p.field, p.message) for p in failed.value.problems] == [
+        ("city aliases", "city 'Tianjin': 'NANJING' is the name of Nanjing (names are matched in "
+                         "any case)"),
+        ("city aliases", "city 'Hangzhou': 'sha' is the code of Shanghai (codes are matched in any "
+                         "case)"),
+    ]
+    session.rollback()
+    assert table_counts(session) == before
+    # And once stored, an other name is taken as a name is.
+    feed.cities["X"].aliases = ("Tientsin",)
+    feed.cities["Y"].aliases = ()
+    load_feed(session, feed)
+    session.commit()
+    again = Feed(source="third")
+    again.cities = {"Z": FeedCity("Tientsin West", code="tientsin"), "Y": FeedCity("Hangzhou")}
+    again.calendars = {"d": FeedCalendar()}
+    again.services = [FeedService("C2", "train", timetables=[
+        FeedTimetable("1", "d", [FeedStop("Z", None, 0), FeedStop("Y", 1800, None)])
+    ])]
+    with pytest.raises(ImportFailed) as failed:
+        load_feed(session, again)
+    assert [(p.field, p.message) for p in failed.value.problems] == [
+        ("city code", "city 'Tientsin West': code 'tientsin' is another name of Tianjin "
+                      "(travellers typing it get that city)"),
+    ]
+
+
+def test_other_names_are_checked_within_the_feed(session: Session) -> None:
+    feed = small_feed()
+    feed.cities["BJ"].aliases = ("Peking", "beijing", "peking", "x" * 201)
+    feed.cities["NJ"].aliases = ("PEKING", "")
+    feed.cities["SHH"].aliases = tuple(f"H{n}" for n in range(21))
+    with pytest.raises(ImportFailed) as failed:
+        load_feed(session, feed)
+    assert [(p.field, p.message) for p in failed.value.problems] == [
+        ("city aliases", f"other name {'x' * 40!r}... is longer than 200 characters"),
+        ("city aliases", "city 'Beijing': 'beijing' is already the city's name"),
+        ("city aliases", "city 'Beijing': 'peking' is given twice"),
+        ("city aliases", "city 'Nanjing': one of its other names is empty"),
+        ("city aliases", "city 'Nanjing': 'PEKING' is another name of Beijing (other names are "
+                         "matched in any case)"),
+        ("city aliases", "city 'Shanghai Hongqiao': 21 other names, a city has at most 20"),
+    ]
+    assert session.scalar(select(func.count()).select_from(City)) == 0
+
+
+def test_a_known_city_keeps_its_other_names(session: Session) -> None:
+    """As it keeps its code: the feed's other names for a city already stored are not
+    written, and differing ones are listed among the differences kept."""
+    feed = small_feed()
+    feed.cities["BJ"].aliases = ("Peking",)
+    load_feed(session, feed)
+    session.commit()
+    feed = small_feed()
+    feed.cities["BJ"].aliases = ("Pékin", "Peking")
+    feed.cities["SH"].aliases = ("Zaisangsa",)
+    report = load_feed(session, feed)
+    session.commit()
+    assert report.conflicts == ["city 'Beijing': other names 'Peking' kept, not 'Pékin', 'Peking'"]
+    session.expire_all()
+    stored = {name: aliases for name, aliases in session.execute(select(City.name, City.aliases))}
+    assert stored["Beijing"] == ["Peking"] and stored["Shanghai"] == []
+    again = small_feed()
+    again.cities["BJ"].aliases = ("Peking",)
+    assert load_feed(session, again).conflicts == []

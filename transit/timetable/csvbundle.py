@@ -11,6 +11,8 @@ booleans are ``1``/``0``. Cities are named, services identified by (operator, nu
 route), timetables by their service and code, calendars by the ``calendar`` key of
 calendars.csv. Names and codes are single lines the admin's forms save unchanged
 (``transit.schemas.text_problem``: no tab, line break, control or invisible character).
+A city's other names (``City.aliases``) share one cell, separated by ``|``
+(``ALIAS_SEPARATOR``): names may hold commas, and the csv module quotes those.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from transit.models import (
     Stop,
     Timetable,
     Transfer,
+    alias_problems,
     local_order_applies,
     time_zone,
 )
-from transit.schemas import text_problem
+from transit.schemas import MAX_ALIASES, text_problem
 from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,
@@ -64,7 +67,7 @@ SERVICE = ("operator", "number", "route")
 # file -> (columns, required columns). Optional columns may be left out of the header.
 FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cities.csv": (
-        ("name", "code", "latitude", "longitude", "timezone", "min_connection_seconds"),
+        ("name", "code", "latitude", "longitude", "timezone", "min_connection_seconds", "aliases"),
         ("name", "timezone"),
     ),
     "calendars.csv": (
@@ -99,6 +102,10 @@ KEY_COLUMNS = {
 HISTORY_FILE = "trips.csv"
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 DAYS = "weekdays"
+# Between a city's other names in the ``aliases`` cell of cities.csv ("Canton|Kwangchow").
+ALIAS_SEPARATOR = "|"
+# The longest other name, as the longest city name (``transit.schemas.Name``).
+MAX_ALIAS_LENGTH = 200
 
 
 def is_bundle(folder: Path) -> bool:
@@ -151,10 +158,11 @@ def write_bundle(session: Session, folder: Path) -> dict[str, int]:
     with _Writer(folder, "cities.csv") as out:
         rows = session.execute(
             select(City.name, City.code, City.latitude, City.longitude, City.timezone,
-                   City.min_connection_seconds).order_by(City.name)
+                   City.min_connection_seconds, City.aliases).order_by(City.name)
         ).all()
-        for name, code, lat, lon, zone, connection in rows:
-            out.writerow([name, code or "", _number(lat), _number(lon), zone, _number(connection)])
+        for name, code, lat, lon, zone, connection, aliases in rows:
+            out.writerow([name, code or "", _number(lat), _number(lon), zone, _number(connection),
+                          ALIAS_SEPARATOR.join(aliases or ())])
         written["cities.csv"] = len(rows)
 
     with _Writer(folder, "calendars.csv") as out:
@@ -495,6 +503,7 @@ class _Reader:
             connection = row["min_connection_seconds"].strip()
             self.text(rows.name, line, "name", name)
             self.text(rows.name, line, "code", row["code"].strip())
+            aliases = self.aliases(rows.name, line, name, row["code"].strip() or None, row["aliases"])
             city = FeedCity(
                 name=name,
                 code=row["code"].strip() or None,
@@ -504,12 +513,32 @@ class _Reader:
                 min_connection_seconds=(
                     self.integer(rows.name, line, "min_connection_seconds", connection) if connection else None
                 ),
+                aliases=aliases,
                 origin=(rows.name, line),
             )
             if good and name:
                 self.feed.cities[name] = city
             elif name:
                 self.refused_cities.add(name)
+
+    def aliases(self, file: str, line: int, name: str, code: str | None, text: str) -> tuple[str, ...]:
+        """The other names of an ``aliases`` cell ("Canton|Kwangchow"), each stripped, empty
+        parts left out; what the API and the admin's city form would refuse is reported in
+        field ``aliases``: more than ``MAX_ALIASES`` names, one too long or not a single
+        line, one given twice or that is the city's own name or code (in any case)."""
+        aliases = tuple(part.strip() for part in text.split(ALIAS_SEPARATOR) if part.strip())
+        if len(aliases) > MAX_ALIASES:
+            self.add(file, line, "aliases",
+                     f"{len(aliases)} other names: a city has at most {MAX_ALIASES}")
+        for alias in aliases:
+            if len(alias) > MAX_ALIAS_LENGTH:
+                self.add(file, line, "aliases",
+                         f"other name {alias[:40]!r}... is longer than {MAX_ALIAS_LENGTH} characters")
+            self.text(file, line, "aliases", alias)
+        if name:
+            for words in alias_problems(name, code, aliases):
+                self.add(file, line, "aliases", words)
+        return aliases
 
     def calendars(self, rows: _Rows, dates: _Rows) -> None:
         for line, row in rows:

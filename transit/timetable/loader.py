@@ -3,13 +3,16 @@
 Every check runs before the first write: the feed's own consistency (unknown city or
 calendar keys, impossible times, negative fares, values too long for their columns) and its
 agreement with what the database already holds (a timetable variant that exists with other
-stops, a city name or code that is already another city's name or code, in any case). Any problem raises ``ImportFailed`` with the whole
+stops, a city name, code or other name that is already another city's name, code or other
+name, in any case). Any problem raises ``ImportFailed`` with the whole
 list, so a failed import writes nothing at all. Only then are the rows written with bulk
 ``INSERT`` statements (an 86,000-stop feed loads in well under a second on SQLite).
 
 Matching with existing data: cities by name; services by (operator, number, route); a
 timetable variant by (service, code). Identical items already present are skipped and
-listed in the report.
+listed in the report. A city already present keeps its stored code and other names
+(a different one is listed in the report's conflicts) and gets the feed's connection time
+only where it has none.
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from transit.models import (
     Stop,
     Timetable,
     Transfer,
+    alias_problems,
     local_order_applies,
     time_zone,
 )
+from transit.schemas import MAX_ALIASES
 from transit.timetable.feed import (
     MAX_CENTS,
     Feed,
@@ -62,6 +67,7 @@ log = logging.getLogger(__name__)
 _LIMITS = {
     "city name": 200,
     "city code": 32,
+    "other name": 200,  # each of a city's other names (transit.schemas.Name)
     "timezone": 64,
     "service number": 64,
     "operator": 200,
@@ -128,6 +134,11 @@ def _calendar_key(calendar: FeedCalendar) -> CalendarKey:
     )
 
 
+def _listed(names: Sequence[str]) -> str:
+    """Names as a report lists them: 'Canton', 'Kwangchow'."""
+    return ", ".join(repr(name) for name in names)
+
+
 def _describe(service: FeedService) -> str:
     parts = [service.mode, service.number]
     if service.operator:
@@ -162,9 +173,14 @@ def _at(source: str, origin: tuple[str, int] | None) -> tuple[str, int | None]:
     return origin if origin is not None else (source, None)
 
 
-def _check_length(problems: ProblemList, at: tuple[str, int | None], what: str, value: str | None) -> None:
+def _check_length(
+    problems: ProblemList, at: tuple[str, int | None], what: str, value: str | None,
+    field: str | None = None,
+) -> None:
+    """Report ``value`` when longer than ``what`` may be, in ``field`` (else ``what``)."""
     if value is not None and len(value) > _LIMITS[what]:
-        problems.add(*at, what, f"{what} {value[:40]!r}... is longer than {_LIMITS[what]} characters")
+        problems.add(*at, field or what,
+                     f"{what} {value[:40]!r}... is longer than {_LIMITS[what]} characters")
 
 
 # --- times across time zones ----------------------------------------------------------------
@@ -350,17 +366,19 @@ def early_stop_words(early: EarlyStop, city: str, zone: str, previous_city: str,
 
 
 def _check_new_city_names(session: Session, feed: Feed, problems: ProblemList) -> None:
-    """A new city's name and code must not be what travellers type for a city already in
-    the database (cities are matched by exact name; they are few enough to read whole)."""
-    stored = [(row.name, row.code) for row in session.execute(select(City.name, City.code))]
-    known = {name for name, _ in stored}
+    """A new city's name, code and other names must not be what travellers type for a city
+    already in the database (cities are matched by exact name; they are few enough to read
+    whole). A city already there keeps its own, so they are not checked."""
+    stored = [(row.name, row.code, row.aliases or [])
+              for row in session.execute(select(City.name, City.code, City.aliases))]
+    known = {name for name, _, _ in stored}
     names = CityNames(stored)
     checked: set[str] = set()
     for city in feed.cities.values():
         if city.name in known or city.name in checked:
             continue
         checked.add(city.name)
-        for field_name, words in names.clashes(city.name, city.code):
+        for field_name, words in names.clashes(city.name, city.code, city.aliases):
             problems.add(*_at(feed.source, city.origin), f"city {field_name}", f"city {city.name!r}: {words}")
 
 
@@ -376,6 +394,13 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
         _check_length(problems, at, "city name", city.name)
         _check_length(problems, at, "city code", city.code)
         _check_length(problems, at, "timezone", city.timezone)
+        for alias in city.aliases:
+            if not alias.strip():
+                problems.add(*at, "city aliases", f"city {city.name!r}: one of its other names is empty")
+            _check_length(problems, at, "other name", alias, "city aliases")
+        if len(city.aliases) > MAX_ALIASES:
+            problems.add(*at, "city aliases", f"city {city.name!r}: {len(city.aliases)} other "
+                                              f"names, a city has at most {MAX_ALIASES}")
         if city.latitude is not None and not -90 <= city.latitude <= 90:
             problems.add(*at, "latitude", f"city {city.name!r}: latitude {city.latitude} is out of range")
         if city.longitude is not None and not -180 <= city.longitude <= 180:
@@ -385,9 +410,11 @@ def _validate_feed(feed: Feed, problems: ProblemList) -> None:
         same = names.setdefault(city.name, city)
         if same is city:
             # What a traveller types names one city (as the API and admin forms check).
-            for field_name, words in seen.clashes(city.name, city.code):
+            for problem in alias_problems(city.name, city.code, city.aliases):
+                problems.add(*at, "city aliases", f"city {city.name!r}: {problem}")
+            for field_name, words in seen.clashes(city.name, city.code, city.aliases):
                 problems.add(*at, f"city {field_name}", f"city {city.name!r}: {words}")
-            seen.add(city.name, city.code)
+            seen.add(city.name, city.code, city.aliases)
         if same is not city and same.timezone != city.timezone:
             problems.add(
                 *at, "timezone",
@@ -557,7 +584,7 @@ def load_feed(
     existing_cities: dict[str, Any] = {}
     for row in _select_in(
         session,
-        (City.id, City.name, City.code, City.timezone, City.min_connection_seconds),
+        (City.id, City.name, City.code, City.timezone, City.min_connection_seconds, City.aliases),
         City.name,
         list(by_name),
     ):
@@ -571,6 +598,13 @@ def load_feed(
             )
         if city.code and row.code and city.code != row.code:
             report.conflicts.append(f"city {name!r}: code {row.code!r} kept, not {city.code!r}")
+        # Its other names likewise: the stored ones are kept (and not checked again).
+        stored_aliases = list(row.aliases or ())
+        if city.aliases and stored_aliases and list(city.aliases) != stored_aliases:
+            report.conflicts.append(
+                f"city {name!r}: other names {_listed(stored_aliases)} kept, "
+                f"not {_listed(city.aliases)}"
+            )
         if (
             city.min_connection_seconds is not None
             and row.min_connection_seconds is not None
@@ -941,6 +975,8 @@ def _write(
             "longitude": by_name[name].longitude,
             "timezone": by_name[name].timezone,
             "min_connection_seconds": by_name[name].min_connection_seconds,
+            # A plain list: the column's JSON type writes it on SQLite and PostgreSQL alike.
+            "aliases": list(by_name[name].aliases),
         }
         for name in new_city_names
     ]
