@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import markupsafe
 import pytest
 from sqlalchemy import func, select
 
@@ -291,6 +292,122 @@ def test_city_codes_are_unique_whatever_their_case_in_the_form(app, client, admi
     html = reply.get_data(as_text=True)
     assert set(_errors(html)) == {"err-code", "err-min_connection"}  # both at once
     assert "belongs to Beijing" in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(City)) == 3
+
+
+# --- a city's other names ---------------------------------------------------------------------
+
+
+def _city_form(**changes):
+    return {"name": "Guangzhou", "code": "GZQ", "latitude": "", "longitude": "",
+            "timezone": "Asia/Shanghai", "min_connection": "", "aliases": "", **changes}
+
+
+def _textarea(html: str, name: str = "aliases") -> str:
+    """What the textarea holds, as the browser reads it (the line break after the tag is
+    the parser's)."""
+    match = re.search(rf'<textarea id="f-{name}" name="{name}"[^>]*>\n?(.*?)</textarea>', html, re.S)
+    assert match, html
+    return markupsafe.Markup(match.group(1)).unescape()
+
+
+def test_city_other_names_one_per_line_are_created_shown_replaced_and_removed(app, client, admin):
+    typed = "  Canton \r\n\r\n   \r\nKwangchow, the old spelling\r\n\r\n"
+    reply = post(client, "/admin/cities/new", _city_form(aliases=typed))
+    assert reply.status_code == 302
+    with app.app_context():
+        city = db.session.scalar(select(City).where(City.name == "Guangzhou"))
+        assert city.aliases == ["Canton", "Kwangchow, the old spelling"]
+        url = f"/admin/cities/{city.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert "<label for=\"f-aliases\">Other names</label>" in html
+    assert "such as Canton or SFO" in html
+    assert _textarea(html) == "Canton\nKwangchow, the old spelling"
+    listing = client.get("/admin/cities?q=Guangzhou").get_data(as_text=True)
+    assert "Canton · Kwangchow, the old spelling" in listing
+    # A save replaces the list; a form without the field (not this form) leaves it as it is.
+    assert post(client, url, _city_form(aliases="Canton\nGuangzhou South")).status_code == 302
+    assert post(client, url, {k: v for k, v in _city_form(latitude="23.13").items()
+                              if k != "aliases"}).status_code == 302
+    with app.app_context():
+        city = db.session.get(City, city.id)
+        assert (city.aliases, city.latitude) == (["Canton", "Guangzhou South"], 23.13)
+    assert _textarea(client.get(url).get_data(as_text=True)) == "Canton\nGuangzhou South"
+    # Emptied, it removes them all.
+    assert post(client, url, _city_form(latitude="23.13", aliases=" \r\n ")).status_code == 302
+    with app.app_context():
+        assert db.session.get(City, city.id).aliases == []
+    assert _textarea(client.get(url).get_data(as_text=True)) == ""
+
+
+def test_an_other_name_finds_the_city_in_suggestions_and_routes(app, client, admin):
+    url = f"/admin/cities/{admin['jinan']}"
+    form = _city_form(name="Jinan", code="JNK", aliases="Tsinan\nChi-nan")
+    assert post(client, url, form).status_code == 302
+    assert client.get("/cities/suggest?q=tsin").get_json() == ["Jinan"]
+    itineraries = _route(client, depart="2026-03-02T07:00:00+08:00", to="tsinan")
+    assert itineraries and itineraries[0]["legs"][-1]["to"] == "Jinan"
+    page = client.get("/routes", query_string={"from": "Chi-nan", "to": "Shanghai",
+                                               "date": "2026-03-02", "time": "07:00"})
+    assert page.status_code == 200
+    assert "<title>Jinan → Shanghai" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "aliases", "words"),
+    [
+        ("new", "Canton\nShanghai", "Other names: 'Shanghai' is the name of Shanghai"),
+        ("new", "shh", "Other names: 'shh' is the code of Shanghai"),
+        ("new", "Yangcheng\n  guangzhou ", "Other names: 'guangzhou' is already the city's name"),
+        ("new", "GZQ", "Other names: 'GZQ' is already the city's code"),
+        ("new", "Canton\ncanton", "Other names: 'canton' is given twice"),
+        ("new", "\n".join(f"Name {n}" for n in range(21)),
+         "Other names: at most 20 names, one per line"),
+        ("new", "Canton\n\n" + "x" * 201, "Other names: line 3: at most 200 characters"),
+        ("new", "Can\tton", "Other names: line 1: may not contain a tab or line break"),
+        ("jinan", "Tsinan\nJinan", "Other names: 'Jinan' is already the city's name"),
+        ("jinan", "Beijing", "Other names: 'Beijing' is the name of Beijing"),
+    ],
+)
+def test_refused_other_names_show_beside_the_field_and_nothing_is_saved(
+    app, client, admin, url, aliases, words
+):
+    if url == "new":
+        address, form = "/admin/cities/new", _city_form(aliases=aliases)
+    else:
+        address = f"/admin/cities/{admin['jinan']}"
+        form = _city_form(name="Jinan", code="JNK", aliases=aliases)
+    reply = post(client, address, form)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert _errors(html) == ["err-aliases"]
+    beside = re.search(r'id="err-aliases"[^>]*>([^<]*)<', html).group(1)
+    assert words in beside.replace("&#39;", "'")
+    assert 'aria-invalid="true" aria-describedby="err-aliases"' in html
+    assert _textarea(html) == aliases.strip()
+    assert "Input should" not in html and "List should" not in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(City)) == 3
+        assert db.session.get(City, admin["jinan"]).aliases == []
+
+
+def test_another_citys_other_name_is_refused_with_the_other_problems_at_once(app, client, admin):
+    shanghai = _city_form(name="Shanghai", code="SHH", aliases="Hu\nShen")
+    assert post(client, f"/admin/cities/{admin['shanghai']}", shanghai).status_code == 302
+    form = _city_form(latitude="91", aliases="Canton\nhu\nCanton")
+    reply = post(client, "/admin/cities/new", form)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert set(_errors(html)) == {"err-latitude", "err-aliases"}
+    assert _summary_items(html) == [
+        "Other names: 'hu' is another name of Shanghai (other names are matched in any case); "
+        "'Canton' is given twice",
+        "Latitude: a number from -90 to 90",
+    ]
+    reply = post(client, "/admin/cities/new", _city_form(aliases="Canton\nhu"))
+    assert reply.status_code == 422
+    assert "'hu' is another name of Shanghai" in reply.get_data(as_text=True).replace("&#39;", "'")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(City)) == 3
 

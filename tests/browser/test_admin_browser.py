@@ -86,12 +86,12 @@ def test_keep_a_timetable_in_the_browser(admin_page: Page, screenshots: Path, tm
     # A new city, with a mistake first: the form keeps what was typed and says what is wrong.
     page.get_by_role("link", name="Cities").last.click()
     page.get_by_role("link", name="New city").first.click()
-    page.get_by_label("Name").fill("Harbin")
+    page.get_by_label("Name", exact=True).fill("Harbin")
     page.get_by_label("Code").fill("HBB")
     page.get_by_label("Latitude").fill("145.7")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#err-latitude")).to_contain_text("a number from -90 to 90")
-    expect(page.get_by_label("Name")).to_have_value("Harbin")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Harbin")
     page.get_by_label("Latitude").fill("45.75")
     page.get_by_label("Longitude").fill("126.63")
     page.get_by_role("button", name="Save").click()
@@ -177,3 +177,30 @@ def test_keep_a_timetable_in_the_browser(admin_page: Page, screenshots: Path, tm
     expect(page.locator(".count")).to_have_text("0 services")
     page.goto("/admin/audit")
     expect(page.locator("table.audit")).to_contain_text("deleted city Harbin and services train Z15")
+
+
+def test_a_citys_other_names_are_kept_one_per_line(admin_page: Page, screenshots: Path):
+    page = admin_page
+    log_in(page)
+    page.goto("/admin/cities?q=济南")
+    page.get_by_role("link", name="Edit").click()
+    names = page.get_by_label("Other names")
+    expect(names).to_have_value("")
+    names.fill("Tsinan\n\n  Chi-nan, the old spelling  \n")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".flash")).to_contain_text("City 济南 saved")
+    expect(page.locator("table.data")).to_contain_text("Tsinan · Chi-nan, the old spelling")
+    assert page.request.get("/cities/suggest?q=tsin").json() == ["济南"]
+    page.get_by_role("link", name="Edit").click()
+    expect(names).to_have_value("Tsinan\nChi-nan, the old spelling")
+    # The city's own name is refused beside the field, and what was typed stays.
+    names.fill("Tsinan\n济南")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#err-aliases")).to_contain_text("is already the city's name")
+    expect(names).to_have_value("Tsinan\n济南")
+    page.screenshot(path=str(screenshots / "admin-city-other-names.png"), full_page=True)
+    # Emptied, the city has none again.
+    names.fill("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".flash")).to_contain_text("City 济南 saved")
+    expect(page.locator("table.data")).not_to_contain_text("Tsinan")

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from transit import editing
 from transit import schemas as s
-from transit.models import AuditEntry, City, Service, Stop, Timetable, TripRecord
+from transit.models import AuditEntry, City, Service, Stop, Timetable, TripRecord, alias_problems
 from transit.web.admin.common import (
     bp,
     changed_meanwhile,
@@ -29,8 +29,9 @@ from transit.web.admin.common import (
 )
 from transit.web.extensions import db
 from transit.web.i18n import gettext, ngettext
+from transit.words import Words
 
-CITY_FIELDS = ("name", "code", "latitude", "longitude", "timezone", "min_connection")
+CITY_FIELDS = ("name", "code", "latitude", "longitude", "timezone", "min_connection", "aliases")
 RENAMES = {"min_connection_seconds": "min_connection"}
 
 
@@ -84,6 +85,7 @@ def _city_values(city: City | None) -> dict[str, str]:
         "longitude": "" if city.longitude is None else f"{city.longitude:g}",
         "timezone": city.timezone,
         "min_connection": "" if minutes is None else f"{minutes / 60:g}",
+        "aliases": "\n".join(city.aliases or []),
     }
 
 
@@ -92,7 +94,16 @@ def _labels() -> dict[str, str]:
         "name": gettext("Name"), "code": gettext("Code"), "latitude": gettext("Latitude"),
         "longitude": gettext("Longitude"), "timezone": gettext("Time zone"),
         "min_connection": gettext("Minimum connection (minutes)"),
+        "aliases": gettext("Other names"),
     }
+
+
+def _alias_lines(typed: str) -> list[tuple[int, str]]:
+    """The other names typed one per line, each with its line number (from 1): blank lines
+    left out, spaces around each name too. Only line feeds part them (a name may hold a
+    comma); a line or paragraph separator stays in its name, for the model to refuse."""
+    lines = (line.strip() for line in typed.split("\n"))
+    return [(number, line) for number, line in enumerate(lines, 1) if line]
 
 
 def _model_messages(error: ValidationError, values: dict[str, str]) -> dict[str, str]:
@@ -100,7 +111,8 @@ def _model_messages(error: ValidationError, values: dict[str, str]) -> dict[str,
     rather than the model's seconds), for the errors that this describes: a name too long,
     a code too long or with a space, a latitude out of range... A character a single line
     may not hold (a tab, a control or invisible character: ``transit.schemas.text_problem``)
-    keeps the model's message, which names it, as do the model's other checks of the name."""
+    keeps the model's message, which names it, as do the model's other checks of the name.
+    A refused other name is said with the line it is on."""
     takes = {
         "name": gettext("at most 200 characters"),
         "code": gettext("at most 32 characters, without spaces"),
@@ -109,14 +121,35 @@ def _model_messages(error: ValidationError, values: dict[str, str]) -> dict[str,
         "timezone": gettext("%(zone)s is not a time zone; write one such as Asia/Shanghai",
                             zone=values["timezone"]),
         "min_connection": gettext("a number of minutes from 0 to 1440"),
+        "aliases": gettext("at most %(count)d names, one per line", count=s.MAX_ALIASES),
     }
     required = {
         "name": gettext("required"),
         "timezone": gettext("required, such as Asia/Shanghai"),
     }
 
+    lines = _alias_lines(values.get("aliases", ""))
+
+    def alias(detail: Any) -> str | None:
+        """One other name's problem, said with its line; the list's own (too many) as
+        ``takes`` says it."""
+        index = detail["loc"][-1]
+        if not isinstance(index, int) or not 0 <= index < len(lines):
+            return takes["aliases"] if detail["type"] == "too_long" else None
+        if detail["type"] == "string_too_long":
+            problem = gettext("at most 200 characters")
+        else:  # the model's own check (a tab, a character it refuses): its words
+            raised = (detail.get("ctx") or {}).get("error")
+            words = raised.args[0] if isinstance(raised, ValueError) and raised.args else None
+            if not isinstance(words, Words):
+                return None
+            problem = in_reader_words(words)
+        return gettext("line %(line)d: %(problem)s", line=lines[index][0], problem=problem)
+
     def plain(key: str, detail: Any) -> str | None:
         kind = detail["type"]
+        if key == "aliases":
+            return alias(detail)
         if kind in ("missing", "string_too_short") and key in required:
             return required[key]
         if key == "name":  # only its length in the form's words; the rest as the model says
@@ -129,14 +162,19 @@ def _model_messages(error: ValidationError, values: dict[str, str]) -> dict[str,
 
 
 def _unique(values: dict[str, str], exclude: int | None = None) -> dict[str, str]:
-    """A name or code taken by another city, checked also when other fields were refused."""
+    """A name, code or other name taken by another city, and other names repeating the
+    city's own (``editing.create_city`` refuses both), checked also when other fields were
+    refused."""
+    aliases = [name for _, name in _alias_lines(values["aliases"])]
+    problems = alias_problems(values["name"], values["code"] or None, aliases)
+    own = {"aliases": "; ".join(map(in_reader_words, problems))} if problems else {}
     try:
         editing.check_city_unique(
-            db.session(), values["name"] or None, values["code"] or None, exclude
+            db.session(), values["name"] or None, values["code"] or None, exclude, aliases
         )
     except editing.EditError as error:
-        return edit_messages(error, renames=RENAMES)
-    return {}
+        return merge(edit_messages(error, renames=RENAMES), own)
+    return own
 
 
 def _city_input() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
@@ -151,6 +189,9 @@ def _city_input() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
         "timezone": values["timezone"],
         "min_connection_seconds": None,
     }
+    # One name a line; the field left out of a post (not from this form) changes none.
+    if "aliases" in request.form:
+        data["aliases"] = [name for _, name in _alias_lines(values["aliases"])]
     # The model takes numbers only (the API refuses "30.6" as text): convert what was typed.
     for name in ("latitude", "longitude"):
         if values[name]:
@@ -203,7 +244,7 @@ def _city(city_id: int) -> City:
 def _city_version(city: City) -> str:
     return state_version(
         city.name, city.code, city.latitude, city.longitude, city.timezone,
-        city.min_connection_seconds,
+        city.min_connection_seconds, city.aliases,
     )
 
 

@@ -135,8 +135,9 @@ _INDEX_TAIL = re.compile(r"\[\d+\]$")
 def _key(field: str, strip: str, renames: dict[str, str]) -> str:
     if strip and field.startswith(strip):
         field = field[len(strip):]
-    # A bad item of a plain list (one of the added dates) belongs to the list's field.
-    if field.startswith(("calendar.", "weekdays")):
+    # A bad item of a plain list (one of the added dates, one of a city's other names)
+    # belongs to the list's field.
+    if field.startswith(("calendar.", "weekdays", "aliases[")):
         field = _INDEX_TAIL.sub("", field)
     return renames.get(field, field)
 
