@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import select
 
 from tests.test_pages import build_network, page
 from transit.models import City
@@ -132,3 +133,81 @@ def test_the_command_line_takes_pinyin(app, runner, network) -> None:
     assert out.exit_code == 0, out.output
     assert out.output.startswith("北京 → 上海, fastest, departing 2025-03-03T06:00")
     assert "Z9" in out.output or "MU5101" in out.output
+
+
+def test_other_names_find_their_city_and_settle_a_shared_pinyin() -> None:
+    names = ["苏州", "宿州", "广州", "San Francisco Caltrain"]
+    aliases = [["Suzhou"], [], ["Canton", "Kwangchow"], ["SF", "San Francisco"]]
+    lookup = CityLookup(names, [None, None, "GZQ", None], aliases)
+    for typed, city in [("canton", 2), ("ＣＡＮＴＯＮ", 2), ("kwang chow", 2), ("sf", 3),
+                        ("san francisco", 3), ("SanFrancisco", 3), ("Suzhou", 0), ("gzq", 2)]:
+        assert lookup.find(typed) == city, typed
+    # "Suzhou" is 苏州's other name: no longer a question, though both are spelt so.
+    assert lookup.find("su zhou") == 0
+    assert lookup.starting_with("can", 5) == [2] and lookup.starting_with("san", 5) == [3]
+    assert lookup.containing("francisco") == [3]
+    assert lookup.spellings()["canton"] == 2
+    # An other name never takes a city's name or code from it.
+    clash = CityLookup(["Canton", "广州"], ["CAN", None], [[], ["Canton", "can"]])
+    assert clash.find("canton") == 0 and clash.find("CAN") == 0
+
+
+def test_city_names_keep_other_names_apart() -> None:
+    from transit.models import CityNames, alias_problems
+
+    taken = CityNames([("Beijing", "BJP", ["Peking"]), ("Shanghai", None)])
+    assert taken.clashes("Wuhan", "WHN", ["Hankow"]) == []
+    assert [field for field, _ in taken.clashes("PEKING", None)] == ["name"]
+    assert [field for field, _ in taken.clashes("Wuhan", "peking")] == ["code"]
+    assert [(field, words) for field, words in taken.clashes("Wuhan", None, ["bjp", "shanghai",
+                                                                             "peking", "Hankow"])] == [
+        ("aliases", "'bjp' is the code of Beijing (codes are matched in any case)"),
+        ("aliases", "'shanghai' is the name of Shanghai (names are matched in any case)"),
+        ("aliases", "'peking' is another name of Beijing (other names are matched in any case)"),
+    ]
+    assert alias_problems("Wuhan", "WHN", ["Hankow", "hankow", "WUHAN", "whn"]) == [
+        "'hankow' is given twice", "'WUHAN' is already the city's name",
+        "'whn' is already the city's code",
+    ]
+
+
+def test_the_router_takes_other_names_from_a_feed_and_from_the_database(session) -> None:
+    from transit.timetable.loader import load_feed
+
+    feed = _feed()
+    feed.cities["b"].aliases = ("Peking",)
+    feed.cities["sz"].aliases = ("Suzhou",)
+    day = dt.datetime(2025, 3, 5, 7)
+    expected = plan(Snapshot.from_feed(_feed(), 0), Query("北京", "苏州", depart=day)).itineraries
+    assert expected
+    load_feed(session, feed)
+    session.commit()
+    assert session.scalar(select(City.aliases).where(City.name == "北京")) == ["Peking"]
+    for snap in (Snapshot.from_feed(feed, 0), Snapshot.from_session(session, 0)):
+        assert plan(snap, Query("peking", "Suzhou", depart=day)).itineraries == expected
+        with pytest.raises(UnknownCity) as slip:
+            plan(snap, Query("Pekin", "上海", depart=day))
+        assert slip.value.close == ("北京",)
+
+
+def test_the_pages_take_and_show_other_names(app, client, network) -> None:
+    with app.app_context():
+        beijing = db.session.get(City, network["beijing"])
+        assert beijing is not None
+        beijing.aliases = ["Peking", "<Pei-ching>"]
+        suzhou = db.session.scalar(select(City).where(City.name == "苏州"))
+        assert suzhou is not None
+        suzhou.aliases = ["Suzhou"]
+        db.session.commit()
+    html = page(client, "/routes?from=peking&to=Shang+Hai&date=2025-03-03&time=06:00&lang=en")
+    assert "<title>北京 → 上海" in html and 'class="total-fare"' in html
+    assert client.get("/cities/suggest?q=pek").get_json() == ["北京"]
+    # 苏州's other name settles the pinyin it shares with 宿州.
+    settled = client.get("/routes?from=suzhou&to=上海&lang=en").get_data(as_text=True)
+    assert "Several stations" not in settled and "<title>苏州 → 上海" in settled
+    board = page(client, f"/cities/{network['beijing']}?lang=en")
+    assert '<p class="also-called">Also called: Peking, &lt;Pei-ching&gt;</p>' in board
+    assert "也称" in page(client, f"/cities/{network['beijing']}?lang=zh")
+    assert "北京" in page(client, "/cities?q=peking&lang=en")
+    home = page(client, "/?lang=en")
+    assert "BJP · Beijing · Peking · &lt;Pei-ching&gt;" in home

@@ -117,9 +117,13 @@ class CityLookup:
         for i, name in enumerate(names):
             for key in latin_keys(name):
                 self._spelt(key, i)
+        # Other names also match without their spaces and hyphens ("Pei-ching", "peiching"),
+        # before any pinyin: a name the data gives settles a pinyin that cities share.
+        self._squeezed: dict[str, int] = {}
         for i, others in enumerate(aliases or ()):
             for alias in others:
                 self.typed.setdefault(fold(alias), i)
+                self._squeezed.setdefault(squeeze(alias), i)
                 self._spelt(squeeze(alias), i)
 
     def _spelt(self, key: str, city: int) -> None:
@@ -133,6 +137,8 @@ class CityLookup:
         if found is None:
             found = self.typed.get(fold(text))
         if found is None:
+            found = self._squeezed.get(squeeze(text))
+        if found is None:
             cities = self.pinyin.get(squeeze(text), [])
             found = cities[0] if len(cities) == 1 else None
         return found
@@ -140,6 +146,8 @@ class CityLookup:
     def spelt_alike(self, text: str) -> list[int]:
         """The cities that share the pinyin ``text`` (where several do: 苏州 and 宿州 are
         both "Suzhou"), for the traveller to choose from."""
+        if squeeze(text) in self._squeezed:
+            return []
         cities = self.pinyin.get(squeeze(text), [])
         return cities if len(cities) > 1 else []
 

@@ -301,8 +301,17 @@ TimeZone = Annotated[
     AfterValidator(_check_timezone),
 ]
 MAX_ALIASES = 20
+
+
+def _check_alias(value: str) -> str:
+    if "|" in value:
+        # CSV bundles (docs/formats.md) list a city's other names separated by bars.
+        raise ValueError(Words("an other name may not contain '|'"))
+    return value
+
+
 Aliases = Annotated[
-    list[Name],
+    list[Annotated[Name, AfterValidator(_check_alias)]],
     Field(max_length=MAX_ALIASES, description="other names travellers type for the city "
           "(\"Canton\", \"SFO\"): each finds it as its name does, in any case"),
 ]
