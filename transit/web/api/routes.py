@@ -390,7 +390,8 @@ def _find_city_param(value: str) -> City:
             select(City).where(func.lower(City.name) == value.lower()).limit(1)
         )
     if city is None:
-        # A Chinese name's pinyin or English name ("Beijing", "Urumqi"), as the routes take.
+        # An other name ("Canton"), a Chinese name's pinyin or English name ("Beijing",
+        # "Urumqi"), as the routes take.
         cities = city_directory()
         found = cities.lookup.find(value)
         if found is not None:
