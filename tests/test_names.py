@@ -8,6 +8,8 @@ import datetime as dt
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.test_pages import build_network, page
@@ -211,3 +213,35 @@ def test_the_pages_take_and_show_other_names(app, client, network) -> None:
     assert "北京" in page(client, "/cities?q=peking&lang=en")
     home = page(client, "/?lang=en")
     assert "BJP · Beijing · Peking · &lt;Pei-ching&gt;" in home
+
+
+_LETTERS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ 北京苏州宿州广西安-'",
+                   min_size=1, max_size=8).map(str.strip).filter(bool)
+
+
+def _full_width(text: str) -> str:
+    """``text`` as a Chinese keyboard in full-width mode types it."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_LETTERS, st.none() | _LETTERS, st.lists(_LETTERS, max_size=3)),
+                max_size=8), st.randoms(use_true_random=False))
+def test_whatever_the_checks_let_in_names_one_city(cities, rnd) -> None:
+    """The checks that every door runs (models.CityNames, alias_problems) and the lookup
+    agree: once a city is let in, each of its names, codes and other names, in any case or
+    full-width, finds that city and no other."""
+    from transit.models import CityNames, alias_problems
+
+    taken = CityNames()
+    kept: list[tuple[str, str | None, list[str]]] = []
+    for name, code, aliases in cities:
+        if taken.clashes(name, code, aliases) or alias_problems(name, code, aliases):
+            continue
+        taken.add(name, code, aliases)
+        kept.append((name, code, aliases))
+    lookup = CityLookup([n for n, _, _ in kept], [c for _, c, _ in kept], [a for _, _, a in kept])
+    for i, (name, code, aliases) in enumerate(kept):
+        for typed in [name, *([code] if code else []), *aliases]:
+            variant = rnd.choice([typed, typed.upper(), typed.lower(), _full_width(typed)])
+            assert lookup.find(variant) == i, (variant, kept)
