@@ -78,6 +78,10 @@ def test_the_route_page_gives_each_currency_its_amount_and_compares_no_fares(cli
     assert page(client, url + "&sort=fare").count('class="total-fare"') == 3
     chinese = page(client, url.replace("lang=en", "lang=zh"))
     assert "¥300.00 + US$50.00" in chinese
+    # Compared by price, the amounts were added unconverted: the page says so.
+    note = "Fares in different currencies are not converted"
+    assert note in html and "各金额直接相加" in chinese
+    assert note not in page(client, url.replace("options", "fastest"))
 
 
 def test_the_api_leaves_the_journey_without_a_currency(client, network):

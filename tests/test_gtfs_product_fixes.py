@@ -291,3 +291,20 @@ def test_a_run_that_starts_here_after_midnight_left_today(caltrain):
     html = text_of(caltrain.test_client(), f"/cities/{sf.id}?date=2017-09-06")
     row = re.search(r"<tr>\s*<td class=\"time\">00:05[^\n]*\n[^\n]*>198<", html)
     assert row is not None and "left 1 day before" not in row[0]
+
+
+def test_a_price_comparison_says_how_it_counted_unknown_fares(caltrain):
+    """Asked for the cheapest, the page may answer with the weekend shuttle, whose price is
+    not known: it says that an unknown fare counts as free in the comparison."""
+    client = caltrain.test_client()
+    url = ("/routes?from=Tamien+Caltrain+Station&to=San+Francisco+Caltrain"
+           "&date=2017-07-30&time=04:00&criterion=")
+    note = "the unknown part counts as free"
+    cheapest = text_of(client, url + "cheapest")
+    assert "No fare information" in cards_of(cheapest)[0] and note in cheapest
+    assert note in text_of(client, url + "options")
+    assert note not in text_of(client, url + "fastest")  # no price was compared
+    priced = ("/routes?from=San+Francisco+Caltrain&to=San+Jose+Diridon+Caltrain"
+              "&date=2017-09-05&time=08:00&criterion=cheapest")
+    assert note not in text_of(client, priced)
+    assert "未知部分按免费计算" in text_of(client, url + "cheapest&lang=zh")
