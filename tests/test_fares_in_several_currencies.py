@@ -60,6 +60,10 @@ def test_the_engine_and_the_command_line_give_each_currency_its_amount(app, netw
     from transit.routing.itinerary import RouteResult
 
     text = format_result(RouteResult([flight, mixed, train]), "title")
+    assert "not converted" not in text
+    assert format_result(RouteResult([flight, mixed, train]), "title", True).endswith(
+        "Fares in different currencies are not converted: when journeys are compared by price, "
+        "their amounts are added as they are.")
     assert "1 transfer, fare 300.00 CNY + 50.00 USD)" in text
     assert "0 transfers, fare 1200.00 USD)" in text and "0 transfers, fare 350.00 CNY)" in text
 

@@ -60,6 +60,11 @@ def test_a_journey_with_an_unpriced_ride_has_no_known_fare(caltrain: Snapshot) -
     bus_lines = [line for line in text.splitlines() if "TaSJ-Shuttle" in line]
     assert bus_lines and all(line.endswith(f", {NO_FARE})") for line in bus_lines)
     assert any("fare 9.75 USD" in j for j in journeys if "TaSJ-Shuttle" not in j)
+    # Compared by price, the text says how the unknown fare counted.
+    assert "unknown part counts as free" not in text
+    assert format_result(result, "title", compared_by_price=True).endswith(
+        f"Where it says {NO_FARE}, the fare is not known: when journeys are compared by "
+        "price, the unknown part counts as free.")
 
 def test_the_database_snapshot_agrees(session, shared_data: Path, caltrain: Snapshot) -> None:
     load_feed(session, parse_timetable(shared_data / CALTRAIN))

@@ -42,8 +42,9 @@ def _clock(moment: dt.datetime, first_day: dt.date) -> str:
     return moment.strftime("%H:%M") + mark
 
 
-def format_result(result: Any, title: str) -> str:
-    """The readable text form of a ``RouteResult``."""
+def format_result(result: Any, title: str, compared_by_price: bool = False) -> str:
+    """The readable text form of a ``RouteResult``; ``compared_by_price`` (*cheapest*,
+    *options*) adds how unknown fares and fares in several currencies were compared."""
     lines = [title]
     if not result.itineraries:
         lines.append(result.message)
@@ -77,6 +78,15 @@ def format_result(result: Any, title: str) -> str:
                 f" → {leg.destination} {_clock(leg.arrival, first_day)}"
                 f"  ({_duration(leg.duration_minutes)}, {leg_fare})"
             )
+    if compared_by_price:
+        priced = [it.fare_parts for it in result.itineraries
+                  if not all(leg.is_walk for leg in it.legs)]
+        if any(not parts for parts in priced):
+            lines += ["", f"Where it says {NO_FARE}, the fare is not known: when journeys are "
+                          "compared by price, the unknown part counts as free."]
+        if any(len(parts) > 1 for parts in priced):
+            lines += ["", "Fares in different currencies are not converted: when journeys are "
+                          "compared by price, their amounts are added as they are."]
     return "\n".join(lines)
 
 
@@ -161,4 +171,5 @@ def route(
     typed = (origin, destination)
     found = [snapshot.find_city(text) for text in typed]
     shown = [text if i is None else snapshot.city_names[i] for text, i in zip(typed, found, strict=True)]
-    click.echo(format_result(result, f"{shown[0]} → {shown[1]}, {criterion}, {when}"))
+    click.echo(format_result(result, f"{shown[0]} → {shown[1]}, {criterion}, {when}",
+                             compared_by_price=criterion in ("cheapest", "options")))
