@@ -326,6 +326,8 @@ def test_city_other_names_one_per_line_are_created_shown_replaced_and_removed(ap
     assert _textarea(html) == "Canton\nKwangchow, the old spelling"
     listing = client.get("/admin/cities?q=Guangzhou").get_data(as_text=True)
     assert "Canton · Kwangchow, the old spelling" in listing
+    # The search finds a city by its other names too.
+    assert "Canton · Kwangchow" in client.get("/admin/cities?q=kwangc").get_data(as_text=True)
     # A save replaces the list; a form without the field (not this form) leaves it as it is.
     assert post(client, url, _city_form(aliases="Canton\nGuangzhou South")).status_code == 302
     assert post(client, url, {k: v for k, v in _city_form(latitude="23.13").items()

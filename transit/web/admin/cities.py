@@ -27,6 +27,7 @@ from transit.web.admin.common import (
     user_name,
     validation_messages,
 )
+from transit.web.directory import city_directory
 from transit.web.extensions import db
 from transit.web.i18n import gettext, ngettext
 from transit.words import Words
@@ -56,8 +57,12 @@ def cities() -> str:
     q = (request.args.get("q") or "").strip()[:200]
     statement = select(City)
     if q:
+        # Also by other name or pinyin, as the public city list searches (transit.names).
+        cities = city_directory()
+        also = [cities.names[i] for i in cities.lookup.containing(q)]
         statement = statement.where(
-            or_(City.name.icontains(q, autoescape=True), City.code.icontains(q, autoescape=True))
+            or_(City.name.icontains(q, autoescape=True), City.code.icontains(q, autoescape=True),
+                City.name.in_(also))
         )
     listing = paginate(statement.order_by(City.name, City.id))
     ids = [c.id for c in listing.items]
