@@ -206,6 +206,9 @@ class CityNames:
         return found
 
 
+MAX_ALIASES = 20  # other names a city may have
+
+
 def alias_problems(name: str, code: str | None, aliases: Iterable[str]) -> list[Words]:
     """What is wrong with a city's own list of other names: one that is its name or code,
     or that the list gives twice (in any case)."""

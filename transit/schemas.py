@@ -36,7 +36,7 @@ from pydantic import (
 
 from transit.calendar_days import CalendarDays
 from transit.calendar_days import describe_calendar as summarize_days
-from transit.models import ALL_DAYS, Mode, local_order_applies, time_zone
+from transit.models import ALL_DAYS, MAX_ALIASES, Mode, local_order_applies, time_zone
 from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS, currency_codes
 from transit.words import Words
 
@@ -300,9 +300,6 @@ TimeZone = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_check_timezone),
 ]
-MAX_ALIASES = 20
-
-
 def _check_alias(value: str) -> str:
     if "|" in value:
         # CSV bundles (docs/formats.md) list a city's other names separated by bars.

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from transit.models import (
+    MAX_ALIASES,
     MODE_VALUES,
     Calendar,
     CalendarDate,
@@ -43,7 +44,7 @@ from transit.models import (
     local_order_applies,
     time_zone,
 )
-from transit.schemas import MAX_ALIASES, text_problem
+from transit.schemas import text_problem
 from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,

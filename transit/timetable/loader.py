@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, aliased
 from transit.db import lock_city_writes, mark_timetable_changed
 from transit.models import (
     ALL_DAYS,
+    MAX_ALIASES,
     MODE_VALUES,
     Calendar,
     CalendarDate,
@@ -47,7 +48,6 @@ from transit.models import (
     local_order_applies,
     time_zone,
 )
-from transit.schemas import MAX_ALIASES
 from transit.timetable.feed import (
     MAX_CENTS,
     Feed,
