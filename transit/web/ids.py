@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from werkzeug.routing import IntegerConverter
 
 from transit.schemas import MAX_ID
@@ -31,3 +33,12 @@ class UnknownId(int):
         made = super().__new__(cls, 0)
         made.asked = asked.lstrip("0") or "0"
         return made
+
+
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(raw: str) -> int | None:
+    """A number sent in a form or a query string: ASCII digits only (``str.isdigit`` takes
+    "²", which ``int`` refuses), short enough for any id or page."""
+    return int(raw) if _WHOLE.fullmatch(raw) else None

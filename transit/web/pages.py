@@ -42,6 +42,7 @@ from transit.web.i18n import (
     quoted_or_list,
     url_with,
 )
+from transit.web.ids import whole_number
 from transit.web.options_chart import NARROW, WIDE, options_chart
 
 if TYPE_CHECKING:
@@ -326,9 +327,9 @@ def journey_calendar() -> Response | tuple[str, int, dict[str, str]]:
     answer = _plan(form, facts)
     if isinstance(answer, tuple):
         return answer[1] + "\n", 400, plain
-    number = request.args.get("journey", "")
-    card = (answer.cards[int(number) - 1]
-            if number.isdigit() and 1 <= int(number) <= len(answer.cards) else None)
+    number = whole_number(request.args.get("journey", ""))
+    card = (answer.cards[number - 1]
+            if number is not None and 1 <= number <= len(answer.cards) else None)
     if card is None or journey_key(card) != request.args.get("legs", journey_key(card)):
         return gettext("This journey is no longer among the answers: the timetable has "
                        "changed or its departure has passed. Search again.") + "\n", 404, plain

@@ -29,6 +29,7 @@ from transit.schemas import FieldRefusal
 from transit.web.api.problems import validation_errors
 from transit.web.extensions import db
 from transit.web.i18n import gettext, translated
+from transit.web.ids import whole_number
 from transit.words import Words
 
 bp = Blueprint("admin", __name__)
@@ -245,15 +246,6 @@ def columns(*names: str, selects: tuple[str, ...] = ()) -> list[dict[str, str]]:
         if any(value for key, value in row.items() if key not in selects):
             rows.append(row)
     return rows
-
-
-_WHOLE = re.compile(r"[0-9]{1,9}")
-
-
-def whole_number(raw: str) -> int | None:
-    """A number sent in a form or a query string: ASCII digits only (``str.isdigit`` takes
-    "²", which ``int`` refuses), short enough for any id or page."""
-    return int(raw) if _WHOLE.fullmatch(raw) else None
 
 
 # --- paging ----------------------------------------------------------------------------------
