@@ -10,6 +10,7 @@ from its first run to its last, and only the dates that break that pattern
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -64,14 +65,16 @@ def running_dates(calendar: CalendarDays, low: dt.date, high: dt.date) -> list[d
     start = max(low, calendar.start_date) if calendar.start_date is not None else low
     end = min(high, calendar.end_date) if calendar.end_date is not None else high
     dates = {d for d in added if low <= d <= high}
-    if calendar.weekdays & 0b1111111 and start <= end:
-        day = start
-        one = dt.timedelta(days=1)
-        while day <= end:
-            if calendar.weekdays >> day.weekday() & 1 and day not in removed:
-                dates.add(day)
-            day += one
+    if calendar.weekdays & 0b1111111:
+        dates.update(day for day in days_between(start, end)
+                     if calendar.weekdays >> day.weekday() & 1 and day not in removed)
     return sorted(dates)
+
+
+def days_between(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    """The dates from ``first`` to ``last``, both included (none when ``last`` comes first).
+    By ordinal: a date plus one day past 9999-12-31 raises, and calendars may end there."""
+    return map(dt.date.fromordinal, range(first.toordinal(), last.toordinal() + 1))
 
 
 @dataclass(frozen=True)
@@ -126,18 +129,11 @@ def describe_calendar(calendar: CalendarDays) -> CalendarSummary:
     runs = set(dates)
     seen = [0] * 7
     running = [0] * 7
-    day = first
-    one = dt.timedelta(days=1)
-    while day <= last:
+    for day in days_between(first, last):
         seen[day.weekday()] += 1
         running[day.weekday()] += day in runs
-        day += one
     weekdays = sum(1 << w for w in range(7) if running[w] * 2 > seen[w])
     added = tuple(d for d in dates if not weekdays >> d.weekday() & 1)
-    removed = []
-    day = first
-    while day <= last:
-        if weekdays >> day.weekday() & 1 and day not in runs:
-            removed.append(day)
-        day += one
+    removed = [day for day in days_between(first, last)
+               if weekdays >> day.weekday() & 1 and day not in runs]
     return CalendarSummary(weekdays, first, last, added, tuple(removed))

@@ -301,3 +301,24 @@ def test_unexpected_failure_is_a_500_problem(api, network, monkeypatch, caplog):
         for r in caplog.records
     )
     assert api.get("/api/v1/cities").status == 200  # the server goes on
+
+
+def test_a_failure_after_the_write_is_saved_does_not_say_nothing_changed(
+    admin, network, monkeypatch, caplog
+):
+    from transit.web.api import routes
+
+    def broken(calendar, count):
+        raise RuntimeError("answer lost")
+
+    monkeypatch.setattr(routes, "calendar_out", broken)
+    problem = admin.post("/api/v1/calendars", {"name": "Kept", "weekdays": ["mon"]}).problem(500)
+    assert "nothing was changed" not in problem["detail"]
+    assert "was saved" in problem["detail"]
+    monkeypatch.undo()
+    names = [c["name"] for c in admin.get("/api/v1/calendars?limit=500").json["items"]]
+    assert "Kept" in names
+    # A failure before any write still says so.
+    monkeypatch.setattr(routes, "calendar_out", broken)
+    assert "nothing was changed" in admin.get(
+        f"/api/v1/calendars/{network.calendars['daily']}").problem(500)["detail"]

@@ -37,3 +37,17 @@ def test_a_calendar_patched_with_its_own_values_writes_nothing(app, admin, netwo
     with app.app_context():
         last = db.session.scalars(select(AuditEntry.summary).order_by(AuditEntry.id.desc())).first()
     assert last == "changed last day"
+
+
+def test_a_calendar_that_runs_until_the_last_date_python_knows_reads_back(admin, network):
+    # 9999-12-31, a common "no end" in other systems: describing it stepped a day past the
+    # last date there is, a 500 on every read after the write was kept.
+    for body in ({"weekdays": [], "added": ["9999-12-31"]},
+                 {"weekdays": ["fri"], "start_date": "9999-12-25", "end_date": "9999-12-31"},
+                 {"start_date": "2026-01-01", "end_date": "9999-12-31"}):
+        created = admin.post("/api/v1/calendars", body)
+        assert created.status == 201, created.body
+        url = f"/api/v1/calendars/{created.json['id']}"
+        assert admin.get(url).status == 200
+    assert admin.get("/api/v1/calendars").status == 200
+    assert admin.get(url).json["end_date"] == "9999-12-31"

@@ -63,6 +63,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from transit.calendar_days import days_between
 from transit.models import Mode, time_zone
 from transit.schemas import currency_problem, text_problem
 from transit.timetable.feed import (
@@ -1237,10 +1238,7 @@ def _run_dates(calendar: FeedCalendar) -> list[dt.date]:
     dates alone)."""
     days = set(calendar.added)
     if calendar.start_date is not None and calendar.end_date is not None:
-        day = calendar.start_date
-        while day <= calendar.end_date:
-            days.add(day)
-            day += dt.timedelta(days=1)
+        days.update(days_between(calendar.start_date, calendar.end_date))
     return sorted(day for day in days if calendar.runs_on(day))
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -292,6 +292,9 @@ def _unexpected(error: Exception) -> Response:
     db.session.rollback()
     log.exception("unexpected error on %s %s", request.method, request.path)
     log_schema_problem(error)
+    if g.get("committed"):
+        return problem_response(500, "The change was saved, but the server failed to answer "
+                                     "this request: read the resource again before repeating it.")
     return problem_response(500, "The server failed to answer this request; nothing was changed.")
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pydantic_core
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -302,6 +302,7 @@ def commit() -> int:
     except IntegrityError as error:
         db.session.rollback()
         raise ApiProblem(409, conflict_words(error)) from None
+    g.committed = True  # a failure from here on must not say "nothing was changed"
     return version
 
 
