@@ -196,6 +196,25 @@ def test_a_change_leaving_a_fare_without_its_stops(session, corridor):
            "apply; change or delete those fares first.")
 
 
+def test_a_change_turning_a_fare_against_every_variant(session, corridor):
+    # Reversed, the only variant calls at Shanghai first: the Beijing-Shanghai fare could
+    # never be charged, which a fare sent so is refused for.
+    timetable = session.get(Timetable, corridor["g1_variant"])
+    reversed_ = _variant(("Shanghai", None, "08:00"), ("Jinan", "10:00", "10:05"),
+                         ("Beijing", "12:00", None))
+    error = _refused(editing.replace_timetable, session, timetable, reversed_, user="editor")
+    _words(error.message, "The service would no longer call at the origin before the "
+           "destination of its fares Beijing-Shanghai on any variant, so they could never be "
+           "charged; change or delete those fares first.")
+    session.rollback()
+    # A second variant the right way round keeps the fare chargeable: then it may turn.
+    editing.add_timetable(session, session.get(Service, corridor["g1"]),
+                          _variant(("Beijing", None, "14:00"), ("Shanghai", "18:00", None)),
+                          user="editor")
+    timetable = session.get(Timetable, corridor["g1_variant"])
+    editing.replace_timetable(session, timetable, reversed_, user="editor")
+
+
 def test_calendars(session, corridor):
     calendar = session.get(Calendar, corridor["calendar"])
     error = _refused(editing.delete_calendar, session, calendar, user="editor")

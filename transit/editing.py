@@ -1251,7 +1251,9 @@ def add_timetable(
 
 
 def check_fares_still_served(session: Session, service: Service) -> None:
-    """Refuse a timetable change that leaves an origin-destination fare without its stops."""
+    """Refuse a timetable change that leaves an origin-destination fare without its stops,
+    or with its origin after its destination on every variant (never charged: the rule
+    ``build_fares`` keeps for fares sent)."""
     session.refresh(service)
     served = served_city_ids(service)
     orphans = [f for f in service.fares if f.origin_id not in served or f.destination_id not in served]
@@ -1261,6 +1263,16 @@ def check_fares_still_served(session: Session, service: Service) -> None:
             "conflict",
             Words("The service would no longer call where its fares %(fares)s apply; change or "
                   "delete those fares first.", fares=name_list(labels)),
+        )
+    runs = city_runs(service)
+    backwards = [f for f in service.fares if not rides_from(runs, f.origin_id, f.destination_id)]
+    if backwards:
+        labels = [f"{f.origin.name}-{f.destination.name}" for f in backwards]
+        raise EditError(
+            "conflict",
+            Words("The service would no longer call at the origin before the destination of "
+                  "its fares %(fares)s on any variant, so they could never be charged; change "
+                  "or delete those fares first.", fares=name_list(labels)),
         )
 
 
