@@ -297,7 +297,13 @@ def test_a_new_city_may_not_be_what_travellers_type_for_another(session: Session
         "it get that city)",
         "city 'suzhou': a city called 'Suzhou' already exists (names are matched in any case)",
     ]
-    assert session.scalar(select(func.count()).select_from(City)) == 4
+    # Nor may it be how travellers type a city there in Latin letters (its pinyin).
+    load_feed(session, feed_of(FeedCity("北京南"), FeedCity("上海虹桥")))
+    session.commit()
+    assert problems(feed_of(FeedCity("Beijing Nan"), FeedCity("Hangzhou")))[0] == (
+        "city 'Beijing Nan': 'Beijing Nan' is how travellers type 北京南 in Latin letters (they "
+        "would get this city instead)")
+    assert session.scalar(select(func.count()).select_from(City)) == 6
 
 
 def test_existing_city_in_another_time_zone_is_refused(session: Session) -> None:

@@ -173,6 +173,31 @@ def test_city_names_keep_other_names_apart() -> None:
     ]
 
 
+def test_a_new_city_may_not_take_the_latin_spelling_travellers_use_for_another() -> None:
+    from transit.models import CityNames
+
+    stored = [("北京", "PEK", []), ("苏州", None, []), ("宿州", None, []),
+              ("乌鲁木齐", None, []), ("San Francisco", "SFO", ["Frisco Bay"])]
+    spelt = CityNames(stored, spellings=True)
+    assert spelt.clashes("beijing", None) == [("name", "'beijing' is how travellers type 北京 in "
+                                                      "Latin letters (they would get this city "
+                                                      "instead)")]
+    assert [field for field, _ in spelt.clashes("Bei-Jing", None)] == ["name"]
+    assert [field for field, _ in spelt.clashes("Wuhan", "Urumqi")] == ["code"]
+    assert [field for field, _ in spelt.clashes("Wuhan", None, ["Peking", "Hankow"])] == ["aliases"]
+    assert "苏州 / 宿州" in spelt.clashes("Suzhou", None)[0][1]
+    assert [field for field, _ in spelt.clashes("Frisco-bay", None)] == ["name"]
+    # A city's own pinyin is its own: "Suzhou" settles the spelling 苏州 shares with 宿州.
+    assert spelt.clashes(None, None, ["Suzhou"], own="苏州") == []
+    assert CityNames([("宿州", None, [])], spellings=True).clashes("苏州", None, ["Suzhou"]) == []
+    # The other way round is no clash: travellers typing "Beijing" keep finding 北京, and
+    # a city named in Latin letters keeps its name when a Chinese one spelt so joins.
+    assert spelt.clashes("武汉", "WUH", ["Hankow"]) == []
+    assert CityNames([("Xian", None, [])], spellings=True).clashes("西安", None) == []
+    # Without spellings (one feed's own cities): only names, codes and other names.
+    assert CityNames(stored).clashes("beijing", None) == []
+
+
 def test_the_router_takes_other_names_from_a_feed_and_from_the_database(session) -> None:
     from transit.timetable.loader import load_feed
 

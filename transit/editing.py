@@ -391,17 +391,20 @@ def check_city_unique(
     code: str | None,
     exclude: int | None = None,
     aliases: Sequence[str] | None = None,
+    own: str | None = None,
 ) -> None:
     """Refuse a name, code or other name that another city's name, code or other name
-    already is, in any case (``models.CityNames``: what a traveller types must name one
-    city)."""
+    already is, in any case, or that travellers type for another city in Latin letters
+    (``models.CityNames``: what a traveller types must name one city). ``own``: the
+    city's name, when ``name`` is not changing."""
     if name is None and code is None and not aliases:
         return
     lock_city_writes(session)  # until the commit: no one else takes the name meanwhile
     others = CityNames(session.execute(
         select(City.name, City.code, City.aliases).where(City.id != (exclude or 0))
-    ))
-    issues = [FieldIssue(field, words) for field, words in others.clashes(name, code, aliases)]
+    ), spellings=True)
+    issues = [FieldIssue(field, words)
+              for field, words in others.clashes(name, code, aliases, own=own)]
     if issues:
         raise EditError("conflict", Words("Names and codes of cities are unique."), issues)
 
@@ -432,7 +435,8 @@ def update_city(session: Session, city: City, data: s.CityUpdate, *, user: str) 
         _check_own_aliases(changes.get("name", city.name), changes.get("code", city.code),
                            changes.get("aliases", city.aliases))
     check_city_unique(session, changes.get("name"), changes.get("code"), exclude=city.id,
-                      aliases=changes.get("aliases") if "aliases" in changed else None)
+                      aliases=changes.get("aliases") if "aliases" in changed else None,
+                      own=city.name)
     for name in changed:  # the others untouched: an unchanged save bumps no data version
         setattr(city, name, changes[name])
     _flush(session)

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from transit.names import fold
+from transit.names import fold, latin_keys, squeeze
 from transit.words import Words
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -127,12 +127,23 @@ class CityNames:
 
     Travellers name a city by its name, its code or one of its other names (aliases), in
     any case (``routing.Snapshot.find_city``), so what they type must name one city: no
-    name, code or alias may equal another city's name, code or alias, whatever the case."""
+    name, code or alias may equal another city's name, code or alias, whatever the case.
 
-    def __init__(self, cities: Iterable[tuple[Any, ...]] = ()) -> None:
+    With ``spellings``, also no Latin spelling that finds a city already there: its pinyin,
+    its English name (``names.latin_keys``: "Beijing", "Peking" for 北京) or one of its other
+    names without spaces and hyphens. A city typed so would take those travellers from the
+    city they find now. A city's own pinyin is its own to use ("Suzhou" as another name of
+    苏州 settles the pinyin it shares with 宿州). The check does not apply the other way
+    round: a Chinese city may join whose pinyin is another city's name, since travellers
+    typing that name keep finding the city they find now.
+    """
+
+    def __init__(self, cities: Iterable[tuple[Any, ...]] = (), *, spellings: bool = False) -> None:
         self._names: dict[str, str] = {}  # folded name -> name
         self._codes: dict[str, tuple[str, str]] = {}  # folded code -> (name, code)
         self._aliases: dict[str, tuple[str, str]] = {}  # folded alias -> (name, alias)
+        # Latin spelling (squeezed) -> the names of the cities it finds; None: not checked.
+        self._spelt: dict[str, list[str]] | None = {} if spellings else None
         for name, code, *aliases in cities:
             self.add(name, code, aliases[0] if aliases else ())
 
@@ -142,6 +153,21 @@ class CityNames:
             self._codes.setdefault(fold(code), (name, code))
         for alias in aliases or ():
             self._aliases.setdefault(fold(alias), (name, alias))
+        if self._spelt is not None:
+            for key in (*latin_keys(name), *(squeeze(alias) for alias in aliases or ())):
+                owners = self._spelt.setdefault(key, [])
+                if name not in owners:
+                    owners.append(name)
+
+    def _spelt_as(self, text: str, own: str | None) -> Words | None:
+        """Which cities travellers find by typing ``text`` in Latin letters, unless the city
+        called ``own`` is one of them; None if none."""
+        key = squeeze(text)
+        owners = self._spelt.get(key) if self._spelt is not None else None
+        if not owners or (own is not None and key in latin_keys(own)):
+            return None
+        return Words("'%(text)s' is how travellers type %(owners)s in Latin letters (they "
+                     "would get this city instead)", text=text, owners=" / ".join(owners))
 
     def _taken(self, text: str) -> Words | None:
         """Whose name, code or alias ``text`` already is, in any case; None if no one's."""
@@ -158,10 +184,27 @@ class CityNames:
         return None
 
     def clashes(
-        self, name: str | None, code: str | None, aliases: Iterable[str] | None = None
+        self,
+        name: str | None,
+        code: str | None,
+        aliases: Iterable[str] | None = None,
+        own: str | None = None,
     ) -> list[tuple[str, str]]:
         """Why a city called ``name`` with ``code`` (and other names ``aliases``) may not
-        join, as (field, words) pairs; empty when it may."""
+        join, as (field, words) pairs; empty when it may. ``own``: the city's name when
+        ``name`` is not given (a change of its code or other names alone)."""
+        found = self._clashes(name, code, aliases)
+        own = name or own
+        for field, texts in (("name", [name]), ("code", [code]), ("aliases", aliases or ())):
+            for text in texts:
+                spelt = self._spelt_as(text, own) if text else None
+                if spelt is not None and not any(f == field for f, _ in found):
+                    found.append((field, spelt))
+        return found
+
+    def _clashes(
+        self, name: str | None, code: str | None, aliases: Iterable[str] | None
+    ) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         if name:
             other = self._names.get(fold(name))

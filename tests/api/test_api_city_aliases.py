@@ -122,3 +122,19 @@ def test_the_openapi_document_names_the_field(admin):
     schemas = document["components"]["schemas"]
     assert "aliases" in schemas["CityCreate"]["properties"]
     assert "aliases" in schemas["CityOut"]["properties"]
+
+
+def test_a_city_may_not_take_the_latin_spelling_of_another(app, admin, network):
+    # "Beijing" found 北京 by its pinyin; a new city called so (or with that other name)
+    # would have taken those travellers without a word.
+    chinese = admin.post("/api/v1/cities", {"name": "北京南", "code": "BJN"})
+    assert chinese.status == 201, chinese.body
+    for body, field in [({"name": "beijingnan"}, "name"), ({"name": "Bei Jing Nan"}, "name"),
+                        ({"name": "Wuhan", "aliases": ["Beijing-nan"]}, "aliases")]:
+        problem = admin.post("/api/v1/cities", body).problem(409)
+        assert [e["field"] for e in problem["errors"]] == [field]
+        assert "how travellers type 北京南 in Latin letters" in problem["errors"][0]["message"]
+    own = admin.patch(f"/api/v1/cities/{chinese.json['id']}", {"aliases": ["Beijingnan"]})
+    assert own.status == 200, own.body
+    found = admin.get("/api/v1/routes?from=beijing%20nan&to=Shanghai&depart=2025-03-03T08:00")
+    assert "北京南" in found.json["message"]

@@ -372,7 +372,7 @@ def _check_new_city_names(session: Session, feed: Feed, problems: ProblemList) -
     stored = [(row.name, row.code, row.aliases or [])
               for row in session.execute(select(City.name, City.code, City.aliases))]
     known = {name for name, _, _ in stored}
-    names = CityNames(stored)
+    names = CityNames(stored, spellings=True)
     checked: set[str] = set()
     for city in feed.cities.values():
         if city.name in known or city.name in checked:
