@@ -55,6 +55,13 @@ def post(client: FlaskClient, url: str, data: dict[str, Any] | list[tuple[str, s
     return client.post(url, data=MultiDict(items), **kw)
 
 
+def delete_city(client: FlaskClient, city_id: int, **kw: Any) -> Any:
+    """Confirm a city's delete page as a browser does: with the services it lists."""
+    url = f"/admin/cities/{city_id}/delete"
+    shown = re.findall(r'name="service" value="(\d+)"', client.get(url).get_data(as_text=True))
+    return post(client, url, {"service": shown}, **kw)
+
+
 def add_corridor(app: Any) -> dict[str, int]:
     """Beijing, Jinan, Shanghai and one daily train G1 Beijing-Jinan-Shanghai."""
     with app.app_context():

@@ -120,13 +120,41 @@ def test_city_delete_lists_the_services_then_deletes_after_confirming(app, clien
     assert "G1" in page and "also deletes" in page
     with app.app_context():
         assert db.session.get(City, admin["jinan"]) is not None  # looking deletes nothing
-    reply = post(client, f"/admin/cities/{admin['jinan']}/delete", {})
+    reply = post(client, f"/admin/cities/{admin['jinan']}/delete", {"service": [admin["g1"]]})
     assert reply.status_code == 302
     with app.app_context():
         assert db.session.get(City, admin["jinan"]) is None
         assert db.session.get(Service, admin["g1"]) is None
         entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
         assert entry.username == "editor" and "Jinan" in entry.summary and "G1" in entry.summary
+
+
+def test_a_city_delete_refuses_when_the_services_shown_changed(app, client, admin):
+    """A service saved at the city after the page listed what goes would be deleted unseen:
+    the delete is refused and the page lists it; confirmed then, it goes, and so do the
+    unnamed calendars of the deleted services' variants (the named "daily" stays)."""
+    from transit.models import Calendar
+
+    url = f"/admin/cities/{admin['jinan']}/delete"
+    shown = {"service": [admin["g1"]]}
+    created = post(client, "/admin/services/new", _overnight(
+        stop_city=["Jinan", "Shanghai"], number="Z7"))
+    assert created.status_code == 302, created.get_data(as_text=True)
+    reply = post(client, url, shown)
+    assert reply.status_code == 302
+    page = client.get(reply.location).get_data(as_text=True)
+    assert "changed since the list was shown, so nothing was deleted" in page
+    assert "Z7" in page
+    with app.app_context():
+        assert db.session.get(City, admin["jinan"]) is not None
+        calendars = db.session.scalar(select(func.count()).select_from(Calendar))
+    ids = re.findall(r'name="service" value="(\d+)"', page)
+    assert len(ids) == 2
+    assert post(client, url, {"service": ids}).status_code == 302
+    with app.app_context():
+        assert db.session.get(City, admin["jinan"]) is None
+        names = db.session.scalars(select(Calendar.name)).all()
+    assert len(names) == calendars - 1 and "daily" in names
 
 
 def test_a_refused_city_delete_says_why_and_keeps_everything(app, client, admin, monkeypatch):

@@ -15,7 +15,7 @@ import re
 
 from sqlalchemy import create_engine, select, text
 
-from tests.admin_helpers import PASSWORD, log_in, post
+from tests.admin_helpers import PASSWORD, delete_city, log_in, post
 from tests.test_admin_pages import _opened, _service_form
 from transit import auth, editing
 from transit.models import AuditEntry
@@ -48,7 +48,7 @@ def test_changes_made_on_the_chinese_pages_read_in_chinese_and_in_english(app, c
     url = f"/admin/services/{admin['g1']}"
     reply = post(client, url, _service_form(operator="China Railway", version=_opened(client, url)))
     assert reply.status_code == 302
-    assert post(client, f"/admin/cities/{admin['jinan']}/delete", {}).status_code == 302
+    assert delete_city(client, admin["jinan"]).status_code == 302
 
     chinese = _changes(client, "zh")
     assert chinese[:3] == [

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.admin_helpers import post
+from tests.admin_helpers import delete_city
 from tests.test_pages import page
 from tests.test_service_page_fixes import _history, build_zones
 from transit.models import Calendar, City, Service, Stop, Timetable
@@ -73,7 +73,7 @@ def _add_service_at(app, city_id: int, number: str) -> None:
 def test_deleting_a_city_counts_its_services_in_good_english(app, client, admin, extra, words):
     for k in range(extra):
         _add_service_at(app, admin["jinan"], f"K{k}")
-    reply = post(client, f"/admin/cities/{admin['jinan']}/delete", {}, follow_redirects=True)
+    reply = delete_city(client, admin["jinan"], follow_redirects=True)
     assert reply.status_code == 200
     assert words in reply.get_data(as_text=True)
 

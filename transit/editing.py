@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import logging
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -465,16 +465,33 @@ def services_calling_at(session: Session, city_id: int) -> list[Service]:
     )
 
 
-def delete_city(session: Session, city: City, *, user: str, cascade: bool = False) -> list[str]:
-    """Delete a city; with ``cascade`` the services calling at it go too (their labels returned).
+def delete_city(
+    session: Session,
+    city: City,
+    *,
+    user: str,
+    cascade: bool = False,
+    shown: Collection[int] | None = None,
+) -> list[str]:
+    """Delete a city; with ``cascade`` the services calling at it go too (their labels
+    returned), with the calendars of their variants that have no name and nothing else uses.
 
-    Without ``cascade`` a city still called at is a conflict naming those services.
+    Without ``cascade`` a city still called at is a conflict naming those services. With
+    ``shown``, the ids of the services the person deleting was shown: a conflict unless
+    they are still exactly those calling at the city (one saved there since would go
+    unseen).
     """
     # Held until the commit: a service saved there meanwhile is either listed (and goes
     # too) or waits and is then refused, never left calling at a deleted city.
     lock_row(session, City, city.id)
     services = services_calling_at(session, city.id)
     labels = [service_label(x) for x in services]
+    if shown is not None and set(shown) != {x.id for x in services}:
+        raise EditError(
+            "conflict",
+            Words("The services calling at %(city)s changed since the list was shown, so "
+                  "nothing was deleted: look at the list again.", city=city.name),
+        )
     if services and not cascade:
         values = {"city": city.name, "count": len(services), "services": name_list(labels)}
         raise EditError(
@@ -488,9 +505,12 @@ def delete_city(session: Session, city: City, *, user: str, cascade: bool = Fals
             extra={"services": [{"id": x.id, "label": service_label(x)} for x in services]},
         )
     described = [service_words(x) for x in services]  # for the audit log, before they go
+    calendars = {t.calendar_id: t.calendar for x in services for t in x.timetables}
     for service in services:
         session.delete(service)
     _flush(session)
+    for calendar in calendars.values():
+        _drop_if_unused(session, calendar)
     name, city_id = city.name, city.id
     session.delete(city)
     try:

@@ -30,6 +30,7 @@ from transit.web.admin.common import (
 from transit.web.directory import city_directory
 from transit.web.extensions import db
 from transit.web.i18n import gettext, ngettext
+from transit.web.ids import whole_number
 from transit.words import Words
 
 CITY_FIELDS = ("name", "code", "latitude", "longitude", "timezone", "min_connection", "aliases")
@@ -300,8 +301,11 @@ def city_delete(city_id: int) -> Response | str:
         services = editing.services_calling_at(db.session(), city.id)
         return render_template("admin/city_delete.html", city=city, services=services)
     name = city.name
+    # The services the page listed: any other calling there now would go unseen.
+    shown = [whole_number(x) for x in request.form.getlist("service")]
     try:
-        removed = editing.delete_city(db.session(), city, user=user_name(), cascade=True)
+        removed = editing.delete_city(db.session(), city, user=user_name(), cascade=True,
+                                      shown=[x for x in shown if x is not None])
         db.session.commit()
     except editing.EditError as error:  # a service saved there meanwhile: say so, keep all
         db.session.rollback()
