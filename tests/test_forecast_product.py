@@ -338,3 +338,39 @@ def test_forecast_modules_stay_out_of_the_routing_core() -> None:
     root = Path(__file__).resolve().parents[1] / "transit" / "routing"
     for path in root.glob("*.py"):
         assert "forecast" not in path.read_text().lower(), path
+
+
+def test_a_journey_whose_last_ride_has_no_forecast_says_so(demo) -> None:
+    """Forecasts cover a few days: a journey may end on a ride beyond them. Its card used to
+    say nothing of the final arrival (neither a forecast nor that there was none)."""
+    from transit.models import Service
+    from transit.web.extensions import db
+
+    app, tomorrow = demo["app"], demo["today"] + dt.timedelta(days=1)
+    body = _route_json(demo["runner"], "北京", "乌鲁木齐", f"{tomorrow}T08:00", "fastest")
+    legs = body["itineraries"][0]["legs"]
+    assert len(legs) >= 2 and all(leg["forecast_arrival"] for leg in legs)
+    number = legs[-1]["service"].split()[-1]
+    with app.app_context():
+        service = db.session.scalars(select(Service).where(Service.number == number)).one()
+        kept = db.session.scalars(select(ServiceForecast).where(
+            ServiceForecast.service_id == service.id)).all()
+        for row in kept:
+            db.session.expunge(row)
+        db.session.execute(ServiceForecast.__table__.delete().where(
+            ServiceForecast.service_id == service.id))
+        db.session.commit()
+    try:
+        html = app.test_client().get(
+            f"/routes?from=北京&to=乌鲁木齐&date={tomorrow}&time=08:00&lang=en"
+        ).get_data(as_text=True)
+        card = html[html.index('id="itinerary-1"'):html.index("</article>")]
+        assert "No forecast for the final arrival: only its timetable time." in card
+        assert "No forecast for this ride: timetable times only." in card
+        assert card.count('class="leg-forecast"') == len(legs) - 1
+        assert "Forecast arrival:" not in card
+    finally:
+        with app.app_context():
+            for row in kept:
+                db.session.merge(row)
+            db.session.commit()
