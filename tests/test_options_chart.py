@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transit.web.journey_views import ItineraryCard, LegCard
-from transit.web.options_chart import DOT_RADIUS, NARROW, WIDE, journey_mode, options_chart
+from transit.web.options_chart import (
+    DOT_RADIUS,
+    NARROW,
+    WIDE,
+    OptionDot,
+    _dodge,
+    journey_mode,
+    options_chart,
+)
 
 CST = dt.timezone(dt.timedelta(hours=8))
 DAY = dt.date(2026, 12, 1)
@@ -131,14 +139,33 @@ def test_every_dot_stays_in_the_plot_near_its_place(rows, arrive_by, size):
         # Up is exact: a dearer journey is never lower.
         if values[i] < values[j]:
             assert a.y > b.y
-        # Across moves a dot at most three of its widths aside.
-        if times[i] < times[j]:
-            assert a.x < b.x + 12 * DOT_RADIUS
+    for a in chart.dots:
+        for b in chart.dots:
+            # Across keeps the order of the times: further left is sooner (or as soon).
+            if times[a.number - 1] < times[b.number - 1]:
+                assert a.x <= b.x
+
     # Time ticks rise, each a round clock time inside the plot.
     ats = [t.at for t in chart.x_ticks]
     assert ats == sorted(ats) and all(chart.left <= x <= chart.right for x in ats)
     assert all(t.text.endswith(":00") for t in chart.x_ticks)
     assert 1 <= len(chart.x_ticks) <= 6
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(40, 320), st.integers(20, 280)), min_size=1, max_size=30))
+def test_a_dot_moves_at_most_its_width_and_never_past_an_earlier_one(points):
+    # On the narrow chart a dot moved three widths aside read hours away from its time,
+    # left of journeys that arrive before it.
+    dots = sorted((OptionDot(i + 1, float(x), float(y), 0, "train")
+                   for i, (x, y) in enumerate(points)), key=lambda d: (d.x, d.y))
+    moved = {d.number: d for d in _dodge(dots, DOT_RADIUS, 30.0, 330.0)}
+    for dot in dots:
+        assert abs(moved[dot.number].x - dot.x) <= 2 * DOT_RADIUS + 0.1
+        assert moved[dot.number].y == dot.y
+        for other in dots:
+            if other.x < dot.x:
+                assert moved[other.number].x <= moved[dot.number].x
 
 
 def test_a_scale_writes_whole_amounts_without_decimals(app):

@@ -87,16 +87,23 @@ def _time_ticks(
 
 def _dodge(dots: list[OptionDot], radius: float, left: float, right: float) -> list[OptionDot]:
     """Journeys arriving together for about the same fare would hide one another: each dot
-    moves sideways, half its width at a time and at most three widths, to the nearest place
-    clear of those placed; where none is, to the one that leaves it most in view."""
+    (``dots`` in order across) moves sideways, half a radius at a time and at most its
+    width, to the nearest place clear of those placed; where none is, to the one that
+    leaves it most in view. A dot never moves left of one that arrives earlier: the order
+    across stays true (further left, sooner), and moving a dot further would misstate
+    its time (on the narrow chart, hours)."""
     placed: list[OptionDot] = []
-    shifts = [0] + [sign * k for k in range(1, 7) for sign in (1, -1)]
+    shifts = [0.0] + [sign * k / 2 for k in range(1, 5) for sign in (1, -1)]
 
     def room(x: float, y: float) -> float:
         return min((math.hypot(x - p.x, y - p.y) for p in placed), default=math.inf)
 
-    for dot in dots:
-        spots = [min(max(dot.x + shift * radius, left), right) for shift in shifts]
+    for i, dot in enumerate(dots):
+        # The dots placed so far that are earlier than this one: it stays right of them.
+        floor = max((p.x for p, d in zip(placed, dots[:i], strict=True) if d.x < dot.x),
+                    default=-math.inf)
+        spots = [x for x in (min(max(dot.x + shift * radius, left), right) for shift in shifts)
+                 if x >= floor - 0.05]
         x = next((x for x in spots if room(x, dot.y) >= 2 * radius - 0.5), None)
         if x is None:  # the first of the best: the nearest to its time
             x = max(spots, key=lambda spot: room(spot, dot.y))  # noqa: B023 (used at once)
