@@ -828,6 +828,24 @@ def test_city_form_reports_a_bad_time_zone_and_a_taken_code_at_once(app, client,
         assert db.session.get(City, admin["jinan"]).code == "JNK"
 
 
+def test_a_run_with_no_time_and_not_cancelled_is_not_recorded(app, client, admin):
+    # It said nothing, and a recorded run cannot be changed: the times sent later were
+    # refused as "recorded without this time".
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    form = {"service_date": "2026-03-02", "origin": "0", "destination": "2",
+            "actual_departure": "", "actual_arrival": ""}
+    reply = post(client, url, form)
+    assert reply.status_code == 422
+    assert _summary_items(reply.get_data(as_text=True)) == [
+        "Really left (local time): enter when the run really left or arrived (or both), or "
+        "tick Cancelled"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 0
+    assert post(client, url, {**form, "cancelled": "1"}).status_code == 302
+    assert post(client, url, {**form, "service_date": "2026-03-03",
+                              "actual_arrival": "2026-03-03T12:52"}).status_code == 302
+
+
 def test_record_a_run_summary_names_the_labels(app, client, admin):
     url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
     form = {"service_date": "2026-03-02", "origin": "0", "destination": "2",

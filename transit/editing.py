@@ -1674,6 +1674,10 @@ def record_trip(
         issues.append(FieldIssue("destination", Words("the destination must come after the origin")))
     if cancelled and (actual_departure or actual_arrival):
         issues.append(FieldIssue("cancelled", Words("a cancelled run has no actual times")))
+    if not cancelled and actual_departure is None and actual_arrival is None:
+        # A run with neither time says nothing, and once recorded it can only be repeated.
+        issues.append(FieldIssue("actual_departure", Words(
+            "enter when the run really left or arrived (or both), or tick Cancelled")))
     if not (placeable and 0 <= origin < len(stops) and 0 <= destination < len(stops)):
         # Without both stops (or a day in range) the times cannot be placed in their zones.
         raise EditError("invalid", Words("The run cannot be recorded."), issues)
