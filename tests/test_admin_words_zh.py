@@ -315,3 +315,24 @@ def test_chinese_admin_page_shows_refusal_in_chinese(client, admin):
     assert reply.status_code == 422
     assert "有些字段无效：从Beijing到Shanghai的票价重复；没有名为 'Atlantis' 的城市。" in html, html
     assert "Some fields are invalid" not in html and "a second fare" not in html
+
+
+def test_a_zone_change_breaking_many_variants_lists_a_few(session):
+    """Moving a city into another zone may break hundreds of stored variants: the refusal
+    listed every one (21,000 characters, said three times on the admin page)."""
+    tokyo = City(name="Tokyo", code="TYO", timezone="Asia/Tokyo")
+    shanghai = City(name="Shanghai", code="SHA", timezone="Asia/Shanghai")
+    daily = Calendar(name="daily")
+    for number in range(8):
+        service = Service(number=f"T{number}", mode="flight")
+        # 10:00 in Tokyo to 09:30 in Shanghai: half an hour, until Shanghai is on Tokyo's clock.
+        Timetable(code="1", calendar=daily, service=service, stops=[
+            Stop(sequence=0, city=tokyo, departure=10 * H + number * 60),
+            Stop(sequence=1, city=shanghai, arrival=9 * H + 1800 + number * 60)])
+        session.add(service)
+    session.commit()
+    error = _refused(editing.update_city, session, shanghai,
+                     s.CityUpdate(timezone="Asia/Tokyo"), user="editor")
+    assert [issue.field for issue in error.issues] == ["timezone"] * 6
+    assert "T0 variant 1, stop 2" in error.issues[0].message
+    _words(error.issues[-1].message, "and 3 more stops of stored variants like these")

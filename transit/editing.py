@@ -819,6 +819,10 @@ def _local_steps_back(stops: Sequence[tuple[City, int | None, int | None]]) -> l
     return found
 
 
+# At most this many stored variants' problems are listed when a change would break them.
+RUNS_LISTED = 5
+
+
 def _refuse_runs_going_back(session: Session, which: Any, field_name: str) -> None:
     """After a change to a city's zone or to a calendar's days: refuse it (``field_name`` at
     fault) when a stored variant among ``which`` (a condition on ``Timetable``) would now
@@ -847,6 +851,11 @@ def _refuse_runs_going_back(session: Session, which: Any, field_name: str) -> No
                 "%(service)s variant %(code)s, stop %(stop)d: %(problem)s",
                 service=service_label(timetable.service), code=timetable.code, stop=index + 1,
                 problem=message)))
+    if len(found) > RUNS_LISTED:
+        # A zone change may touch hundreds of variants: a few say what is wrong.
+        more = len(found) - RUNS_LISTED
+        found = found[:RUNS_LISTED] + [FieldIssue(field_name, Words(
+            "and %(count)d more stops of stored variants like these", count=more))]
     if found:
         raise EditError("invalid", issues_summary(found), found)
 
