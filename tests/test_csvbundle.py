@@ -320,6 +320,29 @@ def test_the_bundle_of_these_tests_is_good(tmp_path: Path) -> None:
     assert read_bundle(_bundle(tmp_path, GOOD_BUNDLE)).counts()["stops"] == 2
 
 
+def test_an_unclosed_quote_is_one_problem_where_it_opens(tmp_path: Path) -> None:
+    # A lenient reader takes the rest of the file as one value: the report printed it (the
+    # whole file) and then every row of other files naming a service after it.
+    files = dict(GOOD_BUNDLE)
+    files["services.csv"] = ("operator,number,route,mode,name,currency\n"
+                             "SNCF,T0,,train,,EUR\nSNCF,T1,,\"train,,EUR\nSNCF,T2,,train,,EUR\n")
+    files["timetables.csv"] += "SNCF,T2,,a,d,\n"
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(_bundle(tmp_path, files))
+    assert [str(p) for p in failure.value.problems] == [
+        "services.csv, line 3, field mode: a quote opened here is never closed, so the rest "
+        "of the file was read as one value; the rows after it are not checked",
+    ]
+    # A quoted value over two lines, closed, is read as before.
+    files["services.csv"] = ("operator,number,route,mode,name,currency\n"
+                             "SNCF,T1,,train,\"The\nexpress\",EUR\n")
+    files["timetables.csv"] = GOOD_BUNDLE["timetables.csv"]
+    (tmp_path / "again").mkdir()
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(_bundle(tmp_path / "again", files))
+    assert [p.field for p in failure.value.problems] == ["name"]  # one line only, as ever
+
+
 def test_what_the_database_disagrees_with_is_located_by_file_and_line(
     session: Session, tmp_path: Path
 ) -> None:

@@ -361,6 +361,15 @@ def test_undecodable_bytes_name_the_line(tmp_path: Path) -> None:
     assert "not UTF-8" in first.message
 
 
+def test_an_unclosed_quote_is_one_problem_where_it_opens(tmp_path: Path) -> None:
+    files = dict(BASE)
+    files["trips.txt"] = BASE["trips.txt"].replace("R1,HOL,T2,IC 5,Basel", 'R1,HOL,T2,"IC 5,Basel')
+    assert problems_of(write_feed(tmp_path / "f", files)) == [
+        "trips.txt, line 3, field trip_short_name: a quote opened here is never closed, so the "
+        "rest of the file was read as one value; the rows after it are not checked",
+    ]
+
+
 def test_missing_path_and_bad_zip(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed, match="no such file"):
         parse_gtfs(tmp_path / "nothing.zip")

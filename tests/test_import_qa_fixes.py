@@ -258,15 +258,17 @@ def test_runs_made_otherwise_meet_the_service_date_rule_on_loading(session: Sess
 def test_a_future_run_without_actual_times_is_taken_as_record_a_run_takes_it(
     session: Session, tmp_path: Path
 ) -> None:
-    """Record a run takes a day after today with no actual time, cancelled or not (it
-    refuses only actual times in the future): the file reader does the same."""
+    """Record a run takes a day after today with no actual time when the run is cancelled
+    (it refuses only actual times in the future; a run neither cancelled nor timed says
+    nothing there, and could not be corrected once recorded): the file reader takes such
+    runs, whose outcome a source may not know."""
     from transit import editing
 
     load_feed(session, small_feed())
     session.commit()
     timetable = session.scalars(select(Timetable).join(Service).where(Service.number == "G1")).one()
     assert editing.record_trip(session, timetable, dt.date(2027, 2, 6), 0, 2,
-                               actual_departure=None, actual_arrival=None,
+                               actual_departure=None, actual_arrival=None, cancelled=True,
                                user="test", now=utc(2026, 11, 1)) == 1
     row = run_row(service_date="2027-02-06", scheduled_departure="2027-02-06T09:00:00+00:00",
                   scheduled_arrival="2027-02-06T12:00:00-05:00", actual_departure="",

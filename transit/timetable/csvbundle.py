@@ -50,6 +50,7 @@ from transit.timetable.feed import (
     MAX_INTEGER,
     MAX_STOP_SECONDS,
     NUL_IN_TEXT,
+    UNCLOSED_QUOTE,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -61,6 +62,7 @@ from transit.timetable.feed import (
     Problem,
     ProblemList,
     currency_codes,
+    unclosed_quote,
 )
 from transit.timetable.history import HistoryTrip, read_history_csv, write_history_csv
 
@@ -286,6 +288,7 @@ class _Rows:
             problems.add(name, line, None, f"bytes that are not UTF-8 (at byte {error.start})")
             return
         reader = csv.reader(io.StringIO(text, newline=""))
+        lines = text.count("\n") + (not text.endswith("\n"))  # the last row ends on this one
         try:
             header = [column.strip() for column in next(reader, [])]
         except csv.Error as error:
@@ -303,6 +306,13 @@ class _Rows:
         line = 2
         try:
             for row in reader:
+                if reader.line_num > line and reader.line_num >= lines and unclosed_quote(text, line):
+                    # The last row, holding the rest of the file: said once, and the rows
+                    # other files refer to are unknown (no problem for each missing one).
+                    problems.add(name, line, header[min(len(row), len(header)) - 1] if header
+                                 else None, UNCLOSED_QUOTE)
+                    self.known = False
+                    break
                 if any(cell.strip() for cell in row):
                     if len(row) > len(header):
                         problems.add(name, line, None, f"{len(row)} values for {len(header)} columns")

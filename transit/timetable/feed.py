@@ -10,7 +10,9 @@ the stop's city, possibly past 86,400. Fares are integer cents.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -108,6 +110,23 @@ class ProblemList:
     def raise_if_any(self) -> None:
         if self.items:
             raise ImportFailed(self.items)
+
+
+def unclosed_quote(text: str, line: int) -> bool:
+    """Whether the CSV row that starts on ``line`` (1-based) of ``text`` opens a quote that
+    never closes. A lenient reader takes the rest of the file as one value then: the caller
+    says so once, rather than the value (the whole file) or what the missing rows cause."""
+    rest = "".join(text.splitlines(keepends=True)[line - 1:])
+    try:
+        for _ in csv.reader(io.StringIO(rest, newline=""), strict=True):
+            pass
+    except csv.Error:
+        return True
+    return False
+
+
+UNCLOSED_QUOTE = ("a quote opened here is never closed, so the rest of the file was read as "
+                  "one value; the rows after it are not checked")
 
 
 @dataclass

@@ -70,6 +70,7 @@ from transit.timetable.feed import (
     MAX_CENTS,
     MAX_INTEGER,
     MAX_STOP_SECONDS,
+    UNCLOSED_QUOTE,
     Feed,
     FeedCalendar,
     FeedCity,
@@ -78,6 +79,7 @@ from transit.timetable.feed import (
     FeedTimetable,
     FeedTransfer,
     ProblemList,
+    unclosed_quote,
 )
 
 REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
@@ -249,6 +251,7 @@ class _Parser:
             self.problems.add(name, None, None, "the file contains NUL bytes: not a text file")
             text = text.replace("\x00", "")
         reader = csv.reader(io.StringIO(text, newline=""))
+        lines = text.count("\n") + (not text.endswith("\n"))  # the last row ends on this one
         try:
             header = next(reader)
         except StopIteration:
@@ -270,6 +273,13 @@ class _Parser:
         line = 2
         try:
             for row in reader:
+                if reader.line_num > line and reader.line_num >= lines and unclosed_quote(text, line):
+                    # The last row, holding the rest of the file: said once, and the rows
+                    # other files refer to are unknown (no problem for each missing one).
+                    self.problems.add(name, line, header[min(len(row), len(header)) - 1]
+                                      if header else None, UNCLOSED_QUOTE)
+                    self.unknowable.add(name)
+                    break
                 if row and any(cell.strip() for cell in row):
                     if missing:
                         row = (row + [""] * width)[: len(header)] + [""]
