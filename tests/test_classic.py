@@ -154,13 +154,25 @@ def test_gbk_and_utf8_give_the_same_feed(shared_data: Path, gbk: str, utf8: str,
     assert dataclasses.replace(parse(folder / gbk, encoding="gbk"), source="") == from_gbk
 
 
-def test_wrong_encoding_is_reported_per_line(shared_data: Path) -> None:
+def test_a_wrong_encoding_is_one_problem_per_file(shared_data: Path) -> None:
+    # It was one problem per line: 774 for the two files.
     with pytest.raises(ImportFailed) as error:
         parse_zemdalk(shared_data / "classic" / "Zemdalk", encoding="utf-8")
-    problems = problems_of(error)
-    assert {p.file for p in problems} == {"TrainTable.txt", "FlightTable.txt"}
-    assert all("cannot be decoded as UTF-8" in p.message for p in problems)
-    assert (("TrainTable.txt", 1, None)) in where(problems)
+    assert [str(p) for p in problems_of(error)] == [
+        "TrainTable.txt, line 1: 390 lines, this one first, cannot be decoded as UTF-8: the "
+        "file is in another text encoding (GBK and UTF-8 are read)",
+        "FlightTable.txt, line 1: 384 lines, this one first, cannot be decoded as UTF-8: the "
+        "file is in another text encoding (GBK and UTF-8 are read)",
+    ]
+
+
+def test_a_damaged_line_is_reported_as_itself(tmp_path: Path) -> None:
+    good = "T000101 北京 郑州 05: 14 14: 20 546 163.00\n".encode("gbk")
+    (tmp_path / "TrainTable.txt").write_bytes(good * 3 + b"T000102 \xff\xff 05: 14\n" + good)
+    with pytest.raises(ImportFailed) as error:
+        parse_zemdalk(tmp_path)
+    assert [str(p) for p in problems_of(error) if "decoded" in p.message] == [
+        "TrainTable.txt, line 4: the bytes of this line cannot be decoded as UTF-8 or GBK"]
 
 
 def test_detect_classic(shared_data: Path, tmp_path: Path) -> None:

@@ -343,6 +343,19 @@ def test_an_unclosed_quote_is_one_problem_where_it_opens(tmp_path: Path) -> None
     assert [p.field for p in failure.value.problems] == ["name"]  # one line only, as ever
 
 
+def test_stops_that_cannot_all_be_read_leave_no_timetable_short_of_rows(tmp_path: Path) -> None:
+    # A stops.csv cut inside a character was one problem, then one for every timetable
+    # ("has fewer than two rows"): 718 of them for a real bundle.
+    files = dict(GOOD_BUNDLE)
+    files["timetables.csv"] += "SNCF,T1,,b,d,\n"
+    folder = _bundle(tmp_path, files)
+    (folder / "stops.csv").write_bytes((folder / "stops.csv").read_bytes() + b"SNCF,T1,,b,0,Ly\xc3")
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(folder)
+    assert [str(p) for p in failure.value.problems] == [
+        "stops.csv, line 4: bytes that are not UTF-8 (at byte 167)"]
+
+
 def test_what_the_database_disagrees_with_is_located_by_file_and_line(
     session: Session, tmp_path: Path
 ) -> None:

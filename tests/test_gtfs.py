@@ -23,6 +23,7 @@ from transit.models import (
     Transfer,
 )
 from transit.timetable.feed import ImportFailed
+from transit.timetable.formats import parse_timetable
 from transit.timetable.gtfs import mode_for_route_type, parse_gtfs
 from transit.timetable.loader import load_feed
 
@@ -377,6 +378,19 @@ def test_missing_path_and_bad_zip(tmp_path: Path) -> None:
     bad.write_bytes(b"not a zip")
     with pytest.raises(ImportFailed, match="not a zip file"):
         parse_gtfs(bad)
+
+
+def test_a_zip_cut_short_is_said_to_be_damaged(tmp_path: Path, shared_data: Path) -> None:
+    # It read "none of the timetable formats Transit reads", which sends one looking for
+    # the wrong mistake.
+    cut = tmp_path / "caltrain.zip"
+    cut.write_bytes((shared_data / CALTRAIN).read_bytes()[:40_000])
+    for fmt in (None, "gtfs"):
+        with pytest.raises(ImportFailed) as failure:
+            parse_timetable(cut, fmt)
+        assert [str(p) for p in failure.value.problems] == [
+            "caltrain.zip: this zip file is damaged or cut short (its list of contents cannot "
+            "be read): send the whole file again"]
 
 
 def problems_of(folder: Path) -> list[str]:

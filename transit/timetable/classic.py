@@ -80,6 +80,10 @@ def _undecodable_lines(data: bytes, encoding: str) -> list[int]:
     return bad
 
 
+# Lines that cannot be decoded, each reported; more are one problem for the file.
+MAX_LINES_UNDECODED = 5
+
+
 def read_lines(path: Path, encoding: str | None, problems: ProblemList) -> list[str | None]:
     """The lines of a text file, decoded as ``encoding`` or detected (UTF-8, then GBK).
 
@@ -105,8 +109,14 @@ def read_lines(path: Path, encoding: str | None, problems: ProblemList) -> list[
     failures = {name: _undecodable_lines(data, name) for name in candidates}
     chosen = min(candidates, key=lambda name: len(failures[name]))
     tried = " or ".join(name.upper() for name in candidates)
-    for number in failures[chosen]:
-        problems.add(path.name, number, None, f"the bytes of this line cannot be decoded as {tried}")
+    if len(failures[chosen]) > MAX_LINES_UNDECODED:
+        # A file in another encoding fails on most lines: said once, with where it starts.
+        problems.add(path.name, failures[chosen][0], None,
+                     f"{len(failures[chosen])} lines, this one first, cannot be decoded as "
+                     f"{tried}: the file is in another text encoding (GBK and UTF-8 are read)")
+    else:
+        for number in failures[chosen]:
+            problems.add(path.name, number, None, f"the bytes of this line cannot be decoded as {tried}")
     bad = set(failures[chosen])
     return _without_nul(path, [
         None if number in bad else raw.decode(chosen).rstrip("\r")

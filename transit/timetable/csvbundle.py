@@ -324,6 +324,7 @@ class _Rows:
                 line = reader.line_num + 1
         except csv.Error as error:
             problems.add(name, reader.line_num, None, f"malformed CSV: {error}")
+            self.known = False  # the rows after it are unread
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         return iter(self.rows)
@@ -449,8 +450,9 @@ class _Reader:
         services = self.services(files["services.csv"])
         timetables = self.timetables(files["timetables.csv"], services)
         damaged = self.stops(files["stops.csv"], timetables)
-        # Without the columns that name a stop row's timetable no row could be counted.
-        counted = not {"number", "code"} & files["stops.csv"].missing
+        # Without the columns that name a stop row's timetable, or rows that could not all
+        # be read (reported), no timetable's rows can be counted.
+        counted = files["stops.csv"].known and not {"number", "code"} & files["stops.csv"].missing
         self.fares(files["fares.csv"], services)
         self.transfers(files["transfers.csv"])
         self.priced_without_currency(services)

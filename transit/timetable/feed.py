@@ -14,8 +14,10 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from babel.numbers import list_currencies
@@ -125,6 +127,19 @@ def unclosed_quote(text: str, line: int) -> bool:
     return False
 
 
+def damaged_zip(path: Path) -> bool:
+    """Whether ``path`` starts as a zip file does but cannot be read as one (cut short in
+    an upload or a download: its table of contents, at the end, is missing)."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(4)
+    except OSError:
+        return False
+    return start == b"PK\x03\x04" and not zipfile.is_zipfile(path)
+
+
+DAMAGED_ZIP = ("this zip file is damaged or cut short (its list of contents cannot be read): "
+               "send the whole file again")
 UNCLOSED_QUOTE = ("a quote opened here is never closed, so the rest of the file was read as "
                   "one value; the rows after it are not checked")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from transit.timetable.feed import Feed, ImportFailed, Problem
+from transit.timetable.feed import DAMAGED_ZIP, Feed, ImportFailed, Problem, damaged_zip
 from transit.timetable.gtfs import parse_gtfs
 
 FORMATS = ("gtfs", "zemdalk", "17bugs", "nenieco", "csv")
@@ -69,6 +69,8 @@ def detect_format(path: Path) -> str:
                 return "gtfs"
             raise _fail(path, "this zip holds no stops.txt or stop_times.txt, so it is not a GTFS "
                         "feed; the other formats are read from their folder", "not_a_timetable")
+        if damaged_zip(path):
+            raise _fail(path, DAMAGED_ZIP)  # the words say what to do
         if _is_trip_history(path):
             raise _fail(path, TRIP_HISTORY, "trip_history")
         raise _fail(path, NOT_A_TIMETABLE, "not_a_timetable")

@@ -67,6 +67,7 @@ from transit.calendar_days import days_between
 from transit.models import Mode, time_zone
 from transit.schemas import currency_problem, text_problem
 from transit.timetable.feed import (
+    DAMAGED_ZIP,
     MAX_CENTS,
     MAX_INTEGER,
     MAX_STOP_SECONDS,
@@ -79,6 +80,7 @@ from transit.timetable.feed import (
     FeedTimetable,
     FeedTransfer,
     ProblemList,
+    damaged_zip,
     unclosed_quote,
 )
 
@@ -355,7 +357,8 @@ class _Parser:
         try:
             source = _Source(self.path)
         except zipfile.BadZipFile:
-            self.problems.add(self.path.name, None, None, "not a zip file nor a GTFS folder")
+            self.problems.add(self.path.name, None, None, DAMAGED_ZIP if damaged_zip(self.path)
+                              else "not a zip file nor a GTFS folder")
             self.problems.raise_if_any()
             raise  # unreachable: keeps type checkers sure ``source`` is bound
         try:
