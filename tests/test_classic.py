@@ -518,3 +518,14 @@ def test_a_17bugs_arrival_centuries_after_departure_is_refused(shared_data: Path
             parse_17bugs(Path(folder))
     assert any(p.field == "arrival" and "more than 14 days after the start of the departure day" in p.message
                for p in error.value.problems), error.value.problems
+
+
+def test_a_conflict_with_the_database_names_the_file_and_line(shared_data: Path, session: Session) -> None:
+    # It named only "nenieco:Nenieco-test", with no line: the classic readers kept no place.
+    load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-data"))
+    session.commit()
+    with pytest.raises(ImportFailed) as error:
+        load_feed(session, parse_nenieco(shared_data / "classic" / "Nenieco-test"))
+    assert where(problems_of(error)) == {("train_schedules.dat", 2, "timetable"),
+                                         ("train_schedules.dat", 3, "timetable"),
+                                         ("flight_schedules.dat", 2, "timetable")}

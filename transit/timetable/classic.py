@@ -195,9 +195,11 @@ class _Builder:
         self.problems = problems
         self.legs: dict[str, _Leg] = {}
 
-    def city(self, key: str, name: str | None = None) -> None:
+    def city(self, key: str, name: str | None = None, where: tuple[str, int] | None = None) -> None:
+        """A city, first seen at ``where`` (file and line: where a conflict with the
+        database is reported)."""
         if key not in self.feed.cities:
-            self.feed.cities[key] = FeedCity(name=name or key)
+            self.feed.cities[key] = FeedCity(name=name or key, origin=where)
 
     def add(self, leg: _Leg) -> None:
         earlier = self.legs.get(leg.number)
@@ -230,7 +232,9 @@ class _Builder:
                 FeedService(
                     number=leg.number,
                     mode=leg.mode,
-                    timetables=[FeedTimetable(code="1", calendar=leg.calendar, stops=stops)],
+                    timetables=[FeedTimetable(code="1", calendar=leg.calendar, stops=stops,
+                                              origin=leg.where)],
+                    origin=leg.where,
                 )
             )
         return self.feed
@@ -339,8 +343,8 @@ def _zemdalk_line(builder: _Builder, file: str, line_no: int, line: str, mode: s
             ok = False
     if not ok or fare is None or departure is None or arrival is None:
         return
-    builder.city(origin)
-    builder.city(destination)
+    builder.city(origin, where=(file, line_no))
+    builder.city(destination, where=(file, line_no))
     arrival_s = arrival * 60 + (DAY if arrival < departure else 0)  # earlier clock = next day
     builder.add(_Leg(number, mode, origin, destination, departure * 60, arrival_s, fare,
                      DAILY, (file, line_no)))
@@ -369,9 +373,9 @@ def parse_17bugs(folder: Path, encoding: str | None = None) -> Feed:
         _missing(problems, folder, ("city.txt",), "city list")
     else:
         cities = _bugs_cities(city_path, encoding, problems)
-        for name in cities or ():
+        for index, name in enumerate(cities or ()):
             if name != _UNREADABLE:
-                builder.city(name)
+                builder.city(name, where=(city_path.name, index + 2))  # after the count
     found = 0
     for name, mode in zip(BUGS_FILES[1:], (Mode.TRAIN.value, Mode.FLIGHT.value), strict=True):
         path = _find(folder, name)
@@ -582,7 +586,7 @@ def parse_nenieco(folder: Path, encoding: str | None = None) -> Feed:
                          f"{city_where[key][1]})")
             continue
         city_where[key] = (file, number)
-        builder.city(key, name)
+        builder.city(key, name, (file, number))
 
     trip_where: dict[str, tuple[str, int]] = {}
     for file, number, tokens in trip_lines:
