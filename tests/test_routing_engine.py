@@ -497,6 +497,37 @@ def test_no_transfer_allowed_is_said_in_words() -> None:
     assert result.message == "C cannot be reached from A within the 48-hour window without a transfer."
 
 
+def test_earlier_and_later_lead_to_another_answer_by_any_criterion() -> None:
+    """Asked for the cheapest at 12:00, the answer is the cheap 13:30. The journey before
+    the fastest leaves at 11:00, and the cheapest from 11:00 is still the 13:30: "Earlier"
+    showed the same journey again, and again. It now leads to the cheap 08:30."""
+    from transit.routing.neighbours import neighbours
+
+    h = 3600
+    feed = _daily_feed("AB", {
+        "hourly": [[_stop("A", None, t * h), _stop("B", (t + 1) * h, None, 100)]
+                   for t in range(6, 14)],
+        "cheap": [[_stop("A", None, t), _stop("B", t + h, None, 10)]
+                  for t in (8 * h + 1800, 13 * h + 1800)],
+    })
+    snap = Snapshot.from_feed(feed, 0)
+    day = dt.datetime(2025, 3, 5)
+    leave = Query("A", "B", depart=day + dt.timedelta(hours=12), criterion="cheapest")
+    shown = plan(snap, leave)
+    assert shown.itineraries[0].departure.hour == 13
+    earlier, later = neighbours(snap, leave, shown)
+    assert earlier == (day + dt.timedelta(hours=8, minutes=30)).replace(tzinfo=dt.UTC)
+    for when in (earlier, later):
+        again = plan(snap, replace(leave, depart=when)).itineraries[0]
+        assert again.departure != shown.itineraries[0].departure
+    arrive = Query("A", "B", arrive_by=day + dt.timedelta(hours=10), criterion="cheapest")
+    shown = plan(snap, arrive)
+    for when in neighbours(snap, arrive, shown):
+        if when is not None:
+            again = plan(snap, replace(arrive, arrive_by=when)).itineraries
+            assert [j.departure for j in again] != [j.departure for j in shown.itineraries]
+
+
 def test_earlier_and_later_journeys_are_the_neighbours_of_the_answer() -> None:
     from transit.routing.neighbours import neighbours
 
