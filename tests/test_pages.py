@@ -419,6 +419,7 @@ def test_board_matches_a_calendar_walk(engine, runs, offset):
 def test_service_page_stops_times_fares_and_days(client, network):
     html = page(client, f"/services/{network['train']}")
     assert "Z9" in html and "Night train" in html and "CR" in html
+    assert "Destination sign: 上海" in html  # the headsign, said as what it is
     # Stops in order with times past midnight marked.
     stops = html[html.index('<table class="stops">') :]
     assert stops.index("北京") < stops.index("南京") < stops.index("上海")
@@ -878,7 +879,10 @@ def test_results_link_to_the_journeys_before_and_after(client, network):
     assert set(links) == {"earlier", "later"}
     assert "time=08:00" in links["earlier"] and "date=2025-03-04" in links["earlier"]
     assert "time=22:00" in links["later"] and "date=2025-03-05" in links["later"]
-    assert "leave at 22:00" in html
+    assert "Later: leave at 22:00" in html
+    # In Chinese with its own colon (it was an English one inside the Chinese words).
+    assert "更晚：22:00出发" in page(client, "/routes?from=北京&to=上海&date=2025-03-05&time=06:30"
+                                           "&lang=zh")
     later = page(client, links["later"])
     assert re.findall(r'class="service-link"[^>]*>([^<]+)</a>', later)[0] == "Z9"
     earlier = page(client, links["earlier"])

@@ -211,6 +211,31 @@ def test_route_page_takes_modes_in_any_case(client, two_modes, modes):
     assert "T1" in html
 
 
+@pytest.mark.parametrize("path", ["/cities?mode=TRAIN", "/cities?mode=Train"])
+def test_city_pages_take_a_mode_in_any_case_too(app, client, two_modes, path):
+    # They answered 400 "Unknown mode: TRAIN." where the route page takes it.
+    assert "Aville" in page(client, path)
+    with app.app_context():
+        from transit.models import City
+        from transit.web.extensions import db
+
+        aville = db.session.scalars(select(City).where(City.name == "Aville")).one()
+    assert "T1" in page(client, f"/cities/{aville.id}?mode=TRAIN&date=2025-03-03")
+
+
+def test_a_mode_filter_without_journeys_names_the_mode_in_lower_case(client, two_modes):
+    # The train left at 08:00; the flight at 09:00 is within the two hours.
+    html = page(client, "/routes?from=Aville&to=Bton&date=2025-03-03&time=08:30&modes=train"
+                        "&window_hours=2&lang=en")
+    assert "No journey from Aville to Bton uses only train: the mode filter" in html
+
+
+def test_any_language_means_english(client, two_modes):
+    # "Accept-Language: *" took the first language offered, Chinese.
+    html = client.get("/cities", headers={"Accept-Language": "*"}).get_data(as_text=True)
+    assert '<html lang="en"' in html
+
+
 def test_route_page_still_refuses_an_unknown_mode(client, two_modes):
     html = page(client, "/routes?from=Aville&to=Bton&modes=Rocket", 400)
     assert "Unknown mode: Rocket." in html

@@ -66,7 +66,9 @@ def select_language() -> str:
     remembered = request.cookies.get(COOKIE)
     if remembered in LANGUAGES:
         return remembered
-    return request.accept_languages.best_match(list(LANGUAGES), DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+    # The default first: "Accept-Language: *" (any) takes the first offered.
+    offered = [DEFAULT_LANGUAGE, *(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)]
+    return request.accept_languages.best_match(offered, DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
 
 
 def _remember_language(response: Response) -> Response:

@@ -161,9 +161,10 @@ def _parse_mode(raw: str | None) -> str | None:
     """A mode filter: any mode Transit knows (one no service here uses just finds nothing)."""
     if not raw:
         return None
-    if raw not in MODE_VALUES:
+    mode = raw.strip().lower()  # as the route form reads it: "TRAIN" is train
+    if mode not in MODE_VALUES:
         abort(400, description=gettext("Unknown mode: %(mode)s.", mode=raw))
-    return raw
+    return mode
 
 
 # --- Route query --------------------------------------------------------------------------
@@ -370,7 +371,8 @@ def _reason_text(reason: tuple[str, dict[str, Any]] | None) -> str:
         return ""
     template, values = reason
     shown = {
-        name: ", ".join(mode_label(mode) for mode in value) if name == "modes" else value
+        # Mid-sentence: "uses only train", not "Train" (Chinese has no case to lower).
+        name: ", ".join(mode_label(mode).lower() for mode in value) if name == "modes" else value
         for name, value in values.items()
     }
     return str(gettext(template, **shown))
