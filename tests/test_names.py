@@ -270,3 +270,9 @@ def test_whatever_the_checks_let_in_names_one_city(cities, rnd) -> None:
         for typed in [name, *([code] if code else []), *aliases]:
             variant = rnd.choice([typed, typed.upper(), typed.lower(), _full_width(typed)])
             assert lookup.find(variant) == i, (variant, kept)
+
+
+def test_accents_typed_on_a_latin_name_still_find_the_city() -> None:
+    # "Ürümqi" and "Běijīng" (with the tone marks pinyin is taught with) said "No city called".
+    lookup = CityLookup(["乌鲁木齐", "吕梁", "北京"], [None, None, "PEK"])
+    assert [lookup.find(text) for text in ("Ürümqi", "Lüliang", "Běijīng", "lvliang")] == [0, 1, 2, 1]

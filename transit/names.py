@@ -48,8 +48,11 @@ def fold(text: str) -> str:
 
 
 def squeeze(text: str) -> str:
-    """``fold`` without what separates syllables: how pinyin is matched."""
-    return _BETWEEN_SYLLABLES.sub("", fold(text))
+    """``fold`` without what separates syllables, nor accents: how pinyin is matched
+    ("Ürümqi" is "urumqi", "Lüliang" "luliang")."""
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", fold(text))
+                   if not unicodedata.combining(ch))
+    return _BETWEEN_SYLLABLES.sub("", bare)
 
 
 @lru_cache(maxsize=65536)  # names repeat: every snapshot, directory and page asks again
