@@ -47,6 +47,7 @@ from transit.models import (
     local_order_applies,
     stop_instant,
 )
+from transit.names import CityLookup
 from transit.timetable.loader import CalendarKey, EarlyStop, ZoneClock, rides_from
 from transit.words import Words
 
@@ -330,7 +331,9 @@ def import_words(filename: str, fmt: str, counts: dict[str, Any]) -> Words:
 
 
 class CityResolver:
-    """Turns city references (id or exact name) into cities, collecting every unknown one.
+    """Turns city references into cities, collecting every unknown one: an id, or a name
+    as travellers type it (exact first; then code, other name or pinyin, in any case:
+    ``names.CityLookup``, the route search's rule).
 
     It also collects the other problems of the same input (``add``), so that a refusal
     lists them all at once.
@@ -341,19 +344,47 @@ class CityResolver:
         self.issues: list[FieldIssue] = []
         self.unknown = 0  # how many of the issues are unknown cities
         self._cache: dict[int | str, City | None] = {}
+        self._lookup: tuple[list[int], CityLookup] | None = None  # read once, when needed
 
     def __call__(self, ref: int | str, where: str) -> City | None:
         if ref not in self._cache:
             if isinstance(ref, int):
                 self._cache[ref] = self.session.get(City, ref)
             else:
-                self._cache[ref] = self.session.scalar(select(City).where(City.name == ref))
+                self._cache[ref] = (self.session.scalar(select(City).where(City.name == ref))
+                                    or self._typed(ref))
         city = self._cache[ref]
         if city is None:
-            self.add(where, Words("no city with id %(ref)s", ref=repr(ref)) if isinstance(ref, int)
-                     else Words("no city with name %(ref)s", ref=repr(ref)))
+            if isinstance(ref, int):
+                self.add(where, Words("no city with id %(ref)s", ref=repr(ref)))
+            elif alike := self._spelt_alike(ref):
+                self.add(where, Words("%(ref)s names several cities: %(cities)s; give the name "
+                                      "or the id", ref=repr(ref), cities=alike))
+            else:
+                self.add(where, Words("no city with name %(ref)s", ref=repr(ref)))
             self.unknown += 1
         return city
+
+    def _cities(self) -> tuple[list[int], CityLookup]:
+        if self._lookup is None:
+            rows = self.session.execute(
+                select(City.id, City.name, City.code, City.aliases).order_by(City.id)).all()
+            self._lookup = ([row.id for row in rows], CityLookup(
+                [row.name for row in rows], [row.code for row in rows],
+                [row.aliases or [] for row in rows]))
+        return self._lookup
+
+    def _typed(self, text: str) -> City | None:
+        """The city ``text`` names as a traveller would type it (PEK, beijing, Canton)."""
+        ids, lookup = self._cities()
+        found = lookup.find(text)
+        return self.session.get(City, ids[found]) if found is not None else None
+
+    def _spelt_alike(self, text: str) -> str:
+        ids, lookup = self._cities()
+        names = self.session.scalars(select(City.name).where(
+            City.id.in_([ids[i] for i in lookup.spelt_alike(text)])).order_by(City.name)).all()
+        return name_list(list(names))
 
     def known(self, ref: int | str) -> City | None:
         """A city already looked up (None when unknown or never asked for)."""

@@ -792,3 +792,28 @@ def test_the_days_given_with_a_variant_go_when_nothing_uses_them(app, admin, net
     assert _count(app, Calendar) == before + 1
     assert admin.delete(f"/api/v1/services/{service['id']}").status == 204
     assert _count(app, Calendar) == before
+
+
+def test_stops_and_fares_name_cities_as_travellers_type_them(app, admin, network):
+    # Only the exact name or the id was taken ("no city with name 'beijing'"), where the
+    # route search and the service filter take codes, any case and other names.
+    assert admin.post("/api/v1/cities", {"name": "广州", "code": "CAN",
+                                         "aliases": ["Canton"]}).status == 201
+    body = {"number": "K7", "mode": "train", "timetables": [{"calendar_id": network.calendars["daily"], "stops": [
+        {"city": "beijing", "departure": "08:00"},
+        {"city": "njh", "arrival": "10:00", "departure": "10:05"},
+        {"city": "canton", "arrival": "20:00"}]}],
+        "fares": [{"origin": "BJP", "destination": "Guangzhou", "fare_cents": 100}]}
+    created = admin.post("/api/v1/services", body)
+    assert created.status == 201, created.body
+    stops = created.json["timetables"][0]["stops"]
+    assert [s["city"]["name"] for s in stops] == ["Beijing", "Nanjing", "广州"]
+    assert created.json["fares"][0]["destination"]["name"] == "广州"
+    # A name no city has, or a pinyin two cities share, still names none, and says why.
+    assert admin.post("/api/v1/cities", {"name": "宿州"}).status == 201
+    assert admin.post("/api/v1/cities", {"name": "苏州"}).status == 201
+    body["timetables"][0]["stops"][2]["city"] = "Suzhou"
+    body["fares"] = []
+    problem = admin.post("/api/v1/services", {**body, "number": "K8"}).problem(422)
+    assert problem["errors"][0]["field"] == "timetables[0].stops[2].city"
+    assert "'Suzhou' names several cities: 宿州, 苏州" in problem["errors"][0]["message"]
