@@ -202,6 +202,18 @@ def test_overnight_service_is_found_by_a_route_query_at_once_and_edits_show_at_o
     assert 'value="06:55"' in html and '<option value="1" selected>+1 day</option>' in html
 
 
+def test_the_variants_table_marks_a_departure_on_the_next_day(app, client, admin):
+    # Leaving at 25:00 showed "01:00" with no mark, where the editor shows "+1 day".
+    reply = post(client, "/admin/services/new", _overnight(
+        stop_departure=["01:00", ""], stop_departure_day=["1", "0"],
+        stop_arrival=["", "12:00"], stop_arrival_day=["0", "1"]))
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    html = client.get(reply.location).get_data(as_text=True)
+    row = html[html.index("<tbody", html.index("Departs")):]
+    departs = re.findall(r"<td>(.*?)</td>", row)[2]
+    assert "01:00" in departs and "+1 day" in departs
+
+
 def test_stops_can_be_added_reordered_and_removed(app, client, admin):
     service = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
     form = _overnight(
