@@ -568,7 +568,7 @@ def test_record_a_run_in_local_times(app, client, admin):
     assert 'value="2026-03-02T08:03"' in html
 
 
-def test_history_csv_dry_run_then_commit(app, client, admin, tmp_path):
+def test_history_csv_dry_run_then_commit(app, client, admin, tmp_path, monkeypatch):
     csv = (
         "operator,number,route,service_date,origin,destination,scheduled_departure,"
         "scheduled_arrival,actual_departure,actual_arrival,cancelled,source\n"
@@ -583,11 +583,25 @@ def test_history_csv_dry_run_then_commit(app, client, admin, tmp_path):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 0
     upload_id = reply.location.rsplit("/", 1)[1]
-    reply = post(client, f"/admin/uploads/{upload_id}/commit", {}, form_url=reply.location)
-    assert reply.status_code == 302
+    # While one commit runs, the upload is taken: a second press of the button (or another
+    # tab) found it and imported it again, with an audit entry of nothing each time.
+    from transit.web.admin import data
+
+    taken = []
+    running = data._run
+
+    def watched(*args, **kwargs):
+        taken.append(not (tmp_path / "uploads" / upload_id).exists())
+        return running(*args, **kwargs)
+
+    monkeypatch.setattr(data, "_run", watched)
+    form_url = reply.location
+    reply = post(client, f"/admin/uploads/{upload_id}/commit", {}, form_url=form_url)
+    assert reply.status_code == 302 and taken == [True]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 1
-    assert not (tmp_path / "uploads" / upload_id).exists()
+    assert not list((tmp_path / "uploads").iterdir())
+    assert client.post(f"/admin/uploads/{upload_id}/commit").status_code in (400, 404)
     broken = csv.replace("2026-03-02T08:01:00+08:00", "yesterday")
     reply = post(client, "/admin/history", {"file": (io.BytesIO(broken.encode()), "bad.csv")},
                  content_type="multipart/form-data")

@@ -244,12 +244,25 @@ def upload_report(upload_id: str) -> str:
 
 @bp.post("/admin/uploads/<upload_id>/commit")
 def upload_commit(upload_id: str) -> Response | str | tuple[str, int]:
-    folder, meta = _kept(upload_id)
-    result = _run(meta["kind"], folder, meta, dry_run=False)
+    kept, meta = _kept(upload_id)
+    # Taken for this request alone (a rename is atomic): a second press of the button, or
+    # a second tab, finds no upload (404) instead of importing it again (nothing new, but
+    # an audit entry "imported ... no cities, no services" each time).
+    folder = kept.with_name(f"{kept.name}.committing")
+    try:
+        kept.rename(folder)
+    except OSError:
+        abort(404)
+    try:
+        result = _run(meta["kind"], folder, meta, dry_run=False)
+    except BaseException:
+        folder.rename(kept)
+        raise
     if not result["ok"]:
         # The database changed since the dry run: show what is wrong now, keep the file.
+        folder.rename(kept)
         meta["report"] = result
-        (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
+        (kept / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
         return render_template("admin/upload_report.html", upload_id=upload_id, meta=meta,
                                report=result, count_rows=count_rows), 422
     shutil.rmtree(folder, ignore_errors=True)
