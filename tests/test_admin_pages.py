@@ -602,6 +602,11 @@ def test_history_csv_dry_run_then_commit(app, client, admin, tmp_path, monkeypat
         assert db.session.scalar(select(func.count()).select_from(TripRecord)) == 1
     assert not list((tmp_path / "uploads").iterdir())
     assert client.post(f"/admin/uploads/{upload_id}/commit").status_code in (400, 404)
+    # The same file again adds nothing, and the report says why ("past runs 0" alone).
+    again = post(client, "/admin/history", {"file": (io.BytesIO(csv.encode()), "runs.csv")},
+                 content_type="multipart/form-data")
+    report = client.get(again.location).get_data(as_text=True)
+    assert "past runs already recorded (left as they are)" in report
     broken = csv.replace("2026-03-02T08:01:00+08:00", "yesterday")
     reply = post(client, "/admin/history", {"file": (io.BytesIO(broken.encode()), "bad.csv")},
                  content_type="multipart/form-data")

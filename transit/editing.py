@@ -1832,8 +1832,9 @@ def _check_recorded_alike(
 
 def import_history(
     session: Session, path: Path, *, user: str, dry_run: bool = False, source: str | None = None
-) -> int:
-    """Load a trip-history CSV in the caller's transaction; returns the runs added.
+) -> tuple[int, int]:
+    """Load a trip-history CSV in the caller's transaction; returns the runs added and
+    those already recorded (left as they are).
 
     Raises ``ImportFailed`` listing every problem with its line; the caller rolls back on a
     dry run or an error.
@@ -1850,4 +1851,4 @@ def import_history(
             "no past runs")
         audit(session, user, "import", "trips", None,
               Words("imported %(runs)s from %(source)s", runs=runs, source=source or path.name))
-    return added
+    return added, len(trips) - added

@@ -79,6 +79,7 @@ def _count_label(key: str) -> str:
         "fares": gettext("fares"),
         "transfers": gettext("transfers"),
         "past runs": gettext("past runs"),
+        "already recorded": gettext("past runs already recorded (left as they are)"),
     }
     return labels.get(key, key)
 
@@ -136,10 +137,12 @@ def _run(kind: str, folder: Path, meta: dict[str, Any], *, dry_run: bool) -> dic
                 "skipped_total": len(outcome.skipped), "summary": outcome.report,
             }
         else:
-            added = editing.import_history(
+            added, known = editing.import_history(
                 session, saved, user=user_name(), dry_run=dry_run, source=meta["filename"]
             )
-            result = {"ok": True, "counts": {"past runs": added}, "skipped": [], "conflicts": [],
+            # A dry run of a file already imported adds nothing: say why.
+            counts = {"past runs": added, **({"already recorded": known} if known else {})}
+            result = {"ok": True, "counts": counts, "skipped": [], "conflicts": [],
                       "skipped_total": 0, "summary": ""}
         if dry_run:
             session.rollback()
