@@ -185,6 +185,9 @@ def test_a_new_city_may_not_take_the_latin_spelling_travellers_use_for_another()
     assert [field for field, _ in spelt.clashes("Bei-Jing", None)] == ["name"]
     assert [field for field, _ in spelt.clashes("Wuhan", "Urumqi")] == ["code"]
     assert [field for field, _ in spelt.clashes("Wuhan", None, ["Peking", "Hankow"])] == ["aliases"]
+    # Every other name at fault is named, as the other checks name each.
+    assert [words.split("'")[1] for _, words in spelt.clashes(
+        "Wuhan", None, ["Peking", "Hankow", "Urumqi", "PEK"])] == ["PEK", "Peking", "Urumqi"]
     assert "苏州 / 宿州" in spelt.clashes("Suzhou", None)[0][1]
     assert [field for field, _ in spelt.clashes("Frisco-bay", None)] == ["name"]
     # A city's own pinyin is its own: "Suzhou" settles the spelling 苏州 shares with 宿州.

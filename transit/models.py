@@ -195,11 +195,15 @@ class CityNames:
         ``name`` is not given (a change of its code or other names alone)."""
         found = self._clashes(name, code, aliases)
         own = name or own
-        for field, texts in (("name", [name]), ("code", [code]), ("aliases", aliases or ())):
-            for text in texts:
-                spelt = self._spelt_as(text, own) if text else None
-                if spelt is not None and not any(f == field for f, _ in found):
-                    found.append((field, spelt))
+        flagged = {field for field, _ in found}
+        for field, text in (("name", name), ("code", code)):
+            spelt = self._spelt_as(text, own) if text and field not in flagged else None
+            if spelt is not None:
+                found.append((field, spelt))
+        for alias in aliases or ():
+            spelt = self._spelt_as(alias, own) if self._taken(alias) is None else None
+            if spelt is not None:
+                found.append(("aliases", spelt))
         return found
 
     def _clashes(
