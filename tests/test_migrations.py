@@ -33,3 +33,38 @@ def test_upgrade_and_downgrade_on_an_empty_database(database_url):
 
     with fresh.app_context():
         db.engine.dispose()
+
+
+def test_a_step_down_and_up_keeps_a_database_full_of_data(database_url):
+    """0006 -> 0005 rebuilds the cities table: with foreign keys enforced, dropping it failed
+    on any database with stops (and left a half-built table behind). Every row survives."""
+    from transit import create_app
+    from transit.demo import seed_demo_network
+    from transit.web.extensions import db
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x"})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        seed_demo_network(db.session(), 2026, history_days=2)
+        db.session.commit()
+
+    def counts() -> dict[str, int]:
+        with app.app_context():
+            return {table: db.session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
+                    for table in ("cities", "services", "timetables", "stops", "trip_records",
+                                  "service_fares")}
+
+    before = counts()
+    assert before["stops"] > 1000 and before["trip_records"] > 0
+    result = runner.invoke(args=["db", "downgrade", "0005"])
+    assert result.exit_code == 0, result.output
+    assert counts() == before
+    with app.app_context():
+        tables = inspect(db.engine).get_table_names()
+    assert not [name for name in tables if name.startswith("_alembic")]
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert counts() == before
+    with app.app_context():
+        db.engine.dispose()
