@@ -93,6 +93,17 @@ def test_export_then_import_is_identical(runner, app, shared_data: Path, tmp_pat
     assert busy.exit_code != 0 and "not empty" in busy.output
 
 
+def test_an_export_where_no_folder_can_be_made_says_so(runner, tmp_path: Path) -> None:
+    # A traceback (FileNotFoundError, NotADirectoryError) where the folder cannot be made.
+    (tmp_path / "a-file").write_text("x")
+    for target in (tmp_path / "a-file" / "out", tmp_path / "a-file" / "deeper" / "out"):
+        result = runner.invoke(args=["timetable", "export", str(target)])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"Error: cannot write to {target}: ")
+        assert "Nothing was exported." in result.output and "Traceback" not in result.output
+        assert not isinstance(result.exception, OSError)
+
+
 def test_bundle_with_history_into_a_fresh_database(runner, shared_data: Path, tmp_path: Path) -> None:
     from transit.web.extensions import db
 

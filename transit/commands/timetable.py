@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -95,9 +96,17 @@ def export_timetable(folder: Path, fmt: str) -> None:
     """Write the whole timetable and trip history into FOLDER as a CSV bundle."""
     from transit.timetable.csvbundle import write_bundle
 
-    if folder.exists() and any(folder.iterdir()):
-        raise click.UsageError(f"{folder} is not empty: choose a new or empty folder.")
-    written = write_bundle(db.session(), folder)
+    created = not folder.exists()
+    try:
+        if not created and any(folder.iterdir()):
+            raise click.UsageError(f"{folder} is not empty: choose a new or empty folder.")
+        written = write_bundle(db.session(), folder)
+    except OSError as error:  # no such parent, not a folder, no permission, disk full
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)  # no half-written bundle left behind
+        raise click.ClickException(
+            f"cannot write to {folder}: {error.strerror or error}. Nothing was exported."
+        ) from None
     click.echo(f"Wrote {folder}: " + ", ".join(f"{name} {rows} rows" for name, rows in written.items()))
 
 
