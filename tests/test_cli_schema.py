@@ -94,3 +94,27 @@ def test_a_page_or_api_request_on_it_logs_what_to_run(database_url, caplog):
             for record in caplog.records
         ), path
     _dispose(app)
+
+
+@pytest.mark.parametrize("args", [["timetable", "stats", "--json"], ["users", "list"]])
+def test_a_database_of_an_older_version_is_said_before_the_command_runs(database_url, args):
+    # These ran on the schema a step down (0005) as if nothing were wrong: exit 0.
+    app = _fresh(database_url)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "downgrade", "0005"]).exit_code == 0
+    result = runner.invoke(args=args)
+    _dispose(app)
+    assert result.exit_code == 1, result.output
+    assert "has the schema of revision 0005, this version needs 0006: " + HINT in result.output
+
+
+def test_a_database_that_cannot_be_opened_is_said_in_words(tmp_path):
+    # A file in a folder that does not exist: a traceback ("unable to open database file").
+    url = f"sqlite:///{tmp_path}/no/such/folder/transit.sqlite3"
+    app = _fresh(url)
+    result = app.test_cli_runner().invoke(args=["timetable", "stats", "--json"])
+    _dispose(app)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (
+        f"Error: cannot open the database {url}: unable to open database file")

@@ -28,6 +28,20 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+def _hint(empty_ok: bool = False) -> str | None:
+    """What is wrong with the database and what to do, or None; a database that cannot even
+    be opened (a file in a folder that does not exist) says so."""
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        try:
+            return schema_hint(empty_ok=empty_ok)
+        except OperationalError as error:
+            from transit.web.extensions import db
+
+            where = db.engine.url.render_as_string(hide_password=True)
+            return f"cannot open the database {where}: {error.orig}"
+
+
 def _explain_schema_errors(command: click.Command) -> None:
     """Make a failed statement on a database without the current schema (never upgraded, or
     upgraded by an older version) a message saying what to run, in ``command`` and each
@@ -42,12 +56,16 @@ def _explain_schema_errors(command: click.Command) -> None:
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        # First a schema some other version left (older, or tables missing): a command may
+        # run on one without failing and still be wrong. A database with no tables at all
+        # is for the statements to find (some commands need none).
+        hint = _hint(empty_ok=True)
+        if hint is not None:
+            raise click.ClickException(hint)
         try:
             return callback(*args, **kwargs)
         except (OperationalError, ProgrammingError) as error:
-            app = click.get_current_context().ensure_object(ScriptInfo).load_app()
-            with app.app_context():
-                hint = schema_hint()
+            hint = _hint()
             if hint is None:
                 raise
             raise click.ClickException(hint) from error

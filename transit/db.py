@@ -69,11 +69,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url)
 
 
-def schema_problem(engine: Engine, migrations: str) -> str | None:
+def schema_problem(engine: Engine, migrations: str, *, empty_ok: bool = False) -> str | None:
     """What keeps the database at ``engine`` from having the schema the code needs, in plain
-    words (None: nothing known): no tables at all, some missing, or an older Alembic revision
-    than the newest in the ``migrations`` folder. Asked when a statement fails, so that a
-    database nobody has upgraded gets a hint rather than a traceback."""
+    words (None: nothing known): no tables at all (unless ``empty_ok``), some missing, or an
+    older Alembic revision than the newest in the ``migrations`` folder. Asked when a
+    statement fails, so that a database nobody has upgraded gets a hint rather than a
+    traceback, and before a command runs (``empty_ok``: a command that needs no database
+    may run without one)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
@@ -87,7 +89,7 @@ def schema_problem(engine: Engine, migrations: str) -> str | None:
             current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
     missing = sorted(set(Base.metadata.tables) - present)
     if len(missing) == len(Base.metadata.tables):
-        return f"the database {where} has no tables yet"
+        return None if empty_ok else f"the database {where} has no tables yet"
     if missing:
         return f"the database {where} lacks the tables {', '.join(missing)}"
     config = Config()

@@ -17,10 +17,11 @@ migrate = Migrate()
 UPGRADE_HINT = "run `flask --app app db upgrade` first (`make run` and `make serve` do it)"
 
 
-def schema_hint() -> str | None:
+def schema_hint(empty_ok: bool = False) -> str | None:
     """In an app context: what is wrong with the database's schema and what to run, or None
     where nothing is (transit.db.schema_problem)."""
-    problem = schema_problem(db.engine, current_app.extensions["migrate"].directory)
+    problem = schema_problem(db.engine, current_app.extensions["migrate"].directory,
+                             empty_ok=empty_ok)
     return None if problem is None else f"{problem}: {UPGRADE_HINT}"
 
 
