@@ -4,6 +4,7 @@ on the other dates forecast with it, and a damaged model file is named in plain 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,3 +215,55 @@ def test_an_interrupted_save_leaves_the_previous_model(network, monkeypatch) -> 
         lstm.save_checkpoint(path, [result], 3, {}, {}, "test")
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == ["forecast.pt"]  # nothing left over
+
+
+def test_training_says_when_the_model_is_worse_than_the_timetable(network) -> None:
+    """A model further off than the timetable was saved without a word (QA: history on
+    three dates, travel time MAE 6.67 against the timetable's 4.40). The figures it prints
+    decide: the warning comes exactly when one of them is worse."""
+    trained = network["runner"].invoke(args=[
+        "forecast", "train", "--source", "database", "--tiny", "--features", "history",
+        "--seeds", "0", "--epochs", "1", "--out", str(network["folder"] / "worse.pt")])
+    assert trained.exit_code == 0, trained.output
+    found = re.search(r"travel time MAE ([\d.]+) min \(timetable ([\d.]+),.*arrival delay MAE "
+                      r"([\d.]+) min \(timetable ([\d.]+),", trained.output)
+    assert found, trained.output
+    model_tt, table_tt, model_arr, table_arr = map(float, found.groups())
+    worse = model_tt > table_tt or model_arr > table_arr
+    assert worse == ("further off than the timetable itself" in trained.output)
+    assert "of the arrivals and" in trained.output and "of the travel times of" in trained.output
+
+
+def test_a_model_worse_than_a_punctual_timetable_is_said_to_be(tmp_path) -> None:
+    """Every run on time: the timetable is exact, so any model is further off, and says so."""
+    import dataclasses
+
+    from transit.timetable.history import load_history
+    from transit.timetable.loader import load_feed
+    from transit.web.extensions import db
+
+    app = fresh_app(tmp_path, "punctual")
+    punctual = [dataclasses.replace(t, cancelled=False, actual_departure=t.scheduled_departure,
+                                    actual_arrival=t.scheduled_arrival) for t in _history()]
+    with app.app_context():
+        load_feed(db.session(), _feed())
+        load_history(db.session(), punctual)
+        db.session.commit()
+    trained = app.test_cli_runner().invoke(args=[
+        "forecast", "train", "--source", "database", "--tiny", "--features", "history",
+        "--seeds", "0", "--epochs", "1"])
+    with app.app_context():
+        db.engine.dispose()
+    assert trained.exit_code == 0, trained.output
+    assert "(timetable 0.00," in trained.output
+    assert "Warning: on the test trips this model is further off than the timetable itself" in (
+        trained.output)
+    # The pages date the test from its first service date, as training prints it (they said
+    # the UTC date of its first departure: a day early for a morning run in China).
+    from transit.forecast.lstm import load_checkpoint
+    from transit.forecast.store import model_quality
+
+    printed = re.search(r"test \((\d{4}-\d\d-\d\d)", trained.output)
+    assert printed, trained.output
+    quality = model_quality(load_checkpoint(tmp_path / "models" / "forecast.pt"))
+    assert quality is not None and quality.test_from == dt.date.fromisoformat(printed.group(1))

@@ -226,6 +226,7 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
         DataError,
         check_split,
         default_split,
+        first_service_date,
         split_masks,
         split_summary,
     )
@@ -296,7 +297,9 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
         path = lstm_model.save_checkpoint(
             model_path, results, len(table.places),
             {"source": table.source, "validate_from": validate_from.isoformat(),
-             "test_from": test_from.isoformat(), "train_rows": int(train_f.has_target.sum())},
+             "test_from": test_from.isoformat(), "train_rows": int(train_f.has_target.sum()),
+             # The date the pages say the test starts on: a service date, as printed above.
+             "test_first_date": str(first_service_date(table, masks[2]) or "") or None},
             scores, table.data_version,
         )
     except OSError as error:  # the folder changed during the training
@@ -316,8 +319,18 @@ def train(source: str, data: Path | None, features: str | None, tiny: bool, epoc
                    f"{feature_config.history} trips {median['tt_mae']:.2f}), arrival delay MAE "
                    f"{test_scores['arr_mae']:.2f} min (timetable {timetable['arr_mae']:.2f}, "
                    f"median of the last {feature_config.history} {median['arr_mae']:.2f}), "
-                   f"10-90% range holds {scores['coverage_10_90']['arrival']:.1%} of "
-                   f"{len(test)} trips.")
+                   f"10-90% range holds {scores['coverage_10_90']['arrival']:.1%} of the "
+                   f"arrivals and {scores['coverage_10_90']['travel_time']:.1%} of the travel "
+                   f"times of {len(test)} trips.")
+        if (test_scores["tt_mae"] > timetable["tt_mae"]
+                or test_scores["arr_mae"] > timetable["arr_mae"]):
+            # Saved all the same (the pages say what it is worth); said, not hidden.
+            click.echo(f"Warning: on the test trips this model is further off than the "
+                       f"timetable itself (MAE travel time {test_scores['tt_mae']:.2f} against "
+                       f"{timetable['tt_mae']:.2f} min, arrival {test_scores['arr_mae']:.2f} "
+                       f"against {timetable['arr_mae']:.2f}): it needs more history. Forecasts "
+                       f"made with it show beside the timetable's times, not instead of them.",
+                       err=True)
 
 
 @forecast.command("evaluate")

@@ -664,6 +664,13 @@ def _day(days: int) -> dt.date:
     return dt.date(1970, 1, 1) + dt.timedelta(days=int(days))
 
 
+def first_service_date(table: TripTable, mask: np.ndarray) -> dt.date | None:
+    """The first service date (at the origin) of the trips ``mask`` selects; None if none.
+    What a reader calls the start of a part: its UTC start may be the day before."""
+    days = service_days(table)[mask]
+    return _day(days.min()) if days.size else None
+
+
 # The share of the service dates held out, and the share of those that validates.
 HELD_OUT = 0.25
 VALIDATE_SHARE = 1 / 3

@@ -470,7 +470,8 @@ def model_quality(checkpoint: Checkpoint) -> ModelQuality | None:
     timetable = metrics.get("timetable") or {}
     median = metrics.get(f"median_last_{history}") or {}
     covered = metrics.get("coverage_10_90") or {}
-    test_from = checkpoint.metadata.get("test_from")
+    # The test's first service date; older checkpoints have only its UTC start.
+    test_from = checkpoint.metadata.get("test_first_date") or checkpoint.metadata.get("test_from")
 
     def number(value: Any) -> float | None:
         return None if value is None else float(value)
