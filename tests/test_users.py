@@ -19,7 +19,7 @@ def test_create_prompts_twice_and_stores_hash(app, runner):
         args=["users", "create", "ada"], input="s3cret password\ns3cret password\n"
     )
     assert result.exit_code == 0, result.output
-    assert "Created administrator ada" in result.output
+    assert "Created ada, an administrator." in result.output
     assert "s3cret password" not in result.output  # hidden input is not echoed
     user = _users(app)["ada"]
     assert user.is_admin
@@ -98,3 +98,6 @@ def test_list_revoke_password_delete(app, runner):
     assert _users(app) == {}
     gone = runner.invoke(args=["users", "delete", "ada", "--yes"])
     assert gone.exit_code != 0 and "no user" in gone.output
+    # Without --yes it says so at once, rather than asking to delete a user there is not.
+    asked = runner.invoke(args=["users", "delete", "nobody"], input="y\n")
+    assert asked.exit_code != 0 and "no user" in asked.output and "Delete user" not in asked.output

@@ -149,7 +149,7 @@ def test_same_city_is_422_on_to_however_it_is_spelled(api, network, to):
     # QA: Beijing to beijing was a 400 on "(request)", Beijing to its code a 422 on "to".
     problem = _routes(api, **{"from": "Beijing", "to": to}).problem(422)
     assert problem["errors"] == [
-        {"field": "to", "location": "query", "message": "the destination is the origin"}
+        {"field": "to", "location": "query", "message": "the origin and the destination are the same city"}
     ]
 
 

@@ -47,8 +47,8 @@ def create(name: str, password_stdin: bool, admin: bool) -> None:
         _fail(error)
         return
     db.session.commit()
-    role = "administrator" if user.is_admin else "user without write access"
-    click.echo(f"Created {role} {user.username}.")
+    role = "an administrator" if user.is_admin else "a user without write access"
+    click.echo(f"Created {user.username}, {role}.")
 
 
 @users.command("password")
@@ -128,9 +128,10 @@ def list_() -> None:
 @with_appcontext
 def delete(name: str, yes: bool) -> None:
     """Delete user NAME and revoke its tokens."""
-    if not yes:
-        click.confirm(f"Delete user {name} and all its tokens?", abort=True)
     try:
+        auth.get_user(db.session(), name)  # no question about a user there is not
+        if not yes:
+            click.confirm(f"Delete user {name} and all its tokens?", abort=True)
         auth.delete_user(db.session(), name)
     except auth.UserError as error:
         _fail(error)

@@ -194,7 +194,7 @@ def plan(snapshot: Snapshot, query: Query, now: dt.datetime | None = None) -> Ro
     origin = _find_city(snapshot, query.origin)
     destination = _find_city(snapshot, query.destination)
     if origin == destination:
-        raise QueryError("destination", "the destination is the origin")
+        raise QueryError("destination", "the origin and the destination are the same city")
     window = int(round(query.window_hours * 3600))
     arrive_by = query.arrive_by is not None
     clipped = False  # the window starts at not_before, not a whole window before the deadline

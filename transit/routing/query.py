@@ -92,7 +92,7 @@ class Query:
         if not self.destination:
             raise QueryError("destination", "give a city to go to")
         if self.origin == self.destination:
-            raise QueryError("destination", "the destination is the origin")
+            raise QueryError("destination", "the origin and the destination are the same city")
         if self.depart is not None and self.arrive_by is not None:
             raise QueryError("arrive_by", "give a departure time or an arrival deadline, not both")
         if self.not_before is not None and self.not_before.tzinfo is None:
