@@ -333,6 +333,15 @@ def test_an_unclosed_quote_is_one_problem_where_it_opens(tmp_path: Path) -> None
         "services.csv, line 3, field mode: a quote opened here is never closed, so the rest "
         "of the file was read as one value; the rows after it are not checked",
     ]
+    # On the last line too (there the rest of the file is the rest of that line).
+    files["services.csv"] = ("operator,number,route,mode,name,currency\n"
+                             "SNCF,T0,,train,,EUR\n\"SNCF,T1,,train,,EUR\n")
+    files["timetables.csv"] = GOOD_BUNDLE["timetables.csv"]
+    (tmp_path / "last").mkdir()
+    with pytest.raises(ImportFailed) as failure:
+        read_bundle(_bundle(tmp_path / "last", files))
+    assert [(p.file, p.line, p.field) for p in failure.value.problems] == [
+        ("services.csv", 3, "operator")]
     # A quoted value over two lines, closed, is read as before.
     files["services.csv"] = ("operator,number,route,mode,name,currency\n"
                              "SNCF,T1,,train,\"The\nexpress\",EUR\n")

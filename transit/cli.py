@@ -16,6 +16,13 @@ from transit.web.extensions import schema_hint
 def register_commands(app: Flask) -> None:
     from transit.commands import demo
 
+    # Flask-Migrate's own group (db upgrade, the first command on a new machine): a database
+    # that cannot be opened is said in words there too.
+    migrations = app.cli.commands.get("db")
+    if isinstance(migrations, click.Group):
+        for sub in migrations.commands.values():
+            _explain_unopenable(sub)
+
     for command in (
         demo.seed_demo,
         __import__("transit.commands.users", fromlist=["users"]).users,
@@ -31,13 +38,44 @@ def register_commands(app: Flask) -> None:
 def _hint(empty_ok: bool = False) -> str | None:
     """What is wrong with the database and what to do, or None; a database that cannot even
     be opened (a file in a folder that does not exist) says so."""
+    unopenable = _unopenable()
+    if unopenable is not None:
+        return unopenable
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     with app.app_context():
-        try:
-            return schema_hint(empty_ok=empty_ok)
-        except OperationalError as error:
-            from transit.web.extensions import db
+        return schema_hint(empty_ok=empty_ok)
 
+
+def _explain_unopenable(command: click.Command) -> None:
+    """Make ``command`` say, rather than show in a traceback, that its database cannot be
+    opened; any other error stays as it is."""
+    callback = command.callback
+    if callback is None:
+        return
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except OperationalError as error:
+            problem = _unopenable()
+            if problem is None:
+                raise
+            raise click.ClickException(problem) from error
+
+    command.callback = run
+
+
+def _unopenable() -> str | None:
+    """Why the app's database cannot be opened, or None when it can."""
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        from transit.web.extensions import db
+
+        try:
+            with db.engine.connect():
+                return None
+        except OperationalError as error:
             where = db.engine.url.render_as_string(hide_password=True)
             return f"cannot open the database {where}: {error.orig}"
 

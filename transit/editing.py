@@ -360,6 +360,7 @@ class CityResolver:
             elif alike := self._spelt_alike(ref):
                 self.add(where, Words("%(ref)s names several cities: %(cities)s; give the name "
                                       "or the id", ref=repr(ref), cities=alike))
+                return None  # known cities, too many of them: not "unknown"
             else:
                 self.add(where, Words("no city with name %(ref)s", ref=repr(ref)))
             self.unknown += 1

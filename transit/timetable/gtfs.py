@@ -275,7 +275,7 @@ class _Parser:
         line = 2
         try:
             for row in reader:
-                if reader.line_num > line and reader.line_num >= lines and unclosed_quote(text, line):
+                if reader.line_num >= lines and unclosed_quote(text, line):  # the last row
                     # The last row, holding the rest of the file: said once, and the rows
                     # other files refer to are unknown (no problem for each missing one).
                     self.problems.add(name, line, header[min(len(row), len(header)) - 1]
