@@ -215,6 +215,23 @@ def test_a_change_turning_a_fare_against_every_variant(session, corridor):
     editing.replace_timetable(session, timetable, reversed_, user="editor")
 
 
+def test_a_change_dropping_one_fare_and_turning_another_names_both(session, corridor):
+    jinan = session.get(City, corridor["jinan"])
+    service = session.get(Service, corridor["g1"])
+    service.fares.append(ServiceFare(origin=jinan, destination=session.get(City, corridor["shanghai"]),
+                                     fare_cents=100))
+    session.commit()
+    timetable = session.get(Timetable, corridor["g1_variant"])
+    # Shanghai to Beijing: Jinan is gone, and Beijing-Shanghai runs the wrong way.
+    turned = _variant(("Shanghai", None, "08:00"), ("Beijing", "12:00", None))
+    error = _refused(editing.replace_timetable, session, timetable, turned, user="editor")
+    assert error.message == (
+        "The service would no longer call where its fares Jinan-Shanghai apply; change or "
+        "delete those fares first. The service would no longer call at the origin before the "
+        "destination of its fares Beijing-Shanghai on any variant, so they could never be "
+        "charged; change or delete those fares first.")
+
+
 def test_calendars(session, corridor):
     calendar = session.get(Calendar, corridor["calendar"])
     error = _refused(editing.delete_calendar, session, calendar, user="editor")

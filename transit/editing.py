@@ -1321,24 +1321,26 @@ def check_fares_still_served(session: Session, service: Service) -> None:
     ``build_fares`` keeps for fares sent)."""
     session.refresh(service)
     served = served_city_ids(service)
-    orphans = [f for f in service.fares if f.origin_id not in served or f.destination_id not in served]
-    if orphans:
-        labels = [f"{f.origin.name}-{f.destination.name}" for f in orphans]
-        raise EditError(
-            "conflict",
-            Words("The service would no longer call where its fares %(fares)s apply; change or "
-                  "delete those fares first.", fares=name_list(labels)),
-        )
     runs = city_runs(service)
-    backwards = [f for f in service.fares if not rides_from(runs, f.origin_id, f.destination_id)]
+    orphans, backwards = [], []
+    for fare in service.fares:
+        label = f"{fare.origin.name}-{fare.destination.name}"
+        if fare.origin_id not in served or fare.destination_id not in served:
+            orphans.append(label)
+        elif not rides_from(runs, fare.origin_id, fare.destination_id):
+            backwards.append(label)
+    said = []
+    if orphans:
+        said.append(Words("The service would no longer call where its fares %(fares)s apply; "
+                          "change or delete those fares first.", fares=name_list(orphans)))
     if backwards:
-        labels = [f"{f.origin.name}-{f.destination.name}" for f in backwards]
-        raise EditError(
-            "conflict",
-            Words("The service would no longer call at the origin before the destination of "
-                  "its fares %(fares)s on any variant, so they could never be charged; change "
-                  "or delete those fares first.", fares=name_list(labels)),
-        )
+        said.append(Words("The service would no longer call at the origin before the "
+                          "destination of its fares %(fares)s on any variant, so they could "
+                          "never be charged; change or delete those fares first.",
+                          fares=name_list(backwards)))
+    if said:  # both at once, when a change does both
+        raise EditError("conflict", said[0] if len(said) == 1
+                        else Words("%(first)s %(second)s", first=said[0], second=said[1]))
 
 
 def _drop_if_unused(session: Session, calendar: Calendar | None) -> None:
