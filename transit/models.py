@@ -81,6 +81,17 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() - {"Factory", "localtime"})
 
 
+@functools.lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in _zone_names()}
+
+
+def zone_spelling(typed: str) -> str | None:
+    """The IANA name of the zone ``typed`` names in any case ("asia/shanghai" is
+    "Asia/Shanghai"), or None: what is stored is always the database's own spelling."""
+    return _zones_by_folded_name().get(typed.strip().casefold())
+
+
 def time_zone(name: str) -> ZoneInfo | None:
     """The IANA time zone called ``name``, or None when there is none. Every check of a
     zone someone typed goes through here: only the zone database's names pass, so neither

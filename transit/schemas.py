@@ -36,7 +36,14 @@ from pydantic import (
 
 from transit.calendar_days import CalendarDays
 from transit.calendar_days import describe_calendar as summarize_days
-from transit.models import ALL_DAYS, MAX_ALIASES, Mode, local_order_applies, time_zone
+from transit.models import (
+    ALL_DAYS,
+    MAX_ALIASES,
+    Mode,
+    local_order_applies,
+    time_zone,
+    zone_spelling,
+)
 from transit.timetable.feed import MAX_CENTS, MAX_STOP_SECONDS, currency_codes
 from transit.words import Words
 
@@ -204,10 +211,11 @@ def _strip_or_none(value: Any) -> Any:
 
 
 def _check_timezone(value: str) -> str:
-    if time_zone(value) is None:
+    spelt = zone_spelling(value)  # "asia/shanghai" is Asia/Shanghai, stored so
+    if spelt is None or time_zone(spelt) is None:
         raise ValueError(Words("%(zone)s is not an IANA time zone such as 'Asia/Shanghai'",
                                zone=repr(value)))
-    return value
+    return spelt
 
 
 # Line breaks, as a single-line field names them (Unicode's own, and the ASCII ones).

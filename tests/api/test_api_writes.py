@@ -817,3 +817,12 @@ def test_stops_and_fares_name_cities_as_travellers_type_them(app, admin, network
     problem = admin.post("/api/v1/services", {**body, "number": "K8"}).problem(422)
     assert problem["errors"][0]["field"] == "timetables[0].stops[2].city"
     assert "'Suzhou' names several cities: 宿州, 苏州" in problem["errors"][0]["message"]
+
+
+def test_a_time_zone_in_another_case_is_stored_as_the_zone_database_spells_it(admin):
+    # "asia/tokyo" was refused as "not an IANA time zone" for its case alone.
+    created = admin.post("/api/v1/cities", {"name": "Osaka", "timezone": "asia/tokyo"})
+    assert created.status == 201, created.body
+    assert created.json["timezone"] == "Asia/Tokyo"
+    assert admin.post("/api/v1/cities", {"name": "Nowhere", "timezone": "asia/nowhere"}
+                      ).problem(422)["errors"][0]["field"] == "timezone"

@@ -129,7 +129,7 @@ def list_() -> None:
 def delete(name: str, yes: bool) -> None:
     """Delete user NAME and revoke its tokens."""
     try:
-        auth.get_user(db.session(), name)  # no question about a user there is not
+        name = auth.get_user(db.session(), name).username  # no question about a user not there
         if not yes:
             click.confirm(f"Delete user {name} and all its tokens?", abort=True)
         auth.delete_user(db.session(), name)
