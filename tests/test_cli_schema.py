@@ -62,7 +62,7 @@ def test_the_problem_is_named(database_url):
         # An older revision than the code's (upgraded by an earlier version of Transit).
         assert app.test_cli_runner().invoke(args=["db", "upgrade", "0005"]).exit_code == 0
         problem = schema_problem(engine, migrations) or ""
-        assert problem.endswith("has the schema of revision 0005, this version needs 0006"), problem
+        assert problem.endswith("has the schema of revision 0005, this version needs 0007"), problem
         assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
         assert schema_problem(engine, migrations) is None
         with engine.begin() as connection:
@@ -106,7 +106,7 @@ def test_a_database_of_an_older_version_is_said_before_the_command_runs(database
     result = runner.invoke(args=args)
     _dispose(app)
     assert result.exit_code == 1, result.output
-    assert "has the schema of revision 0005, this version needs 0006: " + HINT in result.output
+    assert "has the schema of revision 0005, this version needs 0007: " + HINT in result.output
 
 
 def test_a_database_that_cannot_be_opened_is_said_in_words(tmp_path):

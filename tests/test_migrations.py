@@ -36,8 +36,9 @@ def test_upgrade_and_downgrade_on_an_empty_database(database_url):
 
 
 def test_a_step_down_and_up_keeps_a_database_full_of_data(database_url):
-    """0006 -> 0005 rebuilds the cities table: with foreign keys enforced, dropping it failed
-    on any database with stops (and left a half-built table behind). Every row survives."""
+    """0007 and 0006 rebuild tables (cities, services...): with foreign keys enforced,
+    dropping one failed on any database with stops (and left a half-built table behind).
+    Every row survives, down and up."""
     from transit import create_app
     from transit.demo import seed_demo_network
     from transit.web.extensions import db
@@ -67,4 +68,27 @@ def test_a_step_down_and_up_keeps_a_database_full_of_data(database_url):
     assert result.exit_code == 0, result.output
     assert counts() == before
     with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_deleted_rows_id_is_never_given_again(database_url):
+    """SQLite gave a deleted row's id to the next row made: a link or an audit entry naming
+    the deleted city led to the new one (PostgreSQL's sequences never did)."""
+    from transit import create_app
+    from transit.models import City
+    from transit.web.extensions import db
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x"})
+    assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        first, second = City(name="A", timezone="UTC"), City(name="B", timezone="UTC")
+        db.session.add_all([first, second])
+        db.session.commit()
+        gone = second.id
+        db.session.delete(second)
+        db.session.commit()
+        again = City(name="C", timezone="UTC")
+        db.session.add(again)
+        db.session.commit()
+        assert again.id > gone
         db.engine.dispose()

@@ -133,6 +133,12 @@ def zone_named(name: str | None) -> dt.tzinfo:
     return time_zone(name or "UTC") or dt.UTC
 
 
+# The tables whose ids the API and the pages show: on SQLite an id is never given again once
+# its row is deleted (AUTOINCREMENT; PostgreSQL's sequences never do), so that a link, a
+# bookmark or an audit entry naming one never leads to another row (migration 0007).
+NEVER_REUSED_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class CityNames:
     """The names, codes and other names of cities, to find what a new one would clash with.
 
@@ -297,6 +303,7 @@ class City(Base):
         CheckConstraint(
             "min_connection_seconds IS NULL OR min_connection_seconds >= 0", name="min_connection"
         ),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -356,6 +363,7 @@ class Service(Base):
             "mode IN (" + ", ".join(f"'{m}'" for m in MODE_VALUES) + ")", name="mode"
         ),
         Index("ix_services_number", "number"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -393,6 +401,7 @@ class Calendar(Base):
         CheckConstraint(
             "start_date IS NULL OR end_date IS NULL OR start_date <= end_date", name="date_order"
         ),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -438,7 +447,7 @@ class Timetable(Base):
     """One timetable variant of a service (a GTFS trip): its calendar and its stops."""
 
     __tablename__ = "timetables"
-    __table_args__ = (UniqueConstraint("service_id", "code"),)
+    __table_args__ = (UniqueConstraint("service_id", "code"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
@@ -504,6 +513,7 @@ class ServiceFare(Base):
         UniqueConstraint("service_id", "origin_id", "destination_id"),
         CheckConstraint("fare_cents >= 0", name="fare"),
         CheckConstraint("origin_id <> destination_id", name="distinct_cities"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
