@@ -91,4 +91,5 @@ def test_a_deleted_rows_id_is_never_given_again(database_url):
         db.session.add(again)
         db.session.commit()
         assert again.id > gone
+    with app.app_context():  # the request's session is closed by now: nothing left open
         db.engine.dispose()
