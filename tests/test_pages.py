@@ -881,8 +881,10 @@ def test_results_link_to_the_journeys_before_and_after(client, network):
     assert "time=22:00" in links["later"] and "date=2025-03-05" in links["later"]
     assert "Later: leave at 22:00" in html
     # In Chinese with its own colon (it was an English one inside the Chinese words).
-    assert "更晚：22:00出发" in page(client, "/routes?from=北京&to=上海&date=2025-03-05&time=06:30"
-                                           "&lang=zh")
+    chinese = page(client, "/routes?from=北京&to=上海&date=2025-03-05&time=06:30&lang=zh")
+    assert "更晚：22:00出发" in chinese
+    # Another day in Chinese brackets, without a space before them.
+    assert re.search(r"更早：08:00出发（[^）]+）", chinese), chinese[chinese.index("更早"):][:80]
     later = page(client, links["later"])
     assert re.findall(r'class="service-link"[^>]*>([^<]+)</a>', later)[0] == "Z9"
     earlier = page(client, links["earlier"])
