@@ -114,12 +114,12 @@ def test_an_imports_counts_say_their_plurals_in_each_language(app, client, admin
         db.session.commit()
     english = ["imported 1 past run from runs.csv",
                "imported 北京.zip (gtfs): 2 cities, 1 flight, 3 trains, 1 timetable, "
-               "1200 stops, no fares"]
+               "1200 stops, no origin-destination fares"]
     assert [s for s, _ in _stored(app)] == english
     assert _changes(client, "en") == english
     assert _changes(client, "zh") == [
         "导入 runs.csv：1 条历史运行记录",
-        "导入了 北京.zip（gtfs）：2 个城市、1 个航班、3 趟列车、1 个时刻表、1200 个停靠站、没有票价",
+        "导入了 北京.zip（gtfs）：2 个城市、1 个航班、3 趟列车、1 个时刻表、1200 个停靠站、没有起讫点票价",
     ]
 
 

@@ -330,9 +330,9 @@ def test_admin_import_pages_say_counts_in_words(app, client, tmp_path: Path) -> 
             select(AuditEntry.summary).where(AuditEntry.action == "import").order_by(AuditEntry.id)))
     assert summaries == [
         "imported flight.zip (gtfs): 2 cities, 1 flight, 1 timetable, 2 stops, 1 calendar, "
-        "no fares, no transfers",
+        "no leg fares, no origin-destination fares, no transfers",
         "imported flight.zip (gtfs): no cities, no services, no timetables, no stops, "
-        "no calendars, no fares, no transfers",
+        "no calendars, no leg fares, no origin-destination fares, no transfers",
     ]
     for page in ("/admin/", "/admin/audit"):
         html = client.get(page).get_data(as_text=True)

@@ -103,11 +103,15 @@ def test_load_counts_and_rows(session: Session) -> None:
         "timetables": 3,
         "stops": 7,
         "calendars": 2,
+        "leg_fares": 2,
         "fares": 1,
         "transfers": 1,
     }
     assert report.skipped == [] and report.conflicts == []
-    assert "Added 4 cities" in str(report)
+    assert str(report) == (
+        "test feed: Added 4 cities, 1 flight, 1 train, 3 timetables, 7 stops, 2 leg fares, "
+        "1 origin-destination fare, 1 transfer."
+    )
     assert table_counts(session) == {
         "cities": 4, "transfers": 1, "services": 2, "calendars": 2, "calendar_dates": 2,
         "timetables": 3, "stops": 7, "service_fares": 1,
@@ -336,7 +340,7 @@ def test_counts_in_plain_words(session: Session) -> None:
 
     assert counts_in_words({"cities": 1, "services": {"flight": 2, "train": 3}, "timetables": 1,
                             "stops": 2697, "fares": 0}) == (
-        "1 city, 2 flights, 3 trains, 1 timetable, 2,697 stops, no fares"
+        "1 city, 2 flights, 3 trains, 1 timetable, 2,697 stops, no origin-destination fares"
     )
     assert counts_in_words({"services": {}, "transfers": 1}) == "no services, 1 transfer"
     assert counts_in_words({"services": {"bus": 1, "ferry": 2, "cable": 1, "other": 2}}) == (
@@ -346,8 +350,8 @@ def test_counts_in_plain_words(session: Session) -> None:
     load_feed(session, small_feed())
     again = load_feed(session, small_feed(), dry_run=True)
     assert str(again).splitlines() == [
-        "test feed: Would add no cities, no services, no timetables, no stops, no fares, "
-        "no transfers.",
+        "test feed: Would add no cities, no services, no timetables, no stops, no leg fares, "
+        "no origin-destination fares, no transfers.",
         "Skipped 5 identical items already present.",
     ]
 

@@ -100,7 +100,10 @@ class LoadReport:
 
     def __str__(self) -> str:
         verb = "Would add" if self.dry_run else "Added"
-        shown = {key: self.counts.get(key, 0) for key in ("cities", "services", "timetables", "stops", "fares", "transfers")}
+        shown = {
+            key: self.counts.get(key, 0)
+            for key in ("cities", "services", "timetables", "stops", "leg_fares", "fares", "transfers")
+        }
         lines = [f"{self.source}: {verb} {counts_in_words(shown)}."]
         if self.skipped:
             lines.append(f"Skipped {quantity(len(self.skipped), 'identical item', 'identical items')} already present.")
@@ -770,6 +773,10 @@ def load_feed(
         "timetables": len(timetables),
         "stops": sum(len(t.stops) for _, t in timetables),
         "calendars": len(calendar_keys),
+        # A stop's price from the one before; a first stop's is never charged.
+        "leg_fares": sum(
+            stop.fare_cents is not None for _, t in timetables for stop in t.stops[1:]
+        ),
         "fares": len(new_fares),
         "transfers": len(new_transfers),
     }

@@ -76,7 +76,8 @@ def _count_label(key: str) -> str:
         "timetables": gettext("timetable variants"),
         "stops": gettext("stops"),
         "calendars": gettext("calendars"),
-        "fares": gettext("fares"),
+        "leg_fares": gettext("leg fares"),
+        "fares": gettext("origin-destination fares"),
         "transfers": gettext("transfers"),
         "past runs": gettext("past runs"),
         "already recorded": gettext("past runs already recorded (left as they are)"),
@@ -334,7 +335,8 @@ def _counts_for_extraction() -> None:  # pragma: no cover - only read by pybabel
     ngettext("%(num)d timetable", "%(num)d timetables", 1)
     ngettext("%(num)d stop", "%(num)d stops", 1)
     ngettext("%(num)d calendar", "%(num)d calendars", 1)
-    ngettext("%(num)d fare", "%(num)d fares", 1)
+    ngettext("%(num)d leg fare", "%(num)d leg fares", 1)
+    ngettext("%(num)d origin-destination fare", "%(num)d origin-destination fares", 1)
     ngettext("%(num)d transfer", "%(num)d transfers", 1)
     ngettext("%(num)d past run", "%(num)d past runs", 1)
 
