@@ -13,7 +13,7 @@ import re
 import secrets
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -183,3 +183,15 @@ def user_for_token(session: Session, token: str, *, touch: bool = True) -> User 
     if touch:
         api_token.last_used_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return api_token.user
+
+
+def record_token_use(connection: Connection, token: str) -> None:
+    """Write that ``token`` was used now, in a statement of its own on ``connection`` (the
+    web layer's, in autocommit, after the request's write has committed): inside a request's
+    transaction the token's row would be locked until its end, so one token's writes would
+    wait on one another, and a read that wrote it would take SQLite's write lock."""
+    connection.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == token_digest(token))
+        .values(last_used_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    )

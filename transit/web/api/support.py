@@ -8,6 +8,7 @@ request parsing, bearer authentication, transactions and audit, conditional resp
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import functools
 import hashlib
 import re
@@ -19,7 +20,7 @@ import pydantic_core
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from transit import auth
 from transit.db import lock_data_version, lock_row, timetable_stamp
@@ -44,6 +45,8 @@ from transit.web.api.problems import ApiProblem, field_error, validation_errors
 from transit.web.extensions import db
 from transit.web.ids import UnknownId
 from transit.web.journey_views import shorten
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 problems.install(bp)
@@ -279,13 +282,15 @@ def presented_user() -> User | None:
             "The Authorization header must be 'Bearer <token>'.",
             headers=_challenge("invalid_request", "use the Bearer scheme"),
         )
-    user = auth.user_for_token(db.session(), token.strip())
+    user = auth.user_for_token(db.session(), token.strip(), touch=False)
     if user is None:
         raise ApiProblem(
             401,
             "The bearer token is not valid (revoked, or never issued).",
             headers=_challenge("invalid_token", "unknown token"),
         )
+    if request.method not in ("GET", "HEAD"):
+        g.bearer_token = token.strip()  # its last use is written once the write commits
     return user
 
 
@@ -303,7 +308,21 @@ def commit() -> int:
         db.session.rollback()
         raise ApiProblem(409, conflict_words(error)) from None
     g.committed = True  # a failure from here on must not say "nothing was changed"
+    token = g.pop("bearer_token", None)
+    if token is not None:
+        _record_token_use(token)
     return version
+
+
+def _record_token_use(token: str) -> None:
+    """The token's last use, written after the write (``auth.record_token_use``); a failure
+    there is logged and loses nothing the user asked for."""
+    try:
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            auth.record_token_use(connection, token)
+    except SQLAlchemyError:
+        logger.warning("could not record the last use of an API token", exc_info=True)
 
 
 def written_etag(version: int, path: str) -> dict[str, str]:
