@@ -139,7 +139,7 @@ def _model_messages(error: ValidationError, values: dict[str, str]) -> dict[str,
     def alias(detail: Any) -> str | None:
         """One other name's problem, said with its line; the list's own (too many) as
         ``takes`` says it."""
-        index = detail["loc"][-1]
+        index = detail["loc"][-1] if detail["loc"] else None  # (the list's own: no index)
         if not isinstance(index, int) or not 0 <= index < len(lines):
             return takes["aliases"] if detail["type"] == "too_long" else None
         if detail["type"] == "string_too_long":

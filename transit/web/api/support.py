@@ -8,9 +8,9 @@ request parsing, bearer authentication, transactions and audit, conditional resp
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import functools
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
