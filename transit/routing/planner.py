@@ -36,7 +36,7 @@ from transit.routing.itinerary import (
     local_time,
 )
 from transit.routing.query import Query, QueryError, UnknownCity
-from transit.routing.snapshot import UNREACHABLE, Snapshot
+from transit.routing.snapshot import UNREACHABLE, CalendarRule, Snapshot
 
 _EPOCH = dt.datetime(1970, 1, 1)
 
@@ -79,14 +79,41 @@ def _find_city(snapshot: Snapshot, text: str) -> int:
 
 
 def instant(value: dt.datetime, zone: str | dt.tzinfo) -> int:
-    """Unix seconds of ``value``; a naive datetime is read as local time in ``zone``."""
+    """Unix seconds of ``value``; a naive datetime is read as local time in ``zone``.
+
+    A local time the clocks skip (02:30 when they jump from 02:00 to 03:00) is the moment
+    they jump: the earliest instant not before it and the latest not after it, so that
+    asking from an earlier time never gives a later journey. (Python alone would read it
+    with the offset of before the jump: an hour late.) A repeated local time is read as
+    ``fold`` says: its first occurrence unless ``fold=1``. An aware datetime in a zone of the
+    zone database (the pages' times) is such a local time too.
+    """
+    if isinstance(value.tzinfo, ZoneInfo):
+        value, zone = value.replace(tzinfo=None), value.tzinfo
     if value.tzinfo is None:
         # The same as value.replace(tzinfo=zone).timestamp() (the offset honours ``fold``),
         # a few times faster.
-        offset = (ZoneInfo(zone) if isinstance(zone, str) else zone).utcoffset(value)
+        tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+        before, after = tz.utcoffset(value.replace(fold=0)), tz.utcoffset(value.replace(fold=1))
+        assert before is not None and after is not None
+        if after > before:  # skipped: the clocks jump somewhere between these two readings
+            return _jump(tz, int((value - _EPOCH - after).total_seconds()),
+                         int((value - _EPOCH - before).total_seconds()), after)
+        offset = tz.utcoffset(value)
         assert offset is not None
         return int((value - _EPOCH - offset).total_seconds())
     return int(value.timestamp())
+
+
+def _jump(tz: dt.tzinfo, low: int, high: int, after: dt.timedelta) -> int:
+    """The first second in [low, high] at which ``tz`` has the offset ``after``."""
+    while low < high:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, tz).utcoffset() == after:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _lowest_arrival(s: Search) -> int | None:
@@ -395,9 +422,17 @@ def _why_empty(
 
 
 def _calls(snapshot: Snapshot, city: int, arriving: bool) -> np.ndarray:
-    """The stop rows where a run may be boarded at ``city`` (``arriving``: alighted)."""
+    """The stop rows where a run may be boarded at ``city`` (``arriving``: alighted): never
+    at its last stop (its first), which it does not leave (reach)."""
     allowed = snapshot.stop_alight if arriving else snapshot.stop_board
-    return np.flatnonzero((snapshot.stop_city == city) & allowed)
+    rows = np.flatnonzero((snapshot.stop_city == city) & allowed)
+    trips = snapshot.stop_trip
+    # Each run's stops are consecutive rows: a last stop is followed by another run's first.
+    ends = rows - 1 if arriving else rows + 1
+    inside = (ends >= 0) & (ends < len(trips))
+    keep = np.zeros(len(rows), dtype=bool)
+    keep[inside] = trips[ends[inside]] == trips[rows[inside]]
+    return rows[keep]
 
 
 def _dates_served(
@@ -412,9 +447,21 @@ def _dates_served(
         if rule.weekdays & 0b1111111:
             if rule.start is None or rule.end is None:
                 return None
-            days += [rule.start, rule.end]
+            # The days it really runs: a weekday calendar from a Sunday starts on Monday.
+            ran = _first_run(rule, rule.start, 1), _first_run(rule, rule.end, -1)
+            days += [day for day in ran if day is not None]
         days += rule.added
     return (min(days), max(days)) if days else None
+
+
+def _first_run(rule: CalendarRule, day: dt.date, step: int) -> dt.date | None:
+    """The first day from ``day`` on (``step`` -1: back) that ``rule`` runs, within its dates."""
+    assert rule.start is not None and rule.end is not None
+    while rule.start <= day <= rule.end:
+        if rule.runs_on(day):
+            return day
+        day += dt.timedelta(days=step)
+    return None
 
 
 def _outside(

@@ -306,8 +306,16 @@ def _add_edge(g: nx.DiGraph, u: Any, v: Any, tt: int, dd: int, b: int, f: int) -
 
 
 def _instant(value: dt.datetime, zone: str) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone))
+    if value.tzinfo is None or isinstance(value.tzinfo, ZoneInfo):
+        local = value.replace(tzinfo=None)
+        value = value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(zone))
+        if value.astimezone(dt.UTC).astimezone(value.tzinfo).replace(tzinfo=None) != local:
+            # A local time the clocks skip: the first second whose local time is not
+            # earlier (docs/routing.md), found one second at a time.
+            moment = int(value.replace(fold=1).timestamp())
+            while dt.datetime.fromtimestamp(moment, value.tzinfo).replace(tzinfo=None) < local:
+                moment += 1
+            return moment
     return int(value.timestamp())
 
 
