@@ -264,10 +264,17 @@ def test_a_date_outside_the_timetable_says_when_it_runs(caltrain, client, nyc):
         "No service leaves San Francisco Caltrain between 2019-08-01 08:00 and 2019-08-03 08:00 "
         "(local time): the timetables of the services there run from 2017-07-15 to 2019-07-20."
     )
+    # The last train leaves at 24:05 on 2019-07-20; the 24:12 ends at San Francisco.
+    late = caltrain.test_client().get(
+        "/api/v1/routes?from=San%20Francisco%20Caltrain&to=San%20Jose%20Diridon%20Caltrain"
+        "&depart=2019-07-21T00:06"
+    ).get_json()["message"]
+    assert late.endswith("run from 2017-07-15 to 2019-07-20."), late
     before = client.get("/api/v1/routes?from=Times%20Sq-42%20St&to=Wall%20St"
                         "&arrive_by=2024-12-10T08:00").get_json()["message"]
     assert before.startswith("No service reaches Wall St between")
-    assert before.endswith("run from 2024-12-15 to 2025-01-17.")
+    # The weekday calendar's dates start on Sunday 2024-12-15: its first run is on Monday.
+    assert before.endswith("run from 2024-12-16 to 2025-01-17.")
     # Within the dates (a Saturday), the dates explain nothing and are not said.
     saturday = client.get("/api/v1/routes?from=Times%20Sq-42%20St&to=Wall%20St"
                           "&depart=2024-12-21T08:00&window_hours=24").get_json()["message"]
