@@ -89,7 +89,8 @@ def instant(value: dt.datetime, zone: str | dt.tzinfo) -> int:
     zone database (the pages' times) is such a local time too.
     """
     if isinstance(value.tzinfo, ZoneInfo):
-        value, zone = value.replace(tzinfo=None), value.tzinfo
+        zone = value.tzinfo
+        value = value.replace(tzinfo=None)
     if value.tzinfo is None:
         # The same as value.replace(tzinfo=zone).timestamp() (the offset honours ``fold``),
         # a few times faster.
