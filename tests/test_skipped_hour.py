@@ -126,3 +126,35 @@ def test_the_command_line_and_the_api_read_it_so(app, runner):
         # The route page: the 03:10, and not the 23:30 of that evening.
         page = api.get("/routes?from=Alpha&to=Bravo&date=2025-03-09&time=02:30").body.decode()
         assert 'datetime="2025-03-09T03:10:00-04:00"' in page
+
+
+def _autumn_feed() -> Feed:
+    """Alpha to Charlie (both New York), 01:59 to 01:00 on the night the clocks go back:
+    an hour's ride that arrives, on the clock, before it left."""
+    feed = Feed(source="repeated hour")
+    feed.cities["A"] = FeedCity(name="Alpha", timezone="America/New_York")
+    feed.cities["C"] = FeedCity(name="Charlie", timezone="America/New_York")
+    day = dt.date(2025, 11, 2)
+    feed.calendars["sunday"] = FeedCalendar.single_day(day)
+    # Service-day seconds count from noon minus 12 hours: 01:00 EDT on that day, so
+    # 00:59 is 01:59 EDT and 01:59 is 01:59 EST, an hour later.
+    feed.services.append(FeedService(number="N1", mode="train", timetables=[
+        FeedTimetable(code="n", calendar="sunday", stops=[
+            FeedStop("A", None, 59 * 60), FeedStop("C", 3600 + 59 * 60, None)]),
+    ]))
+    return feed
+
+
+def test_a_journey_in_the_repeated_hour_says_which_pass(app, runner):
+    from transit.web.extensions import db
+
+    with app.app_context():
+        load_feed(db.session(), _autumn_feed())
+        db.session.commit()
+    out = runner.invoke(args=["route", "Alpha", "Charlie", "--depart", "2025-11-02T01:00"])
+    assert out.exit_code == 0, out.output
+    assert "1. 2025-11-02 01:59 EDT → 01:59 EST  (1 h 00 min" in out.output, out.output
+    assert "Alpha 01:59 EDT → Charlie 01:59 EST" in out.output
+    page = app.test_client().get("/routes?from=Alpha&to=Charlie&date=2025-11-02&time=01:00")
+    html = page.get_data(as_text=True)
+    assert "01:59 EDT" in html and "01:59 EST" in html

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from transit.clocks import wall_clock
 from transit.web.extensions import db
 
 NO_FARE = "no fare information"
@@ -39,7 +40,7 @@ def _clock(moment: dt.datetime, first_day: dt.date) -> str:
     """HH:MM, with a "+N day" mark when the date is after the journey's first day."""
     days = (moment.date() - first_day).days
     mark = f" +{days} day{'s' if days != 1 else ''}" if days > 0 else ""
-    return moment.strftime("%H:%M") + mark
+    return wall_clock(moment) + mark
 
 
 def format_result(result: Any, title: str, compared_by_price: bool = False) -> str:
@@ -62,7 +63,8 @@ def format_result(result: Any, title: str, compared_by_price: bool = False) -> s
         waits = iter(it.waits)
         lines.append("")
         lines.append(
-            f"{number}. {it.departure:%Y-%m-%d %H:%M} → {_clock(it.arrival, first_day)}"
+            f"{number}. {it.departure:%Y-%m-%d} {wall_clock(it.departure)} → "
+            f"{_clock(it.arrival, first_day)}"
             f"  ({_duration(it.duration_minutes)}, {transfers}, {fare})"
         )
         for index, leg in enumerate(it.legs):

@@ -22,6 +22,7 @@ from flask import Flask, Response, g, has_app_context, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup
 
+from transit.clocks import wall_clock
 from transit.names import latin_name
 from transit.words import Words
 
@@ -321,6 +322,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(
         clock=clock,
+        wall_clock=wall_clock,
         day_mark=day_mark,
         duration=duration,
         money=money,

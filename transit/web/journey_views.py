@@ -420,6 +420,12 @@ def _when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def _in_zone(moment: dt.datetime, city: str, zones: Mapping[str, str] | None) -> dt.datetime:
+    """``moment`` in ``city``'s time zone where ``zones`` knows it (the same instant)."""
+    zone = zones.get(city) if zones else None
+    return moment.astimezone(zone_named(zone)) if zone else moment
+
+
 def _maybe_when(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
@@ -436,9 +442,13 @@ def itinerary_cards(
     default_currency: str = "CNY",
     compare: bool = False,
     arrive_by: bool = False,
+    zones: Mapping[str, str] | None = None,
 ) -> list[ItineraryCard]:
     """Cards from the engine's JSON result (``RouteResult.to_json()``), with the forecast
     fields of ``transit.forecast.itinerary.result_json`` where present.
+
+    ``zones`` (city name to time zone) puts each time in its city's zone rather than at a
+    bare offset, so that a time in the hour the clocks repeat can say which pass it is.
 
     ``reference_day`` is the query's local date: "+1 day" marks count from it.
     ``links[i][j]`` gives leg j of itinerary i its service page and currency. With
@@ -456,7 +466,8 @@ def itinerary_cards(
             currency = default_currency if link.currency is None else link.currency
             if leg["mode"] == WALK:  # a walk at either end: free, whatever the rides cost
                 currency = currency or default_currency
-            departure, arrival = _when(leg["departure"]), _when(leg["arrival"])
+            departure = _in_zone(_when(leg["departure"]), leg["from"], zones)
+            arrival = _in_zone(_when(leg["arrival"]), leg["to"], zones)
             spread = leg.get("forecast_range") or (None, None)
             forecast = _maybe_when(leg.get("forecast_arrival"))
             low, high = _maybe_when(spread[0]), _maybe_when(spread[1])
@@ -496,7 +507,8 @@ def itinerary_cards(
             )
             for k, (before, after) in enumerate(zip(rides, rides[1:], strict=False))
         ]
-        departure, arrival = _when(itinerary["departure"]), _when(itinerary["arrival"])
+        departure = _in_zone(_when(itinerary["departure"]), itinerary["legs"][0]["from"], zones)
+        arrival = _in_zone(_when(itinerary["arrival"]), itinerary["legs"][-1]["to"], zones)
         # One ride of unknown price leaves the journey's price unknown; rides in several
         # currencies leave it one amount in each.
         priced = all(leg.fare is not None for leg in rides)

@@ -269,6 +269,9 @@ def _plan(form: jv.RouteForm, facts: NetworkFacts) -> _Answer | tuple[str, str]:
         default_currency=facts.currency,
         compare=form.criterion == "options",
         arrive_by=form.time_kind == "arrive_by",
+        zones={name: snapshot.city_zone[snapshot.city_index[name]]
+               for it in result.itineraries for leg in it.legs
+               for name in (leg.origin, leg.destination)},
     )
     return _Answer(cards, _reason_text(result.reason), snapshot, query, result)
 

@@ -26,6 +26,7 @@ from transit.calendar_days import (  # noqa: F401  (re-exported)
     running_dates,
 )
 from transit.calendar_days import finite_range as _finite_range
+from transit.clocks import repeated_hour_mark
 from transit.models import (
     Calendar,
     CalendarDate,
@@ -141,23 +142,6 @@ class BoardRow:
     def line(self) -> str:
         """The line to show beside the service number ("" where none, or the same)."""
         return "" if self.route == self.number else self.route
-
-
-def repeated_hour_mark(local: dt.datetime) -> tuple[str, bool]:
-    """For a local time in the hour the clocks repeat (they went back), the zone's
-    abbreviation at that instant ("EDT" then "EST"; "UTC+10:30" for a zone without a
-    lettered one) and whether it is the second pass; ``("", False)`` for any other time."""
-    other = local.replace(fold=1 - local.fold)
-    if other.utcoffset() == local.utcoffset():
-        return "", False
-    name = local.tzname() or ""
-    if not name or not name[0].isalpha():
-        offset = local.utcoffset() or dt.timedelta()
-        minutes = int(offset.total_seconds()) // 60
-        hours, rest = divmod(abs(minutes), 60)
-        sign = "+" if minutes >= 0 else "\u2212"
-        name = f"UTC{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
-    return name, bool(local.fold)
 
 
 def _local_clock(zone: str, day: dt.date) -> tuple[int, int, bool]:
