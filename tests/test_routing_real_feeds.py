@@ -96,3 +96,17 @@ def test_engine_agrees_with_reference_on_the_shared_feeds(name: str) -> None:
         event(f"options: {len(answers['options'])}")  # type: ignore[arg-type]
 
     agree()
+
+
+def test_a_name_left_short_is_suggested_in_full() -> None:
+    # QA finding: "Cathedral Pkwy" (the station is "Cathedral Pkwy (110 St)"), "110 St",
+    # "San Jose" and "Tamien" were unknown with no "Did you mean".
+    nyc, _, _ = _feed("nyc")
+    assert nyc.close_cities("Cathedral Pkwy") == ("Cathedral Pkwy (110 St)",)
+    assert set(nyc.close_cities("110 st")[:2]) == {"Cathedral Pkwy (110 St)",
+                                                   "Central Park North (110 St)"}
+    caltrain, _, _ = _feed("caltrain")
+    for short in ("San Jose", "Tamien"):
+        found = caltrain.close_cities(short)
+        assert len(found) == 2 and all(name.startswith(short) for name in found), found
+    assert caltrain.close_cities("Caltrain") == ()  # every station: too common to guess from

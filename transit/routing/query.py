@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -31,9 +32,17 @@ class QueryError(ValueError):
 def close_names(text: str, aliases: Mapping[str, str], limit: int = 3) -> tuple[str, ...]:
     """Up to ``limit`` names whose alias (a name or code, ``fold``ed: ``aliases`` maps it to
     the name) is spelt much like ``text`` in any case, best first: what a traveller who
-    slipped meant."""
+    slipped meant, or left short. A name holding ``text`` as whole words ("Cathedral Pkwy
+    (110 St)" for "Cathedral Pkwy" or "110 St"; names starting with it first, then the
+    shortest) comes before one spelt alike, where no more than twice ``limit`` names do."""
+    typed = fold(text).strip()
     found: list[str] = []
-    for alias in get_close_matches(fold(text), aliases, n=4 * limit, cutoff=0.8):
+    if len(typed) >= 3:
+        words = re.compile(r"(?<!\w)" + re.escape(typed) + r"(?!\w)")
+        holding = {name for alias, name in aliases.items() if alias != typed and words.search(alias)}
+        if len(holding) <= 2 * limit:
+            found += sorted(holding, key=lambda name: (not fold(name).startswith(typed), len(name), name))
+    for alias in get_close_matches(typed, aliases, n=4 * limit, cutoff=0.8):
         if aliases[alias] not in found:
             found.append(aliases[alias])
     return tuple(found[:limit])
