@@ -170,16 +170,16 @@ def test_leave_now_is_read_on_the_origins_clock(app, client, nyc):
     assert 'name="date" type="date" value=""' in home
     assert 'name="time" type="time" value=""' in home
     before = dt.datetime.now(ZoneInfo("America/New_York")).replace(second=0, microsecond=0)
-    html = text_of(client, "/routes?from=Wall+St&to=Times+Sq-42+St&date=&time=")
+    html = text_of(client, "/routes?from=Times+Sq-42+St&to=Wall+St&date=&time=")
     after = dt.datetime.now(ZoneInfo("America/New_York"))
-    start = re.search(r"No service leaves Wall St between (\S+ \S+)", html)
+    start = re.search(r"No service leaves Times Sq-42 St between (\S+ \S+)", html)
     assert start is not None, html
     searched = dt.datetime.fromisoformat(start[1]).replace(tzinfo=ZoneInfo("America/New_York"))
     assert before <= searched <= after
     # Sent again (a shared link), the empty fields still mean "now".
     assert 'name="time" type="time" value=""' in html
     # Arriving by now would only find journeys already made: the time must be given.
-    html = text_of(client, "/routes?from=Wall+St&to=Times+Sq-42+St&date=&time=&time_kind=arrive_by", 400)
+    html = text_of(client, "/routes?from=Times+Sq-42+St&to=Wall+St&date=&time=&time_kind=arrive_by", 400)
     assert "Give the time you want to arrive by." in html
 
 
@@ -202,6 +202,11 @@ def test_stations_no_service_connects_are_said_so(seattle):
                            "&date=2017-11-22&time=08:00")
     assert f"No service connects {escape(dock)} to Capitol Hill Link Station" in html
     assert "window" not in re.search(r'<p class="reason">([^<]+)</p>', html)[1]
+    # On a date before the timetables there run, that no date would help is said first.
+    vashon = "Vashon Passenger Ferry & Vashon Ferry Dock"
+    early = client.get(f"/api/v1/routes?from={quote(vashon)}&to=Westlake%20Station%20-%20Bay%20D"
+                       "&depart=2017-11-16T05:00").get_json()["message"]
+    assert early.startswith(f"No service connects {vashon} to Westlake Station - Bay D at any"), early
 
 
 # --- 5. The line riders know is shown -----------------------------------------------------

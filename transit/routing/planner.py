@@ -324,6 +324,15 @@ def _why_empty(
     dest_zone = snapshot.city_zone[snapshot.city_index[query.destination]]
     fmt = "%Y-%m-%d %H:%M"
     places = {"origin": query.origin, "destination": query.destination}
+    # First what no date or mode could change.
+    if _unconnected(s):
+        return (
+            N_(
+                "No service connects %(origin)s to %(destination)s at any time: no sequence "
+                "of rides leads from one to the other."
+            ),
+            places,
+        )
     if s.trip_ok is not None:
         unfiltered = replace(s, trip_ok=None)
         if _search(unfiltered, query.criterion):
@@ -370,14 +379,6 @@ def _why_empty(
         return (
             N_("No service leaves %(origin)s between %(start)s and %(end)s (local time)."),
             span,
-        )
-    if _unconnected(s):
-        return (
-            N_(
-                "No service connects %(origin)s to %(destination)s at any time: no sequence "
-                "of rides leads from one to the other."
-            ),
-            places,
         )
     if clipped:
         return (
