@@ -58,3 +58,12 @@ def test_a_runs_last_stop_is_no_departure():
     assert result.message == (
         "No service leaves A between 2025-01-17 08:00 and 2025-01-18 08:00 (local time): the "
         "timetables of the services there run from 2024-12-16 to 2025-01-17.")
+
+
+def test_a_window_of_a_fraction_of_an_hour_is_said_in_two_decimals():
+    # B to A leaves at 23:00 and arrives at 23:50: a window of 40 minutes (2/3 of an hour)
+    # from 22:50 ends before it arrives. The message said "the 0.666667-hour window".
+    snap = Snapshot.from_feed(_feed(), 0)
+    result = plan(snap, Query("B", "A", depart=dt.datetime(2024, 12, 16, 22, 50),
+                              window_hours=2 / 3))
+    assert "within the 0.67-hour window" in result.message, result.message

@@ -392,7 +392,7 @@ def _why_empty(
                 "end": local_time(high, dest_zone).strftime(fmt),
             },
         )
-    hours = f"{query.window_hours:g}"
+    hours = f"{round(query.window_hours, 2):g}"  # 1.33, not 1.33333
     if query.max_transfers is None:
         return (
             N_("%(destination)s cannot be reached from %(origin)s within the %(hours)s-hour window."),
