@@ -67,3 +67,15 @@ def test_a_window_of_a_fraction_of_an_hour_is_said_in_two_decimals():
     result = plan(snap, Query("B", "A", depart=dt.datetime(2024, 12, 16, 22, 50),
                               window_hours=2 / 3))
     assert "within the 0.67-hour window" in result.message, result.message
+
+
+def test_a_calendar_that_never_runs_within_its_dates_gives_no_dates():
+    # Mondays only, from Tuesday 9999-12-28 to Friday 9999-12-31: no running day, and no
+    # day after the last one to step to.
+    from transit.routing.planner import _first_run
+    from transit.routing.snapshot import CalendarRule
+
+    rule = CalendarRule(0b0000001, dt.date(9999, 12, 28), dt.date(9999, 12, 31),
+                        frozenset(), frozenset())
+    assert _first_run(rule, rule.start, 1) is None
+    assert _first_run(rule, rule.end, -1) is None

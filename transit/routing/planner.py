@@ -459,11 +459,12 @@ def _dates_served(
 def _first_run(rule: CalendarRule, day: dt.date, step: int) -> dt.date | None:
     """The first day from ``day`` on (``step`` -1: back) that ``rule`` runs, within its dates."""
     assert rule.start is not None and rule.end is not None
-    while rule.start <= day <= rule.end:
-        if rule.runs_on(day):
-            return day
+    last = rule.end if step > 0 else rule.start
+    while not rule.runs_on(day):
+        if day == last:  # (never a step past it: 9999-12-31 has no day after)
+            return None
         day += dt.timedelta(days=step)
-    return None
+    return day
 
 
 def _outside(
