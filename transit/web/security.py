@@ -4,8 +4,8 @@
   REST API exempts itself (its writes carry bearer tokens, never cookies); every page form
   carries ``csrf_token()``. A refused form gets a page saying what to do, in plain words.
 - NUL characters: no text here holds one (PostgreSQL cannot even compare with one), so a
-  page request whose address or form carries one is refused with a 400 naming the field.
-  The API checks its own parameters and bodies (422 per field).
+  page address whose query carries one is refused with a 400 naming the field; forms say
+  so beside the field, and the API checks its own parameters and bodies (422 per field).
 - Session cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS
   (directly, or through ``TRANSIT_PROXY_HOPS`` trusted reverse proxies that say so in
   ``X-Forwarded-Proto``); ``TRANSIT_SECURE_COOKIES=1`` forces Secure always (both read in transit.config).
@@ -75,20 +75,21 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def _refuse_nul() -> None:
-    """400 for a page request with a NUL character in its address or form (no browser sends
-    one from what a person types; PostgreSQL refuses them in any query)."""
+def _refuse_nul() -> Response | None:
+    """400 for a page address with a NUL character in its query (no browser sends one from
+    what a person types; PostgreSQL refuses them in any query). Forms say it beside the
+    field instead, as they say every other problem."""
     if request.path.startswith("/api/"):
-        return
-    fields = [request.args]
-    if request.method not in ("GET", "HEAD"):
-        fields.append(request.form)
-    for values in fields:
-        for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
-                abort(400, description=gettext(
-                    "The field “%(field)s” holds a NUL character (\\0), which no text here "
-                    "may contain. Remove it and try again.", field=key.replace("\x00", "\\0")))
+        return None
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            message = gettext(
+                "The field “%(field)s” holds a NUL character (\\0), which no text here may "
+                "contain. Remove it and try again.", field=key.replace("\x00", "\\0"))
+            if request.path.endswith(".ics"):  # a calendar file's errors are plain text
+                return Response(message, 400, mimetype="text/plain")
+            abort(400, description=message)
+    return None
 
 
 def _csrf_refused(error: CSRFError) -> tuple[str, int]:
@@ -121,7 +122,7 @@ def init_app(app: Flask) -> None:
         wsgi: Any = app.wsgi_app
         app.wsgi_app = ProxyFix(wsgi, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.session_interface = SessionInterface()
-    app.before_request(_refuse_nul)  # before the CSRF check reads the form's token
+    app.before_request(_refuse_nul)
     csrf.init_app(app)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.after_request(_headers)

@@ -91,6 +91,10 @@ def login() -> Response | str | tuple[str, int]:
     password = request.form.get("password") or ""
     address = client_address(request)
     now = _now()
+    wrong = gettext("The user name or the password is wrong, or the user is not an "
+                    "administrator.")
+    if "\x00" in username:  # no user's name has one (and PostgreSQL cannot look one up)
+        return render_template("login.html", username="", next_url=next_url, error=wrong), 401
     wait = locked_for(username, address, now)
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
@@ -104,9 +108,7 @@ def login() -> Response | str | tuple[str, int]:
     if user is None or not user.is_admin:
         _record(username, address, False, now)
         # One message for both: telling them apart would confirm a guessed password.
-        error = gettext("The user name or the password is wrong, or the user is not an "
-                        "administrator.")
-        return render_template("login.html", username=username, next_url=next_url, error=error), 401
+        return render_template("login.html", username=username, next_url=next_url, error=wrong), 401
     open_session(user)
     _record(username, address, True, now)  # commits both
     flash(gettext("Logged in as %(name)s.", name=user.username), "info")
