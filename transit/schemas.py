@@ -55,6 +55,8 @@ MAX_SECONDS = MAX_STOP_SECONDS
 MAX_DAYS = MAX_SECONDS // 86400
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RE = re.compile(r"^\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*(?:\+\s*(\d+))?\s*$")
+# A time as typed without its day ("07:05", "24:40:30"): what a form's time field holds.
+TIME_TEXT = re.compile(r"^\s*\d{1,3}:[0-5]\d(?::[0-5]\d)?\s*$")
 
 
 class FieldRefusal(ValueError):

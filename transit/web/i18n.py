@@ -22,6 +22,7 @@ from flask import Flask, Response, g, has_app_context, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup
 
+from transit.calendar_days import CalendarDays, CalendarSummary, describe_calendar
 from transit.clocks import wall_clock
 from transit.names import latin_name
 from transit.words import Words
@@ -286,6 +287,17 @@ def day_badge(days: int) -> Markup:
     return Markup('<span class="day-mark">{}</span>').format(day_mark(days))
 
 
+def calendar_days(calendar: Any) -> CalendarSummary:
+    """A stored calendar's days of operation, described as the service page describes them
+    (``transit.calendar_days.describe_calendar``)."""
+    dates: dict[bool, list[dt.date]] = {True: [], False: []}
+    for exception in calendar.exceptions:
+        dates[exception.added].append(exception.date)
+    return describe_calendar(CalendarDays(
+        calendar.weekdays, calendar.start_date, calendar.end_date,
+        tuple(sorted(dates[True])), tuple(sorted(dates[False]))))
+
+
 def _mode_names_for_extraction() -> None:  # pragma: no cover - only read by pybabel
     gettext("Train")
     gettext("Flight")
@@ -323,6 +335,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         clock=clock,
         wall_clock=wall_clock,
+        calendar_days=calendar_days,
         day_mark=day_mark,
         duration=duration,
         money=money,

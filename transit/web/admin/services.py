@@ -91,12 +91,8 @@ def services() -> str:
         )
     unknown_city = False
     if filters["city"]:
-        city = db.session.scalar(
-            select(City).where(
-                or_(func.lower(City.name) == filters["city"].lower(),
-                    func.lower(City.code) == filters["city"].lower())
-            ).limit(1)
-        )
+        # As the route search reads it: name, code, other name or pinyin, in any case.
+        city = editing.CityResolver(db.session())(filters["city"], "city")
         unknown_city = city is None
         statement = statement.where(
             Service.id.in_(
@@ -206,6 +202,10 @@ def _cents(raw: str) -> int:
 def _time(raw: str, day: str) -> str | None:
     if not raw:
         return None
+    if "+" in raw or not s.TIME_TEXT.match(raw):
+        # As typed: a message quotes what the operator wrote, never it joined to the day
+        # ("00:40+1+1"); a day both typed and chosen is said apart (_stops_input).
+        return raw
     # The day goes to the model as chosen: one it cannot take is refused, never moved.
     return f"{raw}+{day}" if day not in ("", "0") else raw
 
@@ -224,6 +224,12 @@ def _stops_input(prefix: str = "") -> tuple[list[dict[str, Any]], list[dict[str,
             "boarding": row["stop_boarding"] != "0",
             "alighting": row["stop_alighting"] != "0",
         }
+        for name in ("arrival", "departure"):
+            if "+" in row[f"stop_{name}"] and row[f"stop_{name}_day"] not in ("", "0"):
+                errors[f"stops[{index}].{name}"] = gettext(
+                    "Give the day once: choose it in the list beside the time, or write +1 "
+                    "after the time, not both."
+                )
         if row["stop_fare"]:
             try:
                 stop["fare_cents"] = _cents(row["stop_fare"])
@@ -538,7 +544,7 @@ def _variant_page(service_id: int) -> Any:
         .order_by(Timetable.id)
         .options(
             selectinload(Timetable.stops).joinedload(Stop.city),
-            joinedload(Timetable.calendar),
+            joinedload(Timetable.calendar).selectinload(Calendar.exceptions),
         )
     )
 

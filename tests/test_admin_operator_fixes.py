@@ -1,0 +1,62 @@
+"""What an operator entering a network by hand ran into (the data-entry QA pass).
+
+Each test failed before its fix: the admin service page showed a variant's weekdays but
+not its dates and exceptions; the services list's city filter took no other name; a time
+with its day both typed ("00:40+1") and chosen was quoted back as "00:40+1+1".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+
+from tests.admin_helpers import post
+from tests.test_admin_stops_editor import _as_opened
+from transit.models import Calendar, CalendarDate, City, Timetable
+from transit.web.extensions import db
+
+
+def test_the_service_page_says_each_variants_dates_and_exceptions(app, client, admin):
+    with app.app_context():
+        calendar = db.session.scalar(select(Calendar).join(Timetable).where(
+            Timetable.id == admin["g1_variant"]))
+        calendar.weekdays = 0b0011111
+        calendar.start_date, calendar.end_date = dt.date(2026, 11, 30), dt.date(2027, 3, 31)
+        calendar.exceptions = [CalendarDate(date=dt.date(2026, 12, 8), added=False),
+                               CalendarDate(date=dt.date(2026, 12, 5), added=True)]
+        db.session.commit()
+    html = client.get(f"/admin/services/{admin['g1']}").get_data(as_text=True)
+    cell = re.search(r'<td class="days-of-operation">(.*?)</td>', html, re.S)[1]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+    assert text == ("Mon–Fri From Monday, 30 November 2026 to Wednesday, 31 March 2027 "
+                    "Also runs on: 5 Dec 2026 Does not run on: 8 Dec 2026"), text
+
+
+def test_the_services_list_finds_a_city_by_its_other_name_or_pinyin(app, client, admin):
+    with app.app_context():
+        jinan = db.session.get(City, admin["jinan"])
+        jinan.name, jinan.aliases = "济南", ["Tsinan"]
+        db.session.commit()
+    for typed in ("Tsinan", "tsinan", "Jinan", "JNK", "济南"):
+        html = client.get("/admin/services", query_string={"city": typed}).get_data(as_text=True)
+        assert "There is no city with this name or code." not in html, typed
+        assert f'/admin/services/{admin["g1"]}"' in html, typed
+    html = client.get("/admin/services", query_string={"city": "Nowhere"}).get_data(as_text=True)
+    assert "There is no city with this name or code." in html
+
+
+def test_a_day_both_typed_and_chosen_is_said_as_typed(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    form = _as_opened(client, url)
+    form.setlist("stop_arrival", ["", "00:40+1", "12:40"])
+    form.setlist("stop_arrival_day", ["0", "1", "0"])
+    form.setlist("stop_departure", ["08:00", "7:5x", ""])
+    form.setlist("stop_departure_day", ["0", "1", "0"])
+    reply = post(client, url, list(form.items(multi=True)))
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert "Give the day once" in html
+    assert "+1+1" not in html
+    assert "&#39;7:5x&#39; is not a time" in html  # as typed, not "7:5x+1"
