@@ -60,3 +60,32 @@ def test_a_day_both_typed_and_chosen_is_said_as_typed(app, client, admin):
     assert "Give the day once" in html
     assert "+1+1" not in html
     assert "&#39;7:5x&#39; is not a time" in html  # as typed, not "7:5x+1"
+
+
+def test_a_variant_copied_with_its_times_moved_is_saved_as_a_new_one(app, client, admin):
+    service = f"/admin/services/{admin['g1']}"
+    page = client.get(service).get_data(as_text=True)
+    copy = f"{service}/variants/new?copy={admin['g1_variant']}"
+    assert f'href="{copy}"'.replace("&", "&amp;") in page
+    form = _as_opened(client, copy + "&shift=90")
+    assert form.getlist("stop_departure") == ["09:30", "11:02", ""]
+    assert form.getlist("stop_arrival") == ["", "11:00", "14:10"]
+    assert form.getlist("stop_fare") == ["", "200", "350"]
+    assert form["code"] == ""
+    reply = post(client, f"{service}/variants/new", list(form.items(multi=True)),
+                 form_url=copy + "&shift=90")
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    with app.app_context():
+        variants = db.session.scalars(select(Timetable).where(
+            Timetable.service_id == admin["g1"]).order_by(Timetable.id)).all()
+        assert [v.code for v in variants] == ["1", "2"]
+        assert [(s.arrival, s.departure, s.fare_cents) for s in variants[1].stops] == [
+            (None, 9 * 3600 + 1800, None), (11 * 3600, 11 * 3600 + 120, 20000),
+            (14 * 3600 + 600, None, 35000)]
+    # A shift past the service day's start moves nothing and says why.
+    early = client.get(copy + "&shift=-600")
+    assert early.status_code == 422
+    assert "nothing was shifted" in early.get_data(as_text=True)
+    assert client.get(copy + "&shift=abc").status_code == 422
+    # Another service's variant is no copy of this one's.
+    assert client.get(f"/admin/services/999/variants/new?copy={admin['g1_variant']}").status_code == 404

@@ -418,7 +418,9 @@ def _money(cents: int | None) -> str:
     return f"{cents // 100}" if cents % 100 == 0 else f"{cents / 100:.2f}"
 
 
-def _variant_values(timetable: Timetable | None) -> dict[str, Any]:
+def _variant_values(timetable: Timetable | None, shift: int = 0) -> dict[str, Any]:
+    """The variant form's values: blank, or ``timetable``'s (every time ``shift`` seconds
+    later, for a copy)."""
     if timetable is None:
         blank = {**dict.fromkeys(STOP_COLUMNS, ""), "stop_boarding": "1", "stop_alighting": "1"}
         return {
@@ -434,8 +436,9 @@ def _variant_values(timetable: Timetable | None) -> dict[str, Any]:
     calendar = timetable.calendar
     rows = []
     for stop in timetable.stops:
-        arrival, arrival_day = _clock(stop.arrival)
-        departure, departure_day = _clock(stop.departure)
+        arrival, arrival_day = _clock(None if stop.arrival is None else stop.arrival + shift)
+        departure, departure_day = _clock(
+            None if stop.departure is None else stop.departure + shift)
         rows.append(
             {
                 "stop_city": stop.city.name,
@@ -759,6 +762,7 @@ def _render_variant(
     status: int = 200,
     version: str | None = None,
     conflict: str | None = None,
+    **extra: Any,
 ) -> tuple[str, int]:
     if version is None and timetable is not None:
         version = _variant_version(timetable)
@@ -774,6 +778,7 @@ def _render_variant(
             weekday_names=s.WEEKDAY_NAMES,
             city_names=_city_names(),
             max_days=MAX_DAYS,
+            **extra,
         ),
         status,
     )
@@ -823,8 +828,40 @@ def _save_variant(service: Service, timetable: Timetable | None) -> Response | t
 def variant_new(service_id: int) -> Response | str | tuple[str, int]:
     service = _load(service_id, variants=request.method == "POST")
     if request.method == "GET":
+        copy_of = whole_number(request.args.get("copy", ""))
+        if copy_of is not None:
+            return _variant_copy(service_id, copy_of)
         return _render_variant(service, None, _variant_values(None), {})
     return _save_variant(service, None)
+
+
+# How far "Copy" may move a variant's times: a day either way.
+MAX_SHIFT_MINUTES = 1440
+
+
+def _variant_copy(service_id: int, timetable_id: int) -> tuple[str, int]:
+    """The new-variant form filled in with a copy of a variant (its days, stops and fares),
+    every time shifted by ``?shift=`` minutes: the next run of the day, typed once. Nothing
+    is saved until the operator saves the form."""
+    service, source = _load_variant(service_id, timetable_id)
+    raw = request.args.get("shift", "").strip()
+    shift, problem = 0, None
+    if raw:
+        sign = -1 if raw.startswith(("-", "−")) else 1
+        minutes = whole_number(raw.lstrip("+-−").strip())
+        times = [v for stop in source.stops for v in (stop.arrival, stop.departure) if v is not None]
+        moved = [v + sign * (minutes or 0) * 60 for v in times]
+        if minutes is None or minutes > MAX_SHIFT_MINUTES:
+            problem = gettext("Enter a whole number of minutes from -%(most)d to %(most)d.",
+                              most=MAX_SHIFT_MINUTES)
+        elif moved and (min(moved) < 0 or max(moved) > MAX_DAYS * 86400):
+            problem = gettext("That would move a time before the service day began or past "
+                              "its last day: nothing was shifted.")
+        else:
+            shift = sign * minutes * 60
+    values = {**_variant_values(source, shift), "code": ""}  # empty: the next free number
+    return _render_variant(service, None, values, {}, 422 if problem else 200, copied=source,
+                           shift_minutes=raw, shift_errors={"shift": problem} if problem else {})
 
 
 @bp.route("/admin/services/<int:service_id>/variants/<int:timetable_id>", methods=["GET", "POST"])
