@@ -25,6 +25,21 @@
     results.focus();
   }
 
+  // A form sent back with problems opens on them: its summary of what to correct, or where
+  // there is none (the route form) its first field marked invalid, so that a keyboard or
+  // screen-reader user starts from there (WCAG 3.3.1), not from the top of the page.
+  var summary = document.querySelector(".form-errors");
+  var invalid = document.querySelector("[aria-invalid=true]");
+  if (!results && (summary || invalid) && !window.location.hash &&
+      !(navigation && navigation.type === "back_forward")) {
+    if (summary) {
+      summary.setAttribute("tabindex", "-1");
+      summary.focus();
+    } else {
+      invalid.focus();
+    }
+  }
+
   // Back (or forward) to a page of results: the browser restores the form as it was left,
   // edits made after the search included, under results of the query before them. Put the
   // form back to the query the page answers (the values the server wrote into it).

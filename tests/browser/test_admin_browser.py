@@ -138,7 +138,7 @@ def test_keep_a_timetable_in_the_browser(admin_page: Page, screenshots: Path, tm
 
     # Edit the variant: it now arrives at 06:45, and the next query says so.
     page.goto("/admin/services?number=Z15")
-    page.get_by_role("link", name="Z15").click()
+    page.get_by_role("link", name="Z15", exact=True).click()
     page.get_by_role("link", name="Edit stops and days").click()
     last = page.locator("table[data-editor='stops'] tbody tr").nth(1)
     expect(last.get_by_label("Day of arrival")).to_have_value("1")

@@ -161,3 +161,49 @@ def test_the_stops_editor_rows_stack_on_a_phone(phone: Page, narrow_server: dict
     assert _page_width(phone) <= PHONE["width"]
     phone.screenshot(path=str(screenshots / f"admin-stops-editor-phone-{which}.png"),
                      full_page=True)
+
+
+# --- the accessibility pass (2026-11-29) ------------------------------------------------------
+
+
+def test_a_city_page_does_not_scroll_sideways_at_360_px(browser: Browser,
+                                                        narrow_server: dict[str, Any]):
+    # Its departure and arrival boards' tables scroll in their own box: the boards' grid
+    # column grew to the table's width, so the page scrolled (WCAG 1.4.10 Reflow).
+    context = browser.new_context(base_url=narrow_server["url"], locale="en-US",
+                                  viewport={"width": 360, "height": 640})
+    page = context.new_page()
+    page.goto("/cities?q=Woodinville")
+    page.get_by_role("link", name="Woodinville Park And Ride").first.click()
+    page.goto(page.url.split("?")[0] + "?date=2026-11-30")  # a Monday: its runs are weekdays'
+    expect(page.locator(".boards table").first).to_be_visible()
+    # A board as wide as the demo's (a long name in a cell that cannot break).
+    page.evaluate("document.querySelector('.boards table td').textContent = 'W'.repeat(80)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    wrap = page.locator(".boards .table-wrap").first
+    assert wrap.evaluate("box => box.scrollWidth > box.clientWidth")
+    context.close()
+
+
+def test_a_form_sent_back_with_problems_opens_on_them(phone: Page):
+    # Admin forms: their summary of what to correct takes the focus (WCAG 3.3.1).
+    phone.goto("/admin/cities/new")
+    phone.get_by_role("button", name="Save").click()
+    summary = phone.locator(".form-errors")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Nothing was saved")
+    # The route form: its first field marked invalid.
+    phone.goto("/")
+    phone.locator("#from").fill("Nowhere at all")
+    phone.locator("#to").fill("Woodinville Park And Ride")
+    phone.locator("#from").press("Enter")
+    expect(phone.locator("#from")).to_be_focused()
+    expect(phone.locator("#from")).to_have_attribute("aria-invalid", "true")
+
+
+def test_row_links_name_their_row(phone: Page):
+    # 20 links called "Edit" told a screen reader nothing (WCAG 2.4.4).
+    phone.goto("/admin/cities")
+    expect(phone.get_by_role("link", name="Edit Woodinville Park And Ride")).to_have_count(1)
+    phone.goto("/admin/services")
+    expect(phone.get_by_role("link", name="Edit 554")).to_have_count(1)
