@@ -89,3 +89,23 @@ def test_a_variant_copied_with_its_times_moved_is_saved_as_a_new_one(app, client
     assert client.get(copy + "&shift=abc").status_code == 422
     # Another service's variant is no copy of this one's.
     assert client.get(f"/admin/services/999/variants/new?copy={admin['g1_variant']}").status_code == 404
+
+
+def test_days_that_never_fall_within_the_dates_are_refused(app, client, admin):
+    # Saturdays only, from Tuesday 2026-12-01 to Friday 2026-12-04: saved before, though it
+    # could never run (as "no weekday ticked" always was refused).
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    form = _as_opened(client, url)
+    form.setlist("weekdays", ["sat"])
+    form["start_date"], form["end_date"] = "2026-12-01", "2026-12-04"
+    reply = post(client, url, list(form.items(multi=True)))
+    assert reply.status_code == 422
+    assert "so it would never run" in reply.get_data(as_text=True)
+    # Mondays only where the only Monday is removed: the same.
+    form.setlist("weekdays", ["mon"])
+    form["start_date"], form["end_date"], form["removed"] = "2026-11-30", "2026-12-06", "2026-11-30"
+    assert post(client, url, list(form.items(multi=True))).status_code == 422
+    # One Saturday within the dates: saved.
+    form.setlist("weekdays", ["sat"])
+    form["start_date"], form["end_date"], form["removed"] = "2026-12-01", "2026-12-05", ""
+    assert post(client, url, list(form.items(multi=True))).status_code == 302

@@ -535,6 +535,17 @@ def _check_calendar(
         raise FieldRefusal("weekdays", Words(
             "no weekday is ticked and no date is added, so it would never run: tick the days "
             "it runs on, or add its dates"))
+    if weekdays is not None and start is not None and end is not None and not added:
+        # Ticked days that never fall within the dates (Saturdays from a Tuesday to a
+        # Friday), or fall only on removed dates: as sure a "never" as no day ticked.
+        gone, day = set(removed), start
+        while day <= end and (not weekdays >> day.weekday() & 1 or day in gone):
+            if day == end:
+                raise FieldRefusal("weekdays", Words(
+                    "none of the ticked days falls between %(start)s and %(end)s on a date "
+                    "that is not removed, so it would never run: change the days or the dates",
+                    start=start.isoformat(), end=end.isoformat()))
+            day += dt.timedelta(days=1)
 
 
 class CalendarUpdate(_In):
