@@ -109,3 +109,10 @@ def test_days_that_never_fall_within_the_dates_are_refused(app, client, admin):
     form.setlist("weekdays", ["sat"])
     form["start_date"], form["end_date"], form["removed"] = "2026-12-01", "2026-12-05", ""
     assert post(client, url, list(form.items(multi=True))).status_code == 302
+
+
+def test_a_fields_hint_is_read_with_it(client, admin):
+    # "Three letters, such as CNY." was plain text beside the field (WCAG 3.3.2).
+    html = client.get(f"/admin/services/{admin['g1']}").get_data(as_text=True)
+    assert re.search(r'<input id="f-currency"[^>]*aria-describedby="hint-currency"', html)
+    assert 'id="hint-currency"' in html

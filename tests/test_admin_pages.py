@@ -426,7 +426,7 @@ def test_refused_other_names_show_beside_the_field_and_nothing_is_saved(
     assert _errors(html) == ["err-aliases"]
     beside = re.search(r'id="err-aliases"[^>]*>([^<]*)<', html).group(1)
     assert words in beside.replace("&#39;", "'")
-    assert 'aria-invalid="true" aria-describedby="err-aliases"' in html
+    assert 'aria-invalid="true" aria-describedby="err-aliases hint-aliases"' in html
     assert _textarea(html) == aliases.strip()
     assert "Input should" not in html and "List should" not in html
     with app.app_context():
