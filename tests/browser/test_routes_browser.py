@@ -153,7 +153,7 @@ def test_options_chart_has_a_dot_per_journey_that_leads_to_its_card(page: Page, 
     cheapest = fares.index(min(fares)) + 1
     flight, cheap = dots.nth(0).bounding_box(), dots.nth(cheapest - 1).bounding_box()
     assert flight and cheap and flight["x"] < cheap["x"] and flight["y"] < cheap["y"]
-    expect(dots.nth(0)).to_have_attribute("aria-label", re.compile(r"^Journey 1: leaves 09:00, arrives 11:15, ¥1,200\.00, 0 transfers$"))
+    expect(dots.nth(0)).to_have_attribute("aria-label", re.compile(r"^Journey 1: leaves 09:00, arrives 11:15, ¥1,200\.00, 0 transfers · Flight$"))
     # The fare scale writes round amounts without their cents.
     ticks = wide.locator(".y-tick text").all_text_contents()
     assert ticks and all(re.fullmatch(r"¥[\d,]+", t) for t in ticks), ticks
