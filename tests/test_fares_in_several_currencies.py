@@ -76,7 +76,7 @@ def test_the_route_page_gives_each_currency_its_amount_and_compares_no_fares(cli
     # A yuan fare and a dollar fare do not compare: no cheapest, nothing dearer.
     assert "badge-cheapest" not in html and "more than the cheapest" not in html
     assert 'data-up="transfers"' in html  # the chart's height is transfers, not fare
-    assert "Journey 2: leaves 22:00, arrives 02:50 +1 day, ¥300.00 + US$50.00, 1 transfer" in (
+    assert "Journey 2: leaves 22:00, arrives 02:50 +1 day, ¥300.00 + US$50.00, 1 transfer · Several modes" in (
         re.findall(r"<title>([^<]*)</title>", html))  # its dot in the chart
     # Ordered by fare, each currency's cards together; nothing fails.
     assert page(client, url + "&sort=fare").count('class="total-fare"') == 3
