@@ -116,3 +116,26 @@ def test_a_fields_hint_is_read_with_it(client, admin):
     html = client.get(f"/admin/services/{admin['g1']}").get_data(as_text=True)
     assert re.search(r'<input id="f-currency"[^>]*aria-describedby="hint-currency"', html)
     assert 'id="hint-currency"' in html
+
+
+def test_a_rows_field_is_joined_in_the_readers_punctuation(app, client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}"
+    form = _as_opened(client, url)
+    form.setlist("stop_fare", ["", "-1", "350"])
+    reply = post(client, url + "?lang=zh", list(form.items(multi=True)), form_url=url + "?lang=zh")
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert "停靠站第 2 行，票价" in html and "停靠站第 2 行, " not in html
+
+
+def test_the_login_marks_both_fields_when_refused(app, client):
+    from tests.admin_helpers import csrf_token, make_admin
+
+    make_admin(app)
+
+    token = csrf_token(client, "/login")
+    html = client.post("/login", data={"username": "editor", "password": "wrong",
+                                       "csrf_token": token}).get_data(as_text=True)
+    for field in ("username", "password"):
+        assert re.search(rf'<input id="{field}"[^>]*aria-invalid="true" '
+                         rf'aria-describedby="login-error"', html), field

@@ -347,10 +347,10 @@ def _in_form_words(errors: dict[str, str]) -> dict[str, str]:
                 label = gettext("Stops, row %(row)d", row=int(index) + 1)
             else:
                 label = gettext("Fares, row %(row)d", row=int(index) + 1)
-            if part == "fare_cents":
-                label += ", " + gettext("fare")
-            elif part:
-                label += ", " + labels.get(part, part).lower()
+            if part:
+                # A translated separator: Chinese joins them with a full-width comma.
+                field = gettext("fare") if part == "fare_cents" else labels.get(part, part).lower()
+                label = gettext("%(row)s, %(field)s", row=label, field=field)
         plain[key] = f"{label}: {message}"
     return plain
 
