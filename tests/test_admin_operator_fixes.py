@@ -139,3 +139,13 @@ def test_the_login_marks_both_fields_when_refused(app, client):
     for field in ("username", "password"):
         assert re.search(rf'<input id="{field}"[^>]*aria-invalid="true" '
                          rf'aria-describedby="login-error"', html), field
+
+
+def test_a_refused_cancelled_checkbox_is_marked_with_its_error(client, admin):
+    url = f"/admin/services/{admin['g1']}/variants/{admin['g1_variant']}/trips/new"
+    reply = post(client, url, {"service_date": "2026-03-02", "origin": "0", "destination": "2",
+                               "cancelled": "1", "actual_departure": "2026-03-02T08:03",
+                               "actual_arrival": ""})
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert re.search(r'<input type="checkbox" name="cancelled"[^>]*aria-invalid="true"', html), html
