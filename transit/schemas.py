@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from transit.calendar_days import CalendarDays
+from transit.calendar_days import CalendarDays, days_between
 from transit.calendar_days import describe_calendar as summarize_days
 from transit.models import (
     ALL_DAYS,
@@ -538,14 +538,14 @@ def _check_calendar(
     if weekdays is not None and start is not None and end is not None and not added:
         # Ticked days that never fall within the dates (Saturdays from a Tuesday to a
         # Friday), or fall only on removed dates: as sure a "never" as no day ticked.
-        gone, day = set(removed), start
-        while day <= end and (not weekdays >> day.weekday() & 1 or day in gone):
-            if day == end:
-                raise FieldRefusal("weekdays", Words(
-                    "none of the ticked days falls between %(start)s and %(end)s on a date "
-                    "that is not removed, so it would never run: change the days or the dates",
-                    start=start.isoformat(), end=end.isoformat()))
-            day += dt.timedelta(days=1)
+        gone = set(removed)
+        # (any() stops at the first running day: within a week, unless dates are removed)
+        if not any(weekdays >> day.weekday() & 1 and day not in gone
+                   for day in days_between(start, end)):
+            raise FieldRefusal("weekdays", Words(
+                "none of the ticked days falls between %(start)s and %(end)s on a date "
+                "that is not removed, so it would never run: change the days or the dates",
+                start=start.isoformat(), end=end.isoformat()))
 
 
 class CalendarUpdate(_In):

@@ -460,11 +460,9 @@ def _first_run(rule: CalendarRule, day: dt.date, step: int) -> dt.date | None:
     """The first day from ``day`` on (``step`` -1: back) that ``rule`` runs, within its dates."""
     assert rule.start is not None and rule.end is not None
     last = rule.end if step > 0 else rule.start
-    while not rule.runs_on(day):
-        if day == last:  # (never a step past it: 9999-12-31 has no day after)
-            return None
-        day += dt.timedelta(days=step)
-    return day
+    # By ordinal, as calendar_days.days_between: 9999-12-31 has no day after it.
+    days = map(dt.date.fromordinal, range(day.toordinal(), last.toordinal() + step, step))
+    return next((d for d in days if rule.runs_on(d)), None)
 
 
 def _outside(
